@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { parseWithSchema } from './schema.js';
+
+const nonBlank = (what: string) =>
+  z
+    .string()
+    .transform((s) => s.trim())
+    .refine((s) => s.length > 0, { message: `${what} must not be blank` });
+
+/** Restart policy of a module: `never`, `on_failure` (default in the trust manifest) or `always`. */
+export const RestartPolicySchema = z.enum(['never', 'on_failure', 'always']);
+/** Restart policy of a module. */
+export type RestartPolicy = z.output<typeof RestartPolicySchema>;
+
+/** Wire form of a module config: every field required, snake_case. */
+export const ModuleConfigWireSchema = z.object({
+  id: nonBlank('id'),
+  command: nonBlank('command'),
+  args: z.array(z.string()),
+  restart_policy: RestartPolicySchema,
+});
+/** Module config as written on the wire (`restart_policy`). */
+export type ModuleConfigWire = z.input<typeof ModuleConfigWireSchema>;
+
+/** Schema mapping a wire module config to the camelCase {@link ModuleConfig}. */
+export const ModuleConfigSchema = ModuleConfigWireSchema.transform((w) => ({
+  id: w.id,
+  command: w.command,
+  args: w.args,
+  restartPolicy: w.restart_policy,
+}));
+/** A module MobKit may start: its id, executable, arguments and restart policy. */
+export type ModuleConfig = z.output<typeof ModuleConfigSchema>;
+
+/** Parses a wire module config (throws `MobKitError` naming the field). */
+export function parseModuleConfig(input: unknown, pathPrefix = ''): ModuleConfig {
+  return parseWithSchema(ModuleConfigSchema, input, { what: 'module config', pathPrefix });
+}
+/** Converts a {@link ModuleConfig} to its wire form. */
+export function moduleConfigToWire(config: ModuleConfig): ModuleConfigWire {
+  return { id: config.id, command: config.command, args: [...config.args], restart_policy: config.restartPolicy };
+}
+
+/** Wire form of the module discovery spec: the ordered ids to start. */
+export const DiscoverySpecSchema = z.object({
+  namespace: z.string(),
+  modules: z.array(nonBlank('module id')),
+});
+/** Which modules to start, in order; `namespace` is informational. */
+export type DiscoverySpec = z.output<typeof DiscoverySpecSchema>;
+/** Parses a wire discovery spec. */
+export function parseDiscoverySpec(input: unknown): DiscoverySpec {
+  return parseWithSchema(DiscoverySpecSchema, input, { what: 'discovery spec' });
+}
+/** Converts a {@link DiscoverySpec} to its wire form (identical shape). */
+export function discoverySpecToWire(spec: DiscoverySpec): z.input<typeof DiscoverySpecSchema> {
+  return { namespace: spec.namespace, modules: [...spec.modules] };
+}
+
+/** Wire form of pre-spawn data: env as `[[key, value], …]` tuples. */
+export const PreSpawnDataWireSchema = z.object({
+  module_id: nonBlank('module_id'),
+  env: z.array(z.tuple([z.string(), z.string()])),
+});
+/** Pre-spawn data as written on the wire. */
+export type PreSpawnDataWire = z.input<typeof PreSpawnDataWireSchema>;
+/** Schema mapping wire pre-spawn data to {@link PreSpawnData}. */
+export const PreSpawnDataSchema = PreSpawnDataWireSchema.transform((w) => ({
+  moduleId: w.module_id,
+  env: w.env.map(([k, v]) => [k, v] as [string, string]),
+}));
+/** Extra environment for one module's process (and, via `MOBKIT_MODULE_BOUNDARY=mcp`, its boundary). */
+export type PreSpawnData = z.output<typeof PreSpawnDataSchema>;
+/** Parses wire pre-spawn data. */
+export function parsePreSpawnData(input: unknown): PreSpawnData {
+  return parseWithSchema(PreSpawnDataSchema, input, { what: 'pre-spawn data' });
+}
+/** Converts {@link PreSpawnData} to its wire form. */
+export function preSpawnDataToWire(data: PreSpawnData): PreSpawnDataWire {
+  return { module_id: data.moduleId, env: data.env.map(([k, v]) => [k, v]) };
+}
+
+/** Wire form of the full module configuration. */
+export const MobKitConfigWireSchema = z.object({
+  modules: z.array(ModuleConfigSchema),
+  discovery: DiscoverySpecSchema,
+  pre_spawn: z.array(PreSpawnDataSchema).default([]),
+});
+/** The module half of MobKit's configuration: configured modules, which to start, and their env. */
+export interface MobKitConfig {
+  /** Every module MobKit may start. */
+  modules: ModuleConfig[];
+  /** Which of them to start, in order. */
+  discovery: DiscoverySpec;
+  /** Extra env per module. */
+  preSpawn: PreSpawnData[];
+}
+/** Schema mapping a wire MobKit config to {@link MobKitConfig}. */
+export const MobKitConfigSchema = MobKitConfigWireSchema.transform(
+  (w): MobKitConfig => ({ modules: w.modules, discovery: w.discovery, preSpawn: w.pre_spawn }),
+);
+/** Parses a wire MobKit config (`{modules, discovery, pre_spawn}`). */
+export function parseMobKitConfig(input: unknown): MobKitConfig {
+  return parseWithSchema(MobKitConfigSchema, input, { what: 'mobkit config' });
+}
+/** Converts a {@link MobKitConfig} to its wire form. */
+export function mobKitConfigToWire(config: MobKitConfig): {
+  modules: ModuleConfigWire[];
+  discovery: z.input<typeof DiscoverySpecSchema>;
+  pre_spawn: PreSpawnDataWire[];
+} {
+  return {
+    modules: config.modules.map(moduleConfigToWire),
+    discovery: discoverySpecToWire(config.discovery),
+    pre_spawn: config.preSpawn.map(preSpawnDataToWire),
+  };
+}
+
+/** Wire form of the Elephant memory backend option. */
+export const MemoryBackendSchema = z.object({
+  kind: z.literal('elephant'),
+  endpoint: z.string(),
+  state_path: z.string(),
+});
+
+const budget = z.number().int().min(0).max(1_000);
+
+/** Wire form of runtime options, with the spec's defaults. */
+export const RuntimeOptionsWireSchema = z.object({
+  on_failure_retry_budget: budget.default(1),
+  always_restart_budget: budget.default(1),
+  supervisor_restart_backoff_ms: z.number().int().min(0).max(3_600_000).default(0),
+  supervisor_test_force_terminate_failure: z.boolean().default(false),
+  memory_backend: MemoryBackendSchema.nullable().optional(),
+});
+/** Runtime options as written on the wire (every field optional). */
+export type RuntimeOptionsWire = z.input<typeof RuntimeOptionsWireSchema>;
+/** Schema mapping wire runtime options to {@link RuntimeOptions}. */
+export const RuntimeOptionsSchema = RuntimeOptionsWireSchema.transform((w) => ({
+  onFailureRetryBudget: w.on_failure_retry_budget,
+  alwaysRestartBudget: w.always_restart_budget,
+  supervisorRestartBackoffMs: w.supervisor_restart_backoff_ms,
+  supervisorTestForceTerminateFailure: w.supervisor_test_force_terminate_failure,
+  memoryBackend:
+    w.memory_backend == null
+      ? undefined
+      : { kind: w.memory_backend.kind, endpoint: w.memory_backend.endpoint, statePath: w.memory_backend.state_path },
+}));
+/** Supervisor options: restart budgets (default 1/1) and the fixed backoff between attempts (default 0 ms). */
+export type RuntimeOptions = z.output<typeof RuntimeOptionsSchema>;
+/** Parses wire runtime options, filling defaults (`undefined` → all defaults). */
+export function parseRuntimeOptions(input: unknown = {}): RuntimeOptions {
+  return parseWithSchema(RuntimeOptionsSchema, input ?? {}, { what: 'runtime options' });
+}
+/** The default runtime options. */
+export function defaultRuntimeOptions(): RuntimeOptions {
+  return parseRuntimeOptions({});
+}
+/** Converts {@link RuntimeOptions} to its wire form. */
+export function runtimeOptionsToWire(options: RuntimeOptions): RuntimeOptionsWire {
+  const wire: RuntimeOptionsWire = {
+    on_failure_retry_budget: options.onFailureRetryBudget,
+    always_restart_budget: options.alwaysRestartBudget,
+    supervisor_restart_backoff_ms: options.supervisorRestartBackoffMs,
+    supervisor_test_force_terminate_failure: options.supervisorTestForceTerminateFailure,
+  };
+  if (options.memoryBackend) {
+    wire.memory_backend = {
+      kind: options.memoryBackend.kind,
+      endpoint: options.memoryBackend.endpoint,
+      state_path: options.memoryBackend.statePath,
+    };
+  }
+  return wire;
+}
+
+/** Wire form of an agent discovery spec (optional fields omitted when absent or empty). */
+export const AgentDiscoverySpecWireSchema = z.object({
+  profile: nonBlank('profile'),
+  meerkat_id: nonBlank('meerkat_id'),
+  labels: z.record(z.string(), z.string()).optional(),
+  context: z.unknown().optional(),
+  additional_instructions: z.array(z.string()).optional(),
+  resume_session_id: z.string().optional(),
+});
+/** Agent discovery spec as written on the wire. */
+export type AgentDiscoverySpecWire = z.input<typeof AgentDiscoverySpecWireSchema>;
+/** Schema mapping a wire agent discovery spec to {@link AgentDiscoverySpec}. */
+export const AgentDiscoverySpecSchema = AgentDiscoverySpecWireSchema.transform((w) => ({
+  profile: w.profile,
+  meerkatId: w.meerkat_id,
+  labels: w.labels,
+  context: w.context,
+  additionalInstructions: w.additional_instructions && w.additional_instructions.length > 0 ? w.additional_instructions : undefined,
+  resumeSessionId: w.resume_session_id,
+}));
+/** A member that discovery says should exist: profile, id, labels, context, instructions, session to resume. */
+export type AgentDiscoverySpec = z.output<typeof AgentDiscoverySpecSchema>;
+/** Parses a wire agent discovery spec. */
+export function parseAgentDiscoverySpec(input: unknown): AgentDiscoverySpec {
+  return parseWithSchema(AgentDiscoverySpecSchema, input, { what: 'agent discovery spec' });
+}
+/** Converts an {@link AgentDiscoverySpec} to its wire form, omitting absent and empty optionals. */
+export function agentDiscoverySpecToWire(spec: AgentDiscoverySpec): AgentDiscoverySpecWire {
+  const wire: AgentDiscoverySpecWire = { profile: spec.profile, meerkat_id: spec.meerkatId };
+  if (spec.labels && Object.keys(spec.labels).length > 0) wire.labels = { ...spec.labels };
+  if (spec.context !== undefined && spec.context !== null) wire.context = spec.context;
+  if (spec.additionalInstructions && spec.additionalInstructions.length > 0) wire.additional_instructions = [...spec.additionalInstructions];
+  if (spec.resumeSessionId !== undefined) wire.resume_session_id = spec.resumeSessionId;
+  return wire;
+}

@@ -1,0 +1,120 @@
+import type { z } from 'zod';
+import { MobKitError } from './errors/error.js';
+import type { MobKitErrorCode } from './errors/codes.js';
+
+/** Formats a zod/JSON path as `modules[1].restart_policy` (empty path → `<root>`). */
+export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
+  let out = prefix;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '<root>' : out;
+}
+
+/** Describes a JSON value's type the way a person reads it (`null`, `array`, `string`…). */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number' && Number.isInteger(value)) return 'integer';
+  return typeof value;
+}
+
+function quote(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  } catch {
+    return String(value);
+  }
+}
+
+interface IssueSummary {
+  code: MobKitErrorCode;
+  field: string;
+  message: string;
+}
+
+function summarizeIssue(issue: z.core.$ZodIssue, prefix: string): IssueSummary {
+  const field = formatPath(issue.path, prefix);
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (input === undefined) {
+        return { code: 'MissingField', field, message: `${field}: required (expected ${issue.expected})` };
+      }
+      return {
+        code: 'InvalidFieldType',
+        field,
+        message: `${field}: expected ${issue.expected}, got ${describeType(input)}`,
+      };
+    }
+    case 'invalid_value': {
+      const options = issue.values.map((v) => String(v)).join(', ');
+      return {
+        code: 'InvalidFieldType',
+        field,
+        message: `${field}: expected ${issue.values.length === 1 ? options : `one of ${options}`}, got ${quote(input)}`,
+      };
+    }
+    case 'unrecognized_keys':
+      return { code: 'InvalidSchema', field, message: `${field}: unknown key(s) ${issue.keys.join(', ')}` };
+    case 'invalid_union':
+      return { code: 'InvalidSchema', field, message: `${field}: ${issue.message}` };
+    default:
+      return { code: 'InvalidSchema', field, message: `${field}: ${issue.message}` };
+  }
+}
+
+/** Options for {@link parseWithSchema}. */
+export interface ParseWithSchemaOptions {
+  /** What is being parsed, for the message (`module config`, `mobkit/init params`…). */
+  what: string;
+  /** A path prefix for field names (`modules[2]`). */
+  pathPrefix?: string;
+  /** Force one error code (e.g. `InvalidConfig`) instead of the issue-specific one. */
+  code?: MobKitErrorCode;
+}
+
+/**
+ * Parses `input` with a zod schema; on failure throws a {@link MobKitError} whose message names the
+ * first offending field and what was expected (`modules[1].restart_policy: expected one of never,
+ * on_failure, always, got "sometimes"`), and whose `details.issues` lists every problem.
+ * Never lets a zod error or stack reach the caller.
+ */
+export function parseWithSchema<S extends z.ZodType>(schema: S, input: unknown, options: ParseWithSchemaOptions): z.output<S> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (result.success) return result.data;
+  const summaries = result.error.issues.map((issue) => summarizeIssue(issue, options.pathPrefix ?? ''));
+  const first = summaries[0] ?? { code: 'InvalidSchema' as const, field: '<root>', message: 'invalid value' };
+  const more = summaries.length > 1 ? ` (and ${summaries.length - 1} more problem${summaries.length > 2 ? 's' : ''})` : '';
+  throw new MobKitError(options.code ?? first.code, `invalid ${options.what}: ${first.message}${more}`, {
+    details: {
+      field: first.field,
+      issues: summaries.map((s) => ({ field: s.field, message: s.message })),
+    },
+  });
+}
+
+/** Parses JSON text, turning a syntax error into `InvalidJson` that quotes the text (cut to 200 chars). */
+export function parseJsonText(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MobKitError('InvalidJson', `invalid ${what}: not valid JSON (${(error as Error).message}): ${quoteLine(text)}`, {
+      cause: error,
+      details: { line: cutLine(text) },
+    });
+  }
+}
+
+/** Cuts a line to 200 characters for quoting in an error. */
+export function cutLine(line: string, max = 200): string {
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/** Quotes a line (cut to 200 characters) for an error message. */
+export function quoteLine(line: string): string {
+  return JSON.stringify(cutLine(line));
+}
