@@ -114,7 +114,12 @@ export function cutLine(line: string, max = 200): string {
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 
-/** Quotes a line (cut to 200 characters) for an error message. */
+/**
+ * Quotes a line (cut to 200 characters) for an error message: wrapped in backticks, JSON left
+ * readable (no escaped quotes); control characters are shown escaped so the message stays one line.
+ */
 export function quoteLine(line: string): string {
-  return JSON.stringify(cutLine(line));
+  // eslint-disable-next-line no-control-regex
+  const visible = cutLine(line).replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return `\`${visible}\``;
 }
