@@ -132,22 +132,60 @@ export const RuntimeOptionsWireSchema = z.object({
   supervisor_restart_backoff_ms: z.number().int().min(0).max(3_600_000).default(0),
   supervisor_test_force_terminate_failure: z.boolean().default(false),
   memory_backend: MemoryBackendSchema.nullable().optional(),
+  // MobKit-TS additions (optional; @mobkit/supervisor applies the defaults named in RuntimeOptions).
+  shutdown_grace_ms: z.number().int().min(0).max(600_000).optional(),
+  restart_backoff_multiplier: z.number().min(1).max(100).optional(),
+  restart_backoff_min_ms: z.number().int().min(0).max(3_600_000).optional(),
+  restart_backoff_max_ms: z.number().int().min(0).max(3_600_000).optional(),
+  restart_stable_ms: z.number().int().min(0).max(86_400_000).optional(),
 });
 /** Runtime options as written on the wire (every field optional). */
 export type RuntimeOptionsWire = z.input<typeof RuntimeOptionsWireSchema>;
+/**
+ * Supervisor options: restart budgets (default 1/1) and the fixed backoff between start attempts
+ * (default 0 ms), as in the original; plus optional MobKit-TS additions whose defaults
+ * `@mobkit/supervisor` applies when they are absent.
+ */
+export interface RuntimeOptions {
+  /** Restarts allowed for an `on_failure` module whose start fails (default 1). */
+  onFailureRetryBudget: number;
+  /** Restarts allowed for an `always` module (default 1). */
+  alwaysRestartBudget: number;
+  /** Fixed sleep between start attempts, and the first delay after a crash (default 0 ms). */
+  supervisorRestartBackoffMs: number;
+  /** Test hook: every terminate of a running module during restart or replacement reports failure (default false). */
+  supervisorTestForceTerminateFailure: boolean;
+  /** Optional Elephant memory backend. */
+  memoryBackend: { kind: 'elephant'; endpoint: string; statePath: string } | undefined;
+  /** Shutdown: time between SIGTERM and SIGKILL of a module's process group (default 1600 ms). */
+  shutdownGraceMs?: number | undefined;
+  /** Crash restarts after ready: growth factor of the delay between consecutive restarts (default 1.5). */
+  restartBackoffMultiplier?: number | undefined;
+  /** Crash restarts after ready: the delay a growing backoff starts from when the base backoff is 0 (default 100 ms). */
+  restartBackoffMinMs?: number | undefined;
+  /** Crash restarts after ready: the largest delay between restarts (default 30000 ms). */
+  restartBackoffMaxMs?: number | undefined;
+  /** Crash restarts after ready: healthy this long and the crash count and backoff reset (default 30000 ms). */
+  restartStableMs?: number | undefined;
+}
 /** Schema mapping wire runtime options to {@link RuntimeOptions}. */
-export const RuntimeOptionsSchema = RuntimeOptionsWireSchema.transform((w) => ({
-  onFailureRetryBudget: w.on_failure_retry_budget,
-  alwaysRestartBudget: w.always_restart_budget,
-  supervisorRestartBackoffMs: w.supervisor_restart_backoff_ms,
-  supervisorTestForceTerminateFailure: w.supervisor_test_force_terminate_failure,
-  memoryBackend:
-    w.memory_backend == null
-      ? undefined
-      : { kind: w.memory_backend.kind, endpoint: w.memory_backend.endpoint, statePath: w.memory_backend.state_path },
-}));
-/** Supervisor options: restart budgets (default 1/1) and the fixed backoff between attempts (default 0 ms). */
-export type RuntimeOptions = z.output<typeof RuntimeOptionsSchema>;
+export const RuntimeOptionsSchema = RuntimeOptionsWireSchema.transform(
+  (w): RuntimeOptions => ({
+    onFailureRetryBudget: w.on_failure_retry_budget,
+    alwaysRestartBudget: w.always_restart_budget,
+    supervisorRestartBackoffMs: w.supervisor_restart_backoff_ms,
+    supervisorTestForceTerminateFailure: w.supervisor_test_force_terminate_failure,
+    memoryBackend:
+      w.memory_backend == null
+        ? undefined
+        : { kind: w.memory_backend.kind, endpoint: w.memory_backend.endpoint, statePath: w.memory_backend.state_path },
+    ...(w.shutdown_grace_ms === undefined ? {} : { shutdownGraceMs: w.shutdown_grace_ms }),
+    ...(w.restart_backoff_multiplier === undefined ? {} : { restartBackoffMultiplier: w.restart_backoff_multiplier }),
+    ...(w.restart_backoff_min_ms === undefined ? {} : { restartBackoffMinMs: w.restart_backoff_min_ms }),
+    ...(w.restart_backoff_max_ms === undefined ? {} : { restartBackoffMaxMs: w.restart_backoff_max_ms }),
+    ...(w.restart_stable_ms === undefined ? {} : { restartStableMs: w.restart_stable_ms }),
+  }),
+);
 /** Parses wire runtime options, filling defaults (`undefined` → all defaults). */
 export function parseRuntimeOptions(input: unknown = {}): RuntimeOptions {
   return parseWithSchema(RuntimeOptionsSchema, input ?? {}, { what: 'runtime options' });
@@ -164,6 +202,11 @@ export function runtimeOptionsToWire(options: RuntimeOptions): RuntimeOptionsWir
     supervisor_restart_backoff_ms: options.supervisorRestartBackoffMs,
     supervisor_test_force_terminate_failure: options.supervisorTestForceTerminateFailure,
   };
+  if (options.shutdownGraceMs !== undefined) wire.shutdown_grace_ms = options.shutdownGraceMs;
+  if (options.restartBackoffMultiplier !== undefined) wire.restart_backoff_multiplier = options.restartBackoffMultiplier;
+  if (options.restartBackoffMinMs !== undefined) wire.restart_backoff_min_ms = options.restartBackoffMinMs;
+  if (options.restartBackoffMaxMs !== undefined) wire.restart_backoff_max_ms = options.restartBackoffMaxMs;
+  if (options.restartStableMs !== undefined) wire.restart_stable_ms = options.restartStableMs;
   if (options.memoryBackend) {
     wire.memory_backend = {
       kind: options.memoryBackend.kind,
