@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import { MobKitError, parseWithSchema } from '@mobkit/core';
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** Absent and `null` both mean "not set". */
+const optionalCount = count.nullish().transform((v) => (v === null ? undefined : v));
+const optionalString = z
+  .string()
+  .nullish()
+  .transform((v) => (v === null ? undefined : v));
+
+/** The recipient/channel value that matches anything in a runtime route. */
+export const WILDCARD_ROUTE = '*';
+/** Highest accepted `retry_max`. */
+export const RETRY_MAX_CAP = 10;
+/** Default channel of a resolution request. */
+export const DEFAULT_CHANNEL = 'notification';
+/** Default `retry_max` of a resolution request. */
+export const DEFAULT_RETRY_MAX = 1;
+/** Default `backoff_ms` of a resolution request. */
+export const DEFAULT_BACKOFF_MS = 250;
+/** Default `rate_limit_per_minute` of a resolution request. */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 2;
+/** Default number of trusted resolutions remembered (oldest forgotten first). */
+export const DEFAULT_TRUSTED_CAPACITY = 512;
+/** The module every resolution targets unless a router or route says otherwise. */
+export const DEFAULT_TARGET_MODULE = 'delivery';
+
+// ---------------------------------------------------------------------------------------------
+// RuntimeRoute
+
+/** Wire form of a runtime route (`{route_key, recipient, channel?, sink, target_module, …}`). */
+export const RuntimeRouteWireSchema = z.object({
+  route_key: z.string(),
+  recipient: z.string(),
+  channel: optionalString,
+  sink: z.string(),
+  target_module: z.string(),
+  retry_max: optionalCount,
+  backoff_ms: optionalCount,
+  rate_limit_per_minute: optionalCount,
+});
+/** A runtime route as written on the wire. */
+export type RuntimeRouteWire = z.input<typeof RuntimeRouteWireSchema>;
+
+/** An operator-managed route: where `recipient` on `channel` goes and with which policy. */
+export interface RuntimeRoute {
+  /** Unique key; adding a route with an existing key replaces it. */
+  routeKey: string;
+  /** Exact recipient or `*`. */
+  recipient: string;
+  /** Exact channel, `*`, or absent (absent matches any channel at exact priority). */
+  channel?: string;
+  /** Sink adapter name (`email`, `webhook`, `mob_member`, …). */
+  sink: string;
+  /** Module that performs the delivery (normally `delivery`). */
+  targetModule: string;
+  /** Overrides the request's `retry_max` when set. */
+  retryMax?: number;
+  /** Overrides the request's `backoff_ms` when set. */
+  backoffMs?: number;
+  /** Overrides the request's `rate_limit_per_minute` when set. */
+  rateLimitPerMinute?: number;
+}
+
+/** Maps a parsed wire route to {@link RuntimeRoute} (no semantic validation; see `validateRoute`). */
+export const RuntimeRouteSchema = RuntimeRouteWireSchema.transform((w): RuntimeRoute => {
+  const route: RuntimeRoute = { routeKey: w.route_key, recipient: w.recipient, sink: w.sink, targetModule: w.target_module };
+  if (w.channel !== undefined) route.channel = w.channel;
+  if (w.retry_max !== undefined) route.retryMax = w.retry_max;
+  if (w.backoff_ms !== undefined) route.backoffMs = w.backoff_ms;
+  if (w.rate_limit_per_minute !== undefined) route.rateLimitPerMinute = w.rate_limit_per_minute;
+  return route;
+});
+
+/** Parses a wire route (type checks only; `RouteTable.add` validates it further). */
+export function parseRuntimeRoute(input: unknown, what = 'runtime route'): RuntimeRoute {
+  return parseWithSchema(RuntimeRouteSchema, input, { what });
+}
+
+/** Converts a {@link RuntimeRoute} to its wire form; absent optionals are omitted. */
+export function runtimeRouteToWire(route: RuntimeRoute): RuntimeRouteWire {
+  const wire: RuntimeRouteWire = {
+    route_key: route.routeKey,
+    recipient: route.recipient,
+    sink: route.sink,
+    target_module: route.targetModule,
+  };
+  if (route.channel !== undefined) wire.channel = route.channel;
+  if (route.retryMax !== undefined) wire.retry_max = route.retryMax;
+  if (route.backoffMs !== undefined) wire.backoff_ms = route.backoffMs;
+  if (route.rateLimitPerMinute !== undefined) wire.rate_limit_per_minute = route.rateLimitPerMinute;
+  return wire;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RoutingResolveRequest
+
+/** Wire form of a resolution request; absent fields take the spec's defaults. */
+export const RoutingResolveRequestWireSchema = z.object({
+  recipient: z.string(),
+  channel: optionalString,
+  retry_max: optionalCount,
+  backoff_ms: optionalCount,
+  rate_limit_per_minute: optionalCount,
+});
+/** A resolution request as written on the wire. */
+export type RoutingResolveRequestWire = z.input<typeof RoutingResolveRequestWireSchema>;
+
+/** A request to resolve where `recipient` goes. */
+export interface RoutingResolveRequest {
+  /** Who to reach (`user@example.com`, `+15550100`, a member id, a URL…). */
+  recipient: string;
+  /** Channel; default `notification`. */
+  channel?: string;
+  /** Retries after the first attempt; default 1, at most 10. */
+  retryMax?: number;
+  /** Base wait between attempts in ms; default 250. */
+  backoffMs?: number;
+  /** Successful sends allowed per minute window; default 2, must be > 0. */
+  rateLimitPerMinute?: number;
+}
+
+/** Maps a wire request to {@link RoutingResolveRequest}. */
+export const RoutingResolveRequestSchema = RoutingResolveRequestWireSchema.transform((w): RoutingResolveRequest => {
+  const request: RoutingResolveRequest = { recipient: w.recipient };
+  if (w.channel !== undefined) request.channel = w.channel;
+  if (w.retry_max !== undefined) request.retryMax = w.retry_max;
+  if (w.backoff_ms !== undefined) request.backoffMs = w.backoff_ms;
+  if (w.rate_limit_per_minute !== undefined) request.rateLimitPerMinute = w.rate_limit_per_minute;
+  return request;
+});
+
+/** Parses a wire resolution request (e.g. MCP tool arguments or JSON-RPC params). */
+export function parseRoutingResolveRequest(input: unknown): RoutingResolveRequest {
+  return parseWithSchema(RoutingResolveRequestSchema, input, { what: 'routing resolve request' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// RoutingResolution
+
+/** Wire form of an issued resolution. */
+export const RoutingResolutionWireSchema = z.object({
+  route_id: z.string(),
+  recipient: z.string(),
+  channel: z.string(),
+  sink: z.string(),
+  target_module: z.string(),
+  retry_max: count,
+  backoff_ms: count,
+  rate_limit_per_minute: count,
+});
+/** An issued resolution as written on the wire. */
+export type RoutingResolutionWire = z.input<typeof RoutingResolutionWireSchema>;
+
+/** Where a recipient goes and with which policy, under an issued `route_id`. */
+export interface RoutingResolution {
+  /** `route-000000`, `route-000001`, … */
+  routeId: string;
+  recipient: string;
+  channel: string;
+  sink: string;
+  targetModule: string;
+  retryMax: number;
+  backoffMs: number;
+  rateLimitPerMinute: number;
+}
+
+/** Maps a wire resolution to {@link RoutingResolution}. */
+export const RoutingResolutionSchema = RoutingResolutionWireSchema.transform(
+  (w): RoutingResolution => ({
+    routeId: w.route_id,
+    recipient: w.recipient,
+    channel: w.channel,
+    sink: w.sink,
+    targetModule: w.target_module,
+    retryMax: w.retry_max,
+    backoffMs: w.backoff_ms,
+    rateLimitPerMinute: w.rate_limit_per_minute,
+  }),
+);
+
+/** Parses a wire resolution. */
+export function parseRoutingResolution(input: unknown): RoutingResolution {
+  return parseWithSchema(RoutingResolutionSchema, input, { what: 'routing resolution' });
+}
+
+/** Converts a resolution to its wire form (field order as in the spec). */
+export function routingResolutionToWire(r: RoutingResolution): RoutingResolutionWire {
+  return {
+    route_id: r.routeId,
+    recipient: r.recipient,
+    channel: r.channel,
+    sink: r.sink,
+    target_module: r.targetModule,
+    retry_max: r.retryMax,
+    backoff_ms: r.backoffMs,
+    rate_limit_per_minute: r.rateLimitPerMinute,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Router overrides (answer of the router module's `routing.resolve` tool)
+
+/**
+ * Wire form of router-module overrides. Unknown keys are ignored, so a router may answer with a
+ * whole resolution (as `mobkit-router` does); `null` means "not overridden".
+ */
+export const RoutingOverridesWireSchema = z.looseObject({
+  channel: optionalString,
+  sink: optionalString,
+  target_module: optionalString,
+  retry_max: optionalCount,
+  backoff_ms: optionalCount,
+  rate_limit_per_minute: optionalCount,
+});
+/** Router overrides as written on the wire. */
+export type RoutingOverridesWire = z.input<typeof RoutingOverridesWireSchema>;
+
+/** Fields a router module may override in a resolution. */
+export interface RoutingOverrides {
+  channel?: string;
+  sink?: string;
+  targetModule?: string;
+  retryMax?: number;
+  backoffMs?: number;
+  rateLimitPerMinute?: number;
+}
+
+/** Maps wire overrides to {@link RoutingOverrides}. */
+export const RoutingOverridesSchema = RoutingOverridesWireSchema.transform((w): RoutingOverrides => {
+  const o: RoutingOverrides = {};
+  if (w.channel !== undefined) o.channel = w.channel;
+  if (w.sink !== undefined) o.sink = w.sink;
+  if (w.target_module !== undefined) o.targetModule = w.target_module;
+  if (w.retry_max !== undefined) o.retryMax = w.retry_max;
+  if (w.backoff_ms !== undefined) o.backoffMs = w.backoff_ms;
+  if (w.rate_limit_per_minute !== undefined) o.rateLimitPerMinute = w.rate_limit_per_minute;
+  return o;
+});
+
+/**
+ * Parses what a router module answered to `routing.resolve` (a JSON object, or its text) into
+ * overrides; anything else is `InvalidRouterOverrides` naming the field.
+ */
+export function parseRoutingOverrides(input: unknown): RoutingOverrides {
+  let value = input;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text === '') return {};
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new MobKitError('InvalidRouterOverrides', `router overrides: not valid JSON (${(error as Error).message})`, {
+        cause: error,
+        details: { response: text.slice(0, 200) },
+      });
+    }
+  }
+  if (value === null || value === undefined) return {};
+  return parseWithSchema(RoutingOverridesSchema, value, { what: 'router overrides', code: 'InvalidRouterOverrides' });
+}
+
+/** Converts overrides to wire form (absent fields omitted). */
+export function routingOverridesToWire(o: RoutingOverrides): RoutingOverridesWire {
+  const w: RoutingOverridesWire = {};
+  if (o.channel !== undefined) w.channel = o.channel;
+  if (o.sink !== undefined) w.sink = o.sink;
+  if (o.targetModule !== undefined) w.target_module = o.targetModule;
+  if (o.retryMax !== undefined) w.retry_max = o.retryMax;
+  if (o.backoffMs !== undefined) w.backoff_ms = o.backoffMs;
+  if (o.rateLimitPerMinute !== undefined) w.rate_limit_per_minute = o.rateLimitPerMinute;
+  return w;
+}
