@@ -1,0 +1,357 @@
+import { type Clock, MobKitError, systemClock } from '@mobkit/core';
+import { TokenError } from './errors.js';
+import { isLocalhostClassUrl } from './hosts.js';
+import { type ValidatedJwt, decodeTokenHeader } from './jwt.js';
+import { KeySet } from './keyset.js';
+import { type ParsedTrustedOidc, type TrustedOidcRuntimeConfig, parseTrustedOidcConfig } from './trusted-oidc.js';
+
+/**
+ * Identity providers, spelled as the original puts them on the wire (serde snake_case of `GoogleOAuth`,
+ * `GitHubOAuth`, `GenericOidc`, `ServiceIdentity`, `TestProvider`).
+ */
+export type AuthProvider = 'google_o_auth' | 'git_hub_o_auth' | 'generic_oidc' | 'service_identity' | 'test_provider';
+
+/** Every {@link AuthProvider}. */
+export const AUTH_PROVIDERS: readonly AuthProvider[] = Object.freeze(['google_o_auth', 'git_hub_o_auth', 'generic_oidc', 'service_identity', 'test_provider']);
+
+/** Who may use the console (spec §13 `AuthPolicy`). */
+export interface AuthPolicy {
+  /** The provider human identities must come from (default `google_o_auth`). */
+  defaultProvider: AuthProvider;
+  /** Emails (and `svc:` service identities) allowed in; empty admits nobody. Compared exactly. */
+  emailAllowlist: string[];
+}
+
+/** Whether the console requires authentication (spec §13 `ConsolePolicy`). */
+export interface ConsolePolicy {
+  /** Default true. When false every console request is allowed without a token. */
+  requireAppAuth: boolean;
+}
+
+/** The original's defaults: `{ defaultProvider: 'google_o_auth', emailAllowlist: [] }`. */
+export function defaultAuthPolicy(): AuthPolicy {
+  return { defaultProvider: 'google_o_auth', emailAllowlist: [] };
+}
+
+/** The original's default: `{ requireAppAuth: true }`. */
+export function defaultConsolePolicy(): ConsolePolicy {
+  return { requireAppAuth: true };
+}
+
+/**
+ * Parses an auth policy in its wire form (`{ default_provider?, email_allowlist? }`); missing members take the
+ * defaults. Accepts the provider spellings `google_oauth`/`github_oauth` as aliases. Throws `InvalidConfig`.
+ */
+export function parseAuthPolicy(wire: unknown): AuthPolicy {
+  if (wire === undefined || wire === null) return defaultAuthPolicy();
+  if (typeof wire !== 'object' || Array.isArray(wire)) {
+    throw new MobKitError('InvalidConfig', 'auth policy must be an object { default_provider?, email_allowlist? }', { details: { field: 'auth' } });
+  }
+  const w = wire as Record<string, unknown>;
+  const policy = defaultAuthPolicy();
+  if (w.default_provider !== undefined) policy.defaultProvider = parseProviderName(w.default_provider, 'auth.default_provider');
+  if (w.email_allowlist !== undefined) policy.emailAllowlist = parseAllowlist(w.email_allowlist, 'auth.email_allowlist');
+  return policy;
+}
+
+/** Wire form of an {@link AuthPolicy}. */
+export function authPolicyToWire(policy: AuthPolicy): { default_provider: AuthProvider; email_allowlist: string[] } {
+  return { default_provider: policy.defaultProvider, email_allowlist: [...policy.emailAllowlist] };
+}
+
+/** Parses a console policy in its wire form (`{ require_app_auth? }`, default true). Throws `InvalidConfig`. */
+export function parseConsolePolicy(wire: unknown): ConsolePolicy {
+  if (wire === undefined || wire === null) return defaultConsolePolicy();
+  if (typeof wire !== 'object' || Array.isArray(wire)) {
+    throw new MobKitError('InvalidConfig', 'console policy must be an object { require_app_auth? }', { details: { field: 'console' } });
+  }
+  const value = (wire as Record<string, unknown>).require_app_auth;
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new MobKitError('InvalidConfig', `console.require_app_auth must be true or false, got ${JSON.stringify(value)}`, { details: { field: 'console.require_app_auth' } });
+  }
+  return { requireAppAuth: value ?? true };
+}
+
+const PROVIDER_ALIASES: Record<string, AuthProvider> = { google_oauth: 'google_o_auth', github_oauth: 'git_hub_o_auth' };
+
+/** @internal */
+export function parseProviderName(value: unknown, field: string): AuthProvider {
+  if (typeof value === 'string') {
+    if ((AUTH_PROVIDERS as readonly string[]).includes(value)) return value as AuthProvider;
+    const alias = PROVIDER_ALIASES[value];
+    if (alias !== undefined) return alias;
+  }
+  throw new MobKitError('InvalidConfig', `${field}: expected one of ${AUTH_PROVIDERS.join(', ')}, got ${JSON.stringify(value)}`, { details: { field } });
+}
+
+/** @internal */
+export function parseAllowlist(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.some((e) => typeof e !== 'string')) {
+    throw new MobKitError('InvalidConfig', `${field} must be an array of strings`, { details: { field } });
+  }
+  return [...(value as string[])];
+}
+
+/** The 401 reason codes of the console (spec §13), sent as `{"error":"unauthorized","reason":<code>}`. */
+export type ConsoleAuthReason =
+  | 'missing_credentials'
+  | 'invalid_trusted_oidc_config'
+  | 'invalid_token_header'
+  | 'jwks_key_not_found'
+  | 'invalid_jwks_key_material'
+  | 'invalid_token'
+  | 'missing_token_identity'
+  | 'hs256_not_allowed'
+  | 'provider_mismatch'
+  | 'provider_not_supported'
+  | 'email_not_allowlisted'
+  | 'invalid_service_identity'
+  | 'service_identity_not_allowlisted'
+  | 'policy_denied';
+
+/** The body of a console 401. */
+export interface UnauthorizedBody {
+  error: 'unauthorized';
+  reason: ConsoleAuthReason;
+}
+
+/** `{"error":"unauthorized","reason":reason}`. */
+export function unauthorizedBody(reason: ConsoleAuthReason): UnauthorizedBody {
+  return { error: 'unauthorized', reason };
+}
+
+/** Error codes of console access refusals (each 401). */
+export type ConsoleAccessErrorCode =
+  | 'MissingCredentials'
+  | 'InvalidTrustedAuthConfig'
+  | 'MissingTokenIdentity'
+  | 'Hs256NotAllowed'
+  | 'InvalidServiceIdentity'
+  | 'ServiceIdentityNotAllowlisted'
+  | 'AuthProviderMismatch'
+  | 'AuthProviderNotSupported'
+  | 'EmailNotAllowlisted'
+  | 'Internal'
+  | TokenError['code'];
+
+/** A console request was refused: `reason` is the spec's 401 reason code, `body()` the response body, status 401. */
+export class ConsoleAccessError extends MobKitError<ConsoleAccessErrorCode> {
+  /** The 401 reason code. */
+  readonly reason: ConsoleAuthReason;
+
+  constructor(code: ConsoleAccessErrorCode, reason: ConsoleAuthReason, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(code, message, { ...options, details: { reason, ...options.details } });
+    this.reason = reason;
+  }
+
+  /** Always 401. */
+  override get httpStatus(): number {
+    return 401;
+  }
+
+  /** `{"error":"unauthorized","reason":…}`. */
+  body(): UnauthorizedBody {
+    return unauthorizedBody(this.reason);
+  }
+}
+
+/** The part of an identity the access rules read. */
+export interface ConsoleAccessSubject {
+  provider: AuthProvider;
+  /** The principal: `email` claim, else `sub` (a service identity is `svc:<name>`). */
+  email: string;
+}
+
+/**
+ * Applies the console access rules in the spec's order (§13 `enforce_console_route_access`):
+ * 1. `requireAppAuth` false ⇒ allowed;
+ * 2. a `service_identity` must be `svc:<name>` (`invalid_service_identity`) and in the allowlist (`service_identity_not_allowlisted`);
+ * 3. otherwise the provider must be the policy's default (`provider_mismatch`);
+ * 4. `test_provider` is refused (`provider_not_supported`);
+ * 5. the email must be in the allowlist (`email_not_allowlisted`).
+ * Throws {@link ConsoleAccessError} (401) when refused; returns nothing when allowed.
+ */
+export function enforceConsoleRouteAccess(authPolicy: AuthPolicy, consolePolicy: ConsolePolicy, identity: ConsoleAccessSubject): void {
+  if (!consolePolicy.requireAppAuth) return;
+  const allowlist = authPolicy.emailAllowlist;
+  if (identity.provider === 'service_identity') {
+    if (!identity.email.startsWith('svc:') || identity.email.slice(4).trim() === '') {
+      throw new ConsoleAccessError('InvalidServiceIdentity', 'invalid_service_identity', `service identity ${JSON.stringify(identity.email)} must have the form svc:<name>`);
+    }
+    if (!allowlist.includes(identity.email)) {
+      throw new ConsoleAccessError('ServiceIdentityNotAllowlisted', 'service_identity_not_allowlisted', `service identity ${JSON.stringify(identity.email)} is not in auth.email_allowlist`, {
+        details: { principal: identity.email },
+      });
+    }
+    return;
+  }
+  if (identity.provider !== authPolicy.defaultProvider) {
+    throw new ConsoleAccessError('AuthProviderMismatch', 'provider_mismatch', `identity provider ${identity.provider} is not the console's provider ${authPolicy.defaultProvider}`, {
+      details: { provider: identity.provider, expected: authPolicy.defaultProvider },
+    });
+  }
+  if (identity.provider === 'test_provider') {
+    throw new ConsoleAccessError('AuthProviderNotSupported', 'provider_not_supported', 'test_provider identities are not accepted by the console');
+  }
+  if (!allowlist.includes(identity.email)) {
+    throw new ConsoleAccessError('EmailNotAllowlisted', 'email_not_allowlisted', `${JSON.stringify(identity.email)} is not in auth.email_allowlist`, {
+      details: { principal: identity.email },
+    });
+  }
+}
+
+/** A verified console caller. */
+export interface ConsoleIdentity extends ConsoleAccessSubject {
+  /** `sub`, when present. */
+  subject?: string;
+  /** `actor_type`, when present. */
+  actorType?: string;
+  /** The verified token. */
+  jwt: ValidatedJwt;
+}
+
+/**
+ * Maps verified claims to a console identity (spec §13): principal = `email` || `sub`; `service_identity`
+ * when `actor_type` is `service` or the principal starts with `svc:`; else by the `provider` claim
+ * (`google_oauth`, `github_oauth`, `generic_oidc`), default `generic_oidc`. Returns undefined without a principal.
+ */
+export function identityFromJwt(jwt: ValidatedJwt): ConsoleIdentity | undefined {
+  const principal = nonEmpty(jwt.email) ?? nonEmpty(jwt.subject);
+  if (principal === undefined) return undefined;
+  let provider: AuthProvider;
+  if (jwt.actorType === 'service' || principal.startsWith('svc:')) provider = 'service_identity';
+  else if (jwt.provider === 'google_oauth' || jwt.provider === 'google_o_auth') provider = 'google_o_auth';
+  else if (jwt.provider === 'github_oauth' || jwt.provider === 'git_hub_o_auth') provider = 'git_hub_o_auth';
+  else provider = 'generic_oidc';
+  const identity: ConsoleIdentity = { provider, email: principal, jwt };
+  if (jwt.subject !== undefined) identity.subject = jwt.subject;
+  if (jwt.actorType !== undefined) identity.actorType = jwt.actorType;
+  return identity;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** What a console needs to authenticate a request: a {@link RuntimeDecisionState} has all three. */
+export interface ConsoleAuthConfig {
+  auth: AuthPolicy;
+  console: ConsolePolicy;
+  trustedOidc: TrustedOidcRuntimeConfig;
+}
+
+/** Outcome of {@link ConsoleAuthenticator.authenticate}: never throws, never a 500. */
+export type ConsoleAuthResult =
+  | { ok: true; identity: ConsoleIdentity | undefined }
+  | { ok: false; status: 401; reason: ConsoleAuthReason; body: UnauthorizedBody; error: ConsoleAccessError };
+
+/** Options of {@link createConsoleAuthenticator}. */
+export interface ConsoleAuthenticatorOptions {
+  /** Time source (default the system clock). */
+  clock?: Clock;
+  /** Leeway for `exp`/`nbf` in seconds (default 30, as the original). */
+  leewaySeconds?: number;
+}
+
+/** Authenticates console requests against a trusted OIDC config; see {@link createConsoleAuthenticator}. */
+export interface ConsoleAuthenticator {
+  /** Token (or undefined when the request had none) → identity or a 401 refusal with its reason. */
+  authenticate(token: string | undefined): Promise<ConsoleAuthResult>;
+}
+
+const TOKEN_REASON: Record<TokenError['code'], ConsoleAuthReason> = {
+  InvalidFormat: 'invalid_token_header',
+  InvalidBase64: 'invalid_token_header',
+  InvalidJson: 'invalid_token_header',
+  TokenTooLarge: 'invalid_token',
+  UnsupportedAlgorithm: 'invalid_token_header',
+  InvalidSignature: 'invalid_token',
+  InvalidClaims: 'invalid_token',
+  Expired: 'invalid_token',
+  NotYetValid: 'invalid_token',
+  IssuerMismatch: 'invalid_token',
+  AudienceMismatch: 'invalid_token',
+  NoMatchingKey: 'jwks_key_not_found',
+  InvalidKeyMaterial: 'invalid_jwks_key_material',
+};
+
+/** The console 401 reason for a token failure (header faults ⇒ `invalid_token_header`, key faults ⇒ `jwks_key_not_found` / `invalid_jwks_key_material`, the rest ⇒ `invalid_token`). */
+export function reasonForTokenError(error: TokenError): ConsoleAuthReason {
+  if (error.stage === 'payload') return 'invalid_token';
+  if (error.stage === 'key' && error.kind === 'UnsupportedAlgorithm') return 'invalid_jwks_key_material';
+  return TOKEN_REASON[error.kind];
+}
+
+function refuse(error: ConsoleAccessError): ConsoleAuthResult {
+  return { ok: false, status: 401, reason: error.reason, body: error.body(), error };
+}
+
+/**
+ * Builds the console's token check over trusted config (spec §13 console ingress). The trusted discovery and JWKS
+ * are parsed once; any caller-supplied key material (`jku`, `x5u`, `jwk` headers) is ignored. Order:
+ * `requireAppAuth` false ⇒ allowed without a token → token present (`missing_credentials`) → trusted config valid
+ * (`invalid_trusted_oidc_config`) → header (`invalid_token_header`) → key by kid/alg (`jwks_key_not_found`) →
+ * HS256 only for localhost-class issuer and jwks_uri (`hs256_not_allowed`) → key material
+ * (`invalid_jwks_key_material`) → signature, exp/nbf (leeway 30 s), iss = discovery issuer, aud = trusted
+ * audience (`invalid_token`) → principal (`missing_token_identity`) → {@link enforceConsoleRouteAccess}.
+ */
+export function createConsoleAuthenticator(config: ConsoleAuthConfig, options: ConsoleAuthenticatorOptions = {}): ConsoleAuthenticator {
+  const clock = options.clock ?? systemClock;
+  const leewaySeconds = options.leewaySeconds ?? 30;
+  let trusted: { parsed: ParsedTrustedOidc; keys: KeySet; hs256Allowed: boolean } | undefined;
+  let configError: ConsoleAccessError | undefined;
+  if (config.console.requireAppAuth) {
+    try {
+      const parsed = parseTrustedOidcConfig(config.trustedOidc);
+      trusted = {
+        parsed,
+        keys: new KeySet(parsed.jwks),
+        hs256Allowed: isLocalhostClassUrl(parsed.discovery.issuer) && isLocalhostClassUrl(parsed.discovery.jwksUri),
+      };
+    } catch (error) {
+      configError = new ConsoleAccessError('InvalidTrustedAuthConfig', 'invalid_trusted_oidc_config', `console trusted OIDC config is invalid: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async function authenticate(token: string | undefined): Promise<ConsoleAuthResult> {
+    if (!config.console.requireAppAuth) return { ok: true, identity: undefined };
+    if (token === undefined || token.trim() === '') {
+      return refuse(new ConsoleAccessError('MissingCredentials', 'missing_credentials', 'console requests need a token: Authorization: Bearer <token> or ?auth_token=<token>'));
+    }
+    if (trusted === undefined) return refuse(configError ?? new ConsoleAccessError('InvalidTrustedAuthConfig', 'invalid_trusted_oidc_config', 'console trusted OIDC config is missing'));
+    try {
+      const header = decodeTokenHeader(token);
+      const jwk = trusted.keys.select(header);
+      if (header.alg === 'HS256' && !trusted.hs256Allowed) {
+        return refuse(
+          new ConsoleAccessError('Hs256NotAllowed', 'hs256_not_allowed', 'HS256 console tokens are accepted only when the trusted issuer and jwks_uri hosts are localhost-class', {
+            details: { issuer: trusted.parsed.discovery.issuer, jwksUri: trusted.parsed.discovery.jwksUri },
+          }),
+        );
+      }
+      await trusted.keys.importKey(jwk, header.alg);
+      const jwt = await trusted.keys.verifyDecoded(token, header, {
+        issuer: trusted.parsed.discovery.issuer,
+        audience: trusted.parsed.audience,
+        leewaySeconds,
+        nowEpochSeconds: Math.floor(clock.nowMs() / 1000),
+      });
+      const identity = identityFromJwt(jwt);
+      if (identity === undefined) {
+        return refuse(new ConsoleAccessError('MissingTokenIdentity', 'missing_token_identity', 'the token has neither an email nor a sub claim'));
+      }
+      enforceConsoleRouteAccess(config.auth, config.console, identity);
+      return { ok: true, identity };
+    } catch (error) {
+      if (error instanceof ConsoleAccessError) return refuse(error);
+      if (error instanceof TokenError) {
+        return refuse(new ConsoleAccessError(error.kind, reasonForTokenError(error), error.message, { cause: error, details: { kind: error.kind } }));
+      }
+      return refuse(new ConsoleAccessError('Internal', 'policy_denied', `console access check failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+    }
+  }
+
+  return { authenticate };
+}
