@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMobKitError } from '@mobkit/core';
+import { describe, expect, it } from 'vitest';
+import { MobDefinition } from './definition.js';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/mob');
+const read = (name: string) => readFileSync(join(fixtures, name), 'utf8');
+
+function failure(fn: () => unknown): { code: string; message: string; details: Record<string, unknown> | undefined } {
+  try {
+    fn();
+  } catch (error) {
+    if (!isMobKitError(error)) throw error;
+    return { code: error.code, message: error.message, details: error.details };
+  }
+  throw new Error('expected a MobKitError');
+}
+
+describe('MobDefinition.fromToml', () => {
+  it('reads [mob], profiles, tools, wiring and skills', () => {
+    const def = MobDefinition.fromToml(read('team.toml'), { baseDir: fixtures });
+    expect(def.id).toBe('team');
+    expect(def.orchestrator).toBe('lead');
+    expect(Object.keys(def.profiles)).toEqual(['lead', 'worker', 'critic', 'silent']);
+    const lead = def.profile('lead');
+    expect(lead).toMatchObject({
+      model: 'claude-sonnet-4-6',
+      skills: ['lead-role'],
+      externalAddressable: true,
+      runtimeMode: 'autonomous_host',
+      peerDescription: 'Coordinates the work and writes the answer',
+    });
+    expect(lead.tools).toMatchObject({ comms: true, builtins: true, shell: false, mcp: [] });
+    expect(def.profile('critic').externalAddressable).toBe(false);
+    expect(def.profile('silent').tools.comms).toBe(false);
+    expect(def.wiring).toEqual({ autoWireOrchestrator: true, roleWiring: [] });
+    expect(def.skillContent('lead-role')).toContain('You lead the team');
+    expect(def.skillContent('worker-role')).toContain('You are a worker');
+  });
+
+  it('accepts the seed definition and the minimal [mob] id', () => {
+    const seed = MobDefinition.fromToml(read('phase5.toml'));
+    expect(seed.id).toBe('phase5-lifecycle-mob');
+    expect(seed.profile('worker').tools.comms).toBe(true);
+    const minimal = MobDefinition.fromToml('[mob]\nid = "x"\n');
+    expect(minimal.profiles).toEqual({});
+    expect(minimal.orchestrator).toBeUndefined();
+  });
+
+  it('reads orchestrator tables, role_wiring and runtime_mode', () => {
+    const def = MobDefinition.fromToml(read('roles.toml'));
+    expect(def.orchestrator).toBe('lead');
+    expect(def.wiring.roleWiring).toEqual([{ a: 'reviewer', b: 'tester' }]);
+    expect(def.profile('reviewer').runtimeMode).toBe('turn_driven');
+  });
+
+  it('names the line and column of a TOML syntax error', () => {
+    const f = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = = "gpt"\n'));
+    expect(f.code).toBe('InvalidToml');
+    expect(f.message).toMatch(/line 4, column \d+/);
+    expect(f.details).toMatchObject({ line: 4 });
+  });
+
+  it('names the key path of a missing required key', () => {
+    const f = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nskills = []\n'));
+    expect(f.code).toBe('DefinitionError');
+    expect(f.message).toContain('profiles.lead.model: required');
+    expect(f.details).toMatchObject({ field: 'profiles.lead.model', mobCode: 'DEFINITION_ERROR' });
+  });
+
+  it('names unknown keys, wrong types and bad enum values with their path', () => {
+    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nmodle = "m"\n')).message).toContain(
+      'profiles.lead: unknown key(s) modle',
+    );
+    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\n[profiles.lead.tools]\ncomms = "yes"\n')).message).toContain(
+      'profiles.lead.tools.comms: expected boolean, got string',
+    );
+    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nruntime_mode = "sometimes"\n')).message).toContain(
+      'profiles.lead.runtime_mode: expected one of autonomous_host, turn_driven, got "sometimes"',
+    );
+    expect(failure(() => MobDefinition.fromToml('[mob]\norchestrator = "a"\n')).message).toContain('mob.id: required');
+    expect(failure(() => MobDefinition.fromToml('# empty\n')).message).toContain('mob: required');
+    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[skills.s]\nsource = "url"\n')).message).toContain(
+      'skills.s.source: expected one of inline, path',
+    );
+  });
+
+  it('reports reference errors with Meerkat diagnostic codes and locations', () => {
+    const skill = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nskills = ["nope"]\n'));
+    expect(skill.code).toBe('DefinitionError');
+    expect(skill.message).toContain("missing_skill_ref: profiles.lead.skills[0]: skill 'nope' is not defined under [skills]");
+    const orch = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\norchestrator = "boss"\n'));
+    expect(orch.message).toContain('missing_orchestrator_profile: mob.orchestrator');
+    const wiring = failure(() =>
+      MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\n[wiring]\nrole_wiring = [{ a = "a", b = "ghost" }]\n'),
+    );
+    expect(wiring.message).toContain('invalid_wiring_profile: wiring.role_wiring[0].b');
+    const name = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles."9bad"]\nmodel = "m"\n'));
+    expect(name.message).toContain('invalid_profile_name: profiles.9bad');
+  });
+
+  it('reports an unreadable path skill naming its key', () => {
+    const def = MobDefinition.fromToml('[mob]\nid = "x"\n[skills.s]\nsource = "path"\npath = "missing.md"\n', { baseDir: fixtures });
+    const f = failure(() => def.skillContent('s'));
+    expect(f.code).toBe('DefinitionError');
+    expect(f.message).toContain('skills.s.path: cannot read');
+  });
+
+  it('rejects an unknown profile with ProfileNotFound', () => {
+    const def = MobDefinition.fromToml(read('phase5.toml'));
+    const f = failure(() => def.profile('ghost'));
+    expect(f.code).toBe('ProfileNotFound');
+    expect(f.message).toContain('profile not found: ghost');
+  });
+
+  it('round-trips through the mob/create JSON form', () => {
+    const def = MobDefinition.fromToml(read('team.toml'));
+    const wire = def.toWire();
+    expect(wire.id).toBe('team');
+    expect(wire.orchestrator).toEqual({ profile: 'lead' });
+    expect((wire.profiles as Record<string, { tools: { comms: boolean } }>).lead?.tools.comms).toBe(true);
+    const again = MobDefinition.fromJson(wire);
+    expect(again.profile('worker').skills).toEqual(['worker-role']);
+    expect(again.orchestrator).toBe('lead');
+  });
+});

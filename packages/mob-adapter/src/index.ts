@@ -1,0 +1,58 @@
+/**
+ * @mobkit/mob-adapter — the `MobRuntime` port for MobKit-TS: mob definitions (TOML), an embedded
+ * in-process mob (roster, wiring, comms tools, agent loop, events), LLM clients (TestClient,
+ * ScriptedLlmClient, OpenAI-compatible and Anthropic streaming) and an adapter for an external
+ * Meerkat `rkat-rpc` process.
+ * @packageDocumentation
+ */
+export {
+  MobDefinition,
+  type Profile,
+  type ToolConfig,
+  type SkillSource,
+  type ProviderName,
+  type RuntimeMode,
+  type DefinitionDiagnostic,
+  type MobDefinitionOptions,
+} from './definition.js';
+export {
+  MobRuntimeError,
+  MOB_CODE_BY_WIRE,
+  type MobErrorWireCode,
+  type MobRuntimeErrorOptions,
+} from './errors.js';
+export type {
+  MobRuntime,
+  MobStatus,
+  MemberState,
+  MemberSnapshot,
+  ReconcileReport,
+  ReconcileOptions,
+  RunResult,
+  RunTurnOptions,
+  SendOptions,
+  SubscribeOptions,
+  MobEvent,
+  AgentEventPayload,
+  AgentEventType,
+  MobLogPayload,
+  ContentInput,
+  ContentBlock,
+  HandlingMode,
+} from './types.js';
+export { SpawnMemberSpec, sendMessageOnMob, contentText, type SpawnMemberSpecWire } from './spec.js';
+export {
+  createEmbeddedMob,
+  type EmbeddedMob,
+  type EmbeddedMobOptions,
+  type EmbeddedMobTuning,
+  type EmbeddedTool,
+  type ToolContext,
+} from './embedded/mob.js';
+export { MOB_COMMUNICATION_INSTRUCTION, COMMS_TOOLS } from './embedded/prompt.js';
+export type { LlmClient, LlmEvent, LlmRequest, LlmMessage, ToolDef, ToolCall, ToolResult, Usage, StopReason } from './llm/types.js';
+export { TestClient, ScriptedLlmClient, type ScriptedReply, type ScriptStep } from './llm/test-client.js';
+export { OpenAiCompatibleClient, openAiChatBody, type OpenAiCompatibleClientOptions } from './llm/openai.js';
+export { AnthropicClient, anthropicBody, type AnthropicClientOptions } from './llm/anthropic.js';
+export { resolveLlmClient, providerForProfile, type ProviderEnv } from './llm/resolve.js';
+export { parseSse, type SseEvent } from './llm/sse.js';
