@@ -132,12 +132,12 @@ export function parseReleaseMetadata(json: string): ReleaseMetadata {
   }
   const seen = new Set<string>();
   for (const target of targets as string[]) {
-    if (seen.has(target)) fail('DuplicateReleaseTarget', `${field}.targets`, `release target ${JSON.stringify(target)} is listed twice`, { target });
+    if (seen.has(target)) fail('DuplicateReleaseTarget', `${field}.targets`, `release_metadata_json.targets lists ${JSON.stringify(target)} twice; list each target once`, { target });
     seen.add(target);
   }
   for (const target of REQUIRED_RELEASE_TARGETS) {
     if (!seen.has(target)) {
-      fail('MissingReleaseTarget', `${field}.targets`, `release target ${JSON.stringify(target)} is missing; required: ${REQUIRED_RELEASE_TARGETS.join(', ')}`, { target });
+      fail('MissingReleaseTarget', `${field}.targets`, `release_metadata_json.targets lacks ${JSON.stringify(target)}; all of ${REQUIRED_RELEASE_TARGETS.join(', ')} are required`, { target });
     }
   }
   if (supportMatrix !== SUPPORT_MATRIX) {
