@@ -1,0 +1,282 @@
+import { Cron, CronPattern } from 'croner';
+import { DAY_MS, HOUR_MS, MINUTE_MS, daysInMonth, floorTo, localFields, mod } from './calendar.js';
+import { SchedulingError } from './errors.js';
+import type { ScheduleTimeZone } from './timezone.js';
+
+/** How far back a cron search looks for a due time: 5,270,400 minutes (≈ 10 years, as the original). */
+export const CRON_LOOKBACK_MS = 5_270_400 * MINUTE_MS;
+
+const UNIT_MS: Record<string, number> = { s: 1_000, m: MINUTE_MS, h: HOUR_MS, d: DAY_MS };
+
+/** A parsed `*\/N{s,m,h,d}` marker: due at every local multiple of `periodMs`. */
+export interface MarkerInterval {
+  readonly kind: 'marker';
+  /** The interval as written (trimmed). */
+  readonly text: string;
+  /** The period in ms. */
+  readonly periodMs: number;
+  /** Jitter base: the period. */
+  readonly baseMs: number;
+}
+
+/** A parsed 5-field cron expression, matched on local wall-clock fields at second 0. */
+export interface CronInterval {
+  readonly kind: 'cron';
+  /** The interval as written (trimmed). */
+  readonly text: string;
+  /** The expression handed to croner (semantic wildcards in day-of-month/day-of-week written as `*`). */
+  readonly normalized: string;
+  readonly minutes: readonly boolean[];
+  readonly hours: readonly boolean[];
+  /** Index 1–31. */
+  readonly daysOfMonth: readonly boolean[];
+  /** Index 1–12. */
+  readonly months: readonly boolean[];
+  /** Index 0–6 (0 = Sunday; a written 7 is folded into 0). */
+  readonly daysOfWeek: readonly boolean[];
+  /** Day-of-month selects every day (written `*` or equivalent, e.g. `1-31`, `*\/1`). */
+  readonly domWildcard: boolean;
+  /** Day-of-week selects every day (written `*` or equivalent, e.g. `0-7`, `*\/1`). */
+  readonly dowWildcard: boolean;
+  /** Jitter base: one minute. */
+  readonly baseMs: number;
+  /** croner job (never started) searching the local timeline as if it were UTC. */
+  readonly croner: Cron;
+}
+
+/** A parsed schedule interval. */
+export type ScheduleInterval = MarkerInterval | CronInterval;
+
+const MONTH_NAMES = 'jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec';
+const DAY_NAMES = 'sun|mon|tue|wed|thu|fri|sat';
+const FIELD_SYNTAX = [
+  /^[0-9*,/-]+$/,
+  /^[0-9*,/-]+$/,
+  /^[0-9*,/-]+$/,
+  new RegExp(`^(?:[0-9*,/-]|${MONTH_NAMES})+$`, 'i'),
+  new RegExp(`^(?:[0-9*,/-]|${DAY_NAMES})+$`, 'i'),
+];
+const FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
+
+const intervalCache = new Map<string, ScheduleInterval | string>();
+const INTERVAL_CACHE_LIMIT = 4096;
+
+function flags(values: readonly number[], from: number, to: number): boolean[] {
+  const out: boolean[] = [];
+  for (let i = 0; i <= to; i++) out.push(i >= from && (values[i - from] ?? 0) !== 0);
+  return out;
+}
+
+function all(values: readonly boolean[], from: number, to: number): boolean {
+  for (let i = from; i <= to; i++) if (!values[i]) return false;
+  return true;
+}
+
+function parseMarker(text: string): MarkerInterval | string | null {
+  const match = /^\*\/(\d+)([smhd])$/i.exec(text);
+  if (match === null) return null;
+  const n = Number(match[1]);
+  const unit = UNIT_MS[(match[2] as string).toLowerCase()] as number;
+  if (n <= 0) return 'has a zero period (N must be > 0)';
+  const periodMs = n * unit;
+  if (!Number.isSafeInteger(n) || !Number.isSafeInteger(periodMs)) return 'overflows (the period must fit in 2^53 ms)';
+  return { kind: 'marker', text, periodMs, baseMs: periodMs };
+}
+
+function parseCron(text: string): CronInterval | string {
+  const fields = text.split(/\s+/);
+  if (fields.length !== 5) {
+    return `is not a marker (*/N followed by s, m, h or d) nor a 5-field cron expression (minute hour day-of-month month day-of-week); it has ${fields.length} field${fields.length === 1 ? '' : 's'}`;
+  }
+  for (let i = 0; i < 5; i++) {
+    if (!(FIELD_SYNTAX[i] as RegExp).test(fields[i] as string)) {
+      return `has an invalid ${FIELD_NAMES[i]} field ${JSON.stringify(fields[i])} (use numbers, *, lists a,b, ranges a-b and steps */n or a-b/n)`;
+    }
+  }
+  let pattern: CronPattern;
+  try {
+    pattern = new CronPattern(fields.join(' '));
+  } catch (error) {
+    return `is not a valid cron expression (${(error as Error).message.replace(/^CronPattern: /, '')})`;
+  }
+  const minutes = flags(pattern.minute, 0, 59);
+  const hours = flags(pattern.hour, 0, 23);
+  const daysOfMonth = flags(pattern.day, 1, 31);
+  const months = flags(pattern.month, 1, 12);
+  const dow = flags(pattern.dayOfWeek, 0, 7);
+  const daysOfWeek = dow.slice(0, 7);
+  if (dow[7]) daysOfWeek[0] = true;
+  const domWildcard = all(daysOfMonth, 1, 31);
+  const dowWildcard = all(daysOfWeek, 0, 6);
+  if (!domWildcard && dowWildcard) {
+    // Only the day of month restricts: it must exist in at least one selected month (Feb has 29 in leap years).
+    let firstDom = 1;
+    while (!daysOfMonth[firstDom]) firstDom++;
+    let possible = false;
+    for (let m = 1; m <= 12; m++) if (months[m] && firstDom <= (m === 2 ? 29 : daysInMonth(2001, m))) possible = true;
+    if (!possible) return 'can never fire (no selected month has the selected day of month)';
+  }
+  const normalized = [fields[0], fields[1], domWildcard ? '*' : fields[2], fields[3], dowWildcard ? '*' : fields[4]].join(' ');
+  const croner = new Cron(normalized, { utcOffset: 0, legacyMode: true, paused: true });
+  return {
+    kind: 'cron',
+    text,
+    normalized,
+    minutes,
+    hours,
+    daysOfMonth,
+    months,
+    daysOfWeek,
+    domWildcard,
+    dowWildcard,
+    baseMs: MINUTE_MS,
+    croner,
+  };
+}
+
+/**
+ * Parses a schedule interval: a marker `*\/N{s,m,h,d}` (any case, N > 0) or a 5-field cron
+ * expression (lists, ranges, steps, month and weekday names, day-of-week 0–7 with 7 = Sunday, the
+ * standard day-of-month OR day-of-week rule when both are restricted). Parsing is croner's; MobKit
+ * adds the 5-field restriction, semantic-wildcard detection and the "can never fire" check.
+ * Throws `InvalidInterval` (naming `scheduleId` when given). Results are cached by text.
+ */
+export function parseInterval(interval: string, scheduleId?: string): ScheduleInterval {
+  const text = interval.trim();
+  let parsed = intervalCache.get(text);
+  if (parsed === undefined) {
+    parsed = text === '' ? 'is blank' : (parseMarker(text) ?? parseCron(text));
+    if (intervalCache.size >= INTERVAL_CACHE_LIMIT) intervalCache.clear();
+    intervalCache.set(text, parsed);
+  }
+  if (typeof parsed === 'string') {
+    const where = scheduleId === undefined ? 'interval' : `schedule '${scheduleId}': interval`;
+    throw new SchedulingError(
+      'InvalidInterval',
+      `${where} ${JSON.stringify(text)} ${parsed}; examples: */5m, */1h, 0 9 * * 1-5, 0 0 29 2 *`,
+      { details: { interval: text, ...(scheduleId === undefined ? {} : { schedule_id: scheduleId }) } },
+    );
+  }
+  return parsed;
+}
+
+/** True when the local wall-clock time `localMs` matches `cron` (second 0, fields, DOM/DOW rule). */
+export function cronMatchesLocal(cron: CronInterval, localMs: number): boolean {
+  if (mod(localMs, MINUTE_MS) !== 0) return false;
+  const f = localFields(localMs);
+  if (!cron.minutes[f.minute] || !cron.hours[f.hour] || !cron.months[f.month]) return false;
+  const dom = cron.daysOfMonth[f.day] === true;
+  const dow = cron.daysOfWeek[f.weekday] === true;
+  if (cron.domWildcard) return dow;
+  if (cron.dowWildcard) return dom;
+  return dom || dow;
+}
+
+/** True when local wall-clock time `localMs` is a due time of `interval` (ignoring time-zone gaps/folds). */
+export function intervalMatchesLocal(interval: ScheduleInterval, localMs: number): boolean {
+  return interval.kind === 'marker' ? mod(localMs, interval.periodMs) === 0 : cronMatchesLocal(interval, localMs);
+}
+
+/**
+ * True when instant `utcMs` is a due time of `interval` in `zone`: its local time matches, and it is
+ * the first occurrence of that local time (a local time repeated by a fall-back fold fires once).
+ * Local times inside a spring-forward gap never occur, so they never fire.
+ */
+export function isDueInstant(interval: ScheduleInterval, zone: ScheduleTimeZone, utcMs: number): boolean {
+  const local = zone.toLocal(utcMs);
+  if (!intervalMatchesLocal(interval, local)) return false;
+  return zone.fixedOffsetMs !== null || zone.fromLocal(local) === utcMs;
+}
+
+function nextCronLocal(cron: CronInterval, afterLocalMs: number): number | null {
+  // croner compares at second granularity and strips milliseconds; every cron candidate is at second 0.
+  const next = cron.croner.nextRun(new Date(floorTo(afterLocalMs, 1000)));
+  return next === null ? null : next.getTime();
+}
+
+/**
+ * The latest due instant ≤ `utcMs` (no jitter), or `null` when there is none within the look-back
+ * (cron: ≈ 10 years; markers: always found). Searches the local timeline (croner for cron) and maps
+ * each local candidate to its first real instant, skipping local times that do not exist.
+ */
+export function latestDueAtOrBefore(interval: ScheduleInterval, zone: ScheduleTimeZone, utcMs: number): number | null {
+  if (zone.fixedOffsetMs !== null) {
+    const local = utcMs + zone.fixedOffsetMs;
+    if (interval.kind === 'marker') return floorTo(local, interval.periodMs) - zone.fixedOffsetMs;
+    const found = latestCronLocal(interval, local, local - CRON_LOOKBACK_MS, (l) => (l <= local ? 'ok' : 'after'));
+    return found === null ? null : found - zone.fixedOffsetMs;
+  }
+  // A local time up to `slack` after local(utcMs) can still have its first occurrence ≤ utcMs (fold).
+  const slack = zone.shiftAround(utcMs);
+  const upper = zone.toLocal(utcMs) + slack;
+  const classify = (l: number): Verdict => {
+    const u = zone.fromLocal(l);
+    return u === null ? 'gap' : u <= utcMs ? 'ok' : 'after';
+  };
+  if (interval.kind === 'marker') {
+    let l = floorTo(upper, interval.periodMs);
+    for (let guard = 0; guard < 1_000_000; guard++, l -= interval.periodMs) if (classify(l) === 'ok') return zone.fromLocal(l);
+    return null;
+  }
+  const found = latestCronLocal(interval, upper, upper - CRON_LOOKBACK_MS - slack, classify);
+  return found === null ? null : zone.fromLocal(found);
+}
+
+type Verdict = 'ok' | 'gap' | 'after';
+
+/**
+ * Latest local cron time in (floor, upper] that `classify` accepts. Accepted times form a prefix of
+ * the timeline (apart from gap times, which are skipped), so a window is scanned forward until the
+ * first time that maps after the limit. Windows grow ×4 backwards from one minute.
+ */
+function latestCronLocal(cron: CronInterval, upper: number, floor: number, classify: (l: number) => Verdict): number | null {
+  let end = upper;
+  let width = MINUTE_MS;
+  while (end > floor) {
+    const start = Math.max(floor, floorTo(end - width, MINUTE_MS));
+    let best: number | null = null;
+    let candidate = nextCronLocal(cron, start - 1000);
+    while (candidate !== null && candidate <= end) {
+      if (cronMatchesLocal(cron, candidate)) {
+        const verdict = classify(candidate);
+        if (verdict === 'ok') best = candidate;
+        else if (verdict === 'after') break;
+      }
+      candidate = nextCronLocal(cron, candidate);
+    }
+    if (best !== null) return best;
+    end = start - 1;
+    width *= 4;
+  }
+  return null;
+}
+
+/**
+ * The earliest due instant > `utcMs` (no jitter), or `null` when none exists before croner's limit
+ * (year 3000). Skips local times inside spring-forward gaps and fires folded times once.
+ */
+export function nextDueAfter(interval: ScheduleInterval, zone: ScheduleTimeZone, utcMs: number): number | null {
+  if (zone.fixedOffsetMs !== null) {
+    const local = utcMs + zone.fixedOffsetMs;
+    if (interval.kind === 'marker') return floorTo(local, interval.periodMs) + interval.periodMs - zone.fixedOffsetMs;
+    const next = nextCronLocal(interval, local);
+    return next === null ? null : next - zone.fixedOffsetMs;
+  }
+  const slack = zone.shiftAround(utcMs);
+  let l = zone.toLocal(utcMs) - slack;
+  if (interval.kind === 'marker') {
+    l = floorTo(l, interval.periodMs);
+    for (let guard = 0; guard < 1_000_000; guard++, l += interval.periodMs) {
+      const u = zone.fromLocal(l);
+      if (u !== null && u > utcMs) return u;
+    }
+    return null;
+  }
+  let candidate = nextCronLocal(interval, l - 1000);
+  while (candidate !== null) {
+    const u = zone.fromLocal(candidate);
+    if (u !== null && u > utcMs && cronMatchesLocal(interval, candidate)) return u;
+    candidate = nextCronLocal(interval, candidate);
+  }
+  return null;
+}
