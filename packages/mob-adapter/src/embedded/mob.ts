@@ -682,7 +682,6 @@ class EmbeddedMobImpl implements EmbeddedMob {
   }
 
   private async runTool(m: Member, call: ToolCall, runSignal: AbortSignal): Promise<ToolResult> {
-    const started = this.clock.nowMs();
     const startedReal = performance.now();
     let content: string;
     let isError = false;
@@ -695,13 +694,13 @@ class EmbeddedMobImpl implements EmbeddedMob {
       const work = Promise.resolve().then(() => this.executeTool(m, call, controller.signal));
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          controller.abort(new Error('tool timed out'));
           reject(new Error(`tool ${call.name} timed out after ${timeoutMs} ms`));
+          controller.abort(new Error('tool timed out'));
         }, timeoutMs);
       });
       const aborted = new Promise<never>((_, reject) => {
         if (runSignal.aborted) reject(new Error('run cancelled'));
-        controller.signal.addEventListener('abort', () => reject(new Error('run cancelled')), { once: true });
+        runSignal.addEventListener('abort', () => reject(new Error('run cancelled')), { once: true });
       });
       const value = await Promise.race([work, timeout, aborted]);
       content = typeof value === 'string' ? value : JSON.stringify(value ?? null);
@@ -712,7 +711,6 @@ class EmbeddedMobImpl implements EmbeddedMob {
       clearTimeout(timer);
       runSignal.removeEventListener('abort', onAbort);
     }
-    void started;
     this.emit(m, {
       type: 'tool_execution_completed',
       id: call.id,
