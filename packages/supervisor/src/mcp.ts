@@ -1,0 +1,231 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { moduleError, type SupervisorError } from './errors.js';
+import { describeExit, type ModuleProcess } from './module-process.js';
+import type { StderrRing } from './stderr-ring.js';
+
+type SdkModules = {
+  Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
+  ReadBuffer: typeof import('@modelcontextprotocol/sdk/shared/stdio.js').ReadBuffer;
+  serializeMessage: typeof import('@modelcontextprotocol/sdk/shared/stdio.js').serializeMessage;
+};
+let sdk: Promise<SdkModules> | undefined;
+// The SDK client is loaded on first use, so runtimes without MCP modules never pay for importing it.
+function loadSdk(): Promise<SdkModules> {
+  sdk ??= Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), import('@modelcontextprotocol/sdk/shared/stdio.js')]).then(
+    ([client, stdio]) => ({ Client: client.Client, ReadBuffer: stdio.ReadBuffer, serializeMessage: stdio.serializeMessage }),
+  );
+  return sdk;
+}
+
+const REQUEST_TIMEOUT = -32001;
+const CONNECTION_CLOSED = -32000;
+
+/** An MCP transport over a supervised {@link ModuleProcess}'s stdin/stdout (newline-delimited JSON-RPC). */
+class ProcessTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  private closed = false;
+  private readonly buffer: InstanceType<SdkModules['ReadBuffer']>;
+
+  constructor(
+    private readonly proc: ModuleProcess,
+    private readonly mod: SdkModules,
+  ) {
+    this.buffer = new mod.ReadBuffer();
+  }
+
+  async start(): Promise<void> {
+    const stdout = this.proc.stdout;
+    if (!stdout) throw new Error('module process has no stdout');
+    stdout.on('data', (chunk: Buffer | string) => {
+      try {
+        this.buffer.append(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      } catch (error) {
+        this.onerror?.(error as Error);
+        return;
+      }
+      for (;;) {
+        let message: JSONRPCMessage | null;
+        try {
+          message = this.buffer.readMessage();
+        } catch (error) {
+          this.onerror?.(error as Error);
+          continue;
+        }
+        if (message === null) break;
+        this.onmessage?.(message);
+      }
+    });
+    stdout.once('close', () => this.finish());
+    void this.proc.exited.then(() => this.finish());
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.proc.stdin;
+    if (this.closed || !stdin || stdin.destroyed || stdin.writableEnded) throw new Error('module process stdin is closed');
+    const json = this.mod.serializeMessage(message);
+    await new Promise<void>((resolve, reject) => {
+      stdin.write(json, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.proc.closeStdin();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose?.();
+  }
+}
+
+/** Which MCP operation failed: `connect`, `list_tools`, `call_tool:<tool>` or `close`. */
+export type McpOperation = 'connect' | 'list_tools' | `call_tool:${string}` | 'close';
+
+/** What an MCP tool call answered. */
+export interface McpToolResult {
+  /** Module that answered. */
+  moduleId: string;
+  /** Tool that was called. */
+  tool: string;
+  /** The text blocks concatenated (non-text blocks JSON-serialized, with a warning). */
+  text: string;
+  /** `text` parsed as JSON, or `text` itself when it is not JSON. */
+  payload: unknown;
+  /** The raw content blocks. */
+  content: unknown[];
+  /** Structured content, when the tool returned some. */
+  structuredContent?: unknown;
+  /** Warnings (e.g. non-text content blocks). */
+  warnings: string[];
+}
+
+function errorCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One kept MCP client session with a module process. */
+export class McpSession {
+  private constructor(
+    private readonly client: Client,
+    readonly moduleId: string,
+    private readonly proc: ModuleProcess,
+    private readonly ring: StderrRing,
+    public tools: string[],
+  ) {}
+
+  /**
+   * Connects (`initialize`) and lists tools, each bounded by `timeoutMs`. Errors name the module and
+   * the operation: `Timeout`, `McpConnectionFailed`, `ToolListFailed`.
+   */
+  static async open(moduleId: string, proc: ModuleProcess, ring: StderrRing, timeoutMs: number): Promise<McpSession> {
+    const mod = await loadSdk();
+    const client = new mod.Client({ name: 'mobkit-supervisor', version: '0.1.0' }, { capabilities: {} });
+    client.onerror = () => {};
+    const transport = new ProcessTransport(proc, mod);
+    try {
+      await client.connect(transport, { timeout: timeoutMs });
+    } catch (error) {
+      throw McpSession.fail(moduleId, 'connect', error, timeoutMs, proc, ring, 'McpConnectionFailed');
+    }
+    const session = new McpSession(client, moduleId, proc, ring, []);
+    session.tools = await session.listTools(timeoutMs);
+    return session;
+  }
+
+  /** Lists the module's tools (sorted names), following pagination. */
+  async listTools(timeoutMs: number): Promise<string[]> {
+    const names: string[] = [];
+    try {
+      let cursor: string | undefined;
+      for (let page = 0; page < 100; page += 1) {
+        const result = await this.client.listTools(cursor === undefined ? undefined : { cursor }, { timeout: timeoutMs });
+        for (const tool of result.tools) names.push(tool.name);
+        cursor = result.nextCursor;
+        if (!cursor) break;
+      }
+    } catch (error) {
+      throw McpSession.fail(this.moduleId, 'list_tools', error, timeoutMs, this.proc, this.ring, 'ToolListFailed');
+    }
+    return [...new Set(names)].sort();
+  }
+
+  /**
+   * Calls `tool` on the kept session. Fails with `Timeout` (operation `call_tool:<tool>`) or
+   * `ToolCallFailed` (transport errors, JSON-RPC errors and `isError` results).
+   */
+  async callTool(tool: string, args: Record<string, unknown>, timeoutMs: number): Promise<McpToolResult> {
+    const operation: McpOperation = `call_tool:${tool}`;
+    let result: Awaited<ReturnType<Client['callTool']>>;
+    try {
+      result = await this.client.callTool({ name: tool, arguments: args }, undefined, { timeout: timeoutMs });
+    } catch (error) {
+      throw McpSession.fail(this.moduleId, operation, error, timeoutMs, this.proc, this.ring, 'ToolCallFailed', { tool });
+    }
+    const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];
+    const warnings: string[] = [];
+    const pieces: string[] = [];
+    for (const block of content) {
+      const b = block as { type?: unknown; text?: unknown };
+      if (b.type === 'text' && typeof b.text === 'string') pieces.push(b.text);
+      else {
+        warnings.push(`module "${this.moduleId}" tool "${tool}" returned a non-text content block (${String(b.type)}); it was JSON-serialized`);
+        pieces.push(JSON.stringify(block));
+      }
+    }
+    const text = pieces.join('');
+    if (result.isError === true) {
+      throw moduleError('ToolCallFailed', this.moduleId, `MCP module "${this.moduleId}" tool "${tool}" (operation ${operation}) returned an error: ${text}`, {
+        tool,
+        operation,
+        toolError: text,
+      });
+    }
+    let payload: unknown = text;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      // not JSON: the payload is the raw text
+    }
+    const out: McpToolResult = { moduleId: this.moduleId, tool, text, payload, content, warnings };
+    if (result.structuredContent !== undefined) out.structuredContent = result.structuredContent;
+    return out;
+  }
+
+  /** Closes the session (ends the module's stdin); never throws. */
+  async close(): Promise<void> {
+    try {
+      await this.client.close();
+    } catch {
+      // the process is stopped by the supervisor anyway
+    }
+  }
+
+  private static fail(
+    moduleId: string,
+    operation: McpOperation,
+    error: unknown,
+    timeoutMs: number,
+    proc: ModuleProcess,
+    ring: StderrRing,
+    code: 'McpConnectionFailed' | 'ToolListFailed' | 'ToolCallFailed',
+    extra: Record<string, unknown> = {},
+  ): SupervisorError {
+    if (errorCode(error) === REQUEST_TIMEOUT) {
+      return moduleError('Timeout', moduleId, `MCP module "${moduleId}" did not answer ${operation} within ${timeoutMs} ms`, { operation, timeoutMs, ...extra }, ring, error);
+    }
+    const exit = proc.exit;
+    const why = errorCode(error) === CONNECTION_CLOSED || exit !== undefined ? `connection closed (${describeExit(exit)})` : errorMessage(error);
+    return moduleError(code, moduleId, `MCP module "${moduleId}" failed at ${operation}: ${why}`, { operation, ...extra, ...(exit ? { exit } : {}) }, ring, error);
+  }
+}
