@@ -78,6 +78,7 @@ export class JwksCache {
   private snapshot: Snapshot | undefined;
   private inflight: Promise<Snapshot> | undefined;
   private lastAttemptAtMs: number | undefined;
+  private lastError: unknown;
   private readonly counters: JwksCacheStats = { discoveryRequests: 0, jwksRequests: 0, refreshes: 0, failedRefreshes: 0, kidMissRefreshes: 0 };
 
   constructor(config: JwksCacheConfig) {
@@ -188,12 +189,14 @@ export class JwksCache {
     const run = this.fetchSnapshot().then(
       (snapshot) => {
         this.snapshot = snapshot;
+        this.lastError = undefined;
         this.counters.refreshes++;
         this.counters.lastRefreshAtMs = snapshot.fetchedAtMs;
         return snapshot;
       },
       (error: unknown) => {
         this.counters.failedRefreshes++;
+        this.lastError = error;
         throw error;
       },
     );
@@ -210,7 +213,11 @@ export class JwksCache {
   /** The key set to use now: first use and staleness trigger a refresh (a failed refresh after a good one keeps the old keys). */
   private async fresh(): Promise<Snapshot> {
     const s = this.snapshot;
-    if (s === undefined) return this.refresh();
+    if (s === undefined) {
+      // Never fetched successfully: retry, but not more than once per cool-down while the provider is failing.
+      if (this.inflight === undefined && this.lastError !== undefined && this.coolingDown()) throw this.lastError;
+      return this.refresh();
+    }
     if (this.clock.nowMs() - s.fetchedAtMs >= this.config.refreshIntervalMs && !this.coolingDown()) {
       try {
         return await this.refresh();
