@@ -34,7 +34,17 @@ export async function postSse(
       details: { provider, url, status: response.status },
     });
   }
-  return parseSse(response.body as unknown as AsyncIterable<Uint8Array>);
+  return cancellable(provider, parseSse(response.body as unknown as AsyncIterable<Uint8Array>), signal);
+}
+
+/** Turns a body read that fails because `signal` aborted into a `CANCELLED` error. */
+async function* cancellable<T>(provider: string, source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    if (signal.aborted) throw new MobRuntimeError('CANCELLED', `${provider} stream cancelled`, { cause: error });
+    throw new MobRuntimeError('PROVIDER_ERROR', `${provider}: stream broke: ${(error as Error).message}`, { cause: error, retryable: true });
+  }
 }
 
 /** Parses one SSE data payload as JSON or throws a `ProviderError` (stream parse error). */
