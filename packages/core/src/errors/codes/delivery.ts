@@ -11,6 +11,7 @@ export const deliveryErrorCodes = {
   IdempotencyPayloadMismatch: { rpc: -32602, http: 409, summary: 'an idempotency key was reused with another payload' },
   IdempotencyInFlight: { rpc: -32000, http: 409, summary: 'a delivery with this idempotency key is still in flight' },
   RateLimited: { rpc: -32602, http: 429, summary: 'the per-minute rate limit of a route, recipient and sink is used up' },
+  SinkFailed: { rpc: -32000, http: 502, summary: 'a sink adapter failed to hand over a delivery attempt' },
   UnknownSink: { rpc: -32602, http: 400, summary: 'no sink adapter is configured under the resolution sink name' },
   LedgerCorrupt: { rpc: -32603, http: 500, summary: 'the delivery ledger file has an unreadable line before its last line' },
   LedgerWriteFailed: { rpc: -32603, http: 500, summary: 'the delivery ledger could not be appended to or synced' },

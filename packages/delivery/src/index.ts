@@ -1,0 +1,52 @@
+/**
+ * @mobkit/delivery — sends payloads along trusted routing resolutions: forged-resolution checks,
+ * idempotency with a durable JSONL ledger, per-minute rate limits, real attempts with backoff
+ * through sink adapters (memory, webhook, mob_member, email over SMTP), history, and the
+ * `mobkit-delivery` MCP module.
+ * @packageDocumentation
+ */
+export {
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_HISTORY_PAGE,
+  DELIVERY_TARGET_MODULE,
+  RATE_WINDOW_MS,
+  DeliveryResolutionWireSchema,
+  DeliveryResolutionSchema,
+  deliveryResolutionToWire,
+  DeliveryAttemptWireSchema,
+  DeliveryRecordWireSchema,
+  DeliveryRecordSchema,
+  parseDeliveryRecord,
+  deliveryRecordToWire,
+  DeliverySendRequestWireSchema,
+  parseDeliverySendRequest,
+  DeliveryHistoryQueryWireSchema,
+  parseDeliveryHistoryQuery,
+  canonicalJson,
+  type DeliveryResolution,
+  type DeliveryResolutionWire,
+  type DeliveryAttempt,
+  type DeliveryAttemptWire,
+  type DeliveryAttemptStatus,
+  type DeliveryStatus,
+  type DeliveryRecord,
+  type DeliveryRecordWire,
+  type DeliverySendRequest,
+  type DeliveryHistoryQuery,
+} from './schema.js';
+export {
+  DeliveryService,
+  type DeliveryServiceOptions,
+  type TrustedResolutionLookup,
+  type DeliverySendEvent,
+  type DeliverySendEventPayload,
+} from './delivery.js';
+export { PinnedResolutions } from './pinned.js';
+export { FileLedger, MemoryLedger, type DeliveryLedger, type LedgerEntry, type LedgerBeginEntry, type LedgerRecordEntry } from './ledger.js';
+export { SinkError, type SinkAdapter, type SinkMessage, type SinkOutcome } from './sinks/types.js';
+export { MemorySink, type MemorySinkOptions } from './sinks/memory.js';
+export { WebhookSink, type WebhookSinkOptions, type WebhookBody } from './sinks/webhook.js';
+export { MobMemberSink, type MobMemberHandler } from './sinks/mob-member.js';
+export { EmailSink, type EmailSinkOptions } from './sinks/email.js';
+export { parseDeliveryConfig, loadDeliveryConfig, DeliveryConfigWireSchema, type DeliveryConfig } from './config.js';
+export { createDeliveryMcpServer, DELIVERY_PACKAGE_VERSION } from './mcp.js';

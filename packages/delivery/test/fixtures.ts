@@ -1,0 +1,40 @@
+import type { DeliveryResolution, TrustedResolutionLookup } from '../src/index.js';
+
+/**
+ * A minimal stand-in for routing's trusted store (delivery depends on core only, so its unit tests
+ * do not import @mobkit/routing; test/e2e-004.test.ts drives the real one).
+ */
+export class Issuer implements TrustedResolutionLookup {
+  private readonly issued = new Map<string, DeliveryResolution>();
+  private seq = 0;
+  issue(fields: Partial<DeliveryResolution> & { recipient: string }): DeliveryResolution {
+    const r: DeliveryResolution = Object.freeze({
+      routeId: `route-${String(this.seq++).padStart(6, '0')}`,
+      channel: 'notification',
+      sink: 'memory',
+      targetModule: 'delivery',
+      retryMax: 1,
+      backoffMs: 0,
+      rateLimitPerMinute: 100,
+      ...fields,
+    });
+    this.issued.set(r.routeId, r);
+    return r;
+  }
+  forget(routeId: string): void {
+    this.issued.delete(routeId);
+  }
+  get(routeId: string): DeliveryResolution | undefined {
+    return this.issued.get(routeId);
+  }
+}
+
+/** Resolves a promise's rejection into the MobKit code (or a marker when it did not fail). */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as { code?: string }).code ?? `not a MobKitError: ${String(error)}`;
+  }
+  return 'resolved';
+}
