@@ -1,0 +1,406 @@
+import { systemClock, type Clock, type EventEnvelope, type ModuleEvent, type ModuleHealthState } from '@mobkit/core';
+import { JsonlClaimStore, MemoryClaimStore, type ClaimStore, type ScheduleClaim } from './claims.js';
+import { compileSchedules, validateTickMs, type CompiledSchedule, type ScheduleDefinition } from './definition.js';
+import { SchedulingError } from './errors.js';
+import { compareTriggers, latestDueTick } from './evaluate.js';
+import { parseRuntimeInjection, type DispatchHook, type InjectionExecutor, type SchedulingDispatchArgs } from './hook.js';
+
+/** Claims (and last-due marks) older than this, measured from the tick, are pruned: 24 h. */
+export const CLAIM_RETENTION_MS = 86_400_000;
+/** At most this many claims (and last-due marks) are kept; the oldest go first. */
+export const MAX_CLAIMS = 4096;
+/** Default time a dispatch hook or injection executor may take. */
+export const DEFAULT_HOOK_TIMEOUT_MS = 5_000;
+
+/** What the supervisor knows about the `scheduling` module, attached to each dispatch. */
+export interface SupervisorSignal {
+  moduleId: string;
+  latestState: ModuleHealthState | null;
+  latestAttempt: number;
+  restartObserved: boolean;
+}
+
+/** Wire form of a {@link SupervisorSignal}. */
+export interface SupervisorSignalWire {
+  module_id: string;
+  latest_state: ModuleHealthState | null;
+  latest_attempt: number;
+  restart_observed: boolean;
+}
+
+/** An injection the dispatch hook asked for, with the id of its `runtime/injection.dispatch` event. */
+export interface DispatchedInjection {
+  memberId: string;
+  message: string;
+  injectionEventId: string;
+  /** The member's session id, when an {@link InjectionExecutor} delivered it. */
+  sessionId?: string;
+}
+
+/** One dispatched schedule in a {@link ScheduleDispatchReport}. */
+export interface DispatchedSchedule {
+  claimKey: string;
+  scheduleId: string;
+  interval: string;
+  timezone: string;
+  dueTickMs: number;
+  tickMs: number;
+  /** Id of the `scheduling/dispatch` event. */
+  eventId: string;
+  supervisorSignal: SupervisorSignal | null;
+  runtimeInjection?: DispatchedInjection;
+  runtimeInjectionError?: string;
+}
+
+/** Result of {@link Dispatcher.dispatchTick}. */
+export interface ScheduleDispatchReport {
+  tickMs: number;
+  /** Schedules with an undispatched due tick at this call: `dispatched` plus `skippedClaims`. */
+  dueCount: number;
+  dispatched: DispatchedSchedule[];
+  /** Claim keys that were already claimed (a repeated dispatch of the same due tick). */
+  skippedClaims: string[];
+}
+
+/** Wire form of a {@link ScheduleDispatchReport} (`mobkit/scheduling/dispatch` result). */
+export interface ScheduleDispatchReportWire {
+  tick_ms: number;
+  due_count: number;
+  dispatched: {
+    claim_key: string;
+    schedule_id: string;
+    interval: string;
+    timezone: string;
+    due_tick_ms: number;
+    tick_ms: number;
+    event_id: string;
+    supervisor_signal: SupervisorSignalWire | null;
+    runtime_injection?: { member_id: string; message: string; injection_event_id: string; session_id?: string };
+    runtime_injection_error?: string;
+  }[];
+  skipped_claims: string[];
+}
+
+/** Converts a supervisor signal to its wire form. */
+export function supervisorSignalToWire(signal: SupervisorSignal): SupervisorSignalWire {
+  return {
+    module_id: signal.moduleId,
+    latest_state: signal.latestState,
+    latest_attempt: signal.latestAttempt,
+    restart_observed: signal.restartObserved,
+  };
+}
+
+/** Converts a dispatch report to its wire form (optional fields omitted when absent). */
+export function dispatchReportToWire(report: ScheduleDispatchReport): ScheduleDispatchReportWire {
+  return {
+    tick_ms: report.tickMs,
+    due_count: report.dueCount,
+    dispatched: report.dispatched.map((d) => ({
+      claim_key: d.claimKey,
+      schedule_id: d.scheduleId,
+      interval: d.interval,
+      timezone: d.timezone,
+      due_tick_ms: d.dueTickMs,
+      tick_ms: d.tickMs,
+      event_id: d.eventId,
+      supervisor_signal: d.supervisorSignal === null ? null : supervisorSignalToWire(d.supervisorSignal),
+      ...(d.runtimeInjection === undefined
+        ? {}
+        : {
+            runtime_injection: {
+              member_id: d.runtimeInjection.memberId,
+              message: d.runtimeInjection.message,
+              injection_event_id: d.runtimeInjection.injectionEventId,
+              ...(d.runtimeInjection.sessionId === undefined ? {} : { session_id: d.runtimeInjection.sessionId }),
+            },
+          }),
+      ...(d.runtimeInjectionError === undefined ? {} : { runtime_injection_error: d.runtimeInjectionError }),
+    })),
+    skipped_claims: [...report.skippedClaims],
+  };
+}
+
+/** A module event emitted by the dispatcher (`scheduling/*` or `runtime/*`). */
+export type SchedulingEvent = EventEnvelope<ModuleEvent<Record<string, unknown>>>;
+
+/** Options of {@link Dispatcher}. */
+export interface DispatcherOptions {
+  /** Decides each dispatch's runtime injection (a function, or {@link toolDispatchHook} for the scheduling module). */
+  hook?: DispatchHook;
+  /** Delivers injections into the mob; without it injections are only reported (and emitted). */
+  executeInjection?: InjectionExecutor;
+  /** Receives every event, in order: `scheduling/dispatch`, `scheduling/supervisor.restart`, `runtime/injection.dispatch`, … */
+  emit?: (event: SchedulingEvent) => void;
+  /** The supervisor's view of the `scheduling` module (null when never supervised). */
+  supervisorSignal?: () => SupervisorSignal | null;
+  /** Where claims persist. Default: in memory only. */
+  claimStore?: ClaimStore;
+  /** Shorthand for `claimStore: new JsonlClaimStore(claimsPath)`. */
+  claimsPath?: string;
+  /** Claim retention measured back from the tick (default {@link CLAIM_RETENTION_MS}). */
+  claimRetentionMs?: number;
+  /** Claim cap (default {@link MAX_CLAIMS}). */
+  maxClaims?: number;
+  /** Time limit for the hook and for the executor, each (default {@link DEFAULT_HOOK_TIMEOUT_MS}). */
+  hookTimeoutMs?: number;
+  /** Wall clock for `claimedAtMs` (default the system clock). */
+  clock?: Clock;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function withTimeout<T>(what: string, timeoutMs: number, run: (signal: AbortSignal) => Promise<T> | T): Promise<T> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error(`${what} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => run(controller.signal)), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Dispatches due schedules exactly once per due tick. Each {@link dispatchTick} call validates the
+ * schedules, prunes old claims, finds each enabled schedule's latest due tick ≤ the tick, skips
+ * ticks already dispatched (catch-up rule), claims `"<id>:<dueTickMs>"` (persisted first when a
+ * claim store is set), emits `scheduling/dispatch`, then runs the hook and the injection executor.
+ * Calls are serialized, so concurrent callers see a consistent claim set.
+ */
+export class Dispatcher {
+  private readonly claims = new Map<string, ScheduleClaim>();
+  private readonly lastDue = new Map<string, number>();
+  private readonly store: ClaimStore;
+  private readonly retentionMs: number;
+  private readonly maxClaims: number;
+  private readonly hookTimeoutMs: number;
+  private readonly clock: Clock;
+  private queue: Promise<unknown> = Promise.resolve();
+  private loaded: Promise<void> | undefined;
+  private closed = false;
+  private seq = 0;
+  private storedLines = 0;
+
+  constructor(private readonly options: DispatcherOptions = {}) {
+    this.store = options.claimStore ?? (options.claimsPath === undefined ? new MemoryClaimStore() : new JsonlClaimStore(options.claimsPath));
+    this.retentionMs = options.claimRetentionMs ?? CLAIM_RETENTION_MS;
+    this.maxClaims = options.maxClaims ?? MAX_CLAIMS;
+    this.hookTimeoutMs = options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Loads persisted claims (done by the first dispatch anyway). */
+  ready(): Promise<void> {
+    this.loaded ??= this.store.load().then((claims) => {
+      for (const claim of claims) this.remember(claim);
+      this.storedLines = claims.length;
+      this.seq = claims.length;
+    });
+    return this.loaded;
+  }
+
+  /** The current claims, oldest first. */
+  claimList(): ScheduleClaim[] {
+    return [...this.claims.values()].sort((a, b) => a.dueTickMs - b.dueTickMs || (a.claimKey < b.claimKey ? -1 : 1));
+  }
+
+  /** True when `claimKey` is claimed. */
+  hasClaim(claimKey: string): boolean {
+    return this.claims.has(claimKey);
+  }
+
+  /** The last dispatched due tick of a schedule, if remembered. */
+  lastDueTick(scheduleId: string): number | undefined {
+    return this.lastDue.get(scheduleId.trim());
+  }
+
+  /**
+   * Dispatches every enabled schedule that is due at or before `tickMs` and not yet dispatched
+   * (at most one due tick per schedule per call; missed ticks are not back-filled). Throws the
+   * validation errors of {@link compileSchedules}, `InvalidTickMs`, or `SchedulerStopped` after
+   * {@link close}; hook and executor failures are recorded in the report instead.
+   */
+  dispatchTick(schedules: readonly (ScheduleDefinition | CompiledSchedule)[], tickMs: number): Promise<ScheduleDispatchReport> {
+    if (this.closed) return Promise.reject(new SchedulingError('SchedulerStopped', 'dispatcher is closed; create a new one to dispatch'));
+    // Validate synchronously, so a bad request fails at once and never enters the queue.
+    let compiled: CompiledSchedule[];
+    let tick: number;
+    try {
+      tick = validateTickMs(tickMs);
+      compiled = compileSchedules(schedules);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const run = this.queue.then(() => this.dispatchNow(compiled, tick));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for in-flight dispatches, then closes the claim store; later dispatches are refused. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.store.close();
+  }
+
+  private emit(module: string, eventType: string, eventId: string, timestampMs: number, payload: Record<string, unknown>): void {
+    this.options.emit?.({ eventId, source: 'module', timestampMs, event: { kind: 'module', module, eventType, payload } });
+  }
+
+  private remember(claim: ScheduleClaim): void {
+    this.claims.set(claim.claimKey, claim);
+    const last = this.lastDue.get(claim.scheduleId);
+    if (last === undefined || claim.dueTickMs > last) this.lastDue.set(claim.scheduleId, claim.dueTickMs);
+  }
+
+  private async prune(tick: number): Promise<void> {
+    const horizon = tick - this.retentionMs;
+    let removed = 0;
+    for (const [key, claim] of this.claims) {
+      if (claim.dueTickMs < horizon) {
+        this.claims.delete(key);
+        removed++;
+      }
+    }
+    for (const [id, due] of this.lastDue) if (due < horizon) this.lastDue.delete(id);
+    removed += this.cap();
+    if (removed > 0 && this.store.compact !== undefined && this.storedLines > 2 * this.claims.size + 256) {
+      await this.store.compact(this.claimList());
+      this.storedLines = this.claims.size;
+    }
+  }
+
+  /** Drops the oldest claims / last-due marks beyond the cap; returns how many claims went. */
+  private cap(): number {
+    let removed = 0;
+    if (this.claims.size > this.maxClaims) {
+      const oldest = this.claimList().slice(0, this.claims.size - this.maxClaims);
+      for (const claim of oldest) this.claims.delete(claim.claimKey);
+      removed = oldest.length;
+    }
+    if (this.lastDue.size > this.maxClaims) {
+      const entries = [...this.lastDue.entries()].sort((a, b) => a[1] - b[1]);
+      for (const [id] of entries.slice(0, this.lastDue.size - this.maxClaims)) this.lastDue.delete(id);
+    }
+    return removed;
+  }
+
+  private async dispatchNow(compiled: CompiledSchedule[], tick: number): Promise<ScheduleDispatchReport> {
+    await this.ready();
+    await this.prune(tick);
+    const horizon = tick - this.retentionMs;
+    const due: { schedule: CompiledSchedule; dueTickMs: number }[] = [];
+    for (const schedule of compiled) {
+      if (!schedule.enabled) continue;
+      const dueTickMs = latestDueTick(schedule, tick);
+      // A due tick older than the claim retention is never dispatched: its claim could already be pruned.
+      if (dueTickMs === null || dueTickMs < 0 || dueTickMs < horizon) continue;
+      const last = this.lastDue.get(schedule.scheduleId);
+      if (last !== undefined && last >= dueTickMs && (schedule.catchUp || dueTickMs !== tick)) continue;
+      due.push({ schedule, dueTickMs });
+    }
+    due.sort((a, b) =>
+      compareTriggers(
+        { scheduleId: a.schedule.scheduleId, interval: a.schedule.interval, timezone: a.schedule.timezone, dueTickMs: a.dueTickMs },
+        { scheduleId: b.schedule.scheduleId, interval: b.schedule.interval, timezone: b.schedule.timezone, dueTickMs: b.dueTickMs },
+      ),
+    );
+    const report: ScheduleDispatchReport = { tickMs: tick, dueCount: due.length, dispatched: [], skippedClaims: [] };
+    const signal = this.options.supervisorSignal?.() ?? null;
+    if (signal?.restartObserved) {
+      this.emit('scheduling', 'supervisor.restart', `evt-scheduling-supervisor-${tick}-${this.seq++}`, tick, {
+        ...supervisorSignalToWire(signal),
+      });
+    }
+    for (const { schedule, dueTickMs } of due) {
+      const claimKey = `${schedule.scheduleId}:${dueTickMs}`;
+      if (this.claims.has(claimKey)) {
+        report.skippedClaims.push(claimKey);
+        continue;
+      }
+      const claim: ScheduleClaim = { claimKey, scheduleId: schedule.scheduleId, dueTickMs, tickMs: tick, claimedAtMs: this.clock.nowMs() };
+      // Durable before any side effect: a crash after this line never dispatches the tick twice.
+      await this.store.append(claim);
+      this.storedLines++;
+      this.remember(claim);
+      this.cap();
+      const seq = this.seq++;
+      const eventId = `evt-schedule-${schedule.scheduleId}-${dueTickMs}-${seq}`;
+      const args: SchedulingDispatchArgs = {
+        schedule_id: schedule.scheduleId,
+        interval: schedule.interval,
+        timezone: schedule.timezone,
+        due_tick_ms: dueTickMs,
+        tick_ms: tick,
+        claim_key: claimKey,
+      };
+      this.emit('scheduling', 'dispatch', eventId, tick, {
+        ...args,
+        supervisor_signal: signal === null ? null : supervisorSignalToWire(signal),
+      });
+      const entry: DispatchedSchedule = {
+        claimKey,
+        scheduleId: schedule.scheduleId,
+        interval: schedule.interval,
+        timezone: schedule.timezone,
+        dueTickMs,
+        tickMs: tick,
+        eventId,
+        supervisorSignal: signal,
+      };
+      report.dispatched.push(entry);
+      await this.runHook(entry, args, tick);
+    }
+    return report;
+  }
+
+  private async runHook(entry: DispatchedSchedule, args: SchedulingDispatchArgs, tick: number): Promise<void> {
+    const hook = this.options.hook;
+    if (hook === undefined) return;
+    const seq = this.seq++;
+    let injection;
+    try {
+      const answer = await withTimeout('scheduling dispatch hook', this.hookTimeoutMs, (signal) => hook(args, { signal }) as Promise<unknown>);
+      injection = parseRuntimeInjection(answer);
+    } catch (error) {
+      entry.runtimeInjectionError = message(error);
+      this.emit('runtime', 'runtime.injection.failed', `evt-runtime-injection-failed-${tick}-${seq}`, tick, {
+        schedule_id: entry.scheduleId,
+        claim_key: entry.claimKey,
+        error: entry.runtimeInjectionError,
+      });
+      return;
+    }
+    if (injection === null) return;
+    const injectionEventId = `evt-runtime-injection-${tick}-${seq}`;
+    entry.runtimeInjection = { memberId: injection.memberId, message: injection.message, injectionEventId };
+    const base = { schedule_id: entry.scheduleId, claim_key: entry.claimKey, member_id: injection.memberId, message: injection.message };
+    this.emit('runtime', 'injection.dispatch', injectionEventId, tick, base);
+    const execute = this.options.executeInjection;
+    if (execute === undefined) return;
+    try {
+      const result = await withTimeout('mob injection', this.hookTimeoutMs, () =>
+        execute({ ...injection, scheduleId: entry.scheduleId, claimKey: entry.claimKey, injectionEventId }),
+      );
+      const sessionId = result?.sessionId;
+      if (sessionId !== undefined) entry.runtimeInjection.sessionId = sessionId;
+      this.emit('runtime', 'runtime.injection.executed', `${injectionEventId}-executed`, tick, { ...base, session_id: sessionId ?? null });
+    } catch (error) {
+      entry.runtimeInjectionError = `mob injection failed: ${message(error)}`;
+      this.emit('runtime', 'runtime.injection.failed', `${injectionEventId}-failed`, tick, {
+        ...base,
+        error_kind: 'mob_runtime',
+        error: entry.runtimeInjectionError,
+      });
+    }
+  }
+}
