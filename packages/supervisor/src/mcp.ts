@@ -114,6 +114,13 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** After a failure that is not a timeout, give a dying process a moment so its exit and stderr can be quoted. */
+async function settle(proc: ModuleProcess, error: unknown): Promise<void> {
+  if (errorCode(error) === REQUEST_TIMEOUT) return;
+  await Promise.race([proc.exited, new Promise((resolve) => setTimeout(resolve, 250))]);
+  if (proc.exit !== undefined) await proc.drained(300);
+}
+
 /** One kept MCP client session with a module process. */
 export class McpSession {
   private constructor(
@@ -136,6 +143,7 @@ export class McpSession {
     try {
       await client.connect(transport, { timeout: timeoutMs });
     } catch (error) {
+      await settle(proc, error);
       throw McpSession.fail(moduleId, 'connect', error, timeoutMs, proc, ring, 'McpConnectionFailed');
     }
     const session = new McpSession(client, moduleId, proc, ring, []);
@@ -155,6 +163,7 @@ export class McpSession {
         if (!cursor) break;
       }
     } catch (error) {
+      await settle(this.proc, error);
       throw McpSession.fail(this.moduleId, 'list_tools', error, timeoutMs, this.proc, this.ring, 'ToolListFailed');
     }
     return [...new Set(names)].sort();
@@ -170,6 +179,7 @@ export class McpSession {
     try {
       result = await this.client.callTool({ name: tool, arguments: args }, undefined, { timeout: timeoutMs });
     } catch (error) {
+      await settle(this.proc, error);
       throw McpSession.fail(this.moduleId, operation, error, timeoutMs, this.proc, this.ring, 'ToolCallFailed', { tool });
     }
     const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];

@@ -389,7 +389,7 @@ class ModuleRuntimeImpl implements ModuleRuntime {
           'TerminateFailed',
           moduleId,
           `could not stop the running instance of module "${moduleId}" to replace it (${cause.message}); the running instance is kept and the replacement was stopped`,
-          { pid: existing.proc.pid },
+          { pid: existing.proc.pid, replacementPid: started.instance.proc.pid },
           undefined,
           cause,
         );
