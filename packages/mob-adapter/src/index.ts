@@ -56,3 +56,6 @@ export { OpenAiCompatibleClient, openAiChatBody, type OpenAiCompatibleClientOpti
 export { AnthropicClient, anthropicBody, type AnthropicClientOptions } from './llm/anthropic.js';
 export { resolveLlmClient, providerForProfile, type ProviderEnv } from './llm/resolve.js';
 export { parseSse, type SseEvent } from './llm/sse.js';
+export { createRkatRpcMob, agentEventFromWire, type RkatRpcMob, type RkatRpcMobOptions } from './rpc/mob.js';
+export { mapRkatRpcError, type RkatRpcErrorObject } from './rpc/errors.js';
+export { RkatRpcClient, type RkatRpcProcessOptions, type RkatRpcNotification } from './rpc/client.js';

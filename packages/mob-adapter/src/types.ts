@@ -174,4 +174,6 @@ export interface MobRuntime {
   stop(): Promise<void>;
   /** Resumes a stopped mob. */
   resume(): Promise<void>;
+  /** Stops the mob and releases everything it holds (listeners; the rkat-rpc child process). Call it at shutdown. */
+  close(): Promise<void>;
 }

@@ -239,6 +239,11 @@ class EmbeddedMobImpl implements EmbeddedMob {
     await Promise.all([...this.members.values()].map((m) => this.withLock(m, async () => undefined)));
   }
 
+  async close(): Promise<void> {
+    await this.stop();
+    this.listeners.clear();
+  }
+
   async resume(): Promise<void> {
     if (this.state === 'Running') return;
     this.requireState('Stopped', 'resume');
