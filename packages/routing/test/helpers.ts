@@ -17,12 +17,13 @@ function newestMtime(dir: string): number {
 
 /**
  * Path of a built bin. The root `npm test` builds every package before vitest runs; when the bin is
- * missing or older than src (a local run after an edit) it is rebuilt here with tsup.
+ * missing or older than src (a local run after an edit) it is rebuilt here with tsup. `dir` is the
+ * package directory (default this package).
  */
-export function builtBin(name: string): string {
-  const bin = join(packageDir, 'dist', 'bin', `${name}.js`);
-  const stale = !existsSync(bin) || statSync(bin).mtimeMs < newestMtime(join(packageDir, 'src'));
-  if (stale) execFileSync('npx', ['tsup'], { cwd: packageDir, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+export function builtBin(name: string, dir: string = packageDir): string {
+  const bin = join(dir, 'dist', 'bin', `${name}.js`);
+  const stale = !existsSync(bin) || statSync(bin).mtimeMs < newestMtime(join(dir, 'src'));
+  if (stale) execFileSync('npx', ['tsup'], { cwd: dir, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
   return bin;
 }
 
