@@ -407,7 +407,7 @@ class EmbeddedMobImpl implements EmbeddedMob {
       report.spawned.push(s.meerkatId);
     }
     if (retireStale) {
-      const stale = [...this.members.values()].filter((m) => isActive(m) && !seen.has(m.id)).map((m) => m.id);
+      const stale = [...this.members.values()].filter((m) => isActive(m) && !seen.has(m.id)).map((m) => m.id).sort();
       await Promise.all(stale.map((id) => this.retire(id)));
       report.retired.push(...stale);
     }
