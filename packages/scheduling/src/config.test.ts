@@ -1,0 +1,109 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { isMobKitError } from '@mobkit/core';
+import {
+  injectionFor,
+  loadSchedulesToml,
+  loadSchedulingModuleConfig,
+  parseSchedulesToml,
+  parseSchedulingModuleConfig,
+} from './config.js';
+import { parseScheduleRequest } from './definition.js';
+import { parseRuntimeInjection } from './hook.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../../fixtures/scheduling/${name}`, import.meta.url));
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return isMobKitError(error) ? error.code : 'not-mobkit';
+  }
+  return undefined;
+}
+
+describe('schedules.toml', () => {
+  it('loads the fixture with defaults applied', () => {
+    const schedules = loadSchedulesToml(fixture('schedules.toml'));
+    expect(schedules.map((s) => s.scheduleId)).toEqual(['heartbeat', 'standup', 'month-end-report', 'leap-day']);
+    expect(schedules[0]).toEqual({ scheduleId: 'heartbeat', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false });
+    expect(schedules[1]?.jitterMs).toBe(30_000);
+    expect(schedules[2]?.catchUp).toBe(true);
+    expect(schedules[3]?.enabled).toBe(false);
+  });
+
+  it('fails at load on a schedule that can never fire, naming it', () => {
+    try {
+      loadSchedulesToml(fixture('bad-schedules.toml'));
+      expect.unreachable();
+    } catch (error) {
+      expect(isMobKitError(error, 'InvalidInterval')).toBe(true);
+      expect((error as Error).message).toContain("schedule 'feb-30'");
+    }
+  });
+
+  it('reports TOML syntax and type errors with positions and field paths', () => {
+    expect(codeOf(() => parseSchedulesToml('[[schedules]\n'))).toBe('InvalidToml');
+    try {
+      parseSchedulesToml('[[schedules]]\nschedule_id = "x"\ninterval = "*/1m"\ntimezone = "UTC"\njitter_ms = "lots"\n');
+      expect.unreachable();
+    } catch (error) {
+      expect(isMobKitError(error, 'InvalidConfig')).toBe(true);
+      expect((error as Error).message).toContain('schedules[0].jitter_ms');
+    }
+    expect(codeOf(() => loadSchedulesToml('/nonexistent/schedules.toml'))).toBe('InvalidConfig');
+  });
+});
+
+describe('wire requests', () => {
+  it('accepts 256 schedules and rejects 257 with TooManySchedules', () => {
+    const schedules = (n: number) => Array.from({ length: n }, (_, i) => ({ schedule_id: `s${i}`, interval: '*/1m', timezone: 'UTC' }));
+    expect(parseScheduleRequest({ schedules: schedules(256), tick_ms: 0 }).schedules).toHaveLength(256);
+    expect(codeOf(() => parseScheduleRequest({ schedules: schedules(257), tick_ms: 0 }))).toBe('TooManySchedules');
+    expect(codeOf(() => parseScheduleRequest({ schedules: [], tick_ms: 2 ** 63 }))).toBe('InvalidTickMs');
+    expect(codeOf(() => parseScheduleRequest({ schedules: [], tick_ms: '60000' }))).toBe('InvalidTickMs');
+    expect(codeOf(() => parseScheduleRequest({ schedules: [{ schedule_id: 1 }], tick_ms: 0 }))).toBe('InvalidFieldType');
+    const parsed = parseScheduleRequest({ schedules: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC' }], tick_ms: 60_000 });
+    expect(parsed).toEqual({ tickMs: 60_000, schedules: [{ scheduleId: 'a', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false }] });
+  });
+});
+
+describe('module config and injections', () => {
+  const args = (schedule_id: string, timezone = 'UTC') => ({
+    schedule_id,
+    interval: '*/1m',
+    timezone,
+    due_tick_ms: Date.parse('2026-06-01T07:00:00Z'),
+    tick_ms: Date.parse('2026-06-01T07:00:00Z'),
+    claim_key: `${schedule_id}:${Date.parse('2026-06-01T07:00:00Z')}`,
+  });
+
+  it('fills templates, applies per-schedule overrides and disables', () => {
+    const config = loadSchedulingModuleConfig(fixture('module.toml'));
+    expect(injectionFor(config, args('nightly'))).toEqual({ memberId: 'worker-1', message: 'scheduled:nightly due 2026-06-01T07:00:00.000Z' });
+    expect(injectionFor(config, args('standup', 'Europe/Stockholm'))).toEqual({
+      memberId: 'lead-1',
+      message: 'Run the stand-up for 2026-06-01T09:00:00 (Europe/Stockholm)',
+    });
+    expect(injectionFor(config, args('heartbeat'))).toBeNull();
+    expect(injectionFor(parseSchedulingModuleConfig(''), args('x'))).toBeNull();
+  });
+
+  it('rejects unknown placeholders and half-configured injections', () => {
+    expect(codeOf(() => loadSchedulingModuleConfig(fixture('bad-module.toml')))).toBe('InvalidConfig');
+    expect(codeOf(() => parseSchedulingModuleConfig('[runtime_injection]\nmember_id = "w"\n'))).toBe('InvalidConfig');
+    expect(codeOf(() => parseSchedulingModuleConfig('[runtime_injection]\nmessage = "m"\n'))).toBe('InvalidConfig');
+  });
+
+  it('parses hook answers in every accepted form', () => {
+    expect(parseRuntimeInjection(undefined)).toBeNull();
+    expect(parseRuntimeInjection({})).toBeNull();
+    expect(parseRuntimeInjection({ runtime_injection: null })).toBeNull();
+    expect(parseRuntimeInjection({ member_id: 'a', message: 'b' })).toEqual({ memberId: 'a', message: 'b' });
+    expect(parseRuntimeInjection({ memberId: 'a', message: 'b' })).toEqual({ memberId: 'a', message: 'b' });
+    expect(parseRuntimeInjection('{"runtime_injection":{"member_id":"a","message":"b"}}')).toEqual({ memberId: 'a', message: 'b' });
+    for (const bad of [{ member_id: 'a' }, { runtime_injection: { member_id: '', message: 'b' } }, 'not json', 42, [1]]) {
+      expect(codeOf(() => parseRuntimeInjection(bad))).toBe('InvalidRuntimeInjection');
+    }
+  });
+});

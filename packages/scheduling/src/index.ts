@@ -1,0 +1,101 @@
+/**
+ * @mobkit/scheduling — schedules that fire on time, once: validation of interval markers and cron
+ * in time zones (croner underneath, with MobKit's daylight-saving rules), pure evaluation with
+ * deterministic jitter, an idempotent dispatcher with claims and catch-up, a live scheduler, and
+ * the `mobkit-scheduling` MCP module.
+ * @packageDocumentation
+ */
+export { SchedulingError, type SchedulingErrorCode } from './errors.js';
+export {
+  MAX_TICK_MS,
+  ScheduleDefinitionWireSchema,
+  ScheduleDefinitionSchema,
+  scheduleToWire,
+  parseScheduleDefinition,
+  parseScheduleRequest,
+  validateTickMs,
+  compileSchedules,
+  compileSchedule,
+  type ScheduleDefinition,
+  type ScheduleDefinitionWire,
+  type CompiledSchedule,
+  type ScheduleRequest,
+} from './definition.js';
+export { parseTimeZone, type ScheduleTimeZone } from './timezone.js';
+export {
+  CRON_LOOKBACK_MS,
+  parseInterval,
+  type ScheduleInterval,
+  type MarkerInterval,
+  type CronInterval,
+} from './interval.js';
+export { fnv1a64, jitterOffsetMs } from './jitter.js';
+export {
+  evaluateSchedulesAtTick,
+  scheduleEvaluationToWire,
+  isDueAt,
+  latestDueTick,
+  nextDueTick,
+  compareTriggers,
+  type DueTrigger,
+  type ScheduleEvaluation,
+  type ScheduleEvaluationWire,
+} from './evaluate.js';
+export {
+  Dispatcher,
+  CLAIM_RETENTION_MS,
+  MAX_CLAIMS,
+  DEFAULT_HOOK_TIMEOUT_MS,
+  dispatchReportToWire,
+  supervisorSignalToWire,
+  type DispatcherOptions,
+  type DispatchedSchedule,
+  type DispatchedInjection,
+  type ScheduleDispatchReport,
+  type ScheduleDispatchReportWire,
+  type SupervisorSignal,
+  type SupervisorSignalWire,
+  type SchedulingEvent,
+} from './dispatch.js';
+export {
+  parseRuntimeInjection,
+  toolDispatchHook,
+  type DispatchHook,
+  type InjectionExecutor,
+  type RuntimeInjection,
+  type SchedulingDispatchArgs,
+} from './hook.js';
+export {
+  MemoryClaimStore,
+  JsonlClaimStore,
+  claimToWire,
+  type ClaimStore,
+  type ScheduleClaim,
+  type ScheduleClaimWire,
+  type JsonlClaimStoreOptions,
+} from './claims.js';
+export {
+  Scheduler,
+  globalTimers,
+  type SchedulerOptions,
+  type SchedulerFire,
+  type SchedulerState,
+  type TimerApi,
+} from './scheduler.js';
+export {
+  parseSchedulesToml,
+  loadSchedulesToml,
+  parseSchedulingModuleConfig,
+  loadSchedulingModuleConfig,
+  renderTemplate,
+  injectionFor,
+  TEMPLATE_PLACEHOLDERS,
+  type SchedulingModuleConfig,
+} from './config.js';
+export {
+  createSchedulingMcpServer,
+  parseSchedulingDispatchArgs,
+  SchedulingDispatchArgsSchema,
+  SCHEDULING_PACKAGE_VERSION,
+  type SchedulingMcpServerOptions,
+} from './mcp.js';
