@@ -185,6 +185,21 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
     expect(await reasonOf(await sign(hs, claims({ iss: 'http://idp.localhost:8080' })), devHost)).toBe('ok');
   });
 
+  it('a token seen before is still re-checked for exp on every request', async () => {
+    const auth = createConsoleAuthenticator(config, { clock });
+    const token = await sign(rs, claims({ exp: now + 60 }));
+    expect((await auth.authenticate(token)).ok).toBe(true);
+    expect((await auth.authenticate(token)).ok).toBe(true);
+    clock.advance(91_000);
+    try {
+      const later = await auth.authenticate(token);
+      expect(later.ok === false && later.reason).toBe('invalid_token');
+      expect(later.ok === false && later.error.code).toBe('Expired');
+    } finally {
+      clock.set(1_800_000_000_000);
+    }
+  });
+
   it('require_app_auth false allows without a token and without verifying one', async () => {
     const off = { ...config, console: { requireAppAuth: false }, trustedOidc: { ...config.trustedOidc, discoveryJson: 'not json' } };
     expect(await reasonOf(undefined, off)).toBe('ok');

@@ -1,7 +1,7 @@
 import { type Clock, MobKitError, systemClock } from '@mobkit/core';
 import { TokenError } from './errors.js';
 import { isLocalhostClassUrl } from './hosts.js';
-import { type ValidatedJwt, decodeTokenHeader } from './jwt.js';
+import { type ClaimOptions, type ValidatedJwt, decodeTokenHeader, validateClaims } from './jwt.js';
 import { KeySet } from './keyset.js';
 import { type ParsedTrustedOidc, type TrustedOidcRuntimeConfig, parseTrustedOidcConfig } from './trusted-oidc.js';
 
@@ -251,6 +251,8 @@ export interface ConsoleAuthenticatorOptions {
   clock?: Clock;
   /** Leeway for `exp`/`nbf` in seconds (default 30, as the original). */
   leewaySeconds?: number;
+  /** Verified tokens remembered so a repeated token skips signature work (default 1024, 0 disables; claims and policy are always re-checked). */
+  verifiedTokenCacheSize?: number;
 }
 
 /** Authenticates console requests against a trusted OIDC config; see {@link createConsoleAuthenticator}. */
@@ -305,7 +307,7 @@ export function createConsoleAuthenticator(config: ConsoleAuthConfig, options: C
       const parsed = parseTrustedOidcConfig(config.trustedOidc);
       trusted = {
         parsed,
-        keys: new KeySet(parsed.jwks),
+        keys: new KeySet(parsed.jwks, { verifiedCacheSize: options.verifiedTokenCacheSize }),
         hs256Allowed: isLocalhostClassUrl(parsed.discovery.issuer) && isLocalhostClassUrl(parsed.discovery.jwksUri),
       };
     } catch (error) {
@@ -321,23 +323,17 @@ export function createConsoleAuthenticator(config: ConsoleAuthConfig, options: C
       return refuse(new ConsoleAccessError('MissingCredentials', 'missing_credentials', 'console requests need a token: Authorization: Bearer <token> or ?auth_token=<token>'));
     }
     if (trusted === undefined) return refuse(configError ?? new ConsoleAccessError('InvalidTrustedAuthConfig', 'invalid_trusted_oidc_config', 'console trusted OIDC config is missing'));
+    const claimOptions = {
+      issuer: trusted.parsed.discovery.issuer,
+      audience: trusted.parsed.audience,
+      leewaySeconds,
+      nowEpochSeconds: Math.floor(clock.nowMs() / 1000),
+    };
     try {
-      const header = decodeTokenHeader(token);
-      const jwk = trusted.keys.select(header);
-      if (header.alg === 'HS256' && !trusted.hs256Allowed) {
-        return refuse(
-          new ConsoleAccessError('Hs256NotAllowed', 'hs256_not_allowed', 'HS256 console tokens are accepted only when the trusted issuer and jwks_uri hosts are localhost-class', {
-            details: { issuer: trusted.parsed.discovery.issuer, jwksUri: trusted.parsed.discovery.jwksUri },
-          }),
-        );
-      }
-      await trusted.keys.importKey(jwk, header.alg);
-      const jwt = await trusted.keys.verifyDecoded(token, header, {
-        issuer: trusted.parsed.discovery.issuer,
-        audience: trusted.parsed.audience,
-        leewaySeconds,
-        nowEpochSeconds: Math.floor(clock.nowMs() / 1000),
-      });
+      // A token whose signature already verified against this immutable key set skips straight to the claim checks.
+      const hit = trusted.keys.lookupVerified(token);
+      const jwt = hit !== undefined ? validateClaims(hit.claims, hit.header, claimOptions) : await verifyFresh(trusted, token, claimOptions);
+      if (jwt instanceof ConsoleAccessError) return refuse(jwt);
       const identity = identityFromJwt(jwt);
       if (identity === undefined) {
         return refuse(new ConsoleAccessError('MissingTokenIdentity', 'missing_token_identity', 'the token has neither an email nor a sub claim'));
@@ -354,4 +350,21 @@ export function createConsoleAuthenticator(config: ConsoleAuthConfig, options: C
   }
 
   return { authenticate };
+}
+
+/** Header → key by kid/alg → HS256 host rule → key import → signature and claims (the uncached path). */
+async function verifyFresh(
+  trusted: { parsed: ParsedTrustedOidc; keys: KeySet; hs256Allowed: boolean },
+  token: string,
+  claimOptions: ClaimOptions,
+): Promise<ValidatedJwt | ConsoleAccessError> {
+  const header = decodeTokenHeader(token);
+  const jwk = trusted.keys.select(header);
+  if (header.alg === 'HS256' && !trusted.hs256Allowed) {
+    return new ConsoleAccessError('Hs256NotAllowed', 'hs256_not_allowed', 'HS256 console tokens are accepted only when the trusted issuer and jwks_uri hosts are localhost-class', {
+      details: { issuer: trusted.parsed.discovery.issuer, jwksUri: trusted.parsed.discovery.jwksUri },
+    });
+  }
+  await trusted.keys.importKey(jwk, header.alg);
+  return trusted.keys.verifyDecoded(token, header, claimOptions);
 }

@@ -35,6 +35,8 @@ export interface JwksCacheConfig {
   requireExpiry?: boolean;
   /** Largest accepted discovery or JWKS response in bytes (default 1 MiB). */
   maxResponseBytes?: number;
+  /** Verified tokens remembered per key set, so a repeated token skips signature work (default 1024, 0 disables; claims are always re-checked). */
+  verifiedTokenCacheSize?: number;
   /** Time source (default the system clock). */
   clock?: Clock;
   /** HTTP client (default global `fetch`). */
@@ -91,7 +93,7 @@ export class JwksCache {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new MobKitError('InvalidConfig', `JwksCache: discoveryUrl must be http(s), got ${url.protocol}`, { details: { field: 'discoveryUrl' } });
     }
-    for (const field of ['refreshIntervalMs', 'httpTimeoutMs', 'refreshCooldownMs', 'leewaySeconds', 'maxResponseBytes'] as const) {
+    for (const field of ['refreshIntervalMs', 'httpTimeoutMs', 'refreshCooldownMs', 'leewaySeconds', 'maxResponseBytes', 'verifiedTokenCacheSize'] as const) {
       const value = config[field];
       if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
         throw new MobKitError('InvalidConfig', `JwksCache: ${field} must be a number >= 0, got ${String(value)}`, { details: { field } });
@@ -107,6 +109,7 @@ export class JwksCache {
       hs256: config.hs256 ?? 'localhost-only',
       requireExpiry: config.requireExpiry ?? false,
       maxResponseBytes: config.maxResponseBytes ?? 1024 * 1024,
+      verifiedTokenCacheSize: config.verifiedTokenCacheSize ?? 1024,
       issuer: config.issuer,
       audience: config.audience,
     };
@@ -179,7 +182,7 @@ export class JwksCache {
     } catch (error) {
       throw new JwksError('InvalidJwks', (error as Error).message, { cause: error, details: { url: discovery.jwksUri } });
     }
-    return { discovery, keys: new KeySet(jwks), fetchedAtMs: this.clock.nowMs() };
+    return { discovery, keys: new KeySet(jwks, { verifiedCacheSize: this.config.verifiedTokenCacheSize }), fetchedAtMs: this.clock.nowMs() };
   }
 
   /** Fetches discovery and the key set now (sharing an in-flight refresh). Throws {@link JwksError} on failure. */

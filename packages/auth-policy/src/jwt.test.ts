@@ -207,6 +207,28 @@ describe('refusals', () => {
   });
 });
 
+describe('verified-token memory', () => {
+  it('remembers verified signatures per key set, re-checks claims, and never remembers a failure', async () => {
+    const set = new KeySet({ keys: [keys.HS256.jwk] }, { verifiedCacheSize: 2 });
+    const now = 1_800_000_000;
+    const token = await sign(keys.HS256, { sub: 'x', exp: now + 10 });
+    expect(set.lookupVerified(token)).toBeUndefined();
+    await set.verify(token, { nowEpochSeconds: now });
+    expect(set.lookupVerified(token)?.header).toMatchObject({ alg: 'HS256', kid: keys.HS256.kid });
+    expect((await refusal(set.verify(token, { nowEpochSeconds: now + 100, leewaySeconds: 0 }))).kind).toBe('Expired');
+    expect((await refusal(set.verify(token, { algorithms: ['RS256'] }))).kind).toBe('UnsupportedAlgorithm');
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${b64('forged-signature')}`;
+    expect((await refusal(set.verify(forged, { nowEpochSeconds: now }))).kind).toBe('InvalidSignature');
+    expect(set.lookupVerified(forged)).toBeUndefined();
+    // Bounded: the oldest entry goes first.
+    const t2 = await sign(keys.HS256, { sub: 'y' });
+    const t3 = await sign(keys.HS256, { sub: 'z' });
+    await set.verify(t2);
+    await set.verify(t3);
+    expect([set.lookupVerified(token), set.lookupVerified(t2)?.claims.sub, set.lookupVerified(t3)?.claims.sub]).toEqual([undefined, 'y', 'z']);
+  });
+});
+
 describe('key selection', () => {
   const jwks = {
     keys: [

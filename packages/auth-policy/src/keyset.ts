@@ -10,9 +10,35 @@ export class KeySet {
   /** The key set document. */
   readonly jwks: JwksDocument;
   private readonly imported = new Map<Jwk, Map<JwtAlgorithm, Promise<VerificationKey>>>();
+  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly verifiedCacheSize: number;
 
-  constructor(jwks: JwksDocument) {
+  /**
+   * @param jwks the key set.
+   * @param options.verifiedCacheSize how many tokens whose signature verified against this set to remember
+   *   (default 1024, 0 disables). A remembered token skips decoding and signature checks but its claims
+   *   (`exp`, `nbf`, `iss`, `aud`) are checked again on every use. Only tokens up to 4 KiB are remembered.
+   */
+  constructor(jwks: JwksDocument, options: { verifiedCacheSize?: number } = {}) {
     this.jwks = jwks;
+    this.verifiedCacheSize = options.verifiedCacheSize ?? 1024;
+  }
+
+  /**
+   * The header and claims of `token` if its signature already verified against this key set, else undefined.
+   * The set is immutable, so a signature that verified once verifies again.
+   */
+  lookupVerified(token: string): VerifiedToken | undefined {
+    return this.verified.get(token);
+  }
+
+  private remember(token: string, entry: VerifiedToken): void {
+    if (this.verifiedCacheSize <= 0 || token.length > 4096) return;
+    if (this.verified.size >= this.verifiedCacheSize) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, entry);
   }
 
   /** The key for a token header, or `NoMatchingKey`. */
@@ -48,16 +74,30 @@ export class KeySet {
 
   /** Selects, imports and verifies; throws {@link TokenError} with the spec kind. */
   async verify(token: string, options: VerifyJwtOptions = {}): Promise<ValidatedJwt> {
+    const hit = this.verified.get(token);
+    if (hit !== undefined && (options.algorithms === undefined || options.algorithms.includes(hit.header.alg))) {
+      return validateClaims(hit.claims, hit.header, options);
+    }
     const header = decodeTokenHeader(token, options.algorithms);
     return this.verifyDecoded(token, header, options);
   }
 
   /** Like {@link KeySet.verify} for a header already decoded with {@link decodeTokenHeader}. */
   async verifyDecoded(token: string, header: TokenHeader, options: VerifyJwtOptions = {}): Promise<ValidatedJwt> {
+    const hit = this.verified.get(token);
+    if (hit !== undefined) return validateClaims(hit.claims, hit.header, options);
     const key = await this.importKey(this.select(header), header.alg);
     const claims = await verifySignature(token, header, key);
-    return validateClaims(claims, header, options);
+    const result = validateClaims(claims, header, options);
+    this.remember(token, { header, claims: result.claims });
+    return result;
   }
+}
+
+/** A token whose signature verified: its header and claims. */
+export interface VerifiedToken {
+  header: TokenHeader;
+  claims: Readonly<Record<string, unknown>>;
 }
 
 /**
