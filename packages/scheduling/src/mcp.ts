@@ -36,7 +36,7 @@ function failure(error: unknown): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: JSON.stringify(toMobKitError(error).toJSON()) }] };
 }
 
-const field = (description: string) => z.unknown().describe(description);
+const field = (description: string) => z.unknown().optional().describe(description);
 
 /** Options of {@link createSchedulingMcpServer}. */
 export interface SchedulingMcpServerOptions {
