@@ -18,7 +18,6 @@ import type { ValidatedJwt } from './jwt.js';
 
 declare global {
   // Express merges these into `req` and `res.locals`.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** The verified console caller, set by `requireConsoleAuth` (absent when the console policy does not require auth). */

@@ -47,6 +47,30 @@ describe('JwksCache against a real OIDC discovery + JWKS server on 127.0.0.1', (
     expect(cache.current()?.discovery.jwksUri).toBe(`${server.url}/jwks.json`);
   });
 
+  it('concurrent first uses share one refresh', async () => {
+    server = await startOidcServer([keys.ES256.jwk]);
+    const clock = new ManualClock(T0);
+    const cache = new JwksCache({ discoveryUrl: server.discoveryUrl, clock });
+    const token = await sign(keys.ES256, claims(clock));
+    const results = await Promise.all(Array.from({ length: 10 }, () => kindOf(cache.verify(token))));
+    expect(results).toEqual(Array(10).fill('ok'));
+    expect(counts(cache)).toEqual({ discovery: 1, jwks: 1 });
+  });
+
+  it('a provider that never answers fails after httpTimeoutMs with OidcDiscoveryFailed', async () => {
+    const { createServer } = await import('node:http');
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const cache = new JwksCache({ discoveryUrl: `http://127.0.0.1:${port}/.well-known/openid-configuration`, httpTimeoutMs: 200 });
+      expect(await kindOf(cache.verify(await sign(keys.RS256, { sub: 'x' })))).toBe('OidcDiscoveryFailed');
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
   it('checks iss against the discovery issuer by default and aud when configured', async () => {
     server = await startOidcServer([keys.RS256.jwk]);
     const clock = new ManualClock(T0);
