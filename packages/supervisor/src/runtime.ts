@@ -547,8 +547,9 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   private async handleCrash(slot: Slot, instance: Instance, info: ExitInfo): Promise<void> {
     const generation = slot.generation;
     slot.instance = undefined;
-    instance.proc.signal('SIGKILL'); // its own children go with it
     void instance.session?.close();
+    const cleanup = await instance.proc.kill(); // its own children go with it
+    if (cleanup.survivors.length > 0) this.strays.add(instance.proc);
     const reason = describeExit(info);
     const clean = info.exitCode === 0 && !info.signal;
     const policy = slot.config.restartPolicy;
