@@ -125,4 +125,19 @@ describe('MobDefinition.fromToml', () => {
     expect(again.profile('worker').skills).toEqual(['worker-role']);
     expect(again.orchestrator).toBe('lead');
   });
+
+  it('parses the reference examples (flows, topology, models, provider_params, mcp) and keeps unported sections for mob/create', () => {
+    const a = MobDefinition.fromToml(read('meerkat-example-a.toml'));
+    expect(a.profile('reviewer')).toMatchObject({ runtimeMode: 'turn_driven', tools: { comms: true, readOnly: true, builtins: true } });
+    expect(a.toWire().flows).toBeDefined();
+    const b = MobDefinition.fromToml(read('meerkat-example-b.toml'));
+    expect(b.orchestrator).toBe('director');
+    expect(b.wiring.roleWiring).toEqual([{ a: 'researcher', b: 'critic' }]);
+    expect(b.profile('researcher').tools.mcp).toEqual(['web-fetch']);
+    expect(b.profile('director').providerParams).toEqual({ reasoning: 'silent', max_output_tokens: 16000 });
+    expect(b.toWire()).toMatchObject({ image_generation_provider: 'gemini', topology: { mode: 'strict' } });
+    const mk = MobDefinition.fromToml(read('mobkit-example.toml'));
+    expect(mk.profile('lead').tools).toMatchObject({ mobTasks: true, shell: true, mcp: ['code-server'] });
+    expect(mk.wiring.roleWiring).toEqual([{ a: 'reviewer', b: 'reviewer' }]);
+  });
 });

@@ -82,6 +82,7 @@ export type AgentEventPayload =
   | { type: 'run_completed'; sessionId: string; result: string; usage: Usage }
   | { type: 'run_failed'; sessionId: string; errorClass: string; error: string }
   | { type: 'peer_content_ingested'; peer: string }
+  | { type: 'retrying'; attempt: number; delayMs: number; error: string }
   | { type: 'other'; raw: unknown };
 
 /** Names of {@link AgentEventPayload} types. */

@@ -260,4 +260,43 @@ describe('embedded agent loop', () => {
     expect(seen).toEqual(['start:slow', 'failed', 'start:urgent']);
     await mob.stop();
   });
+
+  it('retries a transient provider failure before any output, and fails a permanent one', async () => {
+    const llm = new ScriptedLlmClient({
+      w: [{ error: 'overloaded', retryable: true }, { text: 'second try' }, { error: 'bad request' }],
+    });
+    const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm, options: { llmRetryBaseMs: 1 } });
+    const seen: string[] = [];
+    mob.subscribe((e) => {
+      if (e.kind !== 'agent') return;
+      if (e.event.type === 'retrying') seen.push(`retrying:${e.event.attempt}`);
+      if (e.event.type === 'run_failed') seen.push(`failed:${e.event.errorClass}`);
+    });
+    await mob.spawn({ profile: 'worker', meerkatId: 'w' });
+    expect((await mob.runTurn('w', 'go')).text).toBe('second try');
+    const err = await rejection(mob.runTurn('w', 'again'));
+    expect(err.code).toBe('ProviderError');
+    expect(err.message).toContain('bad request');
+    expect(seen).toEqual(['retrying:1', 'failed:provider_error']);
+    await mob.stop();
+  });
+
+  it('cancels even when the LLM client ignores the AbortSignal', async () => {
+    const stubborn = {
+      provider: 'stubborn',
+      async *stream() {
+        await new Promise(() => undefined); // never yields, never looks at the signal
+        yield { type: 'done' as const, stopReason: 'end_turn' as const };
+      },
+    };
+    const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm: stubborn });
+    await mob.spawn({ profile: 'worker', meerkatId: 'w' });
+    const controller = new AbortController();
+    const run = mob.runTurn('w', 'hang', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    expect((await rejection(run)).code).toBe('RunCancelled');
+    await mob.retire('w'); // does not hang on the stuck stream
+    expect(await mob.listMembers()).toEqual([]);
+    await mob.stop();
+  });
 });

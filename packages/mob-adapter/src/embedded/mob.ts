@@ -61,6 +61,10 @@ export interface EmbeddedMobTuning {
   tools?: EmbeddedTool[];
   /** `fetch` for the real provider clients. */
   fetch?: typeof fetch;
+  /** Retries of a retryable provider failure that happened before any output (default 2). */
+  llmRetries?: number;
+  /** First retry delay; it doubles per retry (default 250 ms). */
+  llmRetryBaseMs?: number;
 }
 
 /** Options of {@link createEmbeddedMob}. */
@@ -110,6 +114,43 @@ function isActive(m: Member | undefined): m is Member {
 
 function renderInbound(item: Inbound): string {
   return item.kind === 'peer' ? `Peer message from ${item.from}:\n${item.body}` : contentText(item.content);
+}
+
+/** Iterates `source`, but stops waiting as soon as `signal` aborts (even if the source ignores it). */
+async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error('aborted'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (signal.aborted) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('aborted'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error('aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function addUsage(a: Usage, b: Usage): Usage {
@@ -628,18 +669,32 @@ class EmbeddedMobImpl implements EmbeddedMob {
         const calls: ToolCall[] = [];
         let stopReason: StopReason = 'end_turn';
         let turnUsage: Usage = { inputTokens: 0, outputTokens: 0 };
-        for await (const ev of m.llm.stream(request, controller.signal)) {
-          if (controller.signal.aborted) break;
-          if (ev.type === 'text_delta') {
-            turnText += ev.delta;
-            this.emit(m, { type: 'text_delta', delta: ev.delta });
-          } else if (ev.type === 'tool_call_complete') {
-            calls.push({ id: ev.id, name: ev.name, args: ev.args });
-            this.emit(m, { type: 'tool_call_requested', id: ev.id, name: ev.name, args: ev.args });
-          } else if (ev.type === 'usage') {
-            turnUsage = addUsage(turnUsage, ev.usage);
-          } else if (ev.type === 'done') {
-            stopReason = ev.stopReason;
+        const maxRetries = this.tuning.llmRetries ?? 2;
+        for (let attempt = 0; ; attempt++) {
+          let produced = false;
+          try {
+            for await (const ev of abortable(m.llm.stream(request, controller.signal), controller.signal)) {
+              produced = true;
+              if (ev.type === 'text_delta') {
+                turnText += ev.delta;
+                this.emit(m, { type: 'text_delta', delta: ev.delta });
+              } else if (ev.type === 'tool_call_complete') {
+                calls.push({ id: ev.id, name: ev.name, args: ev.args });
+                this.emit(m, { type: 'tool_call_requested', id: ev.id, name: ev.name, args: ev.args });
+              } else if (ev.type === 'usage') {
+                turnUsage = addUsage(turnUsage, ev.usage);
+              } else if (ev.type === 'done') {
+                stopReason = ev.stopReason;
+              }
+            }
+            break;
+          } catch (error) {
+            // transient provider failures before any output are retried with backoff (Meerkat's `retrying`)
+            const retryable = error instanceof MobRuntimeError && error.retryable && error.mobCode === 'PROVIDER_ERROR';
+            if (produced || !retryable || attempt >= maxRetries || controller.signal.aborted) throw error;
+            const delayMs = (this.tuning.llmRetryBaseMs ?? 250) * 2 ** attempt;
+            this.emit(m, { type: 'retrying', attempt: attempt + 1, delayMs, error: (error as Error).message });
+            await abortableSleep(delayMs, controller.signal);
           }
         }
         if (controller.signal.aborted) throw cancelled(m.id, controller.signal.reason);

@@ -61,6 +61,8 @@ export interface ScriptedReply {
   delayMs?: number;
   /** Fail the call with this message (a `ProviderError`). */
   error?: string;
+  /** Whether that failure is transient (retried by the agent loop). */
+  retryable?: boolean;
   usage?: { inputTokens: number; outputTokens: number };
 }
 
@@ -116,7 +118,7 @@ export class ScriptedLlmClient implements LlmClient {
     const reply = typeof step === 'function' ? step(request) : (step ?? this.fallback);
     if (reply.delayMs) await sleep(reply.delayMs, signal);
     if (signal.aborted) throw abortError(signal);
-    if (reply.error !== undefined) throw new MobRuntimeError('PROVIDER_ERROR', `scripted LLM error: ${reply.error}`);
+    if (reply.error !== undefined) throw new MobRuntimeError('PROVIDER_ERROR', `scripted LLM error: ${reply.error}`, { retryable: reply.retryable ?? false });
     if (reply.text) yield { type: 'text_delta', delta: reply.text };
     const calls: ToolCall[] = (reply.toolCalls ?? []).map((c) => ({
       id: c.id ?? `call_${++this.callCounter}`,
