@@ -3,6 +3,7 @@ import { ManualClock, isMobKitError } from '@mobkit/core';
 import { Issuer, codeOf } from '../test/fixtures.js';
 import {
   DeliveryService,
+  MemoryLedger,
   MemorySink,
   MobMemberSink,
   SinkError,
@@ -388,5 +389,39 @@ describe('history and events', () => {
     const record = await delivery.send({ resolution: issuer.issue({ recipient: 'a' }), payload: 1 });
     expect(Object.isFrozen(record)).toBe(true);
     expect(Object.isFrozen(record.attempts[0])).toBe(true);
+  });
+});
+
+describe('memory sink', () => {
+  it('follows its script, honours force_fail, and keeps at most `capacity` messages', async () => {
+    const sink = new MemorySink({ script: [{ ok: false, retryable: true, error: 'scripted' }], capacity: 2 });
+    const { issuer, delivery } = setup({ sinks: { memory: sink } });
+    const r = issuer.issue({ recipient: 'a', retryMax: 1 });
+    const first = await delivery.send({ resolution: r, payload: 0 });
+    expect(first.attempts.map((a) => [a.status, a.error])).toEqual([
+      ['transient_failure', 'scripted'],
+      ['sent', undefined],
+    ]);
+    const forced = await delivery.send({ resolution: r, payload: { force_fail: true } });
+    expect(forced.attempts.map((a) => a.status)).toEqual(['failed']);
+    await delivery.send({ resolution: r, payload: 1 });
+    await delivery.send({ resolution: r, payload: 2 });
+    expect(sink.messages.map((m) => m.payload)).toEqual([1, 2]);
+    expect(sink.attempts).toHaveLength(2);
+  });
+});
+
+describe('injectable ledger', () => {
+  it('a MemoryLedger carries records and keys to a new service', async () => {
+    const ledger = new MemoryLedger();
+    const issuer = new Issuer();
+    const first = new DeliveryService({ sinks: { memory: new MemorySink() }, trusted: issuer, ledger });
+    const r = issuer.issue({ recipient: 'a' });
+    const record = await first.send({ resolution: r, payload: 1, idempotencyKey: 'k' });
+    expect(ledger.entries.map((e) => e.kind)).toEqual(['begin', 'record']);
+    const sink = new MemorySink();
+    const second = new DeliveryService({ sinks: { memory: sink }, trusted: issuer, ledger });
+    expect(await second.send({ resolution: r, payload: 1, idempotencyKey: 'k' })).toEqual(record);
+    expect(sink.attempts).toHaveLength(0);
   });
 });

@@ -1,5 +1,5 @@
 import { MobKitError, sequenceId, systemClock, type Clock, type EventEnvelope, type ModuleEvent } from '@mobkit/core';
-import { FileLedger, MemoryLedger, type DeliveryLedger, type LedgerEntry } from './ledger.js';
+import { FileLedger, type DeliveryLedger, type LedgerEntry } from './ledger.js';
 import {
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_PAGE,
@@ -15,6 +15,7 @@ import {
   type DeliveryHistoryQuery,
   type DeliveryRecord,
   type DeliveryResolution,
+  type DeliveryResolutionWire,
   type DeliverySendRequest,
 } from './schema.js';
 import type { SinkAdapter, SinkMessage, SinkOutcome } from './sinks/types.js';
@@ -51,7 +52,11 @@ export interface DeliveryServiceOptions {
   clock?: Clock;
   /** Waits between attempts (default a real timer). With a `ManualClock`, pass one that advances it. */
   sleep?: (ms: number) => Promise<void>;
-  /** Durable record store (default in memory). {@link DeliveryService.open} opens a file ledger from a path. */
+  /**
+   * Durable record store. Without one, records and keys live only in this object's memory;
+   * {@link DeliveryService.open} opens a {@link FileLedger} from a path; {@link MemoryLedger} is the
+   * injectable in-memory one (for tests).
+   */
   ledger?: DeliveryLedger;
   /** Records kept (and idempotency keys honoured); default 200. */
   historyLimit?: number;
@@ -108,7 +113,7 @@ export class DeliveryService {
   private readonly trusted: TrustedResolutionLookup;
   private readonly clock: Clock;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly ledger: DeliveryLedger;
+  private readonly ledger: DeliveryLedger | undefined;
   private readonly historyLimit: number;
   private readonly maxBackoffMs: number;
   private readonly inFlightMode: 'wait' | 'reject';
@@ -129,7 +134,7 @@ export class DeliveryService {
     this.trusted = options.trusted;
     this.clock = options.clock ?? systemClock;
     this.sleep = options.sleep ?? realSleep;
-    this.ledger = options.ledger ?? new MemoryLedger();
+    this.ledger = options.ledger;
     this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
     if (!Number.isInteger(this.historyLimit) || this.historyLimit < 1) {
       throw new MobKitError('InvalidConfig', `historyLimit: must be a positive integer, got ${this.historyLimit}`);
@@ -137,7 +142,7 @@ export class DeliveryService {
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.inFlightMode = options.inFlight ?? 'wait';
     this.startedAtMs = this.clock.nowMs();
-    this.replay(this.ledger.replay());
+    if (this.ledger !== undefined) this.replay(this.ledger.replay());
   }
 
   /**
@@ -146,8 +151,8 @@ export class DeliveryService {
    */
   static async open(options: Omit<DeliveryServiceOptions, 'ledger'> & { ledgerPath?: string; ledger?: DeliveryLedger }): Promise<DeliveryService> {
     const { ledgerPath, ...rest } = options;
-    const ledger = rest.ledger ?? (ledgerPath === undefined ? new MemoryLedger() : await FileLedger.open(ledgerPath));
-    return new DeliveryService({ ...rest, ledger });
+    const ledger = rest.ledger ?? (ledgerPath === undefined ? undefined : await FileLedger.open(ledgerPath));
+    return new DeliveryService({ ...rest, ...(ledger === undefined ? {} : { ledger }) });
   }
 
   /** Sink names this service can deliver to. */
@@ -309,11 +314,12 @@ export class DeliveryService {
     scopedKey: string | undefined,
     payloadJson: string,
   ): Promise<DeliveryRecord> {
-    const resolutionWire = deliveryResolutionToWire(resolution);
-    await this.ledger.append({
+    const ledger = this.ledger;
+    const resolutionWire = ledger === undefined ? undefined : deliveryResolutionToWire(resolution);
+    await ledger?.append({
       kind: 'begin',
       delivery_id: deliveryId,
-      resolution: resolutionWire,
+      resolution: resolutionWire as DeliveryResolutionWire,
       payload,
       ...(idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey }),
       at_ms: this.clock.nowMs(),
@@ -370,7 +376,7 @@ export class DeliveryService {
     freezeRecord(record);
     this.remember(record, resolution, scopedKey, payloadJson);
     this.emit(record);
-    await this.ledger.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: resolutionWire });
+    if (ledger !== undefined) await ledger.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: resolutionWire as DeliveryResolutionWire });
     return record;
   }
 
@@ -421,7 +427,7 @@ export class DeliveryService {
   /** Waits for in-flight sends and closes the ledger and the sinks. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
-    await this.ledger.close();
+    await this.ledger?.close();
     for (const sink of new Set(this.sinks.values())) await sink.close?.();
   }
 
@@ -474,7 +480,7 @@ export class DeliveryService {
       } satisfies DeliveryRecord);
       const scoped = record.idempotencyKey === undefined ? undefined : `${record.routeId}:${record.idempotencyKey}`;
       this.remember(record, resolution, scoped, canonicalJson(record.payload));
-      void this.ledger.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: begin.resolution }).catch(() => undefined);
+      void this.ledger?.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: begin.resolution }).catch(() => undefined);
     }
     this.nextSeq = maxSeq + 1;
   }

@@ -7,10 +7,12 @@ export interface MemorySinkOptions {
    * useful in tests and demos.
    */
   script?: SinkOutcome[];
+  /** How many messages (and attempts) to keep, oldest dropped first; default 10 000. */
+  capacity?: number;
 }
 
 /**
- * Captures every handed-over message in memory (for tests and demos). A payload with
+ * Captures handed-over messages in memory (for tests and demos; the newest `capacity` are kept). A payload with
  * `force_fail: true` fails permanently, as the original's fixture did.
  */
 export class MemorySink implements SinkAdapter {
@@ -20,13 +22,16 @@ export class MemorySink implements SinkAdapter {
   /** Every attempt, successful or not, in order. */
   readonly attempts: SinkMessage[] = [];
   private readonly script: SinkOutcome[];
+  private readonly capacity: number;
 
   constructor(options: MemorySinkOptions = {}) {
     this.script = [...(options.script ?? [])];
+    this.capacity = options.capacity ?? 10_000;
   }
 
   async send(message: SinkMessage): Promise<SinkOutcome> {
     this.attempts.push(message);
+    if (this.attempts.length > this.capacity) this.attempts.shift();
     const scripted = this.script.shift();
     if (scripted !== undefined && !scripted.ok) return scripted;
     const payload = message.payload as { force_fail?: unknown } | null;
@@ -34,6 +39,7 @@ export class MemorySink implements SinkAdapter {
       return { ok: false, retryable: false, error: 'payload.force_fail is true' };
     }
     this.messages.push(message);
+    if (this.messages.length > this.capacity) this.messages.shift();
     return { ok: true };
   }
 
