@@ -774,7 +774,8 @@ class ModuleRuntimeImpl implements ModuleRuntime {
 
   private healthyInstance(slot: Slot): Instance {
     const instance = slot.instance;
-    if (!instance || slot.state !== 'Healthy' || instance.retired) {
+    // The live instance serves calls even while a replacement is starting (state Starting).
+    if (!instance || instance.retired) {
       throw moduleError('ModuleUnavailable', slot.id, `module "${slot.id}" is ${slot.state ?? 'not started'} right now (it is being restarted); retry shortly`, {
         state: slot.state ?? null,
       }, slot.ring);

@@ -129,10 +129,17 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
 
   it('restarts a crashed MCP module per its policy and calls work again on the new session', async () => {
     const log = join(tempDir(), 'crash.log');
-    const runtime = await start(config([mcpModule('router', 'on_failure')], ['router'], [mcpEnv('router', { MOBKIT_PHASE_C_LOG_PATH: log })]), { timeoutMs: 5000 });
+    const runtime = await start(config([mcpModule('router', 'on_failure')], ['router'], [mcpEnv('router', { MOBKIT_PHASE_C_LOG_PATH: log })]), {
+      timeoutMs: 5000,
+      options: { supervisorRestartBackoffMs: 400 },
+    });
     const pid = runtime.moduleStatus('router')?.pid as number;
     trackPids(pid);
     process.kill(pid, 'SIGKILL');
+    await waitFor('router to be restarting', () => runtime.moduleStatus('router')?.state === 'Restarting');
+    const unavailable = await catchError(runtime.callTool('router', 'routing.resolve', {}, 1000));
+    expect(unavailable.code).toBe('ModuleUnavailable');
+    expect(runtime.loadedModules()).toEqual(['router']); // still loaded while it restarts
     await waitFor('router to be healthy again', () => {
       const s = runtime.moduleStatus('router');
       return s?.state === 'Healthy' && s.pid !== pid;
@@ -142,6 +149,20 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     expect(moduleEvents(runtime, 'router', 'mcp.ready')).toHaveLength(2);
     const ok = await runtime.callTool('router', 'routing.resolve', {}, 2000);
     expect(ok.payload).toEqual({ sink: 'email', target_module: 'delivery' });
+  });
+
+  it('replaces an MCP module with spawnMember: a new server and session, the old server gone', async () => {
+    const runtime = await start(config([mcpModule('delivery')], ['delivery'], [mcpEnv('delivery')]), { timeoutMs: 5000 });
+    const oldPid = runtime.moduleStatus('delivery')?.pid as number;
+    trackPids(oldPid);
+    await runtime.spawnMember('delivery', 5000);
+    const newPid = runtime.moduleStatus('delivery')?.pid as number;
+    trackPids(newPid);
+    expect(newPid).not.toBe(oldPid);
+    expect(isProcessAlive(oldPid)).toBe(false);
+    expect(moduleEvents(runtime, 'delivery', 'mcp.ready')).toHaveLength(2);
+    const sent = await runtime.callTool('delivery', 'delivery.send', {}, 2000);
+    expect(sent.payload).toEqual({ adapter: 'smtp-mock', force_fail: false });
   });
 
   it('fails a call in flight when the MCP module dies, naming module, tool and operation', async () => {
