@@ -35,3 +35,19 @@ describe('StderrRing', () => {
     expect(ring.tail(2)).toBe('five-…\npart');
   });
 });
+
+describe('parseToolJson', () => {
+  it('returns a JSON object payload and rejects anything else naming module and tool', async () => {
+    const { parseToolJson } = await import('./mcp.js');
+    const base = { moduleId: 'router', tool: 'routing.resolve', content: [], warnings: [] };
+    expect(parseToolJson({ ...base, text: '{"sink":"sms"}', payload: { sink: 'sms' } })).toEqual({ sink: 'sms' });
+    expect(() => parseToolJson({ ...base, text: 'oops', payload: 'oops' })).toThrow(/"router" tool "routing.resolve" did not answer a JSON object: "oops"/);
+    let caught: unknown;
+    try {
+      parseToolJson({ ...base, text: '[1]', payload: [1] });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'InvalidJsonResponse', details: { moduleId: 'router', tool: 'routing.resolve', response: '[1]' } });
+  });
+});

@@ -16,7 +16,7 @@ export {
   type ModuleStatus,
   type ModuleEventListener,
 } from './runtime.js';
-export type { McpToolResult, McpOperation } from './mcp.js';
+export { parseToolJson, type McpToolResult, type McpOperation } from './mcp.js';
 export { SupervisorError } from './errors.js';
 export { superviseStart, crashRestartDelay, type StartPolicy, type StartDriver, type StartOutcome, type CrashBackoff } from './supervise.js';
 export { isProcessAlive } from './proc.js';

@@ -239,3 +239,18 @@ export class McpSession {
     return moduleError(code, moduleId, `MCP module "${moduleId}" failed at ${operation}: ${why}`, { operation, ...extra, ...(exit ? { exit } : {}) }, ring, error);
   }
 }
+
+/**
+ * The JSON object a core flow expects from a tool answer (`routing.resolve`, `delivery.send`, …).
+ * Throws `InvalidJsonResponse` naming the module and tool, quoting the answer (cut to 200
+ * characters), when the text is not a JSON object.
+ */
+export function parseToolJson(result: McpToolResult): Record<string, unknown> {
+  const payload = result.payload;
+  if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) return payload as Record<string, unknown>;
+  const response = result.text.length > 200 ? `${result.text.slice(0, 200)}…` : result.text;
+  throw moduleError('InvalidJsonResponse', result.moduleId, `MCP module "${result.moduleId}" tool "${result.tool}" did not answer a JSON object: ${JSON.stringify(response)}`, {
+    tool: result.tool,
+    response,
+  });
+}
