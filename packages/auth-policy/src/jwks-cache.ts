@@ -186,7 +186,12 @@ export class JwksCache {
   }
 
   /** Fetches discovery and the key set now (sharing an in-flight refresh). Throws {@link JwksError} on failure. */
-  refresh(): Promise<Snapshot> {
+  async refresh(): Promise<{ discovery: OidcDiscoveryDocument; jwks: JwksDocument; fetchedAtMs: number }> {
+    const s = await this.refreshSnapshot();
+    return { discovery: s.discovery, jwks: s.keys.jwks, fetchedAtMs: s.fetchedAtMs };
+  }
+
+  private refreshSnapshot(): Promise<Snapshot> {
     if (this.inflight !== undefined) return this.inflight;
     this.lastAttemptAtMs = this.clock.nowMs();
     const run = this.fetchSnapshot().then(
@@ -219,11 +224,11 @@ export class JwksCache {
     if (s === undefined) {
       // Never fetched successfully: retry, but not more than once per cool-down while the provider is failing.
       if (this.inflight === undefined && this.lastError !== undefined && this.coolingDown()) throw this.lastError;
-      return this.refresh();
+      return this.refreshSnapshot();
     }
     if (this.clock.nowMs() - s.fetchedAtMs >= this.config.refreshIntervalMs && !this.coolingDown()) {
       try {
-        return await this.refresh();
+        return await this.refreshSnapshot();
       } catch {
         return this.snapshot ?? s;
       }
@@ -258,7 +263,7 @@ export class JwksCache {
       if (pending === undefined && this.coolingDown()) throw error;
       if (pending === undefined) this.counters.kidMissRefreshes++;
       try {
-        snapshot = await (pending ?? this.refresh());
+        snapshot = await (pending ?? this.refreshSnapshot());
       } catch {
         throw error;
       }

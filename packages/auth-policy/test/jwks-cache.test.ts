@@ -93,6 +93,9 @@ describe('JwksCache against a real OIDC discovery + JWKS server on 127.0.0.1', (
     clock.advance(1);
     await cache.verify(token);
     expect(counts(cache)).toEqual({ discovery: 2, jwks: 2 });
+    const explicit = await cache.refresh();
+    expect([explicit.jwks.keys[0]?.kid, explicit.discovery.issuer]).toEqual([keys.RS256.kid, server!.url]);
+    expect(counts(cache)).toEqual({ discovery: 3, jwks: 3 });
   });
 
   it('key rotation: a new kid triggers one refresh and is accepted; a removed kid is then rejected', async () => {
