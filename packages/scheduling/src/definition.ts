@@ -121,8 +121,20 @@ export function validateTickMs(tickMs: unknown): number {
   return tickMs;
 }
 
-/** Schedules compiled by this package (frozen), so a second pass only re-checks id uniqueness. */
-const compiled = new WeakSet<object>();
+/** Schedules compiled by this package, so a second pass only re-checks id uniqueness. */
+class Compiled implements CompiledSchedule {
+  constructor(
+    readonly scheduleId: string,
+    readonly interval: string,
+    readonly timezone: string,
+    readonly enabled: boolean,
+    readonly jitterMs: number,
+    readonly catchUp: boolean,
+    readonly parsedInterval: ScheduleInterval,
+    readonly zone: ScheduleTimeZone,
+    readonly jitterOffsetMs: number,
+  ) {}
+}
 
 function duplicate(index: number, scheduleId: string): SchedulingError {
   return new SchedulingError(
@@ -153,12 +165,12 @@ export function compileSchedules(schedules: readonly (ScheduleDefinition | Compi
   for (let i = 0; i < schedules.length; i++) {
     const s = schedules[i] as ScheduleDefinition | undefined;
     if (s === null || typeof s !== 'object') throw badField(i, '', 'a schedule object', s);
-    if (compiled.has(s)) {
+    if (s instanceof Compiled) {
       // Already validated by this package: only the cross-schedule rule (unique ids) is left.
       const id = (s as CompiledSchedule).scheduleId;
       if (seen.has(id)) throw duplicate(i, id);
       seen.add(id);
-      out[i] = s as CompiledSchedule;
+      out[i] = s;
       continue;
     }
     if (typeof s.scheduleId !== 'string') throw badField(i, 'schedule_id', 'a string', s.scheduleId);
@@ -182,18 +194,17 @@ export function compileSchedules(schedules: readonly (ScheduleDefinition | Compi
     seen.add(scheduleId);
     const parsedInterval = parseInterval(s.interval, scheduleId);
     const zone = parseTimeZone(s.timezone, scheduleId);
-    const entry: CompiledSchedule = Object.freeze({
+    const entry = new Compiled(
       scheduleId,
-      interval: parsedInterval.text,
-      timezone: zone.name,
+      parsedInterval.text,
+      zone.name,
       enabled,
       jitterMs,
       catchUp,
       parsedInterval,
       zone,
-      jitterOffsetMs: jitterOffsetMs(scheduleId, jitterMs, parsedInterval.baseMs),
-    });
-    compiled.add(entry);
+      jitterOffsetMs(scheduleId, jitterMs, parsedInterval.baseMs),
+    );
     out[i] = entry;
   }
   return out;
