@@ -1,7 +1,7 @@
 import { isMobKitError } from '@mobkit/core';
 import { describe, expect, it } from 'vitest';
 import { SEED_RELEASE_TARGETS_JSON, seedDecisionInputs, seedTrustedOidc } from '../test/helpers.js';
-import { type RuntimeDecisionInputs, buildRuntimeDecisionState, parseReleaseMetadata } from './decisions.js';
+import { type RuntimeDecisionInputs, buildRuntimeDecisionState, parseReleaseMetadata, parseRuntimeDecisionInputs, runtimeDecisionStateToWire } from './decisions.js';
 import { DecisionStateError } from './errors.js';
 
 function rejection(inputs: RuntimeDecisionInputs): { code: string; field: unknown; message: string } {
@@ -119,5 +119,48 @@ describe('buildRuntimeDecisionState: each invalid input rejected by name', () =>
 
   it('release metadata parses into camelCase', () => {
     expect(parseReleaseMetadata(SEED_RELEASE_TARGETS_JSON).supportMatrix).toBe('same-as-meerkat');
+  });
+});
+
+describe('wire form of decision inputs and state', () => {
+  const wire = {
+    bigquery: { dataset: 'phase5_reference_dataset', table: 'phase5_reference_table' },
+    trusted_mobkit_toml: '[[modules]]\nid = "router"\ncommand = "router-bin"\nargs = ["--mode", "fast"]\nrestart_policy = "always"\n',
+    auth: { default_provider: 'google_o_auth', email_allowlist: ['ops@example.com'] },
+    trusted_oidc: { discovery_json: seedTrustedOidc().discoveryJson, jwks_json: seedTrustedOidc().jwksJson, audience: 'meerkat-console' },
+    console: { require_app_auth: false },
+    ops: { replica_count: 1, metrics: { enforce_slo_targets: false } },
+    release_metadata_json: SEED_RELEASE_TARGETS_JSON,
+  };
+
+  it('snake_case inputs build the same state as the seed and map back to snake_case', () => {
+    const state = buildRuntimeDecisionState(parseRuntimeDecisionInputs(wire));
+    expect(state.console.requireAppAuth).toBe(false);
+    expect(runtimeDecisionStateToWire(state)).toEqual({
+      bigquery: wire.bigquery,
+      modules: [{ id: 'router', command: 'router-bin', args: ['--mode', 'fast'], restart_policy: 'always' }],
+      auth: wire.auth,
+      trusted_oidc: wire.trusted_oidc,
+      console: { require_app_auth: false },
+      ops: { replica_count: 1, metrics: { enforce_slo_targets: false } },
+      release_metadata: { targets: ['crates.io', 'npm', 'pypi', 'github-releases'], support_matrix: 'same-as-meerkat' },
+    });
+  });
+
+  it('wrong shapes are InvalidConfig naming the field; values are left to buildRuntimeDecisionState', () => {
+    const named = (patch: Record<string, unknown>) => {
+      try {
+        parseRuntimeDecisionInputs({ ...wire, ...patch });
+      } catch (error) {
+        return [(error as DecisionStateError).code, (error as DecisionStateError).details?.field];
+      }
+      return 'accepted';
+    };
+    expect(named({ trusted_oidc: { ...wire.trusted_oidc, jwks_json: { keys: [] } } })).toEqual(['InvalidConfig', 'trusted_oidc.jwks_json']);
+    expect(named({ ops: { replica_count: '2' } })).toEqual(['InvalidConfig', 'ops.replica_count']);
+    expect(named({ auth: { default_provider: 'okta' } })).toEqual(['InvalidConfig', 'auth.default_provider']);
+    expect(named({ bigquery: 'x' })).toEqual(['InvalidConfig', 'bigquery']);
+    expect(named({ ops: { replica_count: 2 } })).toBe('accepted');
+    expect(() => buildRuntimeDecisionState(parseRuntimeDecisionInputs({ ...wire, ops: { replica_count: 2 } }))).toThrow(/replica_count is 2/);
   });
 });

@@ -1,5 +1,5 @@
 import { type ModuleConfig, type MobKitErrorCode, MobKitError, describeType, loadTrustedModulesFromToml } from '@mobkit/core';
-import { type AuthPolicy, type ConsolePolicy, AUTH_PROVIDERS, defaultAuthPolicy, defaultConsolePolicy } from './console.js';
+import { type AuthPolicy, type ConsolePolicy, AUTH_PROVIDERS, defaultAuthPolicy, defaultConsolePolicy, parseAllowlist, parseProviderName } from './console.js';
 import { DecisionStateError } from './errors.js';
 import { type TrustedOidcRuntimeConfig, parseTrustedOidcConfig } from './trusted-oidc.js';
 
@@ -225,4 +225,98 @@ export function buildRuntimeDecisionState(inputs: RuntimeDecisionInputs): Runtim
     audience: inputs.trustedOidc.audience,
   };
   return deepFreeze({ bigquery, modules, auth, trustedOidc, console, ops, releaseMetadata });
+}
+
+/** Wire (snake_case) form of {@link RuntimeDecisionInputs}, as a config file or JSON-RPC call carries it. */
+export interface RuntimeDecisionInputsWire {
+  bigquery: { dataset: string; table: string };
+  trusted_mobkit_toml: string;
+  auth?: { default_provider?: string; email_allowlist?: string[] };
+  trusted_oidc: { discovery_json: string; jwks_json: string; audience: string };
+  console?: { require_app_auth?: boolean };
+  ops?: { replica_count?: number; metrics?: { enforce_slo_targets?: boolean } };
+  release_metadata_json: string;
+}
+
+function wireObject(value: unknown, field: string, optional: boolean): Record<string, unknown> | undefined {
+  if (value === undefined && optional) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail('InvalidConfig', field, `${field} must be an object, got ${describeType(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Maps wire-form decision inputs (snake_case, as in the original's `RuntimeDecisionInputs`) to
+ * {@link RuntimeDecisionInputs}; only shapes are checked here (`InvalidConfig` naming the field) — pass the
+ * result to {@link buildRuntimeDecisionState} for the real validation.
+ */
+export function parseRuntimeDecisionInputs(wire: unknown): RuntimeDecisionInputs {
+  const root = wireObject(wire, '<root>', false) as Record<string, unknown>;
+  const bigquery = wireObject(root.bigquery, 'bigquery', false) as Record<string, unknown>;
+  const oidc = wireObject(root.trusted_oidc, 'trusted_oidc', false) as Record<string, unknown>;
+  const auth = wireObject(root.auth, 'auth', true);
+  const console = wireObject(root.console, 'console', true);
+  const ops = wireObject(root.ops, 'ops', true);
+  const metrics = ops === undefined ? undefined : wireObject(ops.metrics, 'ops.metrics', true);
+  const text = (value: unknown, field: string): string => {
+    if (typeof value !== 'string') fail('InvalidConfig', field, `${field} must be a string, got ${describeType(value)}`);
+    return value;
+  };
+  const inputs: RuntimeDecisionInputs = {
+    bigquery: { dataset: text(bigquery.dataset, 'bigquery.dataset'), table: text(bigquery.table, 'bigquery.table') },
+    trustedMobkitToml: text(root.trusted_mobkit_toml, 'trusted_mobkit_toml'),
+    trustedOidc: {
+      discoveryJson: text(oidc.discovery_json, 'trusted_oidc.discovery_json'),
+      jwksJson: text(oidc.jwks_json, 'trusted_oidc.jwks_json'),
+      audience: text(oidc.audience, 'trusted_oidc.audience'),
+    },
+    releaseMetadataJson: text(root.release_metadata_json, 'release_metadata_json'),
+  };
+  if (auth !== undefined) {
+    inputs.auth = {};
+    if (auth.default_provider !== undefined) inputs.auth.defaultProvider = parseProviderName(auth.default_provider, 'auth.default_provider');
+    if (auth.email_allowlist !== undefined) inputs.auth.emailAllowlist = parseAllowlist(auth.email_allowlist, 'auth.email_allowlist');
+  }
+  if (console !== undefined) {
+    const value = console.require_app_auth;
+    if (value !== undefined && typeof value !== 'boolean') fail('InvalidConfig', 'console.require_app_auth', 'console.require_app_auth must be true or false');
+    inputs.console = value === undefined ? {} : { requireAppAuth: value };
+  }
+  if (ops !== undefined) {
+    inputs.ops = {};
+    if (ops.replica_count !== undefined) {
+      if (typeof ops.replica_count !== 'number') fail('InvalidConfig', 'ops.replica_count', `ops.replica_count must be a number, got ${describeType(ops.replica_count)}`);
+      inputs.ops.replicaCount = ops.replica_count;
+    }
+    if (metrics?.enforce_slo_targets !== undefined) {
+      if (typeof metrics.enforce_slo_targets !== 'boolean') fail('InvalidConfig', 'ops.metrics.enforce_slo_targets', 'ops.metrics.enforce_slo_targets must be true or false');
+      inputs.ops.metrics = { enforceSloTargets: metrics.enforce_slo_targets };
+    }
+  }
+  return inputs;
+}
+
+/** Wire (snake_case) form of a {@link RuntimeDecisionState}. */
+export interface RuntimeDecisionStateWire {
+  bigquery: { dataset: string; table: string };
+  modules: Array<{ id: string; command: string; args: string[]; restart_policy: string }>;
+  auth: { default_provider: string; email_allowlist: string[] };
+  trusted_oidc: { discovery_json: string; jwks_json: string; audience: string };
+  console: { require_app_auth: boolean };
+  ops: { replica_count: number; metrics: { enforce_slo_targets: boolean } };
+  release_metadata: { targets: string[]; support_matrix: string };
+}
+
+/** Converts a decision state to its wire form (snake_case, as the original serializes it). */
+export function runtimeDecisionStateToWire(state: RuntimeDecisionState): RuntimeDecisionStateWire {
+  return {
+    bigquery: { dataset: state.bigquery.dataset, table: state.bigquery.table },
+    modules: state.modules.map((m) => ({ id: m.id, command: m.command, args: [...m.args], restart_policy: m.restartPolicy })),
+    auth: { default_provider: state.auth.defaultProvider, email_allowlist: [...state.auth.emailAllowlist] },
+    trusted_oidc: { discovery_json: state.trustedOidc.discoveryJson, jwks_json: state.trustedOidc.jwksJson, audience: state.trustedOidc.audience },
+    console: { require_app_auth: state.console.requireAppAuth },
+    ops: { replica_count: state.ops.replicaCount, metrics: { enforce_slo_targets: state.ops.metrics.enforceSloTargets } },
+    release_metadata: { targets: [...state.releaseMetadata.targets], support_matrix: state.releaseMetadata.supportMatrix },
+  };
 }
