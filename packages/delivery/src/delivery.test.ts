@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, isMobKitError } from '@mobkit/core';
+import { ManualClock, MobKitError, isMobKitError } from '@mobkit/core';
 import { Issuer, codeOf } from '../test/fixtures.js';
 import {
   DeliveryService,
@@ -423,5 +423,26 @@ describe('injectable ledger', () => {
     const second = new DeliveryService({ sinks: { memory: sink }, trusted: issuer, ledger });
     expect(await second.send({ resolution: r, payload: 1, idempotencyKey: 'k' })).toEqual(record);
     expect(sink.attempts).toHaveLength(0);
+  });
+});
+
+describe('ledger failures', () => {
+  it('a ledger that cannot record the start fails the send before any attempt and frees the quota', async () => {
+    const issuer = new Issuer();
+    const sink = new MemorySink();
+    let broken = true;
+    const ledger = {
+      replay: () => [],
+      append: async () => {
+        if (broken) throw new MobKitError('LedgerWriteFailed', 'disk full');
+      },
+      close: async () => undefined,
+    };
+    const delivery = new DeliveryService({ sinks: { memory: sink }, trusted: issuer, ledger });
+    const r = issuer.issue({ recipient: 'a', rateLimitPerMinute: 1 });
+    expect(await codeOf(delivery.send({ resolution: r, payload: 1, idempotencyKey: 'k' }))).toBe('LedgerWriteFailed');
+    expect(sink.attempts).toHaveLength(0);
+    broken = false;
+    expect((await delivery.send({ resolution: r, payload: 1, idempotencyKey: 'k' })).status).toBe('sent');
   });
 });
