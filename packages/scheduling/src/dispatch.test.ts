@@ -162,7 +162,7 @@ describe('Dispatcher.dispatchTick', () => {
     const { events, emit } = collect();
     const dispatcher = new Dispatcher({
       emit,
-      hookTimeoutMs: 50,
+      hookTimeoutMs: 200,
       hook: (args) => {
         if (args.schedule_id === 'throws') throw new Error('module down');
         if (args.schedule_id === 'blank') return { runtime_injection: { member_id: ' ', message: 'x' } };
@@ -176,7 +176,7 @@ describe('Dispatcher.dispatchTick', () => {
     expect(report.dispatched).toHaveLength(5);
     expect(byId.throws?.runtimeInjectionError).toBe('module down');
     expect(byId.blank?.runtimeInjectionError).toContain('non-blank member_id');
-    expect(byId.hangs?.runtimeInjectionError).toContain('timed out after 50 ms');
+    expect(byId.hangs?.runtimeInjectionError).toContain('timed out after 200 ms');
     expect(byId.empty?.runtimeInjection).toBeUndefined();
     expect(byId.empty?.runtimeInjectionError).toBeUndefined();
     expect(byId.text?.runtimeInjection).toMatchObject({ memberId: 'w', message: 'from text' });

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock, isMobKitError } from '@mobkit/core';
 import { Scheduler, type SchedulerFire, type TimerApi } from './scheduler.js';
 
+/** Generous waits: the machine running these tests may be heavily loaded. */
+const WAIT = { timeout: 10_000, interval: 10 };
 const at = (iso: string): number => Date.parse(iso);
 
 function recorder(): { fires: SchedulerFire[]; onFire: (f: SchedulerFire) => void; keys: () => string[] } {
@@ -151,8 +153,8 @@ describe('Scheduler with injected clock and timers', () => {
     expect(armed.map((a) => a.ms)).toEqual([30_000]);
     clock.advance(30_000);
     (armed.shift() as { fn: () => void }).fn();
-    await vi.waitFor(() => expect(keys()).toEqual([`nine:${at('2026-05-04T09:00:00Z')}`]));
-    await vi.waitFor(() => expect(armed).toHaveLength(1));
+    await vi.waitFor(() => expect(keys()).toEqual([`nine:${at('2026-05-04T09:00:00Z')}`]), WAIT);
+    await vi.waitFor(() => expect(armed).toHaveLength(1), WAIT);
     await scheduler.stop();
     expect(armed).toHaveLength(0);
   });

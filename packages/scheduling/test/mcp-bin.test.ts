@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('mobkit-scheduling executable (official MCP client over stdio)', () => {
-  it('lists scheduling.dispatch and answers injections from its TOML', async () => {
+  it('lists scheduling.dispatch and answers injections from its TOML', { timeout: 20_000 }, async () => {
     const client = await connect(['--config', fixture('module.toml')]);
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['scheduling.dispatch', 'scheduling.evaluate']);
@@ -84,7 +84,7 @@ describe('mobkit-scheduling executable (official MCP client over stdio)', () => 
     expect(JSON.parse(textOf(evaluated)).due_triggers.map((t: { schedule_id: string }) => t.schedule_id)).toEqual(['sched-a', 'sched-b', 'sched-c']);
   });
 
-  it('drives the seed e2e_004 dispatch through the module: */1m at 60 000 → one dispatch with a runtime injection', async () => {
+  it('drives the seed e2e_004 dispatch through the module: */1m at 60 000 → one dispatch with a runtime injection', { timeout: 20_000 }, async () => {
     const client = await connect([fixture('module.toml')]);
     const events: SchedulingEvent[] = [];
     const sent: string[] = [];
@@ -107,14 +107,14 @@ describe('mobkit-scheduling executable (official MCP client over stdio)', () => 
     expect(sent).toHaveLength(1);
   });
 
-  it('answers {} without a config, and refuses a bad config with exit code 2', async () => {
+  it('answers {} without a config, and refuses a bad config with exit code 2', { timeout: 20_000 }, async () => {
     const client = await connect([]);
     const result = await client.callTool({
       name: 'scheduling.dispatch',
       arguments: { schedule_id: 'a', interval: '*/1m', timezone: 'UTC', due_tick_ms: 0, tick_ms: 0, claim_key: 'a:0' },
     });
     expect(JSON.parse(textOf(result))).toEqual({});
-    const run = spawnSync(process.execPath, [bin, '--config', fixture('bad-module.toml')], { env: childEnv(), encoding: 'utf8', timeout: 10_000 });
+    const run = spawnSync(process.execPath, [bin, '--config', fixture('bad-module.toml')], { env: childEnv(), encoding: 'utf8', timeout: 15_000 });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('unknown placeholder {who}');
   });

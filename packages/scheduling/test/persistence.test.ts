@@ -14,6 +14,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Generous waits: the machine running these tests may be heavily loaded. */
+const WAIT = { timeout: 10_000, interval: 10 };
 const minutely = (scheduleId: string, catchUp = false) => ({ scheduleId, interval: '*/1m', timezone: 'UTC', catchUp });
 
 describe('JSONL claim persistence', () => {
@@ -74,7 +76,7 @@ describe('JSONL claim persistence', () => {
     const a = new Scheduler({ schedules: [minutely('eager', true)], dispatcherOptions: { claimsPath: path }, onFire: (f) => fires.push(f) });
     a.start();
     await vi.advanceTimersByTimeAsync(500);
-    await vi.waitFor(() => expect(fires).toHaveLength(2)); // start-up catch-up of 00:00 and the 00:01 tick
+    await vi.waitFor(() => expect(fires).toHaveLength(2), WAIT); // start-up catch-up of 00:00 and the 00:01 tick
     expect(fires.map((f) => f.report.dispatched.map((d) => d.claimKey)).flat()).toEqual([
       `eager:${Date.parse('2026-03-01T00:00:00Z')}`,
       `eager:${Date.parse('2026-03-01T00:01:00Z')}`,
@@ -87,7 +89,7 @@ describe('JSONL claim persistence', () => {
     const b = new Scheduler({ schedules: [minutely('eager', true)], dispatcherOptions: { claimsPath: path }, onFire: (f) => again.push(f) });
     b.start();
     await vi.advanceTimersByTimeAsync(0);
-    await vi.waitFor(() => expect(b.dispatch.lastDueTick('eager')).toBe(Date.parse('2026-03-01T00:01:00Z')));
+    await vi.waitFor(() => expect(b.dispatch.lastDueTick('eager')).toBe(Date.parse('2026-03-01T00:01:00Z')), WAIT);
     expect(again.flatMap((f) => f.report.dispatched)).toEqual([]);
     await b.stop();
 
@@ -96,7 +98,7 @@ describe('JSONL claim persistence', () => {
     const c = new Scheduler({ schedules: [minutely('eager', true)], onFire: (f) => control.push(f) });
     c.start();
     await vi.advanceTimersByTimeAsync(0);
-    await vi.waitFor(() => expect(control.flatMap((f) => f.report.dispatched.map((d) => d.claimKey))).toEqual([`eager:${Date.parse('2026-03-01T00:01:00Z')}`]));
+    await vi.waitFor(() => expect(control.flatMap((f) => f.report.dispatched.map((d) => d.claimKey))).toEqual([`eager:${Date.parse('2026-03-01T00:01:00Z')}`]), WAIT);
     await c.stop();
   });
 });
