@@ -433,6 +433,7 @@ class RkatRpcMobImpl implements RkatRpcMob {
         options.signal.addEventListener('abort', onAbort, { once: true });
       }
     });
+    done.catch(() => undefined); // it may settle (abort) while the send is still in flight; awaited below
     this.agentWaiters.add(waiter);
     try {
       await this.sendMessage(memberId, prompt);
