@@ -13,7 +13,7 @@ const TARGET_OVERHEAD = 0.2;
 const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 const VERIFY_MS = Number(process.env.BENCH_VERIFY_MS ?? 2000);
 const HTTP_MS = Number(process.env.BENCH_HTTP_MS ?? 6000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 async function makeKeys() {
