@@ -194,6 +194,9 @@ export class ModuleProcess {
         return;
       }
       stdout.on('data', (chunk: Buffer | string) => this.splitter?.push(chunk));
+      // A child that exits while its own children keep stdout open never sends EOF: treat its exit
+      // (after a moment for output still in the pipe) as the end of its output.
+      void this.exited.then(() => setTimeout(() => settle({ kind: 'eof' }), 200).unref?.());
       stdout.once('end', () => {
         this.stdoutEnded = true;
         const rest = this.splitter?.rest();

@@ -15,7 +15,7 @@ describe('a module that floods stdout and stderr', () => {
     // The event loop is not starved: a timer fires promptly while the flood goes on.
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, 10));
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(2000);
     expect(runtime.mergedEvents().length).toBeLessThanOrEqual(500);
     expect(moduleEvents(runtime, 'flood', 'flood').length).toBeGreaterThan(0);
     const stderr = runtime.moduleStatus('flood')?.stderr ?? [];

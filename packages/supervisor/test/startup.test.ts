@@ -168,3 +168,13 @@ describe('start-up of JSON-line modules', () => {
     expect(runtime.mergedEvents().map((e) => e.eventId)).toEqual(['evt-agent-early', 'evt-mod-ready', 'evt-agent-late']);
   });
 });
+
+describe('start-up edge cases', () => {
+  it('reports EmptyOutput when the module exits while a child of it still holds stdout open', async () => {
+    const runtime = await start(config([inlineModule('leaky', 'sleep 30 & echo "leaving a child behind" >&2; exit 5')]), { timeoutMs: 5000 });
+    const payload = payloadOf<{ code: string; error: string }>(runtime, 'leaky', 'supervisor.warning');
+    expect(payload.code).toBe('EmptyOutput');
+    expect(payload.error).toContain('exit code 5');
+    expect(payload.error).toContain('leaving a child behind');
+  });
+});
