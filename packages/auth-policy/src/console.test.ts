@@ -174,6 +174,12 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
     expect(await reasonOf(await sign(rs, claims({ pad: 'x'.repeat(17_000) })))).toBe('invalid_token');
   });
 
+  it('ignores caller-supplied keys: a jwk/jku header with the trusted kid does not make a forged token valid', async () => {
+    const attacker = await makeKey('RS256', rs.kid);
+    const forged = await sign(attacker, claims(), { jwk: attacker.jwk, jku: 'http://127.0.0.1:1/jwks.json', x5u: 'http://127.0.0.1:1/x.pem' });
+    expect(await reasonOf(forged)).toBe('invalid_token');
+  });
+
   it('HS256 only when issuer and jwks_uri are both localhost-class (the seed .local issuer is refused)', async () => {
     const seedKey = await makeKey('HS256', 'kid-current', true, 'phase7-trusted-current-secret');
     const seed = { ...config, auth: { defaultProvider: 'google_o_auth' as const, emailAllowlist: ['ops@example.com'] }, trustedOidc: seedTrustedOidc() };
