@@ -9,6 +9,8 @@ import {
   parseSchedulingModuleConfig,
 } from './config.js';
 import { parseScheduleRequest } from './definition.js';
+import { Dispatcher } from './dispatch.js';
+import { evaluateScheduleRequest } from './evaluate.js';
 import { parseRuntimeInjection } from './hook.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../fixtures/scheduling/${name}`, import.meta.url));
@@ -65,6 +67,16 @@ describe('wire requests', () => {
     expect(codeOf(() => parseScheduleRequest({ schedules: [{ schedule_id: 1 }], tick_ms: 0 }))).toBe('InvalidFieldType');
     const parsed = parseScheduleRequest({ schedules: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC' }], tick_ms: 60_000 });
     expect(parsed).toEqual({ tickMs: 60_000, schedules: [{ scheduleId: 'a', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false }] });
+  });
+
+  it('serves the two RPC methods from wire params', async () => {
+    const params = { schedules: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC', catch_up: true }], tick_ms: 120_000 };
+    expect(evaluateScheduleRequest(params)).toEqual({ tick_ms: 120_000, due_triggers: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC', due_tick_ms: 120_000 }] });
+    const dispatcher = new Dispatcher();
+    const report = await dispatcher.dispatchRequest(params);
+    expect(report).toMatchObject({ tick_ms: 120_000, due_count: 1, skipped_claims: [], dispatched: [{ claim_key: 'a:120000', supervisor_signal: null }] });
+    expect(report.dispatched[0]).not.toHaveProperty('runtime_injection');
+    await expect(dispatcher.dispatchRequest({ schedules: [], tick_ms: -1 })).rejects.toSatisfy((e) => isMobKitError(e, 'InvalidTickMs') && (e as { rpcCode: number }).rpcCode === -32602);
   });
 });
 

@@ -1,6 +1,6 @@
 import { systemClock, type Clock, type EventEnvelope, type ModuleEvent, type ModuleHealthState } from '@mobkit/core';
 import { JsonlClaimStore, MemoryClaimStore, type ClaimStore, type ScheduleClaim } from './claims.js';
-import { compileSchedules, validateTickMs, type CompiledSchedule, type ScheduleDefinition } from './definition.js';
+import { compileSchedules, parseScheduleRequest, validateTickMs, type CompiledSchedule, type ScheduleDefinition } from './definition.js';
 import { SchedulingError } from './errors.js';
 import { compareTriggers, latestDueTick } from './evaluate.js';
 import { parseRuntimeInjection, type DispatchHook, type InjectionExecutor, type SchedulingDispatchArgs } from './hook.js';
@@ -242,6 +242,15 @@ export class Dispatcher {
     const run = this.queue.then(() => this.dispatchNow(compiled, tick));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * `mobkit/scheduling/dispatch` in one call: parses wire params `{schedules (≤ 256), tick_ms}`,
+   * dispatches, and returns the wire report.
+   */
+  async dispatchRequest(params: unknown): Promise<ScheduleDispatchReportWire> {
+    const request = parseScheduleRequest(params);
+    return dispatchReportToWire(await this.dispatchTick(request.schedules, request.tickMs));
   }
 
   /** Waits for in-flight dispatches, then closes the claim store; later dispatches are refused. */

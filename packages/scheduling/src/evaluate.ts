@@ -1,4 +1,4 @@
-import { compileSchedules, validateTickMs, type CompiledSchedule, type ScheduleDefinition } from './definition.js';
+import { compileSchedules, parseScheduleRequest, validateTickMs, type CompiledSchedule, type ScheduleDefinition } from './definition.js';
 import { isDueInstant, latestDueAtOrBefore, nextDueAfter } from './interval.js';
 
 /** One schedule due at a tick. */
@@ -81,3 +81,13 @@ export function scheduleEvaluationToWire(evaluation: ScheduleEvaluation): Schedu
   };
 }
 
+
+/**
+ * `mobkit/scheduling/evaluate` in one call: parses wire params `{schedules (≤ 256), tick_ms}` and
+ * returns the wire evaluation `{tick_ms, due_triggers}`. Errors are `MobKitError`s with JSON-RPC
+ * code -32602 (`TooManySchedules`, `InvalidTickMs`, `InvalidInterval`, …).
+ */
+export function evaluateScheduleRequest(params: unknown): ScheduleEvaluationWire {
+  const request = parseScheduleRequest(params);
+  return scheduleEvaluationToWire(evaluateSchedulesAtTick(request.schedules, request.tickMs));
+}

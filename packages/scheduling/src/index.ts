@@ -32,6 +32,7 @@ export {
 export { fnv1a64, jitterOffsetMs } from './jitter.js';
 export {
   evaluateSchedulesAtTick,
+  evaluateScheduleRequest,
   scheduleEvaluationToWire,
   isDueAt,
   latestDueTick,

@@ -4,8 +4,7 @@ import { parseWithSchema, toMobKitError } from '@mobkit/core';
 import { z } from 'zod';
 import { injectionFor, type SchedulingModuleConfig } from './config.js';
 import { compileSchedules } from './definition.js';
-import { evaluateSchedulesAtTick, scheduleEvaluationToWire } from './evaluate.js';
-import { parseScheduleRequest } from './definition.js';
+import { evaluateScheduleRequest } from './evaluate.js';
 import type { SchedulingDispatchArgs } from './hook.js';
 
 /** Package version reported as the MCP server version. */
@@ -89,8 +88,7 @@ export function createSchedulingMcpServer(options: SchedulingMcpServerOptions = 
     },
     async (raw) => {
       try {
-        const request = parseScheduleRequest(raw);
-        return json({ ...scheduleEvaluationToWire(evaluateSchedulesAtTick(request.schedules, request.tickMs)) });
+        return json({ ...evaluateScheduleRequest(raw) });
       } catch (error) {
         return failure(error);
       }
