@@ -1,0 +1,125 @@
+import { type Clock, type EventEnvelope, MobKitError, type UnifiedEvent, toMobKitError } from '@mobkit/core';
+import {
+  DeliveryService,
+  type DeliveryHistoryQuery as HistoryQuery,
+  type DeliveryRecord,
+  type DeliverySendRequest,
+  MobMemberSink,
+  type SinkAdapter,
+  type SinkMessage,
+  type SinkOutcome,
+  deliveryRecordToWire as recordToWire,
+  parseDeliverySendRequest,
+} from '@mobkit/delivery';
+import { type TrustedResolutionLookup, routingResolutionToWire } from '@mobkit/routing';
+import type { ModuleRuntime } from '@mobkit/supervisor';
+import type { EventHub } from './events.js';
+import type { MobHandle } from './mob.js';
+
+/** A delivery send request (`{ resolution, payload, idempotencyKey? }`). */
+export type DeliverySendInput = DeliverySendRequest;
+/** A delivery record. */
+export type DeliveryRecordView = DeliveryRecord;
+/** A history filter (`{ recipient?, sink?, limit = 20 }`). */
+export type DeliveryHistoryQuery = HistoryQuery;
+
+/** Sinks handed to the `delivery` module (every sink but `mob_member`, which goes to the mob in process). */
+export const MODULE_DELIVERED_SINKS = Object.freeze(['email', 'sms', 'webhook', 'push', 'slack', 'chat', 'memory']);
+
+/** Converts a delivery record to its wire form (`mobkit/delivery/send` result). */
+export function deliveryRecordToWire(record: DeliveryRecord): ReturnType<typeof recordToWire> {
+  return recordToWire(record);
+}
+
+/** Parses `mobkit/delivery/send` params (`{resolution, payload, idempotency_key?}`), `-32602` on bad input. */
+export function parseDeliverySendParams(params: unknown): DeliverySendRequest {
+  try {
+    return parseDeliverySendRequest(params ?? {});
+  } catch (error) {
+    const e = toMobKitError(error);
+    throw new MobKitError('RpcInvalidParams', `Invalid params: ${e.message}`, { cause: e, details: e.details });
+  }
+}
+
+/** The text a member receives for a delivered payload: a string as is, else `message`/`text`, else JSON. */
+export function payloadText(payload: unknown): string {
+  if (typeof payload === 'string') return payload;
+  if (payload && typeof payload === 'object') {
+    const { message, text } = payload as { message?: unknown; text?: unknown };
+    if (typeof message === 'string' && message.trim() !== '') return message;
+    if (typeof text === 'string' && text.trim() !== '') return text;
+  }
+  return JSON.stringify(payload);
+}
+
+/**
+ * A sink that hands the attempt to the `delivery` MCP module (`delivery.send` on its kept session),
+ * which owns the real adapters (SMTP, webhooks…). The module's answer is final: `force_fail` or a
+ * `failed` status is a permanent failure; a call that fails (timeout, crash, tool error) is retryable.
+ * The idempotency key sent is the runtime's, or the delivery id, so a retried call is never a second send.
+ */
+class DeliveryModuleSink implements SinkAdapter {
+  readonly adapter = 'delivery_module';
+  constructor(
+    private readonly modules: ModuleRuntime,
+    private readonly trusted: TrustedResolutionLookup,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async send(message: SinkMessage): Promise<SinkOutcome> {
+    const resolution = this.trusted.get(message.routeId);
+    if (!resolution) return { ok: false, retryable: false, error: `route ${message.routeId} is no longer trusted` };
+    if (!this.modules.loadedModules().includes('delivery')) return { ok: false, retryable: true, error: 'the delivery module is not loaded' };
+    try {
+      const result = await this.modules.callTool(
+        'delivery',
+        'delivery.send',
+        { resolution: routingResolutionToWire(resolution), payload: message.payload, idempotency_key: message.idempotencyKey ?? message.deliveryId },
+        this.timeoutMs,
+      );
+      const answer = (result.payload ?? {}) as { force_fail?: unknown; status?: unknown; adapter?: unknown };
+      if (answer.force_fail === true || answer.status === 'failed') {
+        return { ok: false, retryable: false, error: `the delivery module reported a failed send${typeof answer.adapter === 'string' ? ` (adapter ${answer.adapter})` : ''}` };
+      }
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, retryable: true, error: toMobKitError(error).message };
+    }
+  }
+}
+
+/** Wires {@link DeliveryService} into the unified runtime: trust from routing, `mob_member` to the mob, other sinks to the delivery module. */
+export class DeliveryBridge {
+  private readonly service: DeliveryService;
+
+  constructor(deps: { trusted: TrustedResolutionLookup; modules: ModuleRuntime; mob: MobHandle; hub: EventHub; clock: Clock; timeoutMs: number }) {
+    const moduleSink = new DeliveryModuleSink(deps.modules, deps.trusted, deps.timeoutMs);
+    const sinks = new Map<string, SinkAdapter>(MODULE_DELIVERED_SINKS.map((name) => [name, moduleSink]));
+    sinks.set(
+      'mob_member',
+      new MobMemberSink(async (memberId, payload) => {
+        await deps.mob.sendMessage(memberId, payloadText(payload));
+      }),
+    );
+    this.service = new DeliveryService({
+      sinks,
+      trusted: deps.trusted,
+      clock: deps.clock,
+      loadedModules: () => deps.modules.loadedModules(),
+      emit: (event) => deps.hub.publish(event as EventEnvelope<UnifiedEvent>),
+      latestEventMs: () => deps.hub.events().at(-1)?.timestampMs ?? 0,
+    });
+  }
+
+  send(request: DeliverySendRequest): Promise<DeliveryRecord> {
+    return this.service.send(request);
+  }
+
+  history(query: HistoryQuery): DeliveryRecord[] {
+    return this.service.history(query);
+  }
+
+  close(): Promise<void> {
+    return this.service.close();
+  }
+}

@@ -1,0 +1,76 @@
+import { type Clock, type EventEnvelope, type UnifiedEvent, compareEvents, insertEventSorted, systemClock } from '@mobkit/core';
+
+/** A listener of the runtime's merged event stream. */
+export type UnifiedEventListener = (event: EventEnvelope<UnifiedEvent>) => void;
+
+/** Options of {@link EventHub}. */
+export interface EventHubOptions {
+  /** Most events kept for `events()` (oldest dropped first). Default 10,000. */
+  capacity?: number;
+  clock?: Clock;
+}
+
+/**
+ * The runtime's merged stream: agent and module events kept in `(timestamp_ms, event_id, source)`
+ * order in a bounded log, and fanned out live to subscribers. A throwing subscriber is isolated:
+ * it can never break the runtime or other subscribers.
+ */
+export class EventHub {
+  private readonly log: EventEnvelope<UnifiedEvent>[] = [];
+  private readonly listeners = new Set<UnifiedEventListener>();
+  private readonly capacity: number;
+  private readonly clock: Clock;
+  private seq = 0;
+
+  constructor(options: EventHubOptions = {}) {
+    this.capacity = Math.max(1, options.capacity ?? 10_000);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Adds an event at its place in the order and tells every subscriber. */
+  publish(event: EventEnvelope<UnifiedEvent>): void {
+    const last = this.log.at(-1);
+    if (last === undefined || compareEvents(last, event) <= 0) this.log.push(event);
+    else insertEventSorted(this.log, event);
+    if (this.log.length > this.capacity) this.log.splice(0, this.log.length - this.capacity);
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch {
+        // A subscriber's failure is its own; the stream goes on.
+      }
+    }
+  }
+
+  /** Builds and publishes a module event from the runtime itself (`module` is e.g. `runtime`, `router`). */
+  emitModuleEvent(module: string, eventType: string, payload: unknown): EventEnvelope<UnifiedEvent> {
+    const timestampMs = Math.max(this.clock.nowMs(), this.log.at(-1)?.timestampMs ?? 0);
+    this.seq += 1;
+    const event: EventEnvelope<UnifiedEvent> = {
+      eventId: `evt-${module}-${eventType}-${timestampMs}-${this.seq}`,
+      source: 'module',
+      timestampMs,
+      event: { kind: 'module', module, eventType, payload },
+    };
+    this.publish(event);
+    return event;
+  }
+
+  /** A copy of the retained events, in order. */
+  events(): EventEnvelope<UnifiedEvent>[] {
+    return [...this.log];
+  }
+
+  /** Subscribes to live events; returns the unsubscribe function. */
+  subscribe(listener: UnifiedEventListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Drops every subscriber. */
+  close(): void {
+    this.listeners.clear();
+  }
+}

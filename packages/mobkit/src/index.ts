@@ -1,0 +1,106 @@
+/**
+ * mobkit — MobKit-TS in one import. The {@link UnifiedRuntime} composes an embedded mob of LLM
+ * agents with supervised module processes (router, delivery, scheduling, your own), keeps one
+ * ordered event stream, manages roster routes, resolves and delivers with trust and idempotency,
+ * dispatches schedules that inject work into members, and shuts down in order. `createRpcHandler`
+ * serves it as JSON-RPC 2.0; `runGateway` speaks the original's stdio gateway protocol; the
+ * `mobkit` CLI validates configs. The most used names of every `@mobkit/*` package are re-exported.
+ * @packageDocumentation
+ */
+export {
+  UnifiedRuntime,
+  UnifiedRuntimeBuilder,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  CORE_MODULE_MCP_TIMEOUT_MS,
+  MANAGED_ROUTE_PREFIX,
+} from './runtime.js';
+export { MobBootstrapSpec, MobStorage, type MobBootstrapOptions, type LlmClientFactory } from './spec.js';
+export {
+  type Discovery,
+  type ErrorEvent,
+  type MobHandle,
+  type MobMemberSnapshot,
+  type MobReconcileReport,
+  type MobStopResult,
+  type ReconcileRoutingReport,
+  type ShutdownDrainReport,
+  type SpawnSpecInput,
+  type UnifiedRuntimeReconcileReport,
+  type UnifiedRuntimeShutdownReport,
+} from './mob.js';
+export { EventHub, type EventHubOptions, type UnifiedEventListener } from './events.js';
+export { MODULE_DELIVERED_SINKS, payloadText, type DeliverySendInput, type DeliveryRecordView, type DeliveryHistoryQuery } from './delivery.js';
+export { type ScheduleInput, type RuntimeDispatchReport } from './scheduling.js';
+export { createRpcHandler, memberSnapshotToWire, SUBSCRIBE_REPLAY_EVENT_CAP, KEEP_ALIVE_INTERVAL_MS, type RpcHandlerOptions } from './rpc.js';
+export { runGateway, serveRpcOverHttp, FALLBACK_MOB_TOML, type GatewayOptions, type GatewayResult } from './gateway.js';
+export { chooseLlm, PROVIDER_ENV_KEYS, type LlmChoice } from './llm.js';
+export {
+  validateConfigText,
+  validateConfigFiles,
+  detectKind,
+  locateKey,
+  formatProblem,
+  type ConfigFileKind,
+  type ValidationProblem,
+  type FileValidation,
+} from './validate.js';
+export { runCli } from './cli.js';
+
+// One-import re-exports of the packages underneath.
+export {
+  MobKitError,
+  isMobKitError,
+  ERROR_CODES,
+  MOBKIT_CONTRACT_VERSION,
+  loadTrustedModulesFromToml,
+  parseMobKitConfig,
+  parseRuntimeOptions,
+  normalizeEventLine,
+  handleRpcText,
+  type MobKitErrorCode,
+  type MobKitConfig,
+  type ModuleConfig,
+  type RestartPolicy,
+  type DiscoverySpec,
+  type PreSpawnData,
+  type RuntimeOptions,
+  type EventEnvelope,
+  type UnifiedEvent,
+  type ModuleHealthState,
+  type ModuleHealthTransition,
+  type LifecycleStage,
+  type LifecycleEvent,
+  type AgentDiscoverySpec,
+} from '@mobkit/core';
+export { startModuleRuntime, type ModuleRuntime, type ModuleShutdownReport } from '@mobkit/supervisor';
+export {
+  MobDefinition,
+  SpawnMemberSpec,
+  sendMessageOnMob,
+  createEmbeddedMob,
+  createRkatRpcMob,
+  TestClient,
+  ScriptedLlmClient,
+  OpenAiCompatibleClient,
+  AnthropicClient,
+  resolveLlmClient,
+  type LlmClient,
+  type MemberSnapshot,
+  type MobRuntime,
+  type MobEvent,
+  type Profile,
+  type EmbeddedMob,
+} from '@mobkit/mob-adapter';
+export { RouteTable, RoutingService, resolveRouting, type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute } from '@mobkit/routing';
+export { DeliveryService, MemorySink, WebhookSink, EmailSink, MobMemberSink, FileLedger, type DeliveryRecord, type SinkAdapter } from '@mobkit/delivery';
+export { Dispatcher, Scheduler, evaluateSchedulesAtTick, parseSchedulesToml, type ScheduleDefinition, type ScheduleDispatchReport } from '@mobkit/scheduling';
+export {
+  buildRuntimeDecisionState,
+  enforceConsoleRouteAccess,
+  verifyJwt,
+  JwksCache,
+  type RuntimeDecisionInputs,
+  type RuntimeDecisionState,
+  type AuthPolicy,
+  type ConsolePolicy,
+} from '@mobkit/auth-policy';

@@ -1,0 +1,100 @@
+import { type AgentDiscoverySpec, type EventEnvelope, type MobKitError, type UnifiedEvent } from '@mobkit/core';
+import {
+  type EmbeddedMob,
+  type MemberSnapshot,
+  type MobEvent,
+  type ReconcileReport,
+  SpawnMemberSpec,
+  TestClient,
+  createEmbeddedMob,
+} from '@mobkit/mob-adapter';
+import type { MobBootstrapSpec } from './spec.js';
+
+export type { AgentDiscoverySpec };
+
+/** The embedded mob's handle, as the runtime uses it. */
+export type MobHandle = EmbeddedMob;
+/** A member spawn request (build one with `SpawnMemberSpec.fromWire(profile, memberId, …)`). */
+export type SpawnSpecInput = Parameters<EmbeddedMob['spawn']>[0];
+/** The mob half of a reconcile report: `{ desired, retained, spawned, retired }`. */
+export type MobReconcileReport = ReconcileReport;
+/** A member snapshot. */
+export type MobMemberSnapshot = MemberSnapshot;
+
+/** Finds the members that should exist (e.g. from a sessions table); run once at build. */
+export interface Discovery {
+  /** Returns the members to spawn; `context` is what the pre-spawn hook returned (or null). */
+  discover(context: unknown): AgentDiscoverySpec[] | Promise<AgentDiscoverySpec[]>;
+}
+
+/** An error event given to the `onError` hook (wire names as the original, tag `category`). */
+export type ErrorEvent =
+  | { category: 'spawn_failure'; member_id: string; profile: string; error: string }
+  | { category: 'host_loop_crash'; member_id: string; error: string }
+  | { category: 'reconcile_incomplete'; failures: unknown[]; skipped: unknown[] }
+  | { category: 'rediscover_failure'; error: string };
+
+/** Routes the runtime keeps in step with the roster. */
+export interface ReconcileRoutingReport {
+  /** Whether the `router` module is loaded (routes are only managed then). */
+  routerModuleLoaded: boolean;
+  /** Active member ids, sorted. */
+  activeMembers: string[];
+  /** Route keys added (`mob.member.<id>`), sorted. */
+  addedRouteKeys: string[];
+  /** Route keys removed because their member is gone, sorted. */
+  removedRouteKeys: string[];
+}
+
+/** What `UnifiedRuntime.reconcile` did. */
+export interface UnifiedRuntimeReconcileReport {
+  mob: MobReconcileReport;
+  routing: ReconcileRoutingReport;
+}
+
+/** How draining agent activity went at shutdown. */
+export interface ShutdownDrainReport {
+  /** Agent events received while draining. */
+  drainedCount: number;
+  /** True when runs were still active at the drain timeout. */
+  timedOut: boolean;
+  drainDurationMs: number;
+}
+
+/** Whether the mob stopped cleanly. */
+export type MobStopResult = { ok: true } | { ok: false; error: MobKitError };
+
+/** What `UnifiedRuntime.shutdown` did, in order. */
+export interface UnifiedRuntimeShutdownReport {
+  drain: ShutdownDrainReport;
+  moduleShutdown: { terminatedModules: string[]; orphanProcesses: number };
+  mobStop: MobStopResult;
+}
+
+/** Creates and starts the embedded mob of a bootstrap spec. */
+export async function bootMob(spec: MobBootstrapSpec): Promise<MobHandle> {
+  return createEmbeddedMob(spec.definition, { llm: spec.options.defaultLlmClient ?? new TestClient() });
+}
+
+/** Maps an agent event of the mob onto the merged stream's envelope (`source: agent`). */
+export function agentEventToEnvelope(event: Extract<MobEvent, { kind: 'agent' }>): EventEnvelope<UnifiedEvent> {
+  return {
+    eventId: `evt-agent-${event.memberId}-${String(event.seq).padStart(8, '0')}`,
+    source: 'agent',
+    timestampMs: event.timestampMs,
+    event: { kind: 'agent', agentId: event.memberId, eventType: event.event.type },
+  };
+}
+
+/** Maps a discovered member onto a spawn spec (an empty instruction list becomes none). */
+export function discoverySpecToSpawnSpec(spec: AgentDiscoverySpec): SpawnSpecInput {
+  const out: SpawnSpecInput = SpawnMemberSpec.fromWire(spec.profile, spec.meerkatId, undefined, spec.context, spec.labels);
+  if (spec.additionalInstructions && spec.additionalInstructions.length > 0) out.additionalInstructions = [...spec.additionalInstructions];
+  if (spec.resumeSessionId !== undefined) out.resumeSessionId = spec.resumeSessionId;
+  return out;
+}
+
+/** Builds a spawn spec from snake_case RPC params (`profile, meerkat_id, initial_message?, labels?, …`). */
+export function SpawnMemberSpecFromParams(params: Record<string, unknown>): SpawnSpecInput {
+  return SpawnMemberSpec.parse(params, 'params');
+}

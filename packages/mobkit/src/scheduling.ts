@@ -1,0 +1,86 @@
+import { type Clock, type EventEnvelope, MobKitError, type UnifiedEvent, toMobKitError } from '@mobkit/core';
+import {
+  Dispatcher,
+  type ScheduleDefinition,
+  type ScheduleDispatchReport,
+  type ScheduleEvaluation,
+  type SupervisorSignal,
+  dispatchReportToWire as reportToWire,
+  evaluateSchedulesAtTick,
+  parseScheduleRequest,
+  scheduleEvaluationToWire,
+  toolDispatchHook,
+} from '@mobkit/scheduling';
+import type { ModuleRuntime } from '@mobkit/supervisor';
+import type { EventHub } from './events.js';
+import type { MobHandle } from './mob.js';
+
+/** A schedule (`{ scheduleId, interval, timezone, enabled, jitterMs, catchUp }`). */
+export type ScheduleInput = ScheduleDefinition;
+/** What `dispatchScheduleTick` reports. */
+export type RuntimeDispatchReport = ScheduleDispatchReport;
+
+/** Converts an evaluation to its wire form. */
+export function evaluationToWire(evaluation: ScheduleEvaluation): ReturnType<typeof scheduleEvaluationToWire> {
+  return scheduleEvaluationToWire(evaluation);
+}
+
+/** Converts a dispatch report to its wire form. */
+export function dispatchReportToWire(report: ScheduleDispatchReport): ReturnType<typeof reportToWire> {
+  return reportToWire(report);
+}
+
+/** Parses `{schedules, tick_ms}` params, `-32602` naming the field on bad input. */
+export function parseScheduleParams(params: unknown, method: string): { schedules: ScheduleDefinition[]; tickMs: number } {
+  try {
+    return parseScheduleRequest(params ?? {});
+  } catch (error) {
+    const e = toMobKitError(error);
+    throw new MobKitError(e.code === 'InvalidSchema' || e.code === 'MissingField' || e.code === 'InvalidFieldType' ? 'RpcInvalidParams' : e.code, `Invalid params: ${e.message}`, {
+      cause: e,
+      details: { method, ...e.details },
+    });
+  }
+}
+
+/**
+ * Wires the {@link Dispatcher} into the unified runtime: the `scheduling` module (when loaded, over
+ * MCP) decides each dispatch's `runtime_injection`, which is sent to the member through the mob;
+ * every event goes into the merged stream.
+ */
+export class SchedulingBridge {
+  private readonly dispatcher: Dispatcher;
+
+  constructor(private readonly deps: { modules: ModuleRuntime; mob: MobHandle; hub: EventHub; clock: Clock; timeoutMs: number }) {
+    const moduleHook = toolDispatchHook(async (tool, args) => {
+      const result = await deps.modules.callTool('scheduling', tool, { ...args }, deps.timeoutMs);
+      return result.payload;
+    });
+    this.dispatcher = new Dispatcher({
+      hook: (args, context) => (deps.modules.loadedModules().includes('scheduling') ? moduleHook(args, context) : null),
+      executeInjection: async (injection) => ({ sessionId: await deps.mob.sendMessage(injection.memberId, injection.message) }),
+      emit: (event) => deps.hub.publish(event as EventEnvelope<UnifiedEvent>),
+      supervisorSignal: () => this.supervisorSignal(),
+      clock: deps.clock,
+    });
+  }
+
+  private supervisorSignal(): SupervisorSignal | null {
+    const transitions = this.deps.modules.healthTransitions().filter((t) => t.moduleId === 'scheduling');
+    const latest = transitions.at(-1);
+    if (!latest) return null;
+    return { moduleId: 'scheduling', latestState: latest.to, latestAttempt: latest.attempt, restartObserved: transitions.some((t) => t.to === 'Restarting') };
+  }
+
+  evaluate(schedules: ScheduleDefinition[], tickMs: number): ScheduleEvaluation {
+    return evaluateSchedulesAtTick(schedules, tickMs);
+  }
+
+  dispatch(schedules: ScheduleDefinition[], tickMs: number): Promise<ScheduleDispatchReport> {
+    return this.dispatcher.dispatchTick(schedules, tickMs);
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+}
