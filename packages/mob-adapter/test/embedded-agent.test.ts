@@ -130,7 +130,9 @@ describe('embedded agent loop', () => {
   });
 
   it('queues messages that arrive mid-run for the next run', async () => {
-    const llm = new ScriptedLlmClient({ w: [{ text: 'first', delayMs: 150 }, (req) => ({ text: `second saw: ${lastUser(req)}` })] });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const llm = new ScriptedLlmClient({ w: [{ text: 'first', gate }, (req) => ({ text: `second saw: ${lastUser(req)}` })] });
     const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm });
     const runs: Array<{ prompt: string } | { result: string }> = [];
     mob.subscribe((e) => {
@@ -143,6 +145,7 @@ describe('embedded agent loop', () => {
     await until(() => runs.length === 1);
     await mob.sendMessage('w', 'two');
     await mob.sendMessage('w', 'three');
+    open(); // the first run answers only now, with two and three waiting in the inbox
     await mob.waitForIdle();
     expect(runs).toEqual([{ prompt: 'one' }, { result: 'first' }, { prompt: 'two\n\nthree' }, { result: 'second saw: three' }]);
     await mob.stop();
@@ -247,7 +250,9 @@ describe('embedded agent loop', () => {
   });
 
   it('steer interrupts the current run and starts one with the new message', async () => {
-    const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm: TestClient.delayed(200) });
+    const never = new Promise<void>(() => undefined);
+    const llm = new ScriptedLlmClient({ w: [{ text: 'slow', gate: never }, { text: 'fast' }] });
+    const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm });
     const seen: string[] = [];
     mob.subscribe((e) => {
       if (e.kind === 'agent' && (e.event.type === 'run_failed' || e.event.type === 'run_started')) seen.push(e.event.type === 'run_started' ? `start:${e.event.prompt}` : 'failed');

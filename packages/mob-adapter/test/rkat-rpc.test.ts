@@ -68,7 +68,7 @@ describe('createRkatRpcMob against a fake rkat-rpc', () => {
   });
 
   it('cancels an autonomous run through its AbortSignal (mob/force_cancel)', async () => {
-    const mob = await startMob(fixtureDefinition('team.toml'), { env: { FAKE_RKAT_RUN_DELAY_MS: '300' } });
+    const mob = await startMob(fixtureDefinition('team.toml'), { env: { FAKE_RKAT_RUN_DELAY_MS: '1000' } });
     const events: MobEvent[] = [];
     mob.subscribe((e) => events.push(e), { member: 'lead-1' });
     await mob.spawn({ profile: 'lead', meerkatId: 'lead-1' });

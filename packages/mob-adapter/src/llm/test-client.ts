@@ -20,6 +20,24 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+function gated(gate: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    gate.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /**
  * Meerkat's `TestClient`: every call answers `"ok"` and ends its turn (a zero usage before `done`).
  * Give `delayMs` for the seed's `DelayedTestClient` (the delay is slept before the text and before `done`).
@@ -59,6 +77,8 @@ export interface ScriptedReply {
   toolCalls?: Array<{ id?: string; name: string; args?: unknown }>;
   /** Sleep this long before answering (cancellable). */
   delayMs?: number;
+  /** Wait for this promise before answering (cancellable), so a test decides when the reply comes. */
+  gate?: Promise<unknown>;
   /** Fail the call with this message (a `ProviderError`). */
   error?: string;
   /** Whether that failure is transient (retried by the agent loop). */
@@ -117,6 +137,7 @@ export class ScriptedLlmClient implements LlmClient {
     this.requests.push({ key, request });
     const reply = typeof step === 'function' ? step(request) : (step ?? this.fallback);
     if (reply.delayMs) await sleep(reply.delayMs, signal);
+    if (reply.gate) await gated(reply.gate, signal);
     if (signal.aborted) throw abortError(signal);
     if (reply.error !== undefined) throw new MobRuntimeError('PROVIDER_ERROR', `scripted LLM error: ${reply.error}`, { retryable: reply.retryable ?? false });
     if (reply.text) yield { type: 'text_delta', delta: reply.text };
