@@ -62,7 +62,9 @@ describe('Dispatcher.dispatchTick', () => {
       skipped_claims: [],
     });
     expect(report.dispatched[0]?.eventId).toMatch(/^evt-schedule-phase5-happy-60000-\d+$/);
-    expect(events[0]?.event.payload).toMatchObject({ schedule_id: 'phase5-happy', due_tick_ms: 60_000, tick_ms: 60_000, claim_key: 'phase5-happy:60000', supervisor_signal: null });
+    expect(JSON.stringify(events[0]?.event.payload)).toBe(
+      '{"schedule_id":"phase5-happy","interval":"*/1m","timezone":"UTC","tick_ms":60000,"due_tick_ms":60000,"claim_key":"phase5-happy:60000","supervisor_signal":null}',
+    );
     expect(events.every((e) => e.timestampMs === 60_000 && e.source === 'module')).toBe(true);
   });
 

@@ -353,7 +353,12 @@ export class Dispatcher {
         claim_key: claimKey,
       };
       this.emit('scheduling', 'dispatch', eventId, tick, {
-        ...args,
+        schedule_id: args.schedule_id,
+        interval: args.interval,
+        timezone: args.timezone,
+        tick_ms: tick,
+        due_tick_ms: dueTickMs,
+        claim_key: claimKey,
         supervisor_signal: signal === null ? null : supervisorSignalToWire(signal),
       });
       const entry: DispatchedSchedule = {

@@ -27,12 +27,14 @@ describe('time zones', () => {
     expect(parseTimeZone('GMT-0530').fixedOffsetMs).toBe(-(5 * 60 + 30) * 60_000);
     expect(parseTimeZone('+02:00').fixedOffsetMs).toBe(7_200_000);
     expect(parseTimeZone('-0800').fixedOffsetMs).toBe(-28_800_000);
+    expect(parseTimeZone('UTC+1').fixedOffsetMs).toBe(3_600_000);
+    expect(parseTimeZone('gmt+0100').fixedOffsetMs).toBe(3_600_000);
     expect(parseTimeZone('Europe/Stockholm').kind).toBe('iana');
     expect(parseTimeZone('America/New_York').offsetAt(at('2026-07-01T00:00:00Z'))).toBe(-4 * 3_600_000);
   });
 
   it('rejects blank, out-of-range and unknown zones', () => {
-    for (const bad of ['', '   ', 'UTC+24:00', '+01:60', 'GMT+1:5', 'Nowhere/City', 'UTC+']) {
+    for (const bad of ['', '   ', 'UTC+24:00', '+01:60', 'GMT+1:5', '+130', 'UTC+1:30', 'Nowhere/City', 'UTC+']) {
       try {
         parseTimeZone(bad, 'zoned');
         expect.unreachable(bad);
@@ -41,6 +43,16 @@ describe('time zones', () => {
         expect((error as Error).message).toContain("schedule 'zoned'");
       }
     }
+  });
+});
+
+describe('fixed offsets', () => {
+  it('places cron and markers on the offset clock', () => {
+    const kolkataNine = compileSchedule({ scheduleId: 'in', interval: '0 9 * * *', timezone: 'UTC+05:30' });
+    expect(iso(nextDueTick(kolkataNine, at('2026-01-01T00:00:00Z')))).toBe('2026-01-01T03:30:00.000Z');
+    expect(iso(latestDueTick(kolkataNine, at('2026-01-01T03:29:59Z')))).toBe('2025-12-31T03:30:00.000Z');
+    const daily = compileSchedule({ scheduleId: 'd', interval: '*/1d', timezone: 'GMT-0530' });
+    expect(iso(nextDueTick(daily, at('2026-01-01T00:00:00Z')))).toBe('2026-01-01T05:30:00.000Z');
   });
 });
 

@@ -26,7 +26,7 @@ export interface ScheduleTimeZone {
   shiftAround(utcMs: number): number;
 }
 
-const FIXED_OFFSET = /^(?:(utc|gmt))?([+-])(\d{1,2})(?::?(\d{2}))?$/i;
+const FIXED_OFFSET = /^(?:(utc|gmt))?([+-])(?:(\d{2}):?(\d{2})|(\d{1,2}))$/i;
 
 class FixedZone implements ScheduleTimeZone {
   readonly fixedOffsetMs: number;
@@ -153,7 +153,7 @@ function build(name: string): ScheduleTimeZone | string {
   if (/^(utc|z)$/i.test(name)) return new FixedZone(name, 'utc', 0);
   const fixed = FIXED_OFFSET.exec(name);
   if (fixed !== null) {
-    const hours = Number(fixed[3]);
+    const hours = Number(fixed[3] ?? fixed[5]);
     const minutes = fixed[4] === undefined ? 0 : Number(fixed[4]);
     if (hours > 23) return `has hours ${hours} (at most 23)`;
     if (minutes > 59) return `has minutes ${minutes} (at most 59)`;
