@@ -49,4 +49,12 @@ export {
   type RoutingServiceOptions,
 } from './resolve.js';
 export { parseRoutingConfig, loadRoutingConfig, RoutingConfigWireSchema, type RoutingConfig } from './config.js';
-export { createRouterMcpServer, jsonToolResult, errorToolResult, ROUTING_PACKAGE_VERSION, type RouterMcpServerOptions } from './mcp.js';
+export {
+  createRouterMcpServer,
+  overridesFromToolResult,
+  jsonToolResult,
+  errorToolResult,
+  ROUTING_PACKAGE_VERSION,
+  type RouterMcpServerOptions,
+  type ToolResultLike,
+} from './mcp.js';

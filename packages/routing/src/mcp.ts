@@ -1,10 +1,17 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { toMobKitError } from '@mobkit/core';
+import { MobKitError, toMobKitError } from '@mobkit/core';
 import type { RoutingConfig } from './config.js';
 import { RoutingService, type RoutingResolvedEvent } from './resolve.js';
-import { parseRoutingResolveRequest, routingOverridesToWire, routingResolutionToWire, runtimeRouteToWire } from './schema.js';
+import {
+  parseRoutingOverrides,
+  parseRoutingResolveRequest,
+  routingOverridesToWire,
+  routingResolutionToWire,
+  runtimeRouteToWire,
+  type RoutingOverrides,
+} from './schema.js';
 
 /** Package version reported as the MCP server version. */
 export const ROUTING_PACKAGE_VERSION = '0.1.0';
@@ -25,6 +32,33 @@ export function jsonToolResult(value: Record<string, unknown>): CallToolResult {
 /** A tool error result carrying `{code, message, details?}` of a MobKit error. */
 export function errorToolResult(error: unknown): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: JSON.stringify(toMobKitError(error).toJSON()) }] };
+}
+
+/** The parts of an MCP `tools/call` result that {@link overridesFromToolResult} reads. */
+export interface ToolResultLike {
+  isError?: boolean;
+  content?: ReadonlyArray<{ type: string; text?: string }>;
+  structuredContent?: unknown;
+}
+
+/**
+ * Reads a router module's `routing.resolve` tool result as overrides: its structured content, else
+ * its text blocks joined (the original fixture answers text). An `isError` result, or an answer that
+ * is not overrides, is `InvalidRouterOverrides` quoting the module's text. Use it to wire a kept MCP
+ * session into `resolveRouting`'s `router` dependency.
+ */
+export function overridesFromToolResult(result: ToolResultLike): RoutingOverrides {
+  const text = (result.content ?? [])
+    .filter((block) => block.type === 'text' && typeof block.text === 'string')
+    .map((block) => block.text as string)
+    .join('');
+  if (result.isError === true) {
+    throw new MobKitError('InvalidRouterOverrides', `the router module failed routing.resolve: ${text.slice(0, 300) || '(no text)'}`, {
+      details: { response: text.slice(0, 300) },
+    });
+  }
+  if (result.structuredContent !== undefined && result.structuredContent !== null) return parseRoutingOverrides(result.structuredContent);
+  return parseRoutingOverrides(text);
 }
 
 const anyField = (description: string) => z.unknown().optional().describe(description);

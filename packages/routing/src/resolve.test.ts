@@ -105,6 +105,11 @@ describe('router-module overrides, then runtime-route overrides', () => {
     expect(r).toMatchObject({ sink: 'webhook', retryMax: 4, backoffMs: 250 });
   });
 
+  it('accepts camelCase overrides from a TypeScript router function', async () => {
+    const r = await resolveRouting({ recipient: 'x' }, { trusted: new TrustedResolutions(), router: () => ({ retryMax: 3, backoffMs: 10, targetModule: 'delivery' }) });
+    expect(r).toMatchObject({ retryMax: 3, backoffMs: 10 });
+  });
+
   it('applies a matching runtime route after the router (sink/target always, policy when set)', async () => {
     const routes = new RouteTable([{ routeKey: 'mob.member.alpha', recipient: 'alpha', channel: 'notification', sink: 'mob_member', targetModule: 'delivery', rateLimitPerMinute: 9 }]);
     const r = await resolveRouting(

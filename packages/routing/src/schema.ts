@@ -240,8 +240,8 @@ export const RoutingOverridesSchema = RoutingOverridesWireSchema.transform((w): 
 });
 
 /**
- * Parses what a router module answered to `routing.resolve` (a JSON object, or its text) into
- * overrides; anything else is `InvalidRouterOverrides` naming the field.
+ * Parses what a router module answered to `routing.resolve` (a JSON object in wire or camelCase
+ * form, or its JSON text) into overrides; anything else is `InvalidRouterOverrides` naming the field.
  */
 export function parseRoutingOverrides(input: unknown): RoutingOverrides {
   let value = input;
@@ -258,6 +258,26 @@ export function parseRoutingOverrides(input: unknown): RoutingOverrides {
     }
   }
   if (value === null || value === undefined) return {};
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    // Accept camelCase overrides too (what a TypeScript router function naturally returns).
+    const object = value as Record<string, unknown>;
+    const camel = [
+      ['targetModule', 'target_module'],
+      ['retryMax', 'retry_max'],
+      ['backoffMs', 'backoff_ms'],
+      ['rateLimitPerMinute', 'rate_limit_per_minute'],
+    ] as const;
+    if (camel.some(([c]) => c in object)) {
+      const wire: Record<string, unknown> = { ...object };
+      for (const [c, w] of camel) {
+        if (c in object) {
+          wire[w] = object[c];
+          delete wire[c];
+        }
+      }
+      value = wire;
+    }
+  }
   return parseWithSchema(RoutingOverridesSchema, value, { what: 'router overrides', code: 'InvalidRouterOverrides' });
 }
 

@@ -2,6 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { RoutingService, overridesFromToolResult, type ToolResultLike } from '../src/index.js';
 import { builtBin, childEnv } from './helpers.js';
 
 const fixtures = fileURLToPath(new URL('../../../fixtures/routing/', import.meta.url));
@@ -67,6 +68,23 @@ describe('mobkit-router MCP module (official SDK client over stdio)', () => {
     expect(jsonOf(capped)).toMatchObject({ code: 'RetryMaxExceedsCap', details: { provided: 11, cap: 10 } });
     const missing = await client.callTool({ name: 'routing.resolve', arguments: {} });
     expect(jsonOf(missing)).toMatchObject({ code: 'MissingField' });
+  });
+
+  it('wires a kept session into resolveRouting as the router (overrides, then the runtime route)', async () => {
+    const { client } = await connect([`${fixtures}routing.toml`]);
+    const routing = new RoutingService({
+      routes: [{ routeKey: 'vip', recipient: 'vip@example.com', sink: 'email', targetModule: 'delivery', rateLimitPerMinute: 50 }],
+      router: async (request) => overridesFromToolResult((await client.callTool({ name: 'routing.resolve', arguments: request })) as ToolResultLike),
+    });
+    // The module's [defaults] (retry 2, backoff 50) and its */* route (sink memory) come back as overrides.
+    expect(await routing.resolve({ recipient: 'someone@example.com' })).toMatchObject({ routeId: 'route-000000', sink: 'memory', retryMax: 2, backoffMs: 50 });
+    // Then the runtime's own route wins for sink and rate.
+    expect(await routing.resolve({ recipient: 'vip@example.com' })).toMatchObject({ routeId: 'route-000001', sink: 'email', rateLimitPerMinute: 50, retryMax: 2 });
+    // A module error surfaces as InvalidRouterOverrides naming the module's answer.
+    const failing = new RoutingService({
+      router: async () => overridesFromToolResult((await client.callTool({ name: 'routing.resolve', arguments: { recipient: ' ' } })) as ToolResultLike),
+    });
+    await expect(failing.resolve({ recipient: 'x' })).rejects.toMatchObject({ code: 'InvalidRouterOverrides', message: expect.stringContaining('EmptyRecipient') });
   });
 
   it('without a TOML it resolves with the spec defaults', async () => {
