@@ -49,6 +49,12 @@ export interface StartModuleRuntimeOptions {
   clock?: Clock;
   /** Most events kept by {@link ModuleRuntime.mergedEvents}; the oldest fall out first (default 10000). */
   maxMergedEvents?: number;
+  /**
+   * How many modules start at once at start-up (default 1: one after another in discovery order,
+   * as the original does, so a module may rely on the ones before it being ready). With more, the
+   * recorded transitions and the shutdown order still follow the discovery order.
+   */
+  startConcurrency?: number;
 }
 
 /** What {@link ModuleRuntime.shutdown} reports. */
@@ -209,6 +215,7 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly usedEventIds = new Map<string, number>();
   private chain: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<ModuleShutdownReport> | undefined;
+  private deferred: Map<string, ModuleHealthTransition[]> | undefined;
   private healthSeq = 0;
   private readonly options: RuntimeOptions & typeof SUPERVISOR_DEFAULTS;
   private readonly clock: Clock;
@@ -235,19 +242,32 @@ class ModuleRuntimeImpl implements ModuleRuntime {
 
   // ---------------------------------------------------------------- start
 
-  async start(agentEvents: readonly EventEnvelope[]): Promise<void> {
+  async start(agentEvents: readonly EventEnvelope[], concurrency: number): Promise<void> {
     this.stage('MobStarted');
+    const ids = [...new Set(this.discovery)];
     try {
       await this.locked(async () => {
-        const seen = new Set<string>();
-        for (const id of this.discovery) {
-          if (seen.has(id)) continue;
-          seen.add(id);
-          try {
-            await this.spawnLocked(id, this.defaultTimeoutMs);
-          } catch (error) {
-            // A module that exhausts its budget is not fatal: it is not loaded and a warning was recorded.
-            if (!isMobKitError(error)) throw error;
+        const queue = [...ids];
+        if (concurrency > 1) this.deferred = new Map(ids.map((id) => [id, []]));
+        const worker = async () => {
+          for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+            try {
+              await this.spawnLocked(id, this.defaultTimeoutMs);
+            } catch (error) {
+              // A module that exhausts its budget is not fatal: it is not loaded and a warning was recorded.
+              if (!isMobKitError(error)) throw error;
+            }
+          }
+        };
+        try {
+          await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ids.length)) }, worker));
+        } finally {
+          const deferred = this.deferred;
+          this.deferred = undefined;
+          if (deferred) {
+            for (const id of ids) this.transitions.push(...(deferred.get(id) ?? []));
+            const rank = (id: string) => (ids.includes(id) ? ids.indexOf(id) : ids.length);
+            this.startOrder.sort((a, b) => rank(a) - rank(b));
           }
         }
       });
@@ -813,7 +833,9 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   private record(transition: ModuleHealthTransition, asEvent: boolean, extra: Record<string, unknown> = {}): void {
-    this.transitions.push(transition);
+    const buffer = this.deferred?.get(transition.moduleId);
+    if (buffer) buffer.push(transition);
+    else this.transitions.push(transition);
     const slot = this.slots.get(transition.moduleId);
     if (slot) slot.state = transition.to;
     if (!asEvent) return;
@@ -898,7 +920,11 @@ export async function startModuleRuntime(config: MobKitConfig, startOptions: Sta
       );
     }
   }
+  const concurrency = startOptions.startConcurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new SupervisorError('InvalidInput', `startConcurrency: expected an integer ≥ 1, got ${JSON.stringify(concurrency)}`, { details: { field: 'startConcurrency' } });
+  }
   const runtime = new ModuleRuntimeImpl(config, timeoutMs, startOptions.options, startOptions.clock, startOptions.maxMergedEvents);
-  await runtime.start(startOptions.agentEvents ?? []);
+  await runtime.start(startOptions.agentEvents ?? [], concurrency);
   return runtime;
 }

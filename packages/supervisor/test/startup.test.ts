@@ -178,3 +178,42 @@ describe('start-up edge cases', () => {
     expect(payload.error).toContain('leaving a child behind');
   });
 });
+
+describe('startConcurrency', () => {
+  const ready = (id: string) => `printf '{"event_id":"evt-${id}","source":"module","timestamp_ms":1,"module":"${id}","event_type":"ready","payload":null}\\n'; exec cat >/dev/null`;
+  // "waiter" only gets ready once "marker" has started: that needs both to start at once.
+  const modules = (dir: string) => [
+    inlineModule('waiter', `while [ ! -f ${dir}/marker-started ]; do sleep 0.02; done; ${ready('waiter')}`),
+    inlineModule('broken', 'exit 1', 'on_failure'),
+    inlineModule('marker', `touch ${dir}/marker-started; ${ready('marker')}`),
+  ];
+
+  it('starts modules one after another by default (the waiter times out)', async () => {
+    const runtime = await start(config(modules(tempDir())), { timeoutMs: 800, options: { onFailureRetryBudget: 0 } });
+    expect(runtime.loadedModules()).toEqual(['marker']);
+    expect(payloadOf<{ code: string }>(runtime, 'waiter', 'supervisor.warning').code).toBe('Timeout');
+  });
+
+  it('starts them together when asked, keeping transitions and shutdown in discovery order', async () => {
+    const runtime = await start(config(modules(tempDir())), { timeoutMs: 3000, startConcurrency: 3, options: { onFailureRetryBudget: 1 } });
+    expect(runtime.loadedModules()).toEqual(['marker', 'waiter']);
+    expect(runtime.healthTransitions().map((t) => `${t.moduleId}:${t.to}`)).toEqual([
+      'waiter:Starting',
+      'waiter:Healthy',
+      'broken:Starting',
+      'broken:Failed',
+      'broken:Restarting',
+      'broken:Failed',
+      'broken:Stopped',
+      'marker:Starting',
+      'marker:Healthy',
+    ]);
+    expect(await runtime.shutdown()).toEqual({ terminatedModules: ['marker', 'waiter'], orphanProcesses: 0 });
+  });
+
+  it('rejects a startConcurrency below 1', async () => {
+    const error = await catchError(startModuleRuntime(config([]), { timeoutMs: 1000, startConcurrency: 0 }));
+    expect(error.code).toBe('InvalidInput');
+    expect(error.message).toContain('startConcurrency');
+  });
+});
