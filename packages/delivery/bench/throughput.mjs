@@ -85,7 +85,7 @@ function jsonOf(result) {
 console.log(`node ${process.version}, ${new Date().toISOString()}`);
 
 const mem = await inProcess();
-const baseline = await measure('in-process resolve+send (memory sink, memory ledger)', 3, mem.op);
+const baseline = await measure('in-process resolve+send (memory sink, no ledger)', 3, mem.op);
 await mem.close();
 
 const dir = mkdtempSync(join(tmpdir(), 'mobkit-bench-'));

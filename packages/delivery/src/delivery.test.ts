@@ -98,6 +98,13 @@ describe('send: trust checks in order', () => {
     expect(memory.messages).toHaveLength(2);
   });
 
+  it('InvalidInput for a missing or non-JSON payload', async () => {
+    const { issuer, delivery } = setup();
+    const r = issuer.issue({ recipient: 'a' });
+    expect(await codeOf(delivery.send({ resolution: r, payload: undefined }))).toBe('InvalidInput');
+    expect(await codeOf(delivery.send({ resolution: r, payload: { n: 1n } }))).toBe('InvalidInput');
+  });
+
   it('UnknownSink when no adapter carries the sink name', async () => {
     const { issuer, delivery } = setup();
     const r = issuer.issue({ recipient: 'a', sink: 'carrier-pigeon' });

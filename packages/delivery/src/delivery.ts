@@ -224,12 +224,7 @@ export class DeliveryService {
       throw new MobKitError('InvalidIdempotencyKey', 'idempotency_key: must not be blank; omit it or give a non-blank key', { details: { field: 'idempotency_key' } });
     }
     if (request.payload === undefined) throw new MobKitError('InvalidInput', 'payload: required (any JSON value)', { details: { field: 'payload' } });
-    let payloadJson: string;
-    try {
-      payloadJson = canonicalJson(request.payload);
-    } catch (error) {
-      throw new MobKitError('InvalidInput', `payload: must be JSON-serialisable (${(error as Error).message})`, { cause: error, details: { field: 'payload' } });
-    }
+    const payloadJson = canonicalJson(request.payload);
 
     // Idempotent replay.
     if (scopedKey !== undefined) {

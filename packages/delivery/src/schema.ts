@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseWithSchema } from '@mobkit/core';
+import { MobKitError, parseWithSchema } from '@mobkit/core';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -247,7 +247,11 @@ export function parseDeliveryHistoryQuery(input: unknown): DeliveryHistoryQuery 
  * (used for idempotency payload comparison). Throws `InvalidInput` for values JSON cannot carry.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value, 0));
+  try {
+    return JSON.stringify(sortKeys(value, 0));
+  } catch (error) {
+    throw new MobKitError('InvalidInput', `payload: must be JSON-serialisable (${(error as Error).message})`, { cause: error, details: { field: 'payload' } });
+  }
 }
 
 function sortKeys(value: unknown, depth: number): unknown {

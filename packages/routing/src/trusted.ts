@@ -1,4 +1,4 @@
-import { sequenceId } from '@mobkit/core';
+import { MobKitError, sequenceId } from '@mobkit/core';
 import { DEFAULT_TRUSTED_CAPACITY, type RoutingResolution } from './schema.js';
 
 /** Read access to issued resolutions: what delivery needs to reject forged ones. */
@@ -19,7 +19,9 @@ export class TrustedResolutions implements TrustedResolutionLookup {
 
   /** @param capacity how many resolutions to remember (≥ 1). */
   constructor(readonly capacity: number = DEFAULT_TRUSTED_CAPACITY) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`TrustedResolutions: capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new MobKitError('InvalidConfig', `TrustedResolutions: capacity must be a positive integer, got ${capacity}`, { details: { field: 'capacity' } });
+    }
   }
 
   /** Assigns the next route id to `fields`, remembers the frozen result and returns it. */

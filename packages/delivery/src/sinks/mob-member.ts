@@ -1,3 +1,4 @@
+import { MobKitError } from '@mobkit/core';
 import { SinkError, type SinkAdapter, type SinkMessage, type SinkOutcome } from './types.js';
 
 /**
@@ -11,7 +12,7 @@ export type MobMemberHandler = (memberId: string, payload: unknown, message: Sin
 export class MobMemberSink implements SinkAdapter {
   readonly adapter = 'mob_member';
   constructor(private readonly handler: MobMemberHandler) {
-    if (typeof handler !== 'function') throw new TypeError('MobMemberSink: handler must be a function');
+    if (typeof handler !== 'function') throw new MobKitError('InvalidInput', 'MobMemberSink: handler must be a function (memberId, payload, message) => …');
   }
 
   async send(message: SinkMessage): Promise<SinkOutcome> {

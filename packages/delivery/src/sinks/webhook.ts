@@ -1,3 +1,4 @@
+import { MobKitError } from '@mobkit/core';
 import type { SinkAdapter, SinkMessage, SinkOutcome } from './types.js';
 
 /** Options of {@link WebhookSink}. */
@@ -37,7 +38,9 @@ export class WebhookSink implements SinkAdapter {
   constructor(private readonly options: WebhookSinkOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetch ?? fetch;
-    if (options.url !== undefined) new URL(options.url);
+    if (options.url !== undefined && !/^https?:\/\/[^/]/i.test(options.url)) {
+      throw new MobKitError('InvalidConfig', `webhook url: expected an http(s) URL, got ${JSON.stringify(options.url)}`, { details: { field: 'url' } });
+    }
   }
 
   async send(message: SinkMessage): Promise<SinkOutcome> {
