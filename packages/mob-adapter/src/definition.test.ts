@@ -140,4 +140,12 @@ describe('MobDefinition.fromToml', () => {
     expect(mk.profile('lead').tools).toMatchObject({ mobTasks: true, shell: true, mcp: ['code-server'] });
     expect(mk.wiring.roleWiring).toEqual([{ a: 'reviewer', b: 'reviewer' }]);
   });
+
+  it('leaves embedded-only and Rust-only keys out of the mob/create JSON', () => {
+    const def = MobDefinition.fromToml(
+      '[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\nmax_turns = 4\nmax_tokens = 100\ntools = { comms = true, mob_tasks = true, rust_bundles = ["b"] }\n[mcp.s]\ncommand = ["x"]\n',
+    );
+    expect(def.profile('a').maxTurns).toBe(4);
+    expect(def.toWire()).toEqual({ id: 'x', profiles: { a: { model: 'm', tools: { comms: true } } } });
+  });
 });

@@ -371,13 +371,28 @@ export class MobDefinition {
     return text;
   }
 
-  /** The JSON form accepted by rkat-rpc `mob/create` (`definition`), snake_case. */
+  /**
+   * The JSON form accepted by rkat-rpc `mob/create` (`definition`), snake_case. Keys that Meerkat's
+   * strict public schema does not take are left out: the embedded-only `max_turns`/`max_tokens`, the
+   * mobkit 0.4 `mob_tasks` flag, `mcp_servers`/`rust_bundles` (Rust only) and the 0.4 `[mcp.*]` table.
+   */
   toWire(): Record<string, unknown> {
     const { mob: _mob, mcp: _mcp, ...rest } = this.raw;
     const out: Record<string, unknown> = { id: this.id };
     if (this.orchestrator !== undefined) out.orchestrator = { profile: this.orchestrator };
-    Object.assign(out, rest);
-    return JSON.parse(JSON.stringify(out)) as Record<string, unknown>;
+    Object.assign(out, JSON.parse(JSON.stringify(rest)) as Record<string, unknown>);
+    const profiles = out.profiles as Record<string, Record<string, unknown>> | undefined;
+    for (const profile of Object.values(profiles ?? {})) {
+      delete profile.max_turns;
+      delete profile.max_tokens;
+      const tools = profile.tools as Record<string, unknown> | undefined;
+      if (tools) {
+        delete tools.mob_tasks;
+        delete tools.mcp_servers;
+        delete tools.rust_bundles;
+      }
+    }
+    return out;
   }
 }
 
