@@ -1,5 +1,5 @@
 import { Cron, CronPattern } from 'croner';
-import { DAY_MS, HOUR_MS, MINUTE_MS, daysInMonth, floorTo, localFields, mod } from './calendar.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, daysInMonth, floorTo, mod, monthDayOf } from './calendar.js';
 import { SchedulingError } from './errors.js';
 import type { ScheduleTimeZone } from './timezone.js';
 
@@ -163,10 +163,14 @@ export function parseInterval(interval: string, scheduleId?: string): ScheduleIn
 /** True when the local wall-clock time `localMs` matches `cron` (second 0, fields, DOM/DOW rule). */
 export function cronMatchesLocal(cron: CronInterval, localMs: number): boolean {
   if (mod(localMs, MINUTE_MS) !== 0) return false;
-  const f = localFields(localMs);
-  if (!cron.minutes[f.minute] || !cron.hours[f.hour] || !cron.months[f.month]) return false;
-  const dom = cron.daysOfMonth[f.day] === true;
-  const dow = cron.daysOfWeek[f.weekday] === true;
+  // Cheap fields first (no allocation): most schedules are rejected on minute or hour.
+  const days = Math.floor(localMs / DAY_MS);
+  const msOfDay = localMs - days * DAY_MS;
+  if (!cron.minutes[Math.floor((msOfDay % HOUR_MS) / MINUTE_MS)] || !cron.hours[Math.floor(msOfDay / HOUR_MS)]) return false;
+  const monthDay = monthDayOf(days);
+  if (!cron.months[monthDay >> 5]) return false;
+  const dom = cron.daysOfMonth[monthDay & 31] === true;
+  const dow = cron.daysOfWeek[mod(days + 4, 7)] === true; // 1970-01-01 was a Thursday
   if (cron.domWildcard) return dow;
   if (cron.dowWildcard) return dom;
   return dom || dow;
