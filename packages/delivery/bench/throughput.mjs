@@ -92,6 +92,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mobkit-bench-'));
 try {
   const durable = await inProcess(join(dir, 'ledger.jsonl'));
   await measure('in-process resolve+send (memory sink, fsynced file ledger)', 2, durable.op);
+  await measureConcurrent('  same, 64 in flight (group commit)', 2, 64, (i) => durable.op(1e9 + i));
   await durable.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

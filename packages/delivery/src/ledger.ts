@@ -60,12 +60,14 @@ function isEntry(value: unknown): value is LedgerEntry {
 
 /**
  * An append-only JSONL ledger file: one entry per line, each line written and fsynced before
- * `append` resolves. On open, a torn last line (a crash mid-write) is dropped and cut off the
+ * `append` resolves (concurrent appends share one write and fsync). On open, a torn last line (a crash mid-write) is dropped and cut off the
  * file; an unreadable line before the last one is `LedgerCorrupt` naming the line.
  */
 export class FileLedger implements DeliveryLedger {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  private flushing = false;
+  private readonly pending: Array<{ line: string; resolve: () => void; reject: (error: unknown) => void }> = [];
 
   private constructor(
     /** The ledger file. */
@@ -134,27 +136,41 @@ export class FileLedger implements DeliveryLedger {
   }
 
   append(entry: LedgerEntry): Promise<void> {
-    const line = `${JSON.stringify(entry)}\n`;
-    const run = this.queue.then(async () => {
-      if (this.closed) throw new MobKitError('LedgerWriteFailed', `delivery ledger ${this.path}: closed`);
-      try {
-        await this.handle.write(line);
-        await this.handle.sync();
-      } catch (error) {
-        throw new MobKitError('LedgerWriteFailed', `delivery ledger ${this.path}: append failed (${(error as Error).message})`, {
-          cause: error,
-          details: { path: this.path },
-        });
-      }
+    if (this.closed) return Promise.reject(new MobKitError('LedgerWriteFailed', `delivery ledger ${this.path}: closed`));
+    // Group commit: entries appended while a write+fsync runs go out together in the next one;
+    // each append still resolves only after its own line is on disk.
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ line: `${JSON.stringify(entry)}\n`, resolve, reject });
+      if (!this.flushing) this.queue = this.flush();
     });
-    this.queue = run.catch(() => undefined);
-    return run;
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.pending.length);
+        try {
+          await this.handle.write(batch.map((p) => p.line).join(''));
+          await this.handle.sync();
+          for (const p of batch) p.resolve();
+        } catch (error) {
+          const failure = new MobKitError('LedgerWriteFailed', `delivery ledger ${this.path}: append failed (${(error as Error).message})`, {
+            cause: error,
+            details: { path: this.path },
+          });
+          for (const p of batch) p.reject(failure);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.queue;
     this.closed = true;
+    await this.queue;
     await this.handle.close();
   }
 }

@@ -123,3 +123,15 @@ describe('durable JSONL ledger', () => {
     expect(lines(path).map((e) => e.kind)).toEqual(['begin', 'record']);
   });
 });
+
+describe('FileLedger group commit', () => {
+  it('concurrent appends all land, in order, each resolved only after its fsync', async () => {
+    const path = tempLedger();
+    const ledger = await FileLedger.open(path);
+    const entries = Array.from({ length: 50 }, (_, i) => ({ kind: 'begin' as const, delivery_id: `delivery-${String(i).padStart(6, '0')}`, resolution: { route_id: 'r', recipient: 'a', channel: 'c', sink: 's', target_module: 'delivery', retry_max: 0, backoff_ms: 0, rate_limit_per_minute: 1 }, payload: i, at_ms: i }));
+    await Promise.all(entries.map((e) => ledger.append(e)));
+    await ledger.close();
+    expect(lines(path).map((e) => (e as { payload: number }).payload)).toEqual(entries.map((_, i) => i));
+    await expect(ledger.append(entries[0] as LedgerEntry)).rejects.toMatchObject({ code: 'LedgerWriteFailed' });
+  });
+});
