@@ -187,6 +187,17 @@ describe('Dispatcher.dispatchTick', () => {
     expect(failed.every((e) => /^evt-runtime-injection-failed-60000-\d+$/.test(e.eventId))).toBe(true);
   });
 
+  it('times out a hanging mob injection separately from the hook', async () => {
+    const dispatcher = new Dispatcher({
+      hookTimeoutMs: 10_000,
+      injectionTimeoutMs: 100,
+      hook: () => ({ member_id: 'slow', message: 'hi' }),
+      executeInjection: () => new Promise(() => undefined),
+    });
+    const report = await dispatcher.dispatchTick([minutely('slow')], 60_000);
+    expect(report.dispatched[0]?.runtimeInjectionError).toBe('mob injection failed: mob injection timed out after 100 ms');
+  });
+
   it('records a failing mob injection as "mob injection failed" with error_kind mob_runtime', async () => {
     const { events, emit } = collect();
     const dispatcher = new Dispatcher({

@@ -9,8 +9,10 @@ import { parseRuntimeInjection, type DispatchHook, type InjectionExecutor, type 
 export const CLAIM_RETENTION_MS = 86_400_000;
 /** At most this many claims (and last-due marks) are kept; the oldest go first. */
 export const MAX_CLAIMS = 4096;
-/** Default time a dispatch hook or injection executor may take. */
+/** Default time a dispatch hook may take. */
 export const DEFAULT_HOOK_TIMEOUT_MS = 5_000;
+/** Default time an injection executor (sending into the mob) may take. */
+export const DEFAULT_INJECTION_TIMEOUT_MS = 30_000;
 
 /** What the supervisor knows about the `scheduling` module, attached to each dispatch. */
 export interface SupervisorSignal {
@@ -142,8 +144,10 @@ export interface DispatcherOptions {
   claimRetentionMs?: number;
   /** Claim cap (default {@link MAX_CLAIMS}). */
   maxClaims?: number;
-  /** Time limit for the hook and for the executor, each (default {@link DEFAULT_HOOK_TIMEOUT_MS}). */
+  /** Time limit for the hook (default {@link DEFAULT_HOOK_TIMEOUT_MS}). */
   hookTimeoutMs?: number;
+  /** Time limit for the injection executor (default {@link DEFAULT_INJECTION_TIMEOUT_MS}). */
+  injectionTimeoutMs?: number;
   /** Wall clock for `claimedAtMs` (default the system clock). */
   clock?: Clock;
 }
@@ -182,6 +186,7 @@ export class Dispatcher {
   private readonly retentionMs: number;
   private readonly maxClaims: number;
   private readonly hookTimeoutMs: number;
+  private readonly injectionTimeoutMs: number;
   private readonly clock: Clock;
   private queue: Promise<unknown> = Promise.resolve();
   private loaded: Promise<void> | undefined;
@@ -194,6 +199,7 @@ export class Dispatcher {
     this.retentionMs = options.claimRetentionMs ?? CLAIM_RETENTION_MS;
     this.maxClaims = options.maxClaims ?? MAX_CLAIMS;
     this.hookTimeoutMs = options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+    this.injectionTimeoutMs = options.injectionTimeoutMs ?? DEFAULT_INJECTION_TIMEOUT_MS;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -402,7 +408,7 @@ export class Dispatcher {
     const execute = this.options.executeInjection;
     if (execute === undefined) return;
     try {
-      const result = await withTimeout('mob injection', this.hookTimeoutMs, () =>
+      const result = await withTimeout('mob injection', this.injectionTimeoutMs, () =>
         execute({ ...injection, scheduleId: entry.scheduleId, claimKey: entry.claimKey, injectionEventId }),
       );
       const sessionId = result?.sessionId;

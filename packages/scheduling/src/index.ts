@@ -47,6 +47,7 @@ export {
   CLAIM_RETENTION_MS,
   MAX_CLAIMS,
   DEFAULT_HOOK_TIMEOUT_MS,
+  DEFAULT_INJECTION_TIMEOUT_MS,
   dispatchReportToWire,
   supervisorSignalToWire,
   type DispatcherOptions,
