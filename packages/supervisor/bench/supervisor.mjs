@@ -135,10 +135,22 @@ async function rawHandshakes(script, runs) {
 }
 
 async function benchStart(dir) {
-  const runs = quick ? 3 : 5;
+  const runs = quick ? 2 : 4;
   const bundled = await bundleFixture(dir);
-  const base = await bareSpawns(runs);
-  const plain = await startToReady(fixture, runs);
+  // Rounds interleave every variant, so load from other processes on a shared machine hits them alike.
+  const t = { base: [], plain: [], fast: [], together: [], bareTogether: [], raw: [] };
+  for (let i = 0; i < runs; i += 1) {
+    t.base.push(await bareSpawns(1));
+    t.plain.push(await startToReady(fixture, 1));
+    if (bundled) {
+      t.fast.push(await startToReady(bundled, 1));
+      t.together.push(await startToReady(bundled, 1, 3));
+      t.bareTogether.push(await bareSpawns(1, true));
+      t.raw.push(await rawHandshakes(bundled, 1));
+    }
+  }
+  const base = median(t.base);
+  const plain = median(t.plain);
   report(
     'start-to-ready, 3 MCP modules (plain fixture, imports the SDK from node_modules)',
     fmt(plain),
@@ -147,37 +159,36 @@ async function benchStart(dir) {
     '≤ 1.5× (informational here: an unbundled module pays for importing the SDK)',
     plain / base <= 1.5,
   );
-  if (bundled) {
-    const fast = await startToReady(bundled, runs);
-    report(
-      'start-to-ready, 3 MCP modules (fixture bundled into one file, as module bins are; default sequential start)',
-      fmt(fast),
-      `${fmt(base)} (same baseline)`,
-      `${(fast / base).toFixed(2)}×`,
-      '≤ 1.5×',
-      fast / base <= 1.5,
-    );
-    const together = await startToReady(bundled, runs, 3);
-    const bareTogether = await bareSpawns(runs, true);
-    report(
-      'start-to-ready, 3 MCP modules (bundled fixture, startConcurrency: 3)',
-      fmt(together),
-      `${fmt(base)} (same baseline: 3 bare spawns one after another)`,
-      `${(together / base).toFixed(2)}×`,
-      '≤ 1.5×',
-      together / base <= 1.5,
-      `opt-in (the default starts modules one after another, as the original); 3 bare spawns started at once take ${fmt(bareTogether)} (${(together / bareTogether).toFixed(2)}×)`,
-    );
-    const raw = await rawHandshakes(bundled, runs);
-    report(
-      'supervisor overhead on start-to-ready (same bundled fixture, 3 modules)',
-      fmt(fast),
-      `${fmt(raw)} (spawn + initialize + tools/list by hand over a pipe, no supervisor, no SDK client)`,
-      `${(fast / raw).toFixed(2)}×`,
-      '≤ 1.5× (informational: what the supervisor adds on top of the module itself)',
-      fast / raw <= 1.5,
-    );
-  }
+  if (!bundled) return;
+  const fast = median(t.fast);
+  report(
+    'start-to-ready, 3 MCP modules (fixture bundled into one file, as module bins are; default sequential start)',
+    fmt(fast),
+    `${fmt(base)} (same baseline)`,
+    `${(fast / base).toFixed(2)}×`,
+    '≤ 1.5×',
+    fast / base <= 1.5,
+  );
+  const together = median(t.together);
+  const bareTogether = median(t.bareTogether);
+  report(
+    'start-to-ready, 3 MCP modules (bundled fixture, startConcurrency: 3)',
+    fmt(together),
+    `${fmt(base)} (same baseline: 3 bare spawns one after another)`,
+    `${(together / base).toFixed(2)}×`,
+    '≤ 1.5×',
+    together / base <= 1.5,
+    `opt-in (the default starts modules one after another, as the original); 3 bare spawns started at once take ${fmt(bareTogether)} (${(together / bareTogether).toFixed(2)}×)`,
+  );
+  const raw = median(t.raw);
+  report(
+    'supervisor overhead on start-to-ready (same bundled fixture, 3 modules)',
+    fmt(fast),
+    `${fmt(raw)} (spawn + initialize + tools/list by hand over a pipe, no supervisor, no SDK client)`,
+    `${(fast / raw).toFixed(2)}×`,
+    '≤ 1.5× (informational: what the supervisor adds on top of the module itself)',
+    fast / raw <= 1.5,
+  );
 }
 
 async function benchRestart() {
@@ -191,7 +202,9 @@ async function benchRestart() {
     { timeoutMs: 10_000, options: { onFailureRetryBudget: 1000, supervisorRestartBackoffMs: 0, restartStableMs: 0 } },
   );
   const times = [];
+  const base = [];
   for (let i = 0; i < runs; i += 1) {
+    base.push(await spawnToFirstLine(process.execPath, ['-e', READY_NODE]));
     const pid = runtime.moduleStatus('bench').pid;
     const healthy = new Promise((resolveHealthy) => {
       const off = runtime.subscribe((e) => {
@@ -206,8 +219,6 @@ async function benchRestart() {
     times.push((await healthy) - t0);
   }
   await runtime.shutdown();
-  const base = [];
-  for (let i = 0; i < runs; i += 1) base.push(await spawnToFirstLine(process.execPath, ['-e', READY_NODE]));
   const m = median(times);
   const b = median(base);
   report(
