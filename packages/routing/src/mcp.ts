@@ -24,9 +24,12 @@ export interface RouterMcpServerOptions {
   emit?: (event: RoutingResolvedEvent) => void;
 }
 
-/** A tool result carrying JSON (as text for any client, and as structured content). */
+/**
+ * A tool result carrying JSON as one text block — what the original's modules answer and every MCP
+ * client reads (no duplicate structured copy, which halves the bytes per call).
+ */
 export function jsonToolResult(value: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
+  return { content: [{ type: 'text', text: JSON.stringify(value) }] };
 }
 
 /** A tool error result carrying `{code, message, details?}` of a MobKit error. */

@@ -50,7 +50,7 @@ describe('mobkit-router MCP module (official SDK client over stdio)', () => {
       backoff_ms: 50,
       rate_limit_per_minute: 2,
     });
-    expect(plain.structuredContent).toEqual(jsonOf(plain));
+    expect(plain.content).toHaveLength(1);
 
     const pager = await client.callTool({ name: 'routing.resolve', arguments: { recipient: 'ops@example.com', channel: 'alerts' } });
     expect(jsonOf(pager)).toMatchObject({ route_id: 'route-000001', sink: 'webhook', retry_max: 3, backoff_ms: 50, rate_limit_per_minute: 10 });
