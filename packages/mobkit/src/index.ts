@@ -17,6 +17,7 @@ export {
 export { MobBootstrapSpec, MobStorage, type MobBootstrapOptions, type LlmClientFactory } from './spec.js';
 export {
   type Discovery,
+  type DiscoveredMember,
   type ErrorEvent,
   type MobHandle,
   type MobMemberSnapshot,

@@ -21,10 +21,20 @@ export type MobReconcileReport = ReconcileReport;
 /** A member snapshot. */
 export type MobMemberSnapshot = MemberSnapshot;
 
+/** A member discovery says should exist (the camelCase {@link AgentDiscoverySpec}; optional fields may be left out). */
+export interface DiscoveredMember {
+  profile: string;
+  meerkatId: string;
+  labels?: Record<string, string>;
+  context?: unknown;
+  additionalInstructions?: string[];
+  resumeSessionId?: string;
+}
+
 /** Finds the members that should exist (e.g. from a sessions table); run once at build. */
 export interface Discovery {
   /** Returns the members to spawn; `context` is what the pre-spawn hook returned (or null). */
-  discover(context: unknown): AgentDiscoverySpec[] | Promise<AgentDiscoverySpec[]>;
+  discover(context: unknown): DiscoveredMember[] | Promise<DiscoveredMember[]>;
 }
 
 /** An error event given to the `onError` hook (wire names as the original, tag `category`). */
@@ -73,6 +83,7 @@ export interface UnifiedRuntimeShutdownReport {
 
 /** Creates and starts the embedded mob of a bootstrap spec. */
 export async function bootMob(spec: MobBootstrapSpec): Promise<MobHandle> {
+  if (spec.mob) return spec.mob;
   return createEmbeddedMob(spec.definition, { llm: spec.options.defaultLlmClient ?? new TestClient() });
 }
 
@@ -87,7 +98,7 @@ export function agentEventToEnvelope(event: Extract<MobEvent, { kind: 'agent' }>
 }
 
 /** Maps a discovered member onto a spawn spec (an empty instruction list becomes none). */
-export function discoverySpecToSpawnSpec(spec: AgentDiscoverySpec): SpawnSpecInput {
+export function discoverySpecToSpawnSpec(spec: DiscoveredMember | AgentDiscoverySpec): SpawnSpecInput {
   const out: SpawnSpecInput = SpawnMemberSpec.fromWire(spec.profile, spec.meerkatId, undefined, spec.context, spec.labels);
   if (spec.additionalInstructions && spec.additionalInstructions.length > 0) out.additionalInstructions = [...spec.additionalInstructions];
   if (spec.resumeSessionId !== undefined) out.resumeSessionId = spec.resumeSessionId;

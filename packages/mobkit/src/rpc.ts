@@ -287,7 +287,7 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
     'mobkit/call_tool': async (params) => {
       const p = parseRpcParams(CallToolParams, params, 'mobkit/call_tool');
       const result = await runtime.callTool(p.module_id, p.tool, p.arguments, p.timeout_ms ?? moduleTimeoutMs);
-      return { module_id: p.module_id, tool: p.tool, result };
+      return { module_id: p.module_id, tool: p.tool, result: result.payload };
     },
   };
   const methods: readonly string[] = Object.freeze(Object.keys(table).sort());
@@ -300,7 +300,7 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
     if (slash <= 0 || slash === request.method.length - 1) throw methodNotFound(request.method);
     const moduleId = request.method.slice(0, slash);
     if (!runtime.loadedModules().includes(moduleId)) {
-      throw new MobKitError('ModuleNotLoaded', `Module '${moduleId}' not loaded`, { details: { module_id: moduleId } });
+      throw new MobKitError('UnloadedModule', `Module '${moduleId}' not loaded`, { details: { module_id: moduleId } });
     }
     const routed = await runtime.routeModuleCall({ moduleId, method: request.method.slice(slash + 1), params: request.params ?? {} }, moduleTimeoutMs);
     return { module_id: routed.moduleId, method: routed.method, payload: routed.payload };

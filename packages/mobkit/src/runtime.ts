@@ -17,7 +17,7 @@ import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, 
 import { EventHub, type UnifiedEventListener } from './events.js';
 import { type MobBootstrapSpec } from './spec.js';
 import {
-  type AgentDiscoverySpec,
+  type DiscoveredMember,
   type Discovery,
   type ErrorEvent,
   type MobHandle,
@@ -264,7 +264,7 @@ export class UnifiedRuntime {
       }
     }
     if (!this.settings.discovery) return;
-    let found: AgentDiscoverySpec[];
+    let found: DiscoveredMember[];
     try {
       found = await this.settings.discovery.discover(context);
     } catch (error) {
@@ -315,7 +315,7 @@ export class UnifiedRuntime {
   }
 
   /** Spawns the member unless it exists; returns its snapshot. */
-  ensureMember(spec: SpawnSpecInput): ReturnType<MobHandle['ensureMember']> {
+  async ensureMember(spec: SpawnSpecInput): Promise<Awaited<ReturnType<MobHandle['ensureMember']>>> {
     this.assertAccepting('ensureMember');
     return this.mob.ensureMember(spec);
   }
@@ -341,13 +341,13 @@ export class UnifiedRuntime {
   }
 
   /** Retires and spawns a member again with the same spec. */
-  respawnMember(memberId: string): ReturnType<MobHandle['respawn']> {
+  async respawnMember(memberId: string): Promise<Awaited<ReturnType<MobHandle['respawn']>>> {
     this.assertAccepting('respawnMember');
     return this.mob.respawn(memberId);
   }
 
   /** Sends a message to a member from the host; returns the accepting session id. */
-  sendMessage(memberId: string, content: Parameters<MobHandle['sendMessage']>[1]): Promise<string> {
+  async sendMessage(memberId: string, content: Parameters<MobHandle['sendMessage']>[1]): Promise<string> {
     this.assertAccepting('sendMessage');
     return this.mob.sendMessage(memberId, content);
   }
@@ -405,13 +405,13 @@ export class UnifiedRuntime {
   }
 
   /** Makes sure `ids` are running (starting the ones that are not); returns how many were started. */
-  reconcileModules(ids: string[], timeoutMs: number): Promise<number> {
+  async reconcileModules(ids: string[], timeoutMs: number): Promise<number> {
     this.assertAccepting('reconcileModules');
     return this.modules.reconcileModules(ids, timeoutMs);
   }
 
   /** Starts or replaces one module. */
-  spawnModule(moduleId: string, timeoutMs: number): ReturnType<ModuleRuntime['spawnMember']> {
+  async spawnModule(moduleId: string, timeoutMs: number): Promise<Awaited<ReturnType<ModuleRuntime['spawnMember']>>> {
     this.assertAccepting('spawnModule');
     return this.modules.spawnMember(moduleId, timeoutMs);
   }
@@ -449,7 +449,7 @@ export class UnifiedRuntime {
   // ---------------------------------------------------------------- routing & delivery
 
   /** Resolves a recipient through the router module and the route table into a trusted resolution. */
-  resolveRouting(request: RoutingResolveRequest): Promise<RoutingResolution> {
+  async resolveRouting(request: RoutingResolveRequest): Promise<RoutingResolution> {
     this.assertAccepting('resolveRouting');
     return this.routing.resolve(request);
   }
@@ -470,7 +470,7 @@ export class UnifiedRuntime {
   }
 
   /** Sends a payload along an issued resolution: checks, idempotency, rate limit, attempts. `mob_member` goes to the member. */
-  sendDelivery(request: DeliverySendInput): Promise<DeliveryRecordView> {
+  async sendDelivery(request: DeliverySendInput): Promise<DeliveryRecordView> {
     this.assertAccepting('sendDelivery');
     return this.deliveryBridge.send(request);
   }

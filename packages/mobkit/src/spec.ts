@@ -1,4 +1,4 @@
-import type { LlmClient, MobDefinition, Profile } from '@mobkit/mob-adapter';
+import type { EmbeddedMob, LlmClient, MobDefinition, Profile } from '@mobkit/mob-adapter';
 
 /**
  * Where the mob keeps its roster and sessions. The embedded mob is in-memory; this type exists so a
@@ -34,6 +34,8 @@ export class MobBootstrapSpec {
     readonly storage: MobStorage,
     /** Bootstrap options. */
     readonly options: Readonly<Required<Pick<MobBootstrapOptions, 'allowEphemeralSessions' | 'notifyOrchestratorOnResume'>> & Pick<MobBootstrapOptions, 'defaultLlmClient'>>,
+    /** An embedded mob created by the caller, used instead of creating one. */
+    readonly mob?: EmbeddedMob,
   ) {}
 
   /** A spec for `definition` kept in `storage` (default in-memory). */
@@ -41,12 +43,26 @@ export class MobBootstrapSpec {
     return new MobBootstrapSpec(definition, storage, { allowEphemeralSessions: true, notifyOrchestratorOnResume: true });
   }
 
+  /**
+   * A spec around an embedded mob you already created (e.g. with your own tools or tuning through
+   * `createEmbeddedMob`). The runtime takes it over: it is stopped at shutdown, or at once if the
+   * modules fail to start.
+   */
+  static fromMob(mob: EmbeddedMob): MobBootstrapSpec {
+    return new MobBootstrapSpec(mob.definition, MobStorage.inMemory(), { allowEphemeralSessions: true, notifyOrchestratorOnResume: true }, mob);
+  }
+
   /** A copy with `options` applied over the current ones. */
   withOptions(options: MobBootstrapOptions): MobBootstrapSpec {
-    return new MobBootstrapSpec(this.definition, this.storage, {
-      allowEphemeralSessions: options.allowEphemeralSessions ?? this.options.allowEphemeralSessions,
-      notifyOrchestratorOnResume: options.notifyOrchestratorOnResume ?? this.options.notifyOrchestratorOnResume,
-      defaultLlmClient: options.defaultLlmClient ?? this.options.defaultLlmClient,
-    });
+    return new MobBootstrapSpec(
+      this.definition,
+      this.storage,
+      {
+        allowEphemeralSessions: options.allowEphemeralSessions ?? this.options.allowEphemeralSessions,
+        notifyOrchestratorOnResume: options.notifyOrchestratorOnResume ?? this.options.notifyOrchestratorOnResume,
+        defaultLlmClient: options.defaultLlmClient ?? this.options.defaultLlmClient,
+      },
+      this.mob,
+    );
   }
 }

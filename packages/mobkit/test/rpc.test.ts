@@ -165,7 +165,7 @@ describe('mobkit JSON-RPC surface', () => {
 
   it('call_tool and the <module>/<method> proxy reach the MCP module on its kept session', async () => {
     const tool = await call('mobkit/call_tool', { module_id: 'router', tool: 'routing.resolve', arguments: { recipient: 'a@b.c' } });
-    expect(tool.result).toMatchObject({ module_id: 'router', tool: 'routing.resolve' });
+    expect(tool.result).toMatchObject({ module_id: 'router', tool: 'routing.resolve', result: { sink: 'email', target_module: 'delivery' } });
     const proxied = await call('router/routing.resolve', { recipient: 'a@b.c' });
     expect(proxied.result).toMatchObject({ module_id: 'router', method: 'routing.resolve' });
     const notLoaded = await call('nosuch/thing', {});

@@ -8,7 +8,6 @@ export const runtimeErrorCodes = {
   PreSpawnHookFailed: { rpc: -32000, http: 500, summary: 'the pre-spawn hook threw during bootstrap' },
   DiscoveryFailed: { rpc: -32000, http: 500, summary: 'agent discovery failed during bootstrap' },
   RuntimeShuttingDown: { rpc: -32000, http: 503, summary: 'the runtime is shutting down and accepts no new work' },
-  ModuleNotLoaded: { rpc: -32601, http: 404, summary: 'no loaded module has that id' },
   SchedulingModuleFailed: { rpc: -32000, http: 502, summary: 'the scheduling module call failed' },
   MissingAgentId: { rpc: -32602, http: 400, summary: 'an agent-scoped event subscription has no agent_id' },
   InvalidAgentId: { rpc: -32602, http: 400, summary: 'an event subscription agent_id is blank' },
