@@ -47,6 +47,10 @@ if (process.argv[2] === 'serve') {
   const server = app.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('message', (m) => {
     if (m === 'stop') server.close(() => process.exit(0));
+    if (m === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send({ cpuMicros: user + system });
+    }
   });
   server.keepAliveTimeout = 30_000;
 } else {
@@ -95,7 +99,7 @@ function load(port, path, headers, ms, tokens) {
   const start = performance.now();
   return Promise.all(Array.from({ length: CONCURRENCY }, worker)).then(() => {
     agent.destroy();
-    return { rps: (done / (performance.now() - start)) * 1000, bad };
+    return { rps: (done / (performance.now() - start)) * 1000, bad, done };
   });
 }
 
@@ -164,11 +168,23 @@ async function main() {
     const plain = [];
     const auth = [];
     const full = [];
+    // Server CPU time (user + system, all its threads) per request: steadier than throughput on a busy machine.
+    const serverCpu = () =>
+      new Promise((resolve) => {
+        child.once('message', (m) => resolve(m.cpuMicros));
+        child.send('cpu');
+      });
+    const withCpu = async (run) => {
+      const before = await serverCpu();
+      const r = await run();
+      r.cpuPerRequest = ((await serverCpu()) - before) / Math.max(1, r.done);
+      return r;
+    };
     const variants = [
       // The baseline sends the same Authorization header, so only the middleware's work differs.
-      [plain, () => load(port, '/plain', authHeaders, HTTP_MS / ROUNDS)],
-      [auth, () => load(port, '/auth', authHeaders, HTTP_MS / ROUNDS)],
-      [full, () => load(port, '/auth-nocache', {}, HTTP_MS / ROUNDS, distinct)],
+      [plain, () => withCpu(() => load(port, '/plain', authHeaders, HTTP_MS / ROUNDS))],
+      [auth, () => withCpu(() => load(port, '/auth', authHeaders, HTTP_MS / ROUNDS))],
+      [full, () => withCpu(() => load(port, '/auth-nocache', {}, HTTP_MS / ROUNDS, distinct))],
     ];
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < variants.length; i++) {
@@ -186,15 +202,20 @@ async function main() {
     const plainRps = mean(plain);
     const authRps = mean(auth);
     const fullRps = mean(full);
-    // Extra time per request relative to the bare route: plain rps / auth rps − 1, per round, median.
+    // Cost per request relative to the bare route, per round (same load conditions), median across rounds:
+    // server CPU µs per request (the verdict) and wall-clock throughput (plain rps / auth rps − 1, for reference).
+    const cpuOverhead = median(plain.map((p, i) => auth[i].cpuPerRequest / p.cpuPerRequest - 1));
+    const cpuFullOverhead = median(plain.map((p, i) => full[i].cpuPerRequest / p.cpuPerRequest - 1));
     const overhead = median(plain.map((p, i) => p.rps / auth[i].rps - 1));
     const fullOverhead = median(plain.map((p, i) => p.rps / full[i].rps - 1));
+    const cpu = (xs) => median(xs.map((x) => x.cpuPerRequest)).toFixed(0).padStart(5);
     console.log('## JSON route over loopback HTTP, Express 5, keep-alive (server in a child process)');
-    console.log(`baseline  GET /plain same handler and header, no middleware          ${plainRps.toFixed(0).padStart(7)} req/s`);
-    console.log(`measured  GET /auth  requireConsoleAuth, HS256, a client's token     ${authRps.toFixed(0).padStart(7)} req/s  ratio ${(authRps / plainRps).toFixed(3)}`);
-    console.log(`measured  GET /auth  requireConsoleAuth, HS256, a new token each time ${fullRps.toFixed(0).padStart(7)} req/s  ratio ${(fullRps / plainRps).toFixed(3)}`);
-    console.log(`middleware cost (median of per-round ratios), a console client reusing its token: ${pct(overhead)} time per request (target < ${TARGET_OVERHEAD * 100}%): ${overhead < TARGET_OVERHEAD ? 'PASS' : 'MISS'}`);
-    console.log(`middleware cost, full verification on every request: ${pct(fullOverhead)} (target < ${TARGET_OVERHEAD * 100}%): ${fullOverhead < TARGET_OVERHEAD ? 'PASS' : 'MISS'}`);
+    console.log(`baseline  GET /plain same handler and header, no middleware           ${plainRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(plain)} µs/req`);
+    console.log(`measured  GET /auth  requireConsoleAuth, HS256, a client's token      ${authRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(auth)} µs/req  ratio ${(authRps / plainRps).toFixed(3)}`);
+    console.log(`measured  GET /auth  requireConsoleAuth, HS256, a new token each time ${fullRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(full)} µs/req  ratio ${(fullRps / plainRps).toFixed(3)}`);
+    const verdict = (x) => (x < TARGET_OVERHEAD ? 'PASS' : 'MISS');
+    console.log(`middleware cost, a console client reusing its token:  CPU ${pct(cpuOverhead)}, throughput ${pct(overhead)} per request (target < ${TARGET_OVERHEAD * 100}%): ${verdict(cpuOverhead)}`);
+    console.log(`middleware cost, full verification on every request:   CPU ${pct(cpuFullOverhead)}, throughput ${pct(fullOverhead)} per request (target < ${TARGET_OVERHEAD * 100}%): ${verdict(cpuFullOverhead)}`);
     if (bad > 0) console.log(`warning: ${bad} non-200 responses`);
   } finally {
     child.send('stop');
