@@ -242,6 +242,19 @@ describe('rate limit per (route, recipient, sink) per minute window (fake clock)
     expect((await delivery.send({ resolution: other, payload: 2 })).status).toBe('sent');
   });
 
+  it('forgets counters older than the previous window', async () => {
+    const clock = new ManualClock(0);
+    const { issuer, delivery } = setup({ clock });
+    for (let i = 0; i < 5; i++) await delivery.send({ resolution: issuer.issue({ recipient: `r${i}` }), payload: i });
+    expect(delivery.rateCounterCount).toBe(5);
+    clock.advance(60_000);
+    await delivery.send({ resolution: issuer.issue({ recipient: 'x' }), payload: 0 });
+    expect(delivery.rateCounterCount).toBe(6); // window 0 is the previous window: kept
+    clock.advance(60_000);
+    await delivery.send({ resolution: issuer.issue({ recipient: 'y' }), payload: 0 });
+    expect(delivery.rateCounterCount).toBe(2); // window 0 dropped
+  });
+
   it('concurrent sends cannot overshoot the limit', async () => {
     const { issuer, delivery, memory } = setup();
     const r = issuer.issue({ recipient: 'a', rateLimitPerMinute: 3 });
@@ -389,6 +402,16 @@ describe('history and events', () => {
       timestampMs: record.finalAttemptMs,
       event: { kind: 'module', module: 'delivery', eventType: 'send', payload: { delivery_id: 'delivery-000000', recipient: 'a', sink: 'memory', status: 'sent' } },
     });
+  });
+
+  it('records a copy of the payload that later caller edits cannot change', async () => {
+    const { issuer, delivery } = setup();
+    const payload = { text: 'original', nested: { n: 1 } };
+    const record = await delivery.send({ resolution: issuer.issue({ recipient: 'a' }), payload, idempotencyKey: 'k' });
+    payload.text = 'edited';
+    payload.nested.n = 2;
+    expect(record.payload).toEqual({ text: 'original', nested: { n: 1 } });
+    expect(delivery.history()[0]?.payload).toEqual({ text: 'original', nested: { n: 1 } });
   });
 
   it('returns frozen records', async () => {

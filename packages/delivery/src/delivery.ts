@@ -127,6 +127,7 @@ export class DeliveryService {
   private readonly ratePending = new Map<string, number>();
   private nextSeq = 0;
   private lastEventMs = Number.NEGATIVE_INFINITY;
+  private lastPrunedWindow = -1;
 
   constructor(options: DeliveryServiceOptions) {
     this.options = options;
@@ -225,6 +226,8 @@ export class DeliveryService {
     }
     if (request.payload === undefined) throw new MobKitError('InvalidInput', 'payload: required (any JSON value)', { details: { field: 'payload' } });
     const payloadJson = canonicalJson(request.payload);
+    // The record keeps its own copy (JSON semantics, key order kept), so later caller edits cannot change it.
+    const payload: unknown = JSON.parse(JSON.stringify(request.payload));
 
     // Idempotent replay.
     if (scopedKey !== undefined) {
@@ -254,6 +257,7 @@ export class DeliveryService {
     // Rate limit: per (route, recipient, sink) and 60 s window; in-flight sends hold a reservation.
     const elapsed = Math.max(0, this.clock.nowMs() - this.startedAtMs);
     const windowStart = elapsed - (elapsed % RATE_WINDOW_MS);
+    this.pruneRateWindows(windowStart);
     const rateKey = `${routeId}\u0000${issued.recipient}\u0000${issued.sink}`;
     const pendingKey = `${rateKey}\u0000${windowStart}`;
     const usedEntry = this.rateUsed.get(rateKey);
@@ -280,7 +284,7 @@ export class DeliveryService {
       if (record?.status === 'sent') this.charge(rateKey, windowStart);
       if (scopedKey !== undefined) this.inFlight.delete(scopedKey);
     };
-    const done = this.deliver(deliveryId, issued, adapter, request.payload, key, scopedKey, payloadJson).then(
+    const done = this.deliver(deliveryId, issued, adapter, payload, key, scopedKey, payloadJson).then(
       (record) => {
         settle(record);
         return record;
@@ -292,6 +296,18 @@ export class DeliveryService {
     );
     if (scopedKey !== undefined) this.inFlight.set(scopedKey, { payloadJson, done });
     return done;
+  }
+
+  /** Forgets counters older than the previous window (at most two windows are kept, as in the original). */
+  private pruneRateWindows(windowStart: number): void {
+    if (windowStart === this.lastPrunedWindow) return;
+    this.lastPrunedWindow = windowStart;
+    for (const [key, entry] of this.rateUsed) if (entry.windowStart < windowStart - RATE_WINDOW_MS) this.rateUsed.delete(key);
+  }
+
+  /** Number of `(route, recipient, sink)` rate counters held (for diagnostics and tests). */
+  get rateCounterCount(): number {
+    return this.rateUsed.size;
   }
 
   private charge(rateKey: string, windowStart: number): void {
