@@ -147,4 +147,5 @@ export function requireJwt(verifier: TokenVerifier, options: RequireJwtOptions =
   };
 }
 
+/** Re-exported for middleware users: the identity put on the request and the 401 reason codes. */
 export type { ConsoleIdentity, ConsoleAuthReason } from './console.js';

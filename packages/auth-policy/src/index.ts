@@ -30,7 +30,7 @@ export {
   type ClaimOptions,
   type VerifyJwtOptions,
 } from './jwt.js';
-export { KeySet, verifyJwtWithJwks, validateJwtLocally, type LocalJwtOptions } from './keyset.js';
+export { KeySet, verifyJwtWithJwks, validateJwtLocally, type LocalJwtOptions, type VerifiedToken } from './keyset.js';
 export { JwksCache, type JwksCacheConfig, type JwksCacheStats, type FetchLike } from './jwks-cache.js';
 export { isLocalhostClassHost, isLocalhostClassUrl } from './hosts.js';
 export { parseTrustedOidcConfig, type TrustedOidcRuntimeConfig, type ParsedTrustedOidc } from './trusted-oidc.js';
