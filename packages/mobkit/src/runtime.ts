@@ -498,6 +498,15 @@ export class UnifiedRuntime {
     return this.schedulingBridge.dispatch(schedules, tickMs);
   }
 
+  /**
+   * Starts a live scheduler over `schedules` (e.g. from `schedules.toml`) that fires through this
+   * runtime: each due tick is dispatched once, and injections go to the members. It stops at shutdown.
+   */
+  startScheduler(schedules: readonly ScheduleInput[], options: Parameters<SchedulingBridge['startScheduler']>[1] = {}): ReturnType<SchedulingBridge['startScheduler']> {
+    this.assertAccepting('startScheduler');
+    return this.schedulingBridge.startScheduler(schedules, options);
+  }
+
   // ---------------------------------------------------------------- shutdown
 
   /** True once shutdown has begun. */

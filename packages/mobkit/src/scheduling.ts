@@ -1,6 +1,9 @@
 import { type Clock, type EventEnvelope, MobKitError, type UnifiedEvent, toMobKitError } from '@mobkit/core';
 import {
   Dispatcher,
+  Scheduler,
+  type SchedulerOptions,
+  parseSchedulesToml,
   type ScheduleDefinition,
   type ScheduleDispatchReport,
   type ScheduleEvaluation,
@@ -50,6 +53,7 @@ export function parseScheduleParams(params: unknown, method: string): { schedule
  */
 export class SchedulingBridge {
   private readonly dispatcher: Dispatcher;
+  private readonly schedulers = new Set<Scheduler>();
 
   constructor(private readonly deps: { modules: ModuleRuntime; mob: MobHandle; hub: EventHub; clock: Clock; timeoutMs: number }) {
     const moduleHook = toolDispatchHook(async (tool, args) => {
@@ -80,7 +84,25 @@ export class SchedulingBridge {
     return this.dispatcher.dispatchTick(schedules, tickMs);
   }
 
-  close(): Promise<void> {
-    return this.dispatcher.close();
+  /**
+   * A live scheduler firing through this runtime's dispatcher (so claims, events and injections are
+   * the runtime's). Started at once; stopped by `close()`.
+   */
+  startScheduler(schedules: readonly ScheduleDefinition[], options: Omit<SchedulerOptions, 'schedules' | 'dispatcher' | 'dispatcherOptions'> = {}): Scheduler {
+    const scheduler = new Scheduler({ ...options, schedules, dispatcher: this.dispatcher });
+    this.schedulers.add(scheduler);
+    scheduler.start();
+    return scheduler;
   }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.schedulers].map((scheduler) => scheduler.stop()));
+    this.schedulers.clear();
+    await this.dispatcher.close();
+  }
+}
+
+/** Reads `schedules.toml` text into schedule definitions (re-exported for the runtime's callers). */
+export function schedulesFromToml(text: string): ScheduleDefinition[] {
+  return parseSchedulesToml(text);
 }

@@ -225,4 +225,23 @@ describe('UnifiedRuntime at work', () => {
     await expect(runtime.sendMessage('w-1', 'late')).rejects.toMatchObject({ code: 'RuntimeShuttingDown' });
     expect(runtime.moduleLifecycleEvents().map((e) => e.stage)).toEqual(['MobStarted', 'ModulesStarted', 'MergedStreamStarted', 'ShutdownRequested', 'ShutdownComplete']);
   });
+
+  it('a live scheduler fires through the runtime: the scheduling module decides, the member gets the injection', async () => {
+    const config: MobKitConfig = {
+      modules: [{ id: 'scheduling', command: process.execPath, args: [FIXTURE, '--module', 'scheduling'], restartPolicy: 'never' }],
+      discovery: { namespace: 't', modules: ['scheduling'] },
+      preSpawn: [{ moduleId: 'scheduling', env: [['MOBKIT_MODULE_BOUNDARY', 'mcp'], ['MOBKIT_PHASE_C_SCHEDULING_MEMBER', 'w-1']] }],
+    };
+    const runtime = keep(await UnifiedRuntime.bootstrap(spec(), config, 10_000));
+    await runtime.spawn(SpawnMemberSpec.fromWire('worker', 'w-1'));
+    const executed = new Promise<Record<string, unknown>>((resolve) => {
+      runtime.subscribe((e) => {
+        if (e.event.kind === 'module' && e.event.eventType === 'runtime.injection.executed') resolve(e.event.payload as Record<string, unknown>);
+      });
+    });
+    runtime.startScheduler([{ scheduleId: 'heartbeat', interval: '*/1s', timezone: 'UTC' }]);
+    const payload = await Promise.race([executed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no injection within 5 s')), 5_000))]);
+    expect(payload).toMatchObject({ schedule_id: 'heartbeat', member_id: 'w-1', message: expect.stringContaining('heartbeat') });
+    expect(typeof payload.session_id).toBe('string');
+  });
 });
