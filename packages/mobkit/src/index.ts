@@ -46,6 +46,7 @@ export {
   type FileValidation,
 } from './validate.js';
 export { runCli } from './cli.js';
+export { referenceAppSurface, agentEventPayloadToWire } from './surface.js';
 
 // One-import re-exports of the packages underneath.
 export {

@@ -14,7 +14,9 @@ import {
 } from '@mobkit/core';
 import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
 import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, RoutingService } from '@mobkit/routing';
+import type { ReferenceAppRuntimeSurface } from '@mobkit/reference-app';
 import { EventHub, type UnifiedEventListener } from './events.js';
+import { referenceAppSurface } from './surface.js';
 import { type MobBootstrapSpec } from './spec.js';
 import {
   type DiscoveredMember,
@@ -505,6 +507,11 @@ export class UnifiedRuntime {
   startScheduler(schedules: readonly ScheduleInput[], options: Parameters<SchedulingBridge['startScheduler']>[1] = {}): ReturnType<SchedulingBridge['startScheduler']> {
     this.assertAccepting('startScheduler');
     return this.schedulingBridge.startScheduler(schedules, options);
+  }
+
+  /** What the reference app (`@mobkit/reference-app`) needs of this runtime. */
+  referenceAppSurface(): ReferenceAppRuntimeSurface {
+    return referenceAppSurface(this);
   }
 
   // ---------------------------------------------------------------- shutdown
