@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { catchError } from '../test/catch-error.js';
 import {
   agentDiscoverySpecToWire,
   defaultRuntimeOptions,
@@ -14,18 +15,7 @@ import {
   preSpawnDataToWire,
   runtimeOptionsToWire,
 } from './config.js';
-import { MobKitError, isMobKitError } from './errors/error.js';
 
-function catchError(fn: () => unknown): MobKitError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isMobKitError(error)).toBe(true);
-    expect(error).toBeInstanceOf(MobKitError);
-    return error as MobKitError;
-  }
-  throw new Error('expected a MobKitError, nothing was thrown');
-}
 
 // Wire examples from mobkit-spec.md section 2, verbatim.
 const MODULE_WIRE = { id: 'router', command: 'meerkat-router', args: ['--port', '9001'], restart_policy: 'never' } as const;

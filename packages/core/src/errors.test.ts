@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { catchError } from '../test/catch-error.js';
 import { parseRpcCapabilities, rpcCapabilitiesToWire, MOBKIT_CONTRACT_VERSION, MAX_SCHEDULES_PER_REQUEST } from './capabilities.js';
 import { ManualClock, SequenceIds, sequenceId, systemClock } from './clock.js';
 import { ERROR_CODES, ERROR_CODE_SECTIONS, errorCodeInfo } from './errors/codes.js';
 import { MobKitError, isMobKitError, toMobKitError } from './errors/error.js';
 
-function catchError(fn: () => unknown): MobKitError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isMobKitError(error)).toBe(true);
-    return error as MobKitError;
-  }
-  throw new Error('expected a MobKitError, nothing was thrown');
-}
 
 describe('the error code table', () => {
   it('maps every code to a JSON-RPC number and an HTTP status', () => {

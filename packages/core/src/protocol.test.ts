@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { catchError } from '../test/catch-error.js';
 import { z } from 'zod';
-import { MobKitError, isMobKitError } from './errors/error.js';
 import {
   type EventEnvelope,
   eventEnvelopeToWire,
@@ -11,15 +11,6 @@ import {
 } from './events.js';
 import { compareEvents, insertEventSorted, normalizeEventLine, parseModuleEventLine, parseUnifiedEventLine } from './protocol.js';
 
-function catchError(fn: () => unknown): MobKitError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isMobKitError(error)).toBe(true);
-    return error as MobKitError;
-  }
-  throw new Error('expected a MobKitError, nothing was thrown');
-}
 
 const AGENT_LINE = '{"event_id":"evt-1","source":"agent","timestamp_ms":1700000000000,"event":{"kind":"agent","agent_id":"a-1","event_type":"run_completed"}}';
 const MODULE_LINE = '{"event_id":"evt-2","source":"module","timestamp_ms":1700000000001,"event":{"kind":"module","module":"router","event_type":"ready","payload":{"port":9001}}}';

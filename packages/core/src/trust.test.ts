@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MobKitError, isMobKitError } from './errors/error.js';
+import { catchError } from '../test/catch-error.js';
 import { parseTomlText } from './toml.js';
 import { loadTrustedModulesFromToml } from './trust.js';
 
-function catchError(fn: () => unknown): MobKitError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isMobKitError(error)).toBe(true);
-    return error as MobKitError;
-  }
-  throw new Error('expected a MobKitError, nothing was thrown');
-}
 
 describe('loadTrustedModulesFromToml', () => {
   it('loads [[modules]] tables, defaulting restart_policy to on_failure and args to []', () => {
