@@ -5,3 +5,23 @@
  * @packageDocumentation
  */
 export type { ReferenceAppRuntimeSurface, SurfaceAgentEvent, SurfaceMember, SurfaceProfile } from './surface.js';
+export {
+  buildReferenceAppRouter,
+  defaultConsoleAssetsDir,
+  REFERENCE_APP_DEFAULTS,
+  TERMINAL_EVENT_TYPES,
+  type ReferenceAppRouterOptions,
+  type ReferenceAppRpcHandler,
+} from './router.js';
+export {
+  buildConsoleExperience,
+  consoleModules,
+  CONSOLE_CONTRACT_VERSION,
+  EXPERIENCE_REQUIRED_FIELDS,
+  type ConsoleAgentWire,
+  type ConsoleModuleWire,
+  type ConsoleExperienceInput,
+} from './experience.js';
+export { formatSseFrame, ReplayBuffer, SseConnection, type SseFrame, type SseDropInfo, type SseDropReason, type SseConnectionLimits } from './sse.js';
+export { consoleHtml, CONSOLE_APP_ASSET } from './console-html.js';
+export { httpErrorFor, jsonErrorHandler, sendError, snakeCode, type HttpErrorBody } from './http-errors.js';

@@ -1,0 +1,258 @@
+import { MOBKIT_CONTRACT_VERSION, type ModuleHealthState } from '@mobkit/core';
+import type { ReferenceAppRuntimeSurface, SurfaceMember } from './surface.js';
+
+/** The console contract version (`0.2.0`). */
+export const CONSOLE_CONTRACT_VERSION: string = MOBKIT_CONTRACT_VERSION;
+
+/** The required top-level fields of `/console/experience` (console-rest-sse-contract v0.2.0). */
+export const EXPERIENCE_REQUIRED_FIELDS = [
+  'contract_version',
+  'runtime_capabilities',
+  'base_panel',
+  'agent_sidebar',
+  'activity_feed',
+  'chat_inspector',
+  'topology',
+  'health_overview',
+  'flows',
+  'session_history',
+] as const;
+
+/** One entry of `agent_sidebar.live_snapshot.agents`. */
+export interface ConsoleAgentWire {
+  agent_id: string;
+  member_id: string;
+  label: string;
+  kind: 'mob_agent' | 'module_agent';
+  profile: string;
+  state: string;
+  wired_to: string[];
+  labels: Record<string, string>;
+  group: string;
+  addressable: boolean;
+  session_id: string | null;
+  affordances: {
+    addressable: boolean;
+    can_send_message: boolean;
+    can_retire: boolean;
+    can_respawn: boolean;
+    runtime_mode: 'mob_agent' | 'module_agent';
+  };
+}
+
+/** One module as the console's health panel shows it (an addition to the original's contract). */
+export interface ConsoleModuleWire {
+  module_id: string;
+  trusted: boolean;
+  loaded: boolean;
+  /** Latest health state (`Starting`, `Healthy`, `Failed`, `Restarting`, `Stopped`), null when never started. */
+  state: ModuleHealthState | null;
+  /** Start attempt of the latest transition (0 when never started). */
+  attempt: number;
+}
+
+/** Inputs of {@link buildConsoleExperience}. */
+export interface ConsoleExperienceInput {
+  surface: ReferenceAppRuntimeSurface;
+  /** The trusted module ids (decision state). */
+  trustedModules: readonly string[];
+  /** The keep-alive interval the SSE routes use, in ms. */
+  keepAliveMs: number;
+}
+
+function agentFromMember(member: SurfaceMember, externallyAddressable: boolean): ConsoleAgentWire {
+  const labels = { ...member.labels };
+  const addressable = externallyAddressable && labels.addressable !== 'false';
+  const singleton = labels.singleton === 'true';
+  return {
+    agent_id: member.meerkatId,
+    member_id: member.meerkatId,
+    label: labels.display_name !== undefined && labels.display_name.trim() !== '' ? labels.display_name : member.meerkatId,
+    kind: 'mob_agent',
+    profile: member.profile,
+    state: member.state,
+    wired_to: [...member.wiredTo],
+    labels,
+    group: labels.group !== undefined && labels.group.trim() !== '' ? labels.group : member.profile,
+    addressable,
+    session_id: member.sessionId ?? null,
+    affordances: {
+      addressable,
+      can_send_message: addressable && member.state === 'active',
+      can_retire: !singleton,
+      can_respawn: true,
+      runtime_mode: 'mob_agent',
+    },
+  };
+}
+
+function moduleAgent(id: string): ConsoleAgentWire {
+  return {
+    agent_id: id,
+    member_id: id,
+    label: id,
+    kind: 'module_agent',
+    profile: 'module',
+    state: 'active',
+    wired_to: [],
+    labels: {},
+    group: 'modules',
+    addressable: false,
+    session_id: null,
+    affordances: { addressable: false, can_send_message: false, can_retire: false, can_respawn: false, runtime_mode: 'module_agent' },
+  };
+}
+
+/** Every trusted or loaded module with its latest health state, sorted by id. */
+export function consoleModules(surface: ReferenceAppRuntimeSurface, trustedModules: readonly string[]): ConsoleModuleWire[] {
+  const loaded = new Set(surface.loadedModules());
+  const trusted = new Set(trustedModules);
+  const latest = new Map<string, { state: ModuleHealthState; attempt: number }>();
+  for (const t of surface.moduleHealthTransitions()) latest.set(t.moduleId, { state: t.to, attempt: t.attempt });
+  const ids = [...new Set([...trusted, ...loaded, ...latest.keys()])].sort();
+  return ids.map((id) => ({
+    module_id: id,
+    trusted: trusted.has(id),
+    loaded: loaded.has(id),
+    state: latest.get(id)?.state ?? null,
+    attempt: latest.get(id)?.attempt ?? 0,
+  }));
+}
+
+/**
+ * The `/console/experience` body (spec §15.1): every v0.2.0 top-level field, with a live agent snapshot
+ * from the runtime surface. Labels `display_name` (label), `group` (group), `addressable` (`"false"` hides
+ * send) and `singleton` (`"true"` prevents retire) are honoured. Additive fields: `session_id` per agent and
+ * `health_overview.live_snapshot.modules` (each module's latest health).
+ */
+export async function buildConsoleExperience(input: ConsoleExperienceInput): Promise<Record<string, unknown>> {
+  const { surface, trustedModules, keepAliveMs } = input;
+  const mobId = surface.mobId();
+  const hasMob = mobId !== undefined;
+  const profiles = hasMob ? surface.profiles() : [];
+  const addressableByProfile = new Map(profiles.map((p) => [p.name, p.externalAddressable]));
+  const members = hasMob ? await surface.listMembers() : [];
+  const sortedTrusted = [...trustedModules].sort();
+
+  const agents: ConsoleAgentWire[] = hasMob
+    ? members.map((m) => agentFromMember(m, addressableByProfile.get(m.profile) ?? false)).sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0))
+    : sortedTrusted.map(moduleAgent);
+
+  const profileCapabilities: Record<string, { instance_count: number; addressable: boolean; has_wiring: boolean }> = {};
+  for (const p of profiles) profileCapabilities[p.name] = { instance_count: 0, addressable: p.externalAddressable, has_wiring: false };
+  for (const agent of hasMob ? agents : []) {
+    const entry = (profileCapabilities[agent.profile] ??= { instance_count: 0, addressable: true, has_wiring: false });
+    entry.addressable = entry.instance_count === 0 ? agent.addressable : entry.addressable && agent.addressable;
+    entry.instance_count += 1;
+    entry.has_wiring ||= agent.wired_to.length > 0;
+  }
+
+  const loadedModules = hasMob ? (sortedTrusted.length > 0 ? sortedTrusted : agents.map((a) => a.agent_id)) : sortedTrusted;
+  const running = hasMob ? surface.isRunning() : sortedTrusted.length > 0;
+  const keepAlive = { interval_ms: keepAliveMs, comment: 'keep-alive', event: 'keep-alive' };
+
+  return {
+    contract_version: CONSOLE_CONTRACT_VERSION,
+    runtime_id: mobId ?? null,
+    mob_status: hasMob ? await surface.mobStatus() : null,
+    runtime_capabilities: {
+      can_spawn_members: hasMob,
+      can_send_messages: hasMob,
+      can_wire_members: hasMob,
+      can_retire_members: hasMob,
+      available_spawn_modes: hasMob ? ['module', 'profile'] : ['module'],
+      profile_capabilities: profileCapabilities,
+    },
+    base_panel: {
+      panel_id: 'console.home',
+      title: 'Mob Console',
+      route: '/console',
+      capabilities: { can_render: true, can_subscribe_activity: true, can_send_messages: hasMob },
+    },
+    module_panels: sortedTrusted.map((id) => ({
+      panel_id: `module.${id}`,
+      module_id: id,
+      title: `${id} module`,
+      route: `/console/modules/${id}`,
+      capabilities: { can_render: true, can_subscribe_activity: true },
+    })),
+    agent_sidebar: {
+      panel_id: 'console.agents',
+      title: 'Agents',
+      source_method: hasMob ? 'mobkit/list_members' : 'mobkit/status',
+      refresh_policy: { mode: 'pull', poll_interval_ms: 5000 },
+      selection_contract: { key: 'agent_id', multi_select: false, opens_panel: 'console.chat_inspector' },
+      list_item_contract: {
+        fields: ['agent_id', 'member_id', 'label', 'kind', 'profile', 'state', 'wired_to', 'labels', 'group', 'addressable', 'affordances'],
+        well_known_labels: {
+          display_name: 'shown instead of the member id',
+          group: 'groups agents in the sidebar (default: the profile)',
+          addressable: '"false" hides the send affordance',
+          singleton: '"true" prevents retire',
+        },
+      },
+      live_snapshot: { agents, agent_count: agents.length },
+    },
+    activity_feed: {
+      panel_id: 'console.activity',
+      title: 'Activity',
+      transport: 'sse',
+      source_method: 'mobkit/events/subscribe',
+      supported_scopes: ['mob', 'agent', 'interaction'],
+      default_scope: 'mob',
+      request_contract: {
+        mob: { method: 'GET', route: '/mob/events' },
+        agent: { method: 'GET', route: '/agents/{agent_id}/events' },
+        interaction: { method: 'POST', route: '/interactions/stream', body: { member_id: 'string', message: 'string (optional)' } },
+        resume: { header: 'Last-Event-ID', id_formats: ['mob:<seq>', '<agent_id>:<seq>'] },
+        auth: { bearer: true, query_param: 'auth_token' },
+      },
+      event_contract: {
+        envelope_fields: ['member_id', 'source', 'payload', 'timestamp_ms'],
+        event_type_path: 'event.event_type',
+        payload_type_path: 'payload.type',
+        frame_format: 'id: <scope>:<seq>\\nevent: <agent event type>\\ndata: <json>\\n\\n',
+      },
+      keep_alive: keepAlive,
+    },
+    chat_inspector: {
+      panel_id: 'console.chat_inspector',
+      title: 'Chat',
+      send_method: 'mobkit/send_message',
+      observe_route: '/interactions/stream',
+      transport: 'rpc+sse',
+      request_contract: { member_id: 'string', message: 'string (optional: sent after subscribing)' },
+      terminal_events: ['run_completed', 'run_failed', 'interaction_complete', 'interaction_failed'],
+      enabled: hasMob,
+    },
+    topology: {
+      panel_id: 'console.topology',
+      title: 'Topology',
+      source_method: 'mobkit/status',
+      route_method: 'mobkit/routing/routes/list',
+      live_snapshot: { nodes: loadedModules, node_count: loadedModules.length },
+    },
+    health_overview: {
+      panel_id: 'console.health',
+      title: 'Health',
+      source_method: 'mobkit/status',
+      live_snapshot: {
+        running,
+        loaded_modules: loadedModules,
+        loaded_module_count: loadedModules.length,
+        modules: consoleModules(surface, sortedTrusted),
+      },
+    },
+    flows: {
+      panel_id: 'console.flows',
+      title: 'Flows',
+      evaluate_method: 'mobkit/scheduling/evaluate',
+      dispatch_method: 'mobkit/scheduling/dispatch',
+      refresh_policy: { mode: 'pull', poll_interval_ms: 10000 },
+      note: 'schedules are evaluated and dispatched through the scheduling module',
+    },
+    session_history: hasMob
+      ? { panel_id: 'console.sessions', title: 'Sessions', source_method: 'mobkit/query_events', available: true }
+      : { panel_id: 'console.sessions', title: 'Sessions', available: false, reason: 'no mob runtime is attached' },
+  };
+}

@@ -1,0 +1,187 @@
+import type { Request, Response } from 'express';
+
+/** One Server-Sent Events frame. `data` is written as one `data:` line per line of text. */
+export interface SseFrame {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** Encodes a frame as SSE text (terminated by a blank line). Newlines in `id`/`event` are stripped. */
+export function formatSseFrame(frame: SseFrame): string {
+  let out = '';
+  if (frame.id !== undefined) out += `id: ${frame.id.replace(/[\r\n]/g, '')}\n`;
+  if (frame.event !== undefined) out += `event: ${frame.event.replace(/[\r\n]/g, '')}\n`;
+  for (const line of frame.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+/** Why a stream ended on the server's side. */
+export type SseDropReason = 'buffer_limit' | 'drain_timeout';
+
+/** What {@link ReferenceAppRouterOptions.onStreamDropped} receives. */
+export interface SseDropInfo {
+  /** The route of the stream (`/mob/events`, `/agents/:id/events`, `/interactions/stream`). */
+  route: string;
+  reason: SseDropReason;
+  /** Bytes queued for the client when it was dropped. */
+  bufferedBytes: number;
+}
+
+/** Limits of one SSE connection. */
+export interface SseConnectionLimits {
+  keepAliveMs: number;
+  maxBufferedBytes: number;
+  slowClientTimeoutMs: number;
+  route: string;
+  onDrop?: (info: SseDropInfo) => void;
+}
+
+/**
+ * One open SSE response with keep-alive comments and backpressure: when the client stops reading,
+ * writes queue in the socket; past `maxBufferedBytes` queued, or when the queue does not drain within
+ * `slowClientTimeoutMs`, the connection is destroyed, so a slow client never grows memory without bound.
+ */
+export class SseConnection {
+  private closed = false;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private readonly closeHandlers: Array<() => void> = [];
+
+  constructor(
+    private readonly req: Request,
+    private readonly res: Response,
+    private readonly limits: SseConnectionLimits,
+  ) {}
+
+  /** Writes the 200 head (no-store, no proxy buffering) and starts the keep-alive timer. */
+  open(): void {
+    this.res.status(200).set({
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    this.res.flushHeaders();
+    this.req.socket.setNoDelay(true);
+    const onClose = () => this.finish();
+    this.res.on('close', onClose);
+    this.req.on('close', onClose);
+    this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), this.limits.keepAliveMs);
+    this.keepAlive.unref?.();
+    this.write('retry: 3000\n: connected\n\n');
+  }
+
+  /** True once the connection ended (client gone, dropped or closed). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Runs `fn` once when the connection ends for any reason. */
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closeHandlers.push(fn);
+  }
+
+  /** Sends one frame; false when the connection is closed (or was just dropped). */
+  send(frame: SseFrame): boolean {
+    return this.write(formatSseFrame(frame));
+  }
+
+  /** Ends the response normally. */
+  end(): void {
+    if (this.closed) return;
+    this.res.end();
+    this.finish();
+  }
+
+  private write(chunk: string): boolean {
+    if (this.closed) return false;
+    const flushed = this.res.write(chunk);
+    const buffered = this.res.writableLength;
+    if (buffered > this.limits.maxBufferedBytes) {
+      this.drop('buffer_limit', buffered);
+      return false;
+    }
+    if (!flushed && this.drainTimer === undefined) {
+      this.drainTimer = setTimeout(() => this.drop('drain_timeout', this.res.writableLength), this.limits.slowClientTimeoutMs);
+      this.drainTimer.unref?.();
+      this.res.once('drain', () => {
+        clearTimeout(this.drainTimer);
+        this.drainTimer = undefined;
+      });
+    }
+    return true;
+  }
+
+  private drop(reason: SseDropReason, bufferedBytes: number): void {
+    if (this.closed) return;
+    this.finish();
+    // Destroying the socket frees everything queued for it at once.
+    this.res.destroy();
+    this.req.socket.destroy();
+    try {
+      this.limits.onDrop?.({ route: this.limits.route, reason, bufferedBytes });
+    } catch {
+      // a logging hook must not break the server
+    }
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.keepAlive);
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    for (const fn of this.closeHandlers.splice(0)) {
+      try {
+        fn();
+      } catch {
+        // cleanup handlers must not throw into the socket's close path
+      }
+    }
+  }
+}
+
+/** A bounded ring of items ordered by an increasing `seq`; the oldest fall out first. */
+export class ReplayBuffer<T extends { seq: number }> {
+  private readonly items: T[] = [];
+  private head = 0;
+  /** The highest `seq` that fell out of the buffer (−1: none yet). */
+  private evictedThrough = -1;
+
+  constructor(readonly capacity: number) {}
+
+  push(item: T): void {
+    if (this.capacity <= 0) {
+      this.evictedThrough = Math.max(this.evictedThrough, item.seq);
+      return;
+    }
+    if (this.items.length < this.capacity) {
+      this.items.push(item);
+      return;
+    }
+    const old = this.items[this.head] as T;
+    this.evictedThrough = Math.max(this.evictedThrough, old.seq);
+    this.items[this.head] = item;
+    this.head = (this.head + 1) % this.capacity;
+  }
+
+  /** Items in order. */
+  toArray(): T[] {
+    return [...this.items.slice(this.head), ...this.items.slice(0, this.head)];
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /**
+   * Items with `seq > afterSeq` that pass `filter`, and whether events after `afterSeq` may have been
+   * evicted already (the client missed some).
+   */
+  since(afterSeq: number, filter: (item: T) => boolean = () => true): { items: T[]; truncated: boolean } {
+    const items = this.toArray().filter((item) => item.seq > afterSeq && filter(item));
+    return { items, truncated: afterSeq < this.evictedThrough };
+  }
+}

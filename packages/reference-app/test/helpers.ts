@@ -1,0 +1,302 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { SignJWT } from 'jose';
+import { MobKitError, handleRpcText, type MobKitConfig } from '@mobkit/core';
+import { buildRuntimeDecisionState, type RuntimeDecisionState } from '@mobkit/auth-policy';
+import { MobDefinition, TestClient, createEmbeddedMob, type EmbeddedMob, type LlmClient, type MobEvent } from '@mobkit/mob-adapter';
+import { startModuleRuntime, type ModuleRuntime } from '@mobkit/supervisor';
+import { buildReferenceAppRouter, type ReferenceAppRouterOptions, type ReferenceAppRuntimeSurface, type SurfaceAgentEvent } from '../src/index.js';
+
+const fixture = (rel: string) => fileURLToPath(new URL(`../../../fixtures/${rel}`, import.meta.url));
+
+/** A lead and two workers wired to it (orchestrator auto-wiring); `auditor` is not externally addressable. */
+export const TEST_MOB_TOML = `
+[mob]
+id = "console-test-mob"
+orchestrator = "lead"
+
+[profiles.lead]
+model = "gpt-5.2"
+peer_description = "Leads"
+external_addressable = true
+tools = { comms = true }
+
+[profiles.worker]
+model = "gpt-5.2"
+peer_description = "Works"
+external_addressable = true
+tools = { comms = true }
+
+[profiles.auditor]
+model = "gpt-5.2"
+peer_description = "Audits, host may not talk to it"
+tools = { comms = true }
+
+[wiring]
+auto_wire_orchestrator = true
+`;
+
+/** The trust manifest of the tests: one real `sh` JSON-line module (`ready.sh`). */
+export function trustedMobkitToml(): string {
+  return `[[modules]]\nid = "beacon"\ncommand = "sh"\nargs = [${JSON.stringify(fixture('modules/ready.sh'))}, "beacon"]\nrestart_policy = "never"\n`;
+}
+
+export const ISSUER = 'http://127.0.0.1:9';
+export const HS_SECRET = 'reference-app-test-secret-with-enough-entropy-0123456789';
+export const ALLOWED_EMAIL = 'ops@example.com';
+
+/** A decision state with the test trust manifest; auth on or off; a localhost-class HS256 trusted OIDC config. */
+export function decisionState(requireAppAuth: boolean): RuntimeDecisionState {
+  const k = Buffer.from(HS_SECRET).toString('base64url');
+  return buildRuntimeDecisionState({
+    bigquery: { dataset: 'reference_dataset', table: 'reference_table' },
+    trustedMobkitToml: trustedMobkitToml(),
+    auth: { defaultProvider: 'google_o_auth', emailAllowlist: [ALLOWED_EMAIL] },
+    trustedOidc: {
+      discoveryJson: JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/.well-known/jwks.json` }),
+      jwksJson: JSON.stringify({ keys: [{ kid: 'hs-1', kty: 'oct', alg: 'HS256', k }] }),
+      audience: 'meerkat-console',
+    },
+    console: { requireAppAuth },
+    releaseMetadataJson: readFileSync(fixture('auth/release-targets.json'), 'utf8'),
+  });
+}
+
+/** An HS256 console token (valid for 5 minutes) for `email`. */
+export function signToken(email = ALLOWED_EMAIL, extra: Record<string, unknown> = {}): Promise<string> {
+  return new SignJWT({ email, provider: 'google_oauth', ...extra })
+    .setProtectedHeader({ alg: 'HS256', kid: 'hs-1' })
+    .setIssuer(ISSUER)
+    .setAudience('meerkat-console')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(HS_SECRET));
+}
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The agent payload in snake_case wire form (as mobkit's surface does). */
+function payloadToWire(payload: Extract<MobEvent, { kind: 'agent' }>['event']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(payload)) {
+    out[snake(key)] = key === 'usage' && value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [snake(k), v])) : value;
+  }
+  return out;
+}
+
+/** Adapts a real embedded mob and a real module runtime to the reference app's surface (like mobkit's `referenceAppSurface`). */
+export function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAppRuntimeSurface {
+  return {
+    mobId: () => mob.mobId,
+    mobStatus: () => mob.status(),
+    profiles: () =>
+      Object.values(mob.definition.profiles).map((p) => ({ name: p.name, model: p.model, externalAddressable: p.externalAddressable, peerDescription: p.peerDescription })),
+    listMembers: () => mob.listMembers(),
+    getMember: (id) => mob.getMember(id),
+    sendMessage: (id, text) => mob.sendMessage(id, text),
+    loadedModules: () => modules.loadedModules(),
+    isRunning: () => modules.isRunning(),
+    moduleHealthTransitions: () => modules.healthTransitions(),
+    events: () => modules.mergedEvents(),
+    subscribe: (listener) => modules.subscribe(listener),
+    subscribeAgentEvents: (listener, memberId) =>
+      mob.subscribe(
+        (event) => {
+          if (event.kind !== 'agent') return;
+          const out: SurfaceAgentEvent = { memberId: event.memberId, seq: event.seq, timestampMs: event.timestampMs, type: event.event.type, payload: payloadToWire(event.event) };
+          listener(out);
+        },
+        memberId === undefined ? {} : { member: memberId },
+      ),
+  };
+}
+
+/** A real JSON-RPC handler over the surface (a few of mobkit's methods), batches included. */
+export function testRpcHandler(surface: ReferenceAppRuntimeSurface): ReferenceAppRouterOptions['rpcHandler'] {
+  return {
+    handleText: (text) =>
+      handleRpcText(text, async (request) => {
+        const params = (request.params ?? {}) as Record<string, unknown>;
+        switch (request.method) {
+          case 'mobkit/status':
+            return { contract_version: '0.2.0', running: surface.isRunning(), loaded_modules: surface.loadedModules() };
+          case 'mobkit/list_members':
+            return { members: (await surface.listMembers()).map((m) => ({ meerkat_id: m.meerkatId, profile: m.profile })) };
+          case 'mobkit/send_message':
+            return { session_id: await surface.sendMessage(String(params.member_id ?? ''), String(params.message ?? '')) };
+          default:
+            throw new MobKitError('RpcMethodNotFound', `method not found: ${request.method}`);
+        }
+      }),
+  };
+}
+
+/** A running reference app over a real mob and module runtime. */
+export interface TestApp {
+  url: string;
+  server: Server;
+  mob: EmbeddedMob;
+  modules: ModuleRuntime;
+  surface: ReferenceAppRuntimeSurface;
+  decisions: RuntimeDecisionState;
+  /** Aborts the router (closes its streams). */
+  controller: AbortController;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startTestApp}. */
+export interface TestAppOptions {
+  requireAppAuth?: boolean;
+  router?: Partial<ReferenceAppRouterOptions>;
+  llm?: LlmClient;
+  /** Start the `beacon` module (default true). */
+  withModule?: boolean;
+}
+
+/** Boots a mob (lead-1, worker-1, worker-2, auditor-1 with labels), the module runtime and the router on 127.0.0.1:0. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const decisions = decisionState(options.requireAppAuth ?? false);
+  const mob = await createEmbeddedMob(MobDefinition.fromToml(TEST_MOB_TOML), { llm: options.llm ?? new TestClient({ text: 'pong' }) });
+  await mob.spawnMany([
+    { profile: 'lead', meerkatId: 'lead-1', labels: { display_name: 'Team Lead', singleton: 'true' } },
+    { profile: 'worker', meerkatId: 'worker-1', labels: { group: 'crew' } },
+    { profile: 'worker', meerkatId: 'worker-2', labels: { addressable: 'false' } },
+    { profile: 'auditor', meerkatId: 'auditor-1' },
+  ]);
+  const withModule = options.withModule ?? true;
+  const config: MobKitConfig = {
+    modules: withModule ? decisions.modules.map((m) => ({ ...m, args: [...m.args] })) : [],
+    discovery: { namespace: 'phase0', modules: withModule ? ['beacon'] : [] },
+    preSpawn: [],
+  };
+  const modules = await startModuleRuntime(config, { timeoutMs: 5000, options: { shutdownGraceMs: 500 } });
+  const surface = surfaceOf(mob, modules);
+  const controller = new AbortController();
+  const app = express();
+  app.use(buildReferenceAppRouter(surface, decisions, { rpcHandler: testRpcHandler(surface), signal: controller.signal, ...options.router }));
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    server,
+    mob,
+    modules,
+    surface,
+    decisions,
+    controller,
+    async close() {
+      controller.abort();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await modules.shutdown();
+      await mob.close();
+    },
+  };
+}
+
+/** One SSE frame as a test reads it. */
+export interface TestFrame {
+  id?: string;
+  event: string;
+  data: string;
+}
+
+/** Reads an SSE response incrementally; `next(pred)` waits for a frame matching `pred` (rejects on timeout). */
+export class SseReader {
+  readonly frames: TestFrame[] = [];
+  comments: string[] = [];
+  private buffer = '';
+  private ended = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(readonly response: Response) {
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    const reader = (this.response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        this.buffer += decoder.decode(value, { stream: true });
+        let i: number;
+        while ((i = this.buffer.indexOf('\n\n')) >= 0) {
+          const block = this.buffer.slice(0, i);
+          this.buffer = this.buffer.slice(i + 2);
+          const frame: TestFrame = { event: 'message', data: '' };
+          const data: string[] = [];
+          let hasField = false;
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) {
+              this.comments.push(line.slice(1).trim());
+              continue;
+            }
+            const colon = line.indexOf(':');
+            const field = line.slice(0, colon);
+            const value = line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'id') frame.id = value;
+            else if (field === 'event') frame.event = value;
+            else if (field === 'data') data.push(value);
+            else continue;
+            hasField = true;
+          }
+          frame.data = data.join('\n');
+          if (hasField && (data.length > 0 || frame.id !== undefined)) this.frames.push(frame);
+          this.wake();
+        }
+      }
+    } catch {
+      // aborted
+    } finally {
+      this.ended = true;
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** True once the server ended the stream. */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Waits until `pred` holds (checked after every frame), up to `timeoutMs`. */
+  async until(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  /** Waits for the first frame (from index 0) matching `pred`. */
+  async frame(pred: (f: TestFrame) => boolean, timeoutMs = 5000): Promise<TestFrame> {
+    await this.until(() => this.frames.some(pred), timeoutMs, 'frame');
+    return this.frames.find(pred) as TestFrame;
+  }
+
+  /** Waits for the end of the stream. */
+  async end(timeoutMs = 5000): Promise<void> {
+    await this.until(() => this.ended, timeoutMs, 'end of stream');
+  }
+}
+
+/** Polls `pred` until true (or throws after `timeoutMs`). */
+export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
