@@ -89,6 +89,14 @@ export {
 export { parseUnifiedEventLine, parseModuleEventLine, normalizeEventLine, compareEvents, insertEventSorted } from './protocol.js';
 export { loadTrustedModulesFromToml } from './trust.js';
 export {
+  RouteResolutionWireSchema,
+  RouteResolutionSchema,
+  parseRouteResolution,
+  routeResolutionToWire,
+  type RouteResolution,
+  type RouteResolutionWire,
+} from './resolution.js';
+export {
   MOBKIT_CONTRACT_VERSION,
   MAX_SCHEDULES_PER_REQUEST,
   parseRpcCapabilities,

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { MobKitError, parseWithSchema } from '@mobkit/core';
+import {
+  MobKitError,
+  RouteResolutionSchema,
+  RouteResolutionWireSchema,
+  parseWithSchema,
+  routeResolutionToWire,
+  type RouteResolution,
+  type RouteResolutionWire,
+} from '@mobkit/core';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -12,65 +20,19 @@ export const DELIVERY_TARGET_MODULE = 'delivery';
 /** Length of a rate-limit window in ms. */
 export const RATE_WINDOW_MS = 60_000;
 
-/**
- * Wire form of a routing resolution as delivery receives it. Delivery keeps its own copy of this
- * schema (identical to `@mobkit/routing`'s) so that it depends on `@mobkit/core` only.
- */
-export const DeliveryResolutionWireSchema = z.object({
-  route_id: z.string(),
-  recipient: z.string(),
-  channel: z.string(),
-  sink: z.string(),
-  target_module: z.string(),
-  retry_max: count,
-  backoff_ms: count,
-  rate_limit_per_minute: count,
-});
+/** Wire form of a routing resolution as delivery receives it (the one schema in `@mobkit/core`). */
+export const DeliveryResolutionWireSchema = RouteResolutionWireSchema;
 /** A resolution as written on the wire. */
-export type DeliveryResolutionWire = z.input<typeof DeliveryResolutionWireSchema>;
+export type DeliveryResolutionWire = RouteResolutionWire;
 
-/**
- * A routing resolution (structurally the same as `RoutingResolution` of `@mobkit/routing`, so one
- * can be passed where the other is expected).
- */
-export interface DeliveryResolution {
-  routeId: string;
-  recipient: string;
-  channel: string;
-  sink: string;
-  targetModule: string;
-  retryMax: number;
-  backoffMs: number;
-  rateLimitPerMinute: number;
-}
+/** A routing resolution (the same type as `RoutingResolution` of `@mobkit/routing`). */
+export type DeliveryResolution = RouteResolution;
 
 /** Maps a wire resolution to {@link DeliveryResolution}. */
-export const DeliveryResolutionSchema = DeliveryResolutionWireSchema.transform(
-  (w): DeliveryResolution => ({
-    routeId: w.route_id,
-    recipient: w.recipient,
-    channel: w.channel,
-    sink: w.sink,
-    targetModule: w.target_module,
-    retryMax: w.retry_max,
-    backoffMs: w.backoff_ms,
-    rateLimitPerMinute: w.rate_limit_per_minute,
-  }),
-);
+export const DeliveryResolutionSchema = RouteResolutionSchema;
 
 /** Converts a resolution to its wire form. */
-export function deliveryResolutionToWire(r: DeliveryResolution): DeliveryResolutionWire {
-  return {
-    route_id: r.routeId,
-    recipient: r.recipient,
-    channel: r.channel,
-    sink: r.sink,
-    target_module: r.targetModule,
-    retry_max: r.retryMax,
-    backoff_ms: r.backoffMs,
-    rate_limit_per_minute: r.rateLimitPerMinute,
-  };
-}
+export const deliveryResolutionToWire: (r: DeliveryResolution) => DeliveryResolutionWire = routeResolutionToWire;
 
 /** Status of one attempt: handed over, failed but worth retrying, or failed for good. */
 export type DeliveryAttemptStatus = 'sent' | 'transient_failure' | 'failed';

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { MobKitError, parseWithSchema } from '@mobkit/core';
+import {
+  MobKitError,
+  RouteResolutionSchema,
+  RouteResolutionWireSchema,
+  parseRouteResolution,
+  parseWithSchema,
+  routeResolutionToWire,
+  type RouteResolution,
+  type RouteResolutionWire,
+} from '@mobkit/core';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** Absent and `null` both mean "not set". */
@@ -139,65 +148,24 @@ export function parseRoutingResolveRequest(input: unknown): RoutingResolveReques
 // ---------------------------------------------------------------------------------------------
 // RoutingResolution
 
-/** Wire form of an issued resolution. */
-export const RoutingResolutionWireSchema = z.object({
-  route_id: z.string(),
-  recipient: z.string(),
-  channel: z.string(),
-  sink: z.string(),
-  target_module: z.string(),
-  retry_max: count,
-  backoff_ms: count,
-  rate_limit_per_minute: count,
-});
+/** Wire form of an issued resolution (the one schema in `@mobkit/core`, shared with delivery). */
+export const RoutingResolutionWireSchema = RouteResolutionWireSchema;
 /** An issued resolution as written on the wire. */
-export type RoutingResolutionWire = z.input<typeof RoutingResolutionWireSchema>;
+export type RoutingResolutionWire = RouteResolutionWire;
 
 /** Where a recipient goes and with which policy, under an issued `route_id`. */
-export interface RoutingResolution {
-  /** `route-000000`, `route-000001`, … */
-  routeId: string;
-  recipient: string;
-  channel: string;
-  sink: string;
-  targetModule: string;
-  retryMax: number;
-  backoffMs: number;
-  rateLimitPerMinute: number;
-}
+export type RoutingResolution = RouteResolution;
 
 /** Maps a wire resolution to {@link RoutingResolution}. */
-export const RoutingResolutionSchema = RoutingResolutionWireSchema.transform(
-  (w): RoutingResolution => ({
-    routeId: w.route_id,
-    recipient: w.recipient,
-    channel: w.channel,
-    sink: w.sink,
-    targetModule: w.target_module,
-    retryMax: w.retry_max,
-    backoffMs: w.backoff_ms,
-    rateLimitPerMinute: w.rate_limit_per_minute,
-  }),
-);
+export const RoutingResolutionSchema = RouteResolutionSchema;
 
 /** Parses a wire resolution. */
 export function parseRoutingResolution(input: unknown): RoutingResolution {
-  return parseWithSchema(RoutingResolutionSchema, input, { what: 'routing resolution' });
+  return parseRouteResolution(input, 'routing resolution');
 }
 
 /** Converts a resolution to its wire form (field order as in the spec). */
-export function routingResolutionToWire(r: RoutingResolution): RoutingResolutionWire {
-  return {
-    route_id: r.routeId,
-    recipient: r.recipient,
-    channel: r.channel,
-    sink: r.sink,
-    target_module: r.targetModule,
-    retry_max: r.retryMax,
-    backoff_ms: r.backoffMs,
-    rate_limit_per_minute: r.rateLimitPerMinute,
-  };
-}
+export const routingResolutionToWire: (r: RoutingResolution) => RoutingResolutionWire = routeResolutionToWire;
 
 // ---------------------------------------------------------------------------------------------
 // Router overrides (answer of the router module's `routing.resolve` tool)
