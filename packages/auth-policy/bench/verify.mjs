@@ -217,6 +217,14 @@ async function main() {
     console.log(`middleware cost, a console client reusing its token:  CPU ${pct(cpuOverhead)}, throughput ${pct(overhead)} per request (target < ${TARGET_OVERHEAD * 100}%): ${verdict(cpuOverhead)}`);
     console.log(`middleware cost, full verification on every request:   CPU ${pct(cpuFullOverhead)}, throughput ${pct(fullOverhead)} per request (target < ${TARGET_OVERHEAD * 100}%): ${verdict(cpuFullOverhead)}`);
     if (bad > 0) console.log(`warning: ${bad} non-200 responses`);
+    // `--json`: also print one machine-readable line `@@bench-json {…}` at the end, for `npm run bench`.
+    if (process.argv.includes('--json')) {
+      const metrics = {
+        verificationsPerSec: { ...rates, HS256Remembered: repeated },
+        http: { plainRps, authRps, fullRps, cpuOverhead, cpuFullOverhead, throughputOverhead: overhead, fullThroughputOverhead: fullOverhead, bad },
+      };
+      console.log(`@@bench-json ${JSON.stringify({ node: process.version, metrics })}`);
+    }
   } finally {
     child.send('stop');
     await new Promise((r) => {

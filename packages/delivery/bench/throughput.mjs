@@ -15,6 +15,10 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const routerBin = here('../../routing/dist/bin/mobkit-router.js');
 const deliveryBin = here('../dist/bin/mobkit-delivery.js');
 const memoryToml = here('../../../fixtures/delivery/memory.toml');
+// `--quick`: shorter measuring windows. `--json`: also print one machine-readable line `@@bench-json {…}` at the end.
+const quick = process.argv.includes('--quick');
+const json = process.argv.includes('--json');
+const secs = (s) => (quick ? s / 2 : s);
 const REQUEST = { recipient: 'user@example.com', channel: 'transactional', rateLimitPerMinute: 1_000_000_000 };
 
 async function measure(label, seconds, op) {
@@ -85,14 +89,16 @@ function jsonOf(result) {
 console.log(`node ${process.version}, ${new Date().toISOString()}`);
 
 const mem = await inProcess();
-const baseline = await measure('in-process resolve+send (memory sink, no ledger)', 3, mem.op);
+const baseline = await measure('in-process resolve+send (memory sink, no ledger)', secs(3), mem.op);
 await mem.close();
 
+let ledgerSequential;
+let ledgerConcurrent;
 const dir = mkdtempSync(join(tmpdir(), 'mobkit-bench-'));
 try {
   const durable = await inProcess(join(dir, 'ledger.jsonl'));
-  await measure('in-process resolve+send (memory sink, fsynced file ledger)', 2, durable.op);
-  await measureConcurrent('  same, 64 in flight (group commit)', 2, 64, (i) => durable.op(1e9 + i));
+  ledgerSequential = await measure('in-process resolve+send (memory sink, fsynced file ledger)', secs(2), durable.op);
+  ledgerConcurrent = await measureConcurrent('  same, 64 in flight (group commit)', secs(2), 64, (i) => durable.op(1e9 + i));
   await durable.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -109,8 +115,8 @@ try {
     );
     jsonOf(await delivery.callTool({ name: 'delivery.send', arguments: { resolution, payload: { text: 'hello', n: i }, idempotency_key: `k-${i}` } }));
   };
-  mcpSequential = await measure('MCP modules, kept sessions, one at a time', 3, mcpOp);
-  mcpPipelined = await measureConcurrent('MCP modules, kept sessions, 64 in flight', 3, 64, (i) => mcpOp(1e9 + i));
+  mcpSequential = await measure('MCP modules, kept sessions, one at a time', secs(3), mcpOp);
+  mcpPipelined = await measureConcurrent('MCP modules, kept sessions, 64 in flight', secs(3), 64, (i) => mcpOp(1e9 + i));
 } finally {
   await router.close();
   await delivery.close();
@@ -122,3 +128,7 @@ console.log('');
 console.log(`in-process target >= 20,000 ops/s: ${Math.round(baseline).toLocaleString('en-US')} ops/s -> ${baseline >= 20_000 ? 'PASS' : 'MISS'}`);
 console.log(`MCP (one at a time) vs in-process: ${ratioSeq.toFixed(1)}x slower -> ${ratioSeq <= 10 ? 'PASS' : 'MISS'} (target within 10x)`);
 console.log(`MCP (64 in flight)  vs in-process: ${ratioPipe.toFixed(1)}x slower -> ${ratioPipe <= 10 ? 'PASS' : 'MISS'} (target within 10x)`);
+if (json) {
+  const metrics = { inProcessOpsPerSec: baseline, ledgerSequentialOpsPerSec: ledgerSequential, ledgerConcurrentOpsPerSec: ledgerConcurrent, mcpSequentialOpsPerSec: mcpSequential, mcpPipelinedOpsPerSec: mcpPipelined };
+  console.log(`@@bench-json ${JSON.stringify({ node: process.version, quick, metrics })}`);
+}

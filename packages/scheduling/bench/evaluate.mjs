@@ -118,4 +118,10 @@ console.log(`baseline   100 bare setTimeout calls:  ${stats(baseline)}`);
 console.log(`scheduler  ${live.lateness.length} fires in ${live.seconds.toFixed(1)} s:     ${stats(live.lateness)}   ${verdict(live.lateness.length >= 100 && Math.max(...live.lateness) < 1000)} target: every fire within 1 s`);
 const p99Ratio = (percentile(live.lateness, 99) + 1) / (percentile(baseline, 99) + 1);
 console.log(`p99 vs bare timers (+1 ms each): ×${p99Ratio.toFixed(2)}`);
+// `--json`: also print one machine-readable line `@@bench-json {…}` (ms) at the end, for `npm run bench`.
+if (process.argv.includes('--json')) {
+  const liveStats = { count: live.lateness.length, p50: percentile(live.lateness, 50), p99: percentile(live.lateness, 99), max: Math.max(...live.lateness) };
+  const timerStats = { count: baseline.length, p50: percentile(baseline, 50), p99: percentile(baseline, 99), max: Math.max(...baseline) };
+  console.log(`@@bench-json ${JSON.stringify({ node: process.version, metrics: { medians: m, coldMs: cold, dueAtFirstTick: due, liveLatenessMs: liveStats, timerLatenessMs: timerStats } })}`);
+}
 process.exit(0);

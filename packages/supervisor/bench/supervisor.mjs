@@ -16,6 +16,9 @@ import { startModuleRuntime } from '../dist/index.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const fixture = join(root, 'fixtures/mcp-fixture.mjs');
 const quick = process.argv.includes('--quick');
+// `--json`: also print one machine-readable line `@@bench-json {…}` (numbers in ms) at the end, for `npm run bench`.
+const json = process.argv.includes('--json');
+const metrics = {};
 const env = { ...process.env, NO_COLOR: '1' };
 delete env.FORCE_COLOR;
 const results = [];
@@ -151,6 +154,7 @@ async function benchStart(dir) {
   }
   const base = median(t.base);
   const plain = median(t.plain);
+  metrics.startToReady = { runs, bareSequentialMs: base, plainFixtureMs: plain };
   report(
     'start-to-ready, 3 MCP modules (plain fixture, imports the SDK from node_modules)',
     fmt(plain),
@@ -161,6 +165,7 @@ async function benchStart(dir) {
   );
   if (!bundled) return;
   const fast = median(t.fast);
+  metrics.startToReady.bundledSequentialMs = fast;
   report(
     'start-to-ready, 3 MCP modules (fixture bundled into one file, as module bins are; default sequential start)',
     fmt(fast),
@@ -171,6 +176,7 @@ async function benchStart(dir) {
   );
   const together = median(t.together);
   const bareTogether = median(t.bareTogether);
+  Object.assign(metrics.startToReady, { bundledConcurrentMs: together, bareConcurrentMs: bareTogether });
   report(
     'start-to-ready, 3 MCP modules (bundled fixture, startConcurrency: 3)',
     fmt(together),
@@ -181,6 +187,7 @@ async function benchStart(dir) {
     `opt-in (the default starts modules one after another, as the original); 3 bare spawns started at once take ${fmt(bareTogether)} (${(together / bareTogether).toFixed(2)}×)`,
   );
   const raw = median(t.raw);
+  metrics.startToReady.rawHandshakesMs = raw;
   report(
     'supervisor overhead on start-to-ready (same bundled fixture, 3 modules)',
     fmt(fast),
@@ -221,6 +228,7 @@ async function benchRestart() {
   await runtime.shutdown();
   const m = median(times);
   const b = median(base);
+  metrics.crashToHealthy = { runs, medianMs: m, bareSpawnMs: b };
   report(
     'crash-to-Healthy restart latency (backoff 0; SIGKILL → exit noticed → respawn → ready line)',
     `${fmt(m)} (median of ${runs})`,
@@ -255,6 +263,7 @@ async function benchCalls() {
     times.push(performance.now() - t1);
   }
   const perFresh = median(times);
+  metrics.mcpCall = { keptCalls: kept, keptMsPerCall: perKept, freshRuns: fresh, freshMsPerCall: perFresh };
   report(
     'MCP tool call round trip on the kept session',
     `${fmt(perKept)} per call (mean of ${kept}; ${Math.round(1000 / perKept)} calls/s)`,
@@ -273,8 +282,10 @@ try {
   await benchRestart();
   await benchCalls();
   console.log(`\n${results.filter((r) => r.pass).length}/${results.length} targets met in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  if (json) console.log(`@@bench-json ${JSON.stringify({ node: process.version, quick, metrics, results })}`);
 } catch (error) {
   console.log(`benchmark failed: ${error.stack ?? error}`);
+  if (json) console.log(`@@bench-json ${JSON.stringify({ node: process.version, quick, metrics, results, error: String(error?.message ?? error) })}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

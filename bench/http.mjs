@@ -1,0 +1,256 @@
+// HTTP scenarios of `npm run bench` (not a test): JSON-RPC `mobkit/status` over HTTP against a bare Express
+// JSON route, the same behind console auth (HS256) against it without, and SSE fan-out of agent events to many
+// subscribers against one. The server runs in a child process (bench/http-server.mjs); load comes from
+// autocannon (JSON-RPC) and plain http clients (SSE) in this process, all on 127.0.0.1.
+// Run: `node bench/http.mjs [--quick] [--json]` after a build. Exits 0 either way.
+import { fork } from 'node:child_process';
+import { request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { consoleToken } from './http-shared.mjs';
+
+const quick = process.argv.includes('--quick');
+const json = process.argv.includes('--json');
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? (quick ? 3 : 6));
+const ROUND_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 2 : 4));
+const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 16);
+const SUBSCRIBERS = Number(process.env.BENCH_SSE_SUBSCRIBERS ?? 1000);
+const SSE_MESSAGES = Number(process.env.BENCH_SSE_MESSAGES ?? (quick ? 40 : 100));
+const SSE_INTERVAL_MS = Number(process.env.BENCH_SSE_INTERVAL_MS ?? 50);
+const wallNow = () => performance.timeOrigin + performance.now();
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+
+const env = { ...process.env, NO_COLOR: '1' };
+delete env.FORCE_COLOR;
+const child = fork(fileURLToPath(new URL('./http-server.mjs', import.meta.url)), [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const ask = (cmd, extra = {}) =>
+  new Promise((resolve, reject) => {
+    const onMessage = (m) => {
+      if (m?.reply !== cmd) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(m);
+    };
+    const onExit = (code) => reject(new Error(`bench server exited (${code})`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send({ cmd, ...extra });
+  });
+
+function cannon(port, path, headers, seconds) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `http://127.0.0.1:${port}${path}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }),
+        connections: CONNECTIONS,
+        duration: seconds,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+async function checkRoute(port, path, headers) {
+  const body = await new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }));
+  });
+  const parsed = JSON.parse(body.text);
+  if (body.status !== 200 || parsed.result?.contract_version === undefined) throw new Error(`${path} answered ${body.status} ${body.text.slice(0, 200)}`);
+  return parsed.result;
+}
+
+async function benchRpc(port) {
+  const token = await consoleToken();
+  const auth = { authorization: `Bearer ${token}` };
+  // Every variant gets the same Authorization header, so only the work behind the route differs.
+  const variants = { bare: '/bare', rpc: '/rpc', auth: '/auth/rpc' };
+  const statusResult = await checkRoute(port, '/rpc', auth);
+  await checkRoute(port, '/bare', auth);
+  await checkRoute(port, '/auth/rpc', auth);
+  const noAuthRefused = await new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/auth/rpc', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 401);
+    });
+    req.end('{}');
+  });
+  if (!noAuthRefused) throw new Error('/auth/rpc answered a request without a token: auth is not on');
+  for (const path of Object.values(variants)) await cannon(port, path, auth, 1); // warm-up
+  const rounds = { bare: [], rpc: [], auth: [] };
+  const names = Object.keys(variants);
+  for (let r = 0; r < ROUNDS; r += 1) {
+    // Rotating order, so load from other processes on a shared machine hits every variant alike.
+    for (let i = 0; i < names.length; i += 1) {
+      const name = names[(i + r) % names.length];
+      const res = await cannon(port, variants[name], auth, ROUND_SECONDS);
+      rounds[name].push({ rps: res.requests.average, p99: res.latency.p99, non2xx: res.non2xx, errors: res.errors + res.timeouts, total: res.requests.total });
+    }
+  }
+  const summary = (xs) => ({ rps: median(xs.map((x) => x.rps)), p99Ms: median(xs.map((x) => x.p99)), non2xx: xs.reduce((a, x) => a + x.non2xx, 0), errors: xs.reduce((a, x) => a + x.errors, 0) });
+  return {
+    rounds: ROUNDS,
+    roundSeconds: ROUND_SECONDS,
+    connections: CONNECTIONS,
+    loadedModules: statusResult.loaded_modules,
+    bare: summary(rounds.bare),
+    rpc: summary(rounds.rpc),
+    auth: summary(rounds.auth),
+    // Ratio per round (same load conditions), median across rounds.
+    rpcOverBare: median(rounds.rpc.map((x, i) => x.rps / rounds.bare[i].rps)),
+    authOverRpc: median(rounds.auth.map((x, i) => x.rps / rounds.rpc[i].rps)),
+  };
+}
+
+/** Opens `n` SSE subscribers on /mob/events; each records [seq, wall ms] of every frame it receives. */
+async function openSubscribers(port, n) {
+  const subs = [];
+  const opening = [];
+  for (let i = 0; i < n; i += 1) {
+    const sub = { seqs: [], times: [], buffer: '', req: undefined, res: undefined };
+    subs.push(sub);
+    opening.push(
+      new Promise((resolve, reject) => {
+        sub.req = request({ host: '127.0.0.1', port, path: '/mob/events', headers: { accept: 'text/event-stream' } }, (res) => {
+          sub.res = res;
+          if (res.statusCode !== 200) return reject(new Error(`/mob/events answered ${res.statusCode}`));
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => {
+            const at = wallNow();
+            sub.buffer += chunk;
+            let end;
+            while ((end = sub.buffer.indexOf('\n\n')) >= 0) {
+              const frame = sub.buffer.slice(0, end);
+              sub.buffer = sub.buffer.slice(end + 2);
+              const m = /^id: (?:[^\n]*:)?(\d+)$/m.exec(frame);
+              if (m) {
+                sub.seqs.push(Number(m[1]));
+                sub.times.push(at);
+              }
+            }
+          });
+          resolve();
+        });
+        sub.req.on('error', (error) => (sub.closing ? undefined : reject(error)));
+        sub.req.end();
+      }),
+    );
+    if (i % 100 === 99) await Promise.all(opening.slice(-100)); // open in batches of 100
+  }
+  await Promise.all(opening);
+  return subs;
+}
+
+async function fanOut(port, n) {
+  const subs = await openSubscribers(port, n);
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = wallNow();
+  const serverCpu0 = (await ask('cpu')).cpuMicros;
+  const clientCpu0 = process.cpuUsage();
+  const { publishTimes, failures, drops } = await ask('generate', { messages: SSE_MESSAGES, intervalMs: SSE_INTERVAL_MS });
+  // Wait (bounded) until every subscriber has every event.
+  const expected = publishTimes.length;
+  const deadline = performance.now() + 15_000;
+  while (performance.now() < deadline && subs.some((s) => s.seqs.length < expected)) await new Promise((r) => setTimeout(r, 20));
+  // CPU time spent while events flowed (server: runtime + fan-out; client: this process parsing the streams).
+  const serverCpuMs = ((await ask('cpu')).cpuMicros - serverCpu0) / 1000;
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
+  const published = new Map(publishTimes);
+  const latencies = [];
+  let lastReceipt = t0;
+  let delivered = 0;
+  for (const s of subs) {
+    for (let i = 0; i < s.seqs.length; i += 1) {
+      const at = published.get(s.seqs[i]);
+      if (at === undefined) continue;
+      delivered += 1;
+      latencies.push(s.times[i] - at);
+      if (s.times[i] > lastReceipt) lastReceipt = s.times[i];
+    }
+  }
+  for (const s of subs) {
+    s.closing = true;
+    s.req.destroy();
+  }
+  latencies.sort((a, b) => a - b);
+  const firstPublish = publishTimes.length ? Math.min(...publishTimes.map((p) => p[1])) : t0;
+  const seconds = (lastReceipt - firstPublish) / 1000;
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    subscribers: n,
+    messages: SSE_MESSAGES,
+    intervalMs: SSE_INTERVAL_MS,
+    eventsPublished: expected,
+    deliveries: delivered,
+    expectedDeliveries: expected * n,
+    failures,
+    dropped: drops?.length ?? 0,
+    serverCpuMs,
+    clientCpuMs,
+    serverCpuUsPerDelivery: (serverCpuMs * 1000) / Math.max(1, delivered),
+    clientCpuUsPerDelivery: (clientCpuMs * 1000) / Math.max(1, delivered),
+    seconds,
+    deliveriesPerSec: delivered / seconds,
+    eventsPerSecPerSubscriber: delivered / n / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.at(-1),
+  };
+}
+
+let out = { node: process.version, quick };
+try {
+  const ready = await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`bench server exited (${code}) before listening`)));
+  });
+  out.via = ready.via;
+  console.log(`# HTTP scenarios (node ${process.version}, ${quick ? 'quick' : 'full'}; server via ${ready.via}; ${ROUNDS} rounds × ${ROUND_SECONDS} s per variant, ${CONNECTIONS} connections)`);
+  const rpc = await benchRpc(ready.port);
+  out.rpc = rpc;
+  console.log(`bare Express JSON route   ${rpc.bare.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.bare.p99Ms} ms`);
+  console.log(`JSON-RPC mobkit/status    ${rpc.rpc.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.rpc.p99Ms} ms  ratio ${rpc.rpcOverBare.toFixed(3)} (target ≥ 0.8)`);
+  console.log(`same, console auth HS256  ${rpc.auth.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.auth.p99Ms} ms  ratio to no auth ${rpc.authOverRpc.toFixed(3)} (target ≥ 0.8)`);
+  if (rpc.bare.non2xx + rpc.rpc.non2xx + rpc.auth.non2xx + rpc.bare.errors + rpc.rpc.errors + rpc.auth.errors > 0) console.log('warning: non-2xx responses or errors during the load');
+  const one = await fanOut(ready.port, 1);
+  const many = await fanOut(ready.port, SUBSCRIBERS);
+  out.sse = { one, many };
+  for (const s of [one, many]) {
+    console.log(
+      `SSE /mob/events, ${String(s.subscribers).padStart(4)} subscriber(s): ${s.eventsPublished} events, ${s.deliveries}/${s.expectedDeliveries} deliveries, ${s.deliveriesPerSec.toFixed(0)} deliveries/s, latency p50 ${s.p50Ms?.toFixed(1)} ms p99 ${s.p99Ms?.toFixed(1)} ms max ${s.maxMs?.toFixed(1)} ms; CPU µs per delivery: server ${s.serverCpuUsPerDelivery.toFixed(1)}, client ${s.clientCpuUsPerDelivery.toFixed(1)}`,
+    );
+  }
+} catch (error) {
+  out.error = String(error?.stack ?? error);
+  console.log(`HTTP benchmark failed: ${out.error}`);
+} finally {
+  child.send({ cmd: 'stop' });
+  await new Promise((resolve) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+if (json) console.log(`@@bench-json ${JSON.stringify(out)}`);
+process.exit(0);

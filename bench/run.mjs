@@ -1,0 +1,300 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick]`: every performance scenario of MobKit-TS next to the baseline that bounds it,
+// measured on the same machine in the same run (not a test). Each scenario group runs as its own child process
+// (the package benchmarks with `--json`, and bench/http.mjs for the HTTP scenarios), one after another, so they
+// never compete for the CPU with each other. Prints a table (scenario, MobKit figure, baseline figure, ratio,
+// target, PASS/MISS), writes bench/results.json and each group's full output to bench/logs/<group>.log.
+// Exits 0 when every scenario produced figures (whether or not targets were met), 1 when one could not run.
+//   --quick   shorter measuring windows (under two minutes on 2 cores)
+//   --only=a,b  run only these groups (supervisor, delivery, roster, scheduling, http, auth)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, platform, release, arch } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const env = { ...process.env, NO_COLOR: '1', NX_DAEMON: 'false' };
+delete env.FORCE_COLOR;
+
+// ---------------------------------------------------------------------------------------------- build
+const NEEDED = [
+  'packages/core/dist/index.js',
+  'packages/supervisor/dist/index.js',
+  'packages/mob-adapter/dist/index.js',
+  'packages/routing/dist/index.js',
+  'packages/routing/dist/bin/mobkit-router.js',
+  'packages/delivery/dist/index.js',
+  'packages/delivery/dist/bin/mobkit-delivery.js',
+  'packages/scheduling/dist/index.js',
+  'packages/auth-policy/dist/index.js',
+  'packages/auth-policy/dist/express.js',
+  'packages/mobkit/dist/index.js',
+];
+const missing = NEEDED.filter((p) => !existsSync(join(root, p)));
+if (missing.length > 0) {
+  console.log(`Building the workspace first (missing: ${missing.join(', ')}) …`);
+  const built = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--output-style=stream-without-prefixes'], { cwd: root, env, stdio: 'inherit' });
+  if (built.status !== 0) {
+    console.error('npm run bench: the build failed; fix it and run again.');
+    process.exit(1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- groups
+const GROUPS = [
+  { id: 'supervisor', script: 'packages/supervisor/bench/supervisor.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 90 : 240 },
+  { id: 'delivery', script: 'packages/delivery/bench/throughput.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 60 : 120 },
+  { id: 'roster', script: 'packages/mob-adapter/bench/roster.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 60 : 120 },
+  { id: 'scheduling', script: 'packages/scheduling/bench/evaluate.mjs', args: [], timeoutS: 90 },
+  { id: 'http', script: 'bench/http.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 120 : 300 },
+  // Informational (full run only): JWT verifications/s and the auth middleware's CPU cost per request.
+  { id: 'auth', script: 'packages/auth-policy/bench/verify.mjs', args: [], timeoutS: 150, fullOnly: true },
+];
+
+const logDir = join(root, 'bench/logs');
+mkdirSync(logDir, { recursive: true });
+
+function runGroup(group) {
+  return new Promise((resolveRun) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [join(root, group.script), ...group.args, '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const timer = setTimeout(() => {
+      out += `\n[npm run bench] ${group.id} ran past ${group.timeoutS} s and was stopped\n`;
+      child.kill('SIGKILL');
+    }, group.timeoutS * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const seconds = (performance.now() - t0) / 1000;
+      writeFileSync(join(logDir, `${group.id}.log`), out);
+      const line = out.split('\n').find((l) => l.startsWith('@@bench-json '));
+      let data;
+      let error;
+      try {
+        data = line ? JSON.parse(line.slice('@@bench-json '.length)) : undefined;
+      } catch (e) {
+        error = `unreadable output: ${e.message}`;
+      }
+      if (!data) error ??= `no results (exit ${code ?? signal}); see bench/logs/${group.id}.log`;
+      else if (data.error) error = data.error.split('\n')[0];
+      resolveRun({ data, error, seconds });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- rows
+const n0 = (x) => Math.round(x).toLocaleString('en-US');
+const ms = (x) => (x < 1 ? `${(x * 1000).toFixed(0)} µs` : x < 100 ? `${x.toFixed(1)} ms` : `${x.toFixed(0)} ms`);
+const rows = [];
+const row = (scenario, mobkit, baseline, ratio, target, pass, note = '', numbers = {}) => rows.push({ scenario, mobkit, baseline, ratio, target, pass, note, numbers });
+const failedRow = (scenario, target, error) => row(scenario, 'not measured', '—', '—', target, false, error, { error });
+
+const LINEAR_TOLERANCE = 1.25; // "linear": 10× the work takes at most 12.5× the time
+
+function rowsFor(id, { data, error }) {
+  const m = data?.metrics;
+  if (id === 'http') {
+    const rpc = data?.rpc;
+    const via = data?.via === 'reference-app' ? 'reference app router, POST /rpc' : 'createRpcHandler on an Express route';
+    if (rpc) {
+      row(
+        'JSON-RPC mobkit/status over HTTP',
+        `${n0(rpc.rpc.rps)} req/s, p99 ${rpc.rpc.p99Ms} ms`,
+        `${n0(rpc.bare.rps)} req/s, p99 ${rpc.bare.p99Ms} ms (bare Express JSON route)`,
+        `${rpc.rpcOverBare.toFixed(2)}×`,
+        '≥ 0.8× req/s',
+        rpc.rpcOverBare >= 0.8 && rpc.rpc.non2xx === 0 && rpc.rpc.errors === 0,
+        `${via}; autocannon, ${rpc.connections} connections, ${rpc.rounds} interleaved rounds of ${rpc.roundSeconds} s, medians`,
+        { mobkitRps: rpc.rpc.rps, mobkitP99Ms: rpc.rpc.p99Ms, baselineRps: rpc.bare.rps, baselineP99Ms: rpc.bare.p99Ms, ratio: rpc.rpcOverBare },
+      );
+      row(
+        'the same with console auth on (HS256)',
+        `${n0(rpc.auth.rps)} req/s, p99 ${rpc.auth.p99Ms} ms`,
+        `${n0(rpc.rpc.rps)} req/s (same route, no auth)`,
+        `${rpc.authOverRpc.toFixed(2)}×`,
+        '≥ 0.8× req/s',
+        rpc.authOverRpc >= 0.8 && rpc.auth.non2xx === 0 && rpc.auth.errors === 0,
+        'requireConsoleAuth, a client reusing its token; both send the same Authorization header',
+        { mobkitRps: rpc.auth.rps, mobkitP99Ms: rpc.auth.p99Ms, baselineRps: rpc.rpc.rps, ratio: rpc.authOverRpc },
+      );
+    } else {
+      failedRow('JSON-RPC mobkit/status over HTTP', '≥ 0.8× req/s', error);
+      failedRow('the same with console auth on (HS256)', '≥ 0.8× req/s', error);
+    }
+    const sse = data?.sse;
+    if (sse) {
+      const { one, many } = sse;
+      const complete = many.deliveries === many.expectedDeliveries;
+      row(
+        `SSE fan-out to ${n0(many.subscribers)} subscribers (GET /mob/events)`,
+        `${n0(many.deliveriesPerSec)} events/s delivered, p99 ${ms(many.p99Ms)}`,
+        `${n0(one.deliveriesPerSec)} events/s, p99 ${ms(one.p99Ms)} (one subscriber)`,
+        `p99 ${(many.p99Ms / Math.max(one.p99Ms, 0.001)).toFixed(1)}×`,
+        'p99 < 50 ms',
+        many.p99Ms < 50 && complete,
+        `${many.eventsPublished} agent events (${many.messages} host messages every ${many.intervalMs} ms, TestClient); ${n0(many.deliveries)}/${n0(many.expectedDeliveries)} delivered; latency = publish → parsed by the client`,
+        { deliveriesPerSec: many.deliveriesPerSec, p50Ms: many.p50Ms, p99Ms: many.p99Ms, maxMs: many.maxMs, baselineDeliveriesPerSec: one.deliveriesPerSec, baselineP99Ms: one.p99Ms },
+      );
+    } else failedRow('SSE fan-out to 1,000 subscribers', 'p99 < 50 ms', error);
+  } else if (id === 'supervisor') {
+    const s = m?.startToReady;
+    if (s?.bundledSequentialMs !== undefined) {
+      const r = s.bundledSequentialMs / s.bareSequentialMs;
+      row(
+        'module start-to-ready (3 MCP modules)',
+        ms(s.bundledSequentialMs),
+        `${ms(s.bareSequentialMs)} (3 bare node -e spawns)`,
+        `${r.toFixed(2)}×`,
+        '≤ 1.5×',
+        r <= 1.5,
+        `default sequential start, bundled MCP fixture; the module's own spawn + MCP handshake without the supervisor takes ${ms(s.rawHandshakesMs)} (${(s.bundledSequentialMs / s.rawHandshakesMs).toFixed(2)}×)`,
+        { mobkitMs: s.bundledSequentialMs, baselineMs: s.bareSequentialMs, ratio: r, rawHandshakesMs: s.rawHandshakesMs, plainFixtureMs: s.plainFixtureMs },
+      );
+      const rc = s.bundledConcurrentMs / s.bareSequentialMs;
+      row(
+        '  same, startConcurrency: 3 (opt-in)',
+        ms(s.bundledConcurrentMs),
+        `${ms(s.bareSequentialMs)} (3 bare node -e spawns)`,
+        `${rc.toFixed(2)}×`,
+        '≤ 1.5×',
+        rc <= 1.5,
+        `3 bare spawns started at once take ${ms(s.bareConcurrentMs)}`,
+        { mobkitMs: s.bundledConcurrentMs, baselineMs: s.bareSequentialMs, ratio: rc, bareConcurrentMs: s.bareConcurrentMs },
+      );
+    } else failedRow('module start-to-ready (3 MCP modules)', '≤ 1.5×', error ?? 'no figures');
+    const c = m?.crashToHealthy;
+    if (c) {
+      const r = c.medianMs / c.bareSpawnMs;
+      row('crash to Healthy (backoff 0)', ms(c.medianMs), `${ms(c.bareSpawnMs)} (one bare spawn)`, `${r.toFixed(2)}×`, '≤ 1.5×', r <= 1.5, `median of ${c.runs}; SIGKILL → exit noticed → respawn → ready line`, {
+        mobkitMs: c.medianMs,
+        baselineMs: c.bareSpawnMs,
+        ratio: r,
+      });
+    } else failedRow('crash to Healthy (backoff 0)', '≤ 1.5×', error ?? 'no figures');
+    const k = m?.mcpCall;
+    if (k) {
+      const r = k.freshMsPerCall / k.keptMsPerCall;
+      row(
+        'MCP tool call on a kept session',
+        `${n0(1000 / k.keptMsPerCall)} calls/s`,
+        `${(1000 / k.freshMsPerCall).toFixed(2)} calls/s (a fresh server per call)`,
+        `${n0(r)}×`,
+        '≥ 300×',
+        r >= 300,
+        `mean of ${k.keptCalls} kept-session calls; median of ${k.freshRuns} fresh servers`,
+        { mobkitCallsPerSec: 1000 / k.keptMsPerCall, baselineCallsPerSec: 1000 / k.freshMsPerCall, ratio: r },
+      );
+    } else failedRow('MCP tool call on a kept session', '≥ 300×', error ?? 'no figures');
+  } else if (id === 'delivery') {
+    if (m?.inProcessOpsPerSec !== undefined) {
+      row('resolve + send, memory sink, in-process', `${n0(m.inProcessOpsPerSec)} ops/s`, '—', '—', '≥ 20,000 ops/s', m.inProcessOpsPerSec >= 20_000, `with the fsynced file ledger: ${n0(m.ledgerSequentialOpsPerSec)} ops/s one at a time, ${n0(m.ledgerConcurrentOpsPerSec)} ops/s 64 in flight; through the MCP modules: ${n0(m.mcpSequentialOpsPerSec)} / ${n0(m.mcpPipelinedOpsPerSec)} ops/s`, m);
+    } else failedRow('resolve + send, memory sink, in-process', '≥ 20,000 ops/s', error ?? 'no figures');
+  } else if (id === 'roster') {
+    if (m?.big) {
+      const { small, big } = m;
+      const growth = big.totalMs / small.totalMs;
+      row(
+        'reconcile 1,000 members (TestClient)',
+        `${ms(big.totalMs)}, peak RSS ${big.peakRssMb.toFixed(0)} MB`,
+        `${ms(small.totalMs)}, peak RSS ${small.peakRssMb.toFixed(0)} MB (100 members)`,
+        `${growth.toFixed(1)}× for 10× members`,
+        '< 1 s, linear',
+        big.totalMs < 1000 && growth <= 10 * LINEAR_TOLERANCE,
+        `spawn + kickoff turn ${ms(big.spawnMs)}, then reconcile (keep 500, add 500, retire 501) ${ms(big.reconcileMs)}; each size in a fresh process; linear = ≤ ${10 * LINEAR_TOLERANCE}×`,
+        { mobkitMs: big.totalMs, mobkitPeakRssMb: big.peakRssMb, baselineMs: small.totalMs, baselinePeakRssMb: small.peakRssMb, growth },
+      );
+    } else failedRow('reconcile 1,000 members (TestClient)', '< 1 s, linear', error ?? 'no figures');
+  } else if (id === 'scheduling') {
+    if (m?.medians) {
+      const { one, ten } = m.medians;
+      const growth = ten / one;
+      row(
+        'evaluate 10,000 schedules at one tick',
+        ms(ten),
+        `${ms(one)} (1,000 schedules)`,
+        `${growth.toFixed(1)}× for 10× schedules`,
+        '< 50 ms, linear',
+        ten < 50 && growth <= 10 * LINEAR_TOLERANCE,
+        `median of 21 warm runs, definitions validated on every call; pre-compiled: ${ms(m.medians.compiledTen)}; first (cold) call ${ms(m.coldMs)}; live scheduler fire lateness p99 ${m.liveLatenessMs.p99} ms (bare timers ${m.timerLatenessMs.p99} ms)`,
+        { mobkitMs: ten, baselineMs: one, growth, ...m },
+      );
+    } else failedRow('evaluate 10,000 schedules at one tick', '< 50 ms, linear', error ?? 'no figures');
+  } else if (id === 'auth') {
+    if (m?.http) {
+      row(
+        '(info) auth middleware, full HS256 verification every request',
+        `${n0(m.http.fullRps)} req/s`,
+        `${n0(m.http.plainRps)} req/s (same GET route, no middleware)`,
+        `${(m.http.fullRps / m.http.plainRps).toFixed(2)}×`,
+        'info',
+        null,
+        `server CPU per request +${(m.http.cpuFullOverhead * 100).toFixed(0)}% (token remembered: +${(m.http.cpuOverhead * 100).toFixed(0)}%); HS256 ${n0(m.verificationsPerSec.HS256)} verifications/s, RS256 ${n0(m.verificationsPerSec.RS256)}, ES256 ${n0(m.verificationsPerSec.ES256)}`,
+        m,
+      );
+    } else failedRow('(info) auth middleware cost', 'info', error ?? 'no figures');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- run
+const cpuList = cpus();
+const machine = {
+  cpus: cpuList.length,
+  cpuModel: cpuList[0]?.model?.trim(),
+  totalMemGb: Number((totalmem() / 1024 ** 3).toFixed(1)),
+  platform: `${platform()} ${release()} ${arch()}`,
+  node: process.version,
+  loadavgBefore: loadavg().map((x) => Number(x.toFixed(2))),
+};
+console.log(`MobKit-TS benchmark — ${quick ? 'quick' : 'full'} run, node ${process.version}, ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadavgBefore.join(' ')}`);
+const t0 = performance.now();
+const groups = {};
+let broken = false;
+for (const group of GROUPS) {
+  if (only && !only.has(group.id)) continue;
+  if (group.fullOnly && quick) continue;
+  process.stdout.write(`  ${group.id.padEnd(11)} … `);
+  const result = await runGroup(group);
+  groups[group.id] = { seconds: Number(result.seconds.toFixed(1)), error: result.error, output: result.data };
+  console.log(`${result.seconds.toFixed(1)} s${result.error ? `  (failed: ${result.error})` : ''}`);
+  if (result.error) broken = true;
+  rowsFor(group.id, result);
+}
+const seconds = (performance.now() - t0) / 1000;
+machine.loadavgAfter = loadavg().map((x) => Number(x.toFixed(2)));
+
+const verdict = (p) => (p === null ? 'info' : p ? 'PASS' : 'MISS');
+const headers = ['scenario', 'MobKit', 'baseline (same run)', 'ratio', 'target', 'result'];
+const cells = rows.map((r) => [r.scenario, r.mobkit, r.baseline, r.ratio, r.target, verdict(r.pass)]);
+const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+const line = (c) => `| ${c.map((x, i) => x.padEnd(widths[i])).join(' | ')} |`;
+console.log('');
+console.log(line(headers));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const c of cells) console.log(line(c));
+console.log('');
+for (const r of rows) if (r.note) console.log(`- ${r.scenario.trim()}: ${r.note}`);
+const judged = rows.filter((r) => r.pass !== null);
+const passed = judged.filter((r) => r.pass).length;
+console.log(`\n${passed}/${judged.length} targets met in ${seconds.toFixed(0)} s (${quick ? 'quick' : 'full'} run; load average ${machine.loadavgBefore[0]} → ${machine.loadavgAfter[0]} on ${machine.cpus} cores). Details: bench/results.json, bench/logs/.`);
+
+const results = {
+  generatedAt: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  seconds: Number(seconds.toFixed(1)),
+  machine,
+  passed,
+  judged: judged.length,
+  rows: rows.map((r) => ({ ...r, result: verdict(r.pass) })),
+  groups,
+};
+writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+process.exit(broken ? 1 : 0);
