@@ -24,9 +24,13 @@ export interface ReferenceAppRouterOptions {
   keepAliveMs?: number;
   /** Agent events kept for `Last-Event-ID` resume (default 2048; the oldest fall out first). */
   replayBufferSize?: number;
-  /** Bytes an SSE client may have queued before it is dropped (default 1 MiB). */
+  /**
+   * Hard cap of bytes queued for one SSE client (default 4 MiB): past it the client is dropped at once.
+   * A short burst above the socket's high-water mark is fine; a queue that stays full is caught by
+   * `slowClientTimeoutMs`.
+   */
   maxBufferedBytes?: number;
-  /** How long an SSE client's queue may stay full before it is dropped, in ms (default 30 000). */
+  /** How long an SSE client's queue may stay full (not drain) before it is dropped, in ms (default 30 000). */
   slowClientTimeoutMs?: number;
   /** Open SSE streams at most; more get 503 `too_many_streams` (default 512). */
   maxStreams?: number;
@@ -58,7 +62,7 @@ export interface ReferenceAppRouterOptions {
 export const REFERENCE_APP_DEFAULTS = {
   keepAliveMs: 15_000,
   replayBufferSize: 2048,
-  maxBufferedBytes: 1024 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
   slowClientTimeoutMs: 30_000,
   maxStreams: 512,
   maxRpcBodyBytes: 1024 * 1024,

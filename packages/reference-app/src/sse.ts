@@ -97,12 +97,13 @@ export class SseConnection {
 
   private write(chunk: string): boolean {
     if (this.closed) return false;
-    const flushed = this.res.write(chunk);
-    const buffered = this.res.writableLength;
-    if (buffered > this.limits.maxBufferedBytes) {
-      this.drop('buffer_limit', buffered);
+    // Never queue past the cap: a client that would exceed it is dropped instead of written to.
+    const queued = this.res.writableLength;
+    if (queued + Buffer.byteLength(chunk) > this.limits.maxBufferedBytes) {
+      this.drop('buffer_limit', queued);
       return false;
     }
+    const flushed = this.res.write(chunk);
     if (!flushed && this.drainTimer === undefined) {
       this.drainTimer = setTimeout(() => this.drop('drain_timeout', this.res.writableLength), this.limits.slowClientTimeoutMs);
       this.drainTimer.unref?.();

@@ -212,6 +212,7 @@ export class SseReader {
   private buffer = '';
   private ended = false;
   private waiters: Array<() => void> = [];
+  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
   constructor(readonly response: Response) {
     void this.pump();
@@ -219,6 +220,7 @@ export class SseReader {
 
   private async pump(): Promise<void> {
     const reader = (this.response.body as ReadableStream<Uint8Array>).getReader();
+    this.reader = reader;
     const decoder = new TextDecoder();
     try {
       for (;;) {
@@ -261,6 +263,11 @@ export class SseReader {
 
   private wake(): void {
     for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Stops reading and closes the response. */
+  cancel(): void {
+    void this.reader?.cancel().catch(() => undefined);
   }
 
   /** True once the server ended the stream. */
