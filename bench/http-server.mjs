@@ -7,7 +7,8 @@
 //                         exists in @mobkit/reference-app's dist, else `createRpcHandler(runtime)` on an
 //                         Express route;
 //   POST /auth/rpc        the same behind console auth (requireConsoleAuth, HS256; a client reusing its token);
-//   GET  /mob/events      SSE of every member's agent events (`id: mob:<seq>`), reference app router or fallback.
+//   GET  /mob/events      SSE of every member's agent events (`id: mob:<seq>`), reference app router or fallback;
+//   GET  /bare/events     the same frames from a bare Express SSE route (the machine's floor, for comparison).
 // IPC from the parent: {cmd:'generate', messages, intervalMs} sends host messages to members at that pace and
 // answers {publishTimes: [[seq, wallMs]…]} (publish time of each agent event, high-resolution wall clock);
 // (and the SSE streams the router dropped as slow meanwhile); {cmd:'cpu'}; {cmd:'stop'}.
@@ -46,6 +47,21 @@ app.post('/bare', express.json(), (req, res) => {
 });
 
 const drops = [];
+// The SSE floor of this machine: a bare Express SSE route fed by the same agent events, each frame formatted
+// once and written to every subscriber (no replay buffer, no backpressure handling, no auth).
+const bareStreams = new Set();
+surface.subscribeAgentEvents((e) => {
+  if (bareStreams.size === 0) return;
+  const frame = `id: mob:${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ member_id: e.memberId, source: 'agent', payload: e.payload, timestamp_ms: e.timestampMs })}\n\n`;
+  for (const res of bareStreams) res.write(frame);
+});
+app.get('/bare/events', (req, res) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.flushHeaders();
+  bareStreams.add(res);
+  req.on('close', () => bareStreams.delete(res));
+});
+
 let via;
 if (referenceApp) {
   via = 'reference-app';

@@ -12,7 +12,7 @@ tools = { comms = true }
 `;
 
 /** Members the SSE scenario sends host messages to (round robin). */
-export const MEMBERS = ['w-0', 'w-1', 'w-2', 'w-3'];
+export const MEMBERS = Array.from({ length: 16 }, (_, i) => `w-${i}`);
 
 const HS_SECRET = new TextEncoder().encode('bench-hs256-secret-with-plenty-of-entropy-0123456789');
 const ISSUER = 'http://127.0.0.1:9';

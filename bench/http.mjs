@@ -16,8 +16,12 @@ const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? (quick ? 3 : 6));
 const ROUND_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 2 : 4));
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 16);
 const SUBSCRIBERS = Number(process.env.BENCH_SSE_SUBSCRIBERS ?? 1000);
-const SSE_MESSAGES = Number(process.env.BENCH_SSE_MESSAGES ?? (quick ? 40 : 100));
-const SSE_INTERVAL_MS = Number(process.env.BENCH_SSE_INTERVAL_MS ?? 50);
+// Each host message to a TestClient member publishes a burst of 6 agent events (run_started … run_completed).
+const SSE_MESSAGES = Number(process.env.BENCH_SSE_MESSAGES ?? (quick ? 12 : 20));
+const SSE_INTERVAL_MS = Number(process.env.BENCH_SSE_INTERVAL_MS ?? 250);
+const SSE_ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? (quick ? 1 : 3));
+// Capacity: this many host messages sent at once; deliveries/s until every subscriber has every event.
+const SSE_BURST = Number(process.env.BENCH_SSE_BURST ?? 16);
 const wallNow = () => performance.timeOrigin + performance.now();
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -118,7 +122,7 @@ async function benchRpc(port) {
 }
 
 /** Opens `n` SSE subscribers on /mob/events; each records [seq, wall ms] of every frame it receives. */
-async function openSubscribers(port, n) {
+async function openSubscribers(port, n, path) {
   const subs = [];
   const opening = [];
   for (let i = 0; i < n; i += 1) {
@@ -126,9 +130,9 @@ async function openSubscribers(port, n) {
     subs.push(sub);
     opening.push(
       new Promise((resolve, reject) => {
-        sub.req = request({ host: '127.0.0.1', port, path: '/mob/events', headers: { accept: 'text/event-stream' } }, (res) => {
+        sub.req = request({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream' } }, (res) => {
           sub.res = res;
-          if (res.statusCode !== 200) return reject(new Error(`/mob/events answered ${res.statusCode}`));
+          if (res.statusCode !== 200) return reject(new Error(`${path} answered ${res.statusCode}`));
           res.setEncoding('utf8');
           res.on('data', (chunk) => {
             const at = wallNow();
@@ -156,13 +160,13 @@ async function openSubscribers(port, n) {
   return subs;
 }
 
-async function fanOut(port, n) {
-  const subs = await openSubscribers(port, n);
+async function fanOut(port, n, path = '/mob/events', messages = SSE_MESSAGES, intervalMs = SSE_INTERVAL_MS) {
+  const subs = await openSubscribers(port, n, path);
   await new Promise((r) => setTimeout(r, 200));
   const t0 = wallNow();
   const serverCpu0 = (await ask('cpu')).cpuMicros;
   const clientCpu0 = process.cpuUsage();
-  const { publishTimes, failures, drops } = await ask('generate', { messages: SSE_MESSAGES, intervalMs: SSE_INTERVAL_MS });
+  const { publishTimes, failures, drops } = await ask('generate', { messages, intervalMs });
   // Wait (bounded) until every subscriber has every event.
   const expected = publishTimes.length;
   const deadline = performance.now() + 15_000;
@@ -188,26 +192,31 @@ async function fanOut(port, n) {
     s.closing = true;
     s.req.destroy();
   }
-  latencies.sort((a, b) => a - b);
   const firstPublish = publishTimes.length ? Math.min(...publishTimes.map((p) => p[1])) : t0;
-  const seconds = (lastReceipt - firstPublish) / 1000;
   await new Promise((r) => setTimeout(r, 300));
+  return { path, n, messages, intervalMs, latencies, delivered, expected: expected * n, events: expected, seconds: (lastReceipt - firstPublish) / 1000, serverCpuMs, clientCpuMs, failures, dropped: drops?.length ?? 0 };
+}
+
+/** Pools the runs of one variant: deliveries/s over the summed time, latency percentiles over every delivery. */
+function summarize(runs) {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const sum = (k) => runs.reduce((a, r) => a + r[k], 0);
+  const delivered = sum('delivered');
   return {
-    subscribers: n,
-    messages: SSE_MESSAGES,
-    intervalMs: SSE_INTERVAL_MS,
-    eventsPublished: expected,
+    path: runs[0].path,
+    subscribers: runs[0].n,
+    runs: runs.length,
+    messages: runs[0].messages,
+    intervalMs: runs[0].intervalMs,
+    eventsPublished: sum('events'),
     deliveries: delivered,
-    expectedDeliveries: expected * n,
-    failures,
-    dropped: drops?.length ?? 0,
-    serverCpuMs,
-    clientCpuMs,
-    serverCpuUsPerDelivery: (serverCpuMs * 1000) / Math.max(1, delivered),
-    clientCpuUsPerDelivery: (clientCpuMs * 1000) / Math.max(1, delivered),
-    seconds,
-    deliveriesPerSec: delivered / seconds,
-    eventsPerSecPerSubscriber: delivered / n / seconds,
+    expectedDeliveries: sum('expected'),
+    failures: sum('failures'),
+    dropped: sum('dropped'),
+    serverCpuUsPerDelivery: (sum('serverCpuMs') * 1000) / Math.max(1, delivered),
+    clientCpuUsPerDelivery: (sum('clientCpuMs') * 1000) / Math.max(1, delivered),
+    seconds: sum('seconds'),
+    deliveriesPerSec: delivered / sum('seconds'),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies.at(-1),
@@ -228,12 +237,21 @@ try {
   console.log(`JSON-RPC mobkit/status    ${rpc.rpc.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.rpc.p99Ms} ms  ratio ${rpc.rpcOverBare.toFixed(3)} (target ≥ 0.8)`);
   console.log(`same, console auth HS256  ${rpc.auth.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.auth.p99Ms} ms  ratio to no auth ${rpc.authOverRpc.toFixed(3)} (target ≥ 0.8)`);
   if (rpc.bare.non2xx + rpc.rpc.non2xx + rpc.auth.non2xx + rpc.bare.errors + rpc.rpc.errors + rpc.auth.errors > 0) console.log('warning: non-2xx responses or errors during the load');
-  const one = await fanOut(ready.port, 1);
-  const many = await fanOut(ready.port, SUBSCRIBERS);
-  out.sse = { one, many };
-  for (const s of [one, many]) {
+  // Interleaved rounds (one subscriber, many through the reference app, many from a bare SSE route).
+  const runs = { one: [], many: [], bare: [] };
+  for (let r = 0; r < SSE_ROUNDS; r += 1) {
+    runs.one.push(await fanOut(ready.port, 1));
+    runs.many.push(await fanOut(ready.port, SUBSCRIBERS));
+    runs.bare.push(await fanOut(ready.port, SUBSCRIBERS, '/bare/events'));
+  }
+  const [one, many, bare] = [summarize(runs.one), summarize(runs.many), summarize(runs.bare)];
+  const burst = summarize([await fanOut(ready.port, SUBSCRIBERS, '/mob/events', SSE_BURST, 0)]);
+  const bareBurst = summarize([await fanOut(ready.port, SUBSCRIBERS, '/bare/events', SSE_BURST, 0)]);
+  out.sse = { one, many, bare, burst, bareBurst };
+  console.log(`SSE capacity (${SSE_BURST} host messages at once): reference app ${burst.deliveriesPerSec.toFixed(0)} deliveries/s (${burst.deliveries}/${burst.expectedDeliveries}), bare route ${bareBurst.deliveriesPerSec.toFixed(0)} deliveries/s (${bareBurst.deliveries}/${bareBurst.expectedDeliveries})`);
+  for (const s of [one, many, bare]) {
     console.log(
-      `SSE /mob/events, ${String(s.subscribers).padStart(4)} subscriber(s): ${s.eventsPublished} events, ${s.deliveries}/${s.expectedDeliveries} deliveries, ${s.deliveriesPerSec.toFixed(0)} deliveries/s, latency p50 ${s.p50Ms?.toFixed(1)} ms p99 ${s.p99Ms?.toFixed(1)} ms max ${s.maxMs?.toFixed(1)} ms; CPU µs per delivery: server ${s.serverCpuUsPerDelivery.toFixed(1)}, client ${s.clientCpuUsPerDelivery.toFixed(1)}`,
+      `SSE ${s.path}, ${String(s.subscribers).padStart(4)} subscriber(s): ${s.eventsPublished} events, ${s.deliveries}/${s.expectedDeliveries} deliveries, ${s.deliveriesPerSec.toFixed(0)} deliveries/s, latency p50 ${s.p50Ms?.toFixed(1)} ms p99 ${s.p99Ms?.toFixed(1)} ms max ${s.maxMs?.toFixed(1)} ms; CPU µs per delivery: server ${s.serverCpuUsPerDelivery.toFixed(1)}, client ${s.clientCpuUsPerDelivery.toFixed(1)}`,
     );
   }
 } catch (error) {
