@@ -220,15 +220,10 @@ function ActivityFeed(props: { token: string; enabled: boolean; onUnauthorized: 
       setStatus(lastId.current ? 'reconnecting' : 'connecting');
       const headers: Record<string, string> = { accept: 'text/event-stream', ...authHeaders(props.token) };
       if (lastId.current) headers['last-event-id'] = lastId.current;
-      let live = false;
       readSse(
         `${baseUrl}/mob/events`,
         { headers },
         (frame: ParsedFrame) => {
-          if (!live) {
-            live = true;
-            setStatus('live');
-          }
           if (frame.id) lastId.current = frame.id;
           let data: { member_id?: string; payload?: Record<string, unknown> } = {};
           try {
@@ -246,6 +241,7 @@ function ActivityFeed(props: { token: string; enabled: boolean; onUnauthorized: 
           setItems((prev) => [item, ...prev].slice(0, FEED_LIMIT));
         },
         controller.signal,
+        () => setStatus('live'),
       ).then(
         () => {
           if (!controller.signal.aborted) timer = window.setTimeout(connect, 1000);
@@ -262,7 +258,6 @@ function ActivityFeed(props: { token: string; enabled: boolean; onUnauthorized: 
         },
       );
     };
-    // The first frame of a stream is a comment; mark the feed live once the response opened.
     connect();
     return () => {
       controller.abort();
