@@ -9,6 +9,7 @@ export {
   buildReferenceAppRouter,
   defaultConsoleAssetsDir,
   REFERENCE_APP_DEFAULTS,
+  READ_ONLY_RPC_METHODS,
   TERMINAL_EVENT_TYPES,
   type ReferenceAppRouterOptions,
   type ReferenceAppRpcHandler,

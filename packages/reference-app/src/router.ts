@@ -7,7 +7,7 @@ import { requireConsoleAuth, type RequireConsoleAuthOptions } from '@mobkit/auth
 import { CONSOLE_APP_ASSET, consoleHtml } from './console-html.js';
 import { CONSOLE_CONTRACT_VERSION, buildConsoleExperience } from './experience.js';
 import { jsonErrorHandler, sendError, snakeCode } from './http-errors.js';
-import { ReplayBuffer, SseConnection, type SseDropInfo, type SseFrame } from './sse.js';
+import { ReplayBuffer, SseConnection, formatSseFrame, type SseDropInfo } from './sse.js';
 import type { ReferenceAppRuntimeSurface, SurfaceAgentEvent } from './surface.js';
 
 /** The JSON-RPC handler the router serves at `POST /rpc` (mobkit's `createRpcHandler(runtime)`). */
@@ -40,6 +40,12 @@ export interface ReferenceAppRouterOptions {
   maxInteractionBodyBytes?: number;
   /** An interaction stream with no event for this long ends, in ms (default 300 000, as the original). */
   interactionIdleTimeoutMs?: number;
+  /**
+   * What `POST /rpc` and `/console/rpc` accept when console auth is OFF: `'all'` (default) or `'read-only'`
+   * (only {@link READ_ONLY_RPC_METHODS}; any other method makes the whole request HTTP 403 with JSON-RPC
+   * error -32600, as the original's later `/console/rpc`). With auth on, a valid token allows every method.
+   */
+  rpcWithoutAuth?: 'all' | 'read-only';
   /** Options of the console auth middleware (`requireConsoleAuth`), e.g. `onRefused` for logging. */
   auth?: RequireConsoleAuthOptions;
   /**
@@ -69,6 +75,40 @@ export const REFERENCE_APP_DEFAULTS = {
   maxInteractionBodyBytes: 64 * 1024,
   interactionIdleTimeoutMs: 300_000,
 } as const;
+
+/** The JSON-RPC methods `rpcWithoutAuth: 'read-only'` lets through without console auth (the original's allowlist). */
+export const READ_ONLY_RPC_METHODS: readonly string[] = [
+  'status',
+  'capabilities',
+  'list_members',
+  'get_member',
+  'find_members',
+  'member_status',
+  'member_current_session_id',
+  'member_session_ref',
+  'collect_completed',
+  'flow_status',
+  'query_events',
+  'cross_mob/directory',
+  'cross_mob/peer_info',
+].map((m) => `mobkit/${m}`);
+
+/** The methods of a JSON-RPC text that are not read-only, or undefined when it does not parse (the handler answers that). */
+function mutatingMethods(text: string): string[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const entries = Array.isArray(value) ? value : [value];
+  const out: string[] = [];
+  for (const entry of entries) {
+    const method = entry !== null && typeof entry === 'object' ? (entry as { method?: unknown }).method : undefined;
+    if (typeof method === 'string' && !READ_ONLY_RPC_METHODS.includes(method)) out.push(method);
+  }
+  return out;
+}
 
 /** Agent event types that end an interaction stream. */
 export const TERMINAL_EVENT_TYPES: readonly string[] = ['run_completed', 'run_failed', 'interaction_complete', 'interaction_failed'];
@@ -133,13 +173,31 @@ function resumeFrom(req: Request, prefix: string): { raw: string; seq: number } 
   return { raw, seq: Number(digits) };
 }
 
-const mobFrame = (e: SurfaceAgentEvent): SseFrame => ({
-  id: `mob:${e.seq}`,
-  event: e.type,
-  data: JSON.stringify({ member_id: e.memberId, source: 'agent', payload: e.payload, timestamp_ms: e.timestampMs }),
-});
+// Each event is encoded once per stream kind and shared by every client (fan-out costs one write each).
+const mobFrames = new WeakMap<SurfaceAgentEvent, string>();
+const agentFrames = new WeakMap<SurfaceAgentEvent, string>();
 
-const agentFrame = (e: SurfaceAgentEvent): SseFrame => ({ id: `${e.memberId}:${e.seq}`, event: e.type, data: JSON.stringify(e.payload) });
+function mobFrame(e: SurfaceAgentEvent): string {
+  let text = mobFrames.get(e);
+  if (text === undefined) {
+    text = formatSseFrame({
+      id: `mob:${e.seq}`,
+      event: e.type,
+      data: JSON.stringify({ member_id: e.memberId, source: 'agent', payload: e.payload, timestamp_ms: e.timestampMs }),
+    });
+    mobFrames.set(e, text);
+  }
+  return text;
+}
+
+function agentFrame(e: SurfaceAgentEvent): string {
+  let text = agentFrames.get(e);
+  if (text === undefined) {
+    text = formatSseFrame({ id: `${e.memberId}:${e.seq}`, event: e.type, data: JSON.stringify(e.payload) });
+    agentFrames.set(e, text);
+  }
+  return text;
+}
 
 function parseJsonObject(body: unknown): Record<string, unknown> | undefined {
   if (typeof body !== 'string' || body.trim() === '') return undefined;
@@ -184,6 +242,9 @@ export function buildReferenceAppRouter(
   const maxRpcBodyBytes = positive('maxRpcBodyBytes', options.maxRpcBodyBytes, REFERENCE_APP_DEFAULTS.maxRpcBodyBytes);
   const maxInteractionBodyBytes = positive('maxInteractionBodyBytes', options.maxInteractionBodyBytes, REFERENCE_APP_DEFAULTS.maxInteractionBodyBytes);
   const interactionIdleTimeoutMs = positive('interactionIdleTimeoutMs', options.interactionIdleTimeoutMs, REFERENCE_APP_DEFAULTS.interactionIdleTimeoutMs);
+  if (options.rpcWithoutAuth !== undefined && options.rpcWithoutAuth !== 'all' && options.rpcWithoutAuth !== 'read-only') {
+    throw new TypeError(`buildReferenceAppRouter: options.rpcWithoutAuth must be 'all' or 'read-only', got ${JSON.stringify(options.rpcWithoutAuth)}`);
+  }
   const assetsDir = options.consoleAssetsDir ?? defaultConsoleAssetsDir();
   const trustedModules = decisionState.modules.map((m) => m.id);
   const requireAuth = decisionState.console.requireAppAuth;
@@ -266,9 +327,9 @@ export function buildReferenceAppRouter(
     if (resume) {
       const { items, truncated } = hub.buffer.since(resume.seq);
       if (truncated) conn.send({ event: 'replay_truncated', data: JSON.stringify({ type: 'replay_truncated', last_event_id: resume.raw }) });
-      for (const e of items) if (!conn.send(mobFrame(e))) return;
+      for (const e of items) if (!conn.sendRaw(mobFrame(e))) return;
     }
-    const stop = hub.listen((e) => void conn.send(mobFrame(e)));
+    const stop = hub.listen((e) => void conn.sendRaw(mobFrame(e)));
     conn.onClose(stop);
   });
 
@@ -293,9 +354,9 @@ export function buildReferenceAppRouter(
     if (resume) {
       const { items, truncated } = hub.buffer.since(resume.seq, (e) => e.memberId === agentId);
       if (truncated) conn.send({ event: 'replay_truncated', data: JSON.stringify({ type: 'replay_truncated', last_event_id: resume.raw }) });
-      for (const e of items) if (!conn.send(agentFrame(e))) return;
+      for (const e of items) if (!conn.sendRaw(agentFrame(e))) return;
     }
-    const stop = hub.listen((e) => void conn.send(agentFrame(e)), agentId);
+    const stop = hub.listen((e) => void conn.sendRaw(agentFrame(e)), agentId);
     conn.onClose(stop);
   });
 
@@ -348,7 +409,7 @@ export function buildReferenceAppRouter(
         const prompt = e.payload.prompt;
         ours = typeof prompt !== 'string' || prompt.includes(message as string);
       }
-      if (!conn.send(agentFrame(e))) return;
+      if (!conn.sendRaw(agentFrame(e))) return;
       if (ours && TERMINAL_EVENT_TYPES.includes(e.type)) conn.end();
     }, memberId);
     conn.onClose(() => {
@@ -373,6 +434,16 @@ export function buildReferenceAppRouter(
 
   router.post(['/rpc', '/console/rpc'], guard, textBody(maxRpcBodyBytes), async (req, res) => {
     const text = typeof req.body === 'string' ? req.body : '';
+    if (!requireAuth && options.rpcWithoutAuth === 'read-only') {
+      const refused = mutatingMethods(text);
+      if (refused !== undefined && refused.length > 0) {
+        res
+          .status(403)
+          .set('cache-control', 'no-store')
+          .json({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'mutating RPC methods require console auth to be configured', data: { methods: [...new Set(refused)] } } });
+        return;
+      }
+    }
     const out = await options.rpcHandler.handleText(text);
     if (out === undefined) {
       res.status(204).set('cache-control', 'no-store').end();

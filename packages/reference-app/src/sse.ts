@@ -88,6 +88,11 @@ export class SseConnection {
     return this.write(formatSseFrame(frame));
   }
 
+  /** Sends an already formatted frame (see {@link formatSseFrame}); shared text avoids re-encoding per client. */
+  sendRaw(text: string): boolean {
+    return this.write(text);
+  }
+
   /** Ends the response normally. */
   end(): void {
     if (this.closed) return;

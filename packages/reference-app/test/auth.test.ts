@@ -11,7 +11,7 @@ let token: string;
 
 beforeAll(async () => {
   app = await startTestApp({ requireAppAuth: true });
-  shellGuarded = await startTestApp({ requireAppAuth: true, withModule: false, router: { guardConsoleShell: true } });
+  shellGuarded = await startTestApp({ requireAppAuth: true, withModule: false, router: { guardConsoleShell: true, rpcWithoutAuth: 'read-only' } });
   token = await signToken();
 });
 afterAll(async () => {
@@ -128,5 +128,11 @@ describe('require_app_auth = true', () => {
     expect(src).toBe(`/console/assets/console-app.js?auth_token=${encodeURIComponent(token)}`);
     expect((await fetch(`${shellGuarded.url}${src.replace(/&amp;/g, '&')}`)).status).toBe(200);
     expect((await fetch(`${shellGuarded.url}/healthz`)).status).toBe(200);
+  });
+
+  it('with auth on, rpcWithoutAuth read-only does not restrict an authenticated caller', async () => {
+    const res = await call(shellGuarded.url, 'POST', '/rpc', { jsonrpc: '2.0', id: 1, method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'mutating, with a token' } }, bearer(token));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).result.session_id).toEqual(expect.any(String));
   });
 });

@@ -282,6 +282,54 @@ describe('POST /rpc', () => {
   });
 });
 
+describe('rpcWithoutAuth: read-only', () => {
+  it('lets read-only methods through and refuses a request with a mutating one (403, -32600)', async () => {
+    const ro = await startTestApp({ withModule: false, router: { rpcWithoutAuth: 'read-only' } });
+    try {
+      const ok = await fetch(`${ro.url}/console/rpc`, { method: 'POST', body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }, { jsonrpc: '2.0', id: 2, method: 'mobkit/list_members' }]) });
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as any[]).map((r) => r.id)).toEqual([1, 2]);
+      const refused = await fetch(`${ro.url}/rpc`, {
+        method: 'POST',
+        body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }, { jsonrpc: '2.0', id: 2, method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'x' } }]),
+      });
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'mutating RPC methods require console auth to be configured', data: { methods: ['mobkit/send_message'] } } });
+      expect(ro.mob.history('lead-1')).toEqual([]);
+    } finally {
+      await ro.close();
+    }
+  });
+});
+
+describe('a runtime without a mob', () => {
+  it('serves the module-only contract; agent streams are 422 unsupported', async () => {
+    const noMob: ReferenceAppRuntimeSurface = { ...app.surface, mobId: () => undefined };
+    const server = express()
+      .use(buildReferenceAppRouter(noMob, decisionState(false), { rpcHandler: testRpcHandler(noMob) }))
+      .listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const exp = (await (await fetch(`${base}/console/experience`)).json()) as any;
+      expect(exp.runtime_id).toBeNull();
+      expect(exp.agent_sidebar.live_snapshot.agents.map((a: any) => a.kind)).toEqual(['module_agent']);
+      for (const [method, path, body] of [
+        ['GET', '/mob/events', undefined],
+        ['GET', '/agents/lead-1/events', undefined],
+        ['POST', '/interactions/stream', '{"member_id":"lead-1"}'],
+      ] as const) {
+        const res = await fetch(`${base}${path}`, { method, body });
+        expect(res.status, path).toBe(422);
+        expect(((await res.json()) as any).error).toBe('unsupported');
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('errors', () => {
   it('a failing runtime gives 500 {"error":"internal"} with no stack; a MobKitError keeps its code and status', async () => {
     const failing: ReferenceAppRuntimeSurface = {
