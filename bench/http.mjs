@@ -102,11 +102,13 @@ async function benchRpc(port) {
     // Rotating order, so load from other processes on a shared machine hits every variant alike.
     for (let i = 0; i < names.length; i += 1) {
       const name = names[(i + r) % names.length];
+      const cpu0 = (await ask('cpu')).cpuMicros;
       const res = await cannon(port, variants[name], auth, ROUND_SECONDS);
-      rounds[name].push({ rps: res.requests.average, p99: res.latency.p99, non2xx: res.non2xx, errors: res.errors + res.timeouts, total: res.requests.total });
+      const cpuUs = (await ask('cpu')).cpuMicros - cpu0;
+      rounds[name].push({ rps: res.requests.average, p99: res.latency.p99, non2xx: res.non2xx, errors: res.errors + res.timeouts, total: res.requests.total, cpuUsPerRequest: cpuUs / Math.max(1, res.requests.total) });
     }
   }
-  const summary = (xs) => ({ rps: median(xs.map((x) => x.rps)), p99Ms: median(xs.map((x) => x.p99)), non2xx: xs.reduce((a, x) => a + x.non2xx, 0), errors: xs.reduce((a, x) => a + x.errors, 0) });
+  const summary = (xs) => ({ rps: median(xs.map((x) => x.rps)), p99Ms: median(xs.map((x) => x.p99)), cpuUsPerRequest: median(xs.map((x) => x.cpuUsPerRequest)), perRoundRps: xs.map((x) => Math.round(x.rps)), non2xx: xs.reduce((a, x) => a + x.non2xx, 0), errors: xs.reduce((a, x) => a + x.errors, 0) });
   return {
     rounds: ROUNDS,
     roundSeconds: ROUND_SECONDS,
@@ -118,6 +120,9 @@ async function benchRpc(port) {
     // Ratio per round (same load conditions), median across rounds.
     rpcOverBare: median(rounds.rpc.map((x, i) => x.rps / rounds.bare[i].rps)),
     authOverRpc: median(rounds.auth.map((x, i) => x.rps / rounds.rpc[i].rps)),
+    // Server CPU time per request relative to the baseline (steadier than req/s on a busy machine).
+    rpcCpuOverBare: median(rounds.rpc.map((x, i) => x.cpuUsPerRequest / rounds.bare[i].cpuUsPerRequest)),
+    authCpuOverRpc: median(rounds.auth.map((x, i) => x.cpuUsPerRequest / rounds.rpc[i].cpuUsPerRequest)),
   };
 }
 
@@ -233,9 +238,9 @@ try {
   console.log(`# HTTP scenarios (node ${process.version}, ${quick ? 'quick' : 'full'}; server via ${ready.via}; ${ROUNDS} rounds × ${ROUND_SECONDS} s per variant, ${CONNECTIONS} connections)`);
   const rpc = await benchRpc(ready.port);
   out.rpc = rpc;
-  console.log(`bare Express JSON route   ${rpc.bare.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.bare.p99Ms} ms`);
-  console.log(`JSON-RPC mobkit/status    ${rpc.rpc.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.rpc.p99Ms} ms  ratio ${rpc.rpcOverBare.toFixed(3)} (target ≥ 0.8)`);
-  console.log(`same, console auth HS256  ${rpc.auth.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.auth.p99Ms} ms  ratio to no auth ${rpc.authOverRpc.toFixed(3)} (target ≥ 0.8)`);
+  console.log(`bare Express JSON route   ${rpc.bare.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.bare.p99Ms} ms  server CPU ${rpc.bare.cpuUsPerRequest.toFixed(0)} µs/req`);
+  console.log(`JSON-RPC mobkit/status    ${rpc.rpc.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.rpc.p99Ms} ms  ratio ${rpc.rpcOverBare.toFixed(3)} (target ≥ 0.8)  server CPU ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs/req`);
+  console.log(`same, console auth HS256  ${rpc.auth.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.auth.p99Ms} ms  ratio to no auth ${rpc.authOverRpc.toFixed(3)} (target ≥ 0.8)  server CPU ${rpc.auth.cpuUsPerRequest.toFixed(0)} µs/req`);
   if (rpc.bare.non2xx + rpc.rpc.non2xx + rpc.auth.non2xx + rpc.bare.errors + rpc.rpc.errors + rpc.auth.errors > 0) console.log('warning: non-2xx responses or errors during the load');
   // Interleaved rounds (one subscriber, many through the reference app, many from a bare SSE route).
   const runs = { one: [], many: [], bare: [] };

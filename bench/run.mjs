@@ -6,6 +6,7 @@
 // target, PASS/MISS), writes bench/results.json and each group's full output to bench/logs/<group>.log.
 // Exits 0 when every scenario produced figures (whether or not targets were met), 1 when one could not run.
 //   --quick   shorter measuring windows (under two minutes on 2 cores)
+//   --build   run `nx run-many -t build` first even when every dist exists (it always runs when one is missing)
 //   --only=a,b  run only these groups (supervisor, delivery, roster, scheduling, http, auth)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -37,8 +38,8 @@ const NEEDED = [
   'packages/reference-app/dist/index.js',
 ];
 const missing = NEEDED.filter((p) => !existsSync(join(root, p)));
-if (missing.length > 0) {
-  console.log(`Building the workspace first (missing: ${missing.join(', ')}) …`);
+if (missing.length > 0 || process.argv.includes('--build')) {
+  console.log(missing.length > 0 ? `Building the workspace first (missing: ${missing.join(', ')}) …` : 'Building the workspace first (--build) …');
   const built = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--output-style=stream-without-prefixes'], { cwd: root, env, stdio: 'inherit' });
   if (built.status !== 0) {
     console.error('npm run bench: the build failed; fix it and run again.');
@@ -114,7 +115,7 @@ function rowsFor(id, { data, error }) {
         `${rpc.rpcOverBare.toFixed(2)}×`,
         '≥ 0.8× req/s',
         rpc.rpcOverBare >= 0.8 && rpc.rpc.non2xx === 0 && rpc.rpc.errors === 0,
-        `${via}; autocannon, ${rpc.connections} connections, ${rpc.rounds} interleaved rounds of ${rpc.roundSeconds} s, medians`,
+        `${via}; autocannon, ${rpc.connections} connections, ${rpc.rounds} interleaved rounds of ${rpc.roundSeconds} s, medians; server CPU ${rpc.rpc.cpuUsPerRequest.toFixed(0)} vs ${rpc.bare.cpuUsPerRequest.toFixed(0)} µs per request (${rpc.rpcCpuOverBare.toFixed(2)}×); req/s per round ${rpc.rpc.perRoundRps.join(', ')} vs ${rpc.bare.perRoundRps.join(', ')}`,
         { mobkitRps: rpc.rpc.rps, mobkitP99Ms: rpc.rpc.p99Ms, baselineRps: rpc.bare.rps, baselineP99Ms: rpc.bare.p99Ms, ratio: rpc.rpcOverBare },
       );
       row(
@@ -124,7 +125,7 @@ function rowsFor(id, { data, error }) {
         `${rpc.authOverRpc.toFixed(2)}×`,
         '≥ 0.8× req/s',
         rpc.authOverRpc >= 0.8 && rpc.auth.non2xx === 0 && rpc.auth.errors === 0,
-        'requireConsoleAuth, a client reusing its token; both send the same Authorization header',
+        `requireConsoleAuth in the reference app router, a client reusing its token; both send the same Authorization header; server CPU ${rpc.auth.cpuUsPerRequest.toFixed(0)} vs ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs per request (${rpc.authCpuOverRpc.toFixed(2)}×); req/s per round ${rpc.auth.perRoundRps.join(', ')} vs ${rpc.rpc.perRoundRps.join(', ')}`,
         { mobkitRps: rpc.auth.rps, mobkitP99Ms: rpc.auth.p99Ms, baselineRps: rpc.rpc.rps, ratio: rpc.authOverRpc },
       );
     } else {
