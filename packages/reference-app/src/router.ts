@@ -143,7 +143,11 @@ class AgentEventHub {
     this.detach = detach;
   }
 
+  /** The seq of the newest event seen (−1: none). */
+  lastSeq = -1;
+
   private publish(event: SurfaceAgentEvent): void {
+    this.lastSeq = Math.max(this.lastSeq, event.seq);
     this.buffer.push(event);
     for (const l of [...this.listeners]) {
       if (l.member === undefined || l.member === event.memberId) l.fn(event);
@@ -278,6 +282,21 @@ export function buildReferenceAppRouter(
     open.add(conn);
     conn.onClose(() => open.delete(conn));
     conn.open();
+    // A stream opened with a token ends when the token expires; the client reconnects with a fresh one.
+    const exp = req.mobkitIdentity?.jwt.expiresAtEpochSeconds;
+    if (exp !== undefined) {
+      const expire = () => {
+        conn.send({ event: 'auth_expired', data: JSON.stringify({ type: 'auth_expired', expired_at_epoch_seconds: exp }) });
+        conn.end();
+      };
+      const ms = exp * 1000 - Date.now();
+      if (ms <= 0) expire();
+      else {
+        const timer = setTimeout(expire, Math.min(ms, 2 ** 31 - 1));
+        timer.unref?.();
+        conn.onClose(() => clearTimeout(timer));
+      }
+    }
     return conn;
   };
 
@@ -401,11 +420,13 @@ export function buildReferenceAppRouter(
       }, interactionIdleTimeoutMs);
       idle.unref?.();
     };
-    // With a message, only the run that carries it ends the stream (a run already in progress does not).
+    // With a message, only the run that carries it ends the stream: a run that started before the send
+    // (or one whose prompt lacks the message) does not.
     let ours = message === undefined;
+    let sentAfterSeq = Number.POSITIVE_INFINITY;
     const stop = hub.listen((e) => {
       armIdle();
-      if (!ours && e.type === 'run_started') {
+      if (!ours && e.type === 'run_started' && e.seq > sentAfterSeq) {
         const prompt = e.payload.prompt;
         ours = typeof prompt !== 'string' || prompt.includes(message as string);
       }
@@ -418,7 +439,8 @@ export function buildReferenceAppRouter(
     });
     conn.send({ event: 'subscribed', data: JSON.stringify({ type: 'subscribed', member_id: memberId }) });
     armIdle();
-    if (message !== undefined) {
+    if (message !== undefined && !conn.isClosed) {
+      sentAfterSeq = hub.lastSeq;
       try {
         const sessionId = await surface.sendMessage(memberId, message);
         conn.send({ event: 'message_accepted', data: JSON.stringify({ type: 'message_accepted', member_id: memberId, session_id: sessionId }) });

@@ -106,6 +106,16 @@ describe('require_app_auth = true', () => {
     controller.abort();
   });
 
+  it('an SSE stream ends with auth_expired when its token expires (the client must come back with a fresh one)', async () => {
+    const shortLived = await signToken(undefined, {}, Math.floor(Date.now() / 1000) + 2);
+    const res = await fetch(`${app.url}/mob/events`, { headers: bearer(shortLived) });
+    expect(res.status).toBe(200);
+    const sse = new SseReader(res);
+    await sse.end(6000);
+    expect(sse.frames.at(-1)?.event).toBe('auth_expired');
+    expect(JSON.parse(sse.frames.at(-1)?.data as string)).toMatchObject({ type: 'auth_expired', expired_at_epoch_seconds: expect.any(Number) });
+  }, 10_000);
+
   it('POST /interactions/stream with a token streams the reply to a message', async () => {
     const res = await call(app.url, 'POST', '/interactions/stream', { member_id: 'lead-1', message: 'hi with auth' }, bearer(token));
     expect(res.status).toBe(200);

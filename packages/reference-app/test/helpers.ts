@@ -65,13 +65,13 @@ export function decisionState(requireAppAuth: boolean): RuntimeDecisionState {
   });
 }
 
-/** An HS256 console token (valid for 5 minutes) for `email`. */
-export function signToken(email = ALLOWED_EMAIL, extra: Record<string, unknown> = {}): Promise<string> {
+/** An HS256 console token for `email`, valid for 5 minutes or until `expiresAt` (epoch seconds). */
+export function signToken(email = ALLOWED_EMAIL, extra: Record<string, unknown> = {}, expiresAt: number | string = '5m'): Promise<string> {
   return new SignJWT({ email, provider: 'google_oauth', ...extra })
     .setProtectedHeader({ alg: 'HS256', kid: 'hs-1' })
     .setIssuer(ISSUER)
     .setAudience('meerkat-console')
-    .setExpirationTime('5m')
+    .setExpirationTime(expiresAt)
     .sign(new TextEncoder().encode(HS_SECRET));
 }
 

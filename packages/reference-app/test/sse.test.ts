@@ -163,6 +163,23 @@ describe('backpressure', () => {
   }, 20_000);
 });
 
+describe('interaction stream with a message', () => {
+  it('is not ended by a run already in progress, even one whose prompt contains the same text', async () => {
+    const app = await start({ llm: TestClient.delayed(150) });
+    const watch = await open(app, '/agents/lead-1/events');
+    await app.mob.sendMessage('lead-1', 'a second opinion, please');
+    await watch.sse.frame((f) => f.event === 'run_started');
+    const res = await fetch(`${app.url}/interactions/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ member_id: 'lead-1', message: 'second' }) });
+    const sse = new SseReader(res);
+    await sse.end(5000);
+    const runs = sse.frames.filter((f) => f.event === 'run_started').map((f) => JSON.parse(f.data).prompt);
+    expect(runs).toEqual(['second']);
+    expect(sse.frames.filter((f) => f.event === 'run_completed')).toHaveLength(2);
+    expect(sse.frames.at(-1)?.event).toBe('run_completed');
+    watch.controller.abort();
+  });
+});
+
 describe('shutdown', () => {
   it('aborting the router signal ends open streams, and new streams get 503 shutting_down', async () => {
     const app = await start({});
