@@ -252,6 +252,8 @@ export function buildReferenceAppRouter(
   const assetsDir = options.consoleAssetsDir ?? defaultConsoleAssetsDir();
   const trustedModules = decisionState.modules.map((m) => m.id);
   const requireAuth = decisionState.console.requireAppAuth;
+  // requireConsoleAuth's default leeway is 30 s.
+  const authLeewaySeconds = options.auth?.leewaySeconds ?? 30;
 
   const router: Router = express.Router();
   const guard: RequestHandler = requireConsoleAuth(decisionState, options.auth ?? {});
@@ -282,14 +284,15 @@ export function buildReferenceAppRouter(
     open.add(conn);
     conn.onClose(() => open.delete(conn));
     conn.open();
-    // A stream opened with a token ends when the token expires; the client reconnects with a fresh one.
+    // A stream opened with a token ends when the token would no longer be accepted (its exp plus the
+    // auth leeway); the client reconnects with a fresh one.
     const exp = req.mobkitIdentity?.jwt.expiresAtEpochSeconds;
     if (exp !== undefined) {
       const expire = () => {
         conn.send({ event: 'auth_expired', data: JSON.stringify({ type: 'auth_expired', expired_at_epoch_seconds: exp }) });
         conn.end();
       };
-      const ms = exp * 1000 - Date.now();
+      const ms = (exp + authLeewaySeconds) * 1000 - Date.now();
       if (ms <= 0) expire();
       else {
         const timer = setTimeout(expire, Math.min(ms, 2 ** 31 - 1));
