@@ -59,6 +59,7 @@ describe('console in Chromium', () => {
     // Agents with their profile, state, wiring and labels.
     const items = page.getByTestId('agent-item');
     await expect.poll(() => items.count()).toBe(4);
+    expect(await page.getByTestId('console-loading').count()).toBe(0);
     expect(await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-member-id')))).toEqual(['auditor-1', 'lead-1', 'worker-1', 'worker-2']);
     const lead = page.locator('[data-testid="agent-item"][data-member-id="lead-1"]');
     await expect.poll(() => lead.getByTestId('agent-label').textContent()).toBe('Team Lead');

@@ -459,4 +459,6 @@ function ConsoleApp() {
   );
 }
 
+// Replace the server-rendered loading placeholder.
+root.replaceChildren();
 render(<ConsoleApp />, root);
