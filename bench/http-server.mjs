@@ -3,19 +3,18 @@
 // on 127.0.0.1 and port 0:
 //   POST /bare            a bare Express JSON route: parses the JSON-RPC body and answers a constant
 //                         `mobkit/status`-shaped result (the baseline);
-//   POST /rpc             JSON-RPC over HTTP through the reference app router when `buildReferenceAppRouter`
-//                         exists in @mobkit/reference-app's dist, else `createRpcHandler(runtime)` on an
-//                         Express route;
+//   POST /rpc             JSON-RPC over HTTP: the reference app router (`buildReferenceAppRouter`) serving
+//                         `createRpcHandler(runtime)`;
 //   POST /auth/rpc        the same behind console auth (requireConsoleAuth, HS256; a client reusing its token);
-//   GET  /mob/events      SSE of every member's agent events (`id: mob:<seq>`), reference app router or fallback;
+//   GET  /mob/events      SSE of every member's agent events (`id: mob:<seq>`), the reference app router;
 //   GET  /bare/events     the same frames from a bare Express SSE route (the machine's floor, for comparison).
 // IPC from the parent: {cmd:'generate', messages, intervalMs} sends host messages to members at that pace and
-// answers {publishTimes: [[seq, wallMs]…]} (publish time of each agent event, high-resolution wall clock);
-// (and the SSE streams the router dropped as slow meanwhile); {cmd:'cpu'}; {cmd:'stop'}.
+// answers {publishTimes: [[seq, wallMs]…]} (publish time of each agent event, high-resolution wall clock)
+// and the SSE streams the router dropped as slow meanwhile; {cmd:'cpu'}; {cmd:'stop'}.
 import { performance } from 'node:perf_hooks';
 import express from 'express';
 import { MobBootstrapSpec, MobDefinition, SpawnMemberSpec, TestClient, UnifiedRuntime, createRpcHandler, buildRuntimeDecisionState } from 'mobkit';
-import { requireConsoleAuth } from '@mobkit/auth-policy/express';
+import { buildReferenceAppRouter } from '@mobkit/reference-app';
 import { AUTH_CONFIG, MOB_TOML, MEMBERS } from './http-shared.mjs';
 
 const wallNow = () => performance.timeOrigin + performance.now();
@@ -27,17 +26,14 @@ const runtime = await UnifiedRuntime.bootstrap(
 );
 await runtime.spawnMany(MEMBERS.map((id) => SpawnMemberSpec.fromWire('worker', id, null)));
 const surface = runtime.referenceAppSurface();
+// Publish time of every agent event, recorded by the first listener (registered before the routers' and the
+// bare route's, so it runs before any frame is written).
+let publishTimes = [];
+surface.subscribeAgentEvents((e) => {
+  publishTimes.push([e.seq, wallNow()]);
+});
 const rpc = createRpcHandler(runtime);
 const decisionState = buildRuntimeDecisionState(AUTH_CONFIG);
-
-// The reference app router, when it has landed and is built.
-let referenceApp;
-try {
-  const mod = await import('@mobkit/reference-app');
-  if (typeof mod.buildReferenceAppRouter === 'function') referenceApp = mod;
-} catch {
-  // not built yet: the fallback routes below are used
-}
 
 const app = express();
 app.disable('x-powered-by');
@@ -62,43 +58,13 @@ app.get('/bare/events', (req, res) => {
   req.on('close', () => bareStreams.delete(res));
 });
 
-let via;
-if (referenceApp) {
-  via = 'reference-app';
-  // Two routers over the same runtime: one without console auth (POST /rpc, GET /mob/events), one with it
-  // (POST /auth/rpc). maxStreams is raised from its default (512) so 1,000 subscribers fit.
-  const openState = buildRuntimeDecisionState({ ...AUTH_CONFIG, console: { requireAppAuth: false } });
-  const routerOptions = { rpcHandler: rpc, maxStreams: 1100, onStreamDropped: (info) => drops.push(info) };
-  app.use('/auth', referenceApp.buildReferenceAppRouter(surface, decisionState, routerOptions));
-  app.use('/', referenceApp.buildReferenceAppRouter(surface, openState, routerOptions));
-} else {
-  via = 'fallback';
-  // As the gateway's serveRpcOverHttp: the raw body through rpc.handleText (parse, dispatch, framing, batches).
-  const rpcRoute = async (req, res) => {
-    const response = await rpc.handleText(typeof req.body === 'string' ? req.body : '');
-    if (response === undefined) res.status(204).end();
-    else res.json(response);
-  };
-  const text = express.text({ type: '*/*', limit: '1mb' });
-  app.post('/rpc', text, rpcRoute);
-  app.post('/auth/rpc', requireConsoleAuth(decisionState), text, rpcRoute);
-  app.get('/mob/events', (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    res.flushHeaders();
-    const off = surface.subscribeAgentEvents((e) => {
-      res.write(`id: mob:${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ member_id: e.memberId, source: 'agent', payload: e.payload })}\n\n`);
-    });
-    req.on('close', () => {
-      off();
-    });
-  });
-}
-
-// Publish time of every agent event, recorded by a listener registered before any subscriber's.
-let publishTimes = [];
-surface.subscribeAgentEvents((e) => {
-  publishTimes.push([e.seq, wallNow()]);
-});
+// Two reference app routers over the same runtime: one without console auth (POST /rpc, GET /mob/events),
+// one with it (POST /auth/rpc). maxStreams is raised from its default (512) so 1,000 subscribers fit.
+const openState = buildRuntimeDecisionState({ ...AUTH_CONFIG, console: { requireAppAuth: false } });
+const routerOptions = { rpcHandler: rpc, maxStreams: 1100, onStreamDropped: (info) => drops.push(info) };
+app.use('/auth', buildReferenceAppRouter(surface, decisionState, routerOptions));
+app.use('/', buildReferenceAppRouter(surface, openState, routerOptions));
+const via = 'reference-app';
 
 const server = app.listen(0, '127.0.0.1', () => process.send({ port: server.address().port, via }));
 server.keepAliveTimeout = 30_000;
