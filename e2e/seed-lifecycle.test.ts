@@ -3,6 +3,7 @@
 // once and the MCP fixture (official SDK) as router, delivery and scheduling modules.
 // Runs against the BUILT packages (dist/), as a user's install would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +20,11 @@ import {
   type SpawnSpecInput,
   TestClient,
   UnifiedRuntime,
+  buildRuntimeDecisionState,
   sendMessageOnMob,
+  type RuntimeDecisionState,
 } from 'mobkit';
+import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,6 +67,42 @@ function buildPhase5MobSpec(defaultLlmClient: LlmClient): MobBootstrapSpec {
     allowEphemeralSessions: true,
     notifyOrchestratorOnResume: true,
     defaultLlmClient,
+  });
+}
+
+function trustedModulesToml(): string {
+  return `
+[[modules]]
+id = "router"
+command = "router-bin"
+args = ["--mode", "fast"]
+restart_policy = "always"
+
+[[modules]]
+id = "delivery"
+command = "delivery-bin"
+args = ["--sink", "memory"]
+restart_policy = "on_failure"
+
+[[modules]]
+id = "scheduling"
+command = "scheduling-bin"
+args = ["--tick", "60"]
+restart_policy = "always"
+`;
+}
+
+function decisionState(): RuntimeDecisionState {
+  return buildRuntimeDecisionState({
+    bigquery: { dataset: 'phase5_reference_dataset', table: 'phase5_reference_table' },
+    trustedMobkitToml: trustedModulesToml(),
+    trustedOidc: {
+      discoveryJson: '{"issuer":"https://trusted.mobkit.local","jwks_uri":"https://trusted.mobkit.local/.well-known/jwks.json"}',
+      jwksJson: '{"keys":[{"kid":"kid-current","kty":"oct","alg":"HS256","k":"cGhhc2U3LXRydXN0ZWQtY3VycmVudC1zZWNyZXQ"}]}',
+      audience: 'meerkat-console',
+    },
+    console: { requireAppAuth: false },
+    releaseMetadataJson: '{"targets":["crates.io","npm","pypi","github-releases"],"support_matrix":"same-as-meerkat"}',
   });
 }
 
@@ -168,6 +208,17 @@ describe('seed: phase 5 lifecycle', () => {
     expect(reconcile.routing.addedRouteKeys).toEqual(['mob.member.lead-1', 'mob.member.worker-1']);
     expect([...reconcile.mob.spawned].sort()).toEqual(['lead-1', 'worker-1']);
 
+    // Serve the reference app while the lifecycle runs, as the seed does (graceful shutdown below).
+    const app = express();
+    app.use(runtime.buildReferenceAppRouter(decisionState()));
+    const server = await new Promise<import('node:http').Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect(await (await fetch(`${base}/healthz`)).text()).toBe('ok');
+    const modules = (await (await fetch(`${base}/console/modules`)).json()) as { contract_version: string; modules: string[] };
+    expect(modules).toEqual({ contract_version: '0.2.0', modules: ['router', 'delivery', 'scheduling'] });
+
     // Send a message (fire-and-forget) to drive agent activity.
     await sendMessageOnMob(runtime.mobHandle(), 'worker-1', 'phase5 happy path interaction');
 
@@ -182,6 +233,10 @@ describe('seed: phase 5 lifecycle', () => {
     expect(
       runtime.moduleEvents().some((e) => e.event.kind === 'module' && e.event.module === 'runtime' && e.event.eventType === 'runtime.injection.executed'),
     ).toBe(true);
+
+    const experience = (await (await fetch(`${base}/console/experience`)).json()) as { agent_sidebar: { live_snapshot: { agents: Array<{ agent_id: string }> } } };
+    expect(experience.agent_sidebar.live_snapshot.agents.map((a) => a.agent_id)).toEqual(['lead-1', 'worker-1']);
+    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 
     const resolution = await runtime.resolveRouting({
       recipient: 'user@example.com',

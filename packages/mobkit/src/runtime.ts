@@ -14,7 +14,10 @@ import {
 } from '@mobkit/core';
 import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
 import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, RoutingService } from '@mobkit/routing';
-import type { ReferenceAppRuntimeSurface } from '@mobkit/reference-app';
+import type { RuntimeDecisionState } from '@mobkit/auth-policy';
+import { type ReferenceAppRouterOptions, type ReferenceAppRuntimeSurface, buildReferenceAppRouter } from '@mobkit/reference-app';
+import type { Router } from 'express';
+import { createRpcHandler } from './rpc.js';
 import { EventHub, type UnifiedEventListener } from './events.js';
 import { referenceAppSurface } from './surface.js';
 import { type MobBootstrapSpec } from './spec.js';
@@ -202,6 +205,7 @@ export class UnifiedRuntime {
   private readonly schedulingBridge: SchedulingBridge;
   private readonly unsubscribers: Array<() => void> = [];
   private shuttingDown = false;
+  private readonly httpAbort = new AbortController();
   private shutdownReport: Promise<UnifiedRuntimeShutdownReport> | undefined;
   private agentEventsSeen = 0;
 
@@ -509,6 +513,23 @@ export class UnifiedRuntime {
     return this.schedulingBridge.startScheduler(schedules, options);
   }
 
+  /**
+   * The reference app's Express router over this runtime (`/healthz`, the console and its JSON,
+   * SSE streams, interactions, `POST /rpc` with {@link createRpcHandler}), behind the console auth of
+   * `decisionState`. Its event streams close when the runtime shuts down.
+   */
+  buildReferenceAppRouter(
+    decisionState: RuntimeDecisionState,
+    options: Omit<ReferenceAppRouterOptions, 'rpcHandler'> & Partial<Pick<ReferenceAppRouterOptions, 'rpcHandler'>> = {},
+  ): Router {
+    const signal = options.signal ? AbortSignal.any([options.signal, this.httpAbort.signal]) : this.httpAbort.signal;
+    return buildReferenceAppRouter(this.referenceAppSurface(), decisionState, {
+      ...options,
+      rpcHandler: options.rpcHandler ?? createRpcHandler(this),
+      signal,
+    });
+  }
+
   /** What the reference app (`@mobkit/reference-app`) needs of this runtime. */
   referenceAppSurface(): ReferenceAppRuntimeSurface {
     return referenceAppSurface(this);
@@ -533,6 +554,7 @@ export class UnifiedRuntime {
 
   private async runShutdown(): Promise<UnifiedRuntimeShutdownReport> {
     this.shuttingDown = true;
+    this.httpAbort.abort();
     const drain = await this.drainAgentEvents();
     const moduleShutdown = await this.modules.shutdown();
     let mobStop: MobStopResult;
