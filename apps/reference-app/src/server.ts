@@ -70,6 +70,13 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
   };
 
   try {
+    const loaded = runtime.loadedModules();
+    const missing = config.modules.discovery.modules.filter((id) => !loaded.includes(id));
+    if (missing.length > 0) {
+      const health = runtime.moduleHealthTransitions().filter((t) => missing.includes(t.moduleId)).map((t) => `${t.moduleId}: ${t.to}`);
+      log.warn({ missing, health }, `modules not running: ${missing.join(', ')} (their process exited or never answered; see mobkit.toml)`);
+    }
+    log.info({ loaded }, `modules running: ${loaded.join(', ') || '(none)'}`);
     const specs = config.members.map((m) => SpawnMemberSpec.fromWire(m.profile, m.meerkatId, undefined, m.context, m.labels));
     const report = await runtime.reconcile(specs);
     log.info({ members: report.mob.spawned, routes: report.routing.addedRouteKeys }, `members ${report.mob.spawned.join(', ') || '(none)'} spawned`);
