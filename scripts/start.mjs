@@ -31,7 +31,10 @@ if (build.status !== 0) {
 }
 
 const entry = join(appDir, app.main ?? 'dist/main.js');
-const child = spawn(process.execPath, [entry, ...process.argv.slice(2)], { cwd: appDir, env: process.env, stdio: 'inherit' });
+// Run in the caller's directory (npm sets INIT_CWD to it), so `npm start -- --config ./my-config`
+// resolves the way the person typed it.
+const callerDir = process.env.INIT_CWD && existsSync(process.env.INIT_CWD) ? process.env.INIT_CWD : process.cwd();
+const child = spawn(process.execPath, [entry, ...process.argv.slice(2)], { cwd: callerDir, env: process.env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => child.kill(signal));
 }

@@ -48,9 +48,9 @@ describe('bad configuration and failed start-up', () => {
 
   const edit = (file: string, change: (text: string) => string) => writeFileSync(join(dir, file), change(readFileSync(join(dir, file), 'utf8')));
 
-  async function run(env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  async function run(env: Record<string, string> = {}, extraArgs: string[] = []): Promise<{ code: number | null; output: string }> {
     const port = env.PORT ?? String(await freePort());
-    const started = startNode([MAIN, '--config', dir], { cwd: APP_DIR, env: childEnv({ PORT: port, ...env }) });
+    const started = startNode([MAIN, '--config', dir, ...extraArgs], { cwd: APP_DIR, env: childEnv({ PORT: port, ...env }) });
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within 30 s\n${started.output()}`)), 30_000));
     try {
       const exit = await Promise.race([started.exited, timeout]);
@@ -130,9 +130,13 @@ describe('bad configuration and failed start-up', () => {
   });
 
   it('refuses a bad PORT and an unknown argument with the usage', async () => {
-    const { code, output } = await run({ PORT: 'eighty' });
-    expect(code).toBe(1);
-    expect(output).toContain('PORT must be a port number');
-    expect(output).toContain('Usage:');
+    const badPort = await run({ PORT: 'eighty' });
+    expect(badPort.code).toBe(1);
+    expect(badPort.output).toContain('PORT must be a port number');
+    expect(badPort.output).toContain('Usage:');
+    const badArg = await run({}, ['--confg']);
+    expect(badArg.code).toBe(1);
+    expect(badArg.output).toContain('unknown argument "--confg"');
+    expect(badArg.output).toContain('Usage:');
   });
 });
