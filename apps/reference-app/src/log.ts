@@ -8,12 +8,17 @@ import pretty from 'pino-pretty';
  */
 export function createLogger(env: NodeJS.ProcessEnv = process.env, isTty: boolean = process.stdout.isTTY === true): Logger {
   const level = env.LOG_LEVEL?.trim() || 'info';
-  const format = env.LOG_FORMAT?.trim().toLowerCase();
-  const usePretty = format === 'pretty' || (format !== 'json' && isTty);
+  const usePretty = prettyLogging(env, isTty);
   const base = { name: 'mobkit-reference-app', level, base: { pid: process.pid } };
   if (usePretty) {
     const colorize = isTty && env.NO_COLOR === undefined;
     return pino(base, pretty({ colorize, sync: true, destination: 1, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss.l' }));
   }
   return pino(base, pino.destination({ dest: 1, sync: true }));
+}
+
+/** Whether {@link createLogger} writes pretty lines (`LOG_FORMAT`, else whether stdout is a terminal). */
+export function prettyLogging(env: NodeJS.ProcessEnv = process.env, isTty: boolean = process.stdout.isTTY === true): boolean {
+  const format = env.LOG_FORMAT?.trim().toLowerCase();
+  return format === 'pretty' || (format !== 'json' && isTty);
 }
