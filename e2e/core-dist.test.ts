@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const here = dirname(fileURLToPath(import.meta.url));
 
 function runNode(args: string[]): string {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
   return execFileSync(process.execPath, args, { cwd: here, env, encoding: 'utf8', timeout: 20_000 });
 }
