@@ -104,20 +104,30 @@ async function main(): Promise<number> {
   const stopped = new Promise<void>((resolve) => {
     wake = resolve;
   });
-  const onSignal = (signal: NodeJS.Signals) => {
+  const requestStop = (reason: string) => {
     if (stopRequested) {
-      log.info({ signal }, 'shutdown already in progress');
+      log.info({ reason }, `${reason}: shutdown already in progress`);
       return;
     }
     stopRequested = true;
-    log.info({ signal }, `${signal} received: shutting down`);
+    log.info({ reason }, `${reason}: shutting down`);
     setTimeout(() => {
       log.error(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
     wake?.();
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => requestStop(`${signal} received`));
+  // A bug that escapes every handler still gets an orderly shutdown (and exit 1); the supervisor
+  // also kills module process groups at exit, so nothing is orphaned even if this cannot finish.
+  let crashed = false;
+  const onCrash = (error: unknown) => {
+    log.fatal({ err: error }, 'uncaught error: shutting down');
+    crashed = true;
+    requestStop('uncaught error');
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
 
   let config;
   try {
@@ -147,15 +157,15 @@ async function main(): Promise<number> {
     return 1;
   }
   log.info('stopped');
-  return 0;
+  return crashed ? 1 : 0;
 }
 
 function reportFailure(log: Logger, what: string, error: unknown): void {
-  const e = toMobKitError(error, 'InvalidConfig');
+  const e = toMobKitError(error);
   const details = e.details ?? {};
   log.error({ code: e.code, file: details.file, field: details.field }, `${what}: ${e.message}`);
-  if (isMobKitError(error) || e.code !== 'Internal') return;
-  log.error({ err: error }, 'unexpected error');
+  // A MobKitError is the whole story; anything else is a bug worth its stack.
+  if (!isMobKitError(error)) log.error({ err: error }, 'unexpected error');
 }
 
 main().then(
