@@ -12,8 +12,8 @@ import { consoleToken } from './http-shared.mjs';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
-const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? (quick ? 3 : 6));
-const ROUND_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 2 : 4));
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? (quick ? 3 : 10));
+const ROUND_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 2 : 3));
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 16);
 const SUBSCRIBERS = Number(process.env.BENCH_SSE_SUBSCRIBERS ?? 1000);
 // Each host message to a TestClient member publishes a burst of 6 agent events (run_started … run_completed).

@@ -66,16 +66,19 @@ if (process.argv[2] === '--child') {
   const result = await measure(Number(process.argv[3]));
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
-  // `--quick`: one run per size instead of the median of 3. `--json`: also print `@@bench-json {…}` at the end.
+  // `--quick`: one run per size instead of the median of 3; `--runs=N`: the median of N. `--json`: also print
+  // `@@bench-json {…}` at the end.
   const quick = process.argv.includes('--quick');
+  const runsArg = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice('--runs='.length));
+  const reps = Number.isInteger(runsArg) && runsArg > 0 ? runsArg : quick ? 1 : 3;
   const json = process.argv.includes('--json');
   const self = fileURLToPath(import.meta.url);
   const run = (n) => JSON.parse(execFileSync(process.execPath, [self, '--child', String(n)], { encoding: 'utf8' }).trim());
   run(100); // warm the file cache
   const results = [100, 1000].map((n) => {
-    const runs = quick ? [run(n)] : [run(n), run(n), run(n)];
+    const runs = Array.from({ length: reps }, () => run(n));
     runs.sort((a, b) => a.totalMs - b.totalMs);
-    return runs[runs.length >> 1]; // median of 3 (or the one run with --quick)
+    return runs[runs.length >> 1]; // median of 3 (or of --runs, or the one run with --quick)
   });
   const [small, big] = results;
   for (const r of results) {
