@@ -111,6 +111,14 @@ describe('npm start (scripts/start.mjs → apps/reference-app/dist/main.js)', ()
     expect(run.output()).toContain('mobkit/status');
     expect(run.output()).toContain('TestClient (MOBKIT_LLM=test)');
 
+    // The console page and its script are served.
+    const page = await fetch(`${base}/console`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const script = /src="(\/console\/assets\/[^"]+)"/.exec(await page.text())?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(`${base}${script}`)).status).toBe(200);
+
     // The runtime answers over /rpc with the three modules loaded and the three members spawned.
     const status = await rpc(base, 'mobkit/status', {});
     expect(status.error).toBeUndefined();
