@@ -5,7 +5,7 @@
 //                         `mobkit/status`-shaped result (the baseline);
 //   POST /rpc             JSON-RPC over HTTP: the reference app router (`buildReferenceAppRouter`) serving
 //                         `createRpcHandler(runtime)`;
-//   POST /auth/rpc        the same behind console auth (requireConsoleAuth, HS256; a client reusing its token);
+//   POST /rpc on a second port: the same behind console auth (requireConsoleAuth, HS256; a client reusing its token);
 //   GET  /mob/events      SSE of every member's agent events (`id: mob:<seq>`), the reference app router;
 //   GET  /bare/events     the same frames from a bare Express SSE route (the machine's floor, for comparison).
 // IPC from the parent: {cmd:'generate', messages, intervalMs} sends host messages to members at that pace and
@@ -58,16 +58,25 @@ app.get('/bare/events', (req, res) => {
   req.on('close', () => bareStreams.delete(res));
 });
 
-// Two reference app routers over the same runtime: one without console auth (POST /rpc, GET /mob/events),
-// one with it (POST /auth/rpc). maxStreams is raised from its default (512) so 1,000 subscribers fit.
+// Two reference app routers over the same runtime, each mounted at `/` of its own Express app and port (so
+// both pay exactly the same routing): this app without console auth (POST /rpc, GET /mob/events), and the
+// auth app with it (POST /rpc). maxStreams is raised from its default (512) so 1,000 subscribers fit.
 const openState = buildRuntimeDecisionState({ ...AUTH_CONFIG, console: { requireAppAuth: false } });
 const routerOptions = { rpcHandler: rpc, maxStreams: 1100, onStreamDropped: (info) => drops.push(info) };
-app.use('/auth', buildReferenceAppRouter(surface, decisionState, routerOptions));
 app.use('/', buildReferenceAppRouter(surface, openState, routerOptions));
+const authApp = express();
+authApp.disable('x-powered-by');
+authApp.use('/', buildReferenceAppRouter(surface, decisionState, routerOptions));
 const via = 'reference-app';
 
-const server = app.listen(0, '127.0.0.1', () => process.send({ port: server.address().port, via }));
-server.keepAliveTimeout = 30_000;
+const listen = (expressApp) =>
+  new Promise((resolve) => {
+    const srv = expressApp.listen(0, '127.0.0.1', () => resolve(srv));
+    srv.keepAliveTimeout = 30_000;
+  });
+const server = await listen(app);
+const authServer = await listen(authApp);
+process.send({ port: server.address().port, authPort: authServer.address().port, via });
 
 async function generate({ messages, intervalMs }) {
   publishTimes = [];
@@ -91,8 +100,10 @@ process.on('message', async (m) => {
     const { user, system } = process.cpuUsage();
     process.send({ reply: 'cpu', cpuMicros: user + system });
   } else if (m?.cmd === 'stop') {
-    server.closeAllConnections?.();
-    server.close();
+    for (const srv of [server, authServer]) {
+      srv.closeAllConnections?.();
+      srv.close();
+    }
     await runtime.shutdown();
     process.exit(0);
   }

@@ -79,23 +79,23 @@ async function checkRoute(port, path, headers) {
   return parsed.result;
 }
 
-async function benchRpc(port) {
+async function benchRpc(port, authPort) {
   const token = await consoleToken();
   const auth = { authorization: `Bearer ${token}` };
   // Every variant gets the same Authorization header, so only the work behind the route differs.
-  const variants = { bare: '/bare', rpc: '/rpc', auth: '/auth/rpc' };
+  const variants = { bare: [port, '/bare'], rpc: [port, '/rpc'], auth: [authPort, '/rpc'] };
   const statusResult = await checkRoute(port, '/rpc', auth);
   await checkRoute(port, '/bare', auth);
-  await checkRoute(port, '/auth/rpc', auth);
+  await checkRoute(authPort, '/rpc', auth);
   const noAuthRefused = await new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/auth/rpc', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: authPort, path: '/rpc', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       res.resume();
       resolve(res.statusCode === 401);
     });
     req.end('{}');
   });
-  if (!noAuthRefused) throw new Error('/auth/rpc answered a request without a token: auth is not on');
-  for (const path of Object.values(variants)) await cannon(port, path, auth, 1); // warm-up
+  if (!noAuthRefused) throw new Error('the auth server answered a request without a token: auth is not on');
+  for (const [p, path] of Object.values(variants)) await cannon(p, path, auth, 1); // warm-up
   const rounds = { bare: [], rpc: [], auth: [] };
   const names = Object.keys(variants);
   for (let r = 0; r < ROUNDS; r += 1) {
@@ -103,7 +103,7 @@ async function benchRpc(port) {
     for (let i = 0; i < names.length; i += 1) {
       const name = names[(i + r) % names.length];
       const cpu0 = (await ask('cpu')).cpuMicros;
-      const res = await cannon(port, variants[name], auth, ROUND_SECONDS);
+      const res = await cannon(...variants[name], auth, ROUND_SECONDS);
       const cpuUs = (await ask('cpu')).cpuMicros - cpu0;
       rounds[name].push({ rps: res.requests.average, p99: res.latency.p99, non2xx: res.non2xx, errors: res.errors + res.timeouts, total: res.requests.total, cpuUsPerRequest: cpuUs / Math.max(1, res.requests.total) });
     }
@@ -236,7 +236,7 @@ try {
   });
   out.via = ready.via;
   console.log(`# HTTP scenarios (node ${process.version}, ${quick ? 'quick' : 'full'}; server via ${ready.via}; ${ROUNDS} rounds × ${ROUND_SECONDS} s per variant, ${CONNECTIONS} connections)`);
-  const rpc = await benchRpc(ready.port);
+  const rpc = await benchRpc(ready.port, ready.authPort);
   out.rpc = rpc;
   console.log(`bare Express JSON route   ${rpc.bare.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.bare.p99Ms} ms  server CPU ${rpc.bare.cpuUsPerRequest.toFixed(0)} µs/req`);
   console.log(`JSON-RPC mobkit/status    ${rpc.rpc.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.rpc.p99Ms} ms  ratio ${rpc.rpcOverBare.toFixed(3)} (target ≥ 0.8)  server CPU ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs/req`);

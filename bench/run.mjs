@@ -125,7 +125,7 @@ function rowsFor(id, { data, error }) {
         `${rpc.authOverRpc.toFixed(2)}×`,
         '≥ 0.8× req/s',
         rpc.authOverRpc >= 0.8 && rpc.auth.non2xx === 0 && rpc.auth.errors === 0,
-        `requireConsoleAuth in the reference app router, a client reusing its token; both send the same Authorization header; server CPU ${rpc.auth.cpuUsPerRequest.toFixed(0)} vs ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs per request (medians; median per-round ratio ${rpc.authCpuOverRpc.toFixed(2)}×); req/s per round ${rpc.auth.perRoundRps.join(', ')} vs ${rpc.rpc.perRoundRps.join(', ')}`,
+        `requireConsoleAuth in the reference app router, a client reusing its token; each router mounted at / of its own Express app and port; both get the same Authorization header; server CPU ${rpc.auth.cpuUsPerRequest.toFixed(0)} vs ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs per request (medians; median per-round ratio ${rpc.authCpuOverRpc.toFixed(2)}×); req/s per round ${rpc.auth.perRoundRps.join(', ')} vs ${rpc.rpc.perRoundRps.join(', ')}`,
         { mobkitRps: rpc.auth.rps, mobkitP99Ms: rpc.auth.p99Ms, baselineRps: rpc.rpc.rps, ratio: rpc.authOverRpc },
       );
     } else {
