@@ -115,7 +115,7 @@ function rowsFor(id, { data, error }) {
         `${rpc.rpcOverBare.toFixed(2)}×`,
         '≥ 0.8× req/s',
         rpc.rpcOverBare >= 0.8 && rpc.rpc.non2xx === 0 && rpc.rpc.errors === 0,
-        `${via}; autocannon, ${rpc.connections} connections, ${rpc.rounds} interleaved rounds of ${rpc.roundSeconds} s, medians; server CPU ${rpc.rpc.cpuUsPerRequest.toFixed(0)} vs ${rpc.bare.cpuUsPerRequest.toFixed(0)} µs per request (medians; median per-round ratio ${rpc.rpcCpuOverBare.toFixed(2)}×); req/s per round ${rpc.rpc.perRoundRps.join(', ')} vs ${rpc.bare.perRoundRps.join(', ')}`,
+        `${via}; autocannon, ${rpc.connections} connections, ${rpc.rounds} interleaved rounds of ${rpc.roundSeconds} s; req/s = mean over the rounds, p99 = median round's; median per-round ratio ${rpc.rpcOverBareMedianRound.toFixed(2)}×; server CPU ${rpc.rpc.cpuUsPerRequest.toFixed(0)} vs ${rpc.bare.cpuUsPerRequest.toFixed(0)} µs per request (medians; median per-round ratio ${rpc.rpcCpuOverBare.toFixed(2)}×); req/s per round ${rpc.rpc.perRoundRps.join(', ')} vs ${rpc.bare.perRoundRps.join(', ')}`,
         { mobkitRps: rpc.rpc.rps, mobkitP99Ms: rpc.rpc.p99Ms, baselineRps: rpc.bare.rps, baselineP99Ms: rpc.bare.p99Ms, ratio: rpc.rpcOverBare },
       );
       row(
@@ -125,7 +125,7 @@ function rowsFor(id, { data, error }) {
         `${rpc.authOverRpc.toFixed(2)}×`,
         '≥ 0.8× req/s',
         rpc.authOverRpc >= 0.8 && rpc.auth.non2xx === 0 && rpc.auth.errors === 0,
-        `requireConsoleAuth in the reference app router, a client reusing its token; each router mounted at / of its own Express app and port; both get the same Authorization header; server CPU ${rpc.auth.cpuUsPerRequest.toFixed(0)} vs ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs per request (medians; median per-round ratio ${rpc.authCpuOverRpc.toFixed(2)}×); req/s per round ${rpc.auth.perRoundRps.join(', ')} vs ${rpc.rpc.perRoundRps.join(', ')}`,
+        `requireConsoleAuth in the reference app router, a client reusing its token; each router mounted at / of its own Express app and port; both get the same Authorization header; median per-round ratio ${rpc.authOverRpcMedianRound.toFixed(2)}×; server CPU ${rpc.auth.cpuUsPerRequest.toFixed(0)} vs ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs per request (medians; median per-round ratio ${rpc.authCpuOverRpc.toFixed(2)}×); req/s per round ${rpc.auth.perRoundRps.join(', ')} vs ${rpc.rpc.perRoundRps.join(', ')}`,
         { mobkitRps: rpc.auth.rps, mobkitP99Ms: rpc.auth.p99Ms, baselineRps: rpc.rpc.rps, ratio: rpc.authOverRpc },
       );
     } else {
