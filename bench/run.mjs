@@ -96,6 +96,7 @@ function runGroup(group) {
 // ---------------------------------------------------------------------------------------------- rows
 const n0 = (x) => Math.round(x).toLocaleString('en-US');
 const ms = (x) => (x < 1 ? `${(x * 1000).toFixed(0)} µs` : x < 100 ? `${x.toFixed(1)} ms` : `${x.toFixed(0)} ms`);
+const signedPct = (x) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(0)}%`;
 const rows = [];
 const row = (scenario, mobkit, baseline, ratio, target, pass, note = '', numbers = {}) => rows.push({ scenario, mobkit, baseline, ratio, target, pass, note, numbers });
 const failedRow = (scenario, target, error) => row(scenario, 'not measured', '—', '—', target, false, error, { error });
@@ -265,7 +266,7 @@ function rowsFor(id, { data, error }) {
         `${(m.http.fullRps / m.http.plainRps).toFixed(2)}×`,
         'info',
         null,
-        `server CPU per request +${(m.http.cpuFullOverhead * 100).toFixed(0)}% (token remembered: +${(m.http.cpuOverhead * 100).toFixed(0)}%); HS256 ${n0(m.verificationsPerSec.HS256)} verifications/s, RS256 ${n0(m.verificationsPerSec.RS256)}, ES256 ${n0(m.verificationsPerSec.ES256)}`,
+        `server CPU per request ${signedPct(m.http.cpuFullOverhead)} (token remembered: ${signedPct(m.http.cpuOverhead)}); HS256 ${n0(m.verificationsPerSec.HS256)} verifications/s, RS256 ${n0(m.verificationsPerSec.RS256)}, ES256 ${n0(m.verificationsPerSec.ES256)}`,
         m,
       );
     } else failedRow('(info) auth middleware cost', 'info', error ?? 'no figures');
