@@ -61,10 +61,27 @@ const GROUPS = [
 const logDir = join(root, 'bench/logs');
 mkdirSync(logDir, { recursive: true });
 
+let current;
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (current) killGroup(current);
+    process.exit(130);
+  });
+}
+
 function runGroup(group) {
   return new Promise((resolveRun) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [join(root, group.script), ...group.args, '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so a timeout or Ctrl-C stops the group's children (servers, modules) with it.
+    const child = spawn(process.execPath, [join(root, group.script), ...group.args, '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    current = child;
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
@@ -72,10 +89,11 @@ function runGroup(group) {
     child.stderr.on('data', (c) => (out += c));
     const timer = setTimeout(() => {
       out += `\n[npm run bench] ${group.id} ran past ${group.timeoutS} s and was stopped\n`;
-      child.kill('SIGKILL');
+      killGroup(child);
     }, group.timeoutS * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      current = undefined;
       const seconds = (performance.now() - t0) / 1000;
       writeFileSync(join(logDir, `${group.id}.log`), out);
       const line = out.split('\n').find((l) => l.startsWith('@@bench-json '));
