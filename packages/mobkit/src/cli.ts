@@ -8,7 +8,7 @@ const HELP: Record<string, string> = {
 
 Usage:
   mobkit gateway --persistent         JSON-RPC gateway on stdio (first line: mobkit/init)
-  mobkit validate <file.toml> [...]   check mob.toml, mobkit.toml, schedules.toml and routing TOML files
+  mobkit validate <file.toml> [...]   check mob.toml, mobkit.toml, schedules.toml, routing and delivery TOML
   mobkit --version                    print the package and contract versions
   mobkit <command> --help             help for one command
 `,
@@ -30,7 +30,8 @@ TestClient; MOBKIT_LLM=test forces the TestClient. The choice is logged on stder
   validate: `mobkit validate <file.toml> [...]
 
 Checks each file by its content: a [mob] table (mob definition), [[modules]] (trust manifest,
-mobkit.toml), [[schedules]] (schedules.toml) or [[routes]] (routing TOML). Prints every problem as
+mobkit.toml), [[schedules]] (schedules.toml), [sinks.*] (delivery TOML) or
+[[routes]] (routing TOML). Prints every problem as
   <file>:<line>: <key>: <message> [<Code>]
 and exits 1 if any file has a problem, 0 otherwise.
 `,

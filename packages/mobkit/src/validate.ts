@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { isMobKitError, loadTrustedModulesFromToml, parseTomlText, toMobKitError } from '@mobkit/core';
 import { MobDefinition } from '@mobkit/mob-adapter';
+import { parseDeliveryConfig } from '@mobkit/delivery';
 import { parseRoutingConfig } from '@mobkit/routing';
 import { parseSchedulesToml } from '@mobkit/scheduling';
 
 /** The kinds of TOML file `mobkit validate` understands. */
-export type ConfigFileKind = 'mob' | 'mobkit' | 'schedules' | 'routing';
+export type ConfigFileKind = 'mob' | 'mobkit' | 'schedules' | 'routing' | 'delivery';
 
 /** One problem found in a file. */
 export interface ValidationProblem {
@@ -32,6 +33,7 @@ export function detectKind(file: string, doc: Record<string, unknown> | undefine
     if ('mob' in doc || 'profiles' in doc) return 'mob';
     if ('modules' in doc) return 'mobkit';
     if ('schedules' in doc) return 'schedules';
+    if ('sinks' in doc || 'delivery' in doc) return 'delivery';
     if ('routes' in doc || 'router' in doc) return 'routing';
   }
   const name = basename(file).toLowerCase();
@@ -39,6 +41,7 @@ export function detectKind(file: string, doc: Record<string, unknown> | undefine
   if (name.startsWith('mobkit')) return 'mobkit';
   if (name.startsWith('schedules')) return 'schedules';
   if (name.startsWith('routing') || name.startsWith('routes')) return 'routing';
+  if (name.startsWith('delivery')) return 'delivery';
   return undefined;
 }
 
@@ -106,13 +109,14 @@ export function validateConfigText(file: string, text: string, kind?: ConfigFile
     return {
       file,
       kind: undefined,
-      problems: [{ file, code: 'InvalidConfig', message: 'cannot tell what this file is: expected a [mob] table (mob.toml), [[modules]] (mobkit.toml), [[schedules]] (schedules.toml) or [[routes]] (routing TOML)' }],
+      problems: [{ file, code: 'InvalidConfig', message: 'cannot tell what this file is: expected a [mob] table (mob.toml), [[modules]] (mobkit.toml), [[schedules]] (schedules.toml), [sinks.*] (delivery TOML) or [[routes]] (routing TOML)' }],
     };
   }
   try {
     if (detected === 'mob') MobDefinition.fromToml(text);
     else if (detected === 'mobkit') loadTrustedModulesFromToml(text);
     else if (detected === 'schedules') parseSchedulesToml(text);
+    else if (detected === 'delivery') parseDeliveryConfig(text, basename(file), dirname(file));
     else parseRoutingConfig(text, basename(file));
     return { file, kind: detected, problems: [] };
   } catch (error) {

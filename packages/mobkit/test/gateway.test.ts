@@ -255,6 +255,12 @@ describe('mobkit CLI', () => {
       expect(result.stderr).toMatch(new RegExp(`${badTrust.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: .*modules\\[1\\]\\.command`));
       expect(result.stderr).toMatch(new RegExp(`${badSyntax.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: .*\\[InvalidToml\\]`));
       expect(result.stderr).toContain('3 problems found');
+
+      const badDelivery = join(dir, 'delivery.toml');
+      writeFileSync(badDelivery, '[sinks.carrier]\ntype = "pigeon"\n');
+      const delivery = run(['validate', badDelivery]);
+      expect(delivery.status).toBe(1);
+      expect(delivery.stderr).toMatch(/delivery\.toml:2: .*sinks\.carrier\.type: expected one of .*"pigeon"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
