@@ -60,7 +60,7 @@ app.get('/bare/events', (req, res) => {
 
 // Two reference app routers over the same runtime, each mounted at `/` of its own Express app and port (so
 // both pay exactly the same routing): this app without console auth (POST /rpc, GET /mob/events), and the
-// auth app with it (POST /rpc). maxStreams is raised from its default (512) so 1,000 subscribers fit.
+// auth app with it (POST /rpc). maxStreams is set explicitly (the default, 2048, also fits 1,000 subscribers).
 const openState = buildRuntimeDecisionState({ ...AUTH_CONFIG, console: { requireAppAuth: false } });
 const routerOptions = { rpcHandler: rpc, maxStreams: 1100, onStreamDropped: (info) => drops.push(info) };
 app.use('/', buildReferenceAppRouter(surface, openState, routerOptions));

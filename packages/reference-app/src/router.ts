@@ -32,7 +32,7 @@ export interface ReferenceAppRouterOptions {
   maxBufferedBytes?: number;
   /** How long an SSE client's queue may stay full (not drain) before it is dropped, in ms (default 30 000). */
   slowClientTimeoutMs?: number;
-  /** Open SSE streams at most; more get 503 `too_many_streams` (default 512). */
+  /** Open SSE streams at most; more get 503 `too_many_streams` (default 2048). */
   maxStreams?: number;
   /** Largest `POST /rpc` body in bytes (default 1 MiB); larger is 413 `payload_too_large`. */
   maxRpcBodyBytes?: number;
@@ -70,7 +70,7 @@ export const REFERENCE_APP_DEFAULTS = {
   replayBufferSize: 2048,
   maxBufferedBytes: 4 * 1024 * 1024,
   slowClientTimeoutMs: 30_000,
-  maxStreams: 512,
+  maxStreams: 2048,
   maxRpcBodyBytes: 1024 * 1024,
   maxInteractionBodyBytes: 64 * 1024,
   interactionIdleTimeoutMs: 300_000,
