@@ -16,6 +16,7 @@ export {
   type ParseWithSchemaOptions,
 } from './schema.js';
 export { parseTomlText } from './toml.js';
+export { parseConfigArgv, type ConfigArgv } from './argv.js';
 export {
   RestartPolicySchema,
   ModuleConfigWireSchema,

@@ -1,31 +1,19 @@
 #!/usr/bin/env node
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { toMobKitError } from '@mobkit/core';
+import { parseConfigArgv, toMobKitError } from '@mobkit/core';
 import { loadDeliveryConfig, type DeliveryConfig } from '../config.js';
 import { createDeliveryMcpServer } from '../mcp.js';
 
 const USAGE = 'usage: mobkit-delivery [--config] <delivery.toml>   (MCP server on stdio exposing delivery.send and delivery.history)';
 
 function configPath(argv: string[]): string {
-  const args = [...argv];
-  let path: string | undefined;
-  while (args.length > 0) {
-    const arg = args.shift() as string;
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    } else if (arg === '--config' || arg === '-c') {
-      path = args.shift();
-    } else if (arg.startsWith('--config=')) {
-      path = arg.slice('--config='.length);
-    } else if (!arg.startsWith('-') && path === undefined) {
-      path = arg;
-    } else {
-      throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
-    }
+  const parsed = parseConfigArgv(argv, USAGE);
+  if (parsed.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
   }
-  if (path === undefined || path === '') throw new Error(`a delivery TOML naming the sinks is required\n${USAGE}`);
-  return path;
+  if (parsed.configPath === undefined) throw new Error(`a delivery TOML naming the sinks is required\n${USAGE}`);
+  return parsed.configPath;
 }
 
 async function main(): Promise<void> {

@@ -1,31 +1,18 @@
 #!/usr/bin/env node
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { toMobKitError } from '@mobkit/core';
+import { parseConfigArgv, toMobKitError } from '@mobkit/core';
 import { loadRoutingConfig, type RoutingConfig } from '../config.js';
 import { createRouterMcpServer } from '../mcp.js';
 
 const USAGE = 'usage: mobkit-router [--config] <routing.toml>   (MCP server on stdio exposing routing.resolve)';
 
 function configPath(argv: string[]): string | undefined {
-  const args = [...argv];
-  let path: string | undefined;
-  while (args.length > 0) {
-    const arg = args.shift() as string;
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    } else if (arg === '--config' || arg === '-c') {
-      path = args.shift();
-      if (path === undefined) throw new Error(`--config needs a path\n${USAGE}`);
-    } else if (arg.startsWith('--config=')) {
-      path = arg.slice('--config='.length);
-    } else if (!arg.startsWith('-') && path === undefined) {
-      path = arg;
-    } else {
-      throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
-    }
+  const parsed = parseConfigArgv(argv, USAGE);
+  if (parsed.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
   }
-  return path;
+  return parsed.configPath;
 }
 
 async function main(): Promise<void> {
