@@ -1,29 +1,3 @@
-import { defineConfig } from 'tsup';
+import { moduleTsup } from '../../tsup.module.js';
 
-export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm'],
-    target: 'node20',
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    removeNodeProtocol: false,
-  },
-  {
-    // The mobkit-router executable: one self-contained file (fast start, no other package's dist needed).
-    entry: { 'bin/mobkit-router': 'src/bin/mobkit-router.ts' },
-    format: ['esm'],
-    target: 'node20',
-    platform: 'node',
-    sourcemap: false,
-    clean: false,
-    noExternal: [/.*/],
-    removeNodeProtocol: false,
-    // Bundle @mobkit/core from its sources so the bin never depends on another package's dist.
-    esbuildOptions(options) {
-      options.conditions = ['@mobkit/source', 'module', 'node'];
-    },
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  },
-]);
+export default moduleTsup('mobkit-router');

@@ -14,7 +14,7 @@ import {
   parseWithSchema,
   toMobKitError,
 } from '@mobkit/core';
-import { MobDefinition, type ScheduleDefinition, schedulesFromToml } from 'mobkit';
+import { MobDefinition, type ScheduleDefinition, parseSchedulesToml } from 'mobkit';
 import { parseRoutingConfig } from '@mobkit/routing';
 import { parseDeliveryConfig } from '@mobkit/delivery';
 import { parseSchedulingModuleConfig } from '@mobkit/scheduling';
@@ -300,7 +300,7 @@ export function loadAppConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig
 
   const schedulesFile = join(dir, 'schedules.toml');
   const schedulesText = readConfigFile(schedulesFile, false);
-  const schedules = schedulesText === undefined ? [] : inFile(schedulesFile, () => schedulesFromToml(schedulesText));
+  const schedules = schedulesText === undefined ? [] : inFile(schedulesFile, () => parseSchedulesToml(schedulesText));
   if (schedulesText !== undefined) {
     const injection = inFile(schedulesFile, () => parseSchedulingModuleConfig(schedulesText, displayPath(schedulesFile)));
     const rules: Array<[string, string | undefined]> = [['runtime_injection.member_id', injection.defaultInjection?.memberId]];

@@ -2,8 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
-import { MobBootstrapSpec, MobKitError, SpawnMemberSpec, UnifiedRuntime, chooseLlm, createRpcHandler, type LlmChoice } from 'mobkit';
-import { buildReferenceAppRouter } from '@mobkit/reference-app';
+import { MobBootstrapSpec, MobKitError, SpawnMemberSpec, UnifiedRuntime, chooseLlm, type LlmChoice } from 'mobkit';
 import type { AppConfig } from './config.js';
 
 /** Where and how the app listens. */
@@ -98,8 +97,8 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
     const app = express();
     app.disable('x-powered-by');
     app.use(
-      buildReferenceAppRouter(runtime.referenceAppSurface(), config.decisionState, {
-        rpcHandler: createRpcHandler(runtime),
+      // The runtime's own router: JSON-RPC through createRpcHandler, streams closed when it shuts down.
+      runtime.buildReferenceAppRouter(config.decisionState, {
         signal: streams.signal,
         onError: (error) => log.error({ err: error }, 'request failed'),
         onStreamDropped: (info) => log.warn({ stream: info }, 'slow SSE client dropped'),

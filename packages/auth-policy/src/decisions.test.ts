@@ -1,6 +1,6 @@
 import { isMobKitError } from '@mobkit/core';
 import { describe, expect, it } from 'vitest';
-import { SEED_RELEASE_TARGETS_JSON, seedDecisionInputs, seedTrustedOidc } from '../test/helpers.js';
+import { SEED_RELEASE_TARGETS_JSON, SEED_TRUSTED_MOBKIT_TOML, seedDecisionInputs, seedTrustedOidc } from '../test/helpers.js';
 import { type RuntimeDecisionInputs, buildRuntimeDecisionState, parseReleaseMetadata, parseRuntimeDecisionInputs, runtimeDecisionStateToWire } from './decisions.js';
 import { DecisionStateError } from './errors.js';
 
@@ -133,7 +133,12 @@ describe('wire form of decision inputs and state', () => {
     release_metadata_json: SEED_RELEASE_TARGETS_JSON,
   };
 
-  it('snake_case inputs build the same state as the seed and map back to snake_case', () => {
+  it('the seed written in snake_case builds exactly the seed state', () => {
+    const seedWire = { ...wire, trusted_mobkit_toml: SEED_TRUSTED_MOBKIT_TOML, auth: {} };
+    expect(buildRuntimeDecisionState(parseRuntimeDecisionInputs(seedWire))).toEqual(buildRuntimeDecisionState(seedDecisionInputs()));
+  });
+
+  it('snake_case inputs build a state that maps back to the same snake_case', () => {
     const state = buildRuntimeDecisionState(parseRuntimeDecisionInputs(wire));
     expect(state.console.requireAppAuth).toBe(false);
     expect(runtimeDecisionStateToWire(state)).toEqual({

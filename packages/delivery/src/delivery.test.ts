@@ -111,6 +111,19 @@ describe('send: trust checks in order', () => {
     expect(await codeOf(delivery.send({ resolution: r, payload: 1 }))).toBe('UnknownSink');
   });
 
+  it('a fallback sink carries sink names without an adapter of their own; named adapters still win', async () => {
+    const issuer = new Issuer();
+    const memory = new MemorySink();
+    const fallback = new MemorySink();
+    const delivery = new DeliveryService({ sinks: { memory }, fallbackSink: fallback, trusted: issuer });
+    const pigeon = await delivery.send({ resolution: issuer.issue({ recipient: 'a', sink: 'carrier-pigeon' }), payload: 1 });
+    expect(pigeon.status).toBe('sent');
+    expect(fallback.messages.map((m) => m.sink)).toEqual(['carrier-pigeon']);
+    await delivery.send({ resolution: issuer.issue({ recipient: 'b', sink: 'memory' }), payload: 2 });
+    expect(memory.messages.map((m) => m.recipient)).toEqual(['b']);
+    expect(fallback.messages).toHaveLength(1);
+  });
+
   it('DeliveryModuleNotLoaded when loadedModules lacks delivery', async () => {
     const issuer = new Issuer();
     const delivery = new DeliveryService({ sinks: { memory: new MemorySink() }, trusted: issuer, loadedModules: ['router'] });

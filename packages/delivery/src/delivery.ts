@@ -46,6 +46,11 @@ export type DeliverySendEvent = EventEnvelope<ModuleEvent<DeliverySendEventPaylo
 export interface DeliveryServiceOptions {
   /** Sink adapters by sink name (the resolution's `sink`). */
   sinks: Record<string, SinkAdapter> | Map<string, SinkAdapter>;
+  /**
+   * Adapter for every sink with no adapter of its own in `sinks` (e.g. the unified runtime hands
+   * them to the `delivery` module). Without it such sinks fail with `UnknownSink`.
+   */
+  fallbackSink?: SinkAdapter;
   /** Issued resolutions to check against (routing's trusted store). */
   trusted: TrustedResolutionLookup;
   /** Time source for attempts and rate windows (default the system clock). */
@@ -247,7 +252,7 @@ export class DeliveryService {
       }
     }
 
-    const adapter = this.sinks.get(issued.sink);
+    const adapter = this.sinks.get(issued.sink) ?? this.options.fallbackSink;
     if (adapter === undefined) {
       throw new MobKitError('UnknownSink', `no sink adapter named ${JSON.stringify(issued.sink)} is configured (configured: ${this.sinkNames().join(', ') || 'none'})`, {
         details: { sink: issued.sink, configured: this.sinkNames() },
@@ -439,7 +444,7 @@ export class DeliveryService {
   async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
     await this.ledger?.close();
-    for (const sink of new Set(this.sinks.values())) await sink.close?.();
+    for (const sink of new Set([...this.sinks.values(), ...(this.options.fallbackSink ? [this.options.fallbackSink] : [])])) await sink.close?.();
   }
 
   private checkModuleLoaded(): void {

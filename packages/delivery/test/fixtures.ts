@@ -1,3 +1,4 @@
+import { sequenceId } from '@mobkit/core';
 import type { DeliveryResolution, TrustedResolutionLookup } from '../src/index.js';
 
 /**
@@ -9,7 +10,7 @@ export class Issuer implements TrustedResolutionLookup {
   private seq = 0;
   issue(fields: Partial<DeliveryResolution> & { recipient: string }): DeliveryResolution {
     const r: DeliveryResolution = Object.freeze({
-      routeId: `route-${String(this.seq++).padStart(6, '0')}`,
+      routeId: sequenceId('route', this.seq++),
       channel: 'notification',
       sink: 'memory',
       targetModule: 'delivery',

@@ -23,9 +23,6 @@ export type DeliveryRecordView = DeliveryRecord;
 /** A history filter (`{ recipient?, sink?, limit = 20 }`). */
 export type DeliveryHistoryQuery = HistoryQuery;
 
-/** Sinks handed to the `delivery` module (every sink but `mob_member`, which goes to the mob in process). */
-export const MODULE_DELIVERED_SINKS = Object.freeze(['email', 'sms', 'webhook', 'push', 'slack', 'chat', 'memory']);
-
 /** Converts a delivery record to its wire form (`mobkit/delivery/send` result). */
 export function deliveryRecordToWire(record: DeliveryRecord): ReturnType<typeof recordToWire> {
   return recordToWire(record);
@@ -93,21 +90,19 @@ export class DeliveryBridge {
   private readonly service: DeliveryService;
 
   constructor(deps: { trusted: TrustedResolutionLookup; modules: ModuleRuntime; mob: MobHandle; hub: EventHub; clock: Clock; timeoutMs: number }) {
-    const moduleSink = new DeliveryModuleSink(deps.modules, deps.trusted, deps.timeoutMs);
-    const sinks = new Map<string, SinkAdapter>(MODULE_DELIVERED_SINKS.map((name) => [name, moduleSink]));
-    sinks.set(
-      'mob_member',
-      new MobMemberSink(async (memberId, payload) => {
-        await deps.mob.sendMessage(memberId, payloadText(payload));
-      }),
-    );
     this.service = new DeliveryService({
-      sinks,
+      // `mob_member` goes to the mob in process; every other sink is the delivery module's.
+      sinks: {
+        mob_member: new MobMemberSink(async (memberId, payload) => {
+          await deps.mob.sendMessage(memberId, payloadText(payload));
+        }),
+      },
+      fallbackSink: new DeliveryModuleSink(deps.modules, deps.trusted, deps.timeoutMs),
       trusted: deps.trusted,
       clock: deps.clock,
       loadedModules: () => deps.modules.loadedModules(),
       emit: (event) => deps.hub.publish(event as EventEnvelope<UnifiedEvent>),
-      latestEventMs: () => deps.hub.events().at(-1)?.timestampMs ?? 0,
+      latestEventMs: () => deps.hub.latestTimestampMs(),
     });
   }
 

@@ -1,4 +1,4 @@
-import { type Clock, type EventEnvelope, type UnifiedEvent, compareEvents, insertEventSorted, systemClock } from '@mobkit/core';
+import { type EventEnvelope, type UnifiedEvent, compareEvents, insertEventSorted } from '@mobkit/core';
 
 /** A listener of the runtime's merged event stream. */
 export type UnifiedEventListener = (event: EventEnvelope<UnifiedEvent>) => void;
@@ -7,7 +7,6 @@ export type UnifiedEventListener = (event: EventEnvelope<UnifiedEvent>) => void;
 export interface EventHubOptions {
   /** Most events kept for `events()` (oldest dropped first). Default 10,000. */
   capacity?: number;
-  clock?: Clock;
 }
 
 /**
@@ -19,12 +18,9 @@ export class EventHub {
   private readonly log: EventEnvelope<UnifiedEvent>[] = [];
   private readonly listeners = new Set<UnifiedEventListener>();
   private readonly capacity: number;
-  private readonly clock: Clock;
-  private seq = 0;
 
   constructor(options: EventHubOptions = {}) {
     this.capacity = Math.max(1, options.capacity ?? 10_000);
-    this.clock = options.clock ?? systemClock;
   }
 
   /** Adds an event at its place in the order and tells every subscriber. */
@@ -42,18 +38,9 @@ export class EventHub {
     }
   }
 
-  /** Builds and publishes a module event from the runtime itself (`module` is e.g. `runtime`, `router`). */
-  emitModuleEvent(module: string, eventType: string, payload: unknown): EventEnvelope<UnifiedEvent> {
-    const timestampMs = Math.max(this.clock.nowMs(), this.log.at(-1)?.timestampMs ?? 0);
-    this.seq += 1;
-    const event: EventEnvelope<UnifiedEvent> = {
-      eventId: `evt-${module}-${eventType}-${timestampMs}-${this.seq}`,
-      source: 'module',
-      timestampMs,
-      event: { kind: 'module', module, eventType, payload },
-    };
-    this.publish(event);
-    return event;
+  /** Timestamp of the latest retained event (0 when none): subsystems never stamp an event before it. */
+  latestTimestampMs(): number {
+    return this.log.at(-1)?.timestampMs ?? 0;
   }
 
   /** A copy of the retained events, in order. */

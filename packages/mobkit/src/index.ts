@@ -30,8 +30,8 @@ export {
   type UnifiedRuntimeShutdownReport,
 } from './mob.js';
 export { EventHub, type EventHubOptions, type UnifiedEventListener } from './events.js';
-export { MODULE_DELIVERED_SINKS, payloadText, type DeliverySendInput, type DeliveryRecordView, type DeliveryHistoryQuery } from './delivery.js';
-export { schedulesFromToml, type ScheduleInput, type RuntimeDispatchReport } from './scheduling.js';
+export { payloadText, type DeliverySendInput, type DeliveryRecordView, type DeliveryHistoryQuery } from './delivery.js';
+export { type ScheduleInput, type RuntimeDispatchReport } from './scheduling.js';
 export { createRpcHandler, memberSnapshotToWire, SUBSCRIBE_REPLAY_EVENT_CAP, KEEP_ALIVE_INTERVAL_MS, type RpcHandlerOptions } from './rpc.js';
 export { runGateway, serveRpcOverHttp, FALLBACK_MOB_TOML, type GatewayOptions, type GatewayResult } from './gateway.js';
 export { chooseLlm, PROVIDER_ENV_KEYS, type LlmChoice } from './llm.js';

@@ -106,6 +106,6 @@ export function discoverySpecToSpawnSpec(spec: DiscoveredMember | AgentDiscovery
 }
 
 /** Builds a spawn spec from snake_case RPC params (`profile, meerkat_id, initial_message?, labels?, …`). */
-export function SpawnMemberSpecFromParams(params: Record<string, unknown>): SpawnSpecInput {
+export function spawnSpecFromParams(params: Record<string, unknown>): SpawnSpecInput {
   return SpawnMemberSpec.parse(params, 'params');
 }

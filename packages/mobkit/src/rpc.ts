@@ -16,7 +16,7 @@ import {
 import { parseRoutingResolveRequest, routingResolutionToWire, runtimeRouteToWire } from '@mobkit/routing';
 import { z } from 'zod';
 import { deliveryRecordToWire, parseDeliverySendParams } from './delivery.js';
-import { type MobMemberSnapshot, SpawnMemberSpecFromParams } from './mob.js';
+import { type MobMemberSnapshot, spawnSpecFromParams } from './mob.js';
 import type { UnifiedRuntime } from './runtime.js';
 import { dispatchReportToWire, evaluationToWire, parseScheduleParams } from './scheduling.js';
 
@@ -193,7 +193,7 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
         await runtime.spawnModule(p.module_id, moduleTimeoutMs);
         return { accepted: true, module_id: p.module_id };
       }
-      await runtime.spawn(SpawnMemberSpecFromParams({ profile: p.profile, meerkat_id: p.meerkat_id, initial_message: p.initial_message }));
+      await runtime.spawn(spawnSpecFromParams({ profile: p.profile, meerkat_id: p.meerkat_id, initial_message: p.initial_message }));
       return { accepted: true, meerkat_id: p.meerkat_id };
     },
     'mobkit/send_message': async (params) => {
@@ -232,7 +232,7 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
     },
     'mobkit/ensure_member': async (params) => {
       const p = parseRpcParams(EnsureMemberParams, params, 'mobkit/ensure_member');
-      const snapshot = await runtime.ensureMember(SpawnMemberSpecFromParams(p));
+      const snapshot = await runtime.ensureMember(spawnSpecFromParams(p));
       return memberSnapshotToWire(snapshot);
     },
     'mobkit/retire_member': async (params) => {

@@ -158,7 +158,7 @@ export class UnifiedRuntimeBuilder {
       throw new MobKitError('InvalidInput', `timeout: expected a positive integer of milliseconds, got ${String(s.timeoutMs)}`, { details: { field: 'timeout' } });
     }
     const options: RuntimeOptions = { ...defaultRuntimeOptions(), ...s.runtimeOptions };
-    const hub = new EventHub({ clock: s.clock });
+    const hub = new EventHub();
     const mob = await bootMob(s.mobSpec);
 
     let modules: ModuleRuntime;
@@ -246,7 +246,7 @@ export class UnifiedRuntime {
       router: async (request) => (await this.modules.callTool('router', 'routing.resolve', { ...request }, timeoutMs)).payload,
       emit: (event) => hub.publish(event as EventEnvelope<UnifiedEvent>),
       clock: settings.clock,
-      latestEventMs: () => hub.events().at(-1)?.timestampMs ?? 0,
+      latestEventMs: () => hub.latestTimestampMs(),
     });
     this.deliveryBridge = new DeliveryBridge({
       trusted: this.routing.trusted,

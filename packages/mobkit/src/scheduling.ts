@@ -3,7 +3,6 @@ import {
   Dispatcher,
   Scheduler,
   type SchedulerOptions,
-  parseSchedulesToml,
   type ScheduleDefinition,
   type ScheduleDispatchReport,
   type ScheduleEvaluation,
@@ -100,9 +99,4 @@ export class SchedulingBridge {
     this.schedulers.clear();
     await this.dispatcher.close();
   }
-}
-
-/** Reads `schedules.toml` text into schedule definitions (re-exported for the runtime's callers). */
-export function schedulesFromToml(text: string): ScheduleDefinition[] {
-  return parseSchedulesToml(text);
 }

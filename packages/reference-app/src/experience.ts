@@ -1,6 +1,10 @@
 import { MOBKIT_CONTRACT_VERSION, type ModuleHealthState } from '@mobkit/core';
 import type { ReferenceAppRuntimeSurface, SurfaceMember } from './surface.js';
 
+
+/** Agent event types that end an interaction stream (advertised in the chat inspector contract). */
+export const TERMINAL_EVENT_TYPES: readonly string[] = ['run_completed', 'run_failed', 'interaction_complete', 'interaction_failed'];
+
 /** The console contract version (`0.2.0`). */
 export const CONSOLE_CONTRACT_VERSION: string = MOBKIT_CONTRACT_VERSION;
 
@@ -222,7 +226,7 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput): Pro
       observe_route: '/interactions/stream',
       transport: 'rpc+sse',
       request_contract: { member_id: 'string', message: 'string (optional: sent after subscribing)' },
-      terminal_events: ['run_completed', 'run_failed', 'interaction_complete', 'interaction_failed'],
+      terminal_events: [...TERMINAL_EVENT_TYPES],
       enabled: hasMob,
     },
     topology: {

@@ -10,7 +10,6 @@ export {
   defaultConsoleAssetsDir,
   REFERENCE_APP_DEFAULTS,
   READ_ONLY_RPC_METHODS,
-  TERMINAL_EVENT_TYPES,
   type ReferenceAppRouterOptions,
   type ReferenceAppRpcHandler,
 } from './router.js';
@@ -18,6 +17,7 @@ export {
   buildConsoleExperience,
   consoleModules,
   CONSOLE_CONTRACT_VERSION,
+  TERMINAL_EVENT_TYPES,
   EXPERIENCE_REQUIRED_FIELDS,
   type ConsoleAgentWire,
   type ConsoleModuleWire,

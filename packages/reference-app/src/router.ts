@@ -5,7 +5,7 @@ import { isMobKitError } from '@mobkit/core';
 import type { RuntimeDecisionState } from '@mobkit/auth-policy';
 import { requireConsoleAuth, type RequireConsoleAuthOptions } from '@mobkit/auth-policy/express';
 import { CONSOLE_APP_ASSET, consoleHtml } from './console-html.js';
-import { CONSOLE_CONTRACT_VERSION, buildConsoleExperience } from './experience.js';
+import { CONSOLE_CONTRACT_VERSION, TERMINAL_EVENT_TYPES, buildConsoleExperience } from './experience.js';
 import { jsonErrorHandler, sendError, snakeCode } from './http-errors.js';
 import { ReplayBuffer, SseConnection, formatSseFrame, type SseDropInfo } from './sse.js';
 import type { ReferenceAppRuntimeSurface, SurfaceAgentEvent } from './surface.js';
@@ -111,7 +111,6 @@ function mutatingMethods(text: string): string[] | undefined {
 }
 
 /** Agent event types that end an interaction stream. */
-export const TERMINAL_EVENT_TYPES: readonly string[] = ['run_completed', 'run_failed', 'interaction_complete', 'interaction_failed'];
 
 /**
  * Where the console bundle lives: `dist/console` next to the built `index.js`, or, when this module runs
@@ -133,7 +132,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 /** Fans the runtime's agent events out to SSE clients and keeps the bounded replay buffer. */
 class AgentEventHub {
   readonly buffer: ReplayBuffer<SurfaceAgentEvent>;
-  private readonly listeners = new Set<{ member: string | undefined; fn: (e: SurfaceAgentEvent) => void }>();
+  // Listeners of every member, and listeners of one member by id: an event visits only its own.
+  private readonly all = new Set<(e: SurfaceAgentEvent) => void>();
+  private readonly byMember = new Map<string, Set<(e: SurfaceAgentEvent) => void>>();
   private readonly detach: () => void;
 
   constructor(surface: ReferenceAppRuntimeSurface, capacity: number) {
@@ -149,20 +150,30 @@ class AgentEventHub {
   private publish(event: SurfaceAgentEvent): void {
     this.lastSeq = Math.max(this.lastSeq, event.seq);
     this.buffer.push(event);
-    for (const l of [...this.listeners]) {
-      if (l.member === undefined || l.member === event.memberId) l.fn(event);
-    }
+    // A Set may lose members while it is iterated (a listener ending its stream), so no copy is needed.
+    for (const fn of this.all) fn(event);
+    const own = this.byMember.get(event.memberId);
+    if (own) for (const fn of own) fn(event);
   }
 
   listen(fn: (e: SurfaceAgentEvent) => void, member?: string): () => void {
-    const entry = { member, fn };
-    this.listeners.add(entry);
-    return () => this.listeners.delete(entry);
+    if (member === undefined) {
+      this.all.add(fn);
+      return () => this.all.delete(fn);
+    }
+    let set = this.byMember.get(member);
+    if (!set) this.byMember.set(member, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.byMember.get(member) === set) this.byMember.delete(member);
+    };
   }
 
   close(): void {
     this.detach();
-    this.listeners.clear();
+    this.all.clear();
+    this.byMember.clear();
   }
 }
 

@@ -49,11 +49,6 @@ export class TrustedResolutions implements TrustedResolutionLookup {
     return this.byId.get(routeId);
   }
 
-  /** True while `routeId` is remembered. */
-  has(routeId: string): boolean {
-    return this.byId.has(routeId);
-  }
-
   /** How many resolutions are remembered now. */
   get size(): number {
     return this.byId.size;
@@ -62,11 +57,6 @@ export class TrustedResolutions implements TrustedResolutionLookup {
   /** How many route ids were ever issued (the next id's number). */
   get issuedCount(): number {
     return this.issued;
-  }
-
-  /** Remembered route ids, oldest first. */
-  routeIds(): string[] {
-    return [...this.byId.keys()];
   }
 
   /** @internal Monotonic timestamp for the next `router/resolved` event. */

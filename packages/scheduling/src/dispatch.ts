@@ -347,7 +347,6 @@ export class Dispatcher {
       await this.store.append(claim);
       this.storedLines++;
       this.remember(claim);
-      this.cap();
       const seq = this.seq++;
       const eventId = `evt-schedule-${schedule.scheduleId}-${dueTickMs}-${seq}`;
       const args: SchedulingDispatchArgs = {
@@ -380,6 +379,7 @@ export class Dispatcher {
       report.dispatched.push(entry);
       await this.runHook(entry, args, tick);
     }
+    this.cap(); // once per tick: capping sorts every claim
     return report;
   }
 

@@ -28,7 +28,8 @@ export function parseSchedulingDispatchArgs(input: unknown): SchedulingDispatchA
 }
 
 function json(value: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
+  // One JSON text block, like the router and delivery modules (no duplicate structured copy).
+  return { content: [{ type: 'text', text: JSON.stringify(value) }] };
 }
 
 function failure(error: unknown): CallToolResult {

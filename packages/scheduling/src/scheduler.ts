@@ -5,6 +5,12 @@ import { Dispatcher, type DispatcherOptions, type ScheduleDispatchReport } from 
 import { SchedulingError } from './errors.js';
 import { latestDueTick, nextDueTick } from './evaluate.js';
 
+
+/** The plain definition (defaults applied) of a compiled schedule. */
+function definitionOf(s: CompiledSchedule): Required<ScheduleDefinition> {
+  return { scheduleId: s.scheduleId, interval: s.interval, timezone: s.timezone, enabled: s.enabled, jitterMs: s.jitterMs, catchUp: s.catchUp };
+}
+
 /** The timer functions the scheduler uses (inject fakes in tests; defaults to the global ones at call time). */
 export interface TimerApi {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -104,14 +110,7 @@ export class Scheduler {
 
   /** The schedules, in insertion order, with defaults applied. */
   list(): Required<ScheduleDefinition>[] {
-    return [...this.schedules.values()].map((s) => ({
-      scheduleId: s.scheduleId,
-      interval: s.interval,
-      timezone: s.timezone,
-      enabled: s.enabled,
-      jitterMs: s.jitterMs,
-      catchUp: s.catchUp,
-    }));
+    return [...this.schedules.values()].map(definitionOf);
   }
 
   /** The earliest armed due time, or `null` when nothing will fire. */
@@ -152,7 +151,7 @@ export class Scheduler {
       this.nextDue.set(compiled.scheduleId, this.firstDue(compiled, this.clock.nowMs()));
       this.arm();
     }
-    return this.list().find((s) => s.scheduleId === compiled.scheduleId) as Required<ScheduleDefinition>;
+    return definitionOf(compiled);
   }
 
   /** Replaces every schedule (e.g. after re-reading schedules.toml); validated as one list. */

@@ -5,11 +5,7 @@ import type { StderrRing } from './stderr-ring.js';
  * The error type of `@mobkit/supervisor`: a {@link MobKitError} whose `details` name the module
  * (`moduleId`) and, for failures of a module process, quote its recent stderr (`details.stderr`).
  */
-export class SupervisorError<C extends MobKitErrorCode = MobKitErrorCode> extends MobKitError<C> {
-  constructor(code: C, message: string, options: MobKitErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class SupervisorError<C extends MobKitErrorCode = MobKitErrorCode> extends MobKitError<C> {}
 
 /** Builds a {@link SupervisorError} about module `moduleId`, appending the module's recent stderr. */
 export function moduleError<C extends MobKitErrorCode>(

@@ -1,3 +1,4 @@
+import { cutLine } from '@mobkit/core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -248,7 +249,7 @@ export class McpSession {
 export function parseToolJson(result: McpToolResult): Record<string, unknown> {
   const payload = result.payload;
   if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) return payload as Record<string, unknown>;
-  const response = result.text.length > 200 ? `${result.text.slice(0, 200)}…` : result.text;
+  const response = cutLine(result.text);
   throw moduleError('InvalidJsonResponse', result.moduleId, `MCP module "${result.moduleId}" tool "${result.tool}" did not answer a JSON object: ${JSON.stringify(response)}`, {
     tool: result.tool,
     response,

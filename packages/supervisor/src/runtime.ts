@@ -15,6 +15,7 @@ import {
   insertEventSorted,
   isMobKitError,
   normalizeEventLine,
+  sequenceId,
   systemClock,
   toMobKitError,
 } from '@mobkit/core';
@@ -22,7 +23,7 @@ import { SupervisorError, moduleError } from './errors.js';
 import { McpSession, type McpToolResult } from './mcp.js';
 import { type ExitInfo, type FirstLine, ModuleProcess, describeExit } from './module-process.js';
 import { StderrRing } from './stderr-ring.js';
-import { type CrashBackoff, crashRestartDelay, superviseStart } from './supervise.js';
+import { type CrashBackoff, crashRestartDelay, restartBudget, superviseStart } from './supervise.js';
 
 /** Module ids whose core flows must go through MCP (spec §3.4). */
 export const CORE_MCP_MODULES: readonly string[] = Object.freeze(['router', 'delivery', 'memory', 'scheduling']);
@@ -266,7 +267,10 @@ class ModuleRuntimeImpl implements ModuleRuntime {
           this.deferred = undefined;
           if (deferred) {
             for (const id of ids) this.transitions.push(...(deferred.get(id) ?? []));
-            const rank = (id: string) => (ids.includes(id) ? ids.indexOf(id) : ids.length);
+            const rank = (id: string) => {
+              const i = ids.indexOf(id);
+              return i < 0 ? ids.length : i;
+            };
             this.startOrder.sort((a, b) => rank(a) - rank(b));
           }
         }
@@ -574,7 +578,7 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     const clean = info.exitCode === 0 && !info.signal;
     const policy = slot.config.restartPolicy;
     const restart = policy === 'always' || (policy === 'on_failure' && !clean);
-    const budget = policy === 'always' ? this.options.alwaysRestartBudget : this.options.onFailureRetryBudget;
+    const budget = restartBudget(policy, this.options);
     if (this.clock.nowMs() - slot.healthySince >= this.options.restartStableMs) slot.crashStreak = 0;
     let attempt = slot.attempts;
     let from: ModuleHealthState = 'Healthy';
@@ -590,7 +594,7 @@ class ModuleRuntimeImpl implements ModuleRuntime {
         slot.loaded = false;
         if (!clean || restart) {
           const why = restart ? `its restart budget (${budget}) is exhausted` : `its restart policy is ${policy}`;
-          this.warn(slot.id, moduleError(lastError.code, slot.id, `module "${slot.id}" stopped: ${lastError.message.replace(/; stderr: .*$/s, '')}; ${why}`, { ...lastError.details }, slot.ring));
+          this.warn(slot.id, new SupervisorError(lastError.code, `module "${slot.id}" stopped (${why}): ${lastError.message}`, { details: lastError.details, cause: lastError }));
         }
         return;
       }
@@ -784,7 +788,7 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   private loadedSlot(moduleId: string): Slot {
     const slot = this.slots.get(moduleId);
     if (!slot || !slot.loaded) {
-      if (!this.configured.has(moduleId)) this.requireConfigured(moduleId);
+      this.requireConfigured(moduleId);
       throw new SupervisorError('UnloadedModule', `module "${moduleId}" is not loaded (state: ${slot?.state ?? 'never started'}); start it with spawnMember or reconcileModules`, {
         details: { moduleId, state: slot?.state ?? null },
       });
@@ -842,7 +846,7 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     const ts = this.clock.nowMs();
     this.healthSeq += 1;
     this.addEvent({
-      eventId: `evt-supervisor-health-${transition.moduleId}-${ts}-${String(this.healthSeq).padStart(6, '0')}`,
+      eventId: sequenceId(`evt-supervisor-health-${transition.moduleId}-${ts}`, this.healthSeq),
       source: 'module',
       timestampMs: ts,
       event: {

@@ -1,3 +1,4 @@
+import { cutLine } from '@mobkit/core';
 /**
  * A bounded ring of a module's most recent stderr lines. Modules may write any amount to stderr;
  * only the last `maxLines` lines (each cut to `maxLineChars`) are kept, so memory stays bounded
@@ -45,6 +46,6 @@ export class StderrRing {
   }
 
   private cut(line: string): string {
-    return line.length > this.maxLineChars ? `${line.slice(0, this.maxLineChars)}…` : line;
+    return cutLine(line, this.maxLineChars);
   }
 }

@@ -1,6 +1,12 @@
 import type { ModuleHealthState, ModuleHealthTransition, RestartPolicy } from '@mobkit/core';
 import { toMobKitError, type MobKitError } from '@mobkit/core';
 
+
+/** How many restarts a restart policy allows: `never` none, `on_failure` and `always` their budget. */
+export function restartBudget(policy: RestartPolicy, budgets: { onFailureRetryBudget: number; alwaysRestartBudget: number }): number {
+  return policy === 'always' ? budgets.alwaysRestartBudget : policy === 'on_failure' ? budgets.onFailureRetryBudget : 0;
+}
+
 /** The budgets and backoff the start algorithm needs. */
 export interface StartPolicy {
   restartPolicy: RestartPolicy;
@@ -49,12 +55,7 @@ export async function superviseStart<T>(moduleId: string, policy: StartPolicy, d
     } catch (raw) {
       const error = toMobKitError(raw);
       push(state, 'Failed', attempts);
-      const retry =
-        policy.restartPolicy === 'on_failure'
-          ? attempts <= policy.onFailureRetryBudget
-          : policy.restartPolicy === 'always'
-            ? attempts <= policy.alwaysRestartBudget
-            : false;
+      const retry = attempts <= restartBudget(policy.restartPolicy, policy);
       if (!retry) {
         push('Failed', 'Stopped', attempts);
         return { ok: false, error, attempts };

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../src/index.js';
-import { config, moduleEvents, payloadOf, shModule, start, trackPids } from './helpers.js';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { config, moduleEvents, payloadOf, shModule, start, tempDir, trackPids } from './helpers.js';
 
 describe('ordered shutdown and orphan accounting', () => {
   it('kills a module together with its own children (sleep 60 & wait) and counts no orphans', async () => {
@@ -31,9 +33,7 @@ describe('ordered shutdown and orphan accounting', () => {
 
   it('stops modules in reverse start order', async () => {
     // Each module appends its id to a shared file when it gets SIGTERM, then exits.
-    const { mkdtempSync, readFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const file = `${mkdtempSync(`${tmpdir()}/mobkit-order-`)}/order`;
+    const file = join(tempDir(), 'order');
     const script = (id: string) =>
       `trap 'echo ${id} >> ${file}; exit 0' TERM; printf '{"event_id":"evt-${id}","source":"module","timestamp_ms":1,"module":"${id}","event_type":"ready","payload":null}\\n'; while :; do sleep 0.05; done`;
     const modules = ['first', 'second', 'third'].map((id) => ({ id, command: 'sh', args: ['-c', script(id)], restartPolicy: 'never' as const }));

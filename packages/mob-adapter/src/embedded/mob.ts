@@ -229,16 +229,7 @@ class EmbeddedMobImpl implements EmbeddedMob {
     this.log.push(e);
     const limit = this.tuning.eventLogLimit ?? 10_000;
     if (this.log.length > limit) this.log.splice(0, this.log.length - limit);
-    if (this.listeners.size > 0) {
-      for (const l of this.listeners) {
-        if (l.member !== undefined) continue;
-        try {
-          l.fn(e);
-        } catch {
-          // ignore
-        }
-      }
-    }
+    this.deliver(e, undefined); // member-filtered listeners skip mob log events
   }
 
   subscribe(listener: (event: MobEvent) => void, options: SubscribeOptions = {}): () => void {
@@ -747,8 +738,17 @@ class EmbeddedMobImpl implements EmbeddedMob {
     let isError = false;
     const timeoutMs = this.tuning.toolTimeoutMs ?? 60_000;
     const controller = new AbortController();
-    const onAbort = () => controller.abort(runSignal.reason);
-    runSignal.addEventListener('abort', onAbort, { once: true });
+    // One listener per call both aborts the tool and fails the race; the finally removes it.
+    let rejectRun!: (error: Error) => void;
+    const aborted = new Promise<never>((_, reject) => {
+      rejectRun = reject;
+    });
+    const onAbort = () => {
+      controller.abort(runSignal.reason);
+      rejectRun(new Error('run cancelled'));
+    };
+    if (runSignal.aborted) onAbort();
+    else runSignal.addEventListener('abort', onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
       const work = Promise.resolve().then(() => this.executeTool(m, call, controller.signal));
@@ -757,10 +757,6 @@ class EmbeddedMobImpl implements EmbeddedMob {
           reject(new Error(`tool ${call.name} timed out after ${timeoutMs} ms`));
           controller.abort(new Error('tool timed out'));
         }, timeoutMs);
-      });
-      const aborted = new Promise<never>((_, reject) => {
-        if (runSignal.aborted) reject(new Error('run cancelled'));
-        runSignal.addEventListener('abort', () => reject(new Error('run cancelled')), { once: true });
       });
       const value = await Promise.race([work, timeout, aborted]);
       content = typeof value === 'string' ? value : JSON.stringify(value ?? null);

@@ -26,6 +26,11 @@ describe('parseSse', () => {
     ]);
   });
 
+  it('keeps one event when a CRLF is split between two chunks, and treats a lone CR as a line end', async () => {
+    expect(await collect(parseSse(bytes('data: one\r', '\ndata: two\r\n\r\n')))).toEqual([{ event: undefined, data: 'one\ntwo' }]);
+    expect(await collect(parseSse(bytes('data: a\r', 'data: b\r\r')))).toEqual([{ event: undefined, data: 'a\nb' }]);
+  });
+
   it('decodes multi-byte characters split across chunks', async () => {
     const enc = new TextEncoder().encode('data: héllo ✓\n\n');
     const cut = 8; // inside the é

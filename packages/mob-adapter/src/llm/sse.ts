@@ -30,15 +30,20 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncIterable<
   };
   for await (const chunk of body) {
     buffer += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.search(/\r\n|\n|\r/)) !== -1) {
-      const line = buffer.slice(0, newline);
-      const sepLength = buffer.startsWith('\r\n', newline) ? 2 : 1;
-      buffer = buffer.slice(newline + sepLength);
-      yield* flushLine(line);
+    // One pass per chunk; a trailing \r may be half of a \r\n split across chunks, so it waits.
+    let start = 0;
+    for (let i = 0; i < buffer.length; i++) {
+      const c = buffer[i];
+      if (c !== '\n' && c !== '\r') continue;
+      if (c === '\r' && i === buffer.length - 1) break;
+      yield* flushLine(buffer.slice(start, i));
+      if (c === '\r' && buffer[i + 1] === '\n') i++;
+      start = i + 1;
     }
+    buffer = buffer.slice(start);
   }
   buffer += decoder.decode();
+  if (buffer.endsWith('\r')) buffer = buffer.slice(0, -1);
   if (buffer !== '') yield* flushLine(buffer);
   yield* flushLine('');
 }
