@@ -103,6 +103,8 @@ describe('send: trust checks in order', () => {
     const r = issuer.issue({ recipient: 'a' });
     expect(await codeOf(delivery.send({ resolution: r, payload: undefined }))).toBe('InvalidInput');
     expect(await codeOf(delivery.send({ resolution: r, payload: { n: 1n } }))).toBe('InvalidInput');
+    expect(await codeOf(delivery.send({ resolution: r, payload: { n: 1n }, idempotencyKey: 'k' }))).toBe('InvalidInput');
+    expect(await codeOf(delivery.send({ resolution: r, payload: () => 1 }))).toBe('InvalidInput');
   });
 
   it('UnknownSink when no adapter carries the sink name', async () => {

@@ -230,9 +230,17 @@ export class DeliveryService {
       throw new MobKitError('InvalidIdempotencyKey', 'idempotency_key: must not be blank; omit it or give a non-blank key', { details: { field: 'idempotency_key' } });
     }
     if (request.payload === undefined) throw new MobKitError('InvalidInput', 'payload: required (any JSON value)', { details: { field: 'payload' } });
-    const payloadJson = canonicalJson(request.payload);
     // The record keeps its own copy (JSON semantics, key order kept), so later caller edits cannot change it.
-    const payload: unknown = JSON.parse(JSON.stringify(request.payload));
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(request.payload);
+    } catch (error) {
+      throw new MobKitError('InvalidInput', `payload: must be JSON-serialisable (${(error as Error).message})`, { cause: error, details: { field: 'payload' } });
+    }
+    if (text === undefined) throw new MobKitError('InvalidInput', 'payload: must be a JSON value (not a function or symbol)', { details: { field: 'payload' } });
+    const payload: unknown = JSON.parse(text);
+    // The key-order-independent form is only needed to compare payloads under an idempotency key.
+    const payloadJson = scopedKey === undefined ? '' : canonicalJson(payload);
 
     // Idempotent replay.
     if (scopedKey !== undefined) {
@@ -475,7 +483,7 @@ export class DeliveryService {
       open.delete(record.deliveryId);
       seqOf(record.deliveryId);
       const scoped = record.idempotencyKey === undefined ? undefined : `${record.routeId}:${record.idempotencyKey}`;
-      this.remember(record, resolution, scoped, canonicalJson(record.payload));
+      this.remember(record, resolution, scoped, scoped === undefined ? '' : canonicalJson(record.payload));
     }
     // Started but never finished (the process died mid-delivery): record it as failed rather than
     // risk a second send of a payload that may already have been handed over.
@@ -495,7 +503,7 @@ export class DeliveryService {
         ...(begin.idempotency_key === undefined ? {} : { idempotencyKey: begin.idempotency_key }),
       } satisfies DeliveryRecord);
       const scoped = record.idempotencyKey === undefined ? undefined : `${record.routeId}:${record.idempotencyKey}`;
-      this.remember(record, resolution, scoped, canonicalJson(record.payload));
+      this.remember(record, resolution, scoped, scoped === undefined ? '' : canonicalJson(record.payload));
       void this.ledger?.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: begin.resolution }).catch(() => undefined);
     }
     this.nextSeq = maxSeq + 1;

@@ -106,6 +106,8 @@ interface Member {
   replyTo: string | undefined;
   llm: LlmClient;
   retired: boolean;
+  /** The system prompt: the profile's (skills, comms) plus the spawn's additional instructions. Built once. */
+  system: string;
 }
 
 function isActive(m: Member | undefined): m is Member {
@@ -358,8 +360,10 @@ class EmbeddedMobImpl implements EmbeddedMob {
       );
     }
     const llm = this.llmFor(profile);
-    this.systemPromptFor(profile);
+    const base = this.systemPromptFor(profile); // fails here, at spawn, for a missing path skill
+    const extra = spec.additionalInstructions;
     const member: Member = {
+      system: extra && extra.length > 0 ? `${base}\n\n${extra.join('\n\n')}` : base,
       id: spec.meerkatId,
       profile,
       spec,
@@ -650,7 +654,7 @@ class EmbeddedMobImpl implements EmbeddedMob {
         this.emit(m, { type: 'turn_started', turnNumber: turns });
         const request: LlmRequest = {
           model: m.profile.model,
-          system: this.systemFor(m),
+          system: m.system,
           messages: m.history.slice(),
           tools: this.toolsFor(m.profile),
           maxTokens: m.profile.maxTokens ?? this.tuning.maxTokens ?? 4096,
@@ -724,12 +728,6 @@ class EmbeddedMobImpl implements EmbeddedMob {
       externalSignal?.removeEventListener('abort', onExternalAbort);
       m.running = undefined;
     }
-  }
-
-  private systemFor(m: Member): string {
-    const base = this.systemPromptFor(m.profile);
-    const extra = m.spec.additionalInstructions;
-    return extra && extra.length > 0 ? `${base}\n\n${extra.join('\n\n')}` : base;
   }
 
   private async runTool(m: Member, call: ToolCall, runSignal: AbortSignal): Promise<ToolResult> {
