@@ -13,7 +13,15 @@
 // and the SSE streams the router dropped as slow meanwhile; {cmd:'cpu'}; {cmd:'stop'}.
 import { performance } from 'node:perf_hooks';
 import express from 'express';
-import { MobBootstrapSpec, MobDefinition, SpawnMemberSpec, TestClient, UnifiedRuntime, createRpcHandler, buildRuntimeDecisionState } from 'mobkit';
+import {
+  MobBootstrapSpec,
+  MobDefinition,
+  SpawnMemberSpec,
+  TestClient,
+  UnifiedRuntime,
+  createRpcHandler,
+  buildRuntimeDecisionState,
+} from 'mobkit';
 import { buildReferenceAppRouter } from '@mobkit/reference-app';
 import { AUTH_CONFIG, MOB_TOML, MEMBERS } from './http-shared.mjs';
 
@@ -86,12 +94,20 @@ async function generate({ messages, intervalMs }) {
     const due = start + i * intervalMs;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(runtime.sendMessage(MEMBERS[i % MEMBERS.length], `bench message ${i}`).catch((error) => ({ error: String(error?.message ?? error) })));
+    pending.push(
+      runtime
+        .sendMessage(MEMBERS[i % MEMBERS.length], `bench message ${i}`)
+        .catch((error) => ({ error: String(error?.message ?? error) })),
+    );
   }
   const outcomes = await Promise.all(pending);
   await runtime.mobHandle().waitForIdle?.(30_000);
   await new Promise((r) => setTimeout(r, 50));
-  return { publishTimes, failures: outcomes.filter((o) => o && typeof o === 'object' && 'error' in o).length, drops: drops.splice(0) };
+  return {
+    publishTimes,
+    failures: outcomes.filter((o) => o && typeof o === 'object' && 'error' in o).length,
+    drops: drops.splice(0),
+  };
 }
 
 process.on('message', async (m) => {

@@ -25,7 +25,9 @@ export const AUTH_CONFIG = {
   auth: { defaultProvider: 'google_o_auth', emailAllowlist: ['ops@example.com'] },
   trustedOidc: {
     discoveryJson: JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/jwks.json` }),
-    jwksJson: JSON.stringify({ keys: [{ kty: 'oct', kid: 'hs', alg: 'HS256', k: Buffer.from(HS_SECRET).toString('base64url') }] }),
+    jwksJson: JSON.stringify({
+      keys: [{ kty: 'oct', kid: 'hs', alg: 'HS256', k: Buffer.from(HS_SECRET).toString('base64url') }],
+    }),
     audience: AUDIENCE,
   },
   console: { requireAppAuth: true },
@@ -34,7 +36,13 @@ export const AUTH_CONFIG = {
 
 /** A console token for ops@example.com, valid for an hour. */
 export function consoleToken() {
-  return new SignJWT({ iss: ISSUER, aud: AUDIENCE, email: 'ops@example.com', provider: 'google_oauth', exp: Math.floor(Date.now() / 1000) + 3600 })
+  return new SignJWT({
+    iss: ISSUER,
+    aud: AUDIENCE,
+    email: 'ops@example.com',
+    provider: 'google_oauth',
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  })
     .setProtectedHeader({ alg: 'HS256', kid: 'hs' })
     .sign(HS_SECRET);
 }

@@ -28,11 +28,15 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+const percentile = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 
 const env = { ...process.env, NO_COLOR: '1' };
 delete env.FORCE_COLOR;
-const child = fork(fileURLToPath(new URL('./http-server.mjs', import.meta.url)), [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const child = fork(fileURLToPath(new URL('./http-server.mjs', import.meta.url)), [], {
+  env,
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
 const ask = (cmd, extra = {}) =>
   new Promise((resolve, reject) => {
     const onMessage = (m) => {
@@ -65,17 +69,21 @@ function cannon(port, path, headers, seconds) {
 
 async function checkRoute(port, path, headers) {
   const body = await new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }));
   });
   const parsed = JSON.parse(body.text);
-  if (body.status !== 200 || parsed.result?.contract_version === undefined) throw new Error(`${path} answered ${body.status} ${body.text.slice(0, 200)}`);
+  if (body.status !== 200 || parsed.result?.contract_version === undefined)
+    throw new Error(`${path} answered ${body.status} ${body.text.slice(0, 200)}`);
   return parsed.result;
 }
 
@@ -88,10 +96,19 @@ async function benchRpc(port, authPort) {
   await checkRoute(port, '/bare', auth);
   await checkRoute(authPort, '/rpc', auth);
   const noAuthRefused = await new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port: authPort, path: '/rpc', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 401);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: authPort,
+        path: '/rpc',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 401);
+      },
+    );
     req.end('{}');
   });
   if (!noAuthRefused) throw new Error('the auth server answered a request without a token: auth is not on');
@@ -105,12 +122,26 @@ async function benchRpc(port, authPort) {
       const cpu0 = (await ask('cpu')).cpuMicros;
       const res = await cannon(...variants[name], auth, ROUND_SECONDS);
       const cpuUs = (await ask('cpu')).cpuMicros - cpu0;
-      rounds[name].push({ rps: res.requests.average, p99: res.latency.p99, non2xx: res.non2xx, errors: res.errors + res.timeouts, total: res.requests.total, cpuUsPerRequest: cpuUs / Math.max(1, res.requests.total) });
+      rounds[name].push({
+        rps: res.requests.average,
+        p99: res.latency.p99,
+        non2xx: res.non2xx,
+        errors: res.errors + res.timeouts,
+        total: res.requests.total,
+        cpuUsPerRequest: cpuUs / Math.max(1, res.requests.total),
+      });
     }
   }
   // req/s: the mean over the rounds (every variant gets the same total time); p99: the median round's.
   const mean = (ys) => ys.reduce((a, y) => a + y, 0) / ys.length;
-  const summary = (xs) => ({ rps: mean(xs.map((x) => x.rps)), p99Ms: median(xs.map((x) => x.p99)), cpuUsPerRequest: median(xs.map((x) => x.cpuUsPerRequest)), perRoundRps: xs.map((x) => Math.round(x.rps)), non2xx: xs.reduce((a, x) => a + x.non2xx, 0), errors: xs.reduce((a, x) => a + x.errors, 0) });
+  const summary = (xs) => ({
+    rps: mean(xs.map((x) => x.rps)),
+    p99Ms: median(xs.map((x) => x.p99)),
+    cpuUsPerRequest: median(xs.map((x) => x.cpuUsPerRequest)),
+    perRoundRps: xs.map((x) => Math.round(x.rps)),
+    non2xx: xs.reduce((a, x) => a + x.non2xx, 0),
+    errors: xs.reduce((a, x) => a + x.errors, 0),
+  });
   return {
     rounds: ROUNDS,
     roundSeconds: ROUND_SECONDS,
@@ -180,7 +211,8 @@ async function fanOut(port, n, path = '/mob/events', messages = SSE_MESSAGES, in
   // Wait (bounded) until every subscriber has every event.
   const expected = publishTimes.length;
   const deadline = performance.now() + 15_000;
-  while (performance.now() < deadline && subs.some((s) => s.seqs.length < expected)) await new Promise((r) => setTimeout(r, 20));
+  while (performance.now() < deadline && subs.some((s) => s.seqs.length < expected))
+    await new Promise((r) => setTimeout(r, 20));
   // CPU time spent while events flowed (server: runtime + fan-out; client: this process parsing the streams).
   const serverCpuMs = ((await ask('cpu')).cpuMicros - serverCpu0) / 1000;
   const clientCpu = process.cpuUsage(clientCpu0);
@@ -204,7 +236,21 @@ async function fanOut(port, n, path = '/mob/events', messages = SSE_MESSAGES, in
   }
   const firstPublish = publishTimes.length ? Math.min(...publishTimes.map((p) => p[1])) : t0;
   await new Promise((r) => setTimeout(r, 300));
-  return { path, n, messages, intervalMs, latencies, delivered, expected: expected * n, events: expected, seconds: (lastReceipt - firstPublish) / 1000, serverCpuMs, clientCpuMs, failures, dropped: drops?.length ?? 0 };
+  return {
+    path,
+    n,
+    messages,
+    intervalMs,
+    latencies,
+    delivered,
+    expected: expected * n,
+    events: expected,
+    seconds: (lastReceipt - firstPublish) / 1000,
+    serverCpuMs,
+    clientCpuMs,
+    failures,
+    dropped: drops?.length ?? 0,
+  };
 }
 
 /** Pools the runs of one variant: deliveries/s over the summed time, latency percentiles over every delivery. */
@@ -240,13 +286,22 @@ try {
     child.once('exit', (code) => reject(new Error(`bench server exited (${code}) before listening`)));
   });
   out.via = ready.via;
-  console.log(`# HTTP scenarios (node ${process.version}, ${quick ? 'quick' : 'full'}; server via ${ready.via}; ${ROUNDS} rounds × ${ROUND_SECONDS} s per variant, ${CONNECTIONS} connections)`);
+  console.log(
+    `# HTTP scenarios (node ${process.version}, ${quick ? 'quick' : 'full'}; server via ${ready.via}; ${ROUNDS} rounds × ${ROUND_SECONDS} s per variant, ${CONNECTIONS} connections)`,
+  );
   const rpc = await benchRpc(ready.port, ready.authPort);
   out.rpc = rpc;
-  console.log(`bare Express JSON route   ${rpc.bare.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.bare.p99Ms} ms  server CPU ${rpc.bare.cpuUsPerRequest.toFixed(0)} µs/req`);
-  console.log(`JSON-RPC mobkit/status    ${rpc.rpc.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.rpc.p99Ms} ms  ratio ${rpc.rpcOverBare.toFixed(3)} (target ≥ 0.8)  server CPU ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs/req`);
-  console.log(`same, console auth HS256  ${rpc.auth.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.auth.p99Ms} ms  ratio to no auth ${rpc.authOverRpc.toFixed(3)} (target ≥ 0.8)  server CPU ${rpc.auth.cpuUsPerRequest.toFixed(0)} µs/req`);
-  if (rpc.bare.non2xx + rpc.rpc.non2xx + rpc.auth.non2xx + rpc.bare.errors + rpc.rpc.errors + rpc.auth.errors > 0) console.log('warning: non-2xx responses or errors during the load');
+  console.log(
+    `bare Express JSON route   ${rpc.bare.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.bare.p99Ms} ms  server CPU ${rpc.bare.cpuUsPerRequest.toFixed(0)} µs/req`,
+  );
+  console.log(
+    `JSON-RPC mobkit/status    ${rpc.rpc.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.rpc.p99Ms} ms  ratio ${rpc.rpcOverBare.toFixed(3)} (target ≥ 0.8)  server CPU ${rpc.rpc.cpuUsPerRequest.toFixed(0)} µs/req`,
+  );
+  console.log(
+    `same, console auth HS256  ${rpc.auth.rps.toFixed(0).padStart(7)} req/s  p99 ${rpc.auth.p99Ms} ms  ratio to no auth ${rpc.authOverRpc.toFixed(3)} (target ≥ 0.8)  server CPU ${rpc.auth.cpuUsPerRequest.toFixed(0)} µs/req`,
+  );
+  if (rpc.bare.non2xx + rpc.rpc.non2xx + rpc.auth.non2xx + rpc.bare.errors + rpc.rpc.errors + rpc.auth.errors > 0)
+    console.log('warning: non-2xx responses or errors during the load');
   // Interleaved rounds (one subscriber, many through the reference app, many from a bare SSE route).
   const runs = { one: [], many: [], bare: [] };
   for (let r = 0; r < SSE_ROUNDS; r += 1) {
@@ -258,7 +313,9 @@ try {
   const burst = summarize([await fanOut(ready.port, SUBSCRIBERS, '/mob/events', SSE_BURST, 0)]);
   const bareBurst = summarize([await fanOut(ready.port, SUBSCRIBERS, '/bare/events', SSE_BURST, 0)]);
   out.sse = { one, many, bare, burst, bareBurst };
-  console.log(`SSE capacity (${SSE_BURST} host messages at once): reference app ${burst.deliveriesPerSec.toFixed(0)} deliveries/s (${burst.deliveries}/${burst.expectedDeliveries}), bare route ${bareBurst.deliveriesPerSec.toFixed(0)} deliveries/s (${bareBurst.deliveries}/${bareBurst.expectedDeliveries})`);
+  console.log(
+    `SSE capacity (${SSE_BURST} host messages at once): reference app ${burst.deliveriesPerSec.toFixed(0)} deliveries/s (${burst.deliveries}/${burst.expectedDeliveries}), bare route ${bareBurst.deliveriesPerSec.toFixed(0)} deliveries/s (${bareBurst.deliveries}/${bareBurst.expectedDeliveries})`,
+  );
   for (const s of [one, many, bare]) {
     console.log(
       `SSE ${s.path}, ${String(s.subscribers).padStart(4)} subscriber(s): ${s.eventsPublished} events, ${s.deliveries}/${s.expectedDeliveries} deliveries, ${s.deliveriesPerSec.toFixed(0)} deliveries/s, latency p50 ${s.p50Ms?.toFixed(1)} ms p99 ${s.p99Ms?.toFixed(1)} ms max ${s.maxMs?.toFixed(1)} ms; CPU µs per delivery: server ${s.serverCpuUsPerDelivery.toFixed(1)}, client ${s.clientCpuUsPerDelivery.toFixed(1)}`,

@@ -39,8 +39,16 @@ const NEEDED = [
 ];
 const missing = NEEDED.filter((p) => !existsSync(join(root, p)));
 if (missing.length > 0 || process.argv.includes('--build')) {
-  console.log(missing.length > 0 ? `Building the workspace first (missing: ${missing.join(', ')}) …` : 'Building the workspace first (--build) …');
-  const built = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--output-style=stream-without-prefixes'], { cwd: root, env, stdio: 'inherit' });
+  console.log(
+    missing.length > 0
+      ? `Building the workspace first (missing: ${missing.join(', ')}) …`
+      : 'Building the workspace first (--build) …',
+  );
+  const built = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--output-style=stream-without-prefixes'], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  });
   if (built.status !== 0) {
     console.error('npm run bench: the build failed; fix it and run again.');
     process.exit(1);
@@ -49,9 +57,24 @@ if (missing.length > 0 || process.argv.includes('--build')) {
 
 // ---------------------------------------------------------------------------------------------- groups
 const GROUPS = [
-  { id: 'supervisor', script: 'packages/supervisor/bench/supervisor.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 90 : 240 },
-  { id: 'delivery', script: 'packages/delivery/bench/throughput.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 60 : 120 },
-  { id: 'roster', script: 'packages/mob-adapter/bench/roster.mjs', args: quick ? ['--runs=3'] : ['--runs=7'], timeoutS: quick ? 60 : 120 },
+  {
+    id: 'supervisor',
+    script: 'packages/supervisor/bench/supervisor.mjs',
+    args: quick ? ['--quick'] : [],
+    timeoutS: quick ? 90 : 240,
+  },
+  {
+    id: 'delivery',
+    script: 'packages/delivery/bench/throughput.mjs',
+    args: quick ? ['--quick'] : [],
+    timeoutS: quick ? 60 : 120,
+  },
+  {
+    id: 'roster',
+    script: 'packages/mob-adapter/bench/roster.mjs',
+    args: quick ? ['--runs=3'] : ['--runs=7'],
+    timeoutS: quick ? 60 : 120,
+  },
   { id: 'scheduling', script: 'packages/scheduling/bench/evaluate.mjs', args: [], timeoutS: 90 },
   { id: 'http', script: 'bench/http.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 120 : 300 },
   // Informational (full run only): JWT verifications/s and the auth middleware's CPU cost per request.
@@ -80,7 +103,12 @@ function runGroup(group) {
   return new Promise((resolveRun) => {
     const t0 = performance.now();
     // Its own process group, so a timeout or Ctrl-C stops the group's children (servers, modules) with it.
-    const child = spawn(process.execPath, [join(root, group.script), ...group.args, '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [join(root, group.script), ...group.args, '--json'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     current = child;
     let out = '';
     child.stdout.setEncoding('utf8');
@@ -116,7 +144,8 @@ const n0 = (x) => Math.round(x).toLocaleString('en-US');
 const ms = (x) => (x < 1 ? `${(x * 1000).toFixed(0)} µs` : x < 100 ? `${x.toFixed(1)} ms` : `${x.toFixed(0)} ms`);
 const signedPct = (x) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(0)}%`;
 const rows = [];
-const row = (scenario, mobkit, baseline, ratio, target, pass, note = '', numbers = {}) => rows.push({ scenario, mobkit, baseline, ratio, target, pass, note, numbers });
+const row = (scenario, mobkit, baseline, ratio, target, pass, note = '', numbers = {}) =>
+  rows.push({ scenario, mobkit, baseline, ratio, target, pass, note, numbers });
 const failedRow = (scenario, target, error) => row(scenario, 'not measured', '—', '—', target, false, error, { error });
 
 const LINEAR_TOLERANCE = 1.25; // "linear": 10× the work takes at most 12.5× the time
@@ -125,7 +154,8 @@ function rowsFor(id, { data, error }) {
   const m = data?.metrics;
   if (id === 'http') {
     const rpc = data?.rpc;
-    const via = data?.via === 'reference-app' ? 'reference app router, POST /rpc' : 'createRpcHandler on an Express route';
+    const via =
+      data?.via === 'reference-app' ? 'reference app router, POST /rpc' : 'createRpcHandler on an Express route';
     if (rpc) {
       row(
         'JSON-RPC mobkit/status over HTTP',
@@ -135,7 +165,13 @@ function rowsFor(id, { data, error }) {
         '≥ 0.8× req/s',
         rpc.rpcOverBare >= 0.8 && rpc.rpc.non2xx === 0 && rpc.rpc.errors === 0,
         `${via}; autocannon, ${rpc.connections} connections, ${rpc.rounds} interleaved rounds of ${rpc.roundSeconds} s; req/s = mean over the rounds, p99 = median round's; median per-round ratio ${rpc.rpcOverBareMedianRound.toFixed(2)}×; server CPU ${rpc.rpc.cpuUsPerRequest.toFixed(0)} vs ${rpc.bare.cpuUsPerRequest.toFixed(0)} µs per request (medians; median per-round ratio ${rpc.rpcCpuOverBare.toFixed(2)}×); req/s per round ${rpc.rpc.perRoundRps.join(', ')} vs ${rpc.bare.perRoundRps.join(', ')}`,
-        { mobkitRps: rpc.rpc.rps, mobkitP99Ms: rpc.rpc.p99Ms, baselineRps: rpc.bare.rps, baselineP99Ms: rpc.bare.p99Ms, ratio: rpc.rpcOverBare },
+        {
+          mobkitRps: rpc.rpc.rps,
+          mobkitP99Ms: rpc.rpc.p99Ms,
+          baselineRps: rpc.bare.rps,
+          baselineP99Ms: rpc.bare.p99Ms,
+          ratio: rpc.rpcOverBare,
+        },
       );
       row(
         'the same with console auth on (HS256)',
@@ -163,7 +199,16 @@ function rowsFor(id, { data, error }) {
         'p99 < 50 ms',
         many.p99Ms < 50 && complete,
         `${via.replace(', POST /rpc', '')}; ${many.eventsPublished} agent events in ${many.runs} round${many.runs === 1 ? '' : 's'} (host messages every ${many.intervalMs} ms to TestClient members, 6 events each, published together); ${n0(many.deliveries)}/${n0(many.expectedDeliveries)} delivered, ${many.dropped} streams dropped; latency = publish in the server → frame parsed by the client process; p50 ${ms(many.p50Ms)}; server CPU ${many.serverCpuUsPerDelivery.toFixed(1)} µs per delivery`,
-        { deliveriesPerSec: many.deliveriesPerSec, p50Ms: many.p50Ms, p99Ms: many.p99Ms, maxMs: many.maxMs, baselineDeliveriesPerSec: one.deliveriesPerSec, baselineP99Ms: one.p99Ms, serverCpuUsPerDelivery: many.serverCpuUsPerDelivery, clientCpuUsPerDelivery: many.clientCpuUsPerDelivery },
+        {
+          deliveriesPerSec: many.deliveriesPerSec,
+          p50Ms: many.p50Ms,
+          p99Ms: many.p99Ms,
+          maxMs: many.maxMs,
+          baselineDeliveriesPerSec: one.deliveriesPerSec,
+          baselineP99Ms: one.p99Ms,
+          serverCpuUsPerDelivery: many.serverCpuUsPerDelivery,
+          clientCpuUsPerDelivery: many.clientCpuUsPerDelivery,
+        },
       );
       if (sse.burst) {
         const { burst, bareBurst } = sse;
@@ -175,7 +220,12 @@ function rowsFor(id, { data, error }) {
           'info',
           null,
           `${burst.messages} host messages sent at once (${burst.eventsPublished} events); deliveries ÷ time from the first publish to the last frame parsed; ${n0(burst.deliveries)}/${n0(burst.expectedDeliveries)} delivered, ${burst.dropped} streams dropped`,
-          { deliveriesPerSec: burst.deliveriesPerSec, baselineDeliveriesPerSec: bareBurst.deliveriesPerSec, p99Ms: burst.p99Ms, bareP99Ms: bareBurst.p99Ms },
+          {
+            deliveriesPerSec: burst.deliveriesPerSec,
+            baselineDeliveriesPerSec: bareBurst.deliveriesPerSec,
+            p99Ms: burst.p99Ms,
+            bareP99Ms: bareBurst.p99Ms,
+          },
         );
       }
       if (sse.bare) {
@@ -188,7 +238,13 @@ function rowsFor(id, { data, error }) {
           'info',
           null,
           `the machine's floor for this load: same events and client, each frame formatted once and written to every socket, no replay buffer, backpressure or auth; bare route ${n0(bare.deliveriesPerSec)} events/s, p50 ${ms(bare.p50Ms)}`,
-          { deliveriesPerSec: bare.deliveriesPerSec, p50Ms: bare.p50Ms, p99Ms: bare.p99Ms, serverCpuUsPerDelivery: bare.serverCpuUsPerDelivery, clientCpuUsPerDelivery: bare.clientCpuUsPerDelivery },
+          {
+            deliveriesPerSec: bare.deliveriesPerSec,
+            p50Ms: bare.p50Ms,
+            p99Ms: bare.p99Ms,
+            serverCpuUsPerDelivery: bare.serverCpuUsPerDelivery,
+            clientCpuUsPerDelivery: bare.clientCpuUsPerDelivery,
+          },
         );
       }
     } else failedRow('SSE fan-out to 1,000 subscribers', 'p99 < 50 ms', error);
@@ -204,7 +260,13 @@ function rowsFor(id, { data, error }) {
         '≤ 1.5×',
         r <= 1.5,
         `default sequential start, bundled MCP fixture; the module's own spawn + MCP handshake without the supervisor takes ${ms(s.rawHandshakesMs)} (${(s.bundledSequentialMs / s.rawHandshakesMs).toFixed(2)}×)`,
-        { mobkitMs: s.bundledSequentialMs, baselineMs: s.bareSequentialMs, ratio: r, rawHandshakesMs: s.rawHandshakesMs, plainFixtureMs: s.plainFixtureMs },
+        {
+          mobkitMs: s.bundledSequentialMs,
+          baselineMs: s.bareSequentialMs,
+          ratio: r,
+          rawHandshakesMs: s.rawHandshakesMs,
+          plainFixtureMs: s.plainFixtureMs,
+        },
       );
       const rc = s.bundledConcurrentMs / s.bareSequentialMs;
       row(
@@ -215,17 +277,31 @@ function rowsFor(id, { data, error }) {
         '≤ 1.5×',
         rc <= 1.5,
         `3 bare spawns started at once take ${ms(s.bareConcurrentMs)}`,
-        { mobkitMs: s.bundledConcurrentMs, baselineMs: s.bareSequentialMs, ratio: rc, bareConcurrentMs: s.bareConcurrentMs },
+        {
+          mobkitMs: s.bundledConcurrentMs,
+          baselineMs: s.bareSequentialMs,
+          ratio: rc,
+          bareConcurrentMs: s.bareConcurrentMs,
+        },
       );
     } else failedRow('module start-to-ready (3 MCP modules)', '≤ 1.5×', error ?? 'no figures');
     const c = m?.crashToHealthy;
     if (c) {
       const r = c.medianMs / c.bareSpawnMs;
-      row('crash to Healthy (backoff 0)', ms(c.medianMs), `${ms(c.bareSpawnMs)} (one bare spawn)`, `${r.toFixed(2)}×`, '≤ 1.5×', r <= 1.5, `median of ${c.runs}; SIGKILL → exit noticed → respawn → ready line`, {
-        mobkitMs: c.medianMs,
-        baselineMs: c.bareSpawnMs,
-        ratio: r,
-      });
+      row(
+        'crash to Healthy (backoff 0)',
+        ms(c.medianMs),
+        `${ms(c.bareSpawnMs)} (one bare spawn)`,
+        `${r.toFixed(2)}×`,
+        '≤ 1.5×',
+        r <= 1.5,
+        `median of ${c.runs}; SIGKILL → exit noticed → respawn → ready line`,
+        {
+          mobkitMs: c.medianMs,
+          baselineMs: c.bareSpawnMs,
+          ratio: r,
+        },
+      );
     } else failedRow('crash to Healthy (backoff 0)', '≤ 1.5×', error ?? 'no figures');
     const k = m?.mcpCall;
     if (k) {
@@ -243,7 +319,16 @@ function rowsFor(id, { data, error }) {
     } else failedRow('MCP tool call on a kept session', '≥ 300×', error ?? 'no figures');
   } else if (id === 'delivery') {
     if (m?.inProcessOpsPerSec !== undefined) {
-      row('resolve + send, memory sink, in-process', `${n0(m.inProcessOpsPerSec)} ops/s`, '—', '—', '≥ 20,000 ops/s', m.inProcessOpsPerSec >= 20_000, `with the fsynced file ledger: ${n0(m.ledgerSequentialOpsPerSec)} ops/s one at a time, ${n0(m.ledgerConcurrentOpsPerSec)} ops/s 64 in flight; through the MCP modules: ${n0(m.mcpSequentialOpsPerSec)} / ${n0(m.mcpPipelinedOpsPerSec)} ops/s`, m);
+      row(
+        'resolve + send, memory sink, in-process',
+        `${n0(m.inProcessOpsPerSec)} ops/s`,
+        '—',
+        '—',
+        '≥ 20,000 ops/s',
+        m.inProcessOpsPerSec >= 20_000,
+        `with the fsynced file ledger: ${n0(m.ledgerSequentialOpsPerSec)} ops/s one at a time, ${n0(m.ledgerConcurrentOpsPerSec)} ops/s 64 in flight; through the MCP modules: ${n0(m.mcpSequentialOpsPerSec)} / ${n0(m.mcpPipelinedOpsPerSec)} ops/s`,
+        m,
+      );
     } else failedRow('resolve + send, memory sink, in-process', '≥ 20,000 ops/s', error ?? 'no figures');
   } else if (id === 'roster') {
     if (m?.big) {
@@ -257,7 +342,13 @@ function rowsFor(id, { data, error }) {
         '< 1 s, linear',
         big.totalMs < 1000 && growth <= 10 * LINEAR_TOLERANCE,
         `spawn + kickoff turn ${ms(big.spawnMs)}, then reconcile (keep 500, add 500, retire 501) ${ms(big.reconcileMs)}; median of ${quick ? 3 : 7} runs, each in a fresh process; linear = ≤ ${10 * LINEAR_TOLERANCE}×`,
-        { mobkitMs: big.totalMs, mobkitPeakRssMb: big.peakRssMb, baselineMs: small.totalMs, baselinePeakRssMb: small.peakRssMb, growth },
+        {
+          mobkitMs: big.totalMs,
+          mobkitPeakRssMb: big.peakRssMb,
+          baselineMs: small.totalMs,
+          baselinePeakRssMb: small.peakRssMb,
+          growth,
+        },
       );
     } else failedRow('reconcile 1,000 members (TestClient)', '< 1 s, linear', error ?? 'no figures');
   } else if (id === 'scheduling') {
@@ -301,7 +392,9 @@ const machine = {
   node: process.version,
   loadavgBefore: loadavg().map((x) => Number(x.toFixed(2))),
 };
-console.log(`MobKit-TS benchmark — ${quick ? 'quick' : 'full'} run, node ${process.version}, ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadavgBefore.join(' ')}`);
+console.log(
+  `MobKit-TS benchmark — ${quick ? 'quick' : 'full'} run, node ${process.version}, ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadavgBefore.join(' ')}`,
+);
 const t0 = performance.now();
 const groups = {};
 let broken = false;
@@ -331,7 +424,9 @@ console.log('');
 for (const r of rows) if (r.note) console.log(`- ${r.scenario.trim()}: ${r.note}`);
 const judged = rows.filter((r) => r.pass !== null);
 const passed = judged.filter((r) => r.pass).length;
-console.log(`\n${passed}/${judged.length} targets met in ${seconds.toFixed(0)} s (${quick ? 'quick' : 'full'} run; load average ${machine.loadavgBefore[0]} → ${machine.loadavgAfter[0]} on ${machine.cpus} cores). Details: bench/results.json, bench/logs/.`);
+console.log(
+  `\n${passed}/${judged.length} targets met in ${seconds.toFixed(0)} s (${quick ? 'quick' : 'full'} run; load average ${machine.loadavgBefore[0]} → ${machine.loadavgAfter[0]} on ${machine.cpus} cores). Details: bench/results.json, bench/logs/.`,
+);
 
 const results = {
   generatedAt: new Date().toISOString(),

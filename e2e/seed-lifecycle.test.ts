@@ -29,7 +29,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(here, '..', 'fixtures', 'mcp-fixture.mjs');
-const ALL_STAGES: LifecycleStage[] = ['MobStarted', 'ModulesStarted', 'MergedStreamStarted', 'ShutdownRequested', 'ShutdownComplete'];
+const ALL_STAGES: LifecycleStage[] = [
+  'MobStarted',
+  'ModulesStarted',
+  'MergedStreamStarted',
+  'ShutdownRequested',
+  'ShutdownComplete',
+];
 
 const MOB_TOML = `
 [mob]
@@ -97,8 +103,10 @@ function decisionState(): RuntimeDecisionState {
     bigquery: { dataset: 'phase5_reference_dataset', table: 'phase5_reference_table' },
     trustedMobkitToml: trustedModulesToml(),
     trustedOidc: {
-      discoveryJson: '{"issuer":"https://trusted.mobkit.local","jwks_uri":"https://trusted.mobkit.local/.well-known/jwks.json"}',
-      jwksJson: '{"keys":[{"kid":"kid-current","kty":"oct","alg":"HS256","k":"cGhhc2U3LXRydXN0ZWQtY3VycmVudC1zZWNyZXQ"}]}',
+      discoveryJson:
+        '{"issuer":"https://trusted.mobkit.local","jwks_uri":"https://trusted.mobkit.local/.well-known/jwks.json"}',
+      jwksJson:
+        '{"keys":[{"kid":"kid-current","kty":"oct","alg":"HS256","k":"cGhhc2U3LXRydXN0ZWQtY3VycmVudC1zZWNyZXQ"}]}',
       audience: 'meerkat-console',
     },
     console: { requireAppAuth: false },
@@ -153,7 +161,11 @@ describe('seed: phase 5 lifecycle', () => {
     await runtime.reconcile([spawnSpec('worker', 'worker-1')]);
 
     // Send a message to create activity while module crash/recovery proceeds.
-    await sendMessageOnMob(runtime.mobHandle(), 'worker-1', 'Keep this interaction open briefly while runtime work proceeds.');
+    await sendMessageOnMob(
+      runtime.mobHandle(),
+      'worker-1',
+      'Keep this interaction open briefly while runtime work proceeds.',
+    );
 
     const added = await runtime.reconcileModules(['forced-crash'], 1_000);
     expect(added).toBe(1);
@@ -165,7 +177,9 @@ describe('seed: phase 5 lifecycle', () => {
       .map((t) => t.to);
     expect(transitions).toEqual(['Starting', 'Failed', 'Restarting', 'Healthy']);
 
-    const ready = runtime.moduleEvents().find((e) => e.event.kind === 'module' && e.event.module === 'forced-crash' && e.event.eventType === 'ready');
+    const ready = runtime
+      .moduleEvents()
+      .find((e) => e.event.kind === 'module' && e.event.module === 'forced-crash' && e.event.eventType === 'ready');
     const pid = (ready?.event as { payload: { pid: number; attempt: number } } | undefined)?.payload.pid;
     expect(typeof pid).toBe('number');
     expect(isAlive(pid as number)).toBe(true);
@@ -216,7 +230,10 @@ describe('seed: phase 5 lifecycle', () => {
     });
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     expect(await (await fetch(`${base}/healthz`)).text()).toBe('ok');
-    const modules = (await (await fetch(`${base}/console/modules`)).json()) as { contract_version: string; modules: string[] };
+    const modules = (await (await fetch(`${base}/console/modules`)).json()) as {
+      contract_version: string;
+      modules: string[];
+    };
     expect(modules).toEqual({ contract_version: '0.2.0', modules: ['router', 'delivery', 'scheduling'] });
 
     // Send a message (fire-and-forget) to drive agent activity.
@@ -229,12 +246,24 @@ describe('seed: phase 5 lifecycle', () => {
     expect(dispatch.dispatched).toHaveLength(1);
     expect(dispatch.dispatched[0]?.runtimeInjection).toBeDefined();
     expect(dispatch.dispatched[0]?.runtimeInjectionError).toBeUndefined();
-    expect(dispatch.dispatched[0]?.runtimeInjection).toMatchObject({ memberId: 'worker-1', message: 'phase5-happy:phase5-happy' });
+    expect(dispatch.dispatched[0]?.runtimeInjection).toMatchObject({
+      memberId: 'worker-1',
+      message: 'phase5-happy:phase5-happy',
+    });
     expect(
-      runtime.moduleEvents().some((e) => e.event.kind === 'module' && e.event.module === 'runtime' && e.event.eventType === 'runtime.injection.executed'),
+      runtime
+        .moduleEvents()
+        .some(
+          (e) =>
+            e.event.kind === 'module' &&
+            e.event.module === 'runtime' &&
+            e.event.eventType === 'runtime.injection.executed',
+        ),
     ).toBe(true);
 
-    const experience = (await (await fetch(`${base}/console/experience`)).json()) as { agent_sidebar: { live_snapshot: { agents: Array<{ agent_id: string }> } } };
+    const experience = (await (await fetch(`${base}/console/experience`)).json()) as {
+      agent_sidebar: { live_snapshot: { agents: Array<{ agent_id: string }> } };
+    };
     expect(experience.agent_sidebar.live_snapshot.agents.map((a) => a.agent_id)).toEqual(['lead-1', 'worker-1']);
     await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 

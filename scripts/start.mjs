@@ -24,7 +24,11 @@ if (!existsSync(appManifest)) {
 const app = JSON.parse(readFileSync(appManifest, 'utf8'));
 const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false', NX_NO_CLOUD: 'true' };
 const nx = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'nx.cmd' : 'nx');
-const build = spawnSync(nx, ['run', `${app.name}:build`, '--output-style=stream-without-prefixes'], { cwd: root, env, stdio: 'inherit' });
+const build = spawnSync(nx, ['run', `${app.name}:build`, '--output-style=stream-without-prefixes'], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
 if (build.status !== 0) {
   console.error('[mobkit] building the reference app failed; see the output above.');
   process.exit(build.status ?? 1);
@@ -34,7 +38,11 @@ const entry = join(appDir, app.main ?? 'dist/main.js');
 // Run in the caller's directory (npm sets INIT_CWD to it), so `npm start -- --config ./my-config`
 // resolves the way the person typed it.
 const callerDir = process.env.INIT_CWD && existsSync(process.env.INIT_CWD) ? process.env.INIT_CWD : process.cwd();
-const child = spawn(process.execPath, [entry, ...process.argv.slice(2)], { cwd: callerDir, env: process.env, stdio: 'inherit' });
+const child = spawn(process.execPath, [entry, ...process.argv.slice(2)], {
+  cwd: callerDir,
+  env: process.env,
+  stdio: 'inherit',
+});
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => child.kill(signal));
 }

@@ -7,7 +7,10 @@ import { DEFAULT_CONFIG_DIR, loadAppConfig } from './config.js';
 
 // Module commands resolve to the packages' built bins: `npm test` builds them first.
 
-function expectConfigError(fn: () => unknown, expected: { code?: string; file?: string; field?: string; message: RegExp | string }): void {
+function expectConfigError(
+  fn: () => unknown,
+  expected: { code?: string; file?: string; field?: string; message: RegExp | string },
+): void {
   let caught: unknown;
   try {
     fn();
@@ -40,7 +43,11 @@ describe('loadAppConfig: the example config', () => {
       ['delivery', [['MOBKIT_MODULE_BOUNDARY', 'mcp']]],
       ['scheduling', [['MOBKIT_MODULE_BOUNDARY', 'mcp']]],
     ]);
-    expect(config.members.map((m) => `${m.meerkatId}:${m.profile}`)).toEqual(['lead:lead', 'worker-1:worker', 'worker-2:worker']);
+    expect(config.members.map((m) => `${m.meerkatId}:${m.profile}`)).toEqual([
+      'lead:lead',
+      'worker-1:worker',
+      'worker-2:worker',
+    ]);
     expect(config.mob.orchestrator).toBe('lead');
     expect(config.mob.wiring.autoWireOrchestrator).toBe(true);
     expect(Object.values(config.mob.profiles).every((p) => p.externalAddressable)).toBe(true);
@@ -59,10 +66,15 @@ describe('loadAppConfig: problems name the file and the field', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const kit = () => join(dir, 'mobkit.toml');
-  const edit = (file: string, change: (text: string) => string) => writeFileSync(join(dir, file), change(readFileSync(join(dir, file), 'utf8')));
+  const edit = (file: string, change: (text: string) => string) =>
+    writeFileSync(join(dir, file), change(readFileSync(join(dir, file), 'utf8')));
 
   it('a directory that does not exist', () => {
-    expectConfigError(() => loadAppConfig(join(dir, 'nope')), { code: 'InvalidConfig', field: '--config', message: 'not a directory' });
+    expectConfigError(() => loadAppConfig(join(dir, 'nope')), {
+      code: 'InvalidConfig',
+      field: '--config',
+      message: 'not a directory',
+    });
   });
 
   it('a missing mob.toml', () => {
@@ -71,60 +83,132 @@ describe('loadAppConfig: problems name the file and the field', () => {
   });
 
   it('expands ${config_dir} and runs other commands as written', () => {
-    edit('mobkit.toml', (t) => t.replace('[[pre_spawn]]', '[[modules]]\nid = "custom"\ncommand = "/opt/bin/custom-module"\nargs = ["--data", "${config_dir}/data"]\n\n[[pre_spawn]]'));
+    edit('mobkit.toml', (t) =>
+      t.replace(
+        '[[pre_spawn]]',
+        '[[modules]]\nid = "custom"\ncommand = "/opt/bin/custom-module"\nargs = ["--data", "${config_dir}/data"]\n\n[[pre_spawn]]',
+      ),
+    );
     const config = loadAppConfig(dir);
-    expect(config.modules.modules[3]).toEqual({ id: 'custom', command: '/opt/bin/custom-module', args: ['--data', `${dir}/data`], restartPolicy: 'on_failure' });
+    expect(config.modules.modules[3]).toEqual({
+      id: 'custom',
+      command: '/opt/bin/custom-module',
+      args: ['--data', `${dir}/data`],
+      restartPolicy: 'on_failure',
+    });
     expect(config.modules.discovery.modules).toEqual(['router', 'delivery', 'scheduling', 'custom']);
   });
 
   it('a pre_spawn entry for a module that is not configured', () => {
     edit('mobkit.toml', (t) => t.replace('module_id = "delivery"', 'module_id = "delivry"'));
-    expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'pre_spawn[1].module_id', message: '"delivry" is not a [[modules]] id' });
+    expectConfigError(() => loadAppConfig(dir), {
+      file: kit(),
+      field: 'pre_spawn[1].module_id',
+      message: '"delivry" is not a [[modules]] id',
+    });
   });
 
   it('a discovery list naming an unknown module', () => {
-    edit('mobkit.toml', (t) => t.replace('# [discovery]\n# namespace = "reference-app"\n# modules = ["router", "delivery", "scheduling"]', '[discovery]\nmodules = ["router", "mailer"]'));
+    edit('mobkit.toml', (t) =>
+      t.replace(
+        '# [discovery]\n# namespace = "reference-app"\n# modules = ["router", "delivery", "scheduling"]',
+        '[discovery]\nmodules = ["router", "mailer"]',
+      ),
+    );
     expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'discovery.modules[1]', message: '"mailer"' });
   });
 
   it('a module without a command (core trust-manifest rules)', () => {
     edit('mobkit.toml', (t) => t.replace('command = "mobkit-delivery"\n', ''));
-    expectConfigError(() => loadAppConfig(dir), { code: 'MissingModuleCommand', file: kit(), field: 'modules[1].command', message: 'mobkit.toml' });
+    expectConfigError(() => loadAppConfig(dir), {
+      code: 'MissingModuleCommand',
+      file: kit(),
+      field: 'modules[1].command',
+      message: 'mobkit.toml',
+    });
   });
 
   it('an unknown section, an unknown key and a wrongly typed value', () => {
     writeFileSync(kit(), `${readFileSync(kit(), 'utf8')}\n[consol]\nx = 1\n`);
     expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'consol', message: 'unknown section' });
-    edit('mobkit.toml', (t) => t.replace('[consol]\nx = 1\n', '').replace('startup_timeout_ms = 15000', 'startup_timeout_ms = "soon"'));
-    expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'runtime.startup_timeout_ms', message: 'expected an integer' });
+    edit('mobkit.toml', (t) =>
+      t.replace('[consol]\nx = 1\n', '').replace('startup_timeout_ms = 15000', 'startup_timeout_ms = "soon"'),
+    );
+    expectConfigError(() => loadAppConfig(dir), {
+      file: kit(),
+      field: 'runtime.startup_timeout_ms',
+      message: 'expected an integer',
+    });
     edit('mobkit.toml', (t) => t.replace('startup_timeout_ms = "soon"', 'startup_timeout = 1'));
-    expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'runtime.startup_timeout', message: 'unknown key' });
+    expectConfigError(() => loadAppConfig(dir), {
+      file: kit(),
+      field: 'runtime.startup_timeout',
+      message: 'unknown key',
+    });
   });
 
   it('a member listed twice, and a member without meerkat_id', () => {
     edit('mobkit.toml', (t) => t.replace('meerkat_id = "worker-2"', 'meerkat_id = "worker-1"'));
-    expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'members[2].meerkat_id', message: 'listed twice' });
+    expectConfigError(() => loadAppConfig(dir), {
+      file: kit(),
+      field: 'members[2].meerkat_id',
+      message: 'listed twice',
+    });
     edit('mobkit.toml', (t) => t.replace('meerkat_id = "lead"\n', ''));
-    expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'members[0].meerkat_id', message: 'mobkit.toml' });
+    expectConfigError(() => loadAppConfig(dir), {
+      file: kit(),
+      field: 'members[0].meerkat_id',
+      message: 'mobkit.toml',
+    });
   });
 
   it('auth turned on without a trusted identity provider', () => {
     edit('mobkit.toml', (t) => t.replace('require_app_auth = false', 'require_app_auth = true'));
-    expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'trusted_oidc', message: 'required when console.require_app_auth = true' });
+    expectConfigError(() => loadAppConfig(dir), {
+      file: kit(),
+      field: 'trusted_oidc',
+      message: 'required when console.require_app_auth = true',
+    });
   });
 
   it('auth turned on with a key set file that does not exist, then with a valid one', () => {
     edit('mobkit.toml', (t) =>
       t
         .replace('require_app_auth = false', 'require_app_auth = true')
-        .replace('# [trusted_oidc]\n# audience = "mobkit-console"\n# discovery_file = "auth/openid-configuration.json"', '[trusted_oidc]\naudience = "mobkit-console"\ndiscovery_file = "oidc.json"')
+        .replace(
+          '# [trusted_oidc]\n# audience = "mobkit-console"\n# discovery_file = "auth/openid-configuration.json"',
+          '[trusted_oidc]\naudience = "mobkit-console"\ndiscovery_file = "oidc.json"',
+        )
         .replace('# jwks_file = "auth/jwks.json"', 'jwks_file = "jwks.json"'),
     );
-    writeFileSync(join(dir, 'oidc.json'), JSON.stringify({ issuer: 'http://127.0.0.1:9/issuer', jwks_uri: 'http://127.0.0.1:9/jwks.json' }));
-    expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'trusted_oidc.jwks_file', message: 'does not exist' });
+    writeFileSync(
+      join(dir, 'oidc.json'),
+      JSON.stringify({ issuer: 'http://127.0.0.1:9/issuer', jwks_uri: 'http://127.0.0.1:9/jwks.json' }),
+    );
+    expectConfigError(() => loadAppConfig(dir), {
+      file: kit(),
+      field: 'trusted_oidc.jwks_file',
+      message: 'does not exist',
+    });
     writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [] }));
-    expectConfigError(() => loadAppConfig(dir), { code: 'InvalidTrustedAuthConfig', field: 'trusted_oidc.jwks_json', message: 'mobkit.toml' });
-    writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ kty: 'oct', kid: 'k1', alg: 'HS256', k: Buffer.from('a-local-test-secret-of-enough-length-0123456789').toString('base64url') }] }));
+    expectConfigError(() => loadAppConfig(dir), {
+      code: 'InvalidTrustedAuthConfig',
+      field: 'trusted_oidc.jwks_json',
+      message: 'mobkit.toml',
+    });
+    writeFileSync(
+      join(dir, 'jwks.json'),
+      JSON.stringify({
+        keys: [
+          {
+            kty: 'oct',
+            kid: 'k1',
+            alg: 'HS256',
+            k: Buffer.from('a-local-test-secret-of-enough-length-0123456789').toString('base64url'),
+          },
+        ],
+      }),
+    );
     const config = loadAppConfig(dir);
     expect(config.decisionState.console.requireAppAuth).toBe(true);
     expect(config.decisionState.trustedOidc.audience).toBe('mobkit-console');
@@ -135,6 +219,10 @@ describe('loadAppConfig: problems name the file and the field', () => {
     expectConfigError(() => loadAppConfig(dir), { file: join(dir, 'routing.toml'), message: /routing\.toml.*retry/ });
     edit('routing.toml', (t) => t.replace('retry_max = 99\n', 'retry_max = 2\n'));
     edit('delivery.toml', (t) => t.replace('type = "webhook"', 'type = "pigeon"'));
-    expectConfigError(() => loadAppConfig(dir), { file: join(dir, 'delivery.toml'), field: 'sinks.webhook.type', message: 'delivery.toml' });
+    expectConfigError(() => loadAppConfig(dir), {
+      file: join(dir, 'delivery.toml'),
+      field: 'sinks.webhook.type',
+      message: 'delivery.toml',
+    });
   });
 });

@@ -31,7 +31,10 @@ export const MODULE_BINS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Release metadata the decision state requires (the reference app is not a release channel). */
-const RELEASE_METADATA_JSON = JSON.stringify({ targets: ['crates.io', 'npm', 'pypi', 'github-releases'], support_matrix: 'same-as-meerkat' });
+const RELEASE_METADATA_JSON = JSON.stringify({
+  targets: ['crates.io', 'npm', 'pypi', 'github-releases'],
+  support_matrix: 'same-as-meerkat',
+});
 
 /** Everything the app runs, read and checked from a config directory before anything starts. */
 export interface AppConfig {
@@ -78,14 +81,21 @@ export function displayPath(file: string): string {
 function readConfigFile(file: string, required: boolean): string | undefined {
   if (!existsSync(file)) {
     if (!required) return undefined;
-    throw new MobKitError('InvalidConfig', `${displayPath(file)}: file not found (every config directory needs it; see apps/reference-app/config for an example)`, {
-      details: { file, field: '<file>' },
-    });
+    throw new MobKitError(
+      'InvalidConfig',
+      `${displayPath(file)}: file not found (every config directory needs it; see apps/reference-app/config for an example)`,
+      {
+        details: { file, field: '<file>' },
+      },
+    );
   }
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new MobKitError('InvalidConfig', `${displayPath(file)}: cannot read: ${(error as Error).message}`, { cause: error, details: { file, field: '<file>' } });
+    throw new MobKitError('InvalidConfig', `${displayPath(file)}: cannot read: ${(error as Error).message}`, {
+      cause: error,
+      details: { file, field: '<file>' },
+    });
   }
 }
 
@@ -97,11 +107,23 @@ interface AppSections {
   runtime: { startup_timeout_ms: number; drain_timeout_ms: number };
   console: { require_app_auth: boolean };
   auth: { default_provider?: string; email_allowlist?: string[] } | undefined;
-  trusted_oidc: { audience: string; discovery_file?: string; discovery_json?: string; jwks_file?: string; jwks_json?: string } | undefined;
+  trusted_oidc:
+    | { audience: string; discovery_file?: string; discovery_json?: string; jwks_file?: string; jwks_json?: string }
+    | undefined;
   bigquery: { dataset: string; table: string } | undefined;
 }
 
-const KNOWN_SECTIONS = ['modules', 'pre_spawn', 'discovery', 'members', 'runtime', 'console', 'auth', 'trusted_oidc', 'bigquery'];
+const KNOWN_SECTIONS = [
+  'modules',
+  'pre_spawn',
+  'discovery',
+  'members',
+  'runtime',
+  'console',
+  'auth',
+  'trusted_oidc',
+  'bigquery',
+];
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -131,17 +153,20 @@ function readAppSections(doc: Record<string, unknown>, file: string): AppSection
     return value;
   };
   const str = (value: unknown, field: string, nonBlank = true): string => {
-    if (typeof value !== 'string' || (nonBlank && value.trim() === '')) fail(file, field, `expected a${nonBlank ? ' non-blank' : ''} string, got ${describe(value)}`);
+    if (typeof value !== 'string' || (nonBlank && value.trim() === ''))
+      fail(file, field, `expected a${nonBlank ? ' non-blank' : ''} string, got ${describe(value)}`);
     return nonBlank ? value.trim() : value;
   };
   const int = (value: unknown, field: string, fallback: number, min: number, max: number): number => {
     if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(file, field, `expected an integer from ${min} to ${max}, got ${describe(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      fail(file, field, `expected an integer from ${min} to ${max}, got ${describe(value)}`);
     return value;
   };
 
   const preSpawn = array(doc.pre_spawn, 'pre_spawn').map((entry, i) => {
-    const t = table(entry, `pre_spawn[${i}]`, ['module_id', 'env']) ?? fail(file, `pre_spawn[${i}]`, 'expected a table');
+    const t =
+      table(entry, `pre_spawn[${i}]`, ['module_id', 'env']) ?? fail(file, `pre_spawn[${i}]`, 'expected a table');
     const env = table(t.env, `pre_spawn[${i}].env`, Object.keys(isTable(t.env) ? t.env : {})) ?? {};
     return {
       module_id: str(t.module_id, `pre_spawn[${i}].module_id`),
@@ -152,12 +177,22 @@ function readAppSections(doc: Record<string, unknown>, file: string): AppSection
   const discovery =
     d === undefined
       ? undefined
-      : { namespace: d.namespace === undefined ? 'reference-app' : str(d.namespace, 'discovery.namespace', false), modules: array(d.modules, 'discovery.modules').map((m, i) => str(m, `discovery.modules[${i}]`)) };
+      : {
+          namespace: d.namespace === undefined ? 'reference-app' : str(d.namespace, 'discovery.namespace', false),
+          modules: array(d.modules, 'discovery.modules').map((m, i) => str(m, `discovery.modules[${i}]`)),
+        };
   const r = table(doc.runtime, 'runtime', ['startup_timeout_ms', 'drain_timeout_ms']) ?? {};
   const c = table(doc.console, 'console', ['require_app_auth']) ?? {};
-  if (c.require_app_auth !== undefined && typeof c.require_app_auth !== 'boolean') fail(file, 'console.require_app_auth', `expected true or false, got ${describe(c.require_app_auth)}`);
+  if (c.require_app_auth !== undefined && typeof c.require_app_auth !== 'boolean')
+    fail(file, 'console.require_app_auth', `expected true or false, got ${describe(c.require_app_auth)}`);
   const a = table(doc.auth, 'auth', ['default_provider', 'email_allowlist']);
-  const o = table(doc.trusted_oidc, 'trusted_oidc', ['audience', 'discovery_file', 'discovery_json', 'jwks_file', 'jwks_json']);
+  const o = table(doc.trusted_oidc, 'trusted_oidc', [
+    'audience',
+    'discovery_file',
+    'discovery_json',
+    'jwks_file',
+    'jwks_json',
+  ]);
   const b = table(doc.bigquery, 'bigquery', ['dataset', 'table']);
   return {
     pre_spawn: preSpawn,
@@ -172,20 +207,35 @@ function readAppSections(doc: Record<string, unknown>, file: string): AppSection
       a === undefined
         ? undefined
         : {
-            ...(a.default_provider === undefined ? {} : { default_provider: str(a.default_provider, 'auth.default_provider') }),
-            ...(a.email_allowlist === undefined ? {} : { email_allowlist: array(a.email_allowlist, 'auth.email_allowlist').map((e, i) => str(e, `auth.email_allowlist[${i}]`)) }),
+            ...(a.default_provider === undefined
+              ? {}
+              : { default_provider: str(a.default_provider, 'auth.default_provider') }),
+            ...(a.email_allowlist === undefined
+              ? {}
+              : {
+                  email_allowlist: array(a.email_allowlist, 'auth.email_allowlist').map((e, i) =>
+                    str(e, `auth.email_allowlist[${i}]`),
+                  ),
+                }),
           },
     trusted_oidc:
       o === undefined
         ? undefined
         : {
             audience: str(o.audience, 'trusted_oidc.audience'),
-            ...(o.discovery_file === undefined ? {} : { discovery_file: str(o.discovery_file, 'trusted_oidc.discovery_file') }),
-            ...(o.discovery_json === undefined ? {} : { discovery_json: str(o.discovery_json, 'trusted_oidc.discovery_json') }),
+            ...(o.discovery_file === undefined
+              ? {}
+              : { discovery_file: str(o.discovery_file, 'trusted_oidc.discovery_file') }),
+            ...(o.discovery_json === undefined
+              ? {}
+              : { discovery_json: str(o.discovery_json, 'trusted_oidc.discovery_json') }),
             ...(o.jwks_file === undefined ? {} : { jwks_file: str(o.jwks_file, 'trusted_oidc.jwks_file') }),
             ...(o.jwks_json === undefined ? {} : { jwks_json: str(o.jwks_json, 'trusted_oidc.jwks_json') }),
           },
-    bigquery: b === undefined ? undefined : { dataset: str(b.dataset, 'bigquery.dataset', false), table: str(b.table, 'bigquery.table', false) },
+    bigquery:
+      b === undefined
+        ? undefined
+        : { dataset: str(b.dataset, 'bigquery.dataset', false), table: str(b.table, 'bigquery.table', false) },
   };
 }
 
@@ -206,14 +256,22 @@ export function resolveModuleCommand(module: ModuleConfig, file: string, index: 
   try {
     manifestPath = require.resolve(`${pkg}/package.json`);
   } catch {
-    fail(file, `modules[${index}].command`, `"${module.command}" comes from ${pkg}, which is not installed here; run npm install (or give the executable's path)`);
+    fail(
+      file,
+      `modules[${index}].command`,
+      `"${module.command}" comes from ${pkg}, which is not installed here; run npm install (or give the executable's path)`,
+    );
   }
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin?: Record<string, string> };
   const binRel = manifest.bin?.[module.command];
   if (binRel === undefined) fail(file, `modules[${index}].command`, `${pkg} has no bin named "${module.command}"`);
   const bin = join(dirname(manifestPath), binRel);
   if (!existsSync(bin)) {
-    fail(file, `modules[${index}].command`, `${bin} is missing: build the packages first (npm start and npm run build do)`);
+    fail(
+      file,
+      `modules[${index}].command`,
+      `${bin} is missing: build the packages first (npm start and npm run build do)`,
+    );
   }
   return { ...module, command: process.execPath, args: [bin, ...module.args] };
 }
@@ -226,14 +284,25 @@ function loadOidc(
   const pick = (fileKey: 'discovery_file' | 'jwks_file', jsonKey: 'discovery_json' | 'jwks_json'): string => {
     const path = section[fileKey];
     const inline = section[jsonKey];
-    if (path !== undefined && inline !== undefined) fail(file, `trusted_oidc.${fileKey}`, `give either ${fileKey} or ${jsonKey}, not both`);
+    if (path !== undefined && inline !== undefined)
+      fail(file, `trusted_oidc.${fileKey}`, `give either ${fileKey} or ${jsonKey}, not both`);
     if (inline !== undefined) return inline;
-    if (path === undefined) fail(file, `trusted_oidc.${fileKey}`, `required (a JSON file relative to ${displayPath(dir)}), or give ${jsonKey} inline`);
+    if (path === undefined)
+      fail(
+        file,
+        `trusted_oidc.${fileKey}`,
+        `required (a JSON file relative to ${displayPath(dir)}), or give ${jsonKey} inline`,
+      );
     const full = isAbsolute(path) ? path : resolve(dir, path);
-    if (!existsSync(full) || !statSync(full).isFile()) fail(file, `trusted_oidc.${fileKey}`, `${displayPath(full)} does not exist`);
+    if (!existsSync(full) || !statSync(full).isFile())
+      fail(file, `trusted_oidc.${fileKey}`, `${displayPath(full)} does not exist`);
     return readFileSync(full, 'utf8');
   };
-  return { audience: section.audience, discovery_json: pick('discovery_file', 'discovery_json'), jwks_json: pick('jwks_file', 'jwks_json') };
+  return {
+    audience: section.audience,
+    discovery_json: pick('discovery_file', 'discovery_json'),
+    jwks_json: pick('jwks_file', 'jwks_json'),
+  };
 }
 
 /**
@@ -244,7 +313,10 @@ function inertOidc(): { discovery_json: string; jwks_json: string; audience: str
   const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
   return {
     audience: 'mobkit-console',
-    discovery_json: JSON.stringify({ issuer: 'http://127.0.0.1/auth-off', jwks_uri: 'http://127.0.0.1/auth-off/jwks.json' }),
+    discovery_json: JSON.stringify({
+      issuer: 'http://127.0.0.1/auth-off',
+      jwks_uri: 'http://127.0.0.1/auth-off/jwks.json',
+    }),
     jwks_json: JSON.stringify({ keys: [{ kty: 'oct', kid: 'auth-off', alg: 'HS256', k: secret }] }),
   };
 }
@@ -257,9 +329,13 @@ function inertOidc(): { discovery_json: string; jwks_json: string; audience: str
 export function loadAppConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
   const dir = resolve(configDir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new MobKitError('InvalidConfig', `--config ${displayPath(dir)}: not a directory (expected mob.toml, mobkit.toml and schedules.toml in it)`, {
-      details: { file: dir, field: '--config' },
-    });
+    throw new MobKitError(
+      'InvalidConfig',
+      `--config ${displayPath(dir)}: not a directory (expected mob.toml, mobkit.toml and schedules.toml in it)`,
+      {
+        details: { file: dir, field: '--config' },
+      },
+    );
   }
   const mobFile = join(dir, 'mob.toml');
   const mobText = readConfigFile(mobFile, true) as string;
@@ -272,27 +348,57 @@ export function loadAppConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig
   const sections = readAppSections(doc, kitFile);
 
   const moduleIds = new Set(rawModules.map((m) => m.id));
-  const modules = rawModules.map((m, i) => resolveModuleCommand({ ...m, args: m.args.map((a) => expand(a, dir)) }, kitFile, i));
+  const modules = rawModules.map((m, i) =>
+    resolveModuleCommand({ ...m, args: m.args.map((a) => expand(a, dir)) }, kitFile, i),
+  );
   const preSpawn: PreSpawnData[] = sections.pre_spawn.map((p, i) => {
-    if (!moduleIds.has(p.module_id)) fail(kitFile, `pre_spawn[${i}].module_id`, `"${p.module_id}" is not a [[modules]] id (known: ${[...moduleIds].join(', ') || 'none'})`);
-    return { moduleId: p.module_id, env: Object.entries(p.env).map(([k, v]) => [k, expand(v, dir)] as [string, string]) };
+    if (!moduleIds.has(p.module_id))
+      fail(
+        kitFile,
+        `pre_spawn[${i}].module_id`,
+        `"${p.module_id}" is not a [[modules]] id (known: ${[...moduleIds].join(', ') || 'none'})`,
+      );
+    return {
+      moduleId: p.module_id,
+      env: Object.entries(p.env).map(([k, v]) => [k, expand(v, dir)] as [string, string]),
+    };
   });
   const discoveryModules = sections.discovery?.modules ?? rawModules.map((m) => m.id);
   discoveryModules.forEach((id, i) => {
-    if (!moduleIds.has(id)) fail(kitFile, `discovery.modules[${i}]`, `"${id}" is not a [[modules]] id (known: ${[...moduleIds].join(', ') || 'none'})`);
+    if (!moduleIds.has(id))
+      fail(
+        kitFile,
+        `discovery.modules[${i}]`,
+        `"${id}" is not a [[modules]] id (known: ${[...moduleIds].join(', ') || 'none'})`,
+      );
   });
 
   const members = sections.members.map((raw, i) =>
     inFile(kitFile, () => {
-      const wire = parseWithSchema(AgentDiscoverySpecWireSchema, raw, { what: displayPath(kitFile), pathPrefix: `members[${i}]`, code: 'InvalidConfig' });
-      const spec: AgentDiscoverySpec = { profile: wire.profile, meerkatId: wire.meerkat_id, labels: wire.labels, context: wire.context, additionalInstructions: wire.additional_instructions, resumeSessionId: wire.resume_session_id };
+      const wire = parseWithSchema(AgentDiscoverySpecWireSchema, raw, {
+        what: displayPath(kitFile),
+        pathPrefix: `members[${i}]`,
+        code: 'InvalidConfig',
+      });
+      const spec: AgentDiscoverySpec = {
+        profile: wire.profile,
+        meerkatId: wire.meerkat_id,
+        labels: wire.labels,
+        context: wire.context,
+        additionalInstructions: wire.additional_instructions,
+        resumeSessionId: wire.resume_session_id,
+      };
       return spec;
     }),
   );
   const memberIds = new Set<string>();
   members.forEach((m, i) => {
     if (mob.profiles[m.profile] === undefined) {
-      fail(kitFile, `members[${i}].profile`, `"${m.profile}" is not a profile of mob.toml (profiles: ${Object.keys(mob.profiles).join(', ') || 'none'})`);
+      fail(
+        kitFile,
+        `members[${i}].profile`,
+        `"${m.profile}" is not a profile of mob.toml (profiles: ${Object.keys(mob.profiles).join(', ') || 'none'})`,
+      );
     }
     if (memberIds.has(m.meerkatId)) fail(kitFile, `members[${i}].meerkat_id`, `"${m.meerkatId}" is listed twice`);
     memberIds.add(m.meerkatId);
@@ -302,12 +408,21 @@ export function loadAppConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig
   const schedulesText = readConfigFile(schedulesFile, false);
   const schedules = schedulesText === undefined ? [] : inFile(schedulesFile, () => parseSchedulesToml(schedulesText));
   if (schedulesText !== undefined) {
-    const injection = inFile(schedulesFile, () => parseSchedulingModuleConfig(schedulesText, displayPath(schedulesFile)));
-    const rules: Array<[string, string | undefined]> = [['runtime_injection.member_id', injection.defaultInjection?.memberId]];
-    for (const [id, rule] of Object.entries(injection.schedules)) rules.push([`runtime_injection.schedules.${id}.member_id`, rule?.memberId]);
+    const injection = inFile(schedulesFile, () =>
+      parseSchedulingModuleConfig(schedulesText, displayPath(schedulesFile)),
+    );
+    const rules: Array<[string, string | undefined]> = [
+      ['runtime_injection.member_id', injection.defaultInjection?.memberId],
+    ];
+    for (const [id, rule] of Object.entries(injection.schedules))
+      rules.push([`runtime_injection.schedules.${id}.member_id`, rule?.memberId]);
     for (const [field, memberId] of rules) {
       if (memberId !== undefined && !memberIds.has(memberId)) {
-        fail(schedulesFile, field, `"${memberId}" is not a member spawned at start ([[members]] of mobkit.toml: ${[...memberIds].join(', ') || 'none'})`);
+        fail(
+          schedulesFile,
+          field,
+          `"${memberId}" is not a member spawned at start ([[members]] of mobkit.toml: ${[...memberIds].join(', ') || 'none'})`,
+        );
       }
     }
   }
@@ -317,11 +432,16 @@ export function loadAppConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig
   if (routingText !== undefined) inFile(routingFile, () => parseRoutingConfig(routingText, displayPath(routingFile)));
   const deliveryFile = join(dir, 'delivery.toml');
   const deliveryText = readConfigFile(deliveryFile, false);
-  if (deliveryText !== undefined) inFile(deliveryFile, () => parseDeliveryConfig(deliveryText, displayPath(deliveryFile), dir));
+  if (deliveryText !== undefined)
+    inFile(deliveryFile, () => parseDeliveryConfig(deliveryText, displayPath(deliveryFile), dir));
 
   const requireAuth = sections.console.require_app_auth;
   if (requireAuth && sections.trusted_oidc === undefined) {
-    fail(kitFile, 'trusted_oidc', 'required when console.require_app_auth = true: give audience, discovery_file and jwks_file of your identity provider');
+    fail(
+      kitFile,
+      'trusted_oidc',
+      'required when console.require_app_auth = true: give audience, discovery_file and jwks_file of your identity provider',
+    );
   }
   const decisionState = inFile(kitFile, () =>
     buildRuntimeDecisionState(
@@ -339,7 +459,11 @@ export function loadAppConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig
   return {
     dir,
     mob,
-    modules: { modules, discovery: { namespace: sections.discovery?.namespace ?? 'reference-app', modules: discoveryModules }, preSpawn },
+    modules: {
+      modules,
+      discovery: { namespace: sections.discovery?.namespace ?? 'reference-app', modules: discoveryModules },
+      preSpawn,
+    },
     members,
     schedules,
     decisionState,

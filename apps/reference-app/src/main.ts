@@ -54,7 +54,8 @@ class UsageError extends Error {}
 function parsePort(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return 8080;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`PORT must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`PORT must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
   return port;
 }
 
@@ -117,7 +118,8 @@ async function main(): Promise<number> {
     }, SHUTDOWN_DEADLINE_MS).unref();
     wake?.();
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => requestStop(`${signal} received`));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => requestStop(`${signal} received`));
   // A bug that escapes every handler still gets an orderly shutdown (and exit 1); the supervisor
   // also kills module process groups at exit, so nothing is orphaned even if this cannot finish.
   let crashed = false;
@@ -171,7 +173,9 @@ function reportFailure(log: Logger, what: string, error: unknown): void {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`mobkit reference app: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `mobkit reference app: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -34,7 +34,10 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
   const llm = chooseLlm(options.env ?? process.env, (line) => log.warn(line.replace(/^\[mobkit\] /, '')));
   log.info({ llm: llm.kind }, `LLM client: ${llm.description}`);
 
-  log.info({ modules: config.modules.discovery.modules }, `starting modules ${config.modules.discovery.modules.join(', ') || '(none)'}`);
+  log.info(
+    { modules: config.modules.discovery.modules },
+    `starting modules ${config.modules.discovery.modules.join(', ') || '(none)'}`,
+  );
   const runtime = await UnifiedRuntime.builder()
     .mobSpec(MobBootstrapSpec.new(config.mob).withOptions({ defaultLlmClient: llm.client }))
     .moduleConfig(config.modules)
@@ -72,26 +75,43 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
     const loaded = runtime.loadedModules();
     const missing = config.modules.discovery.modules.filter((id) => !loaded.includes(id));
     if (missing.length > 0) {
-      const health = runtime.moduleHealthTransitions().filter((t) => missing.includes(t.moduleId)).map((t) => `${t.moduleId}: ${t.to}`);
-      log.warn({ missing, health }, `modules not running: ${missing.join(', ')} (their process exited or never answered; see mobkit.toml)`);
+      const health = runtime
+        .moduleHealthTransitions()
+        .filter((t) => missing.includes(t.moduleId))
+        .map((t) => `${t.moduleId}: ${t.to}`);
+      log.warn(
+        { missing, health },
+        `modules not running: ${missing.join(', ')} (their process exited or never answered; see mobkit.toml)`,
+      );
     }
     log.info({ loaded }, `modules running: ${loaded.join(', ') || '(none)'}`);
-    const specs = config.members.map((m) => SpawnMemberSpec.fromWire(m.profile, m.meerkatId, undefined, m.context, m.labels));
+    const specs = config.members.map((m) =>
+      SpawnMemberSpec.fromWire(m.profile, m.meerkatId, undefined, m.context, m.labels),
+    );
     const report = await runtime.reconcile(specs);
-    log.info({ members: report.mob.spawned, routes: report.routing.addedRouteKeys }, `members ${report.mob.spawned.join(', ') || '(none)'} spawned`);
+    log.info(
+      { members: report.mob.spawned, routes: report.routing.addedRouteKeys },
+      `members ${report.mob.spawned.join(', ') || '(none)'} spawned`,
+    );
 
     runtime.subscribe((event) => {
       if (event.event.kind !== 'module') return;
       const type = event.event.eventType;
       if (type.startsWith('runtime.injection') || type === 'injection.dispatch') {
-        log.info({ eventId: event.eventId, module: event.event.module, eventType: type }, `schedule: ${event.event.module}/${type}`);
+        log.info(
+          { eventId: event.eventId, module: event.event.module, eventType: type },
+          `schedule: ${event.event.module}/${type}`,
+        );
       }
     });
     if (config.schedules.length > 0) {
       runtime.startScheduler(config.schedules, {
         onError: (error) => log.warn({ err: error }, 'scheduler error'),
       });
-      log.info({ schedules: config.schedules.map((s) => `${s.scheduleId} ${s.interval}`) }, `scheduler started (${config.schedules.length} schedule${config.schedules.length === 1 ? '' : 's'})`);
+      log.info(
+        { schedules: config.schedules.map((s) => `${s.scheduleId} ${s.interval}`) },
+        `scheduler started (${config.schedules.length} schedule${config.schedules.length === 1 ? '' : 's'})`,
+      );
     }
 
     const app = express();
@@ -106,7 +126,9 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
     );
     server = await listen(app, options.port, options.host);
   } catch (error) {
-    await close().catch((closeError: unknown) => log.error({ err: closeError }, 'shutdown after a failed start failed too'));
+    await close().catch((closeError: unknown) =>
+      log.error({ err: closeError }, 'shutdown after a failed start failed too'),
+    );
     throw error;
   }
   const address = server.address() as AddressInfo;
@@ -119,8 +141,14 @@ function listen(app: express.Express, port: number, host: string): Promise<Serve
     const server = app.listen(port, host);
     server.once('listening', () => resolve(server));
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use; set PORT to another port` : error.message;
-      reject(new MobKitError('InvalidConfig', `cannot listen on ${host}:${port}: ${reason}`, { cause: error, details: { field: error.code === 'EADDRINUSE' ? 'PORT' : 'HOST' } }));
+      const reason =
+        error.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use; set PORT to another port` : error.message;
+      reject(
+        new MobKitError('InvalidConfig', `cannot listen on ${host}:${port}: ${reason}`, {
+          cause: error,
+          details: { field: error.code === 'EADDRINUSE' ? 'PORT' : 'HOST' },
+        }),
+      );
     });
   });
 }

@@ -50,10 +50,22 @@ jwks_file = "auth/jwks.json"`,
       ),
     );
     mkdirSync(join(dir, 'auth'));
-    writeFileSync(join(dir, 'auth', 'openid-configuration.json'), JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/jwks.json` }));
-    writeFileSync(join(dir, 'auth', 'jwks.json'), JSON.stringify({ keys: [{ kty: 'oct', kid: 'dev-1', alg: 'HS256', k: Buffer.from(SECRET).toString('base64url') }] }));
+    writeFileSync(
+      join(dir, 'auth', 'openid-configuration.json'),
+      JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/jwks.json` }),
+    );
+    writeFileSync(
+      join(dir, 'auth', 'jwks.json'),
+      JSON.stringify({
+        keys: [{ kty: 'oct', kid: 'dev-1', alg: 'HS256', k: Buffer.from(SECRET).toString('base64url') }],
+      }),
+    );
     const config = loadAppConfig(dir);
-    app = await startApp(config, { port: 0, host: '127.0.0.1', env: { MOBKIT_LLM: 'test' } }, pino({ level: 'silent' }));
+    app = await startApp(
+      config,
+      { port: 0, host: '127.0.0.1', env: { MOBKIT_LLM: 'test' } },
+      pino({ level: 'silent' }),
+    );
   }, 30_000);
 
   afterAll(async () => {
@@ -63,7 +75,11 @@ jwks_file = "auth/jwks.json"`,
 
   const status = { jsonrpc: '2.0', id: 1, method: 'mobkit/status', params: {} };
   const post = (headers: Record<string, string> = {}) =>
-    fetch(`${app.url}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(status) });
+    fetch(`${app.url}/rpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(status),
+    });
 
   it('leaves /healthz open', async () => {
     const response = await fetch(`${app.url}/healthz`);

@@ -46,17 +46,27 @@ describe('bad configuration and failed start-up', () => {
     blocker = undefined;
   });
 
-  const edit = (file: string, change: (text: string) => string) => writeFileSync(join(dir, file), change(readFileSync(join(dir, file), 'utf8')));
+  const edit = (file: string, change: (text: string) => string) =>
+    writeFileSync(join(dir, file), change(readFileSync(join(dir, file), 'utf8')));
 
-  async function run(env: Record<string, string> = {}, extraArgs: string[] = []): Promise<{ code: number | null; output: string }> {
+  async function run(
+    env: Record<string, string> = {},
+    extraArgs: string[] = [],
+  ): Promise<{ code: number | null; output: string }> {
     const port = env.PORT ?? String(await freePort());
-    const started = startNode([MAIN, '--config', dir, ...extraArgs], { cwd: APP_DIR, env: childEnv({ PORT: port, ...env }) });
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within 30 s\n${started.output()}`)), 30_000));
+    const started = startNode([MAIN, '--config', dir, ...extraArgs], {
+      cwd: APP_DIR,
+      env: childEnv({ PORT: port, ...env }),
+    });
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no exit within 30 s\n${started.output()}`)), 30_000),
+    );
     try {
       const exit = await Promise.race([started.exited, timeout]);
       return { code: exit.code, output: started.output() };
     } finally {
-      if (started.child.exitCode === null && started.child.pid !== undefined) process.kill(-started.child.pid, 'SIGKILL');
+      if (started.child.exitCode === null && started.child.pid !== undefined)
+        process.kill(-started.child.pid, 'SIGKILL');
     }
   }
 
@@ -80,7 +90,9 @@ describe('bad configuration and failed start-up', () => {
   });
 
   it('names mobkit.toml and members[n].profile for a member of an unknown profile', async () => {
-    edit('mobkit.toml', (t) => t.replace('meerkat_id = "worker-2"\nprofile = "worker"', 'meerkat_id = "worker-2"\nprofile = "wroker"'));
+    edit('mobkit.toml', (t) =>
+      t.replace('meerkat_id = "worker-2"\nprofile = "worker"', 'meerkat_id = "worker-2"\nprofile = "wroker"'),
+    );
     const { code, output } = await run();
     expect(code).toBe(1);
     const error = errorLine(output);
@@ -98,7 +110,9 @@ describe('bad configuration and failed start-up', () => {
     expect(error.msg).toMatch(/interval/);
     expect(error.file).toBe(join(dir, 'schedules.toml'));
 
-    edit('schedules.toml', (t) => t.replace('interval = "*/2w"', 'interval = "*/2s"').replace('member_id = "worker-1"', 'member_id = "worker-9"'));
+    edit('schedules.toml', (t) =>
+      t.replace('interval = "*/2w"', 'interval = "*/2s"').replace('member_id = "worker-1"', 'member_id = "worker-9"'),
+    );
     result = await run();
     expect(result.code).toBe(1);
     error = errorLine(result.output);

@@ -91,9 +91,23 @@ export function freePort(): Promise<number> {
 
 /** The child's environment: no colours, the TestClient, JSON logs, no Nx daemon. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', MOBKIT_LLM: 'test', LOG_FORMAT: 'json', NX_DAEMON: 'false', ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NO_COLOR: '1',
+    MOBKIT_LLM: 'test',
+    LOG_FORMAT: 'json',
+    NX_DAEMON: 'false',
+    ...extra,
+  };
   delete env.FORCE_COLOR;
-  for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_BASE_URL', 'RKAT_OPENAI_API_KEY', 'RKAT_ANTHROPIC_API_KEY']) delete env[key];
+  for (const key of [
+    'OPENAI_API_KEY',
+    'ANTHROPIC_API_KEY',
+    'OPENAI_BASE_URL',
+    'RKAT_OPENAI_API_KEY',
+    'RKAT_ANTHROPIC_API_KEY',
+  ])
+    delete env[key];
   return env;
 }
 
@@ -106,7 +120,12 @@ export interface Started {
 
 /** Spawns `node <args>` in its own process group (so a test can Ctrl-C it like a terminal does). */
 export function startNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Started {
-  const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
@@ -117,7 +136,12 @@ export function startNode(args: string[], options: { cwd: string; env: NodeJS.Pr
 }
 
 /** Polls `check` until it returns a value or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, context: () => string = () => ''): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  context: () => string = () => '',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

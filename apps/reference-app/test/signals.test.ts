@@ -3,7 +3,19 @@
 // (apps/reference-app/dist/main.js; `npm test` builds it first).
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { APP_DIR, FIXTURES, type ProcRef, type Started, childEnv, descendants, freePort, isAlive, killAll, startNode, waitFor } from './helpers.js';
+import {
+  APP_DIR,
+  FIXTURES,
+  type ProcRef,
+  type Started,
+  childEnv,
+  descendants,
+  freePort,
+  isAlive,
+  killAll,
+  startNode,
+  waitFor,
+} from './helpers.js';
 
 describe('SIGTERM', () => {
   let started: Started | undefined;
@@ -25,7 +37,10 @@ describe('SIGTERM', () => {
   it('ends open streams, stops the modules and exits 0', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    started = startNode([join(APP_DIR, 'dist', 'main.js'), '--config', join(FIXTURES, 'fast')], { cwd: APP_DIR, env: childEnv({ PORT: String(port) }) });
+    started = startNode([join(APP_DIR, 'dist', 'main.js'), '--config', join(FIXTURES, 'fast')], {
+      cwd: APP_DIR,
+      env: childEnv({ PORT: String(port) }),
+    });
     const run = started;
     await waitFor(
       '/healthz',
@@ -44,7 +59,12 @@ describe('SIGTERM', () => {
     const sent = await fetch(`${base}/rpc`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'mobkit/send_message', params: { member_id: 'lead', message: 'hello' } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'mobkit/send_message',
+        params: { member_id: 'lead', message: 'hello' },
+      }),
     });
     const reply = (await sent.json()) as { id: number; result?: unknown; error?: unknown };
     expect(reply.error).toBeUndefined();
@@ -68,7 +88,12 @@ describe('SIGTERM', () => {
     expect(procs.length).toBeGreaterThanOrEqual(3);
 
     process.kill(run.child.pid as number, 'SIGTERM');
-    const exit = await Promise.race([run.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within 20 s\n${run.output()}`)), 20_000))]);
+    const exit = await Promise.race([
+      run.exited,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no exit within 20 s\n${run.output()}`)), 20_000),
+      ),
+    ]);
     expect(exit, run.output()).toEqual({ code: 0, signal: null });
     expect(await streamEnded).toBe(true);
     expect(procs.filter(isAlive).map((p) => `${p.pid} ${p.cmd}`)).toEqual([]);

@@ -4,7 +4,19 @@
 // Nx answers the build from its cache when `npm test` (which builds everything first) or an earlier
 // run already built it; a cold build makes the first run slower.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, REPO_ROOT, type ProcRef, type Started, childEnv, descendants, freePort, isAlive, killAll, startNode, waitFor } from './helpers.js';
+import {
+  FIXTURES,
+  REPO_ROOT,
+  type ProcRef,
+  type Started,
+  childEnv,
+  descendants,
+  freePort,
+  isAlive,
+  killAll,
+  startNode,
+  waitFor,
+} from './helpers.js';
 
 interface SseFrame {
   id?: string;
@@ -13,7 +25,11 @@ interface SseFrame {
 }
 
 /** Reads SSE frames from `url` until `match` accepts one (or the timeout passes). */
-async function waitForFrame(url: string, match: (frame: SseFrame) => boolean, timeoutMs: number): Promise<{ frame: SseFrame; seen: SseFrame[] }> {
+async function waitForFrame(
+  url: string,
+  match: (frame: SseFrame) => boolean,
+  timeoutMs: number,
+): Promise<{ frame: SseFrame; seen: SseFrame[] }> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   const seen: SseFrame[] = [];
@@ -53,15 +69,26 @@ async function waitForFrame(url: string, match: (frame: SseFrame) => boolean, ti
       }
     }
   } catch (error) {
-    if (abort.signal.aborted) throw new Error(`no matching SSE frame from ${url} within ${timeoutMs} ms; saw ${JSON.stringify(seen.slice(-5))}`);
+    if (abort.signal.aborted)
+      throw new Error(
+        `no matching SSE frame from ${url} within ${timeoutMs} ms; saw ${JSON.stringify(seen.slice(-5))}`,
+      );
     throw error;
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function rpc(base: string, method: string, params: unknown): Promise<{ result?: Record<string, unknown>; error?: unknown }> {
-  const response = await fetch(`${base}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+async function rpc(
+  base: string,
+  method: string,
+  params: unknown,
+): Promise<{ result?: Record<string, unknown>; error?: unknown }> {
+  const response = await fetch(`${base}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
   expect(response.status).toBe(200);
   return (await response.json()) as { result?: Record<string, unknown>; error?: unknown };
 }
@@ -86,7 +113,10 @@ describe('npm start (scripts/start.mjs → apps/reference-app/dist/main.js)', ()
   it('serves /healthz, runs the scheduled injection into a worker, and leaves no process behind after Ctrl-C', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    started = startNode(['scripts/start.mjs', '--config', `${FIXTURES}/fast`], { cwd: REPO_ROOT, env: childEnv({ PORT: String(port) }) });
+    started = startNode(['scripts/start.mjs', '--config', `${FIXTURES}/fast`], {
+      cwd: REPO_ROOT,
+      env: childEnv({ PORT: String(port) }),
+    });
     const run = started;
     const log = () => run.output().slice(-4000);
 
@@ -127,7 +157,11 @@ describe('npm start (scripts/start.mjs → apps/reference-app/dist/main.js)', ()
     expect(JSON.stringify(members.result)).toMatch(/worker-1/);
 
     // The `*/2s` schedule injects its message into worker-1: its turn shows up on the live stream.
-    const { frame } = await waitForFrame(`${base}/mob/events`, (f) => f.data.includes('fixture-tick:fast') && f.data.includes('worker-1'), 15_000);
+    const { frame } = await waitForFrame(
+      `${base}/mob/events`,
+      (f) => f.data.includes('fixture-tick:fast') && f.data.includes('worker-1'),
+      15_000,
+    );
     expect(frame.id).toMatch(/^mob:\d+$/);
     const agentEvents = await rpc(base, 'mobkit/events/subscribe', { scope: 'agent', agent_id: 'worker-1' });
     expect((agentEvents.result?.events as unknown[] | undefined)?.length ?? 0).toBeGreaterThan(0);
@@ -143,7 +177,10 @@ describe('npm start (scripts/start.mjs → apps/reference-app/dist/main.js)', ()
 
     // Ctrl-C: SIGINT to the foreground process group (start.mjs and the app, like a terminal).
     process.kill(-(run.child.pid as number), 'SIGINT');
-    const exit = await Promise.race([run.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within 25 s\n${log()}`)), 25_000))]);
+    const exit = await Promise.race([
+      run.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within 25 s\n${log()}`)), 25_000)),
+    ]);
     expect(exit, log()).toEqual({ code: 0, signal: null });
     expect(seenProcs.filter(isAlive).map((p) => `${p.pid} ${p.cmd}`)).toEqual([]);
 

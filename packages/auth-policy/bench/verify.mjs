@@ -21,7 +21,11 @@ async function makeKeys() {
   const rs = await generateKeyPair('RS256', { extractable: true });
   const es = await generateKeyPair('ES256', { extractable: true });
   return {
-    HS256: { kid: 'hs', sign: hsSecret, jwk: { kty: 'oct', kid: 'hs', alg: 'HS256', k: Buffer.from(hsSecret).toString('base64url') } },
+    HS256: {
+      kid: 'hs',
+      sign: hsSecret,
+      jwk: { kty: 'oct', kid: 'hs', alg: 'HS256', k: Buffer.from(hsSecret).toString('base64url') },
+    },
     RS256: { kid: 'rs', sign: rs.privateKey, jwk: { ...(await exportJWK(rs.publicKey)), kid: 'rs', alg: 'RS256' } },
     ES256: { kid: 'es', sign: es.privateKey, jwk: { ...(await exportJWK(es.publicKey)), kid: 'es', alg: 'ES256' } },
   };
@@ -111,16 +115,26 @@ async function main() {
   // A loopback OIDC provider for the cache.
   let base = '';
   const idp = createServer((req, res) => {
-    if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks.json` }));
+    if (req.url === '/.well-known/openid-configuration')
+      res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks.json` }));
     else if (req.url === '/jwks.json') res.end(JSON.stringify({ keys: Object.values(keys).map((k) => k.jwk) }));
     else res.writeHead(404).end();
   });
   await new Promise((r) => idp.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${idp.address().port}`;
-  const cache = new JwksCache({ discoveryUrl: `${base}/.well-known/openid-configuration`, audience: 'bench', verifiedTokenCacheSize: 0 });
-  const rememberingCache = new JwksCache({ discoveryUrl: `${base}/.well-known/openid-configuration`, audience: 'bench' });
+  const cache = new JwksCache({
+    discoveryUrl: `${base}/.well-known/openid-configuration`,
+    audience: 'bench',
+    verifiedTokenCacheSize: 0,
+  });
+  const rememberingCache = new JwksCache({
+    discoveryUrl: `${base}/.well-known/openid-configuration`,
+    audience: 'bench',
+  });
 
-  console.log(`# @mobkit/auth-policy benchmark (node ${process.version}, ${VERIFY_MS} ms per verification run, ${HTTP_MS} ms per HTTP variant in ${ROUNDS} rounds, concurrency ${CONCURRENCY})`);
+  console.log(
+    `# @mobkit/auth-policy benchmark (node ${process.version}, ${VERIFY_MS} ms per verification run, ${HTTP_MS} ms per HTTP variant in ${ROUNDS} rounds, concurrency ${CONCURRENCY})`,
+  );
   console.log('## verifications per second through a warm JwksCache (sequential awaits, one core)');
   const rates = {};
   let hsToken;
@@ -130,12 +144,18 @@ async function main() {
     rates[alg] = await measureVerify(cache, tok);
   }
   for (const alg of ['HS256', 'RS256', 'ES256']) {
-    console.log(`${alg.padEnd(6)} ${rates[alg].toFixed(0).padStart(8)} verifications/s  (${(1e6 / rates[alg]).toFixed(1)} µs each; ratio to HS256 ${(rates[alg] / rates.HS256).toFixed(2)})`);
+    console.log(
+      `${alg.padEnd(6)} ${rates[alg].toFixed(0).padStart(8)} verifications/s  (${(1e6 / rates[alg]).toFixed(1)} µs each; ratio to HS256 ${(rates[alg] / rates.HS256).toFixed(2)})`,
+    );
   }
   const repeated = await measureVerify(rememberingCache, hsToken);
-  console.log(`HS256, same token again (verified-token memory on; claims re-checked) ${repeated.toFixed(0).padStart(8)} verifications/s  (ratio to full HS256 ${(repeated / rates.HS256).toFixed(1)})`);
+  console.log(
+    `HS256, same token again (verified-token memory on; claims re-checked) ${repeated.toFixed(0).padStart(8)} verifications/s  (ratio to full HS256 ${(repeated / rates.HS256).toFixed(1)})`,
+  );
   const stats = cache.stats();
-  console.log(`cache requests during the run: discovery ${stats.discoveryRequests}, jwks ${stats.jwksRequests} (expected 1 and 1: warm cache)`);
+  console.log(
+    `cache requests during the run: discovery ${stats.discoveryRequests}, jwks ${stats.jwksRequests} (expected 1 and 1: warm cache)`,
+  );
   idp.close();
 
   // Middleware cost over loopback HTTP (HS256 console token; localhost-class issuer).
@@ -144,12 +164,25 @@ async function main() {
     bigquery: { dataset: 'bench_ds', table: 'bench_table' },
     trustedMobkitToml: '[[modules]]\nid = "router"\ncommand = "router-bin"\n',
     auth: { defaultProvider: 'google_o_auth', emailAllowlist: ['ops@example.com'] },
-    trustedOidc: { discoveryJson: JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks.json` }), jwksJson: JSON.stringify({ keys: [keys.HS256.jwk] }), audience: 'meerkat-console' },
+    trustedOidc: {
+      discoveryJson: JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks.json` }),
+      jwksJson: JSON.stringify({ keys: [keys.HS256.jwk] }),
+      audience: 'meerkat-console',
+    },
     console: { requireAppAuth: true },
     releaseMetadataJson: '{"targets":["crates.io","npm","pypi","github-releases"],"support_matrix":"same-as-meerkat"}',
   };
-  const consoleToken = await token(keys.HS256, 'HS256', { iss: issuer, aud: 'meerkat-console', email: 'ops@example.com', provider: 'google_oauth', exp: now + 3600 });
-  const child = fork(new URL(import.meta.url).pathname, ['serve', JSON.stringify(config)], { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' }, stdio: 'inherit' });
+  const consoleToken = await token(keys.HS256, 'HS256', {
+    iss: issuer,
+    aud: 'meerkat-console',
+    email: 'ops@example.com',
+    provider: 'google_oauth',
+    exp: now + 3600,
+  });
+  const child = fork(new URL(import.meta.url).pathname, ['serve', JSON.stringify(config)], {
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+    stdio: 'inherit',
+  });
   try {
     const { port } = await new Promise((resolve, reject) => {
       child.once('message', resolve);
@@ -158,7 +191,16 @@ async function main() {
     const authHeaders = { authorization: `Bearer ${consoleToken}` };
     // Distinct tokens (4096, cycled; more than the 1024 remembered) so every request does the full verification.
     const distinct = await Promise.all(
-      Array.from({ length: 4096 }, (_, i) => token(keys.HS256, 'HS256', { iss: issuer, aud: 'meerkat-console', email: 'ops@example.com', provider: 'google_oauth', exp: now + 3600, jti: `t${i}` })),
+      Array.from({ length: 4096 }, (_, i) =>
+        token(keys.HS256, 'HS256', {
+          iss: issuer,
+          aud: 'meerkat-console',
+          email: 'ops@example.com',
+          provider: 'google_oauth',
+          exp: now + 3600,
+          jti: `t${i}`,
+        }),
+      ),
     );
     await load(port, '/plain', authHeaders, 500); // warm-up every route
     await load(port, '/auth', authHeaders, 500);
@@ -208,20 +250,42 @@ async function main() {
     const cpuFullOverhead = median(plain.map((p, i) => full[i].cpuPerRequest / p.cpuPerRequest - 1));
     const overhead = median(plain.map((p, i) => p.rps / auth[i].rps - 1));
     const fullOverhead = median(plain.map((p, i) => p.rps / full[i].rps - 1));
-    const cpu = (xs) => median(xs.map((x) => x.cpuPerRequest)).toFixed(0).padStart(5);
+    const cpu = (xs) =>
+      median(xs.map((x) => x.cpuPerRequest))
+        .toFixed(0)
+        .padStart(5);
     console.log('## JSON route over loopback HTTP, Express 5, keep-alive (server in a child process)');
-    console.log(`baseline  GET /plain same handler and header, no middleware           ${plainRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(plain)} µs/req`);
-    console.log(`measured  GET /auth  requireConsoleAuth, HS256, a client's token      ${authRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(auth)} µs/req  ratio ${(authRps / plainRps).toFixed(3)}`);
-    console.log(`measured  GET /auth  requireConsoleAuth, HS256, a new token each time ${fullRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(full)} µs/req  ratio ${(fullRps / plainRps).toFixed(3)}`);
+    console.log(
+      `baseline  GET /plain same handler and header, no middleware           ${plainRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(plain)} µs/req`,
+    );
+    console.log(
+      `measured  GET /auth  requireConsoleAuth, HS256, a client's token      ${authRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(auth)} µs/req  ratio ${(authRps / plainRps).toFixed(3)}`,
+    );
+    console.log(
+      `measured  GET /auth  requireConsoleAuth, HS256, a new token each time ${fullRps.toFixed(0).padStart(6)} req/s  server CPU ${cpu(full)} µs/req  ratio ${(fullRps / plainRps).toFixed(3)}`,
+    );
     const verdict = (x) => (x < TARGET_OVERHEAD ? 'PASS' : 'MISS');
-    console.log(`middleware cost, a console client reusing its token:  CPU ${pct(cpuOverhead)}, throughput ${pct(overhead)} per request (target < ${TARGET_OVERHEAD * 100}%): ${verdict(cpuOverhead)}`);
-    console.log(`middleware cost, full verification on every request:   CPU ${pct(cpuFullOverhead)}, throughput ${pct(fullOverhead)} per request (target < ${TARGET_OVERHEAD * 100}%): ${verdict(cpuFullOverhead)}`);
+    console.log(
+      `middleware cost, a console client reusing its token:  CPU ${pct(cpuOverhead)}, throughput ${pct(overhead)} per request (target < ${TARGET_OVERHEAD * 100}%): ${verdict(cpuOverhead)}`,
+    );
+    console.log(
+      `middleware cost, full verification on every request:   CPU ${pct(cpuFullOverhead)}, throughput ${pct(fullOverhead)} per request (target < ${TARGET_OVERHEAD * 100}%): ${verdict(cpuFullOverhead)}`,
+    );
     if (bad > 0) console.log(`warning: ${bad} non-200 responses`);
     // `--json`: also print one machine-readable line `@@bench-json {…}` at the end, for `npm run bench`.
     if (process.argv.includes('--json')) {
       const metrics = {
         verificationsPerSec: { ...rates, HS256Remembered: repeated },
-        http: { plainRps, authRps, fullRps, cpuOverhead, cpuFullOverhead, throughputOverhead: overhead, fullThroughputOverhead: fullOverhead, bad },
+        http: {
+          plainRps,
+          authRps,
+          fullRps,
+          cpuOverhead,
+          cpuFullOverhead,
+          throughputOverhead: overhead,
+          fullThroughputOverhead: fullOverhead,
+          bad,
+        },
       };
       console.log(`@@bench-json ${JSON.stringify({ node: process.version, metrics })}`);
     }

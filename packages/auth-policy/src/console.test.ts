@@ -31,16 +31,34 @@ describe('enforceConsoleRouteAccess: rule order', () => {
   const on = { requireAppAuth: true };
 
   it('require_app_auth false allows anything, even an invalid service identity', () => {
-    expect(denial(() => enforceConsoleRouteAccess(policy, { requireAppAuth: false }, { provider: 'service_identity', email: 'nope' }))).toBeUndefined();
-    expect(denial(() => enforceConsoleRouteAccess(policy, { requireAppAuth: false }, { provider: 'test_provider', email: 'x' }))).toBeUndefined();
+    expect(
+      denial(() =>
+        enforceConsoleRouteAccess(policy, { requireAppAuth: false }, { provider: 'service_identity', email: 'nope' }),
+      ),
+    ).toBeUndefined();
+    expect(
+      denial(() =>
+        enforceConsoleRouteAccess(policy, { requireAppAuth: false }, { provider: 'test_provider', email: 'x' }),
+      ),
+    ).toBeUndefined();
   });
 
   it('service identities must be svc:<name> and allowlisted, whatever the default provider', () => {
-    expect(denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'svc:scheduler' }))).toBeUndefined();
-    expect(denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'scheduler' }))?.reason).toBe('invalid_service_identity');
-    expect(denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'svc:' }))?.reason).toBe('invalid_service_identity');
-    expect(denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'svc:  ' }))?.reason).toBe('invalid_service_identity');
-    const e = denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'svc:intruder' }));
+    expect(
+      denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'svc:scheduler' })),
+    ).toBeUndefined();
+    expect(
+      denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'scheduler' }))?.reason,
+    ).toBe('invalid_service_identity');
+    expect(
+      denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'svc:' }))?.reason,
+    ).toBe('invalid_service_identity');
+    expect(
+      denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'svc:  ' }))?.reason,
+    ).toBe('invalid_service_identity');
+    const e = denial(() =>
+      enforceConsoleRouteAccess(policy, on, { provider: 'service_identity', email: 'svc:intruder' }),
+    );
     expect(e?.reason).toBe('service_identity_not_allowlisted');
     expect(e?.code).toBe('ServiceIdentityNotAllowlisted');
     expect(e?.httpStatus).toBe(401);
@@ -48,9 +66,14 @@ describe('enforceConsoleRouteAccess: rule order', () => {
   });
 
   it('a provider other than the default is provider_mismatch, checked before the allowlist', () => {
-    const e = denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'git_hub_o_auth', email: 'ops@example.com' }));
+    const e = denial(() =>
+      enforceConsoleRouteAccess(policy, on, { provider: 'git_hub_o_auth', email: 'ops@example.com' }),
+    );
     expect([e?.code, e?.reason]).toEqual(['AuthProviderMismatch', 'provider_mismatch']);
-    expect(denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'test_provider', email: 'ops@example.com' }))?.reason).toBe('provider_mismatch');
+    expect(
+      denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'test_provider', email: 'ops@example.com' }))
+        ?.reason,
+    ).toBe('provider_mismatch');
   });
 
   it('test_provider is provider_not_supported even when it is the default (before the allowlist)', () => {
@@ -60,15 +83,30 @@ describe('enforceConsoleRouteAccess: rule order', () => {
   });
 
   it('the email must be in the allowlist (exact match); an empty allowlist admits nobody', () => {
-    expect(denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'google_o_auth', email: 'ops@example.com' }))).toBeUndefined();
-    expect(denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'google_o_auth', email: 'OPS@example.com' }))?.reason).toBe('email_not_allowlisted');
-    const e = denial(() => enforceConsoleRouteAccess({ defaultProvider: 'google_o_auth', emailAllowlist: [] }, on, { provider: 'google_o_auth', email: 'ops@example.com' }));
+    expect(
+      denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'google_o_auth', email: 'ops@example.com' })),
+    ).toBeUndefined();
+    expect(
+      denial(() => enforceConsoleRouteAccess(policy, on, { provider: 'google_o_auth', email: 'OPS@example.com' }))
+        ?.reason,
+    ).toBe('email_not_allowlisted');
+    const e = denial(() =>
+      enforceConsoleRouteAccess({ defaultProvider: 'google_o_auth', emailAllowlist: [] }, on, {
+        provider: 'google_o_auth',
+        email: 'ops@example.com',
+      }),
+    );
     expect([e?.code, e?.reason]).toEqual(['EmailNotAllowlisted', 'email_not_allowlisted']);
   });
 });
 
 describe('token → identity', () => {
-  const jwt = (claims: Partial<ValidatedJwt>): ValidatedJwt => ({ audience: [], header: { alg: 'RS256' }, claims: {}, ...claims });
+  const jwt = (claims: Partial<ValidatedJwt>): ValidatedJwt => ({
+    audience: [],
+    header: { alg: 'RS256' },
+    claims: {},
+    ...claims,
+  });
   it('principal is email, else sub; neither gives no identity', () => {
     expect(identityFromJwt(jwt({ email: 'a@x', subject: 's' }))?.email).toBe('a@x');
     expect(identityFromJwt(jwt({ subject: 's' }))?.email).toBe('s');
@@ -77,7 +115,9 @@ describe('token → identity', () => {
   });
   it('service identity when actor_type is service or the principal starts with svc:', () => {
     expect(identityFromJwt(jwt({ subject: 'svc:cron' }))?.provider).toBe('service_identity');
-    expect(identityFromJwt(jwt({ email: 'bot@x', actorType: 'service', provider: 'google_oauth' }))?.provider).toBe('service_identity');
+    expect(identityFromJwt(jwt({ email: 'bot@x', actorType: 'service', provider: 'google_oauth' }))?.provider).toBe(
+      'service_identity',
+    );
   });
   it('provider claim google_oauth / github_oauth / generic_oidc, default generic_oidc', () => {
     expect(identityFromJwt(jwt({ email: 'a', provider: 'google_oauth' }))?.provider).toBe('google_o_auth');
@@ -90,8 +130,18 @@ describe('token → identity', () => {
 
 describe('localhost-class hosts', () => {
   it('accepts localhost, 127.0.0.1, ::1 and *.localhost; refuses .local and look-alikes', () => {
-    for (const h of ['localhost', 'LOCALHOST', '127.0.0.1', '::1', '[::1]', 'idp.localhost', 'a.b.localhost']) expect([h, isLocalhostClassHost(h)]).toEqual([h, true]);
-    for (const h of ['trusted.mobkit.local', 'localhost.example.com', 'mylocalhost', '.localhost', '127.0.0.2', '10.0.0.1', 'localhost.', '0.0.0.0']) {
+    for (const h of ['localhost', 'LOCALHOST', '127.0.0.1', '::1', '[::1]', 'idp.localhost', 'a.b.localhost'])
+      expect([h, isLocalhostClassHost(h)]).toEqual([h, true]);
+    for (const h of [
+      'trusted.mobkit.local',
+      'localhost.example.com',
+      'mylocalhost',
+      '.localhost',
+      '127.0.0.2',
+      '10.0.0.1',
+      'localhost.',
+      '0.0.0.0',
+    ]) {
       expect([h, isLocalhostClassHost(h)]).toEqual([h, false]);
     }
     expect(isLocalhostClassUrl('http://[::1]:8080/x')).toBe(true);
@@ -103,7 +153,10 @@ describe('localhost-class hosts', () => {
 describe('policy parsing', () => {
   it('takes the wire spelling, provider aliases and defaults', () => {
     expect(parseAuthPolicy(undefined)).toEqual({ defaultProvider: 'google_o_auth', emailAllowlist: [] });
-    expect(parseAuthPolicy({ default_provider: 'github_oauth', email_allowlist: ['a'] })).toEqual({ defaultProvider: 'git_hub_o_auth', emailAllowlist: ['a'] });
+    expect(parseAuthPolicy({ default_provider: 'github_oauth', email_allowlist: ['a'] })).toEqual({
+      defaultProvider: 'git_hub_o_auth',
+      emailAllowlist: ['a'],
+    });
     expect(() => parseAuthPolicy({ default_provider: 'okta' })).toThrow(/auth.default_provider: expected one of/);
     expect(parseConsolePolicy({})).toEqual({ requireAppAuth: true });
     expect(() => parseConsolePolicy({ require_app_auth: 'yes' })).toThrow(/console.require_app_auth/);
@@ -118,7 +171,14 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
   let rsNoAlg: TestKey;
   let hs: TestKey;
   let config: ConsoleAuthConfig;
-  const claims = (extra: Record<string, unknown> = {}) => ({ iss: issuer, aud: 'meerkat-console', exp: now + 60, email: 'ops@example.com', provider: 'google_oauth', ...extra });
+  const claims = (extra: Record<string, unknown> = {}) => ({
+    iss: issuer,
+    aud: 'meerkat-console',
+    exp: now + 60,
+    email: 'ops@example.com',
+    provider: 'google_oauth',
+    ...extra,
+  });
 
   beforeAll(async () => {
     rs = await makeKey('RS256', 'rs-1');
@@ -127,11 +187,17 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
     config = {
       auth: { defaultProvider: 'google_o_auth', emailAllowlist: ['ops@example.com', 'svc:cron'] },
       console: { requireAppAuth: true },
-      trustedOidc: trustedOidcFor([rs.jwk, rsNoAlg.jwk, hs.jwk, { kid: 'broken', kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', alg: 'ES256' }], issuer),
+      trustedOidc: trustedOidcFor(
+        [rs.jwk, rsNoAlg.jwk, hs.jwk, { kid: 'broken', kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', alg: 'ES256' }],
+        issuer,
+      ),
     };
   });
 
-  async function reasonOf(token: string | undefined, cfg: ConsoleAuthConfig = config): Promise<ConsoleAuthReason | 'ok'> {
+  async function reasonOf(
+    token: string | undefined,
+    cfg: ConsoleAuthConfig = config,
+  ): Promise<ConsoleAuthReason | 'ok'> {
     const result = await createConsoleAuthenticator(cfg, { clock }).authenticate(token);
     if (result.ok) return 'ok';
     expect(result.status).toBe(401);
@@ -148,7 +214,12 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
   it('maps each failure to its reason', async () => {
     expect(await reasonOf(undefined)).toBe('missing_credentials');
     expect(await reasonOf('  ')).toBe('missing_credentials');
-    expect(await reasonOf(await sign(rs, claims()), { ...config, trustedOidc: { ...config.trustedOidc, jwksJson: '{"keys":[]}' } })).toBe('invalid_trusted_oidc_config');
+    expect(
+      await reasonOf(await sign(rs, claims()), {
+        ...config,
+        trustedOidc: { ...config.trustedOidc, jwksJson: '{"keys":[]}' },
+      }),
+    ).toBe('invalid_trusted_oidc_config');
     expect(await reasonOf(`${b64({ alg: 'none' })}.${b64(claims())}.`)).toBe('invalid_token_header');
     expect(await reasonOf(`e!.${b64(claims())}.sig`)).toBe('invalid_token_header');
     expect(await reasonOf(await sign(await makeKey('RS256', 'stranger'), claims()))).toBe('jwks_key_not_found');
@@ -160,7 +231,9 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
     expect(await reasonOf(await sign(rs, claims({ email: undefined })))).toBe('missing_token_identity');
     expect(await reasonOf(await sign(rs, claims({ provider: 'github_oauth' })))).toBe('provider_mismatch');
     expect(await reasonOf(await sign(rs, claims({ email: 'stranger@example.com' })))).toBe('email_not_allowlisted');
-    expect(await reasonOf(await sign(rs, claims({ email: 'cron', actor_type: 'service' })))).toBe('invalid_service_identity');
+    expect(await reasonOf(await sign(rs, claims({ email: 'cron', actor_type: 'service' })))).toBe(
+      'invalid_service_identity',
+    );
     expect(await reasonOf(await sign(rs, claims({ email: 'svc:other' })))).toBe('service_identity_not_allowlisted');
     const testDefault = { ...config, auth: { defaultProvider: 'test_provider' as const, emailAllowlist: [] } };
     expect(await reasonOf(await sign(rs, claims({ provider: 'generic_oidc' })), testDefault)).toBe('provider_mismatch');
@@ -168,7 +241,9 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
 
   it('refuses alg confusion (HS256 keyed with the RSA public key) and an oversized token', async () => {
     const forge = async (key: TestKey) =>
-      new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: key.kid }).sign(new TextEncoder().encode(await exportSPKI(key.publicKey!)));
+      new SignJWT(claims())
+        .setProtectedHeader({ alg: 'HS256', kid: key.kid })
+        .sign(new TextEncoder().encode(await exportSPKI(key.publicKey!)));
     expect(await reasonOf(await forge(rs))).toBe('jwks_key_not_found');
     expect(await reasonOf(await forge(rsNoAlg))).toBe('invalid_jwks_key_material');
     expect(await reasonOf(await sign(rs, claims({ pad: 'x'.repeat(17_000) })))).toBe('invalid_token');
@@ -176,16 +251,30 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
 
   it('ignores caller-supplied keys: a jwk/jku header with the trusted kid does not make a forged token valid', async () => {
     const attacker = await makeKey('RS256', rs.kid);
-    const forged = await sign(attacker, claims(), { jwk: attacker.jwk, jku: 'http://127.0.0.1:1/jwks.json', x5u: 'http://127.0.0.1:1/x.pem' });
+    const forged = await sign(attacker, claims(), {
+      jwk: attacker.jwk,
+      jku: 'http://127.0.0.1:1/jwks.json',
+      x5u: 'http://127.0.0.1:1/x.pem',
+    });
     expect(await reasonOf(forged)).toBe('invalid_token');
   });
 
   it('HS256 only when issuer and jwks_uri are both localhost-class (the seed .local issuer is refused)', async () => {
     const seedKey = await makeKey('HS256', 'kid-current', true, 'phase7-trusted-current-secret');
-    const seed = { ...config, auth: { defaultProvider: 'google_o_auth' as const, emailAllowlist: ['ops@example.com'] }, trustedOidc: seedTrustedOidc() };
+    const seed = {
+      ...config,
+      auth: { defaultProvider: 'google_o_auth' as const, emailAllowlist: ['ops@example.com'] },
+      trustedOidc: seedTrustedOidc(),
+    };
     const token = await sign(seedKey, claims({ iss: 'https://trusted.mobkit.local' }));
     expect(await reasonOf(token, seed)).toBe('hs256_not_allowed');
-    const mixed = { ...config, trustedOidc: { ...config.trustedOidc, discoveryJson: JSON.stringify({ issuer, jwks_uri: 'https://idp.example.com/jwks' }) } };
+    const mixed = {
+      ...config,
+      trustedOidc: {
+        ...config.trustedOidc,
+        discoveryJson: JSON.stringify({ issuer, jwks_uri: 'https://idp.example.com/jwks' }),
+      },
+    };
     expect(await reasonOf(await sign(hs, claims()), mixed)).toBe('hs256_not_allowed');
     const devHost = { ...config, trustedOidc: trustedOidcFor([hs.jwk], 'http://idp.localhost:8080') };
     expect(await reasonOf(await sign(hs, claims({ iss: 'http://idp.localhost:8080' })), devHost)).toBe('ok');
@@ -207,7 +296,11 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
   });
 
   it('require_app_auth false allows without a token and without verifying one', async () => {
-    const off = { ...config, console: { requireAppAuth: false }, trustedOidc: { ...config.trustedOidc, discoveryJson: 'not json' } };
+    const off = {
+      ...config,
+      console: { requireAppAuth: false },
+      trustedOidc: { ...config.trustedOidc, discoveryJson: 'not json' },
+    };
     expect(await reasonOf(undefined, off)).toBe('ok');
     expect(await reasonOf('garbage', off)).toBe('ok');
   });

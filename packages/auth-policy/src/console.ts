@@ -12,7 +12,13 @@ import { type ParsedTrustedOidc, type TrustedOidcRuntimeConfig, parseTrustedOidc
 export type AuthProvider = 'google_o_auth' | 'git_hub_o_auth' | 'generic_oidc' | 'service_identity' | 'test_provider';
 
 /** Every {@link AuthProvider}. */
-export const AUTH_PROVIDERS: readonly AuthProvider[] = Object.freeze(['google_o_auth', 'git_hub_o_auth', 'generic_oidc', 'service_identity', 'test_provider']);
+export const AUTH_PROVIDERS: readonly AuthProvider[] = Object.freeze([
+  'google_o_auth',
+  'git_hub_o_auth',
+  'generic_oidc',
+  'service_identity',
+  'test_provider',
+]);
 
 /** Who may use the console (spec §13 `AuthPolicy`). */
 export interface AuthPolicy {
@@ -45,12 +51,16 @@ export function defaultConsolePolicy(): ConsolePolicy {
 export function parseAuthPolicy(wire: unknown): AuthPolicy {
   if (wire === undefined || wire === null) return defaultAuthPolicy();
   if (typeof wire !== 'object' || Array.isArray(wire)) {
-    throw new MobKitError('InvalidConfig', 'auth policy must be an object { default_provider?, email_allowlist? }', { details: { field: 'auth' } });
+    throw new MobKitError('InvalidConfig', 'auth policy must be an object { default_provider?, email_allowlist? }', {
+      details: { field: 'auth' },
+    });
   }
   const w = wire as Record<string, unknown>;
   const policy = defaultAuthPolicy();
-  if (w.default_provider !== undefined) policy.defaultProvider = parseProviderName(w.default_provider, 'auth.default_provider');
-  if (w.email_allowlist !== undefined) policy.emailAllowlist = parseAllowlist(w.email_allowlist, 'auth.email_allowlist');
+  if (w.default_provider !== undefined)
+    policy.defaultProvider = parseProviderName(w.default_provider, 'auth.default_provider');
+  if (w.email_allowlist !== undefined)
+    policy.emailAllowlist = parseAllowlist(w.email_allowlist, 'auth.email_allowlist');
   return policy;
 }
 
@@ -63,16 +73,25 @@ export function authPolicyToWire(policy: AuthPolicy): { default_provider: AuthPr
 export function parseConsolePolicy(wire: unknown): ConsolePolicy {
   if (wire === undefined || wire === null) return defaultConsolePolicy();
   if (typeof wire !== 'object' || Array.isArray(wire)) {
-    throw new MobKitError('InvalidConfig', 'console policy must be an object { require_app_auth? }', { details: { field: 'console' } });
+    throw new MobKitError('InvalidConfig', 'console policy must be an object { require_app_auth? }', {
+      details: { field: 'console' },
+    });
   }
   const value = (wire as Record<string, unknown>).require_app_auth;
   if (value !== undefined && typeof value !== 'boolean') {
-    throw new MobKitError('InvalidConfig', `console.require_app_auth must be true or false, got ${JSON.stringify(value)}`, { details: { field: 'console.require_app_auth' } });
+    throw new MobKitError(
+      'InvalidConfig',
+      `console.require_app_auth must be true or false, got ${JSON.stringify(value)}`,
+      { details: { field: 'console.require_app_auth' } },
+    );
   }
   return { requireAppAuth: value ?? true };
 }
 
-const PROVIDER_ALIASES: Record<string, AuthProvider> = { google_oauth: 'google_o_auth', github_oauth: 'git_hub_o_auth' };
+const PROVIDER_ALIASES: Record<string, AuthProvider> = {
+  google_oauth: 'google_o_auth',
+  github_oauth: 'git_hub_o_auth',
+};
 
 /** @internal */
 export function parseProviderName(value: unknown, field: string): AuthProvider {
@@ -81,7 +100,11 @@ export function parseProviderName(value: unknown, field: string): AuthProvider {
     const alias = PROVIDER_ALIASES[value];
     if (alias !== undefined) return alias;
   }
-  throw new MobKitError('InvalidConfig', `${field}: expected one of ${AUTH_PROVIDERS.join(', ')}, got ${JSON.stringify(value)}`, { details: { field } });
+  throw new MobKitError(
+    'InvalidConfig',
+    `${field}: expected one of ${AUTH_PROVIDERS.join(', ')}, got ${JSON.stringify(value)}`,
+    { details: { field } },
+  );
 }
 
 /** @internal */
@@ -139,7 +162,12 @@ export class ConsoleAccessError extends MobKitError<ConsoleAccessErrorCode> {
   /** The 401 reason code. */
   readonly reason: ConsoleAuthReason;
 
-  constructor(code: ConsoleAccessErrorCode, reason: ConsoleAuthReason, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ConsoleAccessErrorCode,
+    reason: ConsoleAuthReason,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(code, message, { ...options, details: { reason, ...options.details } });
     this.reason = reason;
   }
@@ -171,32 +199,59 @@ export interface ConsoleAccessSubject {
  * 5. the email must be in the allowlist (`email_not_allowlisted`).
  * Throws {@link ConsoleAccessError} (401) when refused; returns nothing when allowed.
  */
-export function enforceConsoleRouteAccess(authPolicy: AuthPolicy, consolePolicy: ConsolePolicy, identity: ConsoleAccessSubject): void {
+export function enforceConsoleRouteAccess(
+  authPolicy: AuthPolicy,
+  consolePolicy: ConsolePolicy,
+  identity: ConsoleAccessSubject,
+): void {
   if (!consolePolicy.requireAppAuth) return;
   const allowlist = authPolicy.emailAllowlist;
   if (identity.provider === 'service_identity') {
     if (!identity.email.startsWith('svc:') || identity.email.slice(4).trim() === '') {
-      throw new ConsoleAccessError('InvalidServiceIdentity', 'invalid_service_identity', `service identity ${JSON.stringify(identity.email)} must have the form svc:<name>`);
+      throw new ConsoleAccessError(
+        'InvalidServiceIdentity',
+        'invalid_service_identity',
+        `service identity ${JSON.stringify(identity.email)} must have the form svc:<name>`,
+      );
     }
     if (!allowlist.includes(identity.email)) {
-      throw new ConsoleAccessError('ServiceIdentityNotAllowlisted', 'service_identity_not_allowlisted', `service identity ${JSON.stringify(identity.email)} is not in auth.email_allowlist`, {
-        details: { principal: identity.email },
-      });
+      throw new ConsoleAccessError(
+        'ServiceIdentityNotAllowlisted',
+        'service_identity_not_allowlisted',
+        `service identity ${JSON.stringify(identity.email)} is not in auth.email_allowlist`,
+        {
+          details: { principal: identity.email },
+        },
+      );
     }
     return;
   }
   if (identity.provider !== authPolicy.defaultProvider) {
-    throw new ConsoleAccessError('AuthProviderMismatch', 'provider_mismatch', `identity provider ${identity.provider} is not the console's provider ${authPolicy.defaultProvider}`, {
-      details: { provider: identity.provider, expected: authPolicy.defaultProvider },
-    });
+    throw new ConsoleAccessError(
+      'AuthProviderMismatch',
+      'provider_mismatch',
+      `identity provider ${identity.provider} is not the console's provider ${authPolicy.defaultProvider}`,
+      {
+        details: { provider: identity.provider, expected: authPolicy.defaultProvider },
+      },
+    );
   }
   if (identity.provider === 'test_provider') {
-    throw new ConsoleAccessError('AuthProviderNotSupported', 'provider_not_supported', 'test_provider identities are not accepted by the console');
+    throw new ConsoleAccessError(
+      'AuthProviderNotSupported',
+      'provider_not_supported',
+      'test_provider identities are not accepted by the console',
+    );
   }
   if (!allowlist.includes(identity.email)) {
-    throw new ConsoleAccessError('EmailNotAllowlisted', 'email_not_allowlisted', `${JSON.stringify(identity.email)} is not in auth.email_allowlist`, {
-      details: { principal: identity.email },
-    });
+    throw new ConsoleAccessError(
+      'EmailNotAllowlisted',
+      'email_not_allowlisted',
+      `${JSON.stringify(identity.email)} is not in auth.email_allowlist`,
+      {
+        details: { principal: identity.email },
+      },
+    );
   }
 }
 
@@ -297,7 +352,10 @@ function refuse(error: ConsoleAccessError): ConsoleAuthResult {
  * (`invalid_jwks_key_material`) → signature, exp/nbf (leeway 30 s), iss = discovery issuer, aud = trusted
  * audience (`invalid_token`) → principal (`missing_token_identity`) → {@link enforceConsoleRouteAccess}.
  */
-export function createConsoleAuthenticator(config: ConsoleAuthConfig, options: ConsoleAuthenticatorOptions = {}): ConsoleAuthenticator {
+export function createConsoleAuthenticator(
+  config: ConsoleAuthConfig,
+  options: ConsoleAuthenticatorOptions = {},
+): ConsoleAuthenticator {
   const clock = options.clock ?? systemClock;
   const leewaySeconds = options.leewaySeconds ?? 30;
   let trusted: { parsed: ParsedTrustedOidc; keys: KeySet; hs256Allowed: boolean } | undefined;
@@ -311,18 +369,37 @@ export function createConsoleAuthenticator(config: ConsoleAuthConfig, options: C
         hs256Allowed: isLocalhostClassUrl(parsed.discovery.issuer) && isLocalhostClassUrl(parsed.discovery.jwksUri),
       };
     } catch (error) {
-      configError = new ConsoleAccessError('InvalidTrustedAuthConfig', 'invalid_trusted_oidc_config', `console trusted OIDC config is invalid: ${(error as Error).message}`, {
-        cause: error,
-      });
+      configError = new ConsoleAccessError(
+        'InvalidTrustedAuthConfig',
+        'invalid_trusted_oidc_config',
+        `console trusted OIDC config is invalid: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
   async function authenticate(token: string | undefined): Promise<ConsoleAuthResult> {
     if (!config.console.requireAppAuth) return { ok: true, identity: undefined };
     if (token === undefined || token.trim() === '') {
-      return refuse(new ConsoleAccessError('MissingCredentials', 'missing_credentials', 'console requests need a token: Authorization: Bearer <token> or ?auth_token=<token>'));
+      return refuse(
+        new ConsoleAccessError(
+          'MissingCredentials',
+          'missing_credentials',
+          'console requests need a token: Authorization: Bearer <token> or ?auth_token=<token>',
+        ),
+      );
     }
-    if (trusted === undefined) return refuse(configError ?? new ConsoleAccessError('InvalidTrustedAuthConfig', 'invalid_trusted_oidc_config', 'console trusted OIDC config is missing'));
+    if (trusted === undefined)
+      return refuse(
+        configError ??
+          new ConsoleAccessError(
+            'InvalidTrustedAuthConfig',
+            'invalid_trusted_oidc_config',
+            'console trusted OIDC config is missing',
+          ),
+      );
     const claimOptions = {
       issuer: trusted.parsed.discovery.issuer,
       audience: trusted.parsed.audience,
@@ -332,20 +409,41 @@ export function createConsoleAuthenticator(config: ConsoleAuthConfig, options: C
     try {
       // A token whose signature already verified against this immutable key set skips straight to the claim checks.
       const hit = trusted.keys.lookupVerified(token);
-      const jwt = hit !== undefined ? validateClaims(hit.claims, hit.header, claimOptions) : await verifyFresh(trusted, token, claimOptions);
+      const jwt =
+        hit !== undefined
+          ? validateClaims(hit.claims, hit.header, claimOptions)
+          : await verifyFresh(trusted, token, claimOptions);
       if (jwt instanceof ConsoleAccessError) return refuse(jwt);
       const identity = identityFromJwt(jwt);
       if (identity === undefined) {
-        return refuse(new ConsoleAccessError('MissingTokenIdentity', 'missing_token_identity', 'the token has neither an email nor a sub claim'));
+        return refuse(
+          new ConsoleAccessError(
+            'MissingTokenIdentity',
+            'missing_token_identity',
+            'the token has neither an email nor a sub claim',
+          ),
+        );
       }
       enforceConsoleRouteAccess(config.auth, config.console, identity);
       return { ok: true, identity };
     } catch (error) {
       if (error instanceof ConsoleAccessError) return refuse(error);
       if (error instanceof TokenError) {
-        return refuse(new ConsoleAccessError(error.kind, reasonForTokenError(error), error.message, { cause: error, details: { kind: error.kind } }));
+        return refuse(
+          new ConsoleAccessError(error.kind, reasonForTokenError(error), error.message, {
+            cause: error,
+            details: { kind: error.kind },
+          }),
+        );
       }
-      return refuse(new ConsoleAccessError('Internal', 'policy_denied', `console access check failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      return refuse(
+        new ConsoleAccessError(
+          'Internal',
+          'policy_denied',
+          `console access check failed: ${(error as Error)?.message ?? String(error)}`,
+          { cause: error },
+        ),
+      );
     }
   }
 
@@ -361,9 +459,14 @@ async function verifyFresh(
   const header = decodeTokenHeader(token);
   const jwk = trusted.keys.select(header);
   if (header.alg === 'HS256' && !trusted.hs256Allowed) {
-    return new ConsoleAccessError('Hs256NotAllowed', 'hs256_not_allowed', 'HS256 console tokens are accepted only when the trusted issuer and jwks_uri hosts are localhost-class', {
-      details: { issuer: trusted.parsed.discovery.issuer, jwksUri: trusted.parsed.discovery.jwksUri },
-    });
+    return new ConsoleAccessError(
+      'Hs256NotAllowed',
+      'hs256_not_allowed',
+      'HS256 console tokens are accepted only when the trusted issuer and jwks_uri hosts are localhost-class',
+      {
+        details: { issuer: trusted.parsed.discovery.issuer, jwksUri: trusted.parsed.discovery.jwksUri },
+      },
+    );
   }
   await trusted.keys.importKey(jwk, header.alg);
   return trusted.keys.verifyDecoded(token, header, claimOptions);

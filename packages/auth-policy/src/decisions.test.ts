@@ -1,7 +1,18 @@
 import { isMobKitError } from '@mobkit/core';
 import { describe, expect, it } from 'vitest';
-import { SEED_RELEASE_TARGETS_JSON, SEED_TRUSTED_MOBKIT_TOML, seedDecisionInputs, seedTrustedOidc } from '../test/helpers.js';
-import { type RuntimeDecisionInputs, buildRuntimeDecisionState, parseReleaseMetadata, parseRuntimeDecisionInputs, runtimeDecisionStateToWire } from './decisions.js';
+import {
+  SEED_RELEASE_TARGETS_JSON,
+  SEED_TRUSTED_MOBKIT_TOML,
+  seedDecisionInputs,
+  seedTrustedOidc,
+} from '../test/helpers.js';
+import {
+  type RuntimeDecisionInputs,
+  buildRuntimeDecisionState,
+  parseReleaseMetadata,
+  parseRuntimeDecisionInputs,
+  runtimeDecisionStateToWire,
+} from './decisions.js';
 import { DecisionStateError } from './errors.js';
 
 function rejection(inputs: RuntimeDecisionInputs): { code: string; field: unknown; message: string } {
@@ -32,9 +43,14 @@ describe('buildRuntimeDecisionState: the seed decision_state()', () => {
     expect(state.auth).toEqual({ defaultProvider: 'google_o_auth', emailAllowlist: [] });
     expect(state.console).toEqual({ requireAppAuth: false });
     expect(state.ops).toEqual({ replicaCount: 1, metrics: { enforceSloTargets: false } });
-    expect(state.releaseMetadata).toEqual({ targets: ['crates.io', 'npm', 'pypi', 'github-releases'], supportMatrix: 'same-as-meerkat' });
+    expect(state.releaseMetadata).toEqual({
+      targets: ['crates.io', 'npm', 'pypi', 'github-releases'],
+      supportMatrix: 'same-as-meerkat',
+    });
     expect(state.trustedOidc).toEqual(seedTrustedOidc());
-    expect(Object.isFrozen(state) && Object.isFrozen(state.modules[0]) && Object.isFrozen(state.auth.emailAllowlist)).toBe(true);
+    expect(
+      Object.isFrozen(state) && Object.isFrozen(state.modules[0]) && Object.isFrozen(state.auth.emailAllowlist),
+    ).toBe(true);
   });
 
   it('defaults: auth, console and ops may be omitted; restart_policy defaults to on_failure', () => {
@@ -52,33 +68,91 @@ describe('buildRuntimeDecisionState: each invalid input rejected by name', () =>
     ['dataset with a dot', { bigquery: { dataset: 'proj.ds', table: 't' } }, 'InvalidBigQueryName', 'bigquery.dataset'],
     ['table with a space', { bigquery: { dataset: 'd', table: 'my table' } }, 'InvalidBigQueryName', 'bigquery.table'],
     ['TOML syntax', { trustedMobkitToml: '[[modules]\nid = ' }, 'InvalidToml', 'trusted_mobkit_toml'],
-    ['module without id', { trustedMobkitToml: '[[modules]]\ncommand = "x"\n' }, 'MissingModuleId', 'trusted_mobkit_toml'],
-    ['module without command', { trustedMobkitToml: '[[modules]]\nid = "x"\n' }, 'MissingModuleCommand', 'trusted_mobkit_toml'],
-    ['bad restart policy', { trustedMobkitToml: '[[modules]]\nid = "x"\ncommand = "y"\nrestart_policy = "sometimes"\n' }, 'InvalidConfig', 'trusted_mobkit_toml'],
+    [
+      'module without id',
+      { trustedMobkitToml: '[[modules]]\ncommand = "x"\n' },
+      'MissingModuleId',
+      'trusted_mobkit_toml',
+    ],
+    [
+      'module without command',
+      { trustedMobkitToml: '[[modules]]\nid = "x"\n' },
+      'MissingModuleCommand',
+      'trusted_mobkit_toml',
+    ],
+    [
+      'bad restart policy',
+      { trustedMobkitToml: '[[modules]]\nid = "x"\ncommand = "y"\nrestart_policy = "sometimes"\n' },
+      'InvalidConfig',
+      'trusted_mobkit_toml',
+    ],
     ['two replicas', { ops: { replicaCount: 2 } }, 'ReplicaCountMustBeOne', 'ops.replica_count'],
-    ['SLO targets', { ops: { metrics: { enforceSloTargets: true } } }, 'SloTargetsNotSupportedV01', 'ops.metrics.enforce_slo_targets'],
+    [
+      'SLO targets',
+      { ops: { metrics: { enforceSloTargets: true } } },
+      'SloTargetsNotSupportedV01',
+      'ops.metrics.enforce_slo_targets',
+    ],
     ['release JSON syntax', { releaseMetadataJson: '{"targets":' }, 'InvalidReleaseMetadata', 'release_metadata_json'],
     [
       'duplicate target',
-      { releaseMetadataJson: '{"targets":["crates.io","npm","npm","pypi","github-releases"],"support_matrix":"same-as-meerkat"}' },
+      {
+        releaseMetadataJson:
+          '{"targets":["crates.io","npm","npm","pypi","github-releases"],"support_matrix":"same-as-meerkat"}',
+      },
       'DuplicateReleaseTarget',
       'release_metadata_json.targets',
     ],
-    ['missing target', { releaseMetadataJson: '{"targets":["crates.io","npm","pypi"],"support_matrix":"same-as-meerkat"}' }, 'MissingReleaseTarget', 'release_metadata_json.targets'],
+    [
+      'missing target',
+      { releaseMetadataJson: '{"targets":["crates.io","npm","pypi"],"support_matrix":"same-as-meerkat"}' },
+      'MissingReleaseTarget',
+      'release_metadata_json.targets',
+    ],
     [
       'support matrix',
       { releaseMetadataJson: '{"targets":["crates.io","npm","pypi","github-releases"],"support_matrix":"lts"}' },
       'InvalidSupportMatrix',
       'release_metadata_json.support_matrix',
     ],
-    ['blank audience', { trustedOidc: { ...seedTrustedOidc(), audience: '  ' } }, 'InvalidTrustedAuthConfig', 'trusted_oidc.audience'],
-    ['discovery not JSON', { trustedOidc: { ...seedTrustedOidc(), discoveryJson: '{issuer' } }, 'InvalidTrustedAuthConfig', 'trusted_oidc.discovery_json'],
-    ['discovery without jwks_uri', { trustedOidc: { ...seedTrustedOidc(), discoveryJson: '{"issuer":"https://i"}' } }, 'InvalidTrustedAuthConfig', 'trusted_oidc.discovery_json'],
-    ['JWKS not JSON', { trustedOidc: { ...seedTrustedOidc(), jwksJson: 'keys' } }, 'InvalidTrustedAuthConfig', 'trusted_oidc.jwks_json'],
-    ['JWKS without keys', { trustedOidc: { ...seedTrustedOidc(), jwksJson: '{"keys":[]}' } }, 'InvalidTrustedAuthConfig', 'trusted_oidc.jwks_json'],
+    [
+      'blank audience',
+      { trustedOidc: { ...seedTrustedOidc(), audience: '  ' } },
+      'InvalidTrustedAuthConfig',
+      'trusted_oidc.audience',
+    ],
+    [
+      'discovery not JSON',
+      { trustedOidc: { ...seedTrustedOidc(), discoveryJson: '{issuer' } },
+      'InvalidTrustedAuthConfig',
+      'trusted_oidc.discovery_json',
+    ],
+    [
+      'discovery without jwks_uri',
+      { trustedOidc: { ...seedTrustedOidc(), discoveryJson: '{"issuer":"https://i"}' } },
+      'InvalidTrustedAuthConfig',
+      'trusted_oidc.discovery_json',
+    ],
+    [
+      'JWKS not JSON',
+      { trustedOidc: { ...seedTrustedOidc(), jwksJson: 'keys' } },
+      'InvalidTrustedAuthConfig',
+      'trusted_oidc.jwks_json',
+    ],
+    [
+      'JWKS without keys',
+      { trustedOidc: { ...seedTrustedOidc(), jwksJson: '{"keys":[]}' } },
+      'InvalidTrustedAuthConfig',
+      'trusted_oidc.jwks_json',
+    ],
     ['unknown provider', { auth: { defaultProvider: 'okta' as never } }, 'InvalidConfig', 'auth.default_provider'],
     ['allowlist not strings', { auth: { emailAllowlist: [1] as never } }, 'InvalidConfig', 'auth.email_allowlist'],
-    ['require_app_auth not boolean', { console: { requireAppAuth: 'yes' as never } }, 'InvalidConfig', 'console.require_app_auth'],
+    [
+      'require_app_auth not boolean',
+      { console: { requireAppAuth: 'yes' as never } },
+      'InvalidConfig',
+      'console.require_app_auth',
+    ],
   ];
   for (const [name, patch, code, field] of cases) {
     it(`${name} → ${code} (${field})`, () => {
@@ -96,7 +170,15 @@ describe('buildRuntimeDecisionState: each invalid input rejected by name', () =>
       ops: { replicaCount: 3 },
       releaseMetadataJson: 'nope',
     };
-    const order = ['EmptyBigQueryDataset', 'MissingModuleCommand', 'ReplicaCountMustBeOne', 'InvalidReleaseMetadata', 'trusted_oidc.audience', 'trusted_oidc.discovery_json', 'trusted_oidc.jwks_json'];
+    const order = [
+      'EmptyBigQueryDataset',
+      'MissingModuleCommand',
+      'ReplicaCountMustBeOne',
+      'InvalidReleaseMetadata',
+      'trusted_oidc.audience',
+      'trusted_oidc.discovery_json',
+      'trusted_oidc.jwks_json',
+    ];
     const seen: string[] = [];
     let inputs = allBad;
     const fixes: Array<(i: RuntimeDecisionInputs) => RuntimeDecisionInputs> = [
@@ -125,9 +207,14 @@ describe('buildRuntimeDecisionState: each invalid input rejected by name', () =>
 describe('wire form of decision inputs and state', () => {
   const wire = {
     bigquery: { dataset: 'phase5_reference_dataset', table: 'phase5_reference_table' },
-    trusted_mobkit_toml: '[[modules]]\nid = "router"\ncommand = "router-bin"\nargs = ["--mode", "fast"]\nrestart_policy = "always"\n',
+    trusted_mobkit_toml:
+      '[[modules]]\nid = "router"\ncommand = "router-bin"\nargs = ["--mode", "fast"]\nrestart_policy = "always"\n',
     auth: { default_provider: 'google_o_auth', email_allowlist: ['ops@example.com'] },
-    trusted_oidc: { discovery_json: seedTrustedOidc().discoveryJson, jwks_json: seedTrustedOidc().jwksJson, audience: 'meerkat-console' },
+    trusted_oidc: {
+      discovery_json: seedTrustedOidc().discoveryJson,
+      jwks_json: seedTrustedOidc().jwksJson,
+      audience: 'meerkat-console',
+    },
     console: { require_app_auth: false },
     ops: { replica_count: 1, metrics: { enforce_slo_targets: false } },
     release_metadata_json: SEED_RELEASE_TARGETS_JSON,
@@ -135,7 +222,9 @@ describe('wire form of decision inputs and state', () => {
 
   it('the seed written in snake_case builds exactly the seed state', () => {
     const seedWire = { ...wire, trusted_mobkit_toml: SEED_TRUSTED_MOBKIT_TOML, auth: {} };
-    expect(buildRuntimeDecisionState(parseRuntimeDecisionInputs(seedWire))).toEqual(buildRuntimeDecisionState(seedDecisionInputs()));
+    expect(buildRuntimeDecisionState(parseRuntimeDecisionInputs(seedWire))).toEqual(
+      buildRuntimeDecisionState(seedDecisionInputs()),
+    );
   });
 
   it('snake_case inputs build a state that maps back to the same snake_case', () => {
@@ -161,11 +250,16 @@ describe('wire form of decision inputs and state', () => {
       }
       return 'accepted';
     };
-    expect(named({ trusted_oidc: { ...wire.trusted_oidc, jwks_json: { keys: [] } } })).toEqual(['InvalidConfig', 'trusted_oidc.jwks_json']);
+    expect(named({ trusted_oidc: { ...wire.trusted_oidc, jwks_json: { keys: [] } } })).toEqual([
+      'InvalidConfig',
+      'trusted_oidc.jwks_json',
+    ]);
     expect(named({ ops: { replica_count: '2' } })).toEqual(['InvalidConfig', 'ops.replica_count']);
     expect(named({ auth: { default_provider: 'okta' } })).toEqual(['InvalidConfig', 'auth.default_provider']);
     expect(named({ bigquery: 'x' })).toEqual(['InvalidConfig', 'bigquery']);
     expect(named({ ops: { replica_count: 2 } })).toBe('accepted');
-    expect(() => buildRuntimeDecisionState(parseRuntimeDecisionInputs({ ...wire, ops: { replica_count: 2 } }))).toThrow(/replica_count is 2/);
+    expect(() => buildRuntimeDecisionState(parseRuntimeDecisionInputs({ ...wire, ops: { replica_count: 2 } }))).toThrow(
+      /replica_count is 2/,
+    );
   });
 });

@@ -1,5 +1,19 @@
-import { type ModuleConfig, type MobKitErrorCode, MobKitError, describeType, loadTrustedModulesFromToml } from '@mobkit/core';
-import { type AuthPolicy, type ConsolePolicy, AUTH_PROVIDERS, defaultAuthPolicy, defaultConsolePolicy, parseAllowlist, parseProviderName } from './console.js';
+import {
+  type ModuleConfig,
+  type MobKitErrorCode,
+  MobKitError,
+  describeType,
+  loadTrustedModulesFromToml,
+} from '@mobkit/core';
+import {
+  type AuthPolicy,
+  type ConsolePolicy,
+  AUTH_PROVIDERS,
+  defaultAuthPolicy,
+  defaultConsolePolicy,
+  parseAllowlist,
+  parseProviderName,
+} from './console.js';
 import { DecisionStateError } from './errors.js';
 import { type TrustedOidcRuntimeConfig, parseTrustedOidcConfig } from './trusted-oidc.js';
 
@@ -31,7 +45,12 @@ export interface ReleaseMetadata {
 }
 
 /** The four release targets the original requires. */
-export const REQUIRED_RELEASE_TARGETS: readonly string[] = Object.freeze(['crates.io', 'npm', 'pypi', 'github-releases']);
+export const REQUIRED_RELEASE_TARGETS: readonly string[] = Object.freeze([
+  'crates.io',
+  'npm',
+  'pypi',
+  'github-releases',
+]);
 
 /** The only accepted support matrix. */
 export const SUPPORT_MATRIX = 'same-as-meerkat';
@@ -67,7 +86,13 @@ export interface RuntimeDecisionState {
   readonly releaseMetadata: Readonly<ReleaseMetadata>;
 }
 
-function fail(code: MobKitErrorCode, field: string, message: string, details: Record<string, unknown> = {}, cause?: unknown): never {
+function fail(
+  code: MobKitErrorCode,
+  field: string,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): never {
   throw new DecisionStateError(code, message, { cause, details: { field, ...details } });
 }
 
@@ -75,14 +100,26 @@ const BIGQUERY_NAME = /^[A-Za-z0-9_-]+$/;
 
 /** Validates BigQuery naming: `EmptyBigQueryDataset`, `EmptyBigQueryTable`, `InvalidBigQueryName`. */
 export function validateBigQueryNaming(naming: BigQueryNaming): BigQueryNaming {
-  if (naming === null || typeof naming !== 'object') fail('InvalidConfig', 'bigquery', 'bigquery must be an object { dataset, table }');
+  if (naming === null || typeof naming !== 'object')
+    fail('InvalidConfig', 'bigquery', 'bigquery must be an object { dataset, table }');
   const dataset = typeof naming.dataset === 'string' ? naming.dataset.trim() : '';
   const table = typeof naming.table === 'string' ? naming.table.trim() : '';
-  if (dataset === '') fail('EmptyBigQueryDataset', 'bigquery.dataset', 'bigquery.dataset must be a non-empty name of letters, digits, _ or -');
-  if (table === '') fail('EmptyBigQueryTable', 'bigquery.table', 'bigquery.table must be a non-empty name of letters, digits, _ or -');
-  for (const [field, name] of [['bigquery.dataset', dataset], ['bigquery.table', table]] as const) {
+  if (dataset === '')
+    fail(
+      'EmptyBigQueryDataset',
+      'bigquery.dataset',
+      'bigquery.dataset must be a non-empty name of letters, digits, _ or -',
+    );
+  if (table === '')
+    fail('EmptyBigQueryTable', 'bigquery.table', 'bigquery.table must be a non-empty name of letters, digits, _ or -');
+  for (const [field, name] of [
+    ['bigquery.dataset', dataset],
+    ['bigquery.table', table],
+  ] as const) {
     if (!BIGQUERY_NAME.test(name)) {
-      fail('InvalidBigQueryName', field, `${field} ${JSON.stringify(name)} may contain only letters, digits, _ and -`, { name });
+      fail('InvalidBigQueryName', field, `${field} ${JSON.stringify(name)} may contain only letters, digits, _ and -`, {
+        name,
+      });
     }
   }
   return { dataset, table };
@@ -92,17 +129,27 @@ export function validateBigQueryNaming(naming: BigQueryNaming): BigQueryNaming {
 export function validateOpsPolicy(ops: RuntimeDecisionInputs['ops']): RuntimeOpsPolicy {
   const merged = defaultOpsPolicy();
   if (ops !== undefined) {
-    if (ops === null || typeof ops !== 'object') fail('InvalidConfig', 'ops', 'ops must be an object { replicaCount?, metrics? }');
+    if (ops === null || typeof ops !== 'object')
+      fail('InvalidConfig', 'ops', 'ops must be an object { replicaCount?, metrics? }');
     if (ops.replicaCount !== undefined) merged.replicaCount = ops.replicaCount;
     if (ops.metrics?.enforceSloTargets !== undefined) merged.metrics.enforceSloTargets = ops.metrics.enforceSloTargets;
   }
   if (merged.replicaCount !== 1) {
-    fail('ReplicaCountMustBeOne', 'ops.replica_count', `ops.replica_count is ${String(merged.replicaCount)}; this runtime is one process, so it must be 1`, {
-      replicaCount: merged.replicaCount,
-    });
+    fail(
+      'ReplicaCountMustBeOne',
+      'ops.replica_count',
+      `ops.replica_count is ${String(merged.replicaCount)}; this runtime is one process, so it must be 1`,
+      {
+        replicaCount: merged.replicaCount,
+      },
+    );
   }
   if (merged.metrics.enforceSloTargets !== false) {
-    fail('SloTargetsNotSupportedV01', 'ops.metrics.enforce_slo_targets', 'ops.metrics.enforce_slo_targets must be false: SLO enforcement is not supported yet');
+    fail(
+      'SloTargetsNotSupportedV01',
+      'ops.metrics.enforce_slo_targets',
+      'ops.metrics.enforce_slo_targets must be false: SLO enforcement is not supported yet',
+    );
   }
   return merged;
 }
@@ -118,30 +165,59 @@ export function parseReleaseMetadata(json: string): ReleaseMetadata {
   try {
     value = JSON.parse(json);
   } catch (error) {
-    fail('InvalidReleaseMetadata', field, `release_metadata_json is not valid JSON: ${(error as Error).message}`, {}, error);
+    fail(
+      'InvalidReleaseMetadata',
+      field,
+      `release_metadata_json is not valid JSON: ${(error as Error).message}`,
+      {},
+      error,
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    fail('InvalidReleaseMetadata', field, `release_metadata_json must be an object {"targets":[…],"support_matrix":…}, got ${describeType(value)}`);
+    fail(
+      'InvalidReleaseMetadata',
+      field,
+      `release_metadata_json must be an object {"targets":[…],"support_matrix":…}, got ${describeType(value)}`,
+    );
   }
   const { targets, support_matrix: supportMatrix } = value as Record<string, unknown>;
   if (!Array.isArray(targets) || targets.some((t) => typeof t !== 'string')) {
     fail('InvalidReleaseMetadata', `${field}.targets`, 'release_metadata_json.targets must be an array of strings');
   }
   if (typeof supportMatrix !== 'string') {
-    fail('InvalidReleaseMetadata', `${field}.support_matrix`, `release_metadata_json.support_matrix must be a string, got ${describeType(supportMatrix)}`);
+    fail(
+      'InvalidReleaseMetadata',
+      `${field}.support_matrix`,
+      `release_metadata_json.support_matrix must be a string, got ${describeType(supportMatrix)}`,
+    );
   }
   const seen = new Set<string>();
   for (const target of targets as string[]) {
-    if (seen.has(target)) fail('DuplicateReleaseTarget', `${field}.targets`, `release_metadata_json.targets lists ${JSON.stringify(target)} twice; list each target once`, { target });
+    if (seen.has(target))
+      fail(
+        'DuplicateReleaseTarget',
+        `${field}.targets`,
+        `release_metadata_json.targets lists ${JSON.stringify(target)} twice; list each target once`,
+        { target },
+      );
     seen.add(target);
   }
   for (const target of REQUIRED_RELEASE_TARGETS) {
     if (!seen.has(target)) {
-      fail('MissingReleaseTarget', `${field}.targets`, `release_metadata_json.targets lacks ${JSON.stringify(target)}; all of ${REQUIRED_RELEASE_TARGETS.join(', ')} are required`, { target });
+      fail(
+        'MissingReleaseTarget',
+        `${field}.targets`,
+        `release_metadata_json.targets lacks ${JSON.stringify(target)}; all of ${REQUIRED_RELEASE_TARGETS.join(', ')} are required`,
+        { target },
+      );
     }
   }
   if (supportMatrix !== SUPPORT_MATRIX) {
-    fail('InvalidSupportMatrix', `${field}.support_matrix`, `release_metadata_json.support_matrix must be "${SUPPORT_MATRIX}", got ${JSON.stringify(supportMatrix)}`);
+    fail(
+      'InvalidSupportMatrix',
+      `${field}.support_matrix`,
+      `release_metadata_json.support_matrix must be "${SUPPORT_MATRIX}", got ${JSON.stringify(supportMatrix)}`,
+    );
   }
   return { targets: [...(targets as string[])], supportMatrix };
 }
@@ -149,10 +225,15 @@ export function parseReleaseMetadata(json: string): ReleaseMetadata {
 function resolveAuthPolicy(auth: RuntimeDecisionInputs['auth']): AuthPolicy {
   const policy = defaultAuthPolicy();
   if (auth === undefined) return policy;
-  if (auth === null || typeof auth !== 'object') fail('InvalidConfig', 'auth', 'auth must be an object { defaultProvider?, emailAllowlist? }');
+  if (auth === null || typeof auth !== 'object')
+    fail('InvalidConfig', 'auth', 'auth must be an object { defaultProvider?, emailAllowlist? }');
   if (auth.defaultProvider !== undefined) {
     if (!(AUTH_PROVIDERS as readonly string[]).includes(auth.defaultProvider)) {
-      fail('InvalidConfig', 'auth.default_provider', `auth.default_provider: expected one of ${AUTH_PROVIDERS.join(', ')}, got ${JSON.stringify(auth.defaultProvider)}`);
+      fail(
+        'InvalidConfig',
+        'auth.default_provider',
+        `auth.default_provider: expected one of ${AUTH_PROVIDERS.join(', ')}, got ${JSON.stringify(auth.defaultProvider)}`,
+      );
     }
     policy.defaultProvider = auth.defaultProvider;
   }
@@ -168,9 +249,11 @@ function resolveAuthPolicy(auth: RuntimeDecisionInputs['auth']): AuthPolicy {
 function resolveConsolePolicy(console: RuntimeDecisionInputs['console']): ConsolePolicy {
   const policy = defaultConsolePolicy();
   if (console === undefined) return policy;
-  if (console === null || typeof console !== 'object') fail('InvalidConfig', 'console', 'console must be an object { requireAppAuth? }');
+  if (console === null || typeof console !== 'object')
+    fail('InvalidConfig', 'console', 'console must be an object { requireAppAuth? }');
   if (console.requireAppAuth !== undefined) {
-    if (typeof console.requireAppAuth !== 'boolean') fail('InvalidConfig', 'console.require_app_auth', 'console.require_app_auth must be true or false');
+    if (typeof console.requireAppAuth !== 'boolean')
+      fail('InvalidConfig', 'console.require_app_auth', 'console.require_app_auth must be true or false');
     policy.requireAppAuth = console.requireAppAuth;
   }
   return policy;
@@ -194,9 +277,11 @@ function deepFreeze<T>(value: T): T {
  * last (`InvalidConfig`). Every error names its input in `details.field`.
  */
 export function buildRuntimeDecisionState(inputs: RuntimeDecisionInputs): RuntimeDecisionState {
-  if (inputs === null || typeof inputs !== 'object') fail('InvalidConfig', '<root>', 'buildRuntimeDecisionState: inputs must be an object');
+  if (inputs === null || typeof inputs !== 'object')
+    fail('InvalidConfig', '<root>', 'buildRuntimeDecisionState: inputs must be an object');
   const bigquery = validateBigQueryNaming(inputs.bigquery);
-  if (typeof inputs.trustedMobkitToml !== 'string') fail('InvalidConfig', 'trusted_mobkit_toml', 'trusted_mobkit_toml must be TOML text');
+  if (typeof inputs.trustedMobkitToml !== 'string')
+    fail('InvalidConfig', 'trusted_mobkit_toml', 'trusted_mobkit_toml must be TOML text');
   let modules: ModuleConfig[];
   try {
     modules = loadTrustedModulesFromToml(inputs.trustedMobkitToml);
@@ -260,7 +345,8 @@ export function parseRuntimeDecisionInputs(wire: unknown): RuntimeDecisionInputs
   const ops = wireObject(root.ops, 'ops', true);
   const metrics = ops === undefined ? undefined : wireObject(ops.metrics, 'ops.metrics', true);
   const text = (value: unknown, field: string): string => {
-    if (typeof value !== 'string') fail('InvalidConfig', field, `${field} must be a string, got ${describeType(value)}`);
+    if (typeof value !== 'string')
+      fail('InvalidConfig', field, `${field} must be a string, got ${describeType(value)}`);
     return value;
   };
   const inputs: RuntimeDecisionInputs = {
@@ -275,22 +361,35 @@ export function parseRuntimeDecisionInputs(wire: unknown): RuntimeDecisionInputs
   };
   if (auth !== undefined) {
     inputs.auth = {};
-    if (auth.default_provider !== undefined) inputs.auth.defaultProvider = parseProviderName(auth.default_provider, 'auth.default_provider');
-    if (auth.email_allowlist !== undefined) inputs.auth.emailAllowlist = parseAllowlist(auth.email_allowlist, 'auth.email_allowlist');
+    if (auth.default_provider !== undefined)
+      inputs.auth.defaultProvider = parseProviderName(auth.default_provider, 'auth.default_provider');
+    if (auth.email_allowlist !== undefined)
+      inputs.auth.emailAllowlist = parseAllowlist(auth.email_allowlist, 'auth.email_allowlist');
   }
   if (console !== undefined) {
     const value = console.require_app_auth;
-    if (value !== undefined && typeof value !== 'boolean') fail('InvalidConfig', 'console.require_app_auth', 'console.require_app_auth must be true or false');
+    if (value !== undefined && typeof value !== 'boolean')
+      fail('InvalidConfig', 'console.require_app_auth', 'console.require_app_auth must be true or false');
     inputs.console = value === undefined ? {} : { requireAppAuth: value };
   }
   if (ops !== undefined) {
     inputs.ops = {};
     if (ops.replica_count !== undefined) {
-      if (typeof ops.replica_count !== 'number') fail('InvalidConfig', 'ops.replica_count', `ops.replica_count must be a number, got ${describeType(ops.replica_count)}`);
+      if (typeof ops.replica_count !== 'number')
+        fail(
+          'InvalidConfig',
+          'ops.replica_count',
+          `ops.replica_count must be a number, got ${describeType(ops.replica_count)}`,
+        );
       inputs.ops.replicaCount = ops.replica_count;
     }
     if (metrics?.enforce_slo_targets !== undefined) {
-      if (typeof metrics.enforce_slo_targets !== 'boolean') fail('InvalidConfig', 'ops.metrics.enforce_slo_targets', 'ops.metrics.enforce_slo_targets must be true or false');
+      if (typeof metrics.enforce_slo_targets !== 'boolean')
+        fail(
+          'InvalidConfig',
+          'ops.metrics.enforce_slo_targets',
+          'ops.metrics.enforce_slo_targets must be true or false',
+        );
       inputs.ops.metrics = { enforceSloTargets: metrics.enforce_slo_targets };
     }
   }
@@ -312,11 +411,26 @@ export interface RuntimeDecisionStateWire {
 export function runtimeDecisionStateToWire(state: RuntimeDecisionState): RuntimeDecisionStateWire {
   return {
     bigquery: { dataset: state.bigquery.dataset, table: state.bigquery.table },
-    modules: state.modules.map((m) => ({ id: m.id, command: m.command, args: [...m.args], restart_policy: m.restartPolicy })),
+    modules: state.modules.map((m) => ({
+      id: m.id,
+      command: m.command,
+      args: [...m.args],
+      restart_policy: m.restartPolicy,
+    })),
     auth: { default_provider: state.auth.defaultProvider, email_allowlist: [...state.auth.emailAllowlist] },
-    trusted_oidc: { discovery_json: state.trustedOidc.discoveryJson, jwks_json: state.trustedOidc.jwksJson, audience: state.trustedOidc.audience },
+    trusted_oidc: {
+      discovery_json: state.trustedOidc.discoveryJson,
+      jwks_json: state.trustedOidc.jwksJson,
+      audience: state.trustedOidc.audience,
+    },
     console: { require_app_auth: state.console.requireAppAuth },
-    ops: { replica_count: state.ops.replicaCount, metrics: { enforce_slo_targets: state.ops.metrics.enforceSloTargets } },
-    release_metadata: { targets: [...state.releaseMetadata.targets], support_matrix: state.releaseMetadata.supportMatrix },
+    ops: {
+      replica_count: state.ops.replicaCount,
+      metrics: { enforce_slo_targets: state.ops.metrics.enforceSloTargets },
+    },
+    release_metadata: {
+      targets: [...state.releaseMetadata.targets],
+      support_matrix: state.releaseMetadata.supportMatrix,
+    },
   };
 }

@@ -47,7 +47,9 @@ export class TokenError extends MobKitError<TokenErrorKind> {
 }
 
 /** A JWKS could not be had (discovery or key set fetch failed, or the fetched documents are invalid). */
-export class JwksError extends MobKitError<'OidcDiscoveryFailed' | 'JwksFetchFailed' | 'InvalidDiscoveryDocument' | 'InvalidJwks'> {}
+export class JwksError extends MobKitError<
+  'OidcDiscoveryFailed' | 'JwksFetchFailed' | 'InvalidDiscoveryDocument' | 'InvalidJwks'
+> {}
 
 /** A {@link buildRuntimeDecisionState} input was invalid. `details.field` names the input (`bigquery.dataset`, …). */
 export class DecisionStateError extends MobKitError {}

@@ -41,7 +41,11 @@ export type TokenSource = 'bearer' | 'query';
  * The request's token: `Authorization: Bearer <token>` first, else the `auth_token` query parameter (when
  * `allowQuery`, default true). Returns undefined when neither is present.
  */
-export function extractRequestToken(req: Request, allowQuery = true, queryParam = 'auth_token'): { token: string; source: TokenSource } | undefined {
+export function extractRequestToken(
+  req: Request,
+  allowQuery = true,
+  queryParam = 'auth_token',
+): { token: string; source: TokenSource } | undefined {
   const header = req.headers.authorization;
   if (typeof header === 'string') {
     const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);
@@ -56,7 +60,10 @@ export function extractRequestToken(req: Request, allowQuery = true, queryParam 
 }
 
 function sendUnauthorized(res: Response, reason: ConsoleAuthReason): void {
-  res.status(401).set({ 'cache-control': 'no-store', 'www-authenticate': 'Bearer realm="mobkit"' }).json(unauthorizedBody(reason));
+  res
+    .status(401)
+    .set({ 'cache-control': 'no-store', 'www-authenticate': 'Bearer realm="mobkit"' })
+    .json(unauthorizedBody(reason));
 }
 
 /** Options of {@link requireConsoleAuth}. */
@@ -73,7 +80,10 @@ export interface RequireConsoleAuthOptions extends ConsoleAuthenticatorOptions {
  * config and pass {@link enforceConsoleRouteAccess}. The identity is put on `req.mobkitIdentity` and
  * `res.locals.mobkitIdentity`. Refusals are 401 `{"error":"unauthorized","reason":<code>}`, never a 500.
  */
-export function requireConsoleAuth(decisionState: ConsoleAuthConfig, options: RequireConsoleAuthOptions = {}): RequestHandler {
+export function requireConsoleAuth(
+  decisionState: ConsoleAuthConfig,
+  options: RequireConsoleAuthOptions = {},
+): RequestHandler {
   const authenticator = createConsoleAuthenticator(decisionState, options);
   const allowQuery = options.allowQueryToken ?? true;
   const requireAuth = decisionState.console.requireAppAuth;
@@ -138,7 +148,10 @@ export function requireJwt(verifier: TokenVerifier, options: RequireJwtOptions =
       },
       (error: unknown) => {
         if (error instanceof JwksError) {
-          res.status(503).set({ 'cache-control': 'no-store', 'retry-after': '5' }).json({ error: 'unavailable', reason: 'jwks_unavailable' });
+          res
+            .status(503)
+            .set({ 'cache-control': 'no-store', 'retry-after': '5' })
+            .json({ error: 'unavailable', reason: 'jwks_unavailable' });
           return;
         }
         sendUnauthorized(res, error instanceof TokenError ? reasonForTokenError(error) : 'invalid_token');

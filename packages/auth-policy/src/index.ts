@@ -4,7 +4,14 @@
  * validated runtime decision state. Express middleware lives in the `@mobkit/auth-policy/express` subpath.
  * @packageDocumentation
  */
-export { TokenError, JwksError, DecisionStateError, isTokenError, type TokenErrorKind, type TokenErrorStage } from './errors.js';
+export {
+  TokenError,
+  JwksError,
+  DecisionStateError,
+  isTokenError,
+  type TokenErrorKind,
+  type TokenErrorStage,
+} from './errors.js';
 export {
   SUPPORTED_ALGORITHMS,
   isSupportedAlgorithm,

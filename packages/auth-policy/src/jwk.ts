@@ -56,15 +56,23 @@ function nonBlank(value: unknown): value is string {
  */
 export function parseOidcDiscoveryDocument(value: unknown, what = 'OIDC discovery document'): OidcDiscoveryDocument {
   if (!isObject(value)) {
-    throw new MobKitError('InvalidDiscoveryDocument', `${what}: expected a JSON object with issuer and jwks_uri, got ${describeType(value)}`, {
-      details: { field: '<root>' },
-    });
+    throw new MobKitError(
+      'InvalidDiscoveryDocument',
+      `${what}: expected a JSON object with issuer and jwks_uri, got ${describeType(value)}`,
+      {
+        details: { field: '<root>' },
+      },
+    );
   }
   for (const field of ['issuer', 'jwks_uri'] as const) {
     if (!nonBlank(value[field])) {
-      throw new MobKitError('InvalidDiscoveryDocument', `${what}: "${field}" must be a non-blank string, got ${describeType(value[field])}`, {
-        details: { field },
-      });
+      throw new MobKitError(
+        'InvalidDiscoveryDocument',
+        `${what}: "${field}" must be a non-blank string, got ${describeType(value[field])}`,
+        {
+          details: { field },
+        },
+      );
     }
   }
   return { issuer: value.issuer as string, jwksUri: value.jwks_uri as string };
@@ -76,26 +84,40 @@ export function parseOidcDiscoveryDocument(value: unknown, what = 'OIDC discover
  */
 export function parseJwksDocument(value: unknown, what = 'JWKS'): JwksDocument {
   if (!isObject(value) || !Array.isArray(value.keys)) {
-    throw new MobKitError('InvalidJwks', `${what}: expected {"keys":[…]}, got ${isObject(value) ? `keys of type ${describeType(value.keys)}` : describeType(value)}`, {
-      details: { field: 'keys' },
-    });
+    throw new MobKitError(
+      'InvalidJwks',
+      `${what}: expected {"keys":[…]}, got ${isObject(value) ? `keys of type ${describeType(value.keys)}` : describeType(value)}`,
+      {
+        details: { field: 'keys' },
+      },
+    );
   }
   if (value.keys.length === 0) {
-    throw new MobKitError('InvalidJwks', `${what}: "keys" is empty; publish at least one verification key`, { details: { field: 'keys' } });
+    throw new MobKitError('InvalidJwks', `${what}: "keys" is empty; publish at least one verification key`, {
+      details: { field: 'keys' },
+    });
   }
   const keys = value.keys.map((key, index): Jwk => {
     const field = `keys[${index}]`;
     if (!isObject(key)) {
-      throw new MobKitError('InvalidJwks', `${what}: ${field} must be an object, got ${describeType(key)}`, { details: { field } });
+      throw new MobKitError('InvalidJwks', `${what}: ${field} must be an object, got ${describeType(key)}`, {
+        details: { field },
+      });
     }
     if (!nonBlank(key.kty)) {
-      throw new MobKitError('InvalidJwks', `${what}: ${field}.kty must be a non-blank string (oct, RSA, EC or OKP)`, { details: { field: `${field}.kty` } });
+      throw new MobKitError('InvalidJwks', `${what}: ${field}.kty must be a non-blank string (oct, RSA, EC or OKP)`, {
+        details: { field: `${field}.kty` },
+      });
     }
     for (const member of ['kid', 'alg'] as const) {
       if (key[member] !== undefined && typeof key[member] !== 'string') {
-        throw new MobKitError('InvalidJwks', `${what}: ${field}.${member} must be a string when present, got ${describeType(key[member])}`, {
-          details: { field: `${field}.${member}` },
-        });
+        throw new MobKitError(
+          'InvalidJwks',
+          `${what}: ${field}.${member} must be a string when present, got ${describeType(key[member])}`,
+          {
+            details: { field: `${field}.${member}` },
+          },
+        );
       }
     }
     return key as Jwk;
@@ -131,9 +153,14 @@ export type VerificationKey = CryptoKey | Uint8Array;
 
 function base64UrlBytes(value: unknown, field: string, kid: string | undefined): Buffer {
   if (typeof value !== 'string' || value === '' || !/^[A-Za-z0-9_-]+$/.test(value)) {
-    throw new TokenError('InvalidKeyMaterial', `JWK${kid === undefined ? '' : ` "${kid}"`}: "${field}" must be a non-empty base64url string`, 'key', {
-      details: { field, kid },
-    });
+    throw new TokenError(
+      'InvalidKeyMaterial',
+      `JWK${kid === undefined ? '' : ` "${kid}"`}: "${field}" must be a non-empty base64url string`,
+      'key',
+      {
+        details: { field, kid },
+      },
+    );
   }
   return Buffer.from(value, 'base64url');
 }
@@ -147,7 +174,12 @@ function base64UrlBytes(value: unknown, field: string, kid: string | undefined):
 export async function importVerificationKey(jwk: Jwk, alg: JwtAlgorithm): Promise<VerificationKey> {
   const kid = jwk.kid;
   if (jwk.alg !== undefined && jwk.alg !== alg) {
-    throw new TokenError('UnsupportedAlgorithm', `JWK${kid === undefined ? '' : ` "${kid}"`} is for ${jwk.alg}, not ${alg}`, 'key', { details: { kid, alg } });
+    throw new TokenError(
+      'UnsupportedAlgorithm',
+      `JWK${kid === undefined ? '' : ` "${kid}"`} is for ${jwk.alg}, not ${alg}`,
+      'key',
+      { details: { kid, alg } },
+    );
   }
   if (!jwkFitsAlgorithm(jwk, alg)) {
     throw new TokenError(
@@ -170,9 +202,14 @@ export async function importVerificationKey(jwk: Jwk, alg: JwtAlgorithm): Promis
       const first = n[0];
       if (first !== undefined) bits -= Math.clz32(first) - 24;
       if (bits < 2048 || bits > 8192) {
-        throw new TokenError('InvalidKeyMaterial', `JWK${kid === undefined ? '' : ` "${kid}"`}: RSA modulus is ${bits} bits; 2048–8192 are accepted`, 'key', {
-          details: { kid, bits },
-        });
+        throw new TokenError(
+          'InvalidKeyMaterial',
+          `JWK${kid === undefined ? '' : ` "${kid}"`}: RSA modulus is ${bits} bits; 2048–8192 are accepted`,
+          'key',
+          {
+            details: { kid, bits },
+          },
+        );
       }
       publicJwk = { kty: 'RSA', n: jwk.n as string, e: jwk.e as string };
       break;
@@ -180,16 +217,26 @@ export async function importVerificationKey(jwk: Jwk, alg: JwtAlgorithm): Promis
     case 'ES256':
       for (const field of ['x', 'y'] as const) {
         if (base64UrlBytes(jwk[field], field, kid).length !== 32) {
-          throw new TokenError('InvalidKeyMaterial', `JWK${kid === undefined ? '' : ` "${kid}"`}: P-256 coordinate "${field}" must be 32 bytes`, 'key', {
-            details: { kid, field },
-          });
+          throw new TokenError(
+            'InvalidKeyMaterial',
+            `JWK${kid === undefined ? '' : ` "${kid}"`}: P-256 coordinate "${field}" must be 32 bytes`,
+            'key',
+            {
+              details: { kid, field },
+            },
+          );
         }
       }
       publicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x as string, y: jwk.y as string };
       break;
     case 'EdDSA':
       if (base64UrlBytes(jwk.x, 'x', kid).length !== 32) {
-        throw new TokenError('InvalidKeyMaterial', `JWK${kid === undefined ? '' : ` "${kid}"`}: Ed25519 "x" must be 32 bytes`, 'key', { details: { kid, field: 'x' } });
+        throw new TokenError(
+          'InvalidKeyMaterial',
+          `JWK${kid === undefined ? '' : ` "${kid}"`}: Ed25519 "x" must be 32 bytes`,
+          'key',
+          { details: { kid, field: 'x' } },
+        );
       }
       publicJwk = { kty: 'OKP', crv: 'Ed25519', x: jwk.x as string };
       break;
@@ -203,10 +250,15 @@ export async function importVerificationKey(jwk: Jwk, alg: JwtAlgorithm): Promis
     }
     return key;
   } catch (error) {
-    throw new TokenError('InvalidKeyMaterial', `JWK${kid === undefined ? '' : ` "${kid}"`} cannot be imported for ${alg}: ${(error as Error).message}`, 'key', {
-      cause: error,
-      details: { kid, alg },
-    });
+    throw new TokenError(
+      'InvalidKeyMaterial',
+      `JWK${kid === undefined ? '' : ` "${kid}"`} cannot be imported for ${alg}: ${(error as Error).message}`,
+      'key',
+      {
+        cause: error,
+        details: { kid, alg },
+      },
+    );
   }
 }
 
@@ -216,9 +268,14 @@ export async function importVerificationKey(jwk: Jwk, alg: JwtAlgorithm): Promis
  */
 export function extractHs256SharedSecret(jwk: Jwk): string {
   if (jwk.kty !== 'oct') {
-    throw new TokenError('InvalidKeyMaterial', `JWK${jwk.kid === undefined ? '' : ` "${jwk.kid}"`} is ${jwk.kty}, not an oct (HS256) key`, 'key', {
-      details: { kid: jwk.kid },
-    });
+    throw new TokenError(
+      'InvalidKeyMaterial',
+      `JWK${jwk.kid === undefined ? '' : ` "${jwk.kid}"`} is ${jwk.kty}, not an oct (HS256) key`,
+      'key',
+      {
+        details: { kid: jwk.kid },
+      },
+    );
   }
   return base64UrlBytes(jwk.k, 'k', jwk.kid).toString('utf8');
 }

@@ -1,12 +1,22 @@
 import { type Clock, MobKitError, systemClock } from '@mobkit/core';
 import { JwksError, TokenError } from './errors.js';
-import { type JwksDocument, type JwtAlgorithm, type OidcDiscoveryDocument, SUPPORTED_ALGORITHMS, parseJwksDocument, parseOidcDiscoveryDocument } from './jwk.js';
+import {
+  type JwksDocument,
+  type JwtAlgorithm,
+  type OidcDiscoveryDocument,
+  SUPPORTED_ALGORITHMS,
+  parseJwksDocument,
+  parseOidcDiscoveryDocument,
+} from './jwk.js';
 import { type ValidatedJwt, decodeTokenHeader } from './jwt.js';
 import { KeySet } from './keyset.js';
 import { isLocalhostClassUrl } from './hosts.js';
 
 /** The `fetch` subset the cache uses; inject one to observe or fake HTTP. */
-export type FetchLike = (url: string, init: { signal: AbortSignal; headers: Record<string, string>; redirect: 'error' }) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init: { signal: AbortSignal; headers: Record<string, string>; redirect: 'error' },
+) => Promise<Response>;
 
 /** Configuration of a {@link JwksCache} (spec §13 `JwksCacheConfig`, camelCase, durations in ms). */
 export interface JwksCacheConfig {
@@ -81,22 +91,43 @@ export class JwksCache {
   private inflight: Promise<Snapshot> | undefined;
   private lastAttemptAtMs: number | undefined;
   private lastError: unknown;
-  private readonly counters: JwksCacheStats = { discoveryRequests: 0, jwksRequests: 0, refreshes: 0, failedRefreshes: 0, kidMissRefreshes: 0 };
+  private readonly counters: JwksCacheStats = {
+    discoveryRequests: 0,
+    jwksRequests: 0,
+    refreshes: 0,
+    failedRefreshes: 0,
+    kidMissRefreshes: 0,
+  };
 
   constructor(config: JwksCacheConfig) {
     let url: URL;
     try {
       url = new URL(config.discoveryUrl);
     } catch (error) {
-      throw new MobKitError('InvalidConfig', `JwksCache: discoveryUrl ${JSON.stringify(config.discoveryUrl)} is not a URL`, { cause: error, details: { field: 'discoveryUrl' } });
+      throw new MobKitError(
+        'InvalidConfig',
+        `JwksCache: discoveryUrl ${JSON.stringify(config.discoveryUrl)} is not a URL`,
+        { cause: error, details: { field: 'discoveryUrl' } },
+      );
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new MobKitError('InvalidConfig', `JwksCache: discoveryUrl must be http(s), got ${url.protocol}`, { details: { field: 'discoveryUrl' } });
+      throw new MobKitError('InvalidConfig', `JwksCache: discoveryUrl must be http(s), got ${url.protocol}`, {
+        details: { field: 'discoveryUrl' },
+      });
     }
-    for (const field of ['refreshIntervalMs', 'httpTimeoutMs', 'refreshCooldownMs', 'leewaySeconds', 'maxResponseBytes', 'verifiedTokenCacheSize'] as const) {
+    for (const field of [
+      'refreshIntervalMs',
+      'httpTimeoutMs',
+      'refreshCooldownMs',
+      'leewaySeconds',
+      'maxResponseBytes',
+      'verifiedTokenCacheSize',
+    ] as const) {
       const value = config[field];
       if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
-        throw new MobKitError('InvalidConfig', `JwksCache: ${field} must be a number >= 0, got ${String(value)}`, { details: { field } });
+        throw new MobKitError('InvalidConfig', `JwksCache: ${field} must be a number >= 0, got ${String(value)}`, {
+          details: { field },
+        });
       }
     }
     this.config = {
@@ -137,30 +168,48 @@ export class JwksCache {
         redirect: 'error',
       });
     } catch (error) {
-      throw new JwksError(code, `${what}: GET ${url} failed: ${(error as Error).message}`, { cause: error, details: { url } });
+      throw new JwksError(code, `${what}: GET ${url} failed: ${(error as Error).message}`, {
+        cause: error,
+        details: { url },
+      });
     }
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
-      throw new JwksError(code, `${what}: GET ${url} answered HTTP ${response.status}`, { details: { url, status: response.status } });
+      throw new JwksError(code, `${what}: GET ${url} answered HTTP ${response.status}`, {
+        details: { url, status: response.status },
+      });
     }
     const declared = Number(response.headers.get('content-length') ?? '0');
     if (declared > this.config.maxResponseBytes) {
       await response.body?.cancel().catch(() => undefined);
-      throw new JwksError(code, `${what}: GET ${url} is ${declared} bytes; at most ${this.config.maxResponseBytes} are accepted`, { details: { url } });
+      throw new JwksError(
+        code,
+        `${what}: GET ${url} is ${declared} bytes; at most ${this.config.maxResponseBytes} are accepted`,
+        { details: { url } },
+      );
     }
     let text: string;
     try {
       text = await response.text();
     } catch (error) {
-      throw new JwksError(code, `${what}: reading ${url} failed: ${(error as Error).message}`, { cause: error, details: { url } });
+      throw new JwksError(code, `${what}: reading ${url} failed: ${(error as Error).message}`, {
+        cause: error,
+        details: { url },
+      });
     }
     if (text.length > this.config.maxResponseBytes) {
-      throw new JwksError(code, `${what}: ${url} is larger than ${this.config.maxResponseBytes} bytes`, { details: { url } });
+      throw new JwksError(code, `${what}: ${url} is larger than ${this.config.maxResponseBytes} bytes`, {
+        details: { url },
+      });
     }
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new JwksError(code === 'OidcDiscoveryFailed' ? 'InvalidDiscoveryDocument' : 'InvalidJwks', `${what} at ${url} is not valid JSON`, { cause: error, details: { url } });
+      throw new JwksError(
+        code === 'OidcDiscoveryFailed' ? 'InvalidDiscoveryDocument' : 'InvalidJwks',
+        `${what} at ${url} is not valid JSON`,
+        { cause: error, details: { url } },
+      );
     }
   }
 
@@ -172,7 +221,10 @@ export class JwksCache {
       discovery = parseOidcDiscoveryDocument(discoveryJson, `OIDC discovery document at ${this.config.discoveryUrl}`);
       new URL(discovery.jwksUri);
     } catch (error) {
-      throw new JwksError('InvalidDiscoveryDocument', error instanceof Error ? error.message : String(error), { cause: error, details: { url: this.config.discoveryUrl } });
+      throw new JwksError('InvalidDiscoveryDocument', error instanceof Error ? error.message : String(error), {
+        cause: error,
+        details: { url: this.config.discoveryUrl },
+      });
     }
     this.counters.jwksRequests++;
     const jwksJson = await this.getJson(discovery.jwksUri, 'JWKS', 'JwksFetchFailed');
@@ -180,9 +232,16 @@ export class JwksCache {
     try {
       jwks = parseJwksDocument(jwksJson, `JWKS at ${discovery.jwksUri}`);
     } catch (error) {
-      throw new JwksError('InvalidJwks', (error as Error).message, { cause: error, details: { url: discovery.jwksUri } });
+      throw new JwksError('InvalidJwks', (error as Error).message, {
+        cause: error,
+        details: { url: discovery.jwksUri },
+      });
     }
-    return { discovery, keys: new KeySet(jwks, { verifiedCacheSize: this.config.verifiedTokenCacheSize }), fetchedAtMs: this.clock.nowMs() };
+    return {
+      discovery,
+      keys: new KeySet(jwks, { verifiedCacheSize: this.config.verifiedTokenCacheSize }),
+      fetchedAtMs: this.clock.nowMs(),
+    };
   }
 
   /** Fetches discovery and the key set now (sharing an in-flight refresh). Throws {@link JwksError} on failure. */
@@ -215,7 +274,9 @@ export class JwksCache {
   }
 
   private coolingDown(): boolean {
-    return this.lastAttemptAtMs !== undefined && this.clock.nowMs() - this.lastAttemptAtMs < this.config.refreshCooldownMs;
+    return (
+      this.lastAttemptAtMs !== undefined && this.clock.nowMs() - this.lastAttemptAtMs < this.config.refreshCooldownMs
+    );
   }
 
   /** The key set to use now: first use and staleness trigger a refresh (a failed refresh after a good one keeps the old keys). */
@@ -251,9 +312,14 @@ export class JwksCache {
     const header = decodeTokenHeader(token, this.config.algorithms);
     let snapshot = await this.fresh();
     if (header.alg === 'HS256' && !this.hs256Allowed(snapshot.discovery)) {
-      throw new TokenError('UnsupportedAlgorithm', 'HS256 is accepted only when the issuer and jwks_uri hosts are localhost-class', 'header', {
-        details: { alg: 'HS256', issuer: snapshot.discovery.issuer },
-      });
+      throw new TokenError(
+        'UnsupportedAlgorithm',
+        'HS256 is accepted only when the issuer and jwks_uri hosts are localhost-class',
+        'header',
+        {
+          details: { alg: 'HS256', issuer: snapshot.discovery.issuer },
+        },
+      );
     }
     try {
       snapshot.keys.select(header);

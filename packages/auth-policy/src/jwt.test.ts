@@ -2,7 +2,13 @@ import { exportSPKI, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { b64, makeKey, nowSeconds, sign, type TestKey } from '../test/helpers.js';
 import { TokenError } from './errors.js';
-import { extractHs256SharedSecret, importVerificationKey, selectJwkForToken, type Jwk, type JwtAlgorithm } from './jwk.js';
+import {
+  extractHs256SharedSecret,
+  importVerificationKey,
+  selectJwkForToken,
+  type Jwk,
+  type JwtAlgorithm,
+} from './jwk.js';
 import { MAX_TOKEN_LENGTH, decodeTokenHeader, verifyJwt } from './jwt.js';
 import { KeySet, validateJwtLocally, verifyJwtWithJwks } from './keyset.js';
 
@@ -55,7 +61,9 @@ describe('valid tokens per algorithm', () => {
 
   it('verifyJwt takes an imported key directly; a string aud becomes a one-element list', async () => {
     const key = await importVerificationKey(keys.ES256.jwk, 'ES256');
-    const jwt = await verifyJwt(await sign(keys.ES256, { aud: 'meerkat-console', sub: 's' }), key, { audience: 'meerkat-console' });
+    const jwt = await verifyJwt(await sign(keys.ES256, { aud: 'meerkat-console', sub: 's' }), key, {
+      audience: 'meerkat-console',
+    });
     expect(jwt.audience).toEqual(['meerkat-console']);
   });
 
@@ -64,8 +72,12 @@ describe('valid tokens per algorithm', () => {
     const hs = await makeKey('HS256', 'k', true, secret);
     const jwt = await validateJwtLocally(await sign(hs, { sub: 'x', iss: 'i' }), { sharedSecret: secret, issuer: 'i' });
     expect(jwt.subject).toBe('x');
-    expect((await refusal(validateJwtLocally(await sign(hs, { sub: 'x' }), { sharedSecret: 'other-secret' }))).kind).toBe('InvalidSignature');
-    expect((await refusal(validateJwtLocally(await sign(keys.RS256, { sub: 'x' }), { sharedSecret: secret }))).kind).toBe('UnsupportedAlgorithm');
+    expect(
+      (await refusal(validateJwtLocally(await sign(hs, { sub: 'x' }), { sharedSecret: 'other-secret' }))).kind,
+    ).toBe('InvalidSignature');
+    expect(
+      (await refusal(validateJwtLocally(await sign(keys.RS256, { sub: 'x' }), { sharedSecret: secret }))).kind,
+    ).toBe('UnsupportedAlgorithm');
   });
 });
 
@@ -83,24 +95,46 @@ describe('claims', () => {
 
   it('nbf: invalid iff nbf > now + leeway', async () => {
     await expect(keySet.verify(await sign(keys.RS256, { nbf: now + leeway }), opts)).resolves.toBeDefined();
-    expect((await refusal(keySet.verify(await sign(keys.RS256, { nbf: now + leeway + 1 }), opts))).kind).toBe('NotYetValid');
+    expect((await refusal(keySet.verify(await sign(keys.RS256, { nbf: now + leeway + 1 }), opts))).kind).toBe(
+      'NotYetValid',
+    );
   });
 
   it('iss must match exactly; a missing iss does not match', async () => {
-    expect((await refusal(keySet.verify(await sign(keys.ES256, { iss: 'https://issuer.example/' }), { issuer: 'https://issuer.example' }))).kind).toBe('IssuerMismatch');
-    expect((await refusal(keySet.verify(await sign(keys.ES256, {}), { issuer: 'https://issuer.example' }))).kind).toBe('IssuerMismatch');
+    expect(
+      (
+        await refusal(
+          keySet.verify(await sign(keys.ES256, { iss: 'https://issuer.example/' }), {
+            issuer: 'https://issuer.example',
+          }),
+        )
+      ).kind,
+    ).toBe('IssuerMismatch');
+    expect((await refusal(keySet.verify(await sign(keys.ES256, {}), { issuer: 'https://issuer.example' }))).kind).toBe(
+      'IssuerMismatch',
+    );
   });
 
   it('aud (string or array) must contain the expected audience; missing aud fails', async () => {
-    expect((await refusal(keySet.verify(await sign(keys.EdDSA, { aud: 'other' }), { audience: 'meerkat-console' }))).kind).toBe('AudienceMismatch');
-    expect((await refusal(keySet.verify(await sign(keys.EdDSA, { aud: ['a', 'b'] }), { audience: 'meerkat-console' }))).kind).toBe('AudienceMismatch');
-    expect((await refusal(keySet.verify(await sign(keys.EdDSA, {}), { audience: 'meerkat-console' }))).kind).toBe('AudienceMismatch');
+    expect(
+      (await refusal(keySet.verify(await sign(keys.EdDSA, { aud: 'other' }), { audience: 'meerkat-console' }))).kind,
+    ).toBe('AudienceMismatch');
+    expect(
+      (await refusal(keySet.verify(await sign(keys.EdDSA, { aud: ['a', 'b'] }), { audience: 'meerkat-console' }))).kind,
+    ).toBe('AudienceMismatch');
+    expect((await refusal(keySet.verify(await sign(keys.EdDSA, {}), { audience: 'meerkat-console' }))).kind).toBe(
+      'AudienceMismatch',
+    );
   });
 
   it('claims of the wrong type and a required but missing exp are InvalidClaims', async () => {
-    expect((await refusal(keySet.verify(await sign(keys.HS256, { exp: 'tomorrow' } as never)))).kind).toBe('InvalidClaims');
+    expect((await refusal(keySet.verify(await sign(keys.HS256, { exp: 'tomorrow' } as never)))).kind).toBe(
+      'InvalidClaims',
+    );
     expect((await refusal(keySet.verify(await sign(keys.HS256, { aud: 5 } as never)))).kind).toBe('InvalidClaims');
-    expect((await refusal(keySet.verify(await sign(keys.HS256, { sub: 'x' }), { requireExpiry: true }))).kind).toBe('InvalidClaims');
+    expect((await refusal(keySet.verify(await sign(keys.HS256, { sub: 'x' }), { requireExpiry: true }))).kind).toBe(
+      'InvalidClaims',
+    );
   });
 });
 
@@ -125,7 +159,9 @@ describe('refusals', () => {
     // Without alg on the JWK, the RSA key is selected but cannot be an HS256 secret.
     const noAlg = await makeKey('RS256', 'rsa-no-alg', false);
     const pem2 = await exportSPKI(noAlg.publicKey!);
-    const forged = await new SignJWT({ sub: 'admin' }).setProtectedHeader({ alg: 'HS256', kid: 'rsa-no-alg' }).sign(new TextEncoder().encode(pem2));
+    const forged = await new SignJWT({ sub: 'admin' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'rsa-no-alg' })
+      .sign(new TextEncoder().encode(pem2));
     const e = await refusal(new KeySet({ keys: [noAlg.jwk] }).verify(forged));
     expect(e.kind).toBe('UnsupportedAlgorithm');
     expect(e.stage).toBe('key');
@@ -177,14 +213,20 @@ describe('refusals', () => {
     // A payload that is signed but not JSON: the signature verifies, the JSON does not.
     const notJson = `${b64({ alg: 'HS256', kid: keys.HS256.kid })}.${b64('not json')}`;
     const { createHmac } = await import('node:crypto');
-    const mac = createHmac('sha256', keys.HS256.signingKey as Uint8Array).update(notJson).digest('base64url');
+    const mac = createHmac('sha256', keys.HS256.signingKey as Uint8Array)
+      .update(notJson)
+      .digest('base64url');
     const e = await refusal(keySet.verify(`${notJson}.${mac}`));
     expect([e.kind, e.stage]).toEqual(['InvalidJson', 'payload']);
   });
 
   it('jku, x5u and jwk headers are ignored: an attacker key embedded or linked is never used', async () => {
     const attacker = await makeKey('RS256', keys.RS256.kid);
-    const token = await sign(attacker, { sub: 'admin' }, { jku: 'http://127.0.0.1:1/jwks.json', x5u: 'http://127.0.0.1:1/cert.pem', jwk: attacker.jwk });
+    const token = await sign(
+      attacker,
+      { sub: 'admin' },
+      { jku: 'http://127.0.0.1:1/jwks.json', x5u: 'http://127.0.0.1:1/cert.pem', jwk: attacker.jwk },
+    );
     expect((await refusal(keySet.verify(token))).kind).toBe('InvalidSignature');
   });
 
@@ -192,7 +234,11 @@ describe('refusals', () => {
     // jose will not even generate a 1024-bit key, so node:crypto makes one for this test.
     const { generateKeyPairSync } = await import('node:crypto');
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-    const small = { ...(publicKey.export({ format: 'jwk' }) as Record<string, unknown>), kty: 'RSA', kid: 'small' } as Jwk;
+    const small = {
+      ...(publicKey.export({ format: 'jwk' }) as Record<string, unknown>),
+      kty: 'RSA',
+      kid: 'small',
+    } as Jwk;
     const e = await refusal(importVerificationKey(small, 'RS256'));
     expect(e.kind).toBe('InvalidKeyMaterial');
     expect(e.message).toMatch(/1024 bits/);
@@ -202,7 +248,9 @@ describe('refusals', () => {
   });
 
   it('accepted algorithms can be narrowed per verifier', async () => {
-    const e = await refusal(verifyJwtWithJwks(await sign(keys.HS256, { sub: 'x' }), keySet.jwks, { algorithms: ['RS256', 'ES256'] }));
+    const e = await refusal(
+      verifyJwtWithJwks(await sign(keys.HS256, { sub: 'x' }), keySet.jwks, { algorithms: ['RS256', 'ES256'] }),
+    );
     expect(e.kind).toBe('UnsupportedAlgorithm');
   });
 });
@@ -225,7 +273,9 @@ describe('verified-token memory', () => {
     const t3 = await sign(keys.HS256, { sub: 'z' });
     await set.verify(t2);
     await set.verify(t3);
-    expect([set.lookupVerified(token), set.lookupVerified(t2)?.claims.sub, set.lookupVerified(t3)?.claims.sub]).toEqual([undefined, 'y', 'z']);
+    expect([set.lookupVerified(token), set.lookupVerified(t2)?.claims.sub, set.lookupVerified(t3)?.claims.sub]).toEqual(
+      [undefined, 'y', 'z'],
+    );
   });
 });
 
@@ -250,7 +300,9 @@ describe('key selection', () => {
     expect(selectJwkForToken(jwks, undefined, 'EdDSA')).toBeUndefined();
   });
   it('extractHs256SharedSecret reads the oct key as UTF-8', () => {
-    expect(extractHs256SharedSecret({ kty: 'oct', k: 'cGhhc2U3LXRydXN0ZWQtY3VycmVudC1zZWNyZXQ' })).toBe('phase7-trusted-current-secret');
+    expect(extractHs256SharedSecret({ kty: 'oct', k: 'cGhhc2U3LXRydXN0ZWQtY3VycmVudC1zZWNyZXQ' })).toBe(
+      'phase7-trusted-current-secret',
+    );
     expect(() => extractHs256SharedSecret({ kty: 'RSA', n: 'x', e: 'AQAB' })).toThrow(TokenError);
   });
 });

@@ -62,7 +62,9 @@ const SEGMENT = /^[A-Za-z0-9_-]*$/;
 function decodeSegment(segment: string, name: string, stage: 'header' | 'payload'): Buffer {
   // Unpadded base64url only: no '=', '+', '/', whitespace; a length of 4n+1 cannot encode whole bytes.
   if (!SEGMENT.test(segment) || segment.length % 4 === 1) {
-    throw new TokenError('InvalidBase64', `token ${name} is not valid unpadded base64url`, stage, { details: { segment: name } });
+    throw new TokenError('InvalidBase64', `token ${name} is not valid unpadded base64url`, stage, {
+      details: { segment: name },
+    });
   }
   return Buffer.from(segment, 'base64url');
 }
@@ -72,10 +74,15 @@ function parseJsonObject(bytes: Buffer, name: string, stage: 'header' | 'payload
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
-    throw new TokenError('InvalidJson', `token ${name} is not valid UTF-8 JSON: ${(error as Error).message}`, stage, { cause: error, details: { segment: name } });
+    throw new TokenError('InvalidJson', `token ${name} is not valid UTF-8 JSON: ${(error as Error).message}`, stage, {
+      cause: error,
+      details: { segment: name },
+    });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TokenError('InvalidJson', `token ${name} must be a JSON object, got ${describeType(value)}`, stage, { details: { segment: name } });
+    throw new TokenError('InvalidJson', `token ${name} must be a JSON object, got ${describeType(value)}`, stage, {
+      details: { segment: name },
+    });
   }
   return value as Record<string, unknown>;
 }
@@ -85,15 +92,25 @@ function splitToken(token: unknown): [string, string, string] {
     throw new TokenError('InvalidFormat', 'token must be a non-empty string', 'header');
   }
   if (token.length > MAX_TOKEN_LENGTH) {
-    throw new TokenError('TokenTooLarge', `token is ${token.length} characters; at most ${MAX_TOKEN_LENGTH} are accepted`, 'header', {
-      details: { length: token.length, max: MAX_TOKEN_LENGTH },
-    });
+    throw new TokenError(
+      'TokenTooLarge',
+      `token is ${token.length} characters; at most ${MAX_TOKEN_LENGTH} are accepted`,
+      'header',
+      {
+        details: { length: token.length, max: MAX_TOKEN_LENGTH },
+      },
+    );
   }
   const parts = token.split('.');
   if (parts.length !== 3) {
-    throw new TokenError('InvalidFormat', `token must be a compact JWS of 3 dot-separated segments, got ${parts.length}`, 'header', {
-      details: { segments: parts.length },
-    });
+    throw new TokenError(
+      'InvalidFormat',
+      `token must be a compact JWS of 3 dot-separated segments, got ${parts.length}`,
+      'header',
+      {
+        details: { segments: parts.length },
+      },
+    );
   }
   return parts as [string, string, string];
 }
@@ -103,7 +120,10 @@ function splitToken(token: unknown): [string, string, string] {
  * base64url, JSON object, `alg` one of the accepted algorithms (never `none`), `kid` a string when present.
  * Also checks that the payload and signature segments are base64url, so a broken token fails here.
  */
-export function decodeTokenHeader(token: string, algorithms: readonly JwtAlgorithm[] = ['HS256', 'RS256', 'ES256', 'EdDSA']): TokenHeader {
+export function decodeTokenHeader(
+  token: string,
+  algorithms: readonly JwtAlgorithm[] = ['HS256', 'RS256', 'ES256', 'EdDSA'],
+): TokenHeader {
   const [headerPart, payloadPart, signaturePart] = splitToken(token);
   const header = parseJsonObject(decodeSegment(headerPart, 'header', 'header'), 'header', 'header');
   decodeSegment(payloadPart, 'payload', 'payload');
@@ -113,9 +133,14 @@ export function decodeTokenHeader(token: string, algorithms: readonly JwtAlgorit
     throw new TokenError('InvalidFormat', `token header "alg" must be a string, got ${describeType(alg)}`, 'header');
   }
   if (!isSupportedAlgorithm(alg) || !algorithms.includes(alg)) {
-    throw new TokenError('UnsupportedAlgorithm', `token algorithm ${JSON.stringify(alg.slice(0, 40))} is not accepted (accepted: ${algorithms.join(', ')})`, 'header', {
-      details: { alg: alg.slice(0, 40) },
-    });
+    throw new TokenError(
+      'UnsupportedAlgorithm',
+      `token algorithm ${JSON.stringify(alg.slice(0, 40))} is not accepted (accepted: ${algorithms.join(', ')})`,
+      'header',
+      {
+        details: { alg: alg.slice(0, 40) },
+      },
+    );
   }
   if (signaturePart === '') {
     throw new TokenError('InvalidFormat', 'token has an empty signature segment', 'header');
@@ -133,7 +158,13 @@ export function decodeTokenHeader(token: string, algorithms: readonly JwtAlgorit
 function optionalString(claims: Record<string, unknown>, name: string): string | undefined {
   const value = claims[name];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new TokenError('InvalidClaims', `token claim "${name}" must be a string, got ${describeType(value)}`, 'payload', { details: { claim: name } });
+  if (typeof value !== 'string')
+    throw new TokenError(
+      'InvalidClaims',
+      `token claim "${name}" must be a string, got ${describeType(value)}`,
+      'payload',
+      { details: { claim: name } },
+    );
   return value;
 }
 
@@ -141,7 +172,12 @@ function optionalNumber(claims: Record<string, unknown>, name: string): number |
   const value = claims[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TokenError('InvalidClaims', `token claim "${name}" must be a number of epoch seconds, got ${describeType(value)}`, 'payload', { details: { claim: name } });
+    throw new TokenError(
+      'InvalidClaims',
+      `token claim "${name}" must be a number of epoch seconds, got ${describeType(value)}`,
+      'payload',
+      { details: { claim: name } },
+    );
   }
   return value;
 }
@@ -151,7 +187,11 @@ function optionalNumber(claims: Record<string, unknown>, name: string): number |
  * `exp < now − leeway`; `nbf` invalid iff `nbf > now + leeway`; `iss` exact; `aud` string or array containing
  * the expected audience.
  */
-export function validateClaims(claims: Record<string, unknown>, header: TokenHeader, options: ClaimOptions = {}): ValidatedJwt {
+export function validateClaims(
+  claims: Record<string, unknown>,
+  header: TokenHeader,
+  options: ClaimOptions = {},
+): ValidatedJwt {
   const now = options.nowEpochSeconds ?? Math.floor(Date.now() / 1000);
   const leeway = options.leewaySeconds ?? 60;
   const exp = optionalNumber(claims, 'exp');
@@ -162,26 +202,51 @@ export function validateClaims(claims: Record<string, unknown>, header: TokenHea
   if (rawAud === undefined || rawAud === null) audience = [];
   else if (typeof rawAud === 'string') audience = [rawAud];
   else if (Array.isArray(rawAud) && rawAud.every((a) => typeof a === 'string')) audience = rawAud as string[];
-  else throw new TokenError('InvalidClaims', `token claim "aud" must be a string or an array of strings, got ${describeType(rawAud)}`, 'payload', { details: { claim: 'aud' } });
+  else
+    throw new TokenError(
+      'InvalidClaims',
+      `token claim "aud" must be a string or an array of strings, got ${describeType(rawAud)}`,
+      'payload',
+      { details: { claim: 'aud' } },
+    );
 
   if (exp === undefined && options.requireExpiry === true) {
-    throw new TokenError('InvalidClaims', 'token has no "exp" claim; this verifier requires one', 'payload', { details: { claim: 'exp' } });
+    throw new TokenError('InvalidClaims', 'token has no "exp" claim; this verifier requires one', 'payload', {
+      details: { claim: 'exp' },
+    });
   }
   if (exp !== undefined && exp < now - leeway) {
-    throw new TokenError('Expired', `token expired at ${exp} (now ${now}, leeway ${leeway} s)`, 'payload', { details: { exp, now, leeway } });
+    throw new TokenError('Expired', `token expired at ${exp} (now ${now}, leeway ${leeway} s)`, 'payload', {
+      details: { exp, now, leeway },
+    });
   }
   if (nbf !== undefined && nbf > now + leeway) {
-    throw new TokenError('NotYetValid', `token is not valid before ${nbf} (now ${now}, leeway ${leeway} s)`, 'payload', { details: { nbf, now, leeway } });
+    throw new TokenError(
+      'NotYetValid',
+      `token is not valid before ${nbf} (now ${now}, leeway ${leeway} s)`,
+      'payload',
+      { details: { nbf, now, leeway } },
+    );
   }
   if (options.issuer !== undefined && issuer !== options.issuer) {
-    throw new TokenError('IssuerMismatch', `token issuer ${issuer === undefined ? '(none)' : JSON.stringify(issuer)} is not the expected ${JSON.stringify(options.issuer)}`, 'payload', {
-      details: { expected: options.issuer, actual: issuer },
-    });
+    throw new TokenError(
+      'IssuerMismatch',
+      `token issuer ${issuer === undefined ? '(none)' : JSON.stringify(issuer)} is not the expected ${JSON.stringify(options.issuer)}`,
+      'payload',
+      {
+        details: { expected: options.issuer, actual: issuer },
+      },
+    );
   }
   if (options.audience !== undefined && !audience.includes(options.audience)) {
-    throw new TokenError('AudienceMismatch', `token audience ${JSON.stringify(audience)} does not contain ${JSON.stringify(options.audience)}`, 'payload', {
-      details: { expected: options.audience, actual: audience },
-    });
+    throw new TokenError(
+      'AudienceMismatch',
+      `token audience ${JSON.stringify(audience)} does not contain ${JSON.stringify(options.audience)}`,
+      'payload',
+      {
+        details: { expected: options.audience, actual: audience },
+      },
+    );
   }
   const out: ValidatedJwt = { audience, header, claims: Object.freeze({ ...claims }) };
   const subject = optionalString(claims, 'sub');
@@ -204,7 +269,11 @@ export function validateClaims(claims: Record<string, unknown>, header: TokenHea
  * algorithm. Returns the decoded payload object.
  * @internal
  */
-export async function verifySignature(token: string, header: TokenHeader, key: VerificationKey): Promise<Record<string, unknown>> {
+export async function verifySignature(
+  token: string,
+  header: TokenHeader,
+  key: VerificationKey,
+): Promise<Record<string, unknown>> {
   let payload: Uint8Array;
   try {
     ({ payload } = await compactVerify(token, key, { algorithms: [header.alg] }));
@@ -212,13 +281,27 @@ export async function verifySignature(token: string, header: TokenHeader, key: V
     if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
       throw new TokenError('InvalidSignature', 'token signature does not verify', 'payload', { cause: error });
     }
-    if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported || error instanceof TypeError) {
-      throw new TokenError('UnsupportedAlgorithm', `token cannot be verified with this key for ${header.alg}: ${(error as Error).message}`, 'key', { cause: error });
+    if (
+      error instanceof joseErrors.JOSEAlgNotAllowed ||
+      error instanceof joseErrors.JOSENotSupported ||
+      error instanceof TypeError
+    ) {
+      throw new TokenError(
+        'UnsupportedAlgorithm',
+        `token cannot be verified with this key for ${header.alg}: ${(error as Error).message}`,
+        'key',
+        { cause: error },
+      );
     }
     if (error instanceof joseErrors.JWSInvalid) {
       throw new TokenError('InvalidFormat', `token is not a valid JWS: ${error.message}`, 'header', { cause: error });
     }
-    throw new TokenError('InvalidSignature', `token signature does not verify: ${(error as Error).message}`, 'payload', { cause: error });
+    throw new TokenError(
+      'InvalidSignature',
+      `token signature does not verify: ${(error as Error).message}`,
+      'payload',
+      { cause: error },
+    );
   }
   return parseJsonObject(Buffer.from(payload), 'payload', 'payload');
 }
@@ -228,7 +311,11 @@ export async function verifySignature(token: string, header: TokenHeader, key: V
  * accepted and the key must fit it; then signature (jose), `exp`/`nbf` with leeway, `iss`, `aud`.
  * Throws {@link TokenError} with the spec kind; never anything else for a bad token.
  */
-export async function verifyJwt(token: string, key: VerificationKey, options: VerifyJwtOptions = {}): Promise<ValidatedJwt> {
+export async function verifyJwt(
+  token: string,
+  key: VerificationKey,
+  options: VerifyJwtOptions = {},
+): Promise<ValidatedJwt> {
   const header = decodeTokenHeader(token, options.algorithms);
   const claims = await verifySignature(token, header, key);
   return validateClaims(claims, header, options);

@@ -1,6 +1,20 @@
 import { TokenError } from './errors.js';
-import { type Jwk, type JwksDocument, type JwtAlgorithm, type VerificationKey, importVerificationKey, selectJwkForToken } from './jwk.js';
-import { type TokenHeader, type ValidatedJwt, type VerifyJwtOptions, decodeTokenHeader, validateClaims, verifySignature } from './jwt.js';
+import {
+  type Jwk,
+  type JwksDocument,
+  type JwtAlgorithm,
+  type VerificationKey,
+  importVerificationKey,
+  selectJwkForToken,
+} from './jwk.js';
+import {
+  type TokenHeader,
+  type ValidatedJwt,
+  type VerifyJwtOptions,
+  decodeTokenHeader,
+  validateClaims,
+  verifySignature,
+} from './jwt.js';
 
 /**
  * An immutable JWKS with its imported keys cached (keys are imported once per key and algorithm with jose).
@@ -47,7 +61,9 @@ export class KeySet {
     if (jwk === undefined) {
       throw new TokenError(
         'NoMatchingKey',
-        header.kid === undefined ? `no key in the JWKS fits ${header.alg}` : `no key in the JWKS has kid ${JSON.stringify(header.kid)} for ${header.alg}`,
+        header.kid === undefined
+          ? `no key in the JWKS fits ${header.alg}`
+          : `no key in the JWKS has kid ${JSON.stringify(header.kid)} for ${header.alg}`,
         'key',
         { details: { kid: header.kid, alg: header.alg } },
       );
@@ -104,7 +120,11 @@ export interface VerifiedToken {
  * Verifies a token against a JWKS document: key by `kid`/`alg`, signature with jose, then claims.
  * For repeated use keep a {@link KeySet}, which caches imported keys.
  */
-export function verifyJwtWithJwks(token: string, jwks: JwksDocument, options: VerifyJwtOptions = {}): Promise<ValidatedJwt> {
+export function verifyJwtWithJwks(
+  token: string,
+  jwks: JwksDocument,
+  options: VerifyJwtOptions = {},
+): Promise<ValidatedJwt> {
   return new KeySet(jwks).verify(token, options);
 }
 
@@ -123,7 +143,8 @@ export interface LocalJwtOptions {
 /** Verifies an HS256 token with a shared secret (spec §13 `validate_jwt_locally`); other algorithms are refused. */
 export async function validateJwtLocally(token: string, options: LocalJwtOptions): Promise<ValidatedJwt> {
   const header = decodeTokenHeader(token, ['HS256']);
-  const secret = typeof options.sharedSecret === 'string' ? new TextEncoder().encode(options.sharedSecret) : options.sharedSecret;
+  const secret =
+    typeof options.sharedSecret === 'string' ? new TextEncoder().encode(options.sharedSecret) : options.sharedSecret;
   if (secret.length === 0) {
     throw new TokenError('InvalidKeyMaterial', 'validateJwtLocally: sharedSecret is empty', 'key');
   }

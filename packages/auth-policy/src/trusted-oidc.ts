@@ -28,15 +28,25 @@ export interface ParsedTrustedOidc {
  */
 export function parseTrustedOidcConfig(config: TrustedOidcRuntimeConfig): ParsedTrustedOidc {
   if (config === null || typeof config !== 'object') {
-    throw new MobKitError('InvalidTrustedAuthConfig', 'trusted_oidc: expected { discoveryJson, jwksJson, audience }', { details: { field: 'trusted_oidc' } });
-  }
-  if (typeof config.audience !== 'string' || config.audience.trim() === '') {
-    throw new MobKitError('InvalidTrustedAuthConfig', 'trusted_oidc.audience must be a non-blank string (the audience console tokens carry, e.g. "meerkat-console")', {
-      details: { field: 'trusted_oidc.audience' },
+    throw new MobKitError('InvalidTrustedAuthConfig', 'trusted_oidc: expected { discoveryJson, jwksJson, audience }', {
+      details: { field: 'trusted_oidc' },
     });
   }
-  const discovery = parseSection(config.discoveryJson, 'trusted_oidc.discovery_json', (v) => parseOidcDiscoveryDocument(v, 'trusted_oidc.discovery_json'));
-  const jwks = parseSection(config.jwksJson, 'trusted_oidc.jwks_json', (v) => parseJwksDocument(v, 'trusted_oidc.jwks_json'));
+  if (typeof config.audience !== 'string' || config.audience.trim() === '') {
+    throw new MobKitError(
+      'InvalidTrustedAuthConfig',
+      'trusted_oidc.audience must be a non-blank string (the audience console tokens carry, e.g. "meerkat-console")',
+      {
+        details: { field: 'trusted_oidc.audience' },
+      },
+    );
+  }
+  const discovery = parseSection(config.discoveryJson, 'trusted_oidc.discovery_json', (v) =>
+    parseOidcDiscoveryDocument(v, 'trusted_oidc.discovery_json'),
+  );
+  const jwks = parseSection(config.jwksJson, 'trusted_oidc.jwks_json', (v) =>
+    parseJwksDocument(v, 'trusted_oidc.jwks_json'),
+  );
   return { discovery, jwks, audience: config.audience };
 }
 
@@ -48,11 +58,17 @@ function parseSection<T>(text: unknown, field: string, validate: (value: unknown
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new MobKitError('InvalidTrustedAuthConfig', `${field} is not valid JSON: ${(error as Error).message}`, { cause: error, details: { field } });
+    throw new MobKitError('InvalidTrustedAuthConfig', `${field} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+      details: { field },
+    });
   }
   try {
     return validate(value);
   } catch (error) {
-    throw new MobKitError('InvalidTrustedAuthConfig', (error as Error).message, { cause: error, details: { field, member: (error as MobKitError).details?.field } });
+    throw new MobKitError('InvalidTrustedAuthConfig', (error as Error).message, {
+      cause: error,
+      details: { field, member: (error as MobKitError).details?.field },
+    });
   }
 }

@@ -4,7 +4,17 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireConsoleAuth, requireJwt } from '../src/express.js';
 import { JwksCache, buildRuntimeDecisionState, type RuntimeDecisionState } from '../src/index.js';
-import { b64, makeKey, nowSeconds, seedDecisionInputs, sign, startOidcServer, trustedOidcFor, type OidcServer, type TestKey } from './helpers.js';
+import {
+  b64,
+  makeKey,
+  nowSeconds,
+  seedDecisionInputs,
+  sign,
+  startOidcServer,
+  trustedOidcFor,
+  type OidcServer,
+  type TestKey,
+} from './helpers.js';
 
 const servers: Server[] = [];
 let oidc: OidcServer;
@@ -31,7 +41,10 @@ function consoleApp(decisions: RuntimeDecisionState, onRefused?: (reason: string
     res.json({
       contract_version: '0.2.0',
       modules: decisions.modules.map((m) => m.id),
-      caller: req.mobkitIdentity === undefined ? null : { email: req.mobkitIdentity.email, provider: req.mobkitIdentity.provider },
+      caller:
+        req.mobkitIdentity === undefined
+          ? null
+          : { email: req.mobkitIdentity.email, provider: req.mobkitIdentity.provider },
       same_on_locals: res.locals.mobkitIdentity === req.mobkitIdentity,
     });
   });
@@ -39,7 +52,14 @@ function consoleApp(decisions: RuntimeDecisionState, onRefused?: (reason: string
 }
 
 const issuer = 'http://127.0.0.1:9';
-const claims = (extra: Record<string, unknown> = {}) => ({ iss: issuer, aud: 'meerkat-console', exp: nowSeconds() + 300, email: 'ops@example.com', provider: 'google_oauth', ...extra });
+const claims = (extra: Record<string, unknown> = {}) => ({
+  iss: issuer,
+  aud: 'meerkat-console',
+  exp: nowSeconds() + 300,
+  email: 'ops@example.com',
+  provider: 'google_oauth',
+  ...extra,
+});
 
 beforeAll(async () => {
   rs = await makeKey('RS256', 'rs-1');
@@ -70,7 +90,10 @@ afterAll(async () => {
   await oidc?.close();
 });
 
-async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(url, { headers });
   const text = await res.text();
   return { status: res.status, body: text === '' ? undefined : JSON.parse(text), headers: res.headers };
@@ -106,9 +129,21 @@ describe('requireConsoleAuth over real HTTP', () => {
       [{ authorization: `Bearer ${await sign(rs, claims({ aud: 'elsewhere' }))}` }, '', 'invalid_token'],
       [{ authorization: `Bearer ${await sign(rs, claims({ email: undefined }))}` }, '', 'missing_token_identity'],
       [{ authorization: `Bearer ${await sign(rs, claims({ provider: 'github_oauth' }))}` }, '', 'provider_mismatch'],
-      [{ authorization: `Bearer ${await sign(rs, claims({ email: 'eve@example.com' }))}` }, '', 'email_not_allowlisted'],
-      [{ authorization: `Bearer ${await sign(rs, claims({ email: 'bot', actor_type: 'service' }))}` }, '', 'invalid_service_identity'],
-      [{ authorization: `Bearer ${await sign(rs, claims({ email: 'svc:other' }))}` }, '', 'service_identity_not_allowlisted'],
+      [
+        { authorization: `Bearer ${await sign(rs, claims({ email: 'eve@example.com' }))}` },
+        '',
+        'email_not_allowlisted',
+      ],
+      [
+        { authorization: `Bearer ${await sign(rs, claims({ email: 'bot', actor_type: 'service' }))}` },
+        '',
+        'invalid_service_identity',
+      ],
+      [
+        { authorization: `Bearer ${await sign(rs, claims({ email: 'svc:other' }))}` },
+        '',
+        'service_identity_not_allowlisted',
+      ],
     ];
     refusals.length = 0;
     for (const [headers, query, reason] of cases) {
@@ -127,7 +162,9 @@ describe('requireConsoleAuth over real HTTP', () => {
     const server = createServer({ maxHeaderSize: 64 * 1024 }, app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
-    const r = await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/console/modules`, { authorization: `Bearer ${big}` });
+    const r = await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/console/modules`, {
+      authorization: `Bearer ${big}`,
+    });
     expect([r.status, r.body]).toEqual([401, { error: 'unauthorized', reason: 'invalid_token' }]);
   });
 
@@ -154,10 +191,17 @@ describe('requireConsoleAuth over real HTTP', () => {
 
 describe('requireJwt over real HTTP with a JwksCache', () => {
   it('401 without a token, 200 with claims for a valid one, 401 with reason for a bad one', async () => {
-    expect(await get(`${apiUrl}/api/me`)).toMatchObject({ status: 401, body: { error: 'unauthorized', reason: 'missing_credentials' } });
-    const ok = await get(`${apiUrl}/api/me`, { authorization: `Bearer ${await sign(rs, { iss: oidc.url, aud: 'api', sub: 'u1', exp: nowSeconds() + 60 })}` });
+    expect(await get(`${apiUrl}/api/me`)).toMatchObject({
+      status: 401,
+      body: { error: 'unauthorized', reason: 'missing_credentials' },
+    });
+    const ok = await get(`${apiUrl}/api/me`, {
+      authorization: `Bearer ${await sign(rs, { iss: oidc.url, aud: 'api', sub: 'u1', exp: nowSeconds() + 60 })}`,
+    });
     expect([ok.status, ok.body]).toEqual([200, { sub: 'u1', aud: ['api'] }]);
-    const bad = await get(`${apiUrl}/api/me`, { authorization: `Bearer ${await sign(rs, { iss: oidc.url, aud: 'other', sub: 'u1' })}` });
+    const bad = await get(`${apiUrl}/api/me`, {
+      authorization: `Bearer ${await sign(rs, { iss: oidc.url, aud: 'other', sub: 'u1' })}`,
+    });
     expect([bad.status, bad.body]).toEqual([401, { error: 'unauthorized', reason: 'invalid_token' }]);
     const query = await get(`${apiUrl}/api/me?auth_token=${await sign(rs, { iss: oidc.url, aud: 'api', sub: 'u1' })}`);
     expect(query.body.reason).toBe('missing_credentials');

@@ -33,8 +33,15 @@ export async function makeKey(alg: JwtAlgorithm, kid: string, withAlg = true, se
 }
 
 /** Signs claims with `key` (header `alg`, `kid` plus `extraHeader`). */
-export function sign(key: TestKey, claims: JWTPayload, extraHeader: Record<string, unknown> = {}, alg: string = key.alg): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: alg === 'EdDSA' ? 'EdDSA' : alg, kid: key.kid, ...extraHeader }).sign(key.signingKey);
+export function sign(
+  key: TestKey,
+  claims: JWTPayload,
+  extraHeader: Record<string, unknown> = {},
+  alg: string = key.alg,
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: alg === 'EdDSA' ? 'EdDSA' : alg, kid: key.kid, ...extraHeader })
+    .sign(key.signingKey);
 }
 
 /** Encodes a JSON value (or raw text) as unpadded base64url. */
@@ -71,14 +78,19 @@ restart_policy = "always"
 /** The seed's `trusted_oidc()`. */
 export function seedTrustedOidc(): TrustedOidcRuntimeConfig {
   return {
-    discoveryJson: '{"issuer":"https://trusted.mobkit.local","jwks_uri":"https://trusted.mobkit.local/.well-known/jwks.json"}',
-    jwksJson: '{"keys":[{"kid":"kid-current","kty":"oct","alg":"HS256","k":"cGhhc2U3LXRydXN0ZWQtY3VycmVudC1zZWNyZXQ"}]}',
+    discoveryJson:
+      '{"issuer":"https://trusted.mobkit.local","jwks_uri":"https://trusted.mobkit.local/.well-known/jwks.json"}',
+    jwksJson:
+      '{"keys":[{"kid":"kid-current","kty":"oct","alg":"HS256","k":"cGhhc2U3LXRydXN0ZWQtY3VycmVudC1zZWNyZXQ"}]}',
     audience: 'meerkat-console',
   };
 }
 
 /** The seed's release-targets.json, from fixtures/auth. */
-export const SEED_RELEASE_TARGETS_JSON = readFileSync(fileURLToPath(new URL('../../../fixtures/auth/release-targets.json', import.meta.url)), 'utf8');
+export const SEED_RELEASE_TARGETS_JSON = readFileSync(
+  fileURLToPath(new URL('../../../fixtures/auth/release-targets.json', import.meta.url)),
+  'utf8',
+);
 
 /** The seed's `decision_state()` inputs. */
 export function seedDecisionInputs(): RuntimeDecisionInputs {
@@ -94,7 +106,11 @@ export function seedDecisionInputs(): RuntimeDecisionInputs {
 }
 
 /** A trusted OIDC config whose issuer and jwks_uri are on `host`, with `keys` published. */
-export function trustedOidcFor(keys: Jwk[], host = 'http://127.0.0.1:9', audience = 'meerkat-console'): TrustedOidcRuntimeConfig {
+export function trustedOidcFor(
+  keys: Jwk[],
+  host = 'http://127.0.0.1:9',
+  audience = 'meerkat-console',
+): TrustedOidcRuntimeConfig {
   return {
     discoveryJson: JSON.stringify({ issuer: host, jwks_uri: `${host}/.well-known/jwks.json` }),
     jwksJson: JSON.stringify({ keys }),
@@ -123,7 +139,9 @@ export async function startOidcServer(keys: Jwk[]): Promise<OidcServer> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     state.hits.set(path, (state.hits.get(path) ?? 0) + 1);
     if (path === '/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks.json`, response_types_supported: ['id_token'] }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks.json`, response_types_supported: ['id_token'] }));
     } else if (path === '/jwks.json') {
       if (state.failJwksWith !== undefined) res.writeHead(state.failJwksWith).end('down');
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: state.keys }));

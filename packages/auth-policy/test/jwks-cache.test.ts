@@ -63,7 +63,10 @@ describe('JwksCache against a real OIDC discovery + JWKS server on 127.0.0.1', (
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const port = (silent.address() as { port: number }).port;
-      const cache = new JwksCache({ discoveryUrl: `http://127.0.0.1:${port}/.well-known/openid-configuration`, httpTimeoutMs: 200 });
+      const cache = new JwksCache({
+        discoveryUrl: `http://127.0.0.1:${port}/.well-known/openid-configuration`,
+        httpTimeoutMs: 200,
+      });
       expect(await kindOf(cache.verify(await sign(keys.RS256, { sub: 'x' })))).toBe('OidcDiscoveryFailed');
     } finally {
       silent.closeAllConnections();
@@ -75,10 +78,18 @@ describe('JwksCache against a real OIDC discovery + JWKS server on 127.0.0.1', (
     server = await startOidcServer([keys.RS256.jwk]);
     const clock = new ManualClock(T0);
     const cache = new JwksCache({ discoveryUrl: server.discoveryUrl, audience: 'api', clock });
-    expect(await kindOf(cache.verify(await sign(keys.RS256, claims(clock, { iss: 'https://other.example' }))))).toBe('IssuerMismatch');
-    expect(await kindOf(cache.verify(await sign(keys.RS256, claims(clock, { aud: 'console' }))))).toBe('AudienceMismatch');
-    expect(await kindOf(cache.verify(await sign(keys.RS256, claims(clock, { exp: Math.floor(T0 / 1000) - 61 }))))).toBe('Expired');
-    expect(await kindOf(cache.verify(await sign(keys.RS256, claims(clock, { nbf: Math.floor(T0 / 1000) + 61 }))))).toBe('NotYetValid');
+    expect(await kindOf(cache.verify(await sign(keys.RS256, claims(clock, { iss: 'https://other.example' }))))).toBe(
+      'IssuerMismatch',
+    );
+    expect(await kindOf(cache.verify(await sign(keys.RS256, claims(clock, { aud: 'console' }))))).toBe(
+      'AudienceMismatch',
+    );
+    expect(await kindOf(cache.verify(await sign(keys.RS256, claims(clock, { exp: Math.floor(T0 / 1000) - 61 }))))).toBe(
+      'Expired',
+    );
+    expect(await kindOf(cache.verify(await sign(keys.RS256, claims(clock, { nbf: Math.floor(T0 / 1000) + 61 }))))).toBe(
+      'NotYetValid',
+    );
   });
 
   it('refreshes after the refresh interval, not before', async () => {
@@ -146,9 +157,15 @@ describe('JwksCache against a real OIDC discovery + JWKS server on 127.0.0.1', (
     const clock = new ManualClock(T0);
     const cache = new JwksCache({ discoveryUrl: server.discoveryUrl, clock });
     const attacker = await makeKey('RS256', 'attacker');
-    const token = await sign(attacker, claims(clock), { jku: `${server.url}/attacker-jwks.json`, x5u: `${server.url}/attacker.pem`, jwk: attacker.jwk });
+    const token = await sign(attacker, claims(clock), {
+      jku: `${server.url}/attacker-jwks.json`,
+      x5u: `${server.url}/attacker.pem`,
+      jwk: attacker.jwk,
+    });
     expect(await kindOf(cache.verify(token))).toBe('NoMatchingKey');
-    const sameKid = await sign({ ...attacker, kid: keys.RS256.kid }, claims(clock), { jku: `${server.url}/attacker-jwks.json` });
+    const sameKid = await sign({ ...attacker, kid: keys.RS256.kid }, claims(clock), {
+      jku: `${server.url}/attacker-jwks.json`,
+    });
     expect(await kindOf(cache.verify(sameKid))).toBe('InvalidSignature');
     expect(server.hits.get('/attacker-jwks.json')).toBeUndefined();
     expect(server.hits.get('/attacker.pem')).toBeUndefined();
@@ -201,7 +218,10 @@ describe('JwksCache against a real OIDC discovery + JWKS server on 127.0.0.1', (
     const port = new URL(server.url).port;
     await server.close();
     server = undefined;
-    const cache = new JwksCache({ discoveryUrl: `http://127.0.0.1:${port}/.well-known/openid-configuration`, httpTimeoutMs: 2000 });
+    const cache = new JwksCache({
+      discoveryUrl: `http://127.0.0.1:${port}/.well-known/openid-configuration`,
+      httpTimeoutMs: 2000,
+    });
     expect(await kindOf(cache.verify(await sign(keys.RS256, { sub: 'x' })))).toBe('OidcDiscoveryFailed');
     server = await startOidcServer([]);
     const empty = new JwksCache({ discoveryUrl: server.discoveryUrl });

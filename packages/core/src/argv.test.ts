@@ -25,6 +25,8 @@ describe('parseConfigArgv', () => {
     expect(dangling.code).toBe('InvalidInput');
     expect(dangling.message).toBe(`--config needs a path\n${USAGE}`);
     expect(catchError(() => parseConfigArgv(['--verbose'], USAGE)).message).toContain('unknown argument "--verbose"');
-    expect(catchError(() => parseConfigArgv(['a.toml', 'b.toml'], USAGE)).message).toContain('unknown argument "b.toml"');
+    expect(catchError(() => parseConfigArgv(['a.toml', 'b.toml'], USAGE)).message).toContain(
+      'unknown argument "b.toml"',
+    );
   });
 });

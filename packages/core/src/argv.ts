@@ -24,7 +24,9 @@ export function parseConfigArgv(argv: readonly string[], usage: string): ConfigA
     } else if (!arg.startsWith('-') && configPath === undefined) {
       configPath = arg;
     } else {
-      throw new MobKitError('InvalidInput', `unknown argument ${JSON.stringify(arg)}\n${usage}`, { details: { argument: arg } });
+      throw new MobKitError('InvalidInput', `unknown argument ${JSON.stringify(arg)}\n${usage}`, {
+        details: { argument: arg },
+      });
     }
   }
   return { help: false, configPath: configPath === '' ? undefined : configPath };

@@ -21,18 +21,28 @@ export interface RpcCapabilities {
 export function parseRpcCapabilities(line: string): RpcCapabilities {
   const value = parseJsonText(line.trim(), 'capabilities line');
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new MobKitError('InvalidSchema', `capabilities line must be a JSON object, got ${describeType(value)}`, { details: { line: cutLine(line) } });
+    throw new MobKitError('InvalidSchema', `capabilities line must be a JSON object, got ${describeType(value)}`, {
+      details: { line: cutLine(line) },
+    });
   }
   const { contract_version: version, ...extra } = value as Record<string, unknown>;
   if (version === undefined) {
-    throw new MobKitError('MissingContractVersion', 'capabilities line has no "contract_version"; add it, e.g. "0.2.0"', {
-      details: { field: 'contract_version' },
-    });
+    throw new MobKitError(
+      'MissingContractVersion',
+      'capabilities line has no "contract_version"; add it, e.g. "0.2.0"',
+      {
+        details: { field: 'contract_version' },
+      },
+    );
   }
   if (typeof version !== 'string' || version.trim() === '') {
-    throw new MobKitError('InvalidContractVersion', `capabilities "contract_version" must be a non-blank string, got ${JSON.stringify(version)}`, {
-      details: { field: 'contract_version' },
-    });
+    throw new MobKitError(
+      'InvalidContractVersion',
+      `capabilities "contract_version" must be a non-blank string, got ${JSON.stringify(version)}`,
+      {
+        details: { field: 'contract_version' },
+      },
+    );
   }
   return { contractVersion: version, extra };
 }

@@ -16,9 +16,13 @@ import {
   runtimeOptionsToWire,
 } from './config.js';
 
-
 // Wire examples from mobkit-spec.md section 2, verbatim.
-const MODULE_WIRE = { id: 'router', command: 'meerkat-router', args: ['--port', '9001'], restart_policy: 'never' } as const;
+const MODULE_WIRE = {
+  id: 'router',
+  command: 'meerkat-router',
+  args: ['--port', '9001'],
+  restart_policy: 'never',
+} as const;
 const DISCOVERY_WIRE = { namespace: 'prod', modules: ['router'] };
 const PRE_SPAWN_WIRE = { module_id: 'memory', env: [['K', 'V']] as [string, string][] };
 const AGENT_WIRE = {
@@ -33,7 +37,12 @@ const AGENT_WIRE = {
 describe('ModuleConfig', () => {
   it('round-trips the spec wire example, mapping restart_policy to restartPolicy', () => {
     const config = parseModuleConfig(MODULE_WIRE);
-    expect(config).toEqual({ id: 'router', command: 'meerkat-router', args: ['--port', '9001'], restartPolicy: 'never' });
+    expect(config).toEqual({
+      id: 'router',
+      command: 'meerkat-router',
+      args: ['--port', '9001'],
+      restartPolicy: 'never',
+    });
     expect(moduleConfigToWire(config)).toEqual(MODULE_WIRE);
   });
 
@@ -52,7 +61,9 @@ describe('ModuleConfig', () => {
   it('names the field, the allowed values and the bad value for an unknown policy', () => {
     const error = catchError(() => parseModuleConfig({ ...MODULE_WIRE, restart_policy: 'sometimes' }, 'modules[1]'));
     expect(error.code).toBe('InvalidFieldType');
-    expect(error.message).toContain('modules[1].restart_policy: expected one of never, on_failure, always, got "sometimes"');
+    expect(error.message).toContain(
+      'modules[1].restart_policy: expected one of never, on_failure, always, got "sometimes"',
+    );
   });
 
   it('rejects a wrong type with the path into the array', () => {
@@ -96,7 +107,10 @@ describe('DiscoverySpec, PreSpawnData, MobKitConfig', () => {
   });
 
   it('names the module index of a bad module inside a config', () => {
-    const wire = { modules: [MODULE_WIRE, { ...MODULE_WIRE, id: 'x', restart_policy: 'sometimes' }], discovery: DISCOVERY_WIRE };
+    const wire = {
+      modules: [MODULE_WIRE, { ...MODULE_WIRE, id: 'x', restart_policy: 'sometimes' }],
+      discovery: DISCOVERY_WIRE,
+    };
     const error = catchError(() => parseMobKitConfig(wire));
     expect(error.message).toContain('modules[1].restart_policy');
     expect(error.details?.field).toBe('modules[1].restart_policy');
@@ -122,7 +136,11 @@ describe('RuntimeOptions', () => {
     };
     const options = parseRuntimeOptions(wire);
     expect(options.supervisorRestartBackoffMs).toBe(120);
-    expect(options.memoryBackend).toEqual({ kind: 'elephant', endpoint: 'http://127.0.0.1:9', statePath: '/tmp/s.json' });
+    expect(options.memoryBackend).toEqual({
+      kind: 'elephant',
+      endpoint: 'http://127.0.0.1:9',
+      statePath: '/tmp/s.json',
+    });
     expect(runtimeOptionsToWire(options)).toMatchObject(wire);
   });
 
@@ -141,7 +159,12 @@ describe('AgentDiscoverySpec', () => {
   });
 
   it('omits empty optionals on the way out', () => {
-    const spec = parseAgentDiscoverySpec({ profile: 'worker', meerkat_id: 'w-1', labels: {}, additional_instructions: [] });
+    const spec = parseAgentDiscoverySpec({
+      profile: 'worker',
+      meerkat_id: 'w-1',
+      labels: {},
+      additional_instructions: [],
+    });
     expect(agentDiscoverySpecToWire(spec)).toEqual({ profile: 'worker', meerkat_id: 'w-1' });
   });
 

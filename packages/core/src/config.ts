@@ -203,7 +203,8 @@ export function runtimeOptionsToWire(options: RuntimeOptions): RuntimeOptionsWir
     supervisor_test_force_terminate_failure: options.supervisorTestForceTerminateFailure,
   };
   if (options.shutdownGraceMs !== undefined) wire.shutdown_grace_ms = options.shutdownGraceMs;
-  if (options.restartBackoffMultiplier !== undefined) wire.restart_backoff_multiplier = options.restartBackoffMultiplier;
+  if (options.restartBackoffMultiplier !== undefined)
+    wire.restart_backoff_multiplier = options.restartBackoffMultiplier;
   if (options.restartBackoffMinMs !== undefined) wire.restart_backoff_min_ms = options.restartBackoffMinMs;
   if (options.restartBackoffMaxMs !== undefined) wire.restart_backoff_max_ms = options.restartBackoffMaxMs;
   if (options.restartStableMs !== undefined) wire.restart_stable_ms = options.restartStableMs;
@@ -234,7 +235,8 @@ export const AgentDiscoverySpecSchema = AgentDiscoverySpecWireSchema.transform((
   meerkatId: w.meerkat_id,
   labels: w.labels,
   context: w.context,
-  additionalInstructions: w.additional_instructions && w.additional_instructions.length > 0 ? w.additional_instructions : undefined,
+  additionalInstructions:
+    w.additional_instructions && w.additional_instructions.length > 0 ? w.additional_instructions : undefined,
   resumeSessionId: w.resume_session_id,
 }));
 /** A member that discovery says should exist: profile, id, labels, context, instructions, session to resume. */
@@ -248,7 +250,8 @@ export function agentDiscoverySpecToWire(spec: AgentDiscoverySpec): AgentDiscove
   const wire: AgentDiscoverySpecWire = { profile: spec.profile, meerkat_id: spec.meerkatId };
   if (spec.labels && Object.keys(spec.labels).length > 0) wire.labels = { ...spec.labels };
   if (spec.context !== undefined && spec.context !== null) wire.context = spec.context;
-  if (spec.additionalInstructions && spec.additionalInstructions.length > 0) wire.additional_instructions = [...spec.additionalInstructions];
+  if (spec.additionalInstructions && spec.additionalInstructions.length > 0)
+    wire.additional_instructions = [...spec.additionalInstructions];
   if (spec.resumeSessionId !== undefined) wire.resume_session_id = spec.resumeSessionId;
   return wire;
 }

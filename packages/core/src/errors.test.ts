@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { catchError } from '../test/catch-error.js';
-import { parseRpcCapabilities, rpcCapabilitiesToWire, MOBKIT_CONTRACT_VERSION, MAX_SCHEDULES_PER_REQUEST } from './capabilities.js';
+import {
+  parseRpcCapabilities,
+  rpcCapabilitiesToWire,
+  MOBKIT_CONTRACT_VERSION,
+  MAX_SCHEDULES_PER_REQUEST,
+} from './capabilities.js';
 import { ManualClock, SequenceIds, sequenceId, systemClock } from './clock.js';
 import { ERROR_CODES, ERROR_CODE_SECTIONS, errorCodeInfo } from './errors/codes.js';
 import { MobKitError, isMobKitError, toMobKitError } from './errors/error.js';
-
 
 describe('the error code table', () => {
   it('maps every code to a JSON-RPC number and an HTTP status', () => {
@@ -21,7 +25,11 @@ describe('the error code table', () => {
     for (const [section, codes] of Object.entries(ERROR_CODE_SECTIONS)) {
       for (const [code, info] of Object.entries(codes)) {
         const first = seen.get(code);
-        if (first) expect({ rpc: info.rpc, http: info.http }, `${code} in ${first.section} and ${section}`).toEqual({ rpc: first.rpc, http: first.http });
+        if (first)
+          expect({ rpc: info.rpc, http: info.http }, `${code} in ${first.section} and ${section}`).toEqual({
+            rpc: first.rpc,
+            http: first.http,
+          });
         else seen.set(code, { section, rpc: info.rpc, http: info.http });
       }
     }
@@ -36,13 +44,20 @@ describe('the error code table', () => {
 describe('MobKitError', () => {
   it('carries code, message, details and cause, and maps to rpc/http', () => {
     const cause = new Error('disk full');
-    const error = new MobKitError('InvalidConfig', 'modules[0].id is blank', { details: { field: 'modules[0].id' }, cause });
+    const error = new MobKitError('InvalidConfig', 'modules[0].id is blank', {
+      details: { field: 'modules[0].id' },
+      cause,
+    });
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('MobKitError');
     expect(error.cause).toBe(cause);
     expect(error.rpcCode).toBe(-32602);
     expect(error.httpStatus).toBe(400);
-    expect(JSON.parse(JSON.stringify(error))).toEqual({ code: 'InvalidConfig', message: 'modules[0].id is blank', details: { field: 'modules[0].id' } });
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      code: 'InvalidConfig',
+      message: 'modules[0].id is blank',
+      details: { field: 'modules[0].id' },
+    });
   });
 
   it('subclasses keep their name and are recognised by isMobKitError, by code too', () => {
@@ -76,7 +91,11 @@ describe('capabilities', () => {
   it('parses a capabilities line and keeps extra keys', () => {
     const caps = parseRpcCapabilities('{"contract_version":"0.2.0","methods":["mobkit/status"],"gateway":"stdio"}');
     expect(caps).toEqual({ contractVersion: '0.2.0', extra: { methods: ['mobkit/status'], gateway: 'stdio' } });
-    expect(rpcCapabilitiesToWire(caps)).toEqual({ contract_version: '0.2.0', methods: ['mobkit/status'], gateway: 'stdio' });
+    expect(rpcCapabilitiesToWire(caps)).toEqual({
+      contract_version: '0.2.0',
+      methods: ['mobkit/status'],
+      gateway: 'stdio',
+    });
   });
 
   it('MissingContractVersion, InvalidContractVersion (non-string, blank), InvalidJson, InvalidSchema', () => {

@@ -125,7 +125,9 @@ export function parseModuleHealthTransition(input: unknown): ModuleHealthTransit
   return parseWithSchema(ModuleHealthTransitionSchema, input, { what: 'module health transition' });
 }
 /** Converts a {@link ModuleHealthTransition} to its wire form. */
-export function moduleHealthTransitionToWire(t: ModuleHealthTransition): z.input<typeof ModuleHealthTransitionWireSchema> {
+export function moduleHealthTransitionToWire(
+  t: ModuleHealthTransition,
+): z.input<typeof ModuleHealthTransitionWireSchema> {
   return { module_id: t.moduleId, from: t.from, to: t.to, attempt: t.attempt };
 }
 

@@ -4,7 +4,13 @@
  * snake_case wire form into a camelCase object, and each `…ToWire` maps it back.
  * @packageDocumentation
  */
-export { ERROR_CODES, ERROR_CODE_SECTIONS, errorCodeInfo, type ErrorCodeInfo, type MobKitErrorCode } from './errors/codes.js';
+export {
+  ERROR_CODES,
+  ERROR_CODE_SECTIONS,
+  errorCodeInfo,
+  type ErrorCodeInfo,
+  type MobKitErrorCode,
+} from './errors/codes.js';
 export { MobKitError, isMobKitError, toMobKitError, type MobKitErrorOptions } from './errors/error.js';
 export {
   parseWithSchema,
@@ -87,7 +93,13 @@ export {
   type LifecycleStage,
   type LifecycleEvent,
 } from './events.js';
-export { parseUnifiedEventLine, parseModuleEventLine, normalizeEventLine, compareEvents, insertEventSorted } from './protocol.js';
+export {
+  parseUnifiedEventLine,
+  parseModuleEventLine,
+  normalizeEventLine,
+  compareEvents,
+  insertEventSorted,
+} from './protocol.js';
 export { loadTrustedModulesFromToml } from './trust.js';
 export {
   RouteResolutionWireSchema,

@@ -37,7 +37,10 @@ describe('parseRpcMessage', () => {
   it('parses a single request and a notification', () => {
     const single = parseRpcMessage('{"jsonrpc":"2.0","id":1,"method":"echo","params":{"a":1}}');
     expect(single.batch).toBe(false);
-    expect(single.entries[0]).toEqual({ ok: true, request: { jsonrpc: '2.0', id: 1, method: 'echo', params: { a: 1 } } });
+    expect(single.entries[0]).toEqual({
+      ok: true,
+      request: { jsonrpc: '2.0', id: 1, method: 'echo', params: { a: 1 } },
+    });
     const note = parseRpcMessage('{"jsonrpc":"2.0","method":"echo"}');
     const entry = note.entries[0];
     expect(entry?.ok && isNotification(entry.request)).toBe(true);
@@ -45,7 +48,10 @@ describe('parseRpcMessage', () => {
 
   it('-32700 with id null for text that is not JSON', () => {
     const message = parseRpcMessage('{"jsonrpc":"2.0",');
-    expect(message.entries[0]).toEqual({ ok: false, response: { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } } });
+    expect(message.entries[0]).toEqual({
+      ok: false,
+      response: { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } },
+    });
   });
 
   it('-32600 for a wrong version, a missing method, bad params and an empty batch', () => {
@@ -69,7 +75,11 @@ describe('parseRpcMessage', () => {
 
 describe('handleRpcText', () => {
   it('answers a request with its result', async () => {
-    expect(await handleRpcText('{"jsonrpc":"2.0","id":"a","method":"echo","params":[1,2]}', handler)).toEqual({ jsonrpc: '2.0', id: 'a', result: [1, 2] });
+    expect(await handleRpcText('{"jsonrpc":"2.0","id":"a","method":"echo","params":[1,2]}', handler)).toEqual({
+      jsonrpc: '2.0',
+      id: 'a',
+      result: [1, 2],
+    });
   });
 
   it('sends nothing for a notification, but runs it', async () => {
@@ -92,17 +102,30 @@ describe('handleRpcText', () => {
     const responses = (await handleRpcText(text, handler)) as unknown[];
     expect(responses).toEqual([
       { jsonrpc: '2.0', id: 1, result: { x: 1 } },
-      { jsonrpc: '2.0', id: 2, error: { code: -32601, message: 'Method not found: nope', data: { code: 'RpcMethodNotFound', details: { method: 'nope' } } } },
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        error: {
+          code: -32601,
+          message: 'Method not found: nope',
+          data: { code: 'RpcMethodNotFound', details: { method: 'nope' } },
+        },
+      },
       { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: jsonrpc must be "2.0"' } },
     ]);
   });
 
   it('a batch of notifications only produces no response', async () => {
-    expect(await handleRpcText('[{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"}]', handler)).toBeUndefined();
+    expect(
+      await handleRpcText('[{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"}]', handler),
+    ).toBeUndefined();
   });
 
   it('-32602 names the parameter path', async () => {
-    const response = await handleRpcText('{"jsonrpc":"2.0","id":9,"method":"mobkit/reconcile","params":{"modules":["a",7]}}', handler);
+    const response = await handleRpcText(
+      '{"jsonrpc":"2.0","id":9,"method":"mobkit/reconcile","params":{"modules":["a",7]}}',
+      handler,
+    );
     expect(response).toMatchObject({ id: 9, error: { code: -32602 } });
     const message = (response as { error: { message: string } }).error.message;
     expect(message).toMatch(/^Invalid params: modules\[1\]: expected string, got (integer|number)$/);
@@ -118,17 +141,33 @@ describe('handleRpcText', () => {
     expect(mapped).toEqual({
       jsonrpc: '2.0',
       id: 1,
-      error: { code: -32602, message: 'member_id must not be blank', data: { code: 'InvalidInput', details: { field: 'member_id' } } },
+      error: {
+        code: -32602,
+        message: 'member_id must not be blank',
+        data: { code: 'InvalidInput', details: { field: 'member_id' } },
+      },
     });
     const crashed = await handleRpcText('{"jsonrpc":"2.0","id":2,"method":"crash"}', handler);
-    expect(crashed).toEqual({ jsonrpc: '2.0', id: 2, error: { code: RPC_ERROR.INTERNAL_ERROR, message: 'Internal error: boom' } });
+    expect(crashed).toEqual({
+      jsonrpc: '2.0',
+      id: 2,
+      error: { code: RPC_ERROR.INTERNAL_ERROR, message: 'Internal error: boom' },
+    });
   });
 });
 
 describe('builders', () => {
   it('build results and errors', () => {
     expect(rpcResult(1, undefined)).toEqual({ jsonrpc: '2.0', id: 1, result: null });
-    expect(rpcError('x', -32000, 'nope', { a: 1 })).toEqual({ jsonrpc: '2.0', id: 'x', error: { code: -32000, message: 'nope', data: { a: 1 } } });
-    expect(rpcErrorFromException(null, 'plain string')).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error: plain string' } });
+    expect(rpcError('x', -32000, 'nope', { a: 1 })).toEqual({
+      jsonrpc: '2.0',
+      id: 'x',
+      error: { code: -32000, message: 'nope', data: { a: 1 } },
+    });
+    expect(rpcErrorFromException(null, 'plain string')).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32603, message: 'Internal error: plain string' },
+    });
   });
 });

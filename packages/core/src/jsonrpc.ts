@@ -90,21 +90,33 @@ function validId(id: unknown): id is RpcId {
 
 function classify(value: unknown): RpcEntry {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, response: rpcError(null, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: expected a JSON object') };
+    return {
+      ok: false,
+      response: rpcError(null, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: expected a JSON object'),
+    };
   }
   const obj = value as Record<string, unknown>;
   const id: RpcId = validId(obj.id) ? obj.id : null;
   if ('id' in obj && obj.id !== undefined && !validId(obj.id)) {
-    return { ok: false, response: rpcError(null, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: id must be a string, number or null') };
+    return {
+      ok: false,
+      response: rpcError(null, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: id must be a string, number or null'),
+    };
   }
   if (obj.jsonrpc !== '2.0') {
     return { ok: false, response: rpcError(id, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: jsonrpc must be "2.0"') };
   }
   if (typeof obj.method !== 'string' || obj.method.trim() === '') {
-    return { ok: false, response: rpcError(id, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: method must be a non-empty string') };
+    return {
+      ok: false,
+      response: rpcError(id, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: method must be a non-empty string'),
+    };
   }
   if (obj.params !== undefined && (obj.params === null || typeof obj.params !== 'object')) {
-    return { ok: false, response: rpcError(id, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: params must be an object or an array') };
+    return {
+      ok: false,
+      response: rpcError(id, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: params must be an object or an array'),
+    };
   }
   const request: RpcRequest = { jsonrpc: '2.0', method: obj.method };
   if ('id' in obj && obj.id !== undefined) request.id = id;
@@ -125,7 +137,10 @@ export function parseRpcMessage(text: string): RpcMessage {
   }
   if (Array.isArray(value)) {
     if (value.length === 0) {
-      return { batch: false, entries: [{ ok: false, response: rpcError(null, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: empty batch') }] };
+      return {
+        batch: false,
+        entries: [{ ok: false, response: rpcError(null, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: empty batch') }],
+      };
     }
     return { batch: true, entries: value.map(classify) };
   }
@@ -160,7 +175,10 @@ export type RpcHandler = (request: RpcRequest) => unknown | Promise<unknown>;
  * (notifications, or a batch of notifications only). Notifications are executed; their errors are
  * swallowed as the protocol demands.
  */
-export async function handleRpcText(text: string, handler: RpcHandler): Promise<RpcResponse | RpcResponse[] | undefined> {
+export async function handleRpcText(
+  text: string,
+  handler: RpcHandler,
+): Promise<RpcResponse | RpcResponse[] | undefined> {
   const message = parseRpcMessage(text);
   const responses: RpcResponse[] = [];
   for (const entry of message.entries) {

@@ -9,12 +9,20 @@ import {
   parseLifecycleEvent,
   parseModuleHealthTransition,
 } from './events.js';
-import { compareEvents, insertEventSorted, normalizeEventLine, parseModuleEventLine, parseUnifiedEventLine } from './protocol.js';
+import {
+  compareEvents,
+  insertEventSorted,
+  normalizeEventLine,
+  parseModuleEventLine,
+  parseUnifiedEventLine,
+} from './protocol.js';
 
-
-const AGENT_LINE = '{"event_id":"evt-1","source":"agent","timestamp_ms":1700000000000,"event":{"kind":"agent","agent_id":"a-1","event_type":"run_completed"}}';
-const MODULE_LINE = '{"event_id":"evt-2","source":"module","timestamp_ms":1700000000001,"event":{"kind":"module","module":"router","event_type":"ready","payload":{"port":9001}}}';
-const FLAT_MODULE = '{"event_id":"evt-3","source":"module","timestamp_ms":5,"module":"router","event_type":"ready","payload":{"ok":true}}';
+const AGENT_LINE =
+  '{"event_id":"evt-1","source":"agent","timestamp_ms":1700000000000,"event":{"kind":"agent","agent_id":"a-1","event_type":"run_completed"}}';
+const MODULE_LINE =
+  '{"event_id":"evt-2","source":"module","timestamp_ms":1700000000001,"event":{"kind":"module","module":"router","event_type":"ready","payload":{"port":9001}}}';
+const FLAT_MODULE =
+  '{"event_id":"evt-3","source":"module","timestamp_ms":5,"module":"router","event_type":"ready","payload":{"ok":true}}';
 const FLAT_AGENT = '{"event_id":"evt-4","source":"agent","timestamp_ms":6,"agent_id":"a-1","event_type":"run_started"}';
 
 describe('event envelopes (spec section 2)', () => {
@@ -43,7 +51,9 @@ describe('event envelopes (spec section 2)', () => {
   });
 
   it('InvalidSchema / field errors name the field and quote the line', () => {
-    const error = catchError(() => parseUnifiedEventLine('{"event_id":"e","source":"agent","timestamp_ms":1,"event":{"kind":"robot"}}'));
+    const error = catchError(() =>
+      parseUnifiedEventLine('{"event_id":"e","source":"agent","timestamp_ms":1,"event":{"kind":"robot"}}'),
+    );
     expect(['InvalidSchema', 'InvalidFieldType']).toContain(error.code);
     expect(error.message).toContain('event.kind');
     expect(error.message).toContain('"kind":"robot"');
@@ -59,7 +69,10 @@ describe('event envelopes (spec section 2)', () => {
   });
 
   it('lifecycle events carry seq and stage', () => {
-    expect(parseLifecycleEvent({ seq: 2, stage: 'MergedStreamStarted' })).toEqual({ seq: 2, stage: 'MergedStreamStarted' });
+    expect(parseLifecycleEvent({ seq: 2, stage: 'MergedStreamStarted' })).toEqual({
+      seq: 2,
+      stage: 'MergedStreamStarted',
+    });
     expect(catchError(() => parseLifecycleEvent({ seq: 0, stage: 'Booted' })).message).toContain('stage');
   });
 });
@@ -80,14 +93,18 @@ describe('normalizeEventLine', () => {
   });
 
   it('MissingField names the field', () => {
-    const error = catchError(() => normalizeEventLine('{"source":"module","timestamp_ms":5,"module":"m","event_type":"ready"}'));
+    const error = catchError(() =>
+      normalizeEventLine('{"source":"module","timestamp_ms":5,"module":"m","event_type":"ready"}'),
+    );
     expect(error.code).toBe('MissingField');
     expect(error.message).toContain('"event_id"');
     expect(error.details?.field).toBe('event_id');
   });
 
   it('InvalidFieldType names the field and what it got', () => {
-    const error = catchError(() => normalizeEventLine('{"event_id":"e","source":"module","timestamp_ms":"soon","module":"m","event_type":"ready"}'));
+    const error = catchError(() =>
+      normalizeEventLine('{"event_id":"e","source":"module","timestamp_ms":"soon","module":"m","event_type":"ready"}'),
+    );
     expect(error.code).toBe('InvalidFieldType');
     expect(error.message).toContain('"timestamp_ms"');
     expect(error.message).toContain('"soon"');
@@ -157,9 +174,23 @@ describe('ordering', () => {
 
   it('insertEventSorted keeps the list sorted for any arrival order and is stable for equal keys', () => {
     const events: EventEnvelope<string>[] = [];
-    const input = [ev(5, 'x', 'module'), ev(1, 'z', 'agent'), ev(5, 'a', 'module'), ev(3, 'm', 'agent'), ev(5, 'a', 'agent'), ev(0, 'q', 'module')];
+    const input = [
+      ev(5, 'x', 'module'),
+      ev(1, 'z', 'agent'),
+      ev(5, 'a', 'module'),
+      ev(3, 'm', 'agent'),
+      ev(5, 'a', 'agent'),
+      ev(0, 'q', 'module'),
+    ];
     for (const e of input) insertEventSorted(events, e);
-    expect(events.map((e) => e.event)).toEqual(['0/q/module', '1/z/agent', '3/m/agent', '5/a/agent', '5/a/module', '5/x/module']);
+    expect(events.map((e) => e.event)).toEqual([
+      '0/q/module',
+      '1/z/agent',
+      '3/m/agent',
+      '5/a/agent',
+      '5/a/module',
+      '5/x/module',
+    ]);
     const first = { ...ev(3, 'm', 'agent'), event: 'second-copy' };
     const at = insertEventSorted(events, first);
     expect(events[at - 1]?.event).toBe('3/m/agent');
@@ -168,7 +199,7 @@ describe('ordering', () => {
 
   it('agrees with a full sort on random input', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const events: EventEnvelope<string>[] = [];
     const all: EventEnvelope<string>[] = [];
     for (let i = 0; i < 300; i += 1) {

@@ -1,9 +1,20 @@
 import type { z } from 'zod';
 import { MobKitError } from './errors/error.js';
-import { type EventEnvelope, type EventSource, type ModuleEvent, type UnifiedEvent, EventEnvelopeSchema } from './events.js';
+import {
+  type EventEnvelope,
+  type EventSource,
+  type ModuleEvent,
+  type UnifiedEvent,
+  EventEnvelopeSchema,
+} from './events.js';
 import { cutLine, describeType, parseJsonText, parseWithSchema, quoteLine } from './schema.js';
 
-function fail(code: 'InvalidSchema' | 'MissingField' | 'InvalidFieldType', message: string, line: string, details: Record<string, unknown> = {}): never {
+function fail(
+  code: 'InvalidSchema' | 'MissingField' | 'InvalidFieldType',
+  message: string,
+  line: string,
+  details: Record<string, unknown> = {},
+): never {
   throw new MobKitError(code, `${message}; line: ${quoteLine(line)}`, { details: { ...details, line: cutLine(line) } });
 }
 
@@ -19,7 +30,10 @@ export function parseUnifiedEventLine(line: string): EventEnvelope {
     return parseWithSchema(EventEnvelopeSchema, value, { what: 'event line' });
   } catch (error) {
     const e = error as MobKitError;
-    throw new MobKitError(e.code, `${e.message}; line: ${quoteLine(line)}`, { cause: e, details: { ...e.details, line: cutLine(line) } });
+    throw new MobKitError(e.code, `${e.message}; line: ${quoteLine(line)}`, {
+      cause: e,
+      details: { ...e.details, line: cutLine(line) },
+    });
   }
 }
 
@@ -36,19 +50,30 @@ export function parseModuleEventLine<S extends z.ZodType = z.ZodType<unknown>>(
   const envelope = normalizeEventLine(line);
   const event = envelope.event;
   if (event.kind !== 'module') {
-    throw new MobKitError('UnexpectedEventKind', `expected a module event "${expectedEventType}", got an agent event from "${event.agentId}"; line: ${quoteLine(line)}`, {
-      details: { expected: 'module', got: 'agent', line: cutLine(line) },
-    });
+    throw new MobKitError(
+      'UnexpectedEventKind',
+      `expected a module event "${expectedEventType}", got an agent event from "${event.agentId}"; line: ${quoteLine(line)}`,
+      {
+        details: { expected: 'module', got: 'agent', line: cutLine(line) },
+      },
+    );
   }
   if (event.eventType !== expectedEventType) {
-    throw new MobKitError('UnexpectedPayloadType', `expected event_type "${expectedEventType}", got "${event.eventType}"; line: ${quoteLine(line)}`, {
-      details: { expected: expectedEventType, got: event.eventType, line: cutLine(line) },
-    });
+    throw new MobKitError(
+      'UnexpectedPayloadType',
+      `expected event_type "${expectedEventType}", got "${event.eventType}"; line: ${quoteLine(line)}`,
+      {
+        details: { expected: expectedEventType, got: event.eventType, line: cutLine(line) },
+      },
+    );
   }
   let payload: unknown = event.payload;
   if (payloadSchema) {
     try {
-      payload = parseWithSchema(payloadSchema, event.payload, { what: `"${expectedEventType}" payload`, pathPrefix: 'payload' });
+      payload = parseWithSchema(payloadSchema, event.payload, {
+        what: `"${expectedEventType}" payload`,
+        pathPrefix: 'payload',
+      });
     } catch (error) {
       const e = error as MobKitError;
       throw new MobKitError('UnexpectedPayloadType', `${e.message}; line: ${quoteLine(line)}`, {
@@ -60,20 +85,46 @@ export function parseModuleEventLine<S extends z.ZodType = z.ZodType<unknown>>(
   return { ...envelope, event: { ...event, payload } as ModuleEvent<z.output<S>> };
 }
 
-function field(obj: Record<string, unknown>, name: string, kind: 'string' | 'timestamp', line: string, optional?: false): string | number;
-function field(obj: Record<string, unknown>, name: string, kind: 'string' | 'timestamp', line: string, optional: true): string | number | undefined;
-function field(obj: Record<string, unknown>, name: string, kind: 'string' | 'timestamp', line: string, optional = false): string | number | undefined {
+function field(
+  obj: Record<string, unknown>,
+  name: string,
+  kind: 'string' | 'timestamp',
+  line: string,
+  optional?: false,
+): string | number;
+function field(
+  obj: Record<string, unknown>,
+  name: string,
+  kind: 'string' | 'timestamp',
+  line: string,
+  optional: true,
+): string | number | undefined;
+function field(
+  obj: Record<string, unknown>,
+  name: string,
+  kind: 'string' | 'timestamp',
+  line: string,
+  optional = false,
+): string | number | undefined {
   const value = obj[name];
   if (value === undefined || value === null) {
     if (optional) return undefined;
     fail('MissingField', `event line is missing field "${name}"`, line, { field: name });
   }
   if (kind === 'string') {
-    if (typeof value !== 'string') fail('InvalidFieldType', `event line field "${name}" must be a string, got ${describeType(value)}`, line, { field: name });
+    if (typeof value !== 'string')
+      fail('InvalidFieldType', `event line field "${name}" must be a string, got ${describeType(value)}`, line, {
+        field: name,
+      });
     return value;
   }
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    fail('InvalidFieldType', `event line field "${name}" must be a non-negative integer of milliseconds, got ${JSON.stringify(value)}`, line, { field: name });
+    fail(
+      'InvalidFieldType',
+      `event line field "${name}" must be a non-negative integer of milliseconds, got ${JSON.stringify(value)}`,
+      line,
+      { field: name },
+    );
   }
   return value;
 }
@@ -94,10 +145,16 @@ export function normalizeEventLine(line: string): EventEnvelope {
   }
   const obj = value as Record<string, unknown>;
   const eventId = field(obj, 'event_id', 'string', text) as string;
-  if (eventId.trim() === '') fail('InvalidFieldType', 'event line field "event_id" must not be blank', text, { field: 'event_id' });
+  if (eventId.trim() === '')
+    fail('InvalidFieldType', 'event line field "event_id" must not be blank', text, { field: 'event_id' });
   const sourceRaw = field(obj, 'source', 'string', text) as string;
   if (sourceRaw !== 'agent' && sourceRaw !== 'module') {
-    fail('InvalidFieldType', `event line field "source" must be "agent" or "module", got ${JSON.stringify(sourceRaw)}`, text, { field: 'source' });
+    fail(
+      'InvalidFieldType',
+      `event line field "source" must be "agent" or "module", got ${JSON.stringify(sourceRaw)}`,
+      text,
+      { field: 'source' },
+    );
   }
   const source: EventSource = sourceRaw;
   const timestampMs = field(obj, 'timestamp_ms', 'timestamp', text) as number;
@@ -106,12 +163,18 @@ export function normalizeEventLine(line: string): EventEnvelope {
   if (obj.event !== undefined) {
     const nested = obj.event;
     if (nested === null || typeof nested !== 'object' || Array.isArray(nested)) {
-      fail('InvalidFieldType', `event line field "event" must be an object, got ${describeType(nested)}`, text, { field: 'event' });
+      fail('InvalidFieldType', `event line field "event" must be an object, got ${describeType(nested)}`, text, {
+        field: 'event',
+      });
     }
     const inner = nested as Record<string, unknown>;
     const kind = field(inner, 'kind', 'string', text);
     if (kind === 'agent') {
-      event = { kind: 'agent', agentId: field(inner, 'agent_id', 'string', text) as string, eventType: field(inner, 'event_type', 'string', text) as string };
+      event = {
+        kind: 'agent',
+        agentId: field(inner, 'agent_id', 'string', text) as string,
+        eventType: field(inner, 'event_type', 'string', text) as string,
+      };
     } else if (kind === 'module') {
       event = {
         kind: 'module',
@@ -120,7 +183,12 @@ export function normalizeEventLine(line: string): EventEnvelope {
         payload: inner.payload === undefined ? null : inner.payload,
       };
     } else {
-      fail('InvalidFieldType', `event line field "event.kind" must be "agent" or "module", got ${JSON.stringify(kind)}`, text, { field: 'event.kind' });
+      fail(
+        'InvalidFieldType',
+        `event line field "event.kind" must be "agent" or "module", got ${JSON.stringify(kind)}`,
+        text,
+        { field: 'event.kind' },
+      );
     }
   } else if (obj.module !== undefined) {
     event = {
@@ -130,15 +198,23 @@ export function normalizeEventLine(line: string): EventEnvelope {
       payload: obj.payload === undefined ? null : obj.payload,
     };
   } else if (obj.agent_id !== undefined) {
-    event = { kind: 'agent', agentId: field(obj, 'agent_id', 'string', text) as string, eventType: field(obj, 'event_type', 'string', text) as string };
+    event = {
+      kind: 'agent',
+      agentId: field(obj, 'agent_id', 'string', text) as string,
+      eventType: field(obj, 'event_type', 'string', text) as string,
+    };
   } else {
     fail('InvalidSchema', 'event line has neither a nested "event" nor a flat "module" or "agent_id" field', text);
   }
 
   if (event.kind !== source) {
-    throw new MobKitError('SourceMismatch', `event line source mismatch: a ${event.kind} event must have source "${event.kind}", got "${source}"; line: ${quoteLine(text)}`, {
-      details: { expected: event.kind, got: source, line: cutLine(text) },
-    });
+    throw new MobKitError(
+      'SourceMismatch',
+      `event line source mismatch: a ${event.kind} event must have source "${event.kind}", got "${source}"; line: ${quoteLine(text)}`,
+      {
+        details: { expected: event.kind, got: source, line: cutLine(text) },
+      },
+    );
   }
   return { eventId, source, timestampMs, event };
 }

@@ -83,12 +83,17 @@ export interface ParseWithSchemaOptions {
  * on_failure, always, got "sometimes"`), and whose `details.issues` lists every problem.
  * Never lets a zod error or stack reach the caller.
  */
-export function parseWithSchema<S extends z.ZodType>(schema: S, input: unknown, options: ParseWithSchemaOptions): z.output<S> {
+export function parseWithSchema<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  options: ParseWithSchemaOptions,
+): z.output<S> {
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   const summaries = result.error.issues.map((issue) => summarizeIssue(issue, options.pathPrefix ?? ''));
   const first = summaries[0] ?? { code: 'InvalidSchema' as const, field: '<root>', message: 'invalid value' };
-  const more = summaries.length > 1 ? ` (and ${summaries.length - 1} more problem${summaries.length > 2 ? 's' : ''})` : '';
+  const more =
+    summaries.length > 1 ? ` (and ${summaries.length - 1} more problem${summaries.length > 2 ? 's' : ''})` : '';
   throw new MobKitError(options.code ?? first.code, `invalid ${options.what}: ${first.message}${more}`, {
     details: {
       field: first.field,
@@ -102,10 +107,14 @@ export function parseJsonText(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new MobKitError('InvalidJson', `invalid ${what}: not valid JSON (${(error as Error).message}): ${quoteLine(text)}`, {
-      cause: error,
-      details: { line: cutLine(text) },
-    });
+    throw new MobKitError(
+      'InvalidJson',
+      `invalid ${what}: not valid JSON (${(error as Error).message}): ${quoteLine(text)}`,
+      {
+        cause: error,
+        details: { line: cutLine(text) },
+      },
+    );
   }
 }
 

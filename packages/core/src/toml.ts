@@ -11,10 +11,14 @@ export function parseTomlText(text: string, what: string): Record<string, unknow
   } catch (error) {
     if (error instanceof TomlError) {
       const reason = error.message.split('\n')[0] ?? error.message;
-      throw new MobKitError('InvalidToml', `${what}: TOML syntax error at line ${error.line}, column ${error.column}: ${reason}`, {
-        cause: error,
-        details: { line: error.line, column: error.column },
-      });
+      throw new MobKitError(
+        'InvalidToml',
+        `${what}: TOML syntax error at line ${error.line}, column ${error.column}: ${reason}`,
+        {
+          cause: error,
+          details: { line: error.line, column: error.column },
+        },
+      );
     }
     throw new MobKitError('InvalidToml', `${what}: ${(error as Error).message}`, { cause: error });
   }

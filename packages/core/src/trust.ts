@@ -14,38 +14,58 @@ export function loadTrustedModulesFromToml(text: string): ModuleConfig[] {
   const raw = doc.modules;
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) {
-    throw new MobKitError('InvalidConfig', `trust manifest: "modules" must be an array of [[modules]] tables, got ${describeType(raw)}`, {
-      details: { field: 'modules' },
-    });
+    throw new MobKitError(
+      'InvalidConfig',
+      `trust manifest: "modules" must be an array of [[modules]] tables, got ${describeType(raw)}`,
+      {
+        details: { field: 'modules' },
+      },
+    );
   }
   const seen = new Set<string>();
   return raw.map((entry, index): ModuleConfig => {
     const where = `modules[${index}]`;
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-      throw new MobKitError('InvalidConfig', `trust manifest: ${where} must be a table`, { details: { field: where, index } });
+      throw new MobKitError('InvalidConfig', `trust manifest: ${where} must be a table`, {
+        details: { field: where, index },
+      });
     }
     const table = entry as Record<string, unknown>;
     const id = typeof table.id === 'string' ? table.id.trim() : '';
     if (id === '') {
-      throw new MobKitError('MissingModuleId', `trust manifest: ${where}.id is required (a non-blank string naming the module)`, {
-        details: { field: `${where}.id`, index },
-      });
+      throw new MobKitError(
+        'MissingModuleId',
+        `trust manifest: ${where}.id is required (a non-blank string naming the module)`,
+        {
+          details: { field: `${where}.id`, index },
+        },
+      );
     }
     const command = typeof table.command === 'string' ? table.command.trim() : '';
     if (command === '') {
-      throw new MobKitError('MissingModuleCommand', `trust manifest: ${where}.command is required for module "${id}" (the executable to run)`, {
-        details: { field: `${where}.command`, index, moduleId: id },
-      });
+      throw new MobKitError(
+        'MissingModuleCommand',
+        `trust manifest: ${where}.command is required for module "${id}" (the executable to run)`,
+        {
+          details: { field: `${where}.command`, index, moduleId: id },
+        },
+      );
     }
     if (seen.has(id)) {
-      throw new MobKitError('InvalidConfig', `trust manifest: ${where}.id "${id}" is listed twice; module ids must be unique`, {
-        details: { field: `${where}.id`, index, moduleId: id },
-      });
+      throw new MobKitError(
+        'InvalidConfig',
+        `trust manifest: ${where}.id "${id}" is listed twice; module ids must be unique`,
+        {
+          details: { field: `${where}.id`, index, moduleId: id },
+        },
+      );
     }
     seen.add(id);
     const args = table.args ?? [];
     if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) {
-      throw new MobKitError('InvalidConfig', `trust manifest: ${where}.args must be an array of strings`, { details: { field: `${where}.args`, index } });
+      throw new MobKitError('InvalidConfig', `trust manifest: ${where}.args must be an array of strings`, {
+        details: { field: `${where}.args`, index },
+      });
     }
     const policy = RestartPolicySchema.safeParse(table.restart_policy ?? 'on_failure');
     if (!policy.success) {

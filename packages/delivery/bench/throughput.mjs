@@ -34,7 +34,9 @@ async function measure(label, seconds, op) {
   }
   const elapsed = (performance.now() - start) / 1000;
   const rate = n / elapsed;
-  console.log(`${label.padEnd(58)} ${Math.round(rate).toLocaleString('en-US').padStart(9)} ops/s  (${n} ops in ${elapsed.toFixed(2)} s)`);
+  console.log(
+    `${label.padEnd(58)} ${Math.round(rate).toLocaleString('en-US').padStart(9)} ops/s  (${n} ops in ${elapsed.toFixed(2)} s)`,
+  );
   return rate;
 }
 
@@ -53,14 +55,20 @@ async function measureConcurrent(label, seconds, concurrency, op) {
   );
   const elapsed = (performance.now() - start) / 1000;
   const rate = n / elapsed;
-  console.log(`${label.padEnd(58)} ${Math.round(rate).toLocaleString('en-US').padStart(9)} ops/s  (${n} ops in ${elapsed.toFixed(2)} s)`);
+  console.log(
+    `${label.padEnd(58)} ${Math.round(rate).toLocaleString('en-US').padStart(9)} ops/s  (${n} ops in ${elapsed.toFixed(2)} s)`,
+  );
   return rate;
 }
 
 async function inProcess(ledgerPath) {
   const routing = new RoutingService();
   const memory = new MemorySink();
-  const delivery = await DeliveryService.open({ sinks: { email: memory }, trusted: routing.trusted, ...(ledgerPath ? { ledgerPath } : {}) });
+  const delivery = await DeliveryService.open({
+    sinks: { email: memory },
+    trusted: routing.trusted,
+    ...(ledgerPath ? { ledgerPath } : {}),
+  });
   const op = async (i) => {
     const resolution = await routing.resolve(REQUEST);
     await delivery.send({ resolution, payload: { text: 'hello', n: i }, idempotencyKey: `k-${i}` });
@@ -77,7 +85,9 @@ function env() {
 
 async function connect(bin, args) {
   const client = new Client({ name: 'mobkit-bench', version: '0.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [bin, ...args], env: env(), stderr: 'ignore' }));
+  await client.connect(
+    new StdioClientTransport({ command: process.execPath, args: [bin, ...args], env: env(), stderr: 'ignore' }),
+  );
   return client;
 }
 
@@ -98,7 +108,9 @@ const dir = mkdtempSync(join(tmpdir(), 'mobkit-bench-'));
 try {
   const durable = await inProcess(join(dir, 'ledger.jsonl'));
   ledgerSequential = await measure('in-process resolve+send (memory sink, fsynced file ledger)', secs(2), durable.op);
-  ledgerConcurrent = await measureConcurrent('  same, 64 in flight (group commit)', secs(2), 64, (i) => durable.op(1e9 + i));
+  ledgerConcurrent = await measureConcurrent('  same, 64 in flight (group commit)', secs(2), 64, (i) =>
+    durable.op(1e9 + i),
+  );
   await durable.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -111,12 +123,22 @@ let mcpPipelined;
 try {
   const mcpOp = async (i) => {
     const resolution = jsonOf(
-      await router.callTool({ name: 'routing.resolve', arguments: { recipient: 'user@example.com', channel: 'transactional', rate_limit_per_minute: 1_000_000_000 } }),
+      await router.callTool({
+        name: 'routing.resolve',
+        arguments: { recipient: 'user@example.com', channel: 'transactional', rate_limit_per_minute: 1_000_000_000 },
+      }),
     );
-    jsonOf(await delivery.callTool({ name: 'delivery.send', arguments: { resolution, payload: { text: 'hello', n: i }, idempotency_key: `k-${i}` } }));
+    jsonOf(
+      await delivery.callTool({
+        name: 'delivery.send',
+        arguments: { resolution, payload: { text: 'hello', n: i }, idempotency_key: `k-${i}` },
+      }),
+    );
   };
   mcpSequential = await measure('MCP modules, kept sessions, one at a time', secs(3), mcpOp);
-  mcpPipelined = await measureConcurrent('MCP modules, kept sessions, 64 in flight', secs(3), 64, (i) => mcpOp(1e9 + i));
+  mcpPipelined = await measureConcurrent('MCP modules, kept sessions, 64 in flight', secs(3), 64, (i) =>
+    mcpOp(1e9 + i),
+  );
 } finally {
   await router.close();
   await delivery.close();
@@ -125,10 +147,22 @@ try {
 const ratioSeq = baseline / mcpSequential;
 const ratioPipe = baseline / mcpPipelined;
 console.log('');
-console.log(`in-process target >= 20,000 ops/s: ${Math.round(baseline).toLocaleString('en-US')} ops/s -> ${baseline >= 20_000 ? 'PASS' : 'MISS'}`);
-console.log(`MCP (one at a time) vs in-process: ${ratioSeq.toFixed(1)}x slower -> ${ratioSeq <= 10 ? 'PASS' : 'MISS'} (target within 10x)`);
-console.log(`MCP (64 in flight)  vs in-process: ${ratioPipe.toFixed(1)}x slower -> ${ratioPipe <= 10 ? 'PASS' : 'MISS'} (target within 10x)`);
+console.log(
+  `in-process target >= 20,000 ops/s: ${Math.round(baseline).toLocaleString('en-US')} ops/s -> ${baseline >= 20_000 ? 'PASS' : 'MISS'}`,
+);
+console.log(
+  `MCP (one at a time) vs in-process: ${ratioSeq.toFixed(1)}x slower -> ${ratioSeq <= 10 ? 'PASS' : 'MISS'} (target within 10x)`,
+);
+console.log(
+  `MCP (64 in flight)  vs in-process: ${ratioPipe.toFixed(1)}x slower -> ${ratioPipe <= 10 ? 'PASS' : 'MISS'} (target within 10x)`,
+);
 if (json) {
-  const metrics = { inProcessOpsPerSec: baseline, ledgerSequentialOpsPerSec: ledgerSequential, ledgerConcurrentOpsPerSec: ledgerConcurrent, mcpSequentialOpsPerSec: mcpSequential, mcpPipelinedOpsPerSec: mcpPipelined };
+  const metrics = {
+    inProcessOpsPerSec: baseline,
+    ledgerSequentialOpsPerSec: ledgerSequential,
+    ledgerConcurrentOpsPerSec: ledgerConcurrent,
+    mcpSequentialOpsPerSec: mcpSequential,
+    mcpPipelinedOpsPerSec: mcpPipelined,
+  };
   console.log(`@@bench-json ${JSON.stringify({ node: process.version, quick, metrics })}`);
 }

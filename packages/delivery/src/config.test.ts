@@ -30,21 +30,45 @@ describe('delivery TOML', () => {
   });
 
   it('loads the memory fixture', () => {
-    expect(Object.keys(loadDeliveryConfig(`${fixtures}memory.toml`).sinks).sort()).toEqual(['email', 'memory', 'webhook']);
+    expect(Object.keys(loadDeliveryConfig(`${fixtures}memory.toml`).sinks).sort()).toEqual([
+      'email',
+      'memory',
+      'webhook',
+    ]);
   });
 
   it('names the offending field', () => {
     expect(errorOf(() => loadDeliveryConfig(`${fixtures}invalid-sink.toml`)).message).toContain('sinks.pager.type');
-    expect(errorOf(() => parseDeliveryConfig('[sinks.email]\nhost = "h"\nport = 70000\nfrom = "a"\n')).message).toContain('sinks.email.port');
-    expect(errorOf(() => parseDeliveryConfig('[sinks.hook]\ntype = "webhook"\nurl = "ftp://x"\n')).message).toContain('sinks.hook.url');
+    expect(
+      errorOf(() => parseDeliveryConfig('[sinks.email]\nhost = "h"\nport = 70000\nfrom = "a"\n')).message,
+    ).toContain('sinks.email.port');
+    expect(errorOf(() => parseDeliveryConfig('[sinks.hook]\ntype = "webhook"\nurl = "ftp://x"\n')).message).toContain(
+      'sinks.hook.url',
+    );
     expect(errorOf(() => parseDeliveryConfig('[sinks.m]\ntype = "mob_member"\n')).message).toContain('in-process mob');
-    expect(errorOf(() => parseDeliveryConfig('[delivery]\nin_flight = "maybe"\n')).message).toContain('delivery.in_flight');
-    expect(errorOf(() => parseDeliveryConfig('[sinks.email]\nhost = "h"\nport = 25\nfrom = "a"\nuser = "u"\npassword_env = "NOPE_NOT_SET"\n', 'c', '/', {})).code).toBe('InvalidConfig');
+    expect(errorOf(() => parseDeliveryConfig('[delivery]\nin_flight = "maybe"\n')).message).toContain(
+      'delivery.in_flight',
+    );
+    expect(
+      errorOf(() =>
+        parseDeliveryConfig(
+          '[sinks.email]\nhost = "h"\nport = 25\nfrom = "a"\nuser = "u"\npassword_env = "NOPE_NOT_SET"\n',
+          'c',
+          '/',
+          {},
+        ),
+      ).code,
+    ).toBe('InvalidConfig');
     expect(errorOf(() => parseDeliveryConfig('[sinks\n')).code).toBe('InvalidToml');
   });
 
   it('reads the SMTP password from the named environment variable', () => {
-    const config = parseDeliveryConfig('[sinks.email]\nhost = "h"\nport = 25\nfrom = "a"\nuser = "u"\npassword_env = "SMTP_PASS"\n', 'c', '/', { SMTP_PASS: 'secret' });
+    const config = parseDeliveryConfig(
+      '[sinks.email]\nhost = "h"\nport = 25\nfrom = "a"\nuser = "u"\npassword_env = "SMTP_PASS"\n',
+      'c',
+      '/',
+      { SMTP_PASS: 'secret' },
+    );
     expect(config.sinks.email).toBeInstanceOf(EmailSink);
   });
 });

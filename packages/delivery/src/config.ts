@@ -73,11 +73,20 @@ export interface DeliveryConfig {
  * ```
  * `mob_member` sinks cannot be configured here: they need the in-process mob (use the library).
  */
-export function parseDeliveryConfig(text: string, source = 'delivery config', baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): DeliveryConfig {
-  const wire = parseWithSchema(DeliveryConfigWireSchema, parseTomlText(text, source), { what: source, code: 'InvalidConfig' });
+export function parseDeliveryConfig(
+  text: string,
+  source = 'delivery config',
+  baseDir = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): DeliveryConfig {
+  const wire = parseWithSchema(DeliveryConfigWireSchema, parseTomlText(text, source), {
+    what: source,
+    code: 'InvalidConfig',
+  });
   const config: DeliveryConfig = { sinks: {} };
   const d = wire.delivery ?? {};
-  if (d.ledger_path !== undefined) config.ledgerPath = isAbsolute(d.ledger_path) ? d.ledger_path : resolve(baseDir, d.ledger_path);
+  if (d.ledger_path !== undefined)
+    config.ledgerPath = isAbsolute(d.ledger_path) ? d.ledger_path : resolve(baseDir, d.ledger_path);
   if (d.history_limit !== undefined) config.historyLimit = d.history_limit;
   if (d.in_flight !== undefined) config.inFlight = d.in_flight;
   if (d.max_backoff_ms !== undefined) config.maxBackoffMs = d.max_backoff_ms;
@@ -102,9 +111,13 @@ export function parseDeliveryConfig(text: string, source = 'delivery config', ba
       if (c.user !== undefined) {
         const pass = c.password_env === undefined ? undefined : env[c.password_env];
         if (pass === undefined) {
-          throw new MobKitError('InvalidConfig', `${source}: sinks.${name}.password_env must name a set environment variable when user is given`, {
-            details: { field: `sinks.${name}.password_env` },
-          });
+          throw new MobKitError(
+            'InvalidConfig',
+            `${source}: sinks.${name}.password_env must name a set environment variable when user is given`,
+            {
+              details: { field: `sinks.${name}.password_env` },
+            },
+          );
         }
         auth = { user: c.user, pass };
       }
@@ -119,13 +132,21 @@ export function parseDeliveryConfig(text: string, source = 'delivery config', ba
         ...(c.reject_unauthorized === undefined ? {} : { rejectUnauthorized: c.reject_unauthorized }),
       });
     } else if (type === 'mob_member') {
-      throw new MobKitError('InvalidConfig', `${source}: sinks.${name}: mob_member sinks need the in-process mob; configure them with MobMemberSink in the unified runtime`, {
-        details: { field: `sinks.${name}.type` },
-      });
+      throw new MobKitError(
+        'InvalidConfig',
+        `${source}: sinks.${name}: mob_member sinks need the in-process mob; configure them with MobMemberSink in the unified runtime`,
+        {
+          details: { field: `sinks.${name}.type` },
+        },
+      );
     } else {
-      throw new MobKitError('InvalidConfig', `${source}: sinks.${name}.type: expected one of memory, webhook, email, got ${JSON.stringify(type)}`, {
-        details: { field: `sinks.${name}.type` },
-      });
+      throw new MobKitError(
+        'InvalidConfig',
+        `${source}: sinks.${name}.type: expected one of memory, webhook, email, got ${JSON.stringify(type)}`,
+        {
+          details: { field: `sinks.${name}.type` },
+        },
+      );
     }
   }
   return config;
@@ -137,10 +158,14 @@ export function loadDeliveryConfig(path: string, env: NodeJS.ProcessEnv = proces
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new MobKitError('InvalidConfig', `delivery config ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
-      cause: error,
-      details: { path },
-    });
+    throw new MobKitError(
+      'InvalidConfig',
+      `delivery config ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      {
+        cause: error,
+        details: { path },
+      },
+    );
   }
   return parseDeliveryConfig(text, `delivery config ${path}`, dirname(resolve(path)), env);
 }

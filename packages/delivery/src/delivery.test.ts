@@ -14,7 +14,14 @@ import {
   type SinkOutcome,
 } from './index.js';
 
-function setup(options: { sinks?: Record<string, SinkAdapter>; clock?: ManualClock; historyLimit?: number; inFlight?: 'wait' | 'reject' } = {}) {
+function setup(
+  options: {
+    sinks?: Record<string, SinkAdapter>;
+    clock?: ManualClock;
+    historyLimit?: number;
+    inFlight?: 'wait' | 'reject';
+  } = {},
+) {
   const issuer = new Issuer();
   const memory = new MemorySink();
   const clock = options.clock ?? new ManualClock(0);
@@ -40,16 +47,29 @@ describe('send: trust checks in order', () => {
     const { issuer, memory, delivery } = setup();
     const r = issuer.issue({ recipient: 'user@example.com' });
     const record = await delivery.send({ resolution: r, payload: { text: 'hi' }, idempotencyKey: 'k1' });
-    expect(record).toMatchObject({ deliveryId: 'delivery-000000', routeId: r.routeId, status: 'sent', sinkAdapter: 'memory', idempotencyKey: 'k1' });
+    expect(record).toMatchObject({
+      deliveryId: 'delivery-000000',
+      routeId: r.routeId,
+      status: 'sent',
+      sinkAdapter: 'memory',
+      idempotencyKey: 'k1',
+    });
     expect(record.attempts).toEqual([{ attempt: 1, status: 'sent', atMs: 0, backoffMs: 0 }]);
     expect(memory.messages).toHaveLength(1);
-    expect(memory.messages[0]).toMatchObject({ recipient: 'user@example.com', payload: { text: 'hi' }, idempotencyKey: 'k1', attempt: 1 });
+    expect(memory.messages[0]).toMatchObject({
+      recipient: 'user@example.com',
+      payload: { text: 'hi' },
+      idempotencyKey: 'k1',
+      attempt: 1,
+    });
   });
 
   it('UnknownRouteId for a resolution never issued, InvalidRouteId for a blank id', async () => {
     const { issuer, delivery, memory } = setup();
     const r = issuer.issue({ recipient: 'a' });
-    expect(await codeOf(delivery.send({ resolution: { ...r, routeId: 'route-999999' }, payload: 1 }))).toBe('UnknownRouteId');
+    expect(await codeOf(delivery.send({ resolution: { ...r, routeId: 'route-999999' }, payload: 1 }))).toBe(
+      'UnknownRouteId',
+    );
     expect(await codeOf(delivery.send({ resolution: { ...r, routeId: '  ' }, payload: 1 }))).toBe('InvalidRouteId');
     expect(memory.attempts).toHaveLength(0);
   });
@@ -86,13 +106,17 @@ describe('send: trust checks in order', () => {
   it('checks forgery before the target and the key', async () => {
     const { issuer, delivery } = setup();
     const r = issuer.issue({ recipient: 'a', targetModule: 'pager' });
-    expect(await codeOf(delivery.send({ resolution: { ...r, sink: 'x' }, payload: 1, idempotencyKey: ' ' }))).toBe('ForgedResolution');
+    expect(await codeOf(delivery.send({ resolution: { ...r, sink: 'x' }, payload: 1, idempotencyKey: ' ' }))).toBe(
+      'ForgedResolution',
+    );
   });
 
   it('InvalidIdempotencyKey for a blank key; no key means no idempotency', async () => {
     const { issuer, delivery, memory } = setup();
     const r = issuer.issue({ recipient: 'a' });
-    expect(await codeOf(delivery.send({ resolution: r, payload: 1, idempotencyKey: ' \t' }))).toBe('InvalidIdempotencyKey');
+    expect(await codeOf(delivery.send({ resolution: r, payload: 1, idempotencyKey: ' \t' }))).toBe(
+      'InvalidIdempotencyKey',
+    );
     await delivery.send({ resolution: r, payload: 1 });
     await delivery.send({ resolution: r, payload: 1 });
     expect(memory.messages).toHaveLength(2);
@@ -103,7 +127,9 @@ describe('send: trust checks in order', () => {
     const r = issuer.issue({ recipient: 'a' });
     expect(await codeOf(delivery.send({ resolution: r, payload: undefined }))).toBe('InvalidInput');
     expect(await codeOf(delivery.send({ resolution: r, payload: { n: 1n } }))).toBe('InvalidInput');
-    expect(await codeOf(delivery.send({ resolution: r, payload: { n: 1n }, idempotencyKey: 'k' }))).toBe('InvalidInput');
+    expect(await codeOf(delivery.send({ resolution: r, payload: { n: 1n }, idempotencyKey: 'k' }))).toBe(
+      'InvalidInput',
+    );
     expect(await codeOf(delivery.send({ resolution: r, payload: () => 1 }))).toBe('InvalidInput');
   });
 
@@ -118,7 +144,10 @@ describe('send: trust checks in order', () => {
     const memory = new MemorySink();
     const fallback = new MemorySink();
     const delivery = new DeliveryService({ sinks: { memory }, fallbackSink: fallback, trusted: issuer });
-    const pigeon = await delivery.send({ resolution: issuer.issue({ recipient: 'a', sink: 'carrier-pigeon' }), payload: 1 });
+    const pigeon = await delivery.send({
+      resolution: issuer.issue({ recipient: 'a', sink: 'carrier-pigeon' }),
+      payload: 1,
+    });
     expect(pigeon.status).toBe('sent');
     expect(fallback.messages.map((m) => m.sink)).toEqual(['carrier-pigeon']);
     await delivery.send({ resolution: issuer.issue({ recipient: 'b', sink: 'memory' }), payload: 2 });
@@ -128,8 +157,14 @@ describe('send: trust checks in order', () => {
 
   it('DeliveryModuleNotLoaded when loadedModules lacks delivery', async () => {
     const issuer = new Issuer();
-    const delivery = new DeliveryService({ sinks: { memory: new MemorySink() }, trusted: issuer, loadedModules: ['router'] });
-    expect(await codeOf(delivery.send({ resolution: issuer.issue({ recipient: 'a' }), payload: 1 }))).toBe('DeliveryModuleNotLoaded');
+    const delivery = new DeliveryService({
+      sinks: { memory: new MemorySink() },
+      trusted: issuer,
+      loadedModules: ['router'],
+    });
+    expect(await codeOf(delivery.send({ resolution: issuer.issue({ recipient: 'a' }), payload: 1 }))).toBe(
+      'DeliveryModuleNotLoaded',
+    );
   });
 });
 
@@ -148,7 +183,9 @@ describe('idempotency scoped by route_id:key', () => {
     const { issuer, delivery } = setup();
     const r = issuer.issue({ recipient: 'a' });
     await delivery.send({ resolution: r, payload: { a: 1 }, idempotencyKey: 'k' });
-    expect(await codeOf(delivery.send({ resolution: r, payload: { a: 2 }, idempotencyKey: 'k' }))).toBe('IdempotencyPayloadMismatch');
+    expect(await codeOf(delivery.send({ resolution: r, payload: { a: 2 }, idempotencyKey: 'k' }))).toBe(
+      'IdempotencyPayloadMismatch',
+    );
   });
 
   it('the same key on another route is another delivery', async () => {
@@ -164,7 +201,9 @@ describe('idempotency scoped by route_id:key', () => {
     const first = await delivery.send({ resolution: r, payload: 1, idempotencyKey: 'k' });
     issuer.forget(r.routeId);
     expect(await delivery.send({ resolution: r, payload: 1, idempotencyKey: 'k' })).toBe(first);
-    expect(await codeOf(delivery.send({ resolution: { ...r, recipient: 'b' }, payload: 1, idempotencyKey: 'k' }))).toBe('ForgedResolution');
+    expect(await codeOf(delivery.send({ resolution: { ...r, recipient: 'b' }, payload: 1, idempotencyKey: 'k' }))).toBe(
+      'ForgedResolution',
+    );
     expect(await codeOf(delivery.send({ resolution: r, payload: 1, idempotencyKey: 'other' }))).toBe('UnknownRouteId');
     expect(memory.attempts).toHaveLength(1);
   });
@@ -185,7 +224,9 @@ describe('idempotency scoped by route_id:key', () => {
     const r = issuer.issue({ recipient: 'a' });
     const a = delivery.send({ resolution: r, payload: { n: 1 }, idempotencyKey: 'k' });
     const b = delivery.send({ resolution: r, payload: { n: 1 }, idempotencyKey: 'k' });
-    expect(await codeOf(delivery.send({ resolution: r, payload: { n: 2 }, idempotencyKey: 'k' }))).toBe('IdempotencyPayloadMismatch');
+    expect(await codeOf(delivery.send({ resolution: r, payload: { n: 2 }, idempotencyKey: 'k' }))).toBe(
+      'IdempotencyPayloadMismatch',
+    );
     release();
     const [ra, rb] = await Promise.all([a, b]);
     expect(rb).toBe(ra);
@@ -219,12 +260,17 @@ describe('rate limit per (route, recipient, sink) per minute window (fake clock)
     } catch (error) {
       expect(isMobKitError(error, 'RateLimited')).toBe(true);
       expect((error as Error).message).toBe("rate limit exceeded for sink 'email' at window 0 (limit=2)");
-      expect((error as { details: unknown }).details).toMatchObject({ sink: 'email', window_start_ms: 0, limit: 2, retry_after_ms: 1_000 });
+      expect((error as { details: unknown }).details).toMatchObject({
+        sink: 'email',
+        window_start_ms: 0,
+        limit: 2,
+        retry_after_ms: 1_000,
+      });
     }
     clock.advance(1_000); // 60 000: window 60000
     await delivery.send({ resolution: r, payload: 4 });
     await delivery.send({ resolution: r, payload: 5 });
-    expect((await codeOf(delivery.send({ resolution: r, payload: 6 })))).toBe('RateLimited');
+    expect(await codeOf(delivery.send({ resolution: r, payload: 6 }))).toBe('RateLimited');
     clock.advance(60_000 * 5);
     expect((await delivery.send({ resolution: r, payload: 7 })).status).toBe('sent');
   });
@@ -241,7 +287,9 @@ describe('rate limit per (route, recipient, sink) per minute window (fake clock)
       expect.unreachable(`window should have moved: ${String(error)}`);
     }
     clock.advance(1);
-    await expect(delivery.send({ resolution: r, payload: 3 })).rejects.toThrow("rate limit exceeded for sink 'memory' at window 60000 (limit=1)");
+    await expect(delivery.send({ resolution: r, payload: 3 })).rejects.toThrow(
+      "rate limit exceeded for sink 'memory' at window 60000 (limit=1)",
+    );
   });
 
   it('failed sends and idempotent replays do not consume quota; routes are isolated', async () => {
@@ -273,7 +321,9 @@ describe('rate limit per (route, recipient, sink) per minute window (fake clock)
   it('concurrent sends cannot overshoot the limit', async () => {
     const { issuer, delivery, memory } = setup();
     const r = issuer.issue({ recipient: 'a', rateLimitPerMinute: 3 });
-    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => delivery.send({ resolution: r, payload: i })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => delivery.send({ resolution: r, payload: i })),
+    );
     expect(results.filter((x) => x.status === 'fulfilled')).toHaveLength(3);
     expect(memory.messages).toHaveLength(3);
   });
@@ -312,7 +362,10 @@ describe('real attempts with growing backoff', () => {
   it('stops at the first success', async () => {
     const sink = scripted([{ ok: false, retryable: true, error: 'e1' }]);
     const { issuer, delivery } = setup({ sinks: { memory: sink } });
-    const record = await delivery.send({ resolution: issuer.issue({ recipient: 'a', retryMax: 5, backoffMs: 10 }), payload: 1 });
+    const record = await delivery.send({
+      resolution: issuer.issue({ recipient: 'a', retryMax: 5, backoffMs: 10 }),
+      payload: 1,
+    });
     expect(record.attempts.map((a) => a.status)).toEqual(['transient_failure', 'sent']);
     expect(record.status).toBe('sent');
   });
@@ -345,7 +398,12 @@ describe('real attempts with growing backoff', () => {
     const sink = scripted(Array.from({ length: 5 }, () => ({ ok: false as const, retryable: true, error: 'x' })));
     const issuer = new Issuer();
     const sleeps: number[] = [];
-    const delivery = new DeliveryService({ sinks: { memory: sink }, trusted: issuer, maxBackoffMs: 300, sleep: async (ms) => void sleeps.push(ms) });
+    const delivery = new DeliveryService({
+      sinks: { memory: sink },
+      trusted: issuer,
+      maxBackoffMs: 300,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
     await delivery.send({ resolution: issuer.issue({ recipient: 'a', retryMax: 4, backoffMs: 100 }), payload: 1 });
     expect(sleeps).toEqual([100, 200, 300, 300]);
   });
@@ -356,7 +414,10 @@ describe('mob_member sink', () => {
     const got: Array<[string, unknown]> = [];
     const sink = new MobMemberSink((member, payload) => void got.push([member, payload]));
     const { issuer, delivery } = setup({ sinks: { mob_member: sink } });
-    const record = await delivery.send({ resolution: issuer.issue({ recipient: 'worker-1', sink: 'mob_member' }), payload: { text: 'do it' } });
+    const record = await delivery.send({
+      resolution: issuer.issue({ recipient: 'worker-1', sink: 'mob_member' }),
+      payload: { text: 'do it' },
+    });
     expect(got).toEqual([['worker-1', { text: 'do it' }]]);
     expect(record).toMatchObject({ status: 'sent', sinkAdapter: 'mob_member' });
   });
@@ -368,7 +429,10 @@ describe('mob_member sink', () => {
       throw new SinkError('member not found: ghost', { retryable: false });
     });
     const { issuer, delivery } = setup({ sinks: { mob_member: sink } });
-    const record = await delivery.send({ resolution: issuer.issue({ recipient: 'ghost', sink: 'mob_member', retryMax: 3 }), payload: 1 });
+    const record = await delivery.send({
+      resolution: issuer.issue({ recipient: 'ghost', sink: 'mob_member', retryMax: 3 }),
+      payload: 1,
+    });
     expect(calls).toBe(1);
     expect(record.attempts[0]?.error).toBe('member not found: ghost');
     let calls2 = 0;
@@ -376,7 +440,10 @@ describe('mob_member sink', () => {
       if (++calls2 < 3) throw new Error('busy');
     });
     const s2 = setup({ sinks: { mob_member: flaky } });
-    const r2 = await s2.delivery.send({ resolution: s2.issuer.issue({ recipient: 'w', sink: 'mob_member', retryMax: 3 }), payload: 1 });
+    const r2 = await s2.delivery.send({
+      resolution: s2.issuer.issue({ recipient: 'w', sink: 'mob_member', retryMax: 3 }),
+      payload: 1,
+    });
     expect(r2.attempts.map((a) => a.status)).toEqual(['transient_failure', 'transient_failure', 'sent']);
   });
 });
@@ -415,7 +482,12 @@ describe('history and events', () => {
       eventId: 'evt-delivery-000000',
       source: 'module',
       timestampMs: record.finalAttemptMs,
-      event: { kind: 'module', module: 'delivery', eventType: 'send', payload: { delivery_id: 'delivery-000000', recipient: 'a', sink: 'memory', status: 'sent' } },
+      event: {
+        kind: 'module',
+        module: 'delivery',
+        eventType: 'send',
+        payload: { delivery_id: 'delivery-000000', recipient: 'a', sink: 'memory', status: 'sent' },
+      },
     });
   });
 

@@ -155,7 +155,9 @@ export class DeliveryService {
    * Creates a service whose ledger is the JSONL file at `ledgerPath` (replaying what an earlier
    * run wrote), or in memory when no path is given.
    */
-  static async open(options: Omit<DeliveryServiceOptions, 'ledger'> & { ledgerPath?: string; ledger?: DeliveryLedger }): Promise<DeliveryService> {
+  static async open(
+    options: Omit<DeliveryServiceOptions, 'ledger'> & { ledgerPath?: string; ledger?: DeliveryLedger },
+  ): Promise<DeliveryService> {
     const { ledgerPath, ...rest } = options;
     const ledger = rest.ledger ?? (ledgerPath === undefined ? undefined : await FileLedger.open(ledgerPath));
     return new DeliveryService({ ...rest, ...(ledger === undefined ? {} : { ledger }) });
@@ -185,59 +187,94 @@ export class DeliveryService {
 
   private admit(request: DeliverySendRequest): Promise<DeliveryRecord> {
     this.checkModuleLoaded();
-    if (request === null || typeof request !== 'object') throw new MobKitError('InvalidInput', 'send: expected {resolution, payload, idempotencyKey?}');
+    if (request === null || typeof request !== 'object')
+      throw new MobKitError('InvalidInput', 'send: expected {resolution, payload, idempotencyKey?}');
     const resolution = request.resolution;
     if (resolution === null || typeof resolution !== 'object') {
-      throw new MobKitError('InvalidInput', 'resolution: required; pass the resolution that routing issued', { details: { field: 'resolution' } });
+      throw new MobKitError('InvalidInput', 'resolution: required; pass the resolution that routing issued', {
+        details: { field: 'resolution' },
+      });
     }
     const routeId = typeof resolution.routeId === 'string' ? resolution.routeId.trim() : '';
     if (routeId === '') {
-      throw new MobKitError('InvalidRouteId', 'resolution.route_id: must be a non-blank route id issued by routing', { details: { field: 'resolution.route_id' } });
+      throw new MobKitError('InvalidRouteId', 'resolution.route_id: must be a non-blank route id issued by routing', {
+        details: { field: 'resolution.route_id' },
+      });
     }
     const rawKey = request.idempotencyKey;
     if (rawKey !== undefined && rawKey !== null && typeof rawKey !== 'string') {
-      throw new MobKitError('InvalidIdempotencyKey', 'idempotency_key: expected a string', { details: { field: 'idempotency_key' } });
+      throw new MobKitError('InvalidIdempotencyKey', 'idempotency_key: expected a string', {
+        details: { field: 'idempotency_key' },
+      });
     }
     const key = typeof rawKey === 'string' ? rawKey.trim() : undefined;
     const scopedKey = key === undefined || key === '' ? undefined : `${routeId}:${key}`;
     const stored = scopedKey === undefined ? undefined : this.keys.get(scopedKey);
     // Route ids restart with a restarted router; a stored key only counts for the same resolution.
     const current = this.trusted.get(routeId);
-    const known = stored !== undefined && (current === undefined || sameResolution(current, stored.resolution)) ? stored : undefined;
+    const known =
+      stored !== undefined && (current === undefined || sameResolution(current, stored.resolution))
+        ? stored
+        : undefined;
 
     // 1. Issued? (A key that outlived the trusted cache keeps a canonical copy of its resolution.)
     const issued = current ?? known?.resolution;
     if (issued === undefined) {
-      throw new MobKitError('UnknownRouteId', `resolution.route_id ${JSON.stringify(routeId)} was not issued by routing (or was forgotten); resolve the recipient again`, {
-        details: { route_id: routeId },
-      });
+      throw new MobKitError(
+        'UnknownRouteId',
+        `resolution.route_id ${JSON.stringify(routeId)} was not issued by routing (or was forgotten); resolve the recipient again`,
+        {
+          details: { route_id: routeId },
+        },
+      );
     }
     // 2. Every field as issued.
-    const forged = RESOLUTION_FIELDS.filter(([camel]) => (resolution as unknown as Record<string, unknown>)[camel] !== issued[camel]).map(([, wire]) => wire);
+    const forged = RESOLUTION_FIELDS.filter(
+      ([camel]) => (resolution as unknown as Record<string, unknown>)[camel] !== issued[camel],
+    ).map(([, wire]) => wire);
     if (forged.length > 0) {
-      throw new MobKitError('ForgedResolution', `resolution ${routeId} differs from the issued one in ${forged.join(', ')}; send the resolution exactly as routing issued it`, {
-        details: { route_id: routeId, fields: forged },
-      });
+      throw new MobKitError(
+        'ForgedResolution',
+        `resolution ${routeId} differs from the issued one in ${forged.join(', ')}; send the resolution exactly as routing issued it`,
+        {
+          details: { route_id: routeId, fields: forged },
+        },
+      );
     }
     // 3. Target.
     if (issued.targetModule !== DELIVERY_TARGET_MODULE) {
-      throw new MobKitError('InvalidRouteTarget', `resolution ${routeId} targets module ${JSON.stringify(issued.targetModule)}, not "delivery"; send it through that module`, {
-        details: { route_id: routeId, target_module: issued.targetModule },
-      });
+      throw new MobKitError(
+        'InvalidRouteTarget',
+        `resolution ${routeId} targets module ${JSON.stringify(issued.targetModule)}, not "delivery"; send it through that module`,
+        {
+          details: { route_id: routeId, target_module: issued.targetModule },
+        },
+      );
     }
     // 4. Key.
     if (key === '') {
-      throw new MobKitError('InvalidIdempotencyKey', 'idempotency_key: must not be blank; omit it or give a non-blank key', { details: { field: 'idempotency_key' } });
+      throw new MobKitError(
+        'InvalidIdempotencyKey',
+        'idempotency_key: must not be blank; omit it or give a non-blank key',
+        { details: { field: 'idempotency_key' } },
+      );
     }
-    if (request.payload === undefined) throw new MobKitError('InvalidInput', 'payload: required (any JSON value)', { details: { field: 'payload' } });
+    if (request.payload === undefined)
+      throw new MobKitError('InvalidInput', 'payload: required (any JSON value)', { details: { field: 'payload' } });
     // The record keeps its own copy (JSON semantics, key order kept), so later caller edits cannot change it.
     let text: string | undefined;
     try {
       text = JSON.stringify(request.payload);
     } catch (error) {
-      throw new MobKitError('InvalidInput', `payload: must be JSON-serialisable (${(error as Error).message})`, { cause: error, details: { field: 'payload' } });
+      throw new MobKitError('InvalidInput', `payload: must be JSON-serialisable (${(error as Error).message})`, {
+        cause: error,
+        details: { field: 'payload' },
+      });
     }
-    if (text === undefined) throw new MobKitError('InvalidInput', 'payload: must be a JSON value (not a function or symbol)', { details: { field: 'payload' } });
+    if (text === undefined)
+      throw new MobKitError('InvalidInput', 'payload: must be a JSON value (not a function or symbol)', {
+        details: { field: 'payload' },
+      });
     const payload: unknown = JSON.parse(text);
     // The key-order-independent form is only needed to compare payloads under an idempotency key.
     const payloadJson = scopedKey === undefined ? '' : canonicalJson(payload);
@@ -252,9 +289,13 @@ export class DeliveryService {
       if (running !== undefined) {
         if (running.payloadJson !== payloadJson) throw mismatch(routeId, key as string);
         if (this.inFlightMode === 'reject') {
-          throw new MobKitError('IdempotencyInFlight', `a delivery with idempotency key ${JSON.stringify(key)} on ${routeId} is still in flight; retry later`, {
-            details: { route_id: routeId, idempotency_key: key },
-          });
+          throw new MobKitError(
+            'IdempotencyInFlight',
+            `a delivery with idempotency key ${JSON.stringify(key)} on ${routeId} is still in flight; retry later`,
+            {
+              details: { route_id: routeId, idempotency_key: key },
+            },
+          );
         }
         return running.done;
       }
@@ -262,9 +303,13 @@ export class DeliveryService {
 
     const adapter = this.sinks.get(issued.sink) ?? this.options.fallbackSink;
     if (adapter === undefined) {
-      throw new MobKitError('UnknownSink', `no sink adapter named ${JSON.stringify(issued.sink)} is configured (configured: ${this.sinkNames().join(', ') || 'none'})`, {
-        details: { sink: issued.sink, configured: this.sinkNames() },
-      });
+      throw new MobKitError(
+        'UnknownSink',
+        `no sink adapter named ${JSON.stringify(issued.sink)} is configured (configured: ${this.sinkNames().join(', ') || 'none'})`,
+        {
+          details: { sink: issued.sink, configured: this.sinkNames() },
+        },
+      );
     }
 
     // Rate limit: per (route, recipient, sink) and 60 s window; in-flight sends hold a reservation.
@@ -274,18 +319,23 @@ export class DeliveryService {
     const rateKey = `${routeId}\u0000${issued.recipient}\u0000${issued.sink}`;
     const pendingKey = `${rateKey}\u0000${windowStart}`;
     const usedEntry = this.rateUsed.get(rateKey);
-    const used = (usedEntry?.windowStart === windowStart ? usedEntry.count : 0) + (this.ratePending.get(pendingKey) ?? 0);
+    const used =
+      (usedEntry?.windowStart === windowStart ? usedEntry.count : 0) + (this.ratePending.get(pendingKey) ?? 0);
     if (used >= issued.rateLimitPerMinute) {
-      throw new MobKitError('RateLimited', `rate limit exceeded for sink '${issued.sink}' at window ${windowStart} (limit=${issued.rateLimitPerMinute})`, {
-        details: {
-          sink: issued.sink,
-          window_start_ms: windowStart,
-          limit: issued.rateLimitPerMinute,
-          route_id: routeId,
-          recipient: issued.recipient,
-          retry_after_ms: windowStart + RATE_WINDOW_MS - elapsed,
+      throw new MobKitError(
+        'RateLimited',
+        `rate limit exceeded for sink '${issued.sink}' at window ${windowStart} (limit=${issued.rateLimitPerMinute})`,
+        {
+          details: {
+            sink: issued.sink,
+            window_start_ms: windowStart,
+            limit: issued.rateLimitPerMinute,
+            route_id: routeId,
+            recipient: issued.recipient,
+            retry_after_ms: windowStart + RATE_WINDOW_MS - elapsed,
+          },
         },
-      });
+      );
     }
     this.ratePending.set(pendingKey, (this.ratePending.get(pendingKey) ?? 0) + 1);
 
@@ -315,7 +365,8 @@ export class DeliveryService {
   private pruneRateWindows(windowStart: number): void {
     if (windowStart === this.lastPrunedWindow) return;
     this.lastPrunedWindow = windowStart;
-    for (const [key, entry] of this.rateUsed) if (entry.windowStart < windowStart - RATE_WINDOW_MS) this.rateUsed.delete(key);
+    for (const [key, entry] of this.rateUsed)
+      if (entry.windowStart < windowStart - RATE_WINDOW_MS) this.rateUsed.delete(key);
   }
 
   /** Number of `(route, recipient, sink)` rate counters held (for diagnostics and tests). */
@@ -368,7 +419,11 @@ export class DeliveryService {
         outcome = await adapter.send(message);
       } catch (error) {
         const retryable = (error as { retryable?: unknown })?.retryable;
-        outcome = { ok: false, retryable: retryable === false ? false : true, error: (error as Error)?.message ?? String(error) };
+        outcome = {
+          ok: false,
+          retryable: retryable === false ? false : true,
+          error: (error as Error)?.message ?? String(error),
+        };
       }
       if (outcome.ok) {
         attempts.push({ attempt: n, status: 'sent', atMs, backoffMs: 0 });
@@ -400,11 +455,21 @@ export class DeliveryService {
     freezeRecord(record);
     this.remember(record, resolution, scopedKey, payloadJson);
     this.emit(record);
-    if (ledger !== undefined) await ledger.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: resolutionWire as DeliveryResolutionWire });
+    if (ledger !== undefined)
+      await ledger.append({
+        kind: 'record',
+        record: deliveryRecordToWire(record),
+        resolution: resolutionWire as DeliveryResolutionWire,
+      });
     return record;
   }
 
-  private remember(record: DeliveryRecord, resolution: DeliveryResolution, scopedKey: string | undefined, payloadJson: string): void {
+  private remember(
+    record: DeliveryRecord,
+    resolution: DeliveryResolution,
+    scopedKey: string | undefined,
+    payloadJson: string,
+  ): void {
     this.records.push(record);
     if (scopedKey !== undefined) this.keys.set(scopedKey, { record, resolution, payloadJson });
     while (this.records.length > this.historyLimit) {
@@ -418,7 +483,11 @@ export class DeliveryService {
 
   private emit(record: DeliveryRecord): void {
     if (this.options.emit === undefined) return;
-    const ts = Math.max(record.finalAttemptMs, this.lastEventMs, this.options.latestEventMs?.() ?? Number.NEGATIVE_INFINITY);
+    const ts = Math.max(
+      record.finalAttemptMs,
+      this.lastEventMs,
+      this.options.latestEventMs?.() ?? Number.NEGATIVE_INFINITY,
+    );
     this.lastEventMs = ts;
     const wire = deliveryRecordToWire(record);
     this.options.emit({
@@ -429,7 +498,14 @@ export class DeliveryService {
         kind: 'module',
         module: 'delivery',
         eventType: 'send',
-        payload: { delivery_id: wire.delivery_id, route_id: wire.route_id, recipient: wire.recipient, sink: wire.sink, status: wire.status, attempts: wire.attempts },
+        payload: {
+          delivery_id: wire.delivery_id,
+          route_id: wire.route_id,
+          recipient: wire.recipient,
+          sink: wire.sink,
+          status: wire.status,
+          attempts: wire.attempts,
+        },
       },
     });
   }
@@ -437,7 +513,10 @@ export class DeliveryService {
   /** The newest `limit` (default 20) records matching `recipient`/`sink`, oldest first. */
   history(query: DeliveryHistoryQuery = {}): DeliveryRecord[] {
     const limit = query.limit ?? DEFAULT_HISTORY_PAGE;
-    if (!Number.isInteger(limit) || limit < 1) throw new MobKitError('InvalidInput', `limit: must be a positive integer, got ${limit}`, { details: { field: 'limit' } });
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new MobKitError('InvalidInput', `limit: must be a positive integer, got ${limit}`, {
+        details: { field: 'limit' },
+      });
     const out: DeliveryRecord[] = [];
     for (let i = this.records.length - 1; i >= 0 && out.length < limit; i--) {
       const r = this.records[i] as DeliveryRecord;
@@ -452,7 +531,11 @@ export class DeliveryService {
   async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
     await this.ledger?.close();
-    for (const sink of new Set([...this.sinks.values(), ...(this.options.fallbackSink ? [this.options.fallbackSink] : [])])) await sink.close?.();
+    for (const sink of new Set([
+      ...this.sinks.values(),
+      ...(this.options.fallbackSink ? [this.options.fallbackSink] : []),
+    ]))
+      await sink.close?.();
   }
 
   private checkModuleLoaded(): void {
@@ -460,7 +543,11 @@ export class DeliveryService {
     if (mods === undefined) return;
     const loaded = new Set(typeof mods === 'function' ? mods() : mods);
     if (!loaded.has('delivery')) {
-      throw new MobKitError('DeliveryModuleNotLoaded', 'delivery needs the "delivery" module loaded; add it to the runtime modules', { details: { module_id: 'delivery' } });
+      throw new MobKitError(
+        'DeliveryModuleNotLoaded',
+        'delivery needs the "delivery" module loaded; add it to the runtime modules',
+        { details: { module_id: 'delivery' } },
+      );
     }
   }
 
@@ -497,14 +584,24 @@ export class DeliveryService {
         targetModule: resolution.targetModule,
         payload: begin.payload,
         status: 'failed',
-        attempts: [{ attempt: 1, status: 'failed', atMs: begin.at_ms, backoffMs: 0, error: 'interrupted: the runtime stopped before this delivery finished; it was not retried' }],
+        attempts: [
+          {
+            attempt: 1,
+            status: 'failed',
+            atMs: begin.at_ms,
+            backoffMs: 0,
+            error: 'interrupted: the runtime stopped before this delivery finished; it was not retried',
+          },
+        ],
         firstAttemptMs: begin.at_ms,
         finalAttemptMs: begin.at_ms,
         ...(begin.idempotency_key === undefined ? {} : { idempotencyKey: begin.idempotency_key }),
       } satisfies DeliveryRecord);
       const scoped = record.idempotencyKey === undefined ? undefined : `${record.routeId}:${record.idempotencyKey}`;
       this.remember(record, resolution, scoped, scoped === undefined ? '' : canonicalJson(record.payload));
-      void this.ledger?.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: begin.resolution }).catch(() => undefined);
+      void this.ledger
+        ?.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: begin.resolution })
+        .catch(() => undefined);
     }
     this.nextSeq = maxSeq + 1;
   }
@@ -515,7 +612,11 @@ function sameResolution(a: DeliveryResolution, b: DeliveryResolution): boolean {
 }
 
 function mismatch(routeId: string, key: string): MobKitError {
-  return new MobKitError('IdempotencyPayloadMismatch', `idempotency key ${JSON.stringify(key)} on ${routeId} was already used with another payload; use a new key for a new payload`, {
-    details: { route_id: routeId, idempotency_key: key },
-  });
+  return new MobKitError(
+    'IdempotencyPayloadMismatch',
+    `idempotency key ${JSON.stringify(key)} on ${routeId} was already used with another payload; use a new key for a new payload`,
+    {
+      details: { route_id: routeId, idempotency_key: key },
+    },
+  );
 }

@@ -42,7 +42,14 @@ export {
   type DeliverySendEventPayload,
 } from './delivery.js';
 export { PinnedResolutions } from './pinned.js';
-export { FileLedger, MemoryLedger, type DeliveryLedger, type LedgerEntry, type LedgerBeginEntry, type LedgerRecordEntry } from './ledger.js';
+export {
+  FileLedger,
+  MemoryLedger,
+  type DeliveryLedger,
+  type LedgerEntry,
+  type LedgerBeginEntry,
+  type LedgerRecordEntry,
+} from './ledger.js';
 export { SinkError, type SinkAdapter, type SinkMessage, type SinkOutcome } from './sinks/types.js';
 export { MemorySink, type MemorySinkOptions } from './sinks/memory.js';
 export { WebhookSink, type WebhookSinkOptions, type WebhookBody } from './sinks/webhook.js';

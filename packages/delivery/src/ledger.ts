@@ -85,7 +85,11 @@ export class FileLedger implements DeliveryLedger {
       text = await readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new MobKitError('InvalidConfig', `delivery ledger ${path}: cannot read it (${(error as Error).message})`, { cause: error, details: { path } });
+        throw new MobKitError(
+          'InvalidConfig',
+          `delivery ledger ${path}: cannot read it (${(error as Error).message})`,
+          { cause: error, details: { path } },
+        );
       }
     }
     const entries: LedgerEntry[] = [];
@@ -112,9 +116,13 @@ export class FileLedger implements DeliveryLedger {
           torn = true;
           break;
         }
-        throw new MobKitError('LedgerCorrupt', `delivery ledger ${path}: line ${i + 1} is not a ledger entry; fix or move the file`, {
-          details: { path, line: i + 1 },
-        });
+        throw new MobKitError(
+          'LedgerCorrupt',
+          `delivery ledger ${path}: line ${i + 1} is not a ledger entry; fix or move the file`,
+          {
+            details: { path, line: i + 1 },
+          },
+        );
       }
       entries.push(parsed);
       goodBytes += Buffer.byteLength(line) + 1;
@@ -136,7 +144,8 @@ export class FileLedger implements DeliveryLedger {
   }
 
   append(entry: LedgerEntry): Promise<void> {
-    if (this.closed) return Promise.reject(new MobKitError('LedgerWriteFailed', `delivery ledger ${this.path}: closed`));
+    if (this.closed)
+      return Promise.reject(new MobKitError('LedgerWriteFailed', `delivery ledger ${this.path}: closed`));
     // Group commit: entries appended while a write+fsync runs go out together in the next one;
     // each append still resolves only after its own line is on disk.
     return new Promise<void>((resolve, reject) => {
@@ -155,10 +164,14 @@ export class FileLedger implements DeliveryLedger {
           await this.handle.sync();
           for (const p of batch) p.resolve();
         } catch (error) {
-          const failure = new MobKitError('LedgerWriteFailed', `delivery ledger ${this.path}: append failed (${(error as Error).message})`, {
-            cause: error,
-            details: { path: this.path },
-          });
+          const failure = new MobKitError(
+            'LedgerWriteFailed',
+            `delivery ledger ${this.path}: append failed (${(error as Error).message})`,
+            {
+              cause: error,
+              details: { path: this.path },
+            },
+          );
           for (const p of batch) p.reject(failure);
         }
       }

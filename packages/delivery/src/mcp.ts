@@ -28,7 +28,9 @@ const anyField = (description: string) => z.unknown().optional().describe(descri
  * `adapter` and `force_fail` so an original MobKit runtime reads it too) and `delivery.history`
  * (`{recipient?, sink?, limit?}` → `{deliveries}`). Errors answer `isError` with `{code, message}`.
  */
-export async function createDeliveryMcpServer(config: DeliveryConfig): Promise<{ server: McpServer; delivery: DeliveryService }> {
+export async function createDeliveryMcpServer(
+  config: DeliveryConfig,
+): Promise<{ server: McpServer; delivery: DeliveryService }> {
   const trusted = new PinnedResolutions(config.trustedCapacity);
   const delivery = await DeliveryService.open({
     sinks: config.sinks,
@@ -65,7 +67,8 @@ export async function createDeliveryMcpServer(config: DeliveryConfig): Promise<{
   server.registerTool(
     'delivery.history',
     {
-      description: 'The newest deliveries (default 20, at most 200), optionally filtered by recipient and sink, oldest first.',
+      description:
+        'The newest deliveries (default 20, at most 200), optionally filtered by recipient and sink, oldest first.',
       inputSchema: z.looseObject({
         recipient: anyField('only this recipient (string)'),
         sink: anyField('only this sink (string)'),

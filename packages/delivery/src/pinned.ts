@@ -11,7 +11,8 @@ import type { DeliveryResolution } from './schema.js';
 export class PinnedResolutions implements TrustedResolutionLookup {
   private readonly byId = new Map<string, DeliveryResolution>();
   constructor(readonly capacity = 4096) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new MobKitError('InvalidConfig', `trusted capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new MobKitError('InvalidConfig', `trusted capacity must be a positive integer, got ${capacity}`);
   }
 
   /** Pins `resolution` unless its route id is already pinned. */

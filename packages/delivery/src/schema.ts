@@ -212,7 +212,10 @@ export function canonicalJson(value: unknown): string {
   try {
     return JSON.stringify(sortKeys(value, 0));
   } catch (error) {
-    throw new MobKitError('InvalidInput', `payload: must be JSON-serialisable (${(error as Error).message})`, { cause: error, details: { field: 'payload' } });
+    throw new MobKitError('InvalidInput', `payload: must be JSON-serialisable (${(error as Error).message})`, {
+      cause: error,
+      details: { field: 'payload' },
+    });
   }
 }
 

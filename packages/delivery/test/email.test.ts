@@ -65,7 +65,11 @@ describe('email sink over SMTP on loopback (smtp-server)', () => {
     const { port, mails } = await smtp();
     const { issuer, delivery } = service(port);
     const r = issuer.issue({ recipient: 'user@example.com', channel: 'transactional', sink: 'email' });
-    const record = await delivery.send({ resolution: r, payload: { subject: 'Your receipt', text: 'Thanks for your order.' }, idempotencyKey: 'order-1' });
+    const record = await delivery.send({
+      resolution: r,
+      payload: { subject: 'Your receipt', text: 'Thanks for your order.' },
+      idempotencyKey: 'order-1',
+    });
     expect(record).toMatchObject({ status: 'sent', sinkAdapter: 'smtp' });
     expect(mails).toHaveLength(1);
     expect(mails[0]?.from).toBe('mobkit@example.com');
@@ -81,14 +85,20 @@ describe('email sink over SMTP on loopback (smtp-server)', () => {
   it('an SMTP 4xx is retried; a 5xx stops at once', async () => {
     const { port, mails } = await smtp((n) => (n === 1 ? smtpError(451, 'try again later') : null));
     const { issuer, delivery } = service(port);
-    const retried = await delivery.send({ resolution: issuer.issue({ recipient: 'a@example.com', sink: 'email', retryMax: 2, backoffMs: 1 }), payload: 'hello' });
+    const retried = await delivery.send({
+      resolution: issuer.issue({ recipient: 'a@example.com', sink: 'email', retryMax: 2, backoffMs: 1 }),
+      payload: 'hello',
+    });
     expect(retried.attempts.map((a) => a.status)).toEqual(['transient_failure', 'sent']);
     expect(retried.attempts[0]?.error).toContain('451');
     expect(mails).toHaveLength(1);
 
     const rejecting = await smtp(() => smtpError(550, 'no such mailbox'));
     const s2 = service(rejecting.port);
-    const failed = await s2.delivery.send({ resolution: s2.issuer.issue({ recipient: 'ghost@example.com', sink: 'email', retryMax: 3, backoffMs: 1 }), payload: 'x' });
+    const failed = await s2.delivery.send({
+      resolution: s2.issuer.issue({ recipient: 'ghost@example.com', sink: 'email', retryMax: 3, backoffMs: 1 }),
+      payload: 'x',
+    });
     expect(failed.status).toBe('failed');
     expect(failed.attempts).toHaveLength(1);
     expect(failed.attempts[0]?.error).toContain('550');
@@ -99,7 +109,10 @@ describe('email sink over SMTP on loopback (smtp-server)', () => {
     const s = servers.pop() as SMTPServer;
     await new Promise<void>((resolve) => s.close(() => resolve()));
     const { issuer, delivery } = service(port);
-    const record = await delivery.send({ resolution: issuer.issue({ recipient: 'a@example.com', sink: 'email', retryMax: 1, backoffMs: 1 }), payload: 'x' });
+    const record = await delivery.send({
+      resolution: issuer.issue({ recipient: 'a@example.com', sink: 'email', retryMax: 1, backoffMs: 1 }),
+      payload: 'x',
+    });
     expect(record.attempts.map((a) => a.status)).toEqual(['transient_failure', 'failed']);
   });
 });

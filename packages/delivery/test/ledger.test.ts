@@ -25,12 +25,20 @@ describe('durable JSONL ledger', () => {
   it('writes begin and record lines per delivery', async () => {
     const path = tempLedger();
     const issuer = new Issuer();
-    const delivery = await DeliveryService.open({ sinks: { memory: new MemorySink() }, trusted: issuer, ledgerPath: path });
+    const delivery = await DeliveryService.open({
+      sinks: { memory: new MemorySink() },
+      trusted: issuer,
+      ledgerPath: path,
+    });
     await delivery.send({ resolution: issuer.issue({ recipient: 'a' }), payload: { n: 1 }, idempotencyKey: 'k' });
     await delivery.close();
     const entries = lines(path);
     expect(entries.map((e) => e.kind)).toEqual(['begin', 'record']);
-    expect(entries[1]).toMatchObject({ kind: 'record', record: { delivery_id: 'delivery-000000', status: 'sent', idempotency_key: 'k' }, resolution: { route_id: 'route-000000' } });
+    expect(entries[1]).toMatchObject({
+      kind: 'record',
+      record: { delivery_id: 'delivery-000000', status: 'sent', idempotency_key: 'k' },
+      resolution: { route_id: 'route-000000' },
+    });
   });
 
   it('a restarted service on the same ledger replays a known key instead of sending again', async () => {
@@ -52,7 +60,9 @@ describe('durable JSONL ledger', () => {
     const replayed = await run2.send({ resolution: r2, payload: { text: 'once' }, idempotencyKey: 'order-42' });
     expect(replayed).toEqual(original);
     expect(secondSink.attempts).toHaveLength(0);
-    expect(await codeOf(run2.send({ resolution: r2, payload: { text: 'changed' }, idempotencyKey: 'order-42' }))).toBe('IdempotencyPayloadMismatch');
+    expect(await codeOf(run2.send({ resolution: r2, payload: { text: 'changed' }, idempotencyKey: 'order-42' }))).toBe(
+      'IdempotencyPayloadMismatch',
+    );
     // History survived and ids continue after the replayed ones.
     expect(run2.history().map((r) => r.deliveryId)).toEqual(['delivery-000000', 'delivery-000001']);
     expect((await run2.send({ resolution: r2, payload: 3 })).deliveryId).toBe('delivery-000002');
@@ -62,7 +72,11 @@ describe('durable JSONL ledger', () => {
   it('after a restart, a key on a route id that now names another resolution is a new delivery', async () => {
     const path = tempLedger();
     const issuer1 = new Issuer();
-    const run1 = await DeliveryService.open({ sinks: { memory: new MemorySink() }, trusted: issuer1, ledgerPath: path });
+    const run1 = await DeliveryService.open({
+      sinks: { memory: new MemorySink() },
+      trusted: issuer1,
+      ledgerPath: path,
+    });
     await run1.send({ resolution: issuer1.issue({ recipient: 'alice' }), payload: 1, idempotencyKey: 'k' });
     await run1.close();
     const sink = new MemorySink();
@@ -107,7 +121,16 @@ describe('durable JSONL ledger', () => {
     const begin = {
       kind: 'begin',
       delivery_id: 'delivery-000000',
-      resolution: { route_id: r.routeId, recipient: 'a', channel: 'notification', sink: 'memory', target_module: 'delivery', retry_max: 1, backoff_ms: 0, rate_limit_per_minute: 100 },
+      resolution: {
+        route_id: r.routeId,
+        recipient: 'a',
+        channel: 'notification',
+        sink: 'memory',
+        target_module: 'delivery',
+        retry_max: 1,
+        backoff_ms: 0,
+        rate_limit_per_minute: 100,
+      },
       payload: { n: 1 },
       idempotency_key: 'k',
       at_ms: 5,
@@ -128,7 +151,22 @@ describe('FileLedger group commit', () => {
   it('concurrent appends all land, in order, each resolved only after its fsync', async () => {
     const path = tempLedger();
     const ledger = await FileLedger.open(path);
-    const entries = Array.from({ length: 50 }, (_, i) => ({ kind: 'begin' as const, delivery_id: `delivery-${String(i).padStart(6, '0')}`, resolution: { route_id: 'r', recipient: 'a', channel: 'c', sink: 's', target_module: 'delivery', retry_max: 0, backoff_ms: 0, rate_limit_per_minute: 1 }, payload: i, at_ms: i }));
+    const entries = Array.from({ length: 50 }, (_, i) => ({
+      kind: 'begin' as const,
+      delivery_id: `delivery-${String(i).padStart(6, '0')}`,
+      resolution: {
+        route_id: 'r',
+        recipient: 'a',
+        channel: 'c',
+        sink: 's',
+        target_module: 'delivery',
+        retry_max: 0,
+        backoff_ms: 0,
+        rate_limit_per_minute: 1,
+      },
+      payload: i,
+      at_ms: i,
+    }));
     await Promise.all(entries.map((e) => ledger.append(e)));
     await ledger.close();
     expect(lines(path).map((e) => (e as { payload: number }).payload)).toEqual(entries.map((_, i) => i));

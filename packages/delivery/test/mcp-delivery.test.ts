@@ -34,14 +34,23 @@ afterEach(async () => {
 });
 
 async function connect(command: string, args: string[]): Promise<Client> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [command, ...args], env: childEnv(), stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [command, ...args],
+    env: childEnv(),
+    stderr: 'pipe',
+  });
   const client = new Client({ name: 'delivery-test', version: '0.0.0' });
   clients.push(client);
   await client.connect(transport);
   return client;
 }
 
-async function call(client: Client, name: string, args: Record<string, unknown>): Promise<{ isError: boolean; json: Record<string, unknown> }> {
+async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ isError: boolean; json: Record<string, unknown> }> {
   const result = await client.callTool({ name, arguments: args });
   const content = result.content as Array<{ type: string; text: string }>;
   return { isError: result.isError === true, json: JSON.parse(content[0]?.text ?? 'null') as Record<string, unknown> };
@@ -95,7 +104,16 @@ describe('mobkit-delivery MCP module (official SDK client over stdio)', () => {
     const payload = { subject: 'Receipt', text: 'Thanks!' };
     const sent = await call(client, 'delivery.send', { resolution, payload, idempotency_key: 'order-1' });
     expect(sent.isError).toBe(false);
-    expect(sent.json).toMatchObject({ delivery_id: 'delivery-000000', route_id: 'route-000000', status: 'sent', sink: 'email', sink_adapter: 'smtp', adapter: 'smtp', force_fail: false, idempotency_key: 'order-1' });
+    expect(sent.json).toMatchObject({
+      delivery_id: 'delivery-000000',
+      route_id: 'route-000000',
+      status: 'sent',
+      sink: 'email',
+      sink_adapter: 'smtp',
+      adapter: 'smtp',
+      force_fail: false,
+      idempotency_key: 'order-1',
+    });
     expect(mails).toHaveLength(1);
     expect(mails[0]).toContain('user@example.com');
     expect(mails[0]).toContain('Thanks!');
@@ -104,11 +122,25 @@ describe('mobkit-delivery MCP module (official SDK client over stdio)', () => {
     expect(again.json).toEqual(sent.json);
     expect(mails).toHaveLength(1);
 
-    const mismatch = await call(client, 'delivery.send', { resolution, payload: { text: 'changed' }, idempotency_key: 'order-1' });
+    const mismatch = await call(client, 'delivery.send', {
+      resolution,
+      payload: { text: 'changed' },
+      idempotency_key: 'order-1',
+    });
     expect(mismatch).toMatchObject({ isError: true, json: { code: 'IdempotencyPayloadMismatch' } });
-    const forged = await call(client, 'delivery.send', { resolution: { ...resolution, recipient: 'attacker@example.com' }, payload, idempotency_key: 'order-2' });
-    expect(forged).toMatchObject({ isError: true, json: { code: 'ForgedResolution', details: { fields: ['recipient'] } } });
-    const target = await call(client, 'delivery.send', { resolution: { ...resolution, route_id: 'route-000001', target_module: 'pager' }, payload });
+    const forged = await call(client, 'delivery.send', {
+      resolution: { ...resolution, recipient: 'attacker@example.com' },
+      payload,
+      idempotency_key: 'order-2',
+    });
+    expect(forged).toMatchObject({
+      isError: true,
+      json: { code: 'ForgedResolution', details: { fields: ['recipient'] } },
+    });
+    const target = await call(client, 'delivery.send', {
+      resolution: { ...resolution, route_id: 'route-000001', target_module: 'pager' },
+      payload,
+    });
     expect(target).toMatchObject({ isError: true, json: { code: 'InvalidRouteTarget' } });
     const blankKey = await call(client, 'delivery.send', { resolution, payload, idempotency_key: ' ' });
     expect(blankKey).toMatchObject({ isError: true, json: { code: 'InvalidIdempotencyKey' } });
@@ -139,13 +171,27 @@ describe('mobkit-delivery MCP module (official SDK client over stdio)', () => {
     const delivery = await connect(bin, [`${fixtures}memory.toml`]);
     const resolved = await call(router, 'routing.resolve', { recipient: 'user@example.com', channel: 'transactional' });
     expect(resolved.json).toMatchObject({ sink: 'email', target_module: 'delivery', channel: 'transactional' });
-    const sent = await call(delivery, 'delivery.send', { resolution: resolved.json, payload: { text: 'hello' }, idempotency_key: 'e2e-004' });
-    expect(sent.json).toMatchObject({ route_id: resolved.json.route_id, status: 'sent', target_module: 'delivery', sink_adapter: 'memory' });
+    const sent = await call(delivery, 'delivery.send', {
+      resolution: resolved.json,
+      payload: { text: 'hello' },
+      idempotency_key: 'e2e-004',
+    });
+    expect(sent.json).toMatchObject({
+      route_id: resolved.json.route_id,
+      status: 'sent',
+      target_module: 'delivery',
+      sink_adapter: 'memory',
+    });
   });
 
   it('refuses to start without a config or with an invalid sink, naming the field', async () => {
     for (const args of [[], [`${fixtures}invalid-sink.toml`]]) {
-      const transport = new StdioClientTransport({ command: process.execPath, args: [bin, ...args], env: childEnv(), stderr: 'pipe' });
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [bin, ...args],
+        env: childEnv(),
+        stderr: 'pipe',
+      });
       let stderr = '';
       transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
       const client = new Client({ name: 'delivery-test', version: '0.0.0' });

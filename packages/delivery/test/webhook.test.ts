@@ -18,7 +18,9 @@ interface Hit {
   headers: IncomingMessage['headers'];
 }
 
-async function serve(handler: (hit: Hit, n: number, res: ServerResponse) => void): Promise<{ url: string; hits: Hit[] }> {
+async function serve(
+  handler: (hit: Hit, n: number, res: ServerResponse) => void,
+): Promise<{ url: string; hits: Hit[] }> {
   const hits: Hit[] = [];
   const server = createServer((req, res) => {
     let text = '';
@@ -54,7 +56,14 @@ describe('webhook sink against a loopback HTTP server', () => {
     expect(record.sinkAdapter).toBe('webhook');
     expect(hits).toHaveLength(3);
     expect(hits.map((h) => h.body.attempt)).toEqual([1, 2, 3]);
-    expect(hits[0]?.body).toMatchObject({ delivery_id: 'delivery-000000', route_id: r.routeId, recipient: 'ops', channel: 'notification', payload: { alert: 'disk' }, idempotency_key: 'a-1' });
+    expect(hits[0]?.body).toMatchObject({
+      delivery_id: 'delivery-000000',
+      route_id: r.routeId,
+      recipient: 'ops',
+      channel: 'notification',
+      payload: { alert: 'disk' },
+      idempotency_key: 'a-1',
+    });
     expect(hits[0]?.headers['idempotency-key']).toBe('delivery-000000');
     expect(hits[0]?.headers.authorization).toBe('Bearer t');
     expect(hits[0]?.headers['content-type']).toBe('application/json');
@@ -63,7 +72,10 @@ describe('webhook sink against a loopback HTTP server', () => {
   it('a 4xx stops at once: 1 attempt, failed', async () => {
     const { url, hits } = await serve((_, __, res) => res.writeHead(400).end('bad'));
     const { issuer, delivery } = service(new WebhookSink({ url }));
-    const record = await delivery.send({ resolution: issuer.issue({ recipient: 'ops', sink: 'webhook', retryMax: 5, backoffMs: 1 }), payload: 1 });
+    const record = await delivery.send({
+      resolution: issuer.issue({ recipient: 'ops', sink: 'webhook', retryMax: 5, backoffMs: 1 }),
+      payload: 1,
+    });
     expect(record.status).toBe('failed');
     expect(record.attempts).toHaveLength(1);
     expect(record.attempts[0]?.error).toContain('HTTP 400');
@@ -76,7 +88,10 @@ describe('webhook sink against a loopback HTTP server', () => {
       // first request: never answered
     });
     const { issuer, delivery } = service(new WebhookSink({ url, timeoutMs: 150 }));
-    const record = await delivery.send({ resolution: issuer.issue({ recipient: 'ops', sink: 'webhook', retryMax: 1, backoffMs: 1 }), payload: 1 });
+    const record = await delivery.send({
+      resolution: issuer.issue({ recipient: 'ops', sink: 'webhook', retryMax: 1, backoffMs: 1 }),
+      payload: 1,
+    });
     expect(record.attempts.map((a) => a.status)).toEqual(['transient_failure', 'sent']);
     expect(record.attempts[0]?.error).toContain('timed out after 150 ms');
     expect(hits).toHaveLength(2);
@@ -87,7 +102,10 @@ describe('webhook sink against a loopback HTTP server', () => {
     const closed = servers.pop() as Server;
     await new Promise((resolve) => closed.close(resolve));
     const { issuer, delivery } = service(new WebhookSink({ url }));
-    const record = await delivery.send({ resolution: issuer.issue({ recipient: 'ops', sink: 'webhook', retryMax: 1, backoffMs: 1 }), payload: 1 });
+    const record = await delivery.send({
+      resolution: issuer.issue({ recipient: 'ops', sink: 'webhook', retryMax: 1, backoffMs: 1 }),
+      payload: 1,
+    });
     expect(record.attempts.map((a) => a.status)).toEqual(['transient_failure', 'failed']);
     expect(record.attempts[0]?.error).toContain('ECONNREFUSED');
   });
@@ -95,8 +113,13 @@ describe('webhook sink against a loopback HTTP server', () => {
   it('without a url the recipient must be an http(s) URL', async () => {
     const { url, hits } = await serve((_, __, res) => res.writeHead(200).end());
     const { issuer, delivery } = service(new WebhookSink());
-    expect((await delivery.send({ resolution: issuer.issue({ recipient: url, sink: 'webhook' }), payload: 1 })).status).toBe('sent');
-    const bad = await delivery.send({ resolution: issuer.issue({ recipient: 'ops-team', sink: 'webhook', retryMax: 3 }), payload: 1 });
+    expect(
+      (await delivery.send({ resolution: issuer.issue({ recipient: url, sink: 'webhook' }), payload: 1 })).status,
+    ).toBe('sent');
+    const bad = await delivery.send({
+      resolution: issuer.issue({ recipient: 'ops-team', sink: 'webhook', retryMax: 3 }),
+      payload: 1,
+    });
     expect(bad.attempts).toHaveLength(1);
     expect(bad.attempts[0]?.error).toContain('not an http(s) URL');
     expect(hits).toHaveLength(1);

@@ -34,7 +34,9 @@ async function measure(n) {
   const mob = await createEmbeddedMob(MobDefinition.fromToml(DEFINITION), { llm: new TestClient() });
   await mob.spawn(SpawnMemberSpec.fromWire('lead', 'lead', null));
   // the seed's spawn spec: every member gets a kickoff message, so every member runs one TestClient turn
-  const first = Array.from({ length: n }, (_, i) => SpawnMemberSpec.fromWire('worker', `w-${i}`, `You are w-${i}. Keep responses concise.`));
+  const first = Array.from({ length: n }, (_, i) =>
+    SpawnMemberSpec.fromWire('worker', `w-${i}`, `You are w-${i}. Keep responses concise.`),
+  );
   await mob.spawnMany(first);
   await mob.waitForIdle(60_000);
   const t1 = performance.now();
@@ -73,7 +75,8 @@ if (process.argv[2] === '--child') {
   const reps = Number.isInteger(runsArg) && runsArg > 0 ? runsArg : quick ? 1 : 3;
   const json = process.argv.includes('--json');
   const self = fileURLToPath(import.meta.url);
-  const run = (n) => JSON.parse(execFileSync(process.execPath, [self, '--child', String(n)], { encoding: 'utf8' }).trim());
+  const run = (n) =>
+    JSON.parse(execFileSync(process.execPath, [self, '--child', String(n)], { encoding: 'utf8' }).trim());
   run(100); // warm the file cache
   const results = [100, 1000].map((n) => {
     const runs = Array.from({ length: reps }, () => run(n));
@@ -86,8 +89,14 @@ if (process.argv[2] === '--child') {
       `n=${String(r.n).padStart(4)}  spawn+kickoff ${r.spawnMs.toFixed(1).padStart(7)} ms  reconcile ${r.reconcileMs.toFixed(1).padStart(7)} ms  total ${r.totalMs.toFixed(1).padStart(7)} ms  peak RSS ${r.peakRssMb.toFixed(1)} MB  (members after reconcile ${r.members}, spawned ${r.spawned}, retired ${r.retired})`,
     );
   }
-  console.log(`growth 100 -> 1000 (10x members): time x${(big.totalMs / small.totalMs).toFixed(2)}, peak RSS x${(big.peakRssMb / small.peakRssMb).toFixed(2)}`);
-  console.log(`${big.totalMs < TARGET_MS ? 'PASS' : 'MISS'} time: ${big.totalMs.toFixed(1)} ms to spawn and reconcile 1,000 members (target < ${TARGET_MS} ms)`);
+  console.log(
+    `growth 100 -> 1000 (10x members): time x${(big.totalMs / small.totalMs).toFixed(2)}, peak RSS x${(big.peakRssMb / small.peakRssMb).toFixed(2)}`,
+  );
+  console.log(
+    `${big.totalMs < TARGET_MS ? 'PASS' : 'MISS'} time: ${big.totalMs.toFixed(1)} ms to spawn and reconcile 1,000 members (target < ${TARGET_MS} ms)`,
+  );
   if (json) console.log(`@@bench-json ${JSON.stringify({ node: process.version, quick, metrics: { small, big } })}`);
-  console.log(`${big.peakRssMb < TARGET_RSS_MB ? 'PASS' : 'MISS'} memory: ${big.peakRssMb.toFixed(1)} MB peak RSS (target < ${TARGET_RSS_MB} MB)`);
+  console.log(
+    `${big.peakRssMb < TARGET_RSS_MB ? 'PASS' : 'MISS'} memory: ${big.peakRssMb.toFixed(1)} MB peak RSS (target < ${TARGET_RSS_MB} MB)`,
+  );
 }

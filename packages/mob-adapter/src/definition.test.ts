@@ -71,15 +71,19 @@ describe('MobDefinition.fromToml', () => {
   });
 
   it('names unknown keys, wrong types and bad enum values with their path', () => {
-    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nmodle = "m"\n')).message).toContain(
-      'profiles.lead: unknown key(s) modle',
-    );
-    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\n[profiles.lead.tools]\ncomms = "yes"\n')).message).toContain(
-      'profiles.lead.tools.comms: expected boolean, got string',
-    );
-    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nruntime_mode = "sometimes"\n')).message).toContain(
-      'profiles.lead.runtime_mode: expected one of autonomous_host, turn_driven, got "sometimes"',
-    );
+    expect(
+      failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nmodle = "m"\n')).message,
+    ).toContain('profiles.lead: unknown key(s) modle');
+    expect(
+      failure(() =>
+        MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\n[profiles.lead.tools]\ncomms = "yes"\n'),
+      ).message,
+    ).toContain('profiles.lead.tools.comms: expected boolean, got string');
+    expect(
+      failure(() =>
+        MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nruntime_mode = "sometimes"\n'),
+      ).message,
+    ).toContain('profiles.lead.runtime_mode: expected one of autonomous_host, turn_driven, got "sometimes"');
     expect(failure(() => MobDefinition.fromToml('[mob]\norchestrator = "a"\n')).message).toContain('mob.id: required');
     expect(failure(() => MobDefinition.fromToml('# empty\n')).message).toContain('mob: required');
     expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[skills.s]\nsource = "url"\n')).message).toContain(
@@ -88,13 +92,19 @@ describe('MobDefinition.fromToml', () => {
   });
 
   it('reports reference errors with Meerkat diagnostic codes and locations', () => {
-    const skill = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nskills = ["nope"]\n'));
+    const skill = failure(() =>
+      MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nskills = ["nope"]\n'),
+    );
     expect(skill.code).toBe('DefinitionError');
-    expect(skill.message).toContain("missing_skill_ref: profiles.lead.skills[0]: skill 'nope' is not defined under [skills]");
+    expect(skill.message).toContain(
+      "missing_skill_ref: profiles.lead.skills[0]: skill 'nope' is not defined under [skills]",
+    );
     const orch = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\norchestrator = "boss"\n'));
     expect(orch.message).toContain('missing_orchestrator_profile: mob.orchestrator');
     const wiring = failure(() =>
-      MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\n[wiring]\nrole_wiring = [{ a = "a", b = "ghost" }]\n'),
+      MobDefinition.fromToml(
+        '[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\n[wiring]\nrole_wiring = [{ a = "a", b = "ghost" }]\n',
+      ),
     );
     expect(wiring.message).toContain('invalid_wiring_profile: wiring.role_wiring[0].b');
     const name = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles."9bad"]\nmodel = "m"\n'));
@@ -102,7 +112,9 @@ describe('MobDefinition.fromToml', () => {
   });
 
   it('reports an unreadable path skill naming its key', () => {
-    const def = MobDefinition.fromToml('[mob]\nid = "x"\n[skills.s]\nsource = "path"\npath = "missing.md"\n', { baseDir: fixtures });
+    const def = MobDefinition.fromToml('[mob]\nid = "x"\n[skills.s]\nsource = "path"\npath = "missing.md"\n', {
+      baseDir: fixtures,
+    });
     const f = failure(() => def.skillContent('s'));
     expect(f.code).toBe('DefinitionError');
     expect(f.message).toContain('skills.s.path: cannot read');
@@ -128,7 +140,10 @@ describe('MobDefinition.fromToml', () => {
 
   it('parses the reference examples (flows, topology, models, provider_params, mcp) and keeps unported sections for mob/create', () => {
     const a = MobDefinition.fromToml(read('meerkat-example-a.toml'));
-    expect(a.profile('reviewer')).toMatchObject({ runtimeMode: 'turn_driven', tools: { comms: true, readOnly: true, builtins: true } });
+    expect(a.profile('reviewer')).toMatchObject({
+      runtimeMode: 'turn_driven',
+      tools: { comms: true, readOnly: true, builtins: true },
+    });
     expect(a.toWire().flows).toBeDefined();
     const b = MobDefinition.fromToml(read('meerkat-example-b.toml'));
     expect(b.orchestrator).toBe('director');

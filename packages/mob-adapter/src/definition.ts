@@ -11,7 +11,9 @@ export type RuntimeMode = 'autonomous_host' | 'turn_driven';
 
 /** Raised for the first shape problem, naming the key path. */
 function shapeError(path: string, message: string): MobRuntimeError {
-  return new MobRuntimeError('DEFINITION_ERROR', `invalid mob definition: ${path}: ${message}`, { details: { field: path } });
+  return new MobRuntimeError('DEFINITION_ERROR', `invalid mob definition: ${path}: ${message}`, {
+    details: { field: path },
+  });
 }
 
 function typeName(value: unknown): string {
@@ -30,7 +32,8 @@ function table(value: unknown, path: string, allowed: readonly string[] | null):
   if (!isTable(value)) throw shapeError(path, `expected a table, got ${typeName(value)}`);
   if (allowed) {
     const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
-    if (unknown.length > 0) throw shapeError(path, `unknown key(s) ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`);
+    if (unknown.length > 0)
+      throw shapeError(path, `unknown key(s) ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`);
   }
   return value;
 }
@@ -59,7 +62,8 @@ function optBool(t: Table, key: string, path: string): boolean | undefined {
 function optInt(t: Table, key: string, path: string, min?: number): number | undefined {
   const v = t[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw shapeError(`${path}.${key}`, `expected integer, got ${typeName(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw shapeError(`${path}.${key}`, `expected integer, got ${typeName(v)}`);
   if (min !== undefined && v < min) throw shapeError(`${path}.${key}`, `must be >= ${min}, got ${v}`);
   return v;
 }
@@ -84,15 +88,52 @@ function optEnum<T extends string>(t: Table, key: string, path: string, values: 
 }
 
 const TOP_KEYS = [
-  'mob', 'image_generation_provider', 'profiles', 'models', 'wiring', 'skills', 'mcp', 'backend', 'flows',
-  'topology', 'supervisor', 'limits', 'spawn_policy', 'event_router',
+  'mob',
+  'image_generation_provider',
+  'profiles',
+  'models',
+  'wiring',
+  'skills',
+  'mcp',
+  'backend',
+  'flows',
+  'topology',
+  'supervisor',
+  'limits',
+  'spawn_policy',
+  'event_router',
 ] as const;
-const TOOL_BOOLS = ['builtins', 'shell', 'comms', 'memory', 'workgraph', 'mob', 'mob_tasks', 'schedule', 'image_generation', 'read_only'] as const;
+const TOOL_BOOLS = [
+  'builtins',
+  'shell',
+  'comms',
+  'memory',
+  'workgraph',
+  'mob',
+  'mob_tasks',
+  'schedule',
+  'image_generation',
+  'read_only',
+] as const;
 const TOOL_KEYS = [...TOOL_BOOLS, 'mcp', 'mcp_servers', 'rust_bundles'] as const;
 const PROFILE_KEYS = [
-  'model', 'provider', 'self_hosted_server_id', 'image_generation_provider', 'auto_compact_threshold', 'resume_overrides',
-  'skills', 'tools', 'peer_description', 'external_addressable', 'backend', 'runtime_mode', 'max_inline_peer_notifications',
-  'output_schema', 'provider_params', 'max_turns', 'max_tokens',
+  'model',
+  'provider',
+  'self_hosted_server_id',
+  'image_generation_provider',
+  'auto_compact_threshold',
+  'resume_overrides',
+  'skills',
+  'tools',
+  'peer_description',
+  'external_addressable',
+  'backend',
+  'runtime_mode',
+  'max_inline_peer_notifications',
+  'output_schema',
+  'provider_params',
+  'max_turns',
+  'max_tokens',
 ] as const;
 
 function parseProfile(name: string, value: unknown): Profile {
@@ -107,12 +148,19 @@ function parseProfile(name: string, value: unknown): Profile {
   optString(t, 'self_hosted_server_id', path);
   const resume = optStringArray(t, 'resume_overrides', path) ?? [];
   resume.forEach((r, i) => {
-    if (!['model', 'provider', 'provider_params'].includes(r)) throw shapeError(`${path}.resume_overrides[${i}]`, `expected one of model, provider, provider_params, got ${JSON.stringify(r)}`);
+    if (!['model', 'provider', 'provider_params'].includes(r))
+      throw shapeError(
+        `${path}.resume_overrides[${i}]`,
+        `expected one of model, provider, provider_params, got ${JSON.stringify(r)}`,
+      );
   });
-  if (toolsRaw.mcp_servers !== undefined && !Array.isArray(toolsRaw.mcp_servers)) throw shapeError(`${tp}.mcp_servers`, 'expected array');
+  if (toolsRaw.mcp_servers !== undefined && !Array.isArray(toolsRaw.mcp_servers))
+    throw shapeError(`${tp}.mcp_servers`, 'expected array');
   optStringArray(toolsRaw, 'rust_bundles', tp);
-  const providerParams = t.provider_params === undefined ? undefined : table(t.provider_params, `${path}.provider_params`, null);
-  const outputSchema = t.output_schema === undefined ? undefined : table(t.output_schema, `${path}.output_schema`, null);
+  const providerParams =
+    t.provider_params === undefined ? undefined : table(t.provider_params, `${path}.provider_params`, null);
+  const outputSchema =
+    t.output_schema === undefined ? undefined : table(t.output_schema, `${path}.output_schema`, null);
   return {
     name,
     model: reqString(t, 'model', path),
@@ -174,20 +222,25 @@ function parseDefinition(raw: unknown): ParsedDefinition {
   const id = reqString(mob, 'id', 'mob');
   let orchestrator: string | undefined;
   if (typeof mob.orchestrator === 'string') orchestrator = mob.orchestrator;
-  else if (mob.orchestrator !== undefined) orchestrator = reqString(table(mob.orchestrator, 'mob.orchestrator', ['profile']), 'profile', 'mob.orchestrator');
+  else if (mob.orchestrator !== undefined)
+    orchestrator = reqString(table(mob.orchestrator, 'mob.orchestrator', ['profile']), 'profile', 'mob.orchestrator');
   optEnum(root, 'image_generation_provider', '<root>', PROVIDERS);
   const profiles: Record<string, Profile> = {};
   if (root.profiles !== undefined) {
-    for (const [name, value] of Object.entries(table(root.profiles, 'profiles', null))) profiles[name] = parseProfile(name, value);
+    for (const [name, value] of Object.entries(table(root.profiles, 'profiles', null)))
+      profiles[name] = parseProfile(name, value);
   }
   const skills: Record<string, SkillSource> = {};
   if (root.skills !== undefined) {
-    for (const [name, value] of Object.entries(table(root.skills, 'skills', null))) skills[name] = parseSkill(name, value);
+    for (const [name, value] of Object.entries(table(root.skills, 'skills', null)))
+      skills[name] = parseSkill(name, value);
   }
-  const wiring = root.wiring === undefined ? {} : table(root.wiring, 'wiring', ['auto_wire_orchestrator', 'role_wiring']);
+  const wiring =
+    root.wiring === undefined ? {} : table(root.wiring, 'wiring', ['auto_wire_orchestrator', 'role_wiring']);
   const roleWiring: Array<{ a: string; b: string }> = [];
   if (wiring.role_wiring !== undefined) {
-    if (!Array.isArray(wiring.role_wiring)) throw shapeError('wiring.role_wiring', `expected array of {a, b}, got ${typeName(wiring.role_wiring)}`);
+    if (!Array.isArray(wiring.role_wiring))
+      throw shapeError('wiring.role_wiring', `expected array of {a, b}, got ${typeName(wiring.role_wiring)}`);
     wiring.role_wiring.forEach((edge: unknown, i: number) => {
       const p = `wiring.role_wiring[${i}]`;
       const e = table(edge, p, ['a', 'b']);
@@ -197,7 +250,8 @@ function parseDefinition(raw: unknown): ParsedDefinition {
   if (root.models !== undefined) {
     for (const [name, value] of Object.entries(table(root.models, 'models', null))) {
       const m = table(value, `models.${name}`, null);
-      if (optEnum(m, 'provider', `models.${name}`, PROVIDERS) === undefined) throw shapeError(`models.${name}.provider`, 'required');
+      if (optEnum(m, 'provider', `models.${name}`, PROVIDERS) === undefined)
+        throw shapeError(`models.${name}.provider`, 'required');
     }
   }
   return {
@@ -283,7 +337,10 @@ export class MobDefinition {
   /** Profiles by name. */
   readonly profiles: Readonly<Record<string, Profile>>;
   /** Wiring applied at spawn time. */
-  readonly wiring: { readonly autoWireOrchestrator: boolean; readonly roleWiring: ReadonlyArray<{ a: string; b: string }> };
+  readonly wiring: {
+    readonly autoWireOrchestrator: boolean;
+    readonly roleWiring: ReadonlyArray<{ a: string; b: string }>;
+  };
   /** Skills by name. */
   readonly skills: Readonly<Record<string, SkillSource>>;
   /** Base directory for path skills. */
@@ -341,9 +398,13 @@ export class MobDefinition {
   profile(name: string): Profile {
     const p = Object.hasOwn(this.profiles, name) ? this.profiles[name] : undefined;
     if (!p) {
-      throw new MobRuntimeError('PROFILE_NOT_FOUND', `profile not found: ${name} (defined profiles: ${Object.keys(this.profiles).join(', ') || 'none'})`, {
-        details: { profile: name },
-      });
+      throw new MobRuntimeError(
+        'PROFILE_NOT_FOUND',
+        `profile not found: ${name} (defined profiles: ${Object.keys(this.profiles).join(', ') || 'none'})`,
+        {
+          details: { profile: name },
+        },
+      );
     }
     return p;
   }
@@ -353,7 +414,8 @@ export class MobDefinition {
     const cached = this.skillText.get(name);
     if (cached !== undefined) return cached;
     const skill = Object.hasOwn(this.skills, name) ? this.skills[name] : undefined;
-    if (!skill) throw new MobRuntimeError('DEFINITION_ERROR', `definition error: missing_skill_ref: skills.${name}: not defined`);
+    if (!skill)
+      throw new MobRuntimeError('DEFINITION_ERROR', `definition error: missing_skill_ref: skills.${name}: not defined`);
     let text: string;
     if (skill.source === 'inline') text = skill.content;
     else {
@@ -361,10 +423,14 @@ export class MobDefinition {
       try {
         text = readFileSync(file, 'utf8');
       } catch (error) {
-        throw new MobRuntimeError('DEFINITION_ERROR', `definition error: skills.${name}.path: cannot read ${file} (${(error as Error).message}); fix the path or pass baseDir`, {
-          cause: error,
-          details: { field: `skills.${name}.path`, path: file },
-        });
+        throw new MobRuntimeError(
+          'DEFINITION_ERROR',
+          `definition error: skills.${name}.path: cannot read ${file} (${(error as Error).message}); fix the path or pass baseDir`,
+          {
+            cause: error,
+            details: { field: `skills.${name}.path`, path: file },
+          },
+        );
       }
     }
     this.skillText.set(name, text);
@@ -398,23 +464,40 @@ export class MobDefinition {
 
 function validate(def: ParsedDefinition): DefinitionDiagnostic[] {
   const out: DefinitionDiagnostic[] = [];
-  const err = (code: string, location: string, message: string) => out.push({ code, location, message, severity: 'error' });
+  const err = (code: string, location: string, message: string) =>
+    out.push({ code, location, message, severity: 'error' });
   if (def.orchestrator !== undefined && !Object.hasOwn(def.profiles, def.orchestrator)) {
-    err('missing_orchestrator_profile', 'mob.orchestrator', `profile '${def.orchestrator}' is not defined under [profiles]`);
+    err(
+      'missing_orchestrator_profile',
+      'mob.orchestrator',
+      `profile '${def.orchestrator}' is not defined under [profiles]`,
+    );
   }
   for (const [name, profile] of Object.entries(def.profiles)) {
-    if (!PROFILE_NAME.test(name)) err('invalid_profile_name', `profiles.${name}`, 'profile names must match ^[A-Za-z_][A-Za-z0-9_-]*$');
-    if (name.startsWith('__flow_')) err('reserved_system_identifier', `profiles.${name}`, "the prefix '__flow_' is reserved");
+    if (!PROFILE_NAME.test(name))
+      err('invalid_profile_name', `profiles.${name}`, 'profile names must match ^[A-Za-z_][A-Za-z0-9_-]*$');
+    if (name.startsWith('__flow_'))
+      err('reserved_system_identifier', `profiles.${name}`, "the prefix '__flow_' is reserved");
     profile.skills.forEach((skill, i) => {
-      if (!Object.hasOwn(def.skills, skill)) err('missing_skill_ref', `profiles.${name}.skills[${i}]`, `skill '${skill}' is not defined under [skills]`);
+      if (!Object.hasOwn(def.skills, skill))
+        err('missing_skill_ref', `profiles.${name}.skills[${i}]`, `skill '${skill}' is not defined under [skills]`);
     });
     const t = profile.maxInlinePeerNotifications;
-    if (t !== undefined && t < -1) err('invalid_inline_peer_notification_threshold', `profiles.${name}.max_inline_peer_notifications`, 'must be -1, 0 or positive');
+    if (t !== undefined && t < -1)
+      err(
+        'invalid_inline_peer_notification_threshold',
+        `profiles.${name}.max_inline_peer_notifications`,
+        'must be -1, 0 or positive',
+      );
   }
   def.roleWiring.forEach((edge, i) => {
     for (const side of ['a', 'b'] as const) {
       if (!Object.hasOwn(def.profiles, edge[side])) {
-        err('invalid_wiring_profile', `wiring.role_wiring[${i}].${side}`, `profile '${edge[side]}' is not defined under [profiles]`);
+        err(
+          'invalid_wiring_profile',
+          `wiring.role_wiring[${i}].${side}`,
+          `profile '${edge[side]}' is not defined under [profiles]`,
+        );
       }
     }
   });

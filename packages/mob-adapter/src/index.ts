@@ -50,7 +50,17 @@ export {
   type ToolContext,
 } from './embedded/mob.js';
 export { MOB_COMMUNICATION_INSTRUCTION, COMMS_TOOLS } from './embedded/prompt.js';
-export type { LlmClient, LlmEvent, LlmRequest, LlmMessage, ToolDef, ToolCall, ToolResult, Usage, StopReason } from './llm/types.js';
+export type {
+  LlmClient,
+  LlmEvent,
+  LlmRequest,
+  LlmMessage,
+  ToolDef,
+  ToolCall,
+  ToolResult,
+  Usage,
+  StopReason,
+} from './llm/types.js';
 export { TestClient, ScriptedLlmClient, type ScriptedReply, type ScriptStep } from './llm/test-client.js';
 export { OpenAiCompatibleClient, openAiChatBody, type OpenAiCompatibleClientOptions } from './llm/openai.js';
 export { AnthropicClient, anthropicBody, type AnthropicClientOptions } from './llm/anthropic.js';

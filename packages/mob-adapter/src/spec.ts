@@ -20,7 +20,9 @@ export function requireContent(content: unknown, field = 'content'): ContentInpu
         throw invalidInput(`${field}[${i}]`, 'must be a content block with a string "type"');
       }
     });
-    const hasSomething = content.some((b) => (b as { type: string }).type !== 'text' || String((b as { text?: unknown }).text ?? '').trim() !== '');
+    const hasSomething = content.some(
+      (b) => (b as { type: string }).type !== 'text' || String((b as { text?: unknown }).text ?? '').trim() !== '',
+    );
     if (!hasSomething) throw invalidInput(field, 'must not be empty');
     return content as ContentInput;
   }
@@ -29,7 +31,8 @@ export function requireContent(content: unknown, field = 'content'): ContentInpu
 
 function checkLabels(labels: unknown, field: string): Record<string, string> | undefined {
   if (labels === undefined || labels === null) return undefined;
-  if (typeof labels !== 'object' || Array.isArray(labels)) throw invalidInput(field, 'must be an object of string values');
+  if (typeof labels !== 'object' || Array.isArray(labels))
+    throw invalidInput(field, 'must be an object of string values');
   for (const [k, v] of Object.entries(labels)) {
     if (typeof v !== 'string') throw invalidInput(`${field}.${k}`, 'must be a string');
   }
@@ -43,7 +46,8 @@ export function normalizeSpawnSpec(spec: SpawnMemberSpecType, field = 'spec'): S
     profile: requireMemberId(spec.profile, `${field}.profile`),
     meerkatId: requireMemberId(spec.meerkatId, `${field}.meerkat_id`),
   };
-  if (spec.initialMessage !== undefined && spec.initialMessage !== null) out.initialMessage = requireContent(spec.initialMessage, `${field}.initial_message`);
+  if (spec.initialMessage !== undefined && spec.initialMessage !== null)
+    out.initialMessage = requireContent(spec.initialMessage, `${field}.initial_message`);
   if (spec.context !== undefined && spec.context !== null) out.context = spec.context;
   const labels = checkLabels(spec.labels, `${field}.labels`);
   if (labels && Object.keys(labels).length > 0) out.labels = labels;
@@ -56,7 +60,10 @@ export function normalizeSpawnSpec(spec: SpawnMemberSpecType, field = 'spec'): S
   if (spec.resumeSessionId !== undefined) out.resumeSessionId = spec.resumeSessionId;
   if (spec.runtimeMode !== undefined) {
     if (spec.runtimeMode !== 'autonomous_host' && spec.runtimeMode !== 'turn_driven') {
-      throw invalidInput(`${field}.runtime_mode`, `must be autonomous_host or turn_driven, got ${JSON.stringify(spec.runtimeMode)}`);
+      throw invalidInput(
+        `${field}.runtime_mode`,
+        `must be autonomous_host or turn_driven, got ${JSON.stringify(spec.runtimeMode)}`,
+      );
     }
     out.runtimeMode = spec.runtimeMode;
   }
@@ -96,7 +103,8 @@ export const SpawnMemberSpec = Object.freeze({
   },
   /** Parses the snake_case wire object (`{profile, meerkat_id, labels?, context?, additional_instructions?, resume_session_id?}`). */
   parse(value: unknown, field = 'spec'): SpawnMemberSpecType {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidInput(field, 'must be an object');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw invalidInput(field, 'must be an object');
     const w = value as Record<string, unknown>;
     return normalizeSpawnSpec(
       {
@@ -118,7 +126,8 @@ export const SpawnMemberSpec = Object.freeze({
     if (spec.initialMessage !== undefined) w.initial_message = spec.initialMessage;
     if (spec.context !== undefined) w.context = spec.context;
     if (spec.labels && Object.keys(spec.labels).length > 0) w.labels = { ...spec.labels };
-    if (spec.additionalInstructions && spec.additionalInstructions.length > 0) w.additional_instructions = [...spec.additionalInstructions];
+    if (spec.additionalInstructions && spec.additionalInstructions.length > 0)
+      w.additional_instructions = [...spec.additionalInstructions];
     if (spec.resumeSessionId !== undefined) w.resume_session_id = spec.resumeSessionId;
     if (spec.runtimeMode !== undefined) w.runtime_mode = spec.runtimeMode;
     return w;
@@ -134,4 +143,3 @@ export async function sendMessageOnMob(handle: MobRuntime, memberId: string, mes
   requireContent(message, 'message');
   return handle.sendMessage(memberId, message);
 }
-

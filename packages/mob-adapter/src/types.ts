@@ -91,7 +91,13 @@ export type AgentEventType = AgentEventPayload['type'];
 /** Mob log events (Meerkat's `MobEvent` kinds). */
 export type MobLogPayload =
   | { type: 'mob_created' | 'mob_stopped' | 'mob_resumed' }
-  | { type: 'member_spawned'; memberId: string; profile: string; runtimeMode: RuntimeMode; labels: Record<string, string> }
+  | {
+      type: 'member_spawned';
+      memberId: string;
+      profile: string;
+      runtimeMode: RuntimeMode;
+      labels: Record<string, string>;
+    }
   | { type: 'member_retired'; memberId: string; profile: string }
   | { type: 'members_wired' | 'members_unwired'; a: string; b: string }
   | { type: 'other'; raw: unknown };

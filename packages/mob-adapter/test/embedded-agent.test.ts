@@ -26,16 +26,25 @@ describe('embedded agent loop', () => {
   it('holds a three-member scripted conversation over wired comms', async () => {
     const llm = new ScriptedLlmClient({
       'lead-1': [
-        (req) => ({ toolCalls: [{ name: 'send_message', args: { peer_id: 'worker-1', body: `Task: ${lastUser(req)}` } }] }),
+        (req) => ({
+          toolCalls: [{ name: 'send_message', args: { peer_id: 'worker-1', body: `Task: ${lastUser(req)}` } }],
+        }),
         { text: 'Asked the worker.' },
-        (req) => ({ toolCalls: [{ name: 'send_message', args: { peer_id: 'critic-1', body: `Check this. ${lastUser(req)}` } }] }),
+        (req) => ({
+          toolCalls: [{ name: 'send_message', args: { peer_id: 'critic-1', body: `Check this. ${lastUser(req)}` } }],
+        }),
         { text: 'Asked the critic.' },
         (req) => ({ text: `Final answer. ${lastUser(req)}` }),
       ],
-      'worker-1': [(req) => ({ toolCalls: [{ name: 'reply_to_peer', args: { body: `Done: ${lastUser(req).split('\n')[1]}` } }] }), { text: 'replied' }],
+      'worker-1': [
+        (req) => ({ toolCalls: [{ name: 'reply_to_peer', args: { body: `Done: ${lastUser(req).split('\n')[1]}` } }] }),
+        { text: 'replied' },
+      ],
       'critic-1': [
         { toolCalls: [{ name: 'peers', args: {} }] },
-        (req) => ({ toolCalls: [{ name: 'reply_to_peer', args: { body: `Verified; my peers: ${lastToolResult(req)?.content}` } }] }),
+        (req) => ({
+          toolCalls: [{ name: 'reply_to_peer', args: { body: `Verified; my peers: ${lastToolResult(req)?.content}` } }],
+        }),
         { text: 'checked' },
       ],
     });
@@ -53,28 +62,51 @@ describe('embedded agent loop', () => {
     const workerHistory = mob.history('worker-1');
     expect(workerHistory[0]).toEqual({ role: 'user', content: 'Peer message from lead-1:\nTask: count the files' });
     const criticHistory = mob.history('critic-1');
-    expect(criticHistory[0]).toEqual({ role: 'user', content: 'Peer message from lead-1:\nCheck this. Peer message from worker-1:\nDone: Task: count the files' });
-    const leadUsers = mob.history('lead-1').filter((m) => m.role === 'user').map((m) => (m.role === 'user' ? m.content : ''));
+    expect(criticHistory[0]).toEqual({
+      role: 'user',
+      content: 'Peer message from lead-1:\nCheck this. Peer message from worker-1:\nDone: Task: count the files',
+    });
+    const leadUsers = mob
+      .history('lead-1')
+      .filter((m) => m.role === 'user')
+      .map((m) => (m.role === 'user' ? m.content : ''));
     expect(leadUsers[0]).toBe('count the files');
     expect(leadUsers[1]).toBe('Peer message from worker-1:\nDone: Task: count the files');
     expect(leadUsers[2]).toMatch(/^Peer message from critic-1:\nVerified; my peers: /);
     expect(leadUsers[2]).toContain('"peer_id":"lead-1"');
     expect(leadUsers[2]).toContain('"name":"team/lead/lead-1"');
-    const finals = events.filter((e) => e.kind === 'agent' && e.memberId === 'lead-1' && e.event.type === 'run_completed');
+    const finals = events.filter(
+      (e) => e.kind === 'agent' && e.memberId === 'lead-1' && e.event.type === 'run_completed',
+    );
     expect(finals).toHaveLength(3);
     const final = finals[2];
-    expect(final?.kind === 'agent' && final.event.type === 'run_completed' && final.event.result).toMatch(/^Final answer\. Peer message from critic-1:/);
+    expect(final?.kind === 'agent' && final.event.type === 'run_completed' && final.event.result).toMatch(
+      /^Final answer\. Peer message from critic-1:/,
+    );
     // every scripted reply was used, no fallbacks
     expect(llm.requests.filter((r) => r.key === 'fallback')).toEqual([]);
     const tools = events.filter((e) => e.kind === 'agent' && e.event.type === 'tool_execution_completed');
-    expect(tools.every((e) => e.kind === 'agent' && e.event.type === 'tool_execution_completed' && !e.event.isError)).toBe(true);
-    expect(events.some((e) => e.kind === 'agent' && e.memberId === 'worker-1' && e.event.type === 'peer_content_ingested' && e.event.peer === 'lead-1')).toBe(true);
+    expect(
+      tools.every((e) => e.kind === 'agent' && e.event.type === 'tool_execution_completed' && !e.event.isError),
+    ).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.kind === 'agent' &&
+          e.memberId === 'worker-1' &&
+          e.event.type === 'peer_content_ingested' &&
+          e.event.peer === 'lead-1',
+      ),
+    ).toBe(true);
     await mob.stop();
   });
 
   it('rejects a send to an unwired peer with an error tool result, not a crash', async () => {
     const llm = new ScriptedLlmClient({
-      'worker-1': [{ toolCalls: [{ name: 'send_message', args: { peer_id: 'critic-1', body: 'psst' } }] }, (req) => ({ text: `tool said: ${lastToolResult(req)?.content}` })],
+      'worker-1': [
+        { toolCalls: [{ name: 'send_message', args: { peer_id: 'critic-1', body: 'psst' } }] },
+        (req) => ({ text: `tool said: ${lastToolResult(req)?.content}` }),
+      ],
     });
     const mob = await createEmbeddedMob(fixtureDefinition('team.toml'), { llm });
     const events: MobEvent[] = [];
@@ -83,16 +115,24 @@ describe('embedded agent loop', () => {
     await mob.spawn({ profile: 'worker', meerkatId: 'worker-1' });
     await mob.spawn({ profile: 'critic', meerkatId: 'critic-1' });
     const result = await mob.runTurn('worker-1', 'go');
-    expect(result.text).toContain("tool said: peer_not_found_or_not_trusted: 'critic-1' is not a wired peer of 'worker-1'");
+    expect(result.text).toContain(
+      "tool said: peer_not_found_or_not_trusted: 'critic-1' is not a wired peer of 'worker-1'",
+    );
     expect(result.toolCalls).toBe(1);
     expect(result.turns).toBe(2);
     const completed = events.find((e) => e.kind === 'agent' && e.event.type === 'tool_execution_completed');
-    expect(completed?.kind === 'agent' && completed.event.type === 'tool_execution_completed' && completed.event.isError).toBe(true);
+    expect(
+      completed?.kind === 'agent' && completed.event.type === 'tool_execution_completed' && completed.event.isError,
+    ).toBe(true);
     await mob.waitForIdle();
     expect(mob.history('critic-1')).toEqual([]);
     // once wired, the same send arrives
     await mob.wire('worker-1', 'critic-1');
-    llm.script('worker-1', { toolCalls: [{ name: 'send_message', args: { peer_id: 'critic-1', body: 'psst' } }] }, { text: 'sent' });
+    llm.script(
+      'worker-1',
+      { toolCalls: [{ name: 'send_message', args: { peer_id: 'critic-1', body: 'psst' } }] },
+      { text: 'sent' },
+    );
     await mob.runTurn('worker-1', 'again');
     await mob.waitForIdle();
     expect(mob.history('critic-1')[0]).toEqual({ role: 'user', content: 'Peer message from worker-1:\npsst' });
@@ -132,7 +172,9 @@ describe('embedded agent loop', () => {
   it('queues messages that arrive mid-run for the next run', async () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
-    const llm = new ScriptedLlmClient({ w: [{ text: 'first', gate }, (req) => ({ text: `second saw: ${lastUser(req)}` })] });
+    const llm = new ScriptedLlmClient({
+      w: [{ text: 'first', gate }, (req) => ({ text: `second saw: ${lastUser(req)}` })],
+    });
     const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm });
     const runs: Array<{ prompt: string } | { result: string }> = [];
     mob.subscribe((e) => {
@@ -147,7 +189,12 @@ describe('embedded agent loop', () => {
     await mob.sendMessage('w', 'three');
     open(); // the first run answers only now, with two and three waiting in the inbox
     await mob.waitForIdle();
-    expect(runs).toEqual([{ prompt: 'one' }, { result: 'first' }, { prompt: 'two\n\nthree' }, { result: 'second saw: three' }]);
+    expect(runs).toEqual([
+      { prompt: 'one' },
+      { result: 'first' },
+      { prompt: 'two\n\nthree' },
+      { result: 'second saw: three' },
+    ]);
     await mob.stop();
   });
 
@@ -165,10 +212,23 @@ describe('embedded agent loop', () => {
       },
     });
     const llm = new ScriptedLlmClient({
-      w: [{ toolCalls: [{ name: 'left', args: {} }, { name: 'right', args: {} }] }, (req) => {
-        const last = req.messages[req.messages.length - 1];
-        return { text: last?.role === 'tool_results' ? last.results.map((r) => `${r.content}/${r.isError}`).join(',') : 'no results' };
-      }],
+      w: [
+        {
+          toolCalls: [
+            { name: 'left', args: {} },
+            { name: 'right', args: {} },
+          ],
+        },
+        (req) => {
+          const last = req.messages[req.messages.length - 1];
+          return {
+            text:
+              last?.role === 'tool_results'
+                ? last.results.map((r) => `${r.content}/${r.isError}`).join(',')
+                : 'no results',
+          };
+        },
+      ],
     });
     const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), {
       llm,
@@ -183,18 +243,40 @@ describe('embedded agent loop', () => {
 
   it('turns a slow or failing tool into an error result', async () => {
     const llm = new ScriptedLlmClient({
-      w: [{ toolCalls: [{ name: 'slow', args: {} }, { name: 'boom', args: {} }, { name: 'nope', args: {} }] }, (req) => {
-        const last = req.messages[req.messages.length - 1];
-        return { text: last?.role === 'tool_results' ? last.results.map((r) => `${r.name}:${r.isError}:${r.content}`).join('|') : '' };
-      }],
+      w: [
+        {
+          toolCalls: [
+            { name: 'slow', args: {} },
+            { name: 'boom', args: {} },
+            { name: 'nope', args: {} },
+          ],
+        },
+        (req) => {
+          const last = req.messages[req.messages.length - 1];
+          return {
+            text:
+              last?.role === 'tool_results'
+                ? last.results.map((r) => `${r.name}:${r.isError}:${r.content}`).join('|')
+                : '',
+          };
+        },
+      ],
     });
     const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), {
       llm,
       options: {
         toolTimeoutMs: 50,
         tools: [
-          { definition: { name: 'slow', description: '', inputSchema: {} }, execute: () => new Promise(() => undefined) },
-          { definition: { name: 'boom', description: '', inputSchema: {} }, execute: () => { throw new Error('kaput'); } },
+          {
+            definition: { name: 'slow', description: '', inputSchema: {} },
+            execute: () => new Promise(() => undefined),
+          },
+          {
+            definition: { name: 'boom', description: '', inputSchema: {} },
+            execute: () => {
+              throw new Error('kaput');
+            },
+          },
         ],
       },
     });
@@ -210,7 +292,8 @@ describe('embedded agent loop', () => {
     const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm, options: { maxTurns: 3 } });
     const types: string[] = [];
     mob.subscribe((e) => {
-      if (e.kind === 'agent' && (e.event.type === 'turn_started' || e.event.type === 'run_failed')) types.push(e.event.type === 'run_failed' ? `failed:${e.event.errorClass}` : 'turn');
+      if (e.kind === 'agent' && (e.event.type === 'turn_started' || e.event.type === 'run_failed'))
+        types.push(e.event.type === 'run_failed' ? `failed:${e.event.errorClass}` : 'turn');
     });
     await mob.spawn({ profile: 'worker', meerkatId: 'w' });
     const err = await rejection(mob.runTurn('w', 'loop forever'));
@@ -236,7 +319,9 @@ describe('embedded agent loop', () => {
   });
 
   it('runs turn_driven members only on runTurn, with queued peer messages first', async () => {
-    const llm = new ScriptedLlmClient({ t1: [{ toolCalls: [{ name: 'send_message', args: { peer_id: 'r1', body: 'please review' } }] }, { text: 'sent' }] });
+    const llm = new ScriptedLlmClient({
+      t1: [{ toolCalls: [{ name: 'send_message', args: { peer_id: 'r1', body: 'please review' } }] }, { text: 'sent' }],
+    });
     const mob = await createEmbeddedMob(fixtureDefinition('roles.toml'), { llm });
     await mob.spawn({ profile: 'tester', meerkatId: 't1' });
     await mob.spawn({ profile: 'reviewer', meerkatId: 'r1' });
@@ -255,7 +340,8 @@ describe('embedded agent loop', () => {
     const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm });
     const seen: string[] = [];
     mob.subscribe((e) => {
-      if (e.kind === 'agent' && (e.event.type === 'run_failed' || e.event.type === 'run_started')) seen.push(e.event.type === 'run_started' ? `start:${e.event.prompt}` : 'failed');
+      if (e.kind === 'agent' && (e.event.type === 'run_failed' || e.event.type === 'run_started'))
+        seen.push(e.event.type === 'run_started' ? `start:${e.event.prompt}` : 'failed');
     });
     await mob.spawn({ profile: 'worker', meerkatId: 'w' });
     await mob.sendMessage('w', 'slow');

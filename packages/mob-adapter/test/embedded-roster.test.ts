@@ -40,7 +40,13 @@ describe('embedded mob roster', () => {
     const members = await mob.listMembers();
     expect(members.map((m) => m.meerkatId)).toEqual(['c-1', 'lead-1', 'w-1', 'w-2']);
     const lead = members.find((m) => m.meerkatId === 'lead-1');
-    expect(lead).toMatchObject({ profile: 'lead', state: 'active', runtimeMode: 'autonomous_host', wiredTo: ['c-1', 'w-1', 'w-2'], labels: {} });
+    expect(lead).toMatchObject({
+      profile: 'lead',
+      state: 'active',
+      runtimeMode: 'autonomous_host',
+      wiredTo: ['c-1', 'w-1', 'w-2'],
+      labels: {},
+    });
     expect(members.find((m) => m.meerkatId === 'w-1')?.wiredTo).toEqual(['lead-1']);
     expect((await mob.findMembers('team', 'red')).map((m) => m.meerkatId)).toEqual(['c-1', 'w-1']);
     expect(await mob.getMember('nobody')).toBeUndefined();
@@ -91,7 +97,11 @@ describe('embedded mob roster', () => {
       { profile: 'lead', meerkatId: 'e' },
     ]);
     expect(report).toEqual({ desired: ['d', 'b', 'e'], retained: ['b'], spawned: ['d', 'e'], retired: ['a', 'c'] });
-    expect((await mob.listMembers()).map((m) => `${m.meerkatId}:${m.profile}`)).toEqual(['b:worker', 'd:worker', 'e:lead']);
+    expect((await mob.listMembers()).map((m) => `${m.meerkatId}:${m.profile}`)).toEqual([
+      'b:worker',
+      'd:worker',
+      'e:lead',
+    ]);
     expect((await mob.getMember('b'))?.sessionId).toBe(keepSession);
     const keep = await mob.reconcile([{ profile: 'worker', meerkatId: 'x' }], { retireStale: false });
     expect(keep).toEqual({ desired: ['x'], retained: [], spawned: ['x'], retired: [] });
@@ -125,7 +135,11 @@ describe('embedded mob roster', () => {
     await mob.spawn({ profile: 'worker', meerkatId: 'worker-1' });
     const notAddressable = await rejection(mob.sendMessage('critic-1', 'hello'));
     expect(notAddressable.code).toBe('NotExternallyAddressable');
-    expect(notAddressable.details).toMatchObject({ mobCode: 'NOT_EXTERNALLY_ADDRESSABLE', memberId: 'critic-1', profile: 'critic' });
+    expect(notAddressable.details).toMatchObject({
+      mobCode: 'NOT_EXTERNALLY_ADDRESSABLE',
+      memberId: 'critic-1',
+      profile: 'critic',
+    });
     expect(notAddressable.message).toContain('mob member is not externally addressable: critic-1');
     const blankId = await rejection(mob.sendMessage('  ', 'hello'));
     expect(blankId).toMatchObject({ code: 'InvalidInput', message: 'member_id must not be empty' });
@@ -175,11 +189,16 @@ describe('embedded mob roster', () => {
     const lead = await rejection(mob.spawn({ profile: 'lead', meerkatId: 'lead' }));
     expect(lead.code).toBe('MissingProviderKey');
     expect(lead.message).toContain('ANTHROPIC_API_KEY');
-    expect(lead.details).toMatchObject({ mobCode: 'PROVIDER_ERROR', envVars: ['RKAT_ANTHROPIC_API_KEY', 'ANTHROPIC_API_KEY'] });
+    expect(lead.details).toMatchObject({
+      mobCode: 'PROVIDER_ERROR',
+      envVars: ['RKAT_ANTHROPIC_API_KEY', 'ANTHROPIC_API_KEY'],
+    });
     const worker = await rejection(mob.spawn({ profile: 'worker', meerkatId: 'w' }));
     expect(worker.message).toContain('OPENAI_API_KEY');
     expect(await mob.listMembers()).toEqual([]);
-    const withKeys = await createEmbeddedMob(fixtureDefinition('team.toml'), { options: { env: { ANTHROPIC_API_KEY: 'k', OPENAI_API_KEY: 'k' } } });
+    const withKeys = await createEmbeddedMob(fixtureDefinition('team.toml'), {
+      options: { env: { ANTHROPIC_API_KEY: 'k', OPENAI_API_KEY: 'k' } },
+    });
     await withKeys.spawn({ profile: 'lead', meerkatId: 'lead' });
     await withKeys.spawn({ profile: 'worker', meerkatId: 'w' });
     expect(await withKeys.listMembers()).toHaveLength(2);
@@ -188,7 +207,10 @@ describe('embedded mob roster', () => {
   });
 
   it('stamps every event with a member id, an increasing seq and a timestamp', async () => {
-    const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), { llm: new TestClient(), options: { clock: new ManualClock(1_000) } });
+    const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), {
+      llm: new TestClient(),
+      options: { clock: new ManualClock(1_000) },
+    });
     const events: MobEvent[] = [];
     mob.subscribe((e) => events.push(e));
     await mob.spawn({ profile: 'worker', meerkatId: 'w', initialMessage: 'start' });
@@ -197,12 +219,22 @@ describe('embedded mob roster', () => {
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] as number) + i));
     const agent = events.filter((e) => e.kind === 'agent');
-    expect(agent.map((e) => e.event.type)).toEqual(['run_started', 'turn_started', 'text_delta', 'text_complete', 'turn_completed', 'run_completed']);
+    expect(agent.map((e) => e.event.type)).toEqual([
+      'run_started',
+      'turn_started',
+      'text_delta',
+      'text_complete',
+      'turn_completed',
+      'run_completed',
+    ]);
     for (const e of agent) {
       expect(e.kind === 'agent' && e.memberId).toBe('w');
       expect(e.timestampMs).toBe(1_000);
     }
-    expect(events[0]).toMatchObject({ kind: 'mob', event: { type: 'member_spawned', memberId: 'w', profile: 'worker' } });
+    expect(events[0]).toMatchObject({
+      kind: 'mob',
+      event: { type: 'member_spawned', memberId: 'w', profile: 'worker' },
+    });
     await mob.stop();
   });
 });

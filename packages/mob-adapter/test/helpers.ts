@@ -13,7 +13,9 @@ export function fixtureDefinition(name: string): MobDefinition {
 }
 
 /** Awaits `promise` and returns the MobKitError it rejects with (fails when it resolves or throws something else). */
-export async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
   try {
     await promise;
   } catch (error) {

@@ -1,7 +1,13 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnthropicClient, type LlmEvent, type LlmRequest, OpenAiCompatibleClient, createEmbeddedMob } from '../src/index.js';
+import {
+  AnthropicClient,
+  type LlmEvent,
+  type LlmRequest,
+  OpenAiCompatibleClient,
+  createEmbeddedMob,
+} from '../src/index.js';
 import { fixtureDefinition, rejection } from './helpers.js';
 
 interface Recorded {
@@ -24,7 +30,11 @@ class FakeProvider {
       let raw = '';
       req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
       req.on('end', () => {
-        const rec: Recorded = { path: req.url ?? '', headers: req.headers, body: JSON.parse(raw || '{}') as Record<string, unknown> };
+        const rec: Recorded = {
+          path: req.url ?? '',
+          headers: req.headers,
+          body: JSON.parse(raw || '{}') as Record<string, unknown>,
+        };
         this.requests.push(rec);
         const next = this.queue.shift();
         if (!next) {
@@ -74,7 +84,8 @@ function chop(text: string, size: number): string[] {
   return out;
 }
 
-const openAiStream = (chunks: unknown[]) => `${chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`;
+const openAiStream = (chunks: unknown[]) =>
+  `${chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`;
 const anthropicStream = (events: Array<Record<string, unknown>>) =>
   events.map((e) => `event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`).join('');
 
@@ -114,10 +125,34 @@ describe('OpenAI-compatible chat-completions client', () => {
         openAiStream([
           { choices: [{ index: 0, delta: { role: 'assistant', content: 'Hel' }, finish_reason: null }] },
           { choices: [{ index: 0, delta: { content: 'lo' }, finish_reason: null }] },
-          { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'send_message', arguments: '' } }] } }] },
-          { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"peer_id":"w",' } }] } }] },
+          {
+            choices: [
+              {
+                index: 0,
+                delta: {
+                  tool_calls: [
+                    { index: 0, id: 'call_1', type: 'function', function: { name: 'send_message', arguments: '' } },
+                  ],
+                },
+              },
+            ],
+          },
+          {
+            choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"peer_id":"w",' } }] } }],
+          },
           { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '"body":"go"}' } }] } }] },
-          { choices: [{ index: 0, delta: { tool_calls: [{ index: 1, id: 'call_2', type: 'function', function: { name: 'peers', arguments: '' } }] } }] },
+          {
+            choices: [
+              {
+                index: 0,
+                delta: {
+                  tool_calls: [
+                    { index: 1, id: 'call_2', type: 'function', function: { name: 'peers', arguments: '' } },
+                  ],
+                },
+              },
+            ],
+          },
           { choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
           { choices: [], usage: { prompt_tokens: 12, completion_tokens: 7 } },
         ]),
@@ -141,10 +176,16 @@ describe('OpenAI-compatible chat-completions client', () => {
     expect(sent?.body.messages).toEqual([
       { role: 'system', content: 'be brief' },
       { role: 'user', content: 'hi' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'c0', type: 'function', function: { name: 'peers', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'c0', type: 'function', function: { name: 'peers', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'c0', content: '{"peers":[]}' },
     ]);
-    expect(sent?.body.tools).toEqual([{ type: 'function', function: { name: 'send_message', description: 'send', parameters: { type: 'object' } } }]);
+    expect(sent?.body.tools).toEqual([
+      { type: 'function', function: { name: 'send_message', description: 'send', parameters: { type: 'object' } } },
+    ]);
   });
 
   it('maps HTTP errors and truncated streams to ProviderError', async () => {
@@ -155,9 +196,13 @@ describe('OpenAI-compatible chat-completions client', () => {
     expect(unauthorized.message).toContain('HTTP 401 (check the API key)');
     expect(unauthorized.details).toMatchObject({ status: 401, mobCode: 'PROVIDER_ERROR' });
     openai.sse([`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'cut' } }] })}\n\n`]);
-    expect((await rejection(collect(client.stream(request, new AbortController().signal)))).message).toContain('incomplete response');
+    expect((await rejection(collect(client.stream(request, new AbortController().signal)))).message).toContain(
+      'incomplete response',
+    );
     openai.sse(['data: {not json\n\n']);
-    expect((await rejection(collect(client.stream(request, new AbortController().signal)))).message).toContain('stream parse error');
+    expect((await rejection(collect(client.stream(request, new AbortController().signal)))).message).toContain(
+      'stream parse error',
+    );
   });
 
   it('stops a hanging stream when the signal aborts', async () => {
@@ -188,9 +233,21 @@ describe('Anthropic Messages client', () => {
           { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Let me ' } },
           { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'ask.' } },
           { type: 'content_block_stop', index: 0 },
-          { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'send_message', input: {} } },
-          { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"peer_id": "w"' } },
-          { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: ', "body": "go"}' } },
+          {
+            type: 'content_block_start',
+            index: 1,
+            content_block: { type: 'tool_use', id: 'toolu_1', name: 'send_message', input: {} },
+          },
+          {
+            type: 'content_block_delta',
+            index: 1,
+            delta: { type: 'input_json_delta', partial_json: '{"peer_id": "w"' },
+          },
+          {
+            type: 'content_block_delta',
+            index: 1,
+            delta: { type: 'input_json_delta', partial_json: ', "body": "go"}' },
+          },
           { type: 'content_block_stop', index: 1 },
           { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 30 } },
           { type: 'message_stop' },
@@ -238,7 +295,14 @@ describe('Anthropic Messages client', () => {
 describe('embedded mob on real provider clients (loopback fakes)', () => {
   it('chooses the client from provider/model and keys in the environment', async () => {
     const mob = await createEmbeddedMob(fixtureDefinition('team.toml'), {
-      options: { env: { ANTHROPIC_API_KEY: 'ak', ANTHROPIC_BASE_URL: anthropic.url, OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: `${openai.url}/v1` } },
+      options: {
+        env: {
+          ANTHROPIC_API_KEY: 'ak',
+          ANTHROPIC_BASE_URL: anthropic.url,
+          OPENAI_API_KEY: 'sk',
+          OPENAI_BASE_URL: `${openai.url}/v1`,
+        },
+      },
     });
     await mob.spawn({ profile: 'lead', meerkatId: 'lead' });
     await mob.spawn({ profile: 'worker', meerkatId: 'worker' });
@@ -252,7 +316,12 @@ describe('embedded mob on real provider clients (loopback fakes)', () => {
         { type: 'message_stop' },
       ]),
     ]);
-    openai.sse([openAiStream([{ choices: [{ index: 0, delta: { content: 'from gpt' }, finish_reason: 'stop' }] }, { choices: [], usage: { prompt_tokens: 4, completion_tokens: 2 } }])]);
+    openai.sse([
+      openAiStream([
+        { choices: [{ index: 0, delta: { content: 'from gpt' }, finish_reason: 'stop' }] },
+        { choices: [], usage: { prompt_tokens: 4, completion_tokens: 2 } },
+      ]),
+    ]);
     const lead = await mob.runTurn('lead', 'hello lead');
     const worker = await mob.runTurn('worker', 'hello worker');
     expect(lead).toMatchObject({ text: 'from claude', usage: { inputTokens: 5, outputTokens: 3 }, turns: 1 });
@@ -260,7 +329,11 @@ describe('embedded mob on real provider clients (loopback fakes)', () => {
     const leadReq = anthropic.requests.at(-1);
     expect(leadReq?.body.model).toBe('claude-sonnet-4-6');
     expect(String(leadReq?.body.system)).toContain('You lead the team');
-    expect((leadReq?.body.tools as Array<{ name: string }>).map((t) => t.name)).toEqual(['peers', 'send_message', 'reply_to_peer']);
+    expect((leadReq?.body.tools as Array<{ name: string }>).map((t) => t.name)).toEqual([
+      'peers',
+      'send_message',
+      'reply_to_peer',
+    ]);
     expect(openai.requests.at(-1)?.body.model).toBe('gpt-5.2');
     await mob.stop();
   });

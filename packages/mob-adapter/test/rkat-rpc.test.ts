@@ -1,13 +1,27 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MobDefinition, type MobEvent, type RkatRpcMob, type RkatRpcMobOptions, createRkatRpcMob } from '../src/index.js';
+import {
+  MobDefinition,
+  type MobEvent,
+  type RkatRpcMob,
+  type RkatRpcMobOptions,
+  createRkatRpcMob,
+} from '../src/index.js';
 import { FIXTURES, fixtureDefinition, rejection, until } from './helpers.js';
 
 const FAKE = join(FIXTURES, 'fake-rkat-rpc.mjs');
 const open: RkatRpcMob[] = [];
 
-async function startMob(definition = fixtureDefinition('team.toml'), options: RkatRpcMobOptions = {}): Promise<RkatRpcMob> {
-  const mob = await createRkatRpcMob(definition, { command: process.execPath, args: [FAKE], pollIntervalMs: 20, ...options });
+async function startMob(
+  definition = fixtureDefinition('team.toml'),
+  options: RkatRpcMobOptions = {},
+): Promise<RkatRpcMob> {
+  const mob = await createRkatRpcMob(definition, {
+    command: process.execPath,
+    args: [FAKE],
+    pollIntervalMs: 20,
+    ...options,
+  });
   open.push(mob);
   return mob;
 }
@@ -41,7 +55,14 @@ describe('createRkatRpcMob against a fake rkat-rpc', () => {
     await until(() => events.some((e) => e.kind === 'agent' && e.event.type === 'run_completed'));
     await until(() => events.some((e) => e.kind === 'mob' && e.event.type === 'member_spawned'));
     const agent = events.filter((e): e is Extract<MobEvent, { kind: 'agent' }> => e.kind === 'agent');
-    expect(agent.map((e) => e.event.type)).toEqual(['run_started', 'turn_started', 'text_delta', 'text_complete', 'turn_completed', 'run_completed']);
+    expect(agent.map((e) => e.event.type)).toEqual([
+      'run_started',
+      'turn_started',
+      'text_delta',
+      'text_complete',
+      'turn_completed',
+      'run_completed',
+    ]);
     for (const e of agent) {
       expect(e.memberId).toBe('lead-1');
       expect(e.profile).toBe('lead');
@@ -52,7 +73,13 @@ describe('createRkatRpcMob against a fake rkat-rpc', () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(agent[0]?.event).toEqual({ type: 'run_started', sessionId, prompt: 'hello' });
     const spawned = events.find((e) => e.kind === 'mob' && e.event.type === 'member_spawned');
-    expect(spawned?.kind === 'mob' && spawned.event).toEqual({ type: 'member_spawned', memberId: 'lead-1', profile: 'lead', runtimeMode: 'autonomous_host', labels: {} });
+    expect(spawned?.kind === 'mob' && spawned.event).toEqual({
+      type: 'member_spawned',
+      memberId: 'lead-1',
+      profile: 'lead',
+      runtimeMode: 'autonomous_host',
+      labels: {},
+    });
   });
 
   it('runs turns: member_send + stream for autonomous members, mob/turn_start for turn_driven ones', async () => {
@@ -60,7 +87,12 @@ describe('createRkatRpcMob against a fake rkat-rpc', () => {
     await mob.spawn({ profile: 'lead', meerkatId: 'lead' });
     await mob.spawn({ profile: 'reviewer', meerkatId: 'r1' });
     const auto = await mob.runTurn('lead', 'go');
-    expect(auto).toMatchObject({ text: 'fake says hi', turns: 1, toolCalls: 0, usage: { inputTokens: 0, outputTokens: 0 } });
+    expect(auto).toMatchObject({
+      text: 'fake says hi',
+      turns: 1,
+      toolCalls: 0,
+      usage: { inputTokens: 0, outputTokens: 0 },
+    });
     expect(auto.sessionId).toBe((await mob.getMember('lead'))?.sessionId);
     const driven = await mob.runTurn('r1', 'review');
     expect(driven.text).toBe('fake says hi');
@@ -85,12 +117,18 @@ describe('createRkatRpcMob against a fake rkat-rpc', () => {
   it('maps server errors to the same codes as the embedded mob', async () => {
     const mob = await startMob();
     expect((await rejection(mob.spawn({ profile: 'ghost', meerkatId: 'g' }))).code).toBe('ProfileNotFound');
-    const notAddr = await rejection((async () => {
-      await mob.spawn({ profile: 'critic', meerkatId: 'c' });
-      await mob.sendMessage('c', 'hi');
-    })());
+    const notAddr = await rejection(
+      (async () => {
+        await mob.spawn({ profile: 'critic', meerkatId: 'c' });
+        await mob.sendMessage('c', 'hi');
+      })(),
+    );
     expect(notAddr.code).toBe('NotExternallyAddressable');
-    expect(notAddr.details).toMatchObject({ mobCode: 'NOT_EXTERNALLY_ADDRESSABLE', rpcCode: -32602, method: 'mob/member_send' });
+    expect(notAddr.details).toMatchObject({
+      mobCode: 'NOT_EXTERNALLY_ADDRESSABLE',
+      rpcCode: -32602,
+      method: 'mob/member_send',
+    });
     expect((await rejection(mob.runTurn('c', 'x'))).code).toBe('NotExternallyAddressable');
     expect((await rejection(mob.spawn({ profile: 'lead', meerkatId: 'c' }))).code).toBe('MemberAlreadyExists');
     expect((await rejection(mob.retire('ghost'))).code).toBe('MemberNotFound');
@@ -138,7 +176,9 @@ describe('createRkatRpcMob against a fake rkat-rpc', () => {
     const noMob = await rejection(startMob(fixtureDefinition('team.toml'), { env: { FAKE_RKAT_NO_MOB: '1' } }));
     expect(noMob.code).toBe('MobCapabilityMissing');
     expect(noMob.message).toContain('mob/create');
-    const missing = await rejection(createRkatRpcMob(fixtureDefinition('team.toml'), { command: '/nonexistent/rkat-rpc' }));
+    const missing = await rejection(
+      createRkatRpcMob(fixtureDefinition('team.toml'), { command: '/nonexistent/rkat-rpc' }),
+    );
     expect(missing.code).toBe('MobTransport');
   });
 

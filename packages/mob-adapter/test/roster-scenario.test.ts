@@ -1,6 +1,14 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type MobEvent, type MobRuntime, SpawnMemberSpec, TestClient, createEmbeddedMob, createRkatRpcMob, sendMessageOnMob } from '../src/index.js';
+import {
+  type MobEvent,
+  type MobRuntime,
+  SpawnMemberSpec,
+  TestClient,
+  createEmbeddedMob,
+  createRkatRpcMob,
+  sendMessageOnMob,
+} from '../src/index.js';
 import { FIXTURES, fixtureDefinition, rejection, until } from './helpers.js';
 
 // One roster scenario, run unchanged against both implementations of the MobRuntime port.
@@ -8,7 +16,12 @@ const implementations: Array<[string, () => Promise<MobRuntime>]> = [
   ['embedded', () => createEmbeddedMob(fixtureDefinition('team.toml'), { llm: new TestClient() })],
   [
     'rkat-rpc',
-    () => createRkatRpcMob(fixtureDefinition('team.toml'), { command: process.execPath, args: [join(FIXTURES, 'fake-rkat-rpc.mjs')], pollIntervalMs: 20 }),
+    () =>
+      createRkatRpcMob(fixtureDefinition('team.toml'), {
+        command: process.execPath,
+        args: [join(FIXTURES, 'fake-rkat-rpc.mjs')],
+        pollIntervalMs: 20,
+      }),
   ],
 ];
 
@@ -55,8 +68,12 @@ describe.each(implementations)('roster scenario on the %s mob', (_name, create) 
     // host sends
     const session = await sendMessageOnMob(mob, 'worker-1', 'phase5 happy path interaction');
     expect(session).toBe((await mob.getMember('worker-1'))?.sessionId);
-    await until(() => events.some((e) => e.kind === 'agent' && e.memberId === 'worker-1' && e.event.type === 'run_completed'));
-    const done = events.find((e) => e.kind === 'agent' && e.memberId === 'worker-1' && e.event.type === 'run_completed');
+    await until(() =>
+      events.some((e) => e.kind === 'agent' && e.memberId === 'worker-1' && e.event.type === 'run_completed'),
+    );
+    const done = events.find(
+      (e) => e.kind === 'agent' && e.memberId === 'worker-1' && e.event.type === 'run_completed',
+    );
     expect(done?.kind === 'agent' && done.event.type === 'run_completed' && done.event.result).toBe('ok');
     expect((await rejection(mob.sendMessage('critic-1', 'hi'))).code).toBe('NotExternallyAddressable');
     expect((await rejection(mob.sendMessage('ghost', 'hi'))).code).toBe('MemberNotFound');
@@ -72,7 +89,12 @@ describe.each(implementations)('roster scenario on the %s mob', (_name, create) 
       { profile: 'lead', meerkatId: 'lead-1' },
       { profile: 'worker', meerkatId: 'worker-1' },
     ]);
-    expect(report).toEqual({ desired: ['worker-3', 'lead-1', 'worker-1'], retained: ['lead-1', 'worker-1'], spawned: ['worker-3'], retired: ['critic-1', 'worker-2'] });
+    expect(report).toEqual({
+      desired: ['worker-3', 'lead-1', 'worker-1'],
+      retained: ['lead-1', 'worker-1'],
+      spawned: ['worker-3'],
+      retired: ['critic-1', 'worker-2'],
+    });
     members = await mob.listMembers();
     expect(members.map((m) => m.meerkatId)).toEqual(['lead-1', 'worker-1', 'worker-3']);
     expect(members.find((m) => m.meerkatId === 'lead-1')?.wiredTo).toEqual(['worker-1', 'worker-3']);
@@ -81,14 +103,21 @@ describe.each(implementations)('roster scenario on the %s mob', (_name, create) 
     // respawn keeps profile, labels and wiring, with a new session
     const before = await mob.getMember('worker-1');
     const after = await mob.respawn('worker-1');
-    expect(after).toMatchObject({ meerkatId: 'worker-1', profile: 'worker', labels: { tier: 'edge' }, wiredTo: ['lead-1'] });
+    expect(after).toMatchObject({
+      meerkatId: 'worker-1',
+      profile: 'worker',
+      labels: { tier: 'edge' },
+      wiredTo: ['lead-1'],
+    });
     expect(after.sessionId).not.toBe(before?.sessionId);
     await mob.retire('worker-3');
     expect((await mob.listMembers()).map((m) => m.meerkatId)).toEqual(['lead-1', 'worker-1']);
     expect((await rejection(mob.retire('worker-3'))).code).toBe('MemberNotFound');
 
     // the mob log saw the roster changes
-    await until(() => events.some((e) => e.kind === 'mob' && e.event.type === 'member_retired' && e.event.memberId === 'worker-3'));
+    await until(() =>
+      events.some((e) => e.kind === 'mob' && e.event.type === 'member_retired' && e.event.memberId === 'worker-3'),
+    );
     const log = events.filter((e) => e.kind === 'mob').map((e) => (e.kind === 'mob' ? e.event.type : ''));
     expect(log).toContain('member_spawned');
     expect(log).toContain('members_wired');

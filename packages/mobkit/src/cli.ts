@@ -41,7 +41,10 @@ function packageVersion(): string {
   // dist/bin/mobkit.js, dist/chunk-*.js and src/cli.ts sit one or two levels below the package root.
   for (const rel of ['../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'mobkit' && pkg.version) return pkg.version;
     } catch {
       // try the next candidate
@@ -77,11 +80,17 @@ export async function runCli(
     case 'gateway': {
       const unknown = rest.filter((a) => a !== '--persistent');
       if (!rest.includes('--persistent') || unknown.length > 0) {
-        err(`mobkit gateway: ${unknown.length > 0 ? `unknown option ${unknown[0]}` : 'only the persistent mode exists: run `mobkit gateway --persistent`'}`);
+        err(
+          `mobkit gateway: ${unknown.length > 0 ? `unknown option ${unknown[0]}` : 'only the persistent mode exists: run `mobkit gateway --persistent`'}`,
+        );
         err(HELP.gateway ?? '');
         return 2;
       }
-      const result = await runGateway({ input: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable, output: io.stdout as NodeJS.WritableStream & import('node:stream').Writable, log: err });
+      const result = await runGateway({
+        input: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable,
+        output: io.stdout as NodeJS.WritableStream & import('node:stream').Writable,
+        log: err,
+      });
       return result.exitCode;
     }
     case 'validate': {

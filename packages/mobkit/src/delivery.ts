@@ -66,17 +66,26 @@ class DeliveryModuleSink implements SinkAdapter {
   async send(message: SinkMessage): Promise<SinkOutcome> {
     const resolution = this.trusted.get(message.routeId);
     if (!resolution) return { ok: false, retryable: false, error: `route ${message.routeId} is no longer trusted` };
-    if (!this.modules.loadedModules().includes('delivery')) return { ok: false, retryable: true, error: 'the delivery module is not loaded' };
+    if (!this.modules.loadedModules().includes('delivery'))
+      return { ok: false, retryable: true, error: 'the delivery module is not loaded' };
     try {
       const result = await this.modules.callTool(
         'delivery',
         'delivery.send',
-        { resolution: routingResolutionToWire(resolution), payload: message.payload, idempotency_key: message.idempotencyKey ?? message.deliveryId },
+        {
+          resolution: routingResolutionToWire(resolution),
+          payload: message.payload,
+          idempotency_key: message.idempotencyKey ?? message.deliveryId,
+        },
         this.timeoutMs,
       );
       const answer = (result.payload ?? {}) as { force_fail?: unknown; status?: unknown; adapter?: unknown };
       if (answer.force_fail === true || answer.status === 'failed') {
-        return { ok: false, retryable: false, error: `the delivery module reported a failed send${typeof answer.adapter === 'string' ? ` (adapter ${answer.adapter})` : ''}` };
+        return {
+          ok: false,
+          retryable: false,
+          error: `the delivery module reported a failed send${typeof answer.adapter === 'string' ? ` (adapter ${answer.adapter})` : ''}`,
+        };
       }
       return { ok: true };
     } catch (error) {
@@ -89,7 +98,14 @@ class DeliveryModuleSink implements SinkAdapter {
 export class DeliveryBridge {
   private readonly service: DeliveryService;
 
-  constructor(deps: { trusted: TrustedResolutionLookup; modules: ModuleRuntime; mob: MobHandle; hub: EventHub; clock: Clock; timeoutMs: number }) {
+  constructor(deps: {
+    trusted: TrustedResolutionLookup;
+    modules: ModuleRuntime;
+    mob: MobHandle;
+    hub: EventHub;
+    clock: Clock;
+    timeoutMs: number;
+  }) {
     this.service = new DeliveryService({
       // `mob_member` goes to the mob in process; every other sink is the delivery module's.
       sinks: {

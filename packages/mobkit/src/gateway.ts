@@ -102,8 +102,15 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
     }
     const request = message as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
     initId = typeof request?.id === 'string' || typeof request?.id === 'number' ? request.id : null;
-    if (request === null || typeof request !== 'object' || request.jsonrpc !== '2.0' || request.method !== 'mobkit/init') {
-      await write(rpcError(initId, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: Expected mobkit/init as the first request'));
+    if (
+      request === null ||
+      typeof request !== 'object' ||
+      request.jsonrpc !== '2.0' ||
+      request.method !== 'mobkit/init'
+    ) {
+      await write(
+        rpcError(initId, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: Expected mobkit/init as the first request'),
+      );
       lines.close();
       return { exitCode: 1 };
     }
@@ -119,7 +126,11 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
         loaded_modules: loaded,
         contract_version: MOBKIT_CONTRACT_VERSION,
         runtime_origin: booted.origin,
-        runtime_fingerprint: createHash('sha256').update(booted.mobToml).update('\n').update(loaded.join(',')).digest('hex'),
+        runtime_fingerprint: createHash('sha256')
+          .update(booted.mobToml)
+          .update('\n')
+          .update(loaded.join(','))
+          .digest('hex'),
         llm: booted.llm.description,
       }),
     );
@@ -150,16 +161,27 @@ async function bootFromInit(
   params: unknown,
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
-): Promise<{ runtime: UnifiedRuntime; origin: 'workspace_config' | 'fallback_minimal'; mobToml: string; llm: LlmChoice }> {
+): Promise<{
+  runtime: UnifiedRuntime;
+  origin: 'workspace_config' | 'fallback_minimal';
+  mobToml: string;
+  llm: LlmChoice;
+}> {
   const parsed = InitParams.safeParse(params ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || '<params>';
-    throw new MobKitError('RpcInvalidParams', `Invalid params: ${field}: ${issue?.message ?? 'invalid'}`, { details: { field } });
+    throw new MobKitError('RpcInvalidParams', `Invalid params: ${field}: ${issue?.message ?? 'invalid'}`, {
+      details: { field },
+    });
   }
   const p = parsed.data;
-  if (p.runtime_options !== undefined) log('[mobkit gateway] warning: mobkit/init runtime_options are ignored (as the original gateway)');
-  if (p.has_session_builder) log('[mobkit gateway] warning: has_session_builder callbacks (callback/build_agent, callback/call_tool) are not supported yet; members are built by default');
+  if (p.runtime_options !== undefined)
+    log('[mobkit gateway] warning: mobkit/init runtime_options are ignored (as the original gateway)');
+  if (p.has_session_builder)
+    log(
+      '[mobkit gateway] warning: has_session_builder callbacks (callback/build_agent, callback/call_tool) are not supported yet; members are built by default',
+    );
   const origin = p.mob_config !== undefined && p.mob_config.trim() !== '' ? 'workspace_config' : 'fallback_minimal';
   const mobToml = origin === 'workspace_config' ? (p.mob_config as string) : FALLBACK_MOB_TOML;
   let definition: MobDefinition;
@@ -167,7 +189,10 @@ async function bootFromInit(
     definition = MobDefinition.fromToml(mobToml);
   } catch (error) {
     const e = toMobKitError(error);
-    throw new MobKitError('RpcInvalidParams', `Invalid params: mob_config: ${e.message}`, { cause: e, details: { field: 'mob_config', ...e.details } });
+    throw new MobKitError('RpcInvalidParams', `Invalid params: mob_config: ${e.message}`, {
+      cause: e,
+      details: { field: 'mob_config', ...e.details },
+    });
   }
   const modules: ModuleConfig[] = p.modules.map((m, i) => wrapParams(() => parseModuleConfig(m, `modules[${i}]`)));
   const preSpawn: PreSpawnData[] = p.pre_spawn.map((d, i) => wrapParams(() => parsePreSpawnData(d), `pre_spawn[${i}]`));
@@ -181,7 +206,9 @@ async function bootFromInit(
     );
     return { runtime, origin, mobToml, llm };
   } catch (error) {
-    throw new MobKitError('GatewayBootstrapFailed', `bootstrap failed: ${toMobKitError(error).message}`, { cause: error });
+    throw new MobKitError('GatewayBootstrapFailed', `bootstrap failed: ${toMobKitError(error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -190,7 +217,10 @@ function wrapParams<T>(fn: () => T, prefix?: string): T {
     return fn();
   } catch (error) {
     const e = toMobKitError(error);
-    throw new MobKitError('RpcInvalidParams', `Invalid params: ${prefix ? `${prefix}: ` : ''}${e.message}`, { cause: e, details: e.details });
+    throw new MobKitError('RpcInvalidParams', `Invalid params: ${prefix ? `${prefix}: ` : ''}${e.message}`, {
+      cause: e,
+      details: e.details,
+    });
   }
 }
 

@@ -32,7 +32,13 @@ export {
 export { EventHub, type EventHubOptions, type UnifiedEventListener } from './events.js';
 export { payloadText, type DeliverySendInput, type DeliveryRecordView, type DeliveryHistoryQuery } from './delivery.js';
 export { type ScheduleInput, type RuntimeDispatchReport } from './scheduling.js';
-export { createRpcHandler, memberSnapshotToWire, SUBSCRIBE_REPLAY_EVENT_CAP, KEEP_ALIVE_INTERVAL_MS, type RpcHandlerOptions } from './rpc.js';
+export {
+  createRpcHandler,
+  memberSnapshotToWire,
+  SUBSCRIBE_REPLAY_EVENT_CAP,
+  KEEP_ALIVE_INTERVAL_MS,
+  type RpcHandlerOptions,
+} from './rpc.js';
 export { runGateway, serveRpcOverHttp, FALLBACK_MOB_TOML, type GatewayOptions, type GatewayResult } from './gateway.js';
 export { chooseLlm, PROVIDER_ENV_KEYS, type LlmChoice } from './llm.js';
 export {
@@ -93,9 +99,32 @@ export {
   type Profile,
   type EmbeddedMob,
 } from '@mobkit/mob-adapter';
-export { RouteTable, RoutingService, resolveRouting, type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute } from '@mobkit/routing';
-export { DeliveryService, MemorySink, WebhookSink, EmailSink, MobMemberSink, FileLedger, type DeliveryRecord, type SinkAdapter } from '@mobkit/delivery';
-export { Dispatcher, Scheduler, evaluateSchedulesAtTick, parseSchedulesToml, type ScheduleDefinition, type ScheduleDispatchReport } from '@mobkit/scheduling';
+export {
+  RouteTable,
+  RoutingService,
+  resolveRouting,
+  type RoutingResolution,
+  type RoutingResolveRequest,
+  type RuntimeRoute,
+} from '@mobkit/routing';
+export {
+  DeliveryService,
+  MemorySink,
+  WebhookSink,
+  EmailSink,
+  MobMemberSink,
+  FileLedger,
+  type DeliveryRecord,
+  type SinkAdapter,
+} from '@mobkit/delivery';
+export {
+  Dispatcher,
+  Scheduler,
+  evaluateSchedulesAtTick,
+  parseSchedulesToml,
+  type ScheduleDefinition,
+  type ScheduleDispatchReport,
+} from '@mobkit/scheduling';
 export {
   buildRuntimeDecisionState,
   enforceConsoleRouteAccess,

@@ -1,7 +1,13 @@
 import { type LlmClient, type Profile, TestClient, resolveLlmClient } from '@mobkit/mob-adapter';
 
 /** Environment variables that make {@link chooseLlm} use a real provider. */
-export const PROVIDER_ENV_KEYS = ['OPENAI_API_KEY', 'RKAT_OPENAI_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'RKAT_ANTHROPIC_API_KEY'] as const;
+export const PROVIDER_ENV_KEYS = [
+  'OPENAI_API_KEY',
+  'RKAT_OPENAI_API_KEY',
+  'OPENAI_BASE_URL',
+  'ANTHROPIC_API_KEY',
+  'RKAT_ANTHROPIC_API_KEY',
+] as const;
 
 /** The LLM client the gateway, CLI and reference app run members with, and how it was chosen. */
 export interface LlmChoice {
@@ -23,7 +29,12 @@ export function chooseLlm(env: NodeJS.ProcessEnv = process.env, log?: (line: str
   const forced = env.MOBKIT_LLM?.trim().toLowerCase();
   if (forced === 'test') return { client: new TestClient(), kind: 'test', description: 'TestClient (MOBKIT_LLM=test)' };
   const set = PROVIDER_ENV_KEYS.filter((k) => (env[k] ?? '').trim() !== '');
-  if (set.length === 0) return { client: new TestClient(), kind: 'test', description: 'TestClient (no provider key set; set OPENAI_API_KEY or ANTHROPIC_API_KEY for a real model)' };
+  if (set.length === 0)
+    return {
+      client: new TestClient(),
+      kind: 'test',
+      description: 'TestClient (no provider key set; set OPENAI_API_KEY or ANTHROPIC_API_KEY for a real model)',
+    };
   const fallback = new TestClient();
   const factory = (profile: Profile): LlmClient => {
     try {

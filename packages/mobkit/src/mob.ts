@@ -99,8 +99,15 @@ export function agentEventToEnvelope(event: Extract<MobEvent, { kind: 'agent' }>
 
 /** Maps a discovered member onto a spawn spec (an empty instruction list becomes none). */
 export function discoverySpecToSpawnSpec(spec: DiscoveredMember | AgentDiscoverySpec): SpawnSpecInput {
-  const out: SpawnSpecInput = SpawnMemberSpec.fromWire(spec.profile, spec.meerkatId, undefined, spec.context, spec.labels);
-  if (spec.additionalInstructions && spec.additionalInstructions.length > 0) out.additionalInstructions = [...spec.additionalInstructions];
+  const out: SpawnSpecInput = SpawnMemberSpec.fromWire(
+    spec.profile,
+    spec.meerkatId,
+    undefined,
+    spec.context,
+    spec.labels,
+  );
+  if (spec.additionalInstructions && spec.additionalInstructions.length > 0)
+    out.additionalInstructions = [...spec.additionalInstructions];
   if (spec.resumeSessionId !== undefined) out.resumeSessionId = spec.resumeSessionId;
   return out;
 }

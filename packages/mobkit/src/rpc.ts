@@ -33,11 +33,19 @@ export interface RpcHandlerOptions {
   moduleTimeoutMs?: number;
 }
 
-const nonBlank = (field: string) => z.string().trim().min(1, { message: `${field} must not be blank` });
+const nonBlank = (field: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, { message: `${field} must not be blank` });
 const ModulesParams = z.strictObject({ modules: z.array(z.string()) });
 const SpawnMemberParams = z.union([
   z.strictObject({ module_id: nonBlank('module_id') }),
-  z.strictObject({ profile: nonBlank('profile'), meerkat_id: nonBlank('meerkat_id'), initial_message: z.string().optional() }),
+  z.strictObject({
+    profile: nonBlank('profile'),
+    meerkat_id: nonBlank('meerkat_id'),
+    initial_message: z.string().optional(),
+  }),
 ]);
 const MemberIdParams = z.strictObject({ member_id: nonBlank('member_id') });
 const SendMessageParams = z
@@ -46,7 +54,10 @@ const SendMessageParams = z
     message: z.string().optional(),
     content: z.union([z.string(), z.array(z.object({ type: z.string() }).loose())]).optional(),
   })
-  .refine((p) => p.message !== undefined || p.content !== undefined, { message: 'message (or content) is required', path: ['message'] });
+  .refine((p) => p.message !== undefined || p.content !== undefined, {
+    message: 'message (or content) is required',
+    path: ['message'],
+  });
 const FindMembersParams = z.strictObject({ label_key: nonBlank('label_key'), label_value: z.string() });
 const EnsureMemberParams = z.strictObject({
   profile: nonBlank('profile'),
@@ -98,9 +109,15 @@ function subscribeEvents(runtime: UnifiedRuntime, params: z.output<typeof Subscr
   let matches: EventEnvelope<UnifiedEvent>[];
   const all = runtime.moduleEvents();
   if (params.scope === 'agent') {
-    if (params.agent_id === undefined) throw new MobKitError('MissingAgentId', 'Invalid params: agent_id is required for scope "agent"', { details: { field: 'agent_id' } });
+    if (params.agent_id === undefined)
+      throw new MobKitError('MissingAgentId', 'Invalid params: agent_id is required for scope "agent"', {
+        details: { field: 'agent_id' },
+      });
     const agentId = params.agent_id.trim();
-    if (agentId === '') throw new MobKitError('InvalidAgentId', 'Invalid params: agent_id must not be blank', { details: { field: 'agent_id' } });
+    if (agentId === '')
+      throw new MobKitError('InvalidAgentId', 'Invalid params: agent_id must not be blank', {
+        details: { field: 'agent_id' },
+      });
     matches = all.filter((e) => e.event.kind === 'agent' && e.event.agentId === agentId);
   } else if (params.scope === 'interaction') {
     matches = all.filter((e) => e.event.eventType.startsWith('interaction'));
@@ -111,12 +128,19 @@ function subscribeEvents(runtime: UnifiedRuntime, params: z.output<typeof Subscr
   let replayFrom: string | null = replay[0]?.eventId ?? null;
   if (params.last_event_id !== undefined) {
     const checkpoint = params.last_event_id.trim();
-    if (checkpoint === '') throw new MobKitError('EmptyCheckpoint', 'Invalid params: last_event_id must not be blank', { details: { field: 'last_event_id' } });
+    if (checkpoint === '')
+      throw new MobKitError('EmptyCheckpoint', 'Invalid params: last_event_id must not be blank', {
+        details: { field: 'last_event_id' },
+      });
     const at = replay.findIndex((e) => e.eventId === checkpoint);
     if (at < 0) {
-      throw new MobKitError('UnknownCheckpoint', `Invalid params: last_event_id "${checkpoint}" is not among the last ${SUBSCRIBE_REPLAY_EVENT_CAP} events of scope ${params.scope}`, {
-        details: { field: 'last_event_id', last_event_id: checkpoint },
-      });
+      throw new MobKitError(
+        'UnknownCheckpoint',
+        `Invalid params: last_event_id "${checkpoint}" is not among the last ${SUBSCRIBE_REPLAY_EVENT_CAP} events of scope ${params.scope}`,
+        {
+          details: { field: 'last_event_id', last_event_id: checkpoint },
+        },
+      );
     }
     replay = replay.slice(at);
     replayFrom = checkpoint;
@@ -126,7 +150,9 @@ function subscribeEvents(runtime: UnifiedRuntime, params: z.output<typeof Subscr
     replay_from_event_id: replayFrom,
     keep_alive: { interval_ms: KEEP_ALIVE_INTERVAL_MS, event: 'keep-alive' },
     keep_alive_comment: ': keep-alive\n\n',
-    event_frames: replay.map((e) => `id: ${e.eventId}\nevent: ${e.event.eventType}\ndata: ${JSON.stringify(unifiedEventToWire(e.event))}\n\n`),
+    event_frames: replay.map(
+      (e) => `id: ${e.eventId}\nevent: ${e.event.eventType}\ndata: ${JSON.stringify(unifiedEventToWire(e.event))}\n\n`,
+    ),
     events: replay.map((e) => eventEnvelopeToWire(e)),
   };
 }
@@ -140,7 +166,10 @@ type MethodImpl = (params: unknown, request: RpcRequest) => unknown;
  * Returns a function serving one request object, and `handleText` serving raw text (batches,
  * notifications, parse errors).
  */
-export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOptions = {}): RpcHandler & {
+export function createRpcHandler(
+  runtime: UnifiedRuntime,
+  options: RpcHandlerOptions = {},
+): RpcHandler & {
   /** Method names `mobkit/capabilities` advertises: exactly the implemented ones. */
   readonly methods: readonly string[];
   /** Serves raw JSON-RPC text; `undefined` means nothing to send (notifications). */
@@ -185,15 +214,23 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
       return { accepted: true, reconciled_modules: modules, added };
     },
     'mobkit/spawn_member': async (params) => {
-      if (params === null || typeof params !== 'object' || (!('module_id' in params) && !('profile' in params || 'meerkat_id' in params))) {
-        throw new MobKitError('RpcInvalidParams', 'Invalid params: module_id or (profile + meerkat_id) required', { details: { method: 'mobkit/spawn_member' } });
+      if (
+        params === null ||
+        typeof params !== 'object' ||
+        (!('module_id' in params) && !('profile' in params || 'meerkat_id' in params))
+      ) {
+        throw new MobKitError('RpcInvalidParams', 'Invalid params: module_id or (profile + meerkat_id) required', {
+          details: { method: 'mobkit/spawn_member' },
+        });
       }
       const p = parseRpcParams(SpawnMemberParams, params, 'mobkit/spawn_member');
       if ('module_id' in p) {
         await runtime.spawnModule(p.module_id, moduleTimeoutMs);
         return { accepted: true, module_id: p.module_id };
       }
-      await runtime.spawn(spawnSpecFromParams({ profile: p.profile, meerkat_id: p.meerkat_id, initial_message: p.initial_message }));
+      await runtime.spawn(
+        spawnSpecFromParams({ profile: p.profile, meerkat_id: p.meerkat_id, initial_message: p.initial_message }),
+      );
       return { accepted: true, meerkat_id: p.meerkat_id };
     },
     'mobkit/send_message': async (params) => {
@@ -211,7 +248,10 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
         return { accepted: true, member_id: p.member_id, session_id: sessionId };
       } catch (error) {
         if (error instanceof MobKitError) {
-          throw new MobKitError(error.code, `send_message failed: ${error.message}`, { cause: error, details: error.details });
+          throw new MobKitError(error.code, `send_message failed: ${error.message}`, {
+            cause: error,
+            details: error.details,
+          });
         }
         throw error;
       }
@@ -223,7 +263,8 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
     'mobkit/get_member': async (params) => {
       const { member_id } = parseRpcParams(MemberIdParams, params, 'mobkit/get_member');
       const member = await runtime.getMember(member_id);
-      if (!member) throw new MobKitError('MemberNotFound', `member not found: ${member_id}`, { details: { member_id } });
+      if (!member)
+        throw new MobKitError('MemberNotFound', `member not found: ${member_id}`, { details: { member_id } });
       return memberSnapshotToWire(member);
     },
     'mobkit/find_members': async (params) => {
@@ -255,11 +296,15 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
     },
     'mobkit/routing/routes/add': (params) => {
       if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-        throw new MobKitError('RpcInvalidParams', 'Invalid params: route (object) required', { details: { field: 'route' } });
+        throw new MobKitError('RpcInvalidParams', 'Invalid params: route (object) required', {
+          details: { field: 'route' },
+        });
       }
       const raw = 'route' in params ? (params as { route: unknown }).route : params;
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-        throw new MobKitError('RpcInvalidParams', 'Invalid params: route must be an object', { details: { field: 'route' } });
+        throw new MobKitError('RpcInvalidParams', 'Invalid params: route must be an object', {
+          details: { field: 'route' },
+        });
       }
       return { route: runtimeRouteToWire(runtime.addRuntimeRoute(raw as Record<string, unknown>)) };
     },
@@ -273,7 +318,11 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
     },
     'mobkit/delivery/history': (params) => {
       const p = parseRpcParams(HistoryParams, params, 'mobkit/delivery/history');
-      return { deliveries: runtime.deliveryHistory({ recipient: p.recipient, sink: p.sink, limit: p.limit }).map(deliveryRecordToWire) };
+      return {
+        deliveries: runtime
+          .deliveryHistory({ recipient: p.recipient, sink: p.sink, limit: p.limit })
+          .map(deliveryRecordToWire),
+      };
     },
     'mobkit/scheduling/evaluate': (params) => {
       const { schedules, tickMs } = parseScheduleParams(params, 'mobkit/scheduling/evaluate');
@@ -283,7 +332,8 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
       const { schedules, tickMs } = parseScheduleParams(params, 'mobkit/scheduling/dispatch');
       return dispatchReportToWire(await runtime.dispatchScheduleTick(schedules, tickMs));
     },
-    'mobkit/events/subscribe': (params) => subscribeEvents(runtime, parseRpcParams(SubscribeParams, params, 'mobkit/events/subscribe')),
+    'mobkit/events/subscribe': (params) =>
+      subscribeEvents(runtime, parseRpcParams(SubscribeParams, params, 'mobkit/events/subscribe')),
     'mobkit/call_tool': async (params) => {
       const p = parseRpcParams(CallToolParams, params, 'mobkit/call_tool');
       const result = await runtime.callTool(p.module_id, p.tool, p.arguments, p.timeout_ms ?? moduleTimeoutMs);
@@ -302,7 +352,10 @@ export function createRpcHandler(runtime: UnifiedRuntime, options: RpcHandlerOpt
     if (!runtime.loadedModules().includes(moduleId)) {
       throw new MobKitError('UnloadedModule', `Module '${moduleId}' not loaded`, { details: { module_id: moduleId } });
     }
-    const routed = await runtime.routeModuleCall({ moduleId, method: request.method.slice(slash + 1), params: request.params ?? {} }, moduleTimeoutMs);
+    const routed = await runtime.routeModuleCall(
+      { moduleId, method: request.method.slice(slash + 1), params: request.params ?? {} },
+      moduleTimeoutMs,
+    );
     return { module_id: routed.moduleId, method: routed.method, payload: routed.payload };
   };
   return Object.assign(handler, {

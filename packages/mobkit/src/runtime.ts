@@ -15,7 +15,11 @@ import {
 import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
 import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, RoutingService } from '@mobkit/routing';
 import type { RuntimeDecisionState } from '@mobkit/auth-policy';
-import { type ReferenceAppRouterOptions, type ReferenceAppRuntimeSurface, buildReferenceAppRouter } from '@mobkit/reference-app';
+import {
+  type ReferenceAppRouterOptions,
+  type ReferenceAppRuntimeSurface,
+  buildReferenceAppRouter,
+} from '@mobkit/reference-app';
 import type { Router } from 'express';
 import { createRpcHandler } from './rpc.js';
 import { EventHub, type UnifiedEventListener } from './events.js';
@@ -38,7 +42,12 @@ import {
   bootMob,
   discoverySpecToSpawnSpec,
 } from './mob.js';
-import { DeliveryBridge, type DeliveryRecordView, type DeliverySendInput, type DeliveryHistoryQuery } from './delivery.js';
+import {
+  DeliveryBridge,
+  type DeliveryRecordView,
+  type DeliverySendInput,
+  type DeliveryHistoryQuery,
+} from './delivery.js';
 import { SchedulingBridge, type RuntimeDispatchReport, type ScheduleInput } from './scheduling.js';
 
 /** Default bound on draining agent activity at shutdown. */
@@ -152,10 +161,15 @@ export class UnifiedRuntimeBuilder {
   async build(): Promise<UnifiedRuntime> {
     const s = this.state;
     if (s.mobSpec === undefined) throw missing('mobSpec', 'call .mobSpec(MobBootstrapSpec.new(definition))');
-    if (s.moduleConfig === undefined) throw missing('moduleConfig', 'call .moduleConfig({ modules, discovery, preSpawn })');
+    if (s.moduleConfig === undefined)
+      throw missing('moduleConfig', 'call .moduleConfig({ modules, discovery, preSpawn })');
     if (s.timeoutMs === undefined) throw missing('timeout', 'call .timeout(ms), e.g. .timeout(2000)');
     if (!Number.isInteger(s.timeoutMs) || s.timeoutMs <= 0) {
-      throw new MobKitError('InvalidInput', `timeout: expected a positive integer of milliseconds, got ${String(s.timeoutMs)}`, { details: { field: 'timeout' } });
+      throw new MobKitError(
+        'InvalidInput',
+        `timeout: expected a positive integer of milliseconds, got ${String(s.timeoutMs)}`,
+        { details: { field: 'timeout' } },
+      );
     }
     const options: RuntimeOptions = { ...defaultRuntimeOptions(), ...s.runtimeOptions };
     const hub = new EventHub();
@@ -163,7 +177,11 @@ export class UnifiedRuntimeBuilder {
 
     let modules: ModuleRuntime;
     try {
-      modules = await startModuleRuntime(s.moduleConfig, { timeoutMs: s.timeoutMs, options, agentEvents: s.moduleAgentEvents });
+      modules = await startModuleRuntime(s.moduleConfig, {
+        timeoutMs: s.timeoutMs,
+        options,
+        agentEvents: s.moduleAgentEvents,
+      });
     } catch (error) {
       const startupError = toMobKitError(error);
       try {
@@ -172,11 +190,18 @@ export class UnifiedRuntimeBuilder {
         throw new MobKitError(
           'ModuleStartupRollbackFailed',
           `module start-up failed (${startupError.message}) and stopping the mob again failed too (${toMobKitError(rollbackError).message})`,
-          { cause: startupError, details: { startupError: startupError.toJSON(), rollbackError: toMobKitError(rollbackError).toJSON() } },
+          {
+            cause: startupError,
+            details: { startupError: startupError.toJSON(), rollbackError: toMobKitError(rollbackError).toJSON() },
+          },
         );
       }
       if (isMobKitError(error)) throw error;
-      throw new MobKitError('ModuleStartupFailed', `module start-up failed: ${startupError.message}; the mob was stopped again`, { cause: error });
+      throw new MobKitError(
+        'ModuleStartupFailed',
+        `module start-up failed: ${startupError.message}; the mob was stopped again`,
+        { cause: error },
+      );
     }
 
     const runtime = new UnifiedRuntime(s, options, hub, mob, modules);
@@ -191,7 +216,9 @@ export class UnifiedRuntimeBuilder {
 }
 
 function missing(field: 'mobSpec' | 'moduleConfig' | 'timeout', hint: string): MobKitError {
-  return new MobKitError('MissingRequiredField', `UnifiedRuntime builder: ${field} is required; ${hint}`, { details: { field } });
+  return new MobKitError('MissingRequiredField', `UnifiedRuntime builder: ${field} is required; ${hint}`, {
+    details: { field },
+  });
 }
 
 /**
@@ -243,7 +270,8 @@ export class UnifiedRuntime {
     const timeoutMs = settings.coreModuleTimeoutMs;
     this.routing = new RoutingService({
       loadedModules: () => this.modules.loadedModules(),
-      router: async (request) => (await this.modules.callTool('router', 'routing.resolve', { ...request }, timeoutMs)).payload,
+      router: async (request) =>
+        (await this.modules.callTool('router', 'routing.resolve', { ...request }, timeoutMs)).payload,
       emit: (event) => hub.publish(event as EventEnvelope<UnifiedEvent>),
       clock: settings.clock,
       latestEventMs: () => hub.latestTimestampMs(),
@@ -256,7 +284,13 @@ export class UnifiedRuntime {
       clock: settings.clock,
       timeoutMs,
     });
-    this.schedulingBridge = new SchedulingBridge({ modules: this.modules, mob: this.mob, hub, clock: settings.clock, timeoutMs });
+    this.schedulingBridge = new SchedulingBridge({
+      modules: this.modules,
+      mob: this.mob,
+      hub,
+      clock: settings.clock,
+      timeoutMs,
+    });
   }
 
   /** @internal runs the pre-spawn hook and discovery once, at build. */
@@ -266,7 +300,9 @@ export class UnifiedRuntime {
       try {
         context = await this.settings.preSpawnHook();
       } catch (error) {
-        throw new MobKitError('PreSpawnHookFailed', `pre-spawn hook failed: ${toMobKitError(error).message}`, { cause: error });
+        throw new MobKitError('PreSpawnHookFailed', `pre-spawn hook failed: ${toMobKitError(error).message}`, {
+          cause: error,
+        });
       }
     }
     if (!this.settings.discovery) return;
@@ -274,7 +310,9 @@ export class UnifiedRuntime {
     try {
       found = await this.settings.discovery.discover(context);
     } catch (error) {
-      throw new MobKitError('DiscoveryFailed', `agent discovery failed: ${toMobKitError(error).message}`, { cause: error });
+      throw new MobKitError('DiscoveryFailed', `agent discovery failed: ${toMobKitError(error).message}`, {
+        cause: error,
+      });
     }
     if (found.length > 0) await this.spawnMany(found.map(discoverySpecToSpawnSpec));
   }
@@ -299,7 +337,12 @@ export class UnifiedRuntime {
       this.firePostSpawn([snapshot.meerkatId]);
       return snapshot;
     } catch (error) {
-      this.fireError({ category: 'spawn_failure', member_id: spec.meerkatId, profile: spec.profile, error: toMobKitError(error).message });
+      this.fireError({
+        category: 'spawn_failure',
+        member_id: spec.meerkatId,
+        profile: spec.profile,
+        error: toMobKitError(error).message,
+      });
       throw error;
     }
   }
@@ -312,7 +355,12 @@ export class UnifiedRuntime {
       try {
         snapshots.push(await this.mob.spawn(spec));
       } catch (error) {
-        this.fireError({ category: 'spawn_failure', member_id: spec.meerkatId, profile: spec.profile, error: toMobKitError(error).message });
+        this.fireError({
+          category: 'spawn_failure',
+          member_id: spec.meerkatId,
+          profile: spec.profile,
+          error: toMobKitError(error).message,
+        });
         throw error;
       }
     }
@@ -392,10 +440,21 @@ export class UnifiedRuntime {
     for (const id of activeMembers) {
       const routeKey = `${MANAGED_ROUTE_PREFIX}${id}`;
       if (this.routing.routes.get(routeKey)) continue;
-      this.routing.routes.add({ routeKey, recipient: id, channel: 'notification', sink: 'mob_member', targetModule: 'delivery' });
+      this.routing.routes.add({
+        routeKey,
+        recipient: id,
+        channel: 'notification',
+        sink: 'mob_member',
+        targetModule: 'delivery',
+      });
       addedRouteKeys.push(routeKey);
     }
-    return { routerModuleLoaded, activeMembers, addedRouteKeys: addedRouteKeys.sort(), removedRouteKeys: removedRouteKeys.sort() };
+    return {
+      routerModuleLoaded,
+      activeMembers,
+      addedRouteKeys: addedRouteKeys.sort(),
+      removedRouteKeys: removedRouteKeys.sort(),
+    };
   }
 
   // ---------------------------------------------------------------- modules
@@ -423,12 +482,20 @@ export class UnifiedRuntime {
   }
 
   /** Calls a tool of an MCP module on its kept session. */
-  callTool(moduleId: string, tool: string, args: Record<string, unknown>, timeoutMs: number): ReturnType<ModuleRuntime['callTool']> {
+  callTool(
+    moduleId: string,
+    tool: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+  ): ReturnType<ModuleRuntime['callTool']> {
     return this.modules.callTool(moduleId, tool, args, timeoutMs);
   }
 
   /** Routes `{ moduleId, method, params }` to a module (`<module>/<method>` over JSON-RPC). */
-  routeModuleCall(request: Parameters<ModuleRuntime['routeModuleCall']>[0], timeoutMs: number): ReturnType<ModuleRuntime['routeModuleCall']> {
+  routeModuleCall(
+    request: Parameters<ModuleRuntime['routeModuleCall']>[0],
+    timeoutMs: number,
+  ): ReturnType<ModuleRuntime['routeModuleCall']> {
     return this.modules.routeModuleCall(request, timeoutMs);
   }
 
@@ -499,7 +566,10 @@ export class UnifiedRuntime {
    */
   async dispatchScheduleTick(schedules: ScheduleInput[], tickMs: number): Promise<RuntimeDispatchReport> {
     if (this.shuttingDown) {
-      throw new MobKitError('RuntimeShuttingDown', 'dispatchScheduleTick: the runtime is shutting down and accepts no new work');
+      throw new MobKitError(
+        'RuntimeShuttingDown',
+        'dispatchScheduleTick: the runtime is shutting down and accepts no new work',
+      );
     }
     return this.schedulingBridge.dispatch(schedules, tickMs);
   }
@@ -508,7 +578,10 @@ export class UnifiedRuntime {
    * Starts a live scheduler over `schedules` (e.g. from `schedules.toml`) that fires through this
    * runtime: each due tick is dispatched once, and injections go to the members. It stops at shutdown.
    */
-  startScheduler(schedules: readonly ScheduleInput[], options: Parameters<SchedulingBridge['startScheduler']>[1] = {}): ReturnType<SchedulingBridge['startScheduler']> {
+  startScheduler(
+    schedules: readonly ScheduleInput[],
+    options: Parameters<SchedulingBridge['startScheduler']>[1] = {},
+  ): ReturnType<SchedulingBridge['startScheduler']> {
     this.assertAccepting('startScheduler');
     return this.schedulingBridge.startScheduler(schedules, options);
   }
@@ -520,7 +593,8 @@ export class UnifiedRuntime {
    */
   buildReferenceAppRouter(
     decisionState: RuntimeDecisionState,
-    options: Omit<ReferenceAppRouterOptions, 'rpcHandler'> & Partial<Pick<ReferenceAppRouterOptions, 'rpcHandler'>> = {},
+    options: Omit<ReferenceAppRouterOptions, 'rpcHandler'> &
+      Partial<Pick<ReferenceAppRouterOptions, 'rpcHandler'>> = {},
   ): Router {
     const signal = options.signal ? AbortSignal.any([options.signal, this.httpAbort.signal]) : this.httpAbort.signal;
     return buildReferenceAppRouter(this.referenceAppSurface(), decisionState, {
@@ -584,7 +658,11 @@ export class UnifiedRuntime {
   }
 
   private assertAccepting(operation: string): void {
-    if (this.shuttingDown) throw new MobKitError('RuntimeShuttingDown', `${operation}: the runtime is shutting down and accepts no new work`);
+    if (this.shuttingDown)
+      throw new MobKitError(
+        'RuntimeShuttingDown',
+        `${operation}: the runtime is shutting down and accepts no new work`,
+      );
   }
 
   private firePostSpawn(ids: string[]): void {
@@ -603,7 +681,8 @@ function fireAndForget(fn: () => unknown): void {
   queueMicrotask(() => {
     try {
       const result = fn();
-      if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(undefined, () => undefined);
+      if (result && typeof (result as Promise<unknown>).then === 'function')
+        (result as Promise<unknown>).then(undefined, () => undefined);
     } catch {
       // Hooks are fire-and-forget; their failures never break the runtime.
     }

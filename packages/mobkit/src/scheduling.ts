@@ -33,15 +33,24 @@ export function dispatchReportToWire(report: ScheduleDispatchReport): ReturnType
 }
 
 /** Parses `{schedules, tick_ms}` params, `-32602` naming the field on bad input. */
-export function parseScheduleParams(params: unknown, method: string): { schedules: ScheduleDefinition[]; tickMs: number } {
+export function parseScheduleParams(
+  params: unknown,
+  method: string,
+): { schedules: ScheduleDefinition[]; tickMs: number } {
   try {
     return parseScheduleRequest(params ?? {});
   } catch (error) {
     const e = toMobKitError(error);
-    throw new MobKitError(e.code === 'InvalidSchema' || e.code === 'MissingField' || e.code === 'InvalidFieldType' ? 'RpcInvalidParams' : e.code, `Invalid params: ${e.message}`, {
-      cause: e,
-      details: { method, ...e.details },
-    });
+    throw new MobKitError(
+      e.code === 'InvalidSchema' || e.code === 'MissingField' || e.code === 'InvalidFieldType'
+        ? 'RpcInvalidParams'
+        : e.code,
+      `Invalid params: ${e.message}`,
+      {
+        cause: e,
+        details: { method, ...e.details },
+      },
+    );
   }
 }
 
@@ -54,14 +63,18 @@ export class SchedulingBridge {
   private readonly dispatcher: Dispatcher;
   private readonly schedulers = new Set<Scheduler>();
 
-  constructor(private readonly deps: { modules: ModuleRuntime; mob: MobHandle; hub: EventHub; clock: Clock; timeoutMs: number }) {
+  constructor(
+    private readonly deps: { modules: ModuleRuntime; mob: MobHandle; hub: EventHub; clock: Clock; timeoutMs: number },
+  ) {
     const moduleHook = toolDispatchHook(async (tool, args) => {
       const result = await deps.modules.callTool('scheduling', tool, { ...args }, deps.timeoutMs);
       return result.payload;
     });
     this.dispatcher = new Dispatcher({
       hook: (args, context) => (deps.modules.loadedModules().includes('scheduling') ? moduleHook(args, context) : null),
-      executeInjection: async (injection) => ({ sessionId: await deps.mob.sendMessage(injection.memberId, injection.message) }),
+      executeInjection: async (injection) => ({
+        sessionId: await deps.mob.sendMessage(injection.memberId, injection.message),
+      }),
       emit: (event) => deps.hub.publish(event as EventEnvelope<UnifiedEvent>),
       supervisorSignal: () => this.supervisorSignal(),
       clock: deps.clock,
@@ -72,7 +85,12 @@ export class SchedulingBridge {
     const transitions = this.deps.modules.healthTransitions().filter((t) => t.moduleId === 'scheduling');
     const latest = transitions.at(-1);
     if (!latest) return null;
-    return { moduleId: 'scheduling', latestState: latest.to, latestAttempt: latest.attempt, restartObserved: transitions.some((t) => t.to === 'Restarting') };
+    return {
+      moduleId: 'scheduling',
+      latestState: latest.to,
+      latestAttempt: latest.attempt,
+      restartObserved: transitions.some((t) => t.to === 'Restarting'),
+    };
   }
 
   evaluate(schedules: ScheduleDefinition[], tickMs: number): ScheduleEvaluation {
@@ -87,7 +105,10 @@ export class SchedulingBridge {
    * A live scheduler firing through this runtime's dispatcher (so claims, events and injections are
    * the runtime's). Started at once; stopped by `close()`.
    */
-  startScheduler(schedules: readonly ScheduleDefinition[], options: Omit<SchedulerOptions, 'schedules' | 'dispatcher' | 'dispatcherOptions'> = {}): Scheduler {
+  startScheduler(
+    schedules: readonly ScheduleDefinition[],
+    options: Omit<SchedulerOptions, 'schedules' | 'dispatcher' | 'dispatcherOptions'> = {},
+  ): Scheduler {
     const scheduler = new Scheduler({ ...options, schedules, dispatcher: this.dispatcher });
     this.schedulers.add(scheduler);
     scheduler.start();

@@ -33,14 +33,20 @@ export class MobBootstrapSpec {
     /** Roster storage. */
     readonly storage: MobStorage,
     /** Bootstrap options. */
-    readonly options: Readonly<Required<Pick<MobBootstrapOptions, 'allowEphemeralSessions' | 'notifyOrchestratorOnResume'>> & Pick<MobBootstrapOptions, 'defaultLlmClient'>>,
+    readonly options: Readonly<
+      Required<Pick<MobBootstrapOptions, 'allowEphemeralSessions' | 'notifyOrchestratorOnResume'>> &
+        Pick<MobBootstrapOptions, 'defaultLlmClient'>
+    >,
     /** An embedded mob created by the caller, used instead of creating one. */
     readonly mob?: EmbeddedMob,
   ) {}
 
   /** A spec for `definition` kept in `storage` (default in-memory). */
   static new(definition: MobDefinition, storage: MobStorage = MobStorage.inMemory()): MobBootstrapSpec {
-    return new MobBootstrapSpec(definition, storage, { allowEphemeralSessions: true, notifyOrchestratorOnResume: true });
+    return new MobBootstrapSpec(definition, storage, {
+      allowEphemeralSessions: true,
+      notifyOrchestratorOnResume: true,
+    });
   }
 
   /**
@@ -49,7 +55,12 @@ export class MobBootstrapSpec {
    * modules fail to start.
    */
   static fromMob(mob: EmbeddedMob): MobBootstrapSpec {
-    return new MobBootstrapSpec(mob.definition, MobStorage.inMemory(), { allowEphemeralSessions: true, notifyOrchestratorOnResume: true }, mob);
+    return new MobBootstrapSpec(
+      mob.definition,
+      MobStorage.inMemory(),
+      { allowEphemeralSessions: true, notifyOrchestratorOnResume: true },
+      mob,
+    );
   }
 
   /** A copy with `options` applied over the current ones. */

@@ -8,7 +8,9 @@ const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}
  * An agent event payload in the original's snake_case wire form (`sessionId` → `session_id`,
  * `usage.inputTokens` → `usage.input_tokens`); tool `args` and `result` are kept as they are.
  */
-export function agentEventPayloadToWire(payload: Extract<MobEvent, { kind: 'agent' }>['event']): Record<string, unknown> {
+export function agentEventPayloadToWire(
+  payload: Extract<MobEvent, { kind: 'agent' }>['event'],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(payload)) {
     if (key === 'usage' && value && typeof value === 'object') {

@@ -51,7 +51,10 @@ export function detectKind(file: string, doc: Record<string, unknown> | undefine
  * `profiles.lead.tools.comms` and `modules[1].command` (the second `[[modules]]` block).
  */
 export function locateKey(text: string, keyPath: string): number | undefined {
-  const parts = keyPath.replace(/\[(\d+)\]/g, '.#$1').split('.').filter(Boolean);
+  const parts = keyPath
+    .replace(/\[(\d+)\]/g, '.#$1')
+    .split('.')
+    .filter(Boolean);
   const lines = text.split(/\r?\n/);
   for (let cut = parts.length; cut >= 1; cut -= 1) {
     const tableParts = parts.slice(0, cut);
@@ -86,11 +89,23 @@ function problemsFrom(file: string, text: string, error: unknown): ValidationPro
   }
   const diagnostics = details.diagnostics as Array<{ location?: string; message: string; code?: string }> | undefined;
   if (Array.isArray(diagnostics) && diagnostics.length > 0) {
-    return diagnostics.map((d) => ({ file, key: d.location, line: d.location ? locateKey(text, d.location) : undefined, code: d.code ?? e.code, message: d.message }));
+    return diagnostics.map((d) => ({
+      file,
+      key: d.location,
+      line: d.location ? locateKey(text, d.location) : undefined,
+      code: d.code ?? e.code,
+      message: d.message,
+    }));
   }
   const issues = details.issues as Array<{ field?: string; message: string }> | undefined;
   if (Array.isArray(issues) && issues.length > 0) {
-    return issues.map((i) => ({ file, key: i.field, line: i.field ? locateKey(text, i.field) : undefined, code: e.code, message: i.message }));
+    return issues.map((i) => ({
+      file,
+      key: i.field,
+      line: i.field ? locateKey(text, i.field) : undefined,
+      code: e.code,
+      message: i.message,
+    }));
   }
   const key = typeof details.field === 'string' ? details.field : undefined;
   return [{ file, key, line: key ? locateKey(text, key) : undefined, code: e.code, message: e.message }];
@@ -109,7 +124,14 @@ export function validateConfigText(file: string, text: string, kind?: ConfigFile
     return {
       file,
       kind: undefined,
-      problems: [{ file, code: 'InvalidConfig', message: 'cannot tell what this file is: expected a [mob] table (mob.toml), [[modules]] (mobkit.toml), [[schedules]] (schedules.toml), [sinks.*] (delivery TOML) or [[routes]] (routing TOML)' }],
+      problems: [
+        {
+          file,
+          code: 'InvalidConfig',
+          message:
+            'cannot tell what this file is: expected a [mob] table (mob.toml), [[modules]] (mobkit.toml), [[schedules]] (schedules.toml), [sinks.*] (delivery TOML) or [[routes]] (routing TOML)',
+        },
+      ],
     };
   }
   try {
@@ -132,7 +154,11 @@ export function validateConfigFiles(files: string[]): FileValidation[] {
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      return { file, kind: undefined, problems: [{ file, code: 'InvalidInput', message: `cannot read file: ${(error as Error).message}` }] };
+      return {
+        file,
+        kind: undefined,
+        problems: [{ file, code: 'InvalidInput', message: `cannot read file: ${(error as Error).message}` }],
+      };
     }
     return validateConfigText(file, text);
   });

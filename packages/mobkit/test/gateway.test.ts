@@ -40,11 +40,15 @@ interface Gateway {
 
 const started: ChildProcessWithoutNullStreams[] = [];
 afterEach(() => {
-  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of started.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 function startGateway(): Gateway {
-  const child = spawn(process.execPath, [BIN, 'gateway', '--persistent'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'gateway', '--persistent'], {
+    env: childEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   started.push(child);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
@@ -110,7 +114,12 @@ function alive(pid: number): boolean {
   }
 }
 
-const fixtureModule = (id: string) => ({ id, command: process.execPath, args: [FIXTURE, '--module', id], restart_policy: 'never' });
+const fixtureModule = (id: string) => ({
+  id,
+  command: process.execPath,
+  args: [FIXTURE, '--module', id],
+  restart_policy: 'never',
+});
 
 describe('mobkit gateway --persistent', () => {
   it('boots from mobkit/init, answers requests line by line and over HTTP, and shuts down with no process left', async () => {
@@ -130,7 +139,11 @@ describe('mobkit gateway --persistent', () => {
     });
     const init = await gw.next();
     expect(init.id).toBe('init');
-    expect(init.result).toMatchObject({ loaded_modules: ['delivery', 'router'], contract_version: '0.2.0', runtime_origin: 'workspace_config' });
+    expect(init.result).toMatchObject({
+      loaded_modules: ['delivery', 'router'],
+      contract_version: '0.2.0',
+      runtime_origin: 'workspace_config',
+    });
     expect(init.result.http_base_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(init.result.runtime_fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(gw.stderr()).toContain('LLM: TestClient (MOBKIT_LLM=test)');
@@ -138,10 +151,18 @@ describe('mobkit gateway --persistent', () => {
     expect(moduleProcesses.length).toBeGreaterThanOrEqual(2);
 
     gw.send({ jsonrpc: '2.0', id: 1, method: 'mobkit/status' });
-    expect((await gw.next()).result).toMatchObject({ running: true, loaded_modules: ['delivery', 'router'], http_base_url: init.result.http_base_url });
+    expect((await gw.next()).result).toMatchObject({
+      running: true,
+      loaded_modules: ['delivery', 'router'],
+      http_base_url: init.result.http_base_url,
+    });
     gw.send({ jsonrpc: '2.0', id: 2, method: 'mobkit/spawn_member', params: { profile: 'worker', meerkat_id: 'w-1' } });
     expect((await gw.next()).result).toEqual({ accepted: true, meerkat_id: 'w-1' });
-    gw.send({ jsonrpc: '2.0', method: 'mobkit/send_message', params: { member_id: 'w-1', message: 'a notification gets no answer' } });
+    gw.send({
+      jsonrpc: '2.0',
+      method: 'mobkit/send_message',
+      params: { member_id: 'w-1', message: 'a notification gets no answer' },
+    });
     gw.sendRaw('{"jsonrpc":"2.0","id":3,');
     expect(await gw.next()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
     gw.send({ jsonrpc: '2.0', id: 4 });
@@ -182,9 +203,29 @@ describe('mobkit gateway --persistent', () => {
   });
 
   it.each([
-    ['a first line that is not mobkit/init', { jsonrpc: '2.0', id: 1, method: 'mobkit/status' }, -32600, 'Expected mobkit/init'],
-    ['a mob_config that is not valid TOML', { jsonrpc: '2.0', id: 1, method: 'mobkit/init', params: { mob_config: '[mob\nid = 1' } }, -32602, 'line 1'],
-    ['a module config with a bad restart policy', { jsonrpc: '2.0', id: 1, method: 'mobkit/init', params: { modules: [{ id: 'x', command: 'x', args: [], restart_policy: 'sometimes' }] } }, -32602, 'modules[0].restart_policy'],
+    [
+      'a first line that is not mobkit/init',
+      { jsonrpc: '2.0', id: 1, method: 'mobkit/status' },
+      -32600,
+      'Expected mobkit/init',
+    ],
+    [
+      'a mob_config that is not valid TOML',
+      { jsonrpc: '2.0', id: 1, method: 'mobkit/init', params: { mob_config: '[mob\nid = 1' } },
+      -32602,
+      'line 1',
+    ],
+    [
+      'a module config with a bad restart policy',
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'mobkit/init',
+        params: { modules: [{ id: 'x', command: 'x', args: [], restart_policy: 'sometimes' }] },
+      },
+      -32602,
+      'modules[0].restart_policy',
+    ],
   ])('refuses %s and exits 1', async (_name, init, code, text) => {
     const gw = startGateway();
     gw.send(init);
@@ -196,11 +237,20 @@ describe('mobkit gateway --persistent', () => {
 
   it('a module that cannot start is not loaded, but the gateway runs and reports the warning', async () => {
     const gw = startGateway();
-    gw.send({ jsonrpc: '2.0', id: 1, method: 'mobkit/init', params: { modules: [{ id: 'broken', command: 'sh', args: ['-c', 'echo boom >&2; exit 3'], restart_policy: 'never' }] } });
+    gw.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'mobkit/init',
+      params: {
+        modules: [{ id: 'broken', command: 'sh', args: ['-c', 'echo boom >&2; exit 3'], restart_policy: 'never' }],
+      },
+    });
     const init = await gw.next();
     expect(init.result.loaded_modules).toEqual([]);
     gw.send({ jsonrpc: '2.0', id: 2, method: 'mobkit/events/subscribe', params: {} });
-    const events = (await gw.next()).result.events as Array<{ event: { module?: string; event_type: string; payload?: { error?: string } } }>;
+    const events = (await gw.next()).result.events as Array<{
+      event: { module?: string; event_type: string; payload?: { error?: string } };
+    }>;
     const warning = events.find((e) => e.event.module === 'broken' && e.event.event_type === 'supervisor.warning');
     expect(warning?.event.payload?.error).toContain('boom');
     gw.child.stdin.end();
@@ -216,7 +266,8 @@ describe('mobkit gateway --persistent', () => {
 });
 
 describe('mobkit CLI', () => {
-  const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env: childEnv(), encoding: 'utf8', timeout: 20_000 });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [BIN, ...args], { env: childEnv(), encoding: 'utf8', timeout: 20_000 });
 
   it('prints help and the version', () => {
     const help = run(['--help']);
@@ -244,16 +295,25 @@ describe('mobkit CLI', () => {
       expect(ok.stdout).toContain(`${trust}: ok (mobkit)`);
 
       const badMob = join(dir, 'bad-mob.toml');
-      writeFileSync(badMob, '[mob]\nid = "m"\n\n[profiles.lead]\nexternal_addressable = true\n\n[profiles.lead.tools]\ncomms = true\n');
+      writeFileSync(
+        badMob,
+        '[mob]\nid = "m"\n\n[profiles.lead]\nexternal_addressable = true\n\n[profiles.lead.tools]\ncomms = true\n',
+      );
       const badTrust = join(dir, 'bad-mobkit.toml');
       writeFileSync(badTrust, '[[modules]]\nid = "router"\ncommand = "r"\n\n[[modules]]\nid = "delivery"\n');
       const badSyntax = join(dir, 'schedules.toml');
       writeFileSync(badSyntax, '[[schedules]]\nschedule_id = "a"\ninterval = \n');
       const result = run(['validate', badMob, badTrust, badSyntax]);
       expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(new RegExp(`${badMob.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: .*profiles\\.lead\\.model`));
-      expect(result.stderr).toMatch(new RegExp(`${badTrust.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: .*modules\\[1\\]\\.command`));
-      expect(result.stderr).toMatch(new RegExp(`${badSyntax.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: .*\\[InvalidToml\\]`));
+      expect(result.stderr).toMatch(
+        new RegExp(`${badMob.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: .*profiles\\.lead\\.model`),
+      );
+      expect(result.stderr).toMatch(
+        new RegExp(`${badTrust.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: .*modules\\[1\\]\\.command`),
+      );
+      expect(result.stderr).toMatch(
+        new RegExp(`${badSyntax.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: .*\\[InvalidToml\\]`),
+      );
       expect(result.stderr).toContain('3 problems found');
 
       const badDelivery = join(dir, 'delivery.toml');

@@ -30,8 +30,16 @@ comms = true
 let runtime: UnifiedRuntime;
 let rpc: ReturnType<typeof createRpcHandler>;
 
-const fixtureModule = (id: string) => ({ id, command: process.execPath, args: [FIXTURE, '--module', id], restartPolicy: 'never' as const });
-const mcp = (id: string, extra: Array<[string, string]> = []) => ({ moduleId: id, env: [['MOBKIT_MODULE_BOUNDARY', 'mcp'], ...extra] as Array<[string, string]> });
+const fixtureModule = (id: string) => ({
+  id,
+  command: process.execPath,
+  args: [FIXTURE, '--module', id],
+  restartPolicy: 'never' as const,
+});
+const mcp = (id: string, extra: Array<[string, string]> = []) => ({
+  moduleId: id,
+  env: [['MOBKIT_MODULE_BOUNDARY', 'mcp'], ...extra] as Array<[string, string]>,
+});
 
 beforeAll(async () => {
   runtime = await UnifiedRuntime.bootstrap(
@@ -50,15 +58,26 @@ afterAll(async () => {
   await runtime?.shutdown();
 });
 
-async function call(method: string, params?: unknown, id: number | string = 1): Promise<{ result?: any; error?: { code: number; message: string; data?: any } }> {
-  const response = await rpc.handleText(JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params }));
+async function call(
+  method: string,
+  params?: unknown,
+  id: number | string = 1,
+): Promise<{ result?: any; error?: { code: number; message: string; data?: any } }> {
+  const response = await rpc.handleText(
+    JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params }),
+  );
   return response as { result?: unknown; error?: { code: number; message: string } };
 }
 
 describe('mobkit JSON-RPC surface', () => {
   it('status and capabilities: capabilities lists exactly the implemented methods', async () => {
     const status = await call('mobkit/status');
-    expect(status.result).toMatchObject({ contract_version: '0.2.0', running: true, loaded_modules: ['delivery', 'router', 'scheduling'], mob_state: 'Running' });
+    expect(status.result).toMatchObject({
+      contract_version: '0.2.0',
+      running: true,
+      loaded_modules: ['delivery', 'router', 'scheduling'],
+      mob_state: 'Running',
+    });
     const caps = await call('mobkit/capabilities');
     expect(caps.result.methods).toEqual(rpc.methods);
     expect(caps.result.runtime_type).toBe('unified');
@@ -69,10 +88,26 @@ describe('mobkit JSON-RPC surface', () => {
   });
 
   it('members: spawn, list, get, find, ensure, send, retire, respawn with the spec shapes', async () => {
-    expect((await call('mobkit/spawn_member', { profile: 'lead', meerkat_id: 'lead-1' })).result).toEqual({ accepted: true, meerkat_id: 'lead-1' });
-    const ensured = await call('mobkit/ensure_member', { profile: 'lead', meerkat_id: 'lead-2', labels: { team: 'blue' } });
-    expect(ensured.result).toMatchObject({ meerkat_id: 'lead-2', profile: 'lead', state: 'active', labels: { team: 'blue' } });
-    const again = await call('mobkit/ensure_member', { profile: 'lead', meerkat_id: 'lead-2', labels: { team: 'blue' } });
+    expect((await call('mobkit/spawn_member', { profile: 'lead', meerkat_id: 'lead-1' })).result).toEqual({
+      accepted: true,
+      meerkat_id: 'lead-1',
+    });
+    const ensured = await call('mobkit/ensure_member', {
+      profile: 'lead',
+      meerkat_id: 'lead-2',
+      labels: { team: 'blue' },
+    });
+    expect(ensured.result).toMatchObject({
+      meerkat_id: 'lead-2',
+      profile: 'lead',
+      state: 'active',
+      labels: { team: 'blue' },
+    });
+    const again = await call('mobkit/ensure_member', {
+      profile: 'lead',
+      meerkat_id: 'lead-2',
+      labels: { team: 'blue' },
+    });
     expect(again.result.session_id).toBe(ensured.result.session_id);
     const list = await call('mobkit/list_members');
     expect((list.result as Array<{ meerkat_id: string }>).map((m) => m.meerkat_id)).toEqual(['lead-1', 'lead-2']);
@@ -83,7 +118,10 @@ describe('mobkit JSON-RPC surface', () => {
     const sent = await call('mobkit/send_message', { member_id: 'lead-1', message: 'hello' });
     expect(sent.result).toMatchObject({ accepted: true, member_id: 'lead-1' });
     expect(typeof sent.result.session_id).toBe('string');
-    const blocks = await call('mobkit/send_message', { member_id: 'lead-1', content: [{ type: 'text', text: 'from blocks' }] });
+    const blocks = await call('mobkit/send_message', {
+      member_id: 'lead-1',
+      content: [{ type: 'text', text: 'from blocks' }],
+    });
     expect(blocks.result.accepted).toBe(true);
     expect((await call('mobkit/respawn_member', { member_id: 'lead-2' })).result).toEqual({ accepted: true });
     expect((await call('mobkit/retire_member', { member_id: 'lead-2' })).result).toEqual({ accepted: true });
@@ -105,7 +143,10 @@ describe('mobkit JSON-RPC surface', () => {
     expect(reconcile.error?.code).toBe(-32602);
     expect(reconcile.error?.message).toMatch(/^Invalid params: modules\[1\]: expected string/);
     const spawn = await call('mobkit/spawn_member', {});
-    expect(spawn.error).toMatchObject({ code: -32602, message: 'Invalid params: module_id or (profile + meerkat_id) required' });
+    expect(spawn.error).toMatchObject({
+      code: -32602,
+      message: 'Invalid params: module_id or (profile + meerkat_id) required',
+    });
     const history = await call('mobkit/delivery/history', { limit: 500 });
     expect(history.error?.code).toBe(-32602);
     expect(history.error?.message).toContain('limit');
@@ -117,21 +158,51 @@ describe('mobkit JSON-RPC surface', () => {
   });
 
   it('routing, routes and delivery through the MCP modules', async () => {
-    const resolved = await call('mobkit/routing/resolve', { recipient: 'user@example.com', channel: 'transactional', retry_max: 1, backoff_ms: 10 });
-    expect(resolved.result).toMatchObject({ recipient: 'user@example.com', channel: 'transactional', sink: 'email', target_module: 'delivery' });
+    const resolved = await call('mobkit/routing/resolve', {
+      recipient: 'user@example.com',
+      channel: 'transactional',
+      retry_max: 1,
+      backoff_ms: 10,
+    });
+    expect(resolved.result).toMatchObject({
+      recipient: 'user@example.com',
+      channel: 'transactional',
+      sink: 'email',
+      target_module: 'delivery',
+    });
     expect(resolved.result.route_id).toMatch(/^route-\d{6}$/);
-    const sent = await call('mobkit/delivery/send', { resolution: resolved.result, payload: { text: 'hi' }, idempotency_key: 'k-1' });
-    expect(sent.result).toMatchObject({ route_id: resolved.result.route_id, status: 'sent', target_module: 'delivery' });
-    const replay = await call('mobkit/delivery/send', { resolution: resolved.result, payload: { text: 'hi' }, idempotency_key: 'k-1' });
+    const sent = await call('mobkit/delivery/send', {
+      resolution: resolved.result,
+      payload: { text: 'hi' },
+      idempotency_key: 'k-1',
+    });
+    expect(sent.result).toMatchObject({
+      route_id: resolved.result.route_id,
+      status: 'sent',
+      target_module: 'delivery',
+    });
+    const replay = await call('mobkit/delivery/send', {
+      resolution: resolved.result,
+      payload: { text: 'hi' },
+      idempotency_key: 'k-1',
+    });
     expect(replay.result.delivery_id).toBe(sent.result.delivery_id);
-    const forged = await call('mobkit/delivery/send', { resolution: { ...resolved.result, sink: 'webhook' }, payload: {}, idempotency_key: 'k-2' });
+    const forged = await call('mobkit/delivery/send', {
+      resolution: { ...resolved.result, sink: 'webhook' },
+      payload: {},
+      idempotency_key: 'k-2',
+    });
     expect(forged.error?.data?.code).toBe('ForgedResolution');
     const history = await call('mobkit/delivery/history', { recipient: 'user@example.com' });
     expect(history.result.deliveries).toHaveLength(1);
 
-    const added = await call('mobkit/routing/routes/add', { route: { route_key: 'ops', recipient: 'ops', sink: 'webhook', target_module: 'delivery' } });
+    const added = await call('mobkit/routing/routes/add', {
+      route: { route_key: 'ops', recipient: 'ops', sink: 'webhook', target_module: 'delivery' },
+    });
     expect(added.result.route).toMatchObject({ route_key: 'ops', recipient: 'ops', sink: 'webhook' });
-    expect((await call('mobkit/routing/routes/list')).result.routes.map((r: { route_key: string }) => r.route_key)).toContain('ops');
+    expect(
+      (await call('mobkit/routing/routes/list')).result.routes.map((r: { route_key: string }) => r.route_key),
+    ).toContain('ops');
     expect((await call('mobkit/routing/routes/delete', { route_key: 'ops' })).result.deleted.route_key).toBe('ops');
     const gone = await call('mobkit/routing/routes/delete', { route_key: 'ops' });
     expect(gone.error?.data?.code).toBe('RouteNotFound');
@@ -140,10 +211,16 @@ describe('mobkit JSON-RPC surface', () => {
   it('scheduling evaluate and dispatch (with an injection into a member)', async () => {
     const schedules = [{ schedule_id: 'every-minute', interval: '*/1m', timezone: 'UTC' }];
     const evaluation = await call('mobkit/scheduling/evaluate', { schedules, tick_ms: 120_000 });
-    expect(evaluation.result).toMatchObject({ tick_ms: 120_000, due_triggers: [{ schedule_id: 'every-minute', due_tick_ms: 120_000 }] });
+    expect(evaluation.result).toMatchObject({
+      tick_ms: 120_000,
+      due_triggers: [{ schedule_id: 'every-minute', due_tick_ms: 120_000 }],
+    });
     const dispatch = await call('mobkit/scheduling/dispatch', { schedules, tick_ms: 120_000 });
     expect(dispatch.result.dispatched).toHaveLength(1);
-    expect(dispatch.result.dispatched[0]).toMatchObject({ claim_key: 'every-minute:120000', runtime_injection: { member_id: 'lead-1' } });
+    expect(dispatch.result.dispatched[0]).toMatchObject({
+      claim_key: 'every-minute:120000',
+      runtime_injection: { member_id: 'lead-1' },
+    });
     const again = await call('mobkit/scheduling/dispatch', { schedules, tick_ms: 120_000 });
     expect(again.result.dispatched).toHaveLength(0);
   });
@@ -164,8 +241,16 @@ describe('mobkit JSON-RPC surface', () => {
   });
 
   it('call_tool and the <module>/<method> proxy reach the MCP module on its kept session', async () => {
-    const tool = await call('mobkit/call_tool', { module_id: 'router', tool: 'routing.resolve', arguments: { recipient: 'a@b.c' } });
-    expect(tool.result).toMatchObject({ module_id: 'router', tool: 'routing.resolve', result: { sink: 'email', target_module: 'delivery' } });
+    const tool = await call('mobkit/call_tool', {
+      module_id: 'router',
+      tool: 'routing.resolve',
+      arguments: { recipient: 'a@b.c' },
+    });
+    expect(tool.result).toMatchObject({
+      module_id: 'router',
+      tool: 'routing.resolve',
+      result: { sink: 'email', target_module: 'delivery' },
+    });
     const proxied = await call('router/routing.resolve', { recipient: 'a@b.c' });
     expect(proxied.result).toMatchObject({ module_id: 'router', method: 'routing.resolve' });
     const notLoaded = await call('nosuch/thing', {});
@@ -175,10 +260,16 @@ describe('mobkit JSON-RPC surface', () => {
   });
 
   it('framing: parse error, invalid request, notification, batch', async () => {
-    expect(await rpc.handleText('{oops')).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+    expect(await rpc.handleText('{oops')).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32700, message: 'Parse error' },
+    });
     expect(((await rpc.handleText('{"jsonrpc":"2.0","id":3}')) as { error: { code: number } }).error.code).toBe(-32600);
     expect(await rpc.handleText('{"jsonrpc":"2.0","method":"mobkit/status"}')).toBeUndefined();
-    const batch = (await rpc.handleText('[{"jsonrpc":"2.0","id":1,"method":"mobkit/status"},{"jsonrpc":"2.0","method":"mobkit/status"},{"jsonrpc":"2.0","id":2,"method":"mobkit/nope"}]')) as Array<{ id: number }>;
+    const batch = (await rpc.handleText(
+      '[{"jsonrpc":"2.0","id":1,"method":"mobkit/status"},{"jsonrpc":"2.0","method":"mobkit/status"},{"jsonrpc":"2.0","id":2,"method":"mobkit/nope"}]',
+    )) as Array<{ id: number }>;
     expect(batch.map((r) => r.id)).toEqual([1, 2]);
   });
 });

@@ -21,11 +21,20 @@ external_addressable = true
 comms = true
 `;
 const NO_MODULES: MobKitConfig = { modules: [], discovery: { namespace: 't', modules: [] }, preSpawn: [] };
-const spec = () => MobBootstrapSpec.new(MobDefinition.fromToml(MOB_TOML)).withOptions({ defaultLlmClient: new TestClient() });
+const spec = () =>
+  MobBootstrapSpec.new(MobDefinition.fromToml(MOB_TOML)).withOptions({ defaultLlmClient: new TestClient() });
 const ROUTER_AND_DELIVERY: MobKitConfig = {
-  modules: ['router', 'delivery'].map((id) => ({ id, command: process.execPath, args: [FIXTURE, '--module', id], restartPolicy: 'never' as const })),
+  modules: ['router', 'delivery'].map((id) => ({
+    id,
+    command: process.execPath,
+    args: [FIXTURE, '--module', id],
+    restartPolicy: 'never' as const,
+  })),
   discovery: { namespace: 't', modules: ['router', 'delivery'] },
-  preSpawn: ['router', 'delivery'].map((moduleId) => ({ moduleId, env: [['MOBKIT_MODULE_BOUNDARY', 'mcp']] as Array<[string, string]> })),
+  preSpawn: ['router', 'delivery'].map((moduleId) => ({
+    moduleId,
+    env: [['MOBKIT_MODULE_BOUNDARY', 'mcp']] as Array<[string, string]>,
+  })),
 };
 
 let runtimes: UnifiedRuntime[] = [];
@@ -143,7 +152,9 @@ describe('UnifiedRuntime at work', () => {
     );
     await runtime.spawn(SpawnMemberSpec.fromWire('worker', 'w-1'));
     await runtime.reconcile([SpawnMemberSpec.fromWire('worker', 'w-1')]);
-    await expect(runtime.spawn(SpawnMemberSpec.fromWire('nope', 'w-9'))).rejects.toMatchObject({ code: 'ProfileNotFound' });
+    await expect(runtime.spawn(SpawnMemberSpec.fromWire('nope', 'w-9'))).rejects.toMatchObject({
+      code: 'ProfileNotFound',
+    });
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(errors).toEqual([expect.objectContaining({ category: 'spawn_failure', member_id: 'w-9', profile: 'nope' })]);
     expect((await runtime.listMembers()).map((m) => m.meerkatId)).toEqual(['w-1']);
@@ -151,8 +162,16 @@ describe('UnifiedRuntime at work', () => {
 
   it('keeps one managed route per active member while the router is loaded, and delivers mob_member sends to the member', async () => {
     const runtime = keep(await UnifiedRuntime.bootstrap(spec(), ROUTER_AND_DELIVERY, 10_000));
-    const first = await runtime.reconcile([SpawnMemberSpec.fromWire('worker', 'w-1'), SpawnMemberSpec.fromWire('worker', 'w-2')]);
-    expect(first.routing).toEqual({ routerModuleLoaded: true, activeMembers: ['w-1', 'w-2'], addedRouteKeys: ['mob.member.w-1', 'mob.member.w-2'], removedRouteKeys: [] });
+    const first = await runtime.reconcile([
+      SpawnMemberSpec.fromWire('worker', 'w-1'),
+      SpawnMemberSpec.fromWire('worker', 'w-2'),
+    ]);
+    expect(first.routing).toEqual({
+      routerModuleLoaded: true,
+      activeMembers: ['w-1', 'w-2'],
+      addedRouteKeys: ['mob.member.w-1', 'mob.member.w-2'],
+      removedRouteKeys: [],
+    });
     expect(runtime.listRuntimeRoutes().find((r) => r.routeKey === 'mob.member.w-1')).toMatchObject({
       recipient: 'w-1',
       channel: 'notification',
@@ -161,7 +180,11 @@ describe('UnifiedRuntime at work', () => {
     });
     const second = await runtime.reconcile([SpawnMemberSpec.fromWire('worker', 'w-2')]);
     expect(second.mob.retired).toEqual(['w-1']);
-    expect(second.routing).toMatchObject({ activeMembers: ['w-2'], addedRouteKeys: [], removedRouteKeys: ['mob.member.w-1'] });
+    expect(second.routing).toMatchObject({
+      activeMembers: ['w-2'],
+      addedRouteKeys: [],
+      removedRouteKeys: ['mob.member.w-1'],
+    });
 
     const runs: string[] = [];
     runtime.subscribe((event) => {
@@ -169,21 +192,40 @@ describe('UnifiedRuntime at work', () => {
     });
     const resolution = await runtime.resolveRouting({ recipient: 'w-2' });
     expect(resolution).toMatchObject({ sink: 'mob_member', targetModule: 'delivery', channel: 'notification' });
-    const record = await runtime.sendDelivery({ resolution, payload: { message: 'please summarise the day' }, idempotencyKey: 'daily-1' });
+    const record = await runtime.sendDelivery({
+      resolution,
+      payload: { message: 'please summarise the day' },
+      idempotencyKey: 'daily-1',
+    });
     expect(record).toMatchObject({ status: 'sent', sinkAdapter: 'mob_member', recipient: 'w-2' });
     await runtime.mobHandle().waitForIdle(5_000);
     expect(runs).toContain('w-2');
     const history = runtime.mobHandle().history('w-2');
     expect(JSON.stringify(history)).toContain('please summarise the day');
-    expect(runtime.moduleEvents().some((e) => e.event.kind === 'module' && e.event.module === 'delivery' && e.event.eventType === 'send')).toBe(true);
-    expect(runtime.moduleEvents().some((e) => e.event.kind === 'module' && e.event.module === 'router' && e.event.eventType === 'resolved')).toBe(true);
+    expect(
+      runtime
+        .moduleEvents()
+        .some((e) => e.event.kind === 'module' && e.event.module === 'delivery' && e.event.eventType === 'send'),
+    ).toBe(true);
+    expect(
+      runtime
+        .moduleEvents()
+        .some((e) => e.event.kind === 'module' && e.event.module === 'router' && e.event.eventType === 'resolved'),
+    ).toBe(true);
   });
 
   it('without a router module, reconcile manages no routes and routing says which module is missing', async () => {
     const runtime = keep(await UnifiedRuntime.bootstrap(spec(), NO_MODULES, 1000));
     const report = await runtime.reconcile([SpawnMemberSpec.fromWire('worker', 'w-1')]);
-    expect(report.routing).toEqual({ routerModuleLoaded: false, activeMembers: ['w-1'], addedRouteKeys: [], removedRouteKeys: [] });
-    await expect(runtime.resolveRouting({ recipient: 'a@b.c' })).rejects.toMatchObject({ code: 'RouterModuleNotLoaded' });
+    expect(report.routing).toEqual({
+      routerModuleLoaded: false,
+      activeMembers: ['w-1'],
+      addedRouteKeys: [],
+      removedRouteKeys: [],
+    });
+    await expect(runtime.resolveRouting({ recipient: 'a@b.c' })).rejects.toMatchObject({
+      code: 'RouterModuleNotLoaded',
+    });
   });
 
   it('merges agent and module events into one ordered stream', async () => {
@@ -195,10 +237,16 @@ describe('UnifiedRuntime at work', () => {
     await runtime.mobHandle().waitForIdle(5_000);
     const events = runtime.moduleEvents();
     expect(events.filter((e) => e.event.kind === 'module' && e.event.eventType === 'mcp.ready')).toHaveLength(2);
-    expect(events.some((e) => e.event.kind === 'agent' && e.event.agentId === 'w-1' && e.event.eventType === 'run_completed')).toBe(true);
+    expect(
+      events.some(
+        (e) => e.event.kind === 'agent' && e.event.agentId === 'w-1' && e.event.eventType === 'run_completed',
+      ),
+    ).toBe(true);
     for (let i = 1; i < events.length; i += 1) {
       const [a, b] = [events[i - 1], events[i]];
-      expect(a && b && (a.timestampMs < b.timestampMs || (a.timestampMs === b.timestampMs && a.eventId <= b.eventId))).toBe(true);
+      expect(
+        a && b && (a.timestampMs < b.timestampMs || (a.timestampMs === b.timestampMs && a.eventId <= b.eventId)),
+      ).toBe(true);
     }
     expect(live).toContain('agent');
   });
@@ -223,25 +271,54 @@ describe('UnifiedRuntime at work', () => {
     expect(await runtime.shutdown()).toBe(report);
     await expect(runtime.dispatchScheduleTick([], 60_000)).rejects.toMatchObject({ code: 'RuntimeShuttingDown' });
     await expect(runtime.sendMessage('w-1', 'late')).rejects.toMatchObject({ code: 'RuntimeShuttingDown' });
-    expect(runtime.moduleLifecycleEvents().map((e) => e.stage)).toEqual(['MobStarted', 'ModulesStarted', 'MergedStreamStarted', 'ShutdownRequested', 'ShutdownComplete']);
+    expect(runtime.moduleLifecycleEvents().map((e) => e.stage)).toEqual([
+      'MobStarted',
+      'ModulesStarted',
+      'MergedStreamStarted',
+      'ShutdownRequested',
+      'ShutdownComplete',
+    ]);
   });
 
   it('a live scheduler fires through the runtime: the scheduling module decides, the member gets the injection', async () => {
     const config: MobKitConfig = {
-      modules: [{ id: 'scheduling', command: process.execPath, args: [FIXTURE, '--module', 'scheduling'], restartPolicy: 'never' }],
+      modules: [
+        {
+          id: 'scheduling',
+          command: process.execPath,
+          args: [FIXTURE, '--module', 'scheduling'],
+          restartPolicy: 'never',
+        },
+      ],
       discovery: { namespace: 't', modules: ['scheduling'] },
-      preSpawn: [{ moduleId: 'scheduling', env: [['MOBKIT_MODULE_BOUNDARY', 'mcp'], ['MOBKIT_PHASE_C_SCHEDULING_MEMBER', 'w-1']] }],
+      preSpawn: [
+        {
+          moduleId: 'scheduling',
+          env: [
+            ['MOBKIT_MODULE_BOUNDARY', 'mcp'],
+            ['MOBKIT_PHASE_C_SCHEDULING_MEMBER', 'w-1'],
+          ],
+        },
+      ],
     };
     const runtime = keep(await UnifiedRuntime.bootstrap(spec(), config, 10_000));
     await runtime.spawn(SpawnMemberSpec.fromWire('worker', 'w-1'));
     const executed = new Promise<Record<string, unknown>>((resolve) => {
       runtime.subscribe((e) => {
-        if (e.event.kind === 'module' && e.event.eventType === 'runtime.injection.executed') resolve(e.event.payload as Record<string, unknown>);
+        if (e.event.kind === 'module' && e.event.eventType === 'runtime.injection.executed')
+          resolve(e.event.payload as Record<string, unknown>);
       });
     });
     runtime.startScheduler([{ scheduleId: 'heartbeat', interval: '*/1s', timezone: 'UTC' }]);
-    const payload = await Promise.race([executed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no injection within 5 s')), 5_000))]);
-    expect(payload).toMatchObject({ schedule_id: 'heartbeat', member_id: 'w-1', message: expect.stringContaining('heartbeat') });
+    const payload = await Promise.race([
+      executed,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no injection within 5 s')), 5_000)),
+    ]);
+    expect(payload).toMatchObject({
+      schedule_id: 'heartbeat',
+      member_id: 'w-1',
+      message: expect.stringContaining('heartbeat'),
+    });
     expect(typeof payload.session_id).toBe('string');
   });
 });

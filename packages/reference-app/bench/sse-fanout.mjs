@@ -31,10 +31,19 @@ const decisions = buildRuntimeDecisionState({
 });
 
 const mob = await createEmbeddedMob(
-  MobDefinition.fromToml('[mob]\nid = "bench"\n[profiles.lead]\nmodel = "m"\nexternal_addressable = true\ntools = { comms = true }\n[profiles.worker]\nmodel = "m"\nexternal_addressable = true\ntools = { comms = true }\n'),
+  MobDefinition.fromToml(
+    '[mob]\nid = "bench"\n[profiles.lead]\nmodel = "m"\nexternal_addressable = true\ntools = { comms = true }\n[profiles.worker]\nmodel = "m"\nexternal_addressable = true\ntools = { comms = true }\n',
+  ),
   { llm: new TestClient() },
 );
-await mob.spawnMany([{ profile: 'lead', meerkatId: 'lead-1' }, ...Array.from({ length: 7 }, (_, i) => ({ profile: 'worker', meerkatId: `worker-${i + 1}`, labels: { group: 'crew' } }))]);
+await mob.spawnMany([
+  { profile: 'lead', meerkatId: 'lead-1' },
+  ...Array.from({ length: 7 }, (_, i) => ({
+    profile: 'worker',
+    meerkatId: `worker-${i + 1}`,
+    labels: { group: 'crew' },
+  })),
+]);
 
 // The surface: the real mob for the roster; agent events are published by the benchmark so their rate is
 // not bound by the mob's own pace.
@@ -43,7 +52,13 @@ let seq = 0;
 const surface = {
   mobId: () => mob.mobId,
   mobStatus: () => mob.status(),
-  profiles: () => Object.values(mob.definition.profiles).map((p) => ({ name: p.name, model: p.model, externalAddressable: p.externalAddressable, peerDescription: p.peerDescription })),
+  profiles: () =>
+    Object.values(mob.definition.profiles).map((p) => ({
+      name: p.name,
+      model: p.model,
+      externalAddressable: p.externalAddressable,
+      peerDescription: p.peerDescription,
+    })),
   listMembers: () => mob.listMembers(),
   getMember: (id) => mob.getMember(id),
   sendMessage: (id, text) => mob.sendMessage(id, text),
@@ -57,12 +72,24 @@ const surface = {
     return () => listeners.delete(fn);
   },
 };
-const makeEvent = () => ({ memberId: 'worker-1', seq: ++seq, timestampMs: Date.now(), type: 'text_delta', payload: { type: 'text_delta', delta: 'a token of text ' } });
+const makeEvent = () => ({
+  memberId: 'worker-1',
+  seq: ++seq,
+  timestampMs: Date.now(),
+  type: 'text_delta',
+  payload: { type: 'text_delta', delta: 'a token of text ' },
+});
 
 const streams = new AbortController();
 const app = express();
-app.use(buildReferenceAppRouter(surface, decisions, { rpcHandler: { handleText: async () => undefined }, signal: streams.signal }));
-const listen = (server) => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`)));
+app.use(
+  buildReferenceAppRouter(surface, decisions, {
+    rpcHandler: { handleText: async () => undefined },
+    signal: streams.signal,
+  }),
+);
+const listen = (server) =>
+  new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`)));
 const routerServer = http.createServer(app);
 const routerUrl = await listen(routerServer);
 
@@ -80,23 +107,27 @@ const baseUrl = await listen(baseServer);
 async function openClients(url, n) {
   const clients = [];
   await Promise.all(
-    Array.from({ length: n }, () => new Promise((resolve, reject) => {
-      const c = { frames: 0, req: undefined };
-      c.req = http.get(url, { agent: false }, (res) => {
-        res.setEncoding('utf8');
-        let connected = false;
-        res.on('data', (chunk) => {
-          if (!connected && chunk.includes(': connected')) {
-            connected = true;
-            resolve();
-          }
-          let i = -1;
-          while ((i = chunk.indexOf('\ndata: ', i + 1)) >= 0) c.frames++;
-        });
-      });
-      c.req.on('error', reject);
-      clients.push(c);
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((resolve, reject) => {
+          const c = { frames: 0, req: undefined };
+          c.req = http.get(url, { agent: false }, (res) => {
+            res.setEncoding('utf8');
+            let connected = false;
+            res.on('data', (chunk) => {
+              if (!connected && chunk.includes(': connected')) {
+                connected = true;
+                resolve();
+              }
+              let i = -1;
+              while ((i = chunk.indexOf('\ndata: ', i + 1)) >= 0) c.frames++;
+            });
+          });
+          c.req.on('error', reject);
+          clients.push(c);
+        }),
+    ),
   );
   return clients;
 }
@@ -108,7 +139,16 @@ async function fanout(kind) {
     const e = makeEvent();
     if (kind === 'router') for (const fn of listeners) fn(e);
     else {
-      const text = formatSseFrame({ id: `mob:${e.seq}`, event: e.type, data: JSON.stringify({ member_id: e.memberId, source: 'agent', payload: e.payload, timestamp_ms: e.timestampMs }) });
+      const text = formatSseFrame({
+        id: `mob:${e.seq}`,
+        event: e.type,
+        data: JSON.stringify({
+          member_id: e.memberId,
+          source: 'agent',
+          payload: e.payload,
+          timestamp_ms: e.timestampMs,
+        }),
+      });
       for (const res of baseClients) res.write(text);
     }
     if (i % 200 === 199) await new Promise((r) => setImmediate(r));
@@ -128,10 +168,12 @@ async function rps(url, seconds, connections = 16) {
   const worker = async () => {
     while (Date.now() < deadline) {
       await new Promise((resolve, reject) => {
-        http.get(url, { agent }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        }).on('error', reject);
+        http
+          .get(url, { agent }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          })
+          .on('error', reject);
       });
       done++;
     }
@@ -152,17 +194,23 @@ const baseRates = [];
 for (let r = 0; r < ROUNDS; r++) {
   baseRates.push(await fanout('baseline'));
   routerRates.push(await fanout('router'));
-  console.log(`  round ${r + 1}: router ${fmt(routerRates.at(-1))} frames/s, bare node:http ${fmt(baseRates.at(-1))} frames/s`);
+  console.log(
+    `  round ${r + 1}: router ${fmt(routerRates.at(-1))} frames/s, bare node:http ${fmt(baseRates.at(-1))} frames/s`,
+  );
 }
 const fanRatio = median(routerRates) / median(baseRates);
-console.log(`  median: router ${fmt(median(routerRates))} vs baseline ${fmt(median(baseRates))} frames/s → ratio ${fanRatio.toFixed(2)} (target ≥ 0.50) ${verdict(fanRatio, 0.5)}`);
+console.log(
+  `  median: router ${fmt(median(routerRates))} vs baseline ${fmt(median(baseRates))} frames/s → ratio ${fanRatio.toFixed(2)} (target ≥ 0.50) ${verdict(fanRatio, 0.5)}`,
+);
 
 const experienceBody = JSON.stringify(await (await fetch(`${routerUrl}/console/experience`)).json());
 const bare = express();
 bare.get('/json', (_req, res) => res.set('cache-control', 'no-store').type('application/json').send(experienceBody));
 const bareServer = http.createServer(bare);
 const bareUrl = await listen(bareServer);
-console.log(`GET /console/experience (${experienceBody.length} bytes, 8 members) vs a bare Express route with the same body, ${HTTP_SECONDS} s each`);
+console.log(
+  `GET /console/experience (${experienceBody.length} bytes, 8 members) vs a bare Express route with the same body, ${HTTP_SECONDS} s each`,
+);
 const expRates = [];
 const bareRates = [];
 for (let r = 0; r < 2; r++) {
@@ -171,7 +219,9 @@ for (let r = 0; r < 2; r++) {
   console.log(`  round ${r + 1}: experience ${fmt(expRates.at(-1))} req/s, bare ${fmt(bareRates.at(-1))} req/s`);
 }
 const expRatio = Math.max(...expRates) / Math.max(...bareRates);
-console.log(`  best: experience ${fmt(Math.max(...expRates))} vs bare ${fmt(Math.max(...bareRates))} req/s → ratio ${expRatio.toFixed(2)} (target ≥ 0.50) ${verdict(expRatio, 0.5)}`);
+console.log(
+  `  best: experience ${fmt(Math.max(...expRates))} vs bare ${fmt(Math.max(...bareRates))} req/s → ratio ${expRatio.toFixed(2)} (target ≥ 0.50) ${verdict(expRatio, 0.5)}`,
+);
 
 streams.abort();
 for (const s of [routerServer, baseServer, bareServer]) {

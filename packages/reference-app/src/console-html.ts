@@ -1,7 +1,8 @@
 /** The console asset's file name under `/console/assets/`. */
 export const CONSOLE_APP_ASSET = 'console-app.js';
 
-const escapeAttr = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeAttr = (value: string) =>
+  value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * The console page: a static shell that loads the bundled Preact app. It carries no runtime data (the app

@@ -16,10 +16,11 @@ function moduleOnlySurface(loaded: string[]): ReferenceAppRuntimeSurface {
     sendMessage: fail,
     loadedModules: () => loaded,
     isRunning: () => loaded.length > 0,
-    moduleHealthTransitions: () => loaded.flatMap((id) => [
-      { moduleId: id, from: null, to: 'Starting' as const, attempt: 1 },
-      { moduleId: id, from: 'Starting' as const, to: 'Healthy' as const, attempt: 1 },
-    ]),
+    moduleHealthTransitions: () =>
+      loaded.flatMap((id) => [
+        { moduleId: id, from: null, to: 'Starting' as const, attempt: 1 },
+        { moduleId: id, from: 'Starting' as const, to: 'Healthy' as const, attempt: 1 },
+      ]),
     events: () => [],
     subscribe: () => () => undefined,
     subscribeAgentEvents: fail,
@@ -28,7 +29,11 @@ function moduleOnlySurface(loaded: string[]): ReferenceAppRuntimeSurface {
 
 describe('buildConsoleExperience without a mob', () => {
   it('lists the trusted modules as module_agent entries, flips the capabilities off and marks history unavailable', async () => {
-    const body = (await buildConsoleExperience({ surface: moduleOnlySurface(['router']), trustedModules: ['router', 'delivery'], keepAliveMs: 15000 })) as any;
+    const body = (await buildConsoleExperience({
+      surface: moduleOnlySurface(['router']),
+      trustedModules: ['router', 'delivery'],
+      keepAliveMs: 15000,
+    })) as any;
     for (const field of EXPERIENCE_REQUIRED_FIELDS) expect(body).toHaveProperty(field);
     expect(body.runtime_id).toBeNull();
     expect(body.runtime_capabilities).toEqual({
@@ -40,7 +45,9 @@ describe('buildConsoleExperience without a mob', () => {
       profile_capabilities: {},
     });
     expect(body.agent_sidebar.source_method).toBe('mobkit/status');
-    expect(body.agent_sidebar.live_snapshot.agents.map((a: any) => [a.agent_id, a.kind, a.affordances.can_send_message])).toEqual([
+    expect(
+      body.agent_sidebar.live_snapshot.agents.map((a: any) => [a.agent_id, a.kind, a.affordances.can_send_message]),
+    ).toEqual([
       ['delivery', 'module_agent', false],
       ['router', 'module_agent', false],
     ]);
@@ -58,7 +65,11 @@ describe('buildConsoleExperience without a mob', () => {
   });
 
   it('running is false when no module is trusted', async () => {
-    const body = (await buildConsoleExperience({ surface: moduleOnlySurface([]), trustedModules: [], keepAliveMs: 1000 })) as any;
+    const body = (await buildConsoleExperience({
+      surface: moduleOnlySurface([]),
+      trustedModules: [],
+      keepAliveMs: 1000,
+    })) as any;
     expect(body.health_overview.live_snapshot.running).toBe(false);
     expect(body.activity_feed.keep_alive.interval_ms).toBe(1000);
   });

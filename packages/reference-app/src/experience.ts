@@ -1,9 +1,13 @@
 import { MOBKIT_CONTRACT_VERSION, type ModuleHealthState } from '@mobkit/core';
 import type { ReferenceAppRuntimeSurface, SurfaceMember } from './surface.js';
 
-
 /** Agent event types that end an interaction stream (advertised in the chat inspector contract). */
-export const TERMINAL_EVENT_TYPES: readonly string[] = ['run_completed', 'run_failed', 'interaction_complete', 'interaction_failed'];
+export const TERMINAL_EVENT_TYPES: readonly string[] = [
+  'run_completed',
+  'run_failed',
+  'interaction_complete',
+  'interaction_failed',
+];
 
 /** The console contract version (`0.2.0`). */
 export const CONSOLE_CONTRACT_VERSION: string = MOBKIT_CONTRACT_VERSION;
@@ -71,7 +75,8 @@ function agentFromMember(member: SurfaceMember, externallyAddressable: boolean):
   return {
     agent_id: member.meerkatId,
     member_id: member.meerkatId,
-    label: labels.display_name !== undefined && labels.display_name.trim() !== '' ? labels.display_name : member.meerkatId,
+    label:
+      labels.display_name !== undefined && labels.display_name.trim() !== '' ? labels.display_name : member.meerkatId,
     kind: 'mob_agent',
     profile: member.profile,
     state: member.state,
@@ -103,12 +108,21 @@ function moduleAgent(id: string): ConsoleAgentWire {
     group: 'modules',
     addressable: false,
     session_id: null,
-    affordances: { addressable: false, can_send_message: false, can_retire: false, can_respawn: false, runtime_mode: 'module_agent' },
+    affordances: {
+      addressable: false,
+      can_send_message: false,
+      can_retire: false,
+      can_respawn: false,
+      runtime_mode: 'module_agent',
+    },
   };
 }
 
 /** Every trusted or loaded module with its latest health state, sorted by id. */
-export function consoleModules(surface: ReferenceAppRuntimeSurface, trustedModules: readonly string[]): ConsoleModuleWire[] {
+export function consoleModules(
+  surface: ReferenceAppRuntimeSurface,
+  trustedModules: readonly string[],
+): ConsoleModuleWire[] {
   const loaded = new Set(surface.loadedModules());
   const trusted = new Set(trustedModules);
   const latest = new Map<string, { state: ModuleHealthState; attempt: number }>();
@@ -139,11 +153,14 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput): Pro
   const sortedTrusted = [...trustedModules].sort();
 
   const agents: ConsoleAgentWire[] = hasMob
-    ? members.map((m) => agentFromMember(m, addressableByProfile.get(m.profile) ?? false)).sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0))
+    ? members
+        .map((m) => agentFromMember(m, addressableByProfile.get(m.profile) ?? false))
+        .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0))
     : sortedTrusted.map(moduleAgent);
 
   const profileCapabilities: Record<string, { instance_count: number; addressable: boolean; has_wiring: boolean }> = {};
-  for (const p of profiles) profileCapabilities[p.name] = { instance_count: 0, addressable: p.externalAddressable, has_wiring: false };
+  for (const p of profiles)
+    profileCapabilities[p.name] = { instance_count: 0, addressable: p.externalAddressable, has_wiring: false };
   for (const agent of hasMob ? agents : []) {
     const entry = (profileCapabilities[agent.profile] ??= { instance_count: 0, addressable: true, has_wiring: false });
     entry.addressable = entry.instance_count === 0 ? agent.addressable : entry.addressable && agent.addressable;
@@ -151,7 +168,11 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput): Pro
     entry.has_wiring ||= agent.wired_to.length > 0;
   }
 
-  const loadedModules = hasMob ? (sortedTrusted.length > 0 ? sortedTrusted : agents.map((a) => a.agent_id)) : sortedTrusted;
+  const loadedModules = hasMob
+    ? sortedTrusted.length > 0
+      ? sortedTrusted
+      : agents.map((a) => a.agent_id)
+    : sortedTrusted;
   const running = hasMob ? surface.isRunning() : sortedTrusted.length > 0;
   const keepAlive = { interval_ms: keepAliveMs, comment: 'keep-alive', event: 'keep-alive' };
 
@@ -187,7 +208,19 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput): Pro
       refresh_policy: { mode: 'pull', poll_interval_ms: 5000 },
       selection_contract: { key: 'agent_id', multi_select: false, opens_panel: 'console.chat_inspector' },
       list_item_contract: {
-        fields: ['agent_id', 'member_id', 'label', 'kind', 'profile', 'state', 'wired_to', 'labels', 'group', 'addressable', 'affordances'],
+        fields: [
+          'agent_id',
+          'member_id',
+          'label',
+          'kind',
+          'profile',
+          'state',
+          'wired_to',
+          'labels',
+          'group',
+          'addressable',
+          'affordances',
+        ],
         well_known_labels: {
           display_name: 'shown instead of the member id',
           group: 'groups agents in the sidebar (default: the profile)',
@@ -207,7 +240,11 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput): Pro
       request_contract: {
         mob: { method: 'GET', route: '/mob/events' },
         agent: { method: 'GET', route: '/agents/{agent_id}/events' },
-        interaction: { method: 'POST', route: '/interactions/stream', body: { member_id: 'string', message: 'string (optional)' } },
+        interaction: {
+          method: 'POST',
+          route: '/interactions/stream',
+          body: { member_id: 'string', message: 'string (optional)' },
+        },
         resume: { header: 'Last-Event-ID', id_formats: ['mob:<seq>', '<agent_id>:<seq>'] },
         auth: { bearer: true, query_param: 'auth_token' },
       },

@@ -29,13 +29,18 @@ export function sendError(res: Response, status: number, error: string, message?
 export function httpErrorFor(err: unknown): { status: number; error: string; message?: string } {
   if (isMobKitError(err)) {
     const status = err.httpStatus;
-    return status >= 500 ? { status, error: snakeCode(err.code) } : { status, error: snakeCode(err.code), message: err.message };
+    return status >= 500
+      ? { status, error: snakeCode(err.code) }
+      : { status, error: snakeCode(err.code), message: err.message };
   }
   const e = err as { type?: unknown; status?: unknown; statusCode?: unknown } | null;
   const type = typeof e?.type === 'string' ? e.type : undefined;
-  if (type === 'entity.too.large') return { status: 413, error: 'payload_too_large', message: 'the request body is larger than this route accepts' };
-  if (type === 'entity.parse.failed') return { status: 400, error: 'invalid_json', message: 'the request body is not valid JSON' };
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return { status: 415, error: 'unsupported_encoding' };
+  if (type === 'entity.too.large')
+    return { status: 413, error: 'payload_too_large', message: 'the request body is larger than this route accepts' };
+  if (type === 'entity.parse.failed')
+    return { status: 400, error: 'invalid_json', message: 'the request body is not valid JSON' };
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return { status: 415, error: 'unsupported_encoding' };
   if (type === 'request.aborted') return { status: 400, error: 'request_aborted' };
   const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) return { status, error: 'bad_request' };

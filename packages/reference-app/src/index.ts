@@ -23,6 +23,14 @@ export {
   type ConsoleModuleWire,
   type ConsoleExperienceInput,
 } from './experience.js';
-export { formatSseFrame, ReplayBuffer, SseConnection, type SseFrame, type SseDropInfo, type SseDropReason, type SseConnectionLimits } from './sse.js';
+export {
+  formatSseFrame,
+  ReplayBuffer,
+  SseConnection,
+  type SseFrame,
+  type SseDropInfo,
+  type SseDropReason,
+  type SseConnectionLimits,
+} from './sse.js';
 export { consoleHtml, CONSOLE_APP_ASSET } from './console-html.js';
 export { httpErrorFor, jsonErrorHandler, sendError, snakeCode, type HttpErrorBody } from './http-errors.js';

@@ -117,7 +117,9 @@ function mutatingMethods(text: string): string[] | undefined {
  * from its TypeScript sources (tests), the package's `dist/console`.
  */
 export function defaultConsoleAssetsDir(): string {
-  const candidates = [new URL('./console/', import.meta.url), new URL('../dist/console/', import.meta.url)].map((u) => fileURLToPath(u));
+  const candidates = [new URL('./console/', import.meta.url), new URL('../dist/console/', import.meta.url)].map((u) =>
+    fileURLToPath(u),
+  );
   return candidates.find((dir) => existsSync(`${dir}${CONSOLE_APP_ASSET}`)) ?? (candidates[0] as string);
 }
 
@@ -222,7 +224,9 @@ function parseJsonObject(body: unknown): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /**
@@ -247,18 +251,46 @@ export function buildReferenceAppRouter(
   options: ReferenceAppRouterOptions,
 ): Router {
   if (options === null || typeof options !== 'object' || typeof options.rpcHandler?.handleText !== 'function') {
-    throw new TypeError('buildReferenceAppRouter: options.rpcHandler must be an object with handleText(text) (e.g. createRpcHandler(runtime))');
+    throw new TypeError(
+      'buildReferenceAppRouter: options.rpcHandler must be an object with handleText(text) (e.g. createRpcHandler(runtime))',
+    );
   }
   const keepAliveMs = positive('keepAliveMs', options.keepAliveMs, REFERENCE_APP_DEFAULTS.keepAliveMs);
-  const replayBufferSize = positive('replayBufferSize', options.replayBufferSize, REFERENCE_APP_DEFAULTS.replayBufferSize);
-  const maxBufferedBytes = positive('maxBufferedBytes', options.maxBufferedBytes, REFERENCE_APP_DEFAULTS.maxBufferedBytes);
-  const slowClientTimeoutMs = positive('slowClientTimeoutMs', options.slowClientTimeoutMs, REFERENCE_APP_DEFAULTS.slowClientTimeoutMs);
+  const replayBufferSize = positive(
+    'replayBufferSize',
+    options.replayBufferSize,
+    REFERENCE_APP_DEFAULTS.replayBufferSize,
+  );
+  const maxBufferedBytes = positive(
+    'maxBufferedBytes',
+    options.maxBufferedBytes,
+    REFERENCE_APP_DEFAULTS.maxBufferedBytes,
+  );
+  const slowClientTimeoutMs = positive(
+    'slowClientTimeoutMs',
+    options.slowClientTimeoutMs,
+    REFERENCE_APP_DEFAULTS.slowClientTimeoutMs,
+  );
   const maxStreams = positive('maxStreams', options.maxStreams, REFERENCE_APP_DEFAULTS.maxStreams);
   const maxRpcBodyBytes = positive('maxRpcBodyBytes', options.maxRpcBodyBytes, REFERENCE_APP_DEFAULTS.maxRpcBodyBytes);
-  const maxInteractionBodyBytes = positive('maxInteractionBodyBytes', options.maxInteractionBodyBytes, REFERENCE_APP_DEFAULTS.maxInteractionBodyBytes);
-  const interactionIdleTimeoutMs = positive('interactionIdleTimeoutMs', options.interactionIdleTimeoutMs, REFERENCE_APP_DEFAULTS.interactionIdleTimeoutMs);
-  if (options.rpcWithoutAuth !== undefined && options.rpcWithoutAuth !== 'all' && options.rpcWithoutAuth !== 'read-only') {
-    throw new TypeError(`buildReferenceAppRouter: options.rpcWithoutAuth must be 'all' or 'read-only', got ${JSON.stringify(options.rpcWithoutAuth)}`);
+  const maxInteractionBodyBytes = positive(
+    'maxInteractionBodyBytes',
+    options.maxInteractionBodyBytes,
+    REFERENCE_APP_DEFAULTS.maxInteractionBodyBytes,
+  );
+  const interactionIdleTimeoutMs = positive(
+    'interactionIdleTimeoutMs',
+    options.interactionIdleTimeoutMs,
+    REFERENCE_APP_DEFAULTS.interactionIdleTimeoutMs,
+  );
+  if (
+    options.rpcWithoutAuth !== undefined &&
+    options.rpcWithoutAuth !== 'all' &&
+    options.rpcWithoutAuth !== 'read-only'
+  ) {
+    throw new TypeError(
+      `buildReferenceAppRouter: options.rpcWithoutAuth must be 'all' or 'read-only', got ${JSON.stringify(options.rpcWithoutAuth)}`,
+    );
   }
   const assetsDir = options.consoleAssetsDir ?? defaultConsoleAssetsDir();
   const trustedModules = decisionState.modules.map((m) => m.id);
@@ -288,10 +320,21 @@ export function buildReferenceAppRouter(
       return undefined;
     }
     if (open.size >= maxStreams) {
-      sendError(res, 503, 'too_many_streams', `at most ${maxStreams} event streams may be open at once; close one and retry`);
+      sendError(
+        res,
+        503,
+        'too_many_streams',
+        `at most ${maxStreams} event streams may be open at once; close one and retry`,
+      );
       return undefined;
     }
-    const conn = new SseConnection(req, res, { keepAliveMs, maxBufferedBytes, slowClientTimeoutMs, route, onDrop: options.onStreamDropped });
+    const conn = new SseConnection(req, res, {
+      keepAliveMs,
+      maxBufferedBytes,
+      slowClientTimeoutMs,
+      route,
+      onDrop: options.onStreamDropped,
+    });
     open.add(conn);
     conn.onClose(() => open.delete(conn));
     conn.open();
@@ -300,7 +343,10 @@ export function buildReferenceAppRouter(
     const exp = req.mobkitIdentity?.jwt.expiresAtEpochSeconds;
     if (exp !== undefined) {
       const expire = () => {
-        conn.send({ event: 'auth_expired', data: JSON.stringify({ type: 'auth_expired', expired_at_epoch_seconds: exp }) });
+        conn.send({
+          event: 'auth_expired',
+          data: JSON.stringify({ type: 'auth_expired', expired_at_epoch_seconds: exp }),
+        });
         conn.end();
       };
       const ms = (exp + authLeewaySeconds) * 1000 - Date.now();
@@ -321,7 +367,10 @@ export function buildReferenceAppRouter(
   });
 
   router.get(['/console', '/console/'], shellGuard, (req, res) => {
-    const token = typeof req.query.auth_token === 'string' && options.guardConsoleShell ? `?auth_token=${encodeURIComponent(req.query.auth_token)}` : '';
+    const token =
+      typeof req.query.auth_token === 'string' && options.guardConsoleShell
+        ? `?auth_token=${encodeURIComponent(req.query.auth_token)}`
+        : '';
     res
       .status(200)
       .set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' })
@@ -335,9 +384,23 @@ export function buildReferenceAppRouter(
       sendError(res, 404, 'not_found');
       return;
     }
-    res.sendFile(file, { root: assetsDir, headers: { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }, dotfiles: 'deny' }, (err) => {
-      if (err && !res.headersSent) sendError(res, 404, 'not_found', existsSync(assetsDir) ? undefined : 'the console assets are not built; run the package build');
-    });
+    res.sendFile(
+      file,
+      {
+        root: assetsDir,
+        headers: { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' },
+        dotfiles: 'deny',
+      },
+      (err) => {
+        if (err && !res.headersSent)
+          sendError(
+            res,
+            404,
+            'not_found',
+            existsSync(assetsDir) ? undefined : 'the console assets are not built; run the package build',
+          );
+      },
+    );
   });
 
   router.get('/console/experience', guard, async (_req, res) => {
@@ -346,7 +409,10 @@ export function buildReferenceAppRouter(
   });
 
   router.get('/console/modules', guard, (_req, res) => {
-    res.status(200).set('cache-control', 'no-store').json({ contract_version: CONSOLE_CONTRACT_VERSION, modules: trustedModules });
+    res
+      .status(200)
+      .set('cache-control', 'no-store')
+      .json({ contract_version: CONSOLE_CONTRACT_VERSION, modules: trustedModules });
   });
 
   router.get('/mob/events', guard, (req, res) => {
@@ -359,7 +425,11 @@ export function buildReferenceAppRouter(
     const resume = resumeFrom(req, 'mob');
     if (resume) {
       const { items, truncated } = hub.buffer.since(resume.seq);
-      if (truncated) conn.send({ event: 'replay_truncated', data: JSON.stringify({ type: 'replay_truncated', last_event_id: resume.raw }) });
+      if (truncated)
+        conn.send({
+          event: 'replay_truncated',
+          data: JSON.stringify({ type: 'replay_truncated', last_event_id: resume.raw }),
+        });
       for (const e of items) if (!conn.sendRaw(mobFrame(e))) return;
     }
     const stop = hub.listen((e) => void conn.sendRaw(mobFrame(e)));
@@ -386,7 +456,11 @@ export function buildReferenceAppRouter(
     const resume = resumeFrom(req, agentId);
     if (resume) {
       const { items, truncated } = hub.buffer.since(resume.seq, (e) => e.memberId === agentId);
-      if (truncated) conn.send({ event: 'replay_truncated', data: JSON.stringify({ type: 'replay_truncated', last_event_id: resume.raw }) });
+      if (truncated)
+        conn.send({
+          event: 'replay_truncated',
+          data: JSON.stringify({ type: 'replay_truncated', last_event_id: resume.raw }),
+        });
       for (const e of items) if (!conn.sendRaw(agentFrame(e))) return;
     }
     const stop = hub.listen((e) => void conn.sendRaw(agentFrame(e)), agentId);
@@ -420,7 +494,12 @@ export function buildReferenceAppRouter(
     }
     const profile = surface.profiles().find((p) => p.name === member.profile);
     if (!profile?.externalAddressable) {
-      sendError(res, 403, 'not_externally_addressable', `member ${JSON.stringify(memberId)} (profile ${JSON.stringify(member.profile)}) is not externally addressable`);
+      sendError(
+        res,
+        403,
+        'not_externally_addressable',
+        `member ${JSON.stringify(memberId)} (profile ${JSON.stringify(member.profile)}) is not externally addressable`,
+      );
       return;
     }
     const conn = openStream(req, res, '/interactions/stream');
@@ -429,7 +508,10 @@ export function buildReferenceAppRouter(
     const armIdle = () => {
       clearTimeout(idle);
       idle = setTimeout(() => {
-        conn.send({ event: 'interaction_timeout', data: JSON.stringify({ type: 'interaction_timeout', member_id: memberId, idle_ms: interactionIdleTimeoutMs }) });
+        conn.send({
+          event: 'interaction_timeout',
+          data: JSON.stringify({ type: 'interaction_timeout', member_id: memberId, idle_ms: interactionIdleTimeoutMs }),
+        });
         conn.end();
       }, interactionIdleTimeoutMs);
       idle.unref?.();
@@ -457,11 +539,22 @@ export function buildReferenceAppRouter(
       sentAfterSeq = hub.lastSeq;
       try {
         const sessionId = await surface.sendMessage(memberId, message);
-        conn.send({ event: 'message_accepted', data: JSON.stringify({ type: 'message_accepted', member_id: memberId, session_id: sessionId }) });
+        conn.send({
+          event: 'message_accepted',
+          data: JSON.stringify({ type: 'message_accepted', member_id: memberId, session_id: sessionId }),
+        });
       } catch (err) {
         const code = isMobKitError(err) ? snakeCode(err.code) : 'interaction_failed';
         const detail = isMobKitError(err) && err.httpStatus < 500 ? err.message : undefined;
-        conn.send({ event: 'interaction_failed', data: JSON.stringify({ type: 'interaction_failed', member_id: memberId, error: code, ...(detail ? { message: detail } : {}) }) });
+        conn.send({
+          event: 'interaction_failed',
+          data: JSON.stringify({
+            type: 'interaction_failed',
+            member_id: memberId,
+            error: code,
+            ...(detail ? { message: detail } : {}),
+          }),
+        });
         conn.end();
         if (!isMobKitError(err) || err.httpStatus >= 500) options.onError?.(err);
       }
@@ -476,7 +569,15 @@ export function buildReferenceAppRouter(
         res
           .status(403)
           .set('cache-control', 'no-store')
-          .json({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'mutating RPC methods require console auth to be configured', data: { methods: [...new Set(refused)] } } });
+          .json({
+            jsonrpc: '2.0',
+            id: null,
+            error: {
+              code: -32600,
+              message: 'mutating RPC methods require console auth to be configured',
+              data: { methods: [...new Set(refused)] },
+            },
+          });
         return;
       }
     }
@@ -489,11 +590,13 @@ export function buildReferenceAppRouter(
   });
 
   // Wrong method or unknown path under the routes this router owns: 404 {"error":"not_found"} (spec §15.1).
-  router.all(['/console/{*rest}', '/agents/{*rest}', '/mob/{*rest}', '/interactions/{*rest}', '/rpc', '/healthz'], (_req, res) => {
-    sendError(res, 404, 'not_found');
-  });
+  router.all(
+    ['/console/{*rest}', '/agents/{*rest}', '/mob/{*rest}', '/interactions/{*rest}', '/rpc', '/healthz'],
+    (_req, res) => {
+      sendError(res, 404, 'not_found');
+    },
+  );
 
   router.use(jsonErrorHandler(options.onError));
   return router;
 }
-

@@ -3,12 +3,16 @@ import { ReplayBuffer, formatSseFrame } from './sse.js';
 
 describe('formatSseFrame', () => {
   it('writes id, event and one data line per line of text, ending with a blank line', () => {
-    expect(formatSseFrame({ id: 'mob:3', event: 'text_delta', data: '{"a":1}' })).toBe('id: mob:3\nevent: text_delta\ndata: {"a":1}\n\n');
+    expect(formatSseFrame({ id: 'mob:3', event: 'text_delta', data: '{"a":1}' })).toBe(
+      'id: mob:3\nevent: text_delta\ndata: {"a":1}\n\n',
+    );
     expect(formatSseFrame({ data: 'one\ntwo\r\nthree' })).toBe('data: one\ndata: two\ndata: three\n\n');
   });
 
   it('strips newlines from id and event so a value cannot inject fields', () => {
-    expect(formatSseFrame({ id: 'a\nevent: evil', event: 'x\r\ndata: y', data: '' })).toBe('id: aevent: evil\nevent: xdata: y\ndata: \n\n');
+    expect(formatSseFrame({ id: 'a\nevent: evil', event: 'x\r\ndata: y', data: '' })).toBe(
+      'id: aevent: evil\nevent: xdata: y\ndata: \n\n',
+    );
   });
 });
 

@@ -110,7 +110,10 @@ export class SseConnection {
     }
     const flushed = this.res.write(chunk);
     if (!flushed && this.drainTimer === undefined) {
-      this.drainTimer = setTimeout(() => this.drop('drain_timeout', this.res.writableLength), this.limits.slowClientTimeoutMs);
+      this.drainTimer = setTimeout(
+        () => this.drop('drain_timeout', this.res.writableLength),
+        this.limits.slowClientTimeoutMs,
+      );
       this.drainTimer.unref?.();
       this.res.once('drain', () => {
         clearTimeout(this.drainTimer);

@@ -11,7 +11,11 @@ let token: string;
 
 beforeAll(async () => {
   app = await startTestApp({ requireAppAuth: true });
-  shellGuarded = await startTestApp({ requireAppAuth: true, withModule: false, router: { guardConsoleShell: true, rpcWithoutAuth: 'read-only' } });
+  shellGuarded = await startTestApp({
+    requireAppAuth: true,
+    withModule: false,
+    router: { guardConsoleShell: true, rpcWithoutAuth: 'read-only' },
+  });
   token = await signToken();
 });
 afterAll(async () => {
@@ -31,7 +35,14 @@ const guarded: Array<[string, string, unknown?]> = [
   ['POST', '/console/rpc', { jsonrpc: '2.0', id: 1, method: 'mobkit/status' }],
 ];
 
-function call(base: string, method: string, path: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+function call(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   return fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...headers },
@@ -84,7 +95,13 @@ describe('require_app_auth = true', () => {
     const mods = await fetch(`${app.url}/console/modules?auth_token=${encodeURIComponent(token)}`);
     expect(await mods.json()).toEqual({ contract_version: '0.2.0', modules: ['beacon'] });
     for (const path of ['/rpc', '/console/rpc']) {
-      const rpc = await call(app.url, 'POST', path, [{ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }], bearer(token));
+      const rpc = await call(
+        app.url,
+        'POST',
+        path,
+        [{ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }],
+        bearer(token),
+      );
       expect(rpc.status).toBe(200);
       expect(((await rpc.json()) as any[])[0].result.running).toBe(true);
     }
@@ -92,8 +109,13 @@ describe('require_app_auth = true', () => {
 
   it('SSE streams with a token: /mob/events via ?auth_token= (EventSource style), /agents/:id/events via Bearer', async () => {
     const controller = new AbortController();
-    const mob = await fetch(`${app.url}/mob/events?auth_token=${encodeURIComponent(token)}`, { signal: controller.signal });
-    const agent = await fetch(`${app.url}/agents/worker-1/events`, { headers: bearer(token), signal: controller.signal });
+    const mob = await fetch(`${app.url}/mob/events?auth_token=${encodeURIComponent(token)}`, {
+      signal: controller.signal,
+    });
+    const agent = await fetch(`${app.url}/agents/worker-1/events`, {
+      headers: bearer(token),
+      signal: controller.signal,
+    });
     expect(mob.status).toBe(200);
     expect(agent.status).toBe(200);
     const a = new SseReader(mob);
@@ -114,16 +136,30 @@ describe('require_app_auth = true', () => {
     const sse = new SseReader(res);
     await sse.end(6000);
     expect(sse.frames.at(-1)?.event).toBe('auth_expired');
-    expect(JSON.parse(sse.frames.at(-1)?.data as string)).toMatchObject({ type: 'auth_expired', expired_at_epoch_seconds: expect.any(Number) });
+    expect(JSON.parse(sse.frames.at(-1)?.data as string)).toMatchObject({
+      type: 'auth_expired',
+      expired_at_epoch_seconds: expect.any(Number),
+    });
   }, 10_000);
 
   it('POST /interactions/stream with a token streams the reply to a message', async () => {
-    const res = await call(app.url, 'POST', '/interactions/stream', { member_id: 'lead-1', message: 'hi with auth' }, bearer(token));
+    const res = await call(
+      app.url,
+      'POST',
+      '/interactions/stream',
+      { member_id: 'lead-1', message: 'hi with auth' },
+      bearer(token),
+    );
     expect(res.status).toBe(200);
     const sse = new SseReader(res);
     await sse.end();
     expect(sse.frames[0]?.event).toBe('subscribed');
-    expect(sse.frames.filter((f) => f.event === 'text_delta').map((f) => JSON.parse(f.data).delta).join('')).toBe('pong');
+    expect(
+      sse.frames
+        .filter((f) => f.event === 'text_delta')
+        .map((f) => JSON.parse(f.data).delta)
+        .join(''),
+    ).toBe('pong');
     expect(sse.frames.at(-1)?.event).toBe('run_completed');
   });
 
@@ -142,7 +178,18 @@ describe('require_app_auth = true', () => {
   });
 
   it('with auth on, rpcWithoutAuth read-only does not restrict an authenticated caller', async () => {
-    const res = await call(shellGuarded.url, 'POST', '/rpc', { jsonrpc: '2.0', id: 1, method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'mutating, with a token' } }, bearer(token));
+    const res = await call(
+      shellGuarded.url,
+      'POST',
+      '/rpc',
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'mobkit/send_message',
+        params: { member_id: 'lead-1', message: 'mutating, with a token' },
+      },
+      bearer(token),
+    );
     expect(res.status).toBe(200);
     expect(((await res.json()) as any).result.session_id).toEqual(expect.any(String));
   });

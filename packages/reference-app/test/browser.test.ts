@@ -15,7 +15,11 @@ const apps: TestApp[] = [];
 
 beforeAll(async () => {
   try {
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-dev-shm-usage'], timeout: 20_000 });
+    browser = await chromium.launch({
+      executablePath,
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+      timeout: 20_000,
+    });
   } catch (err) {
     launchError = err;
   }
@@ -30,7 +34,10 @@ afterAll(async () => {
 function needBrowser(ctx: TestContext): Browser {
   if (browser) return browser;
   const reason = `Chromium could not be started from ${executablePath}: ${launchError instanceof Error ? launchError.message.split('\n')[0] : String(launchError)}`;
-  if (process.env.CI) throw new Error(`${reason} (CI is set, so this fails instead of skipping; install the Debian chromium package or set CHROMIUM_PATH)`);
+  if (process.env.CI)
+    throw new Error(
+      `${reason} (CI is set, so this fails instead of skipping; install the Debian chromium package or set CHROMIUM_PATH)`,
+    );
   ctx.skip(reason);
   throw new Error('unreachable');
 }
@@ -60,7 +67,12 @@ describe('console in Chromium', () => {
     const items = page.getByTestId('agent-item');
     await expect.poll(() => items.count()).toBe(4);
     expect(await page.getByTestId('console-loading').count()).toBe(0);
-    expect(await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-member-id')))).toEqual(['auditor-1', 'lead-1', 'worker-1', 'worker-2']);
+    expect(await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-member-id')))).toEqual([
+      'auditor-1',
+      'lead-1',
+      'worker-1',
+      'worker-2',
+    ]);
     const lead = page.locator('[data-testid="agent-item"][data-member-id="lead-1"]');
     await expect.poll(() => lead.getByTestId('agent-label').textContent()).toBe('Team Lead');
     expect(await lead.getByTestId('agent-profile').textContent()).toBe('lead');
@@ -75,12 +87,17 @@ describe('console in Chromium', () => {
     // The live activity feed over SSE.
     await expect.poll(() => page.getByTestId('feed-status').textContent()).toBe('live');
     await app.mob.sendMessage('worker-1', 'work from the host');
-    const workerEvent = page.locator('[data-testid="activity-item"][data-member-id="worker-1"][data-event-type="run_completed"]');
+    const workerEvent = page.locator(
+      '[data-testid="activity-item"][data-member-id="worker-1"][data-event-type="run_completed"]',
+    );
     await expect.poll(() => workerEvent.count()).toBe(1);
     expect(await workerEvent.textContent()).toContain('pong');
 
     // The chat box: only members that accept messages are offered; the reply streams in.
-    const options = await page.getByTestId('chat-member').locator('option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    const options = await page
+      .getByTestId('chat-member')
+      .locator('option')
+      .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
     expect(options).toEqual(['lead-1', 'worker-1']);
     await page.getByTestId('chat-member').selectOption('lead-1');
     await page.getByTestId('chat-input').fill('hello from the browser');
@@ -88,7 +105,11 @@ describe('console in Chromium', () => {
     await expect.poll(() => page.getByTestId('chat-status').textContent()).toBe('done');
     expect(await page.getByTestId('chat-reply').textContent()).toBe('pong');
     // The chat's run shows up in the activity feed too.
-    await expect.poll(() => page.locator('[data-testid="activity-item"][data-member-id="lead-1"][data-event-type="run_started"]').count()).toBeGreaterThan(0);
+    await expect
+      .poll(() =>
+        page.locator('[data-testid="activity-item"][data-member-id="lead-1"][data-event-type="run_started"]').count(),
+      )
+      .toBeGreaterThan(0);
     expect(errors).toEqual([]);
     await page.context().close();
   }, 30_000);
@@ -118,7 +139,9 @@ describe('console in Chromium', () => {
     await page.getByTestId('chat-send').click();
     await expect.poll(() => page.getByTestId('chat-status').textContent()).toBe('done');
     expect(await page.getByTestId('chat-reply').textContent()).toBe('pong');
-    await expect.poll(() => page.locator('[data-testid="activity-item"][data-event-type="run_completed"]').count()).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('[data-testid="activity-item"][data-event-type="run_completed"]').count())
+      .toBeGreaterThan(0);
 
     // A reload keeps the token for the tab; ?auth_token= also works and is removed from the address bar.
     await page.reload();

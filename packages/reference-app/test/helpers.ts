@@ -6,9 +6,21 @@ import express from 'express';
 import { SignJWT } from 'jose';
 import { MobKitError, handleRpcText, type MobKitConfig } from '@mobkit/core';
 import { buildRuntimeDecisionState, type RuntimeDecisionState } from '@mobkit/auth-policy';
-import { MobDefinition, TestClient, createEmbeddedMob, type EmbeddedMob, type LlmClient, type MobEvent } from '@mobkit/mob-adapter';
+import {
+  MobDefinition,
+  TestClient,
+  createEmbeddedMob,
+  type EmbeddedMob,
+  type LlmClient,
+  type MobEvent,
+} from '@mobkit/mob-adapter';
 import { startModuleRuntime, type ModuleRuntime } from '@mobkit/supervisor';
-import { buildReferenceAppRouter, type ReferenceAppRouterOptions, type ReferenceAppRuntimeSurface, type SurfaceAgentEvent } from '../src/index.js';
+import {
+  buildReferenceAppRouter,
+  type ReferenceAppRouterOptions,
+  type ReferenceAppRuntimeSurface,
+  type SurfaceAgentEvent,
+} from '../src/index.js';
 
 const fixture = (rel: string) => fileURLToPath(new URL(`../../../fixtures/${rel}`, import.meta.url));
 
@@ -66,7 +78,11 @@ export function decisionState(requireAppAuth: boolean): RuntimeDecisionState {
 }
 
 /** An HS256 console token for `email`, valid for 5 minutes or until `expiresAt` (epoch seconds). */
-export function signToken(email = ALLOWED_EMAIL, extra: Record<string, unknown> = {}, expiresAt: number | string = '5m'): Promise<string> {
+export function signToken(
+  email = ALLOWED_EMAIL,
+  extra: Record<string, unknown> = {},
+  expiresAt: number | string = '5m',
+): Promise<string> {
   return new SignJWT({ email, provider: 'google_oauth', ...extra })
     .setProtectedHeader({ alg: 'HS256', kid: 'hs-1' })
     .setIssuer(ISSUER)
@@ -81,7 +97,10 @@ const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}
 function payloadToWire(payload: Extract<MobEvent, { kind: 'agent' }>['event']): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(payload)) {
-    out[snake(key)] = key === 'usage' && value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [snake(k), v])) : value;
+    out[snake(key)] =
+      key === 'usage' && value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [snake(k), v]))
+        : value;
   }
   return out;
 }
@@ -92,7 +111,12 @@ export function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAp
     mobId: () => mob.mobId,
     mobStatus: () => mob.status(),
     profiles: () =>
-      Object.values(mob.definition.profiles).map((p) => ({ name: p.name, model: p.model, externalAddressable: p.externalAddressable, peerDescription: p.peerDescription })),
+      Object.values(mob.definition.profiles).map((p) => ({
+        name: p.name,
+        model: p.model,
+        externalAddressable: p.externalAddressable,
+        peerDescription: p.peerDescription,
+      })),
     listMembers: () => mob.listMembers(),
     getMember: (id) => mob.getMember(id),
     sendMessage: (id, text) => mob.sendMessage(id, text),
@@ -105,7 +129,13 @@ export function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAp
       mob.subscribe(
         (event) => {
           if (event.kind !== 'agent') return;
-          const out: SurfaceAgentEvent = { memberId: event.memberId, seq: event.seq, timestampMs: event.timestampMs, type: event.event.type, payload: payloadToWire(event.event) };
+          const out: SurfaceAgentEvent = {
+            memberId: event.memberId,
+            seq: event.seq,
+            timestampMs: event.timestampMs,
+            type: event.event.type,
+            payload: payloadToWire(event.event),
+          };
           listener(out);
         },
         memberId === undefined ? {} : { member: memberId },
@@ -123,9 +153,13 @@ export function testRpcHandler(surface: ReferenceAppRuntimeSurface): ReferenceAp
           case 'mobkit/status':
             return { contract_version: '0.2.0', running: surface.isRunning(), loaded_modules: surface.loadedModules() };
           case 'mobkit/list_members':
-            return { members: (await surface.listMembers()).map((m) => ({ meerkat_id: m.meerkatId, profile: m.profile })) };
+            return {
+              members: (await surface.listMembers()).map((m) => ({ meerkat_id: m.meerkatId, profile: m.profile })),
+            };
           case 'mobkit/send_message':
-            return { session_id: await surface.sendMessage(String(params.member_id ?? ''), String(params.message ?? '')) };
+            return {
+              session_id: await surface.sendMessage(String(params.member_id ?? ''), String(params.message ?? '')),
+            };
           default:
             throw new MobKitError('RpcMethodNotFound', `method not found: ${request.method}`);
         }
@@ -158,7 +192,9 @@ export interface TestAppOptions {
 /** Boots a mob (lead-1, worker-1, worker-2, auditor-1 with labels), the module runtime and the router on 127.0.0.1:0. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const decisions = decisionState(options.requireAppAuth ?? false);
-  const mob = await createEmbeddedMob(MobDefinition.fromToml(TEST_MOB_TOML), { llm: options.llm ?? new TestClient({ text: 'pong' }) });
+  const mob = await createEmbeddedMob(MobDefinition.fromToml(TEST_MOB_TOML), {
+    llm: options.llm ?? new TestClient({ text: 'pong' }),
+  });
   await mob.spawnMany([
     { profile: 'lead', meerkatId: 'lead-1', labels: { display_name: 'Team Lead', singleton: 'true' } },
     { profile: 'worker', meerkatId: 'worker-1', labels: { group: 'crew' } },
@@ -175,7 +211,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const surface = surfaceOf(mob, modules);
   const controller = new AbortController();
   const app = express();
-  app.use(buildReferenceAppRouter(surface, decisions, { rpcHandler: testRpcHandler(surface), signal: controller.signal, ...options.router }));
+  app.use(
+    buildReferenceAppRouter(surface, decisions, {
+      rpcHandler: testRpcHandler(surface),
+      signal: controller.signal,
+      ...options.router,
+    }),
+  );
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -279,7 +321,8 @@ export class SseReader {
   async until(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(-5))}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 50);
@@ -300,7 +343,11 @@ export class SseReader {
 }
 
 /** Polls `pred` until true (or throws after `timeoutMs`). */
-export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  pred: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -25,7 +25,11 @@ async function json(path: string, init: RequestInit = {}): Promise<{ status: num
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(`${app.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 function openSse(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
   return fetch(`${app.url}${path}`, { headers: { accept: 'text/event-stream', ...headers }, signal });
@@ -74,40 +78,96 @@ describe('console JSON contracts', () => {
     for (const field of EXPERIENCE_REQUIRED_FIELDS) expect(body, field).toHaveProperty(field);
     expect(body.contract_version).toBe('0.2.0');
     expect(body.runtime_id).toBe('console-test-mob');
-    expect(body.runtime_capabilities).toMatchObject({ can_spawn_members: true, can_send_messages: true, available_spawn_modes: ['module', 'profile'] });
-    expect(body.runtime_capabilities.profile_capabilities.worker).toEqual({ instance_count: 2, addressable: false, has_wiring: true });
-    expect(body.runtime_capabilities.profile_capabilities.lead).toEqual({ instance_count: 1, addressable: true, has_wiring: true });
+    expect(body.runtime_capabilities).toMatchObject({
+      can_spawn_members: true,
+      can_send_messages: true,
+      available_spawn_modes: ['module', 'profile'],
+    });
+    expect(body.runtime_capabilities.profile_capabilities.worker).toEqual({
+      instance_count: 2,
+      addressable: false,
+      has_wiring: true,
+    });
+    expect(body.runtime_capabilities.profile_capabilities.lead).toEqual({
+      instance_count: 1,
+      addressable: true,
+      has_wiring: true,
+    });
     expect(body.base_panel).toMatchObject({ panel_id: 'console.home', title: 'Mob Console' });
     expect(body.module_panels).toEqual([
-      { panel_id: 'module.beacon', module_id: 'beacon', title: 'beacon module', route: '/console/modules/beacon', capabilities: { can_render: true, can_subscribe_activity: true } },
+      {
+        panel_id: 'module.beacon',
+        module_id: 'beacon',
+        title: 'beacon module',
+        route: '/console/modules/beacon',
+        capabilities: { can_render: true, can_subscribe_activity: true },
+      },
     ]);
-    expect(body.agent_sidebar).toMatchObject({ title: 'Agents', source_method: 'mobkit/list_members', refresh_policy: { mode: 'pull', poll_interval_ms: 5000 } });
+    expect(body.agent_sidebar).toMatchObject({
+      title: 'Agents',
+      source_method: 'mobkit/list_members',
+      refresh_policy: { mode: 'pull', poll_interval_ms: 5000 },
+    });
     const agents = body.agent_sidebar.live_snapshot.agents as any[];
     expect(agents.map((a) => a.agent_id)).toEqual(['auditor-1', 'lead-1', 'worker-1', 'worker-2']);
     const byId = Object.fromEntries(agents.map((a) => [a.agent_id, a]));
     // display_name → label; singleton "true" → cannot retire
-    expect(byId['lead-1']).toMatchObject({ label: 'Team Lead', kind: 'mob_agent', profile: 'lead', state: 'active', group: 'lead', addressable: true });
-    expect(byId['lead-1'].affordances).toEqual({ addressable: true, can_send_message: true, can_retire: false, can_respawn: true, runtime_mode: 'mob_agent' });
+    expect(byId['lead-1']).toMatchObject({
+      label: 'Team Lead',
+      kind: 'mob_agent',
+      profile: 'lead',
+      state: 'active',
+      group: 'lead',
+      addressable: true,
+    });
+    expect(byId['lead-1'].affordances).toEqual({
+      addressable: true,
+      can_send_message: true,
+      can_retire: false,
+      can_respawn: true,
+      runtime_mode: 'mob_agent',
+    });
     expect(byId['lead-1'].wired_to).toEqual(['auditor-1', 'worker-1', 'worker-2']);
     // group label
-    expect(byId['worker-1']).toMatchObject({ label: 'worker-1', group: 'crew', addressable: true, wired_to: ['lead-1'] });
+    expect(byId['worker-1']).toMatchObject({
+      label: 'worker-1',
+      group: 'crew',
+      addressable: true,
+      wired_to: ['lead-1'],
+    });
     expect(byId['worker-1'].affordances.can_retire).toBe(true);
     // addressable "false" hides send
     expect(byId['worker-2']).toMatchObject({ group: 'worker', addressable: false, labels: { addressable: 'false' } });
     expect(byId['worker-2'].affordances.can_send_message).toBe(false);
     // a profile that is not external_addressable is not addressable either
     expect(byId['auditor-1']).toMatchObject({ addressable: false });
-    expect(body.activity_feed).toMatchObject({ transport: 'sse', source_method: 'mobkit/events/subscribe', default_scope: 'mob', event_contract: { event_type_path: 'event.event_type' } });
+    expect(body.activity_feed).toMatchObject({
+      transport: 'sse',
+      source_method: 'mobkit/events/subscribe',
+      default_scope: 'mob',
+      event_contract: { event_type_path: 'event.event_type' },
+    });
     expect(body.activity_feed.keep_alive).toMatchObject({ interval_ms: 15000, comment: 'keep-alive' });
-    expect(body.chat_inspector).toMatchObject({ send_method: 'mobkit/send_message', observe_route: '/interactions/stream', transport: 'rpc+sse' });
-    expect(body.topology).toMatchObject({ source_method: 'mobkit/status', route_method: 'mobkit/routing/routes/list', live_snapshot: { nodes: ['beacon'], node_count: 1 } });
+    expect(body.chat_inspector).toMatchObject({
+      send_method: 'mobkit/send_message',
+      observe_route: '/interactions/stream',
+      transport: 'rpc+sse',
+    });
+    expect(body.topology).toMatchObject({
+      source_method: 'mobkit/status',
+      route_method: 'mobkit/routing/routes/list',
+      live_snapshot: { nodes: ['beacon'], node_count: 1 },
+    });
     expect(body.health_overview.live_snapshot).toEqual({
       running: true,
       loaded_modules: ['beacon'],
       loaded_module_count: 1,
       modules: [{ module_id: 'beacon', trusted: true, loaded: true, state: 'Healthy', attempt: 1 }],
     });
-    expect(body.flows).toMatchObject({ evaluate_method: 'mobkit/scheduling/evaluate', dispatch_method: 'mobkit/scheduling/dispatch' });
+    expect(body.flows).toMatchObject({
+      evaluate_method: 'mobkit/scheduling/evaluate',
+      dispatch_method: 'mobkit/scheduling/dispatch',
+    });
     expect(body.session_history).toMatchObject({ source_method: 'mobkit/query_events', available: true });
   });
 
@@ -161,7 +221,11 @@ describe('SSE routes', () => {
     const seqs = sse.frames.map((f) => Number(f.id?.slice(4)));
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     const data = JSON.parse(done.data);
-    expect(data).toMatchObject({ member_id: 'worker-1', source: 'agent', payload: { type: 'run_completed', result: 'pong' } });
+    expect(data).toMatchObject({
+      member_id: 'worker-1',
+      source: 'agent',
+      payload: { type: 'run_completed', result: 'pong' },
+    });
     expect(typeof data.timestamp_ms).toBe('number');
     const started = JSON.parse((ours.find((f) => f.event === 'run_started') as { data: string }).data);
     expect(started.payload).toMatchObject({ type: 'run_started', prompt: 'hello worker' });
@@ -183,7 +247,9 @@ describe('SSE routes', () => {
       expect(f.id).toMatch(/^worker-1:\d+$/);
       expect(JSON.parse(f.data).type).toBe(f.event);
     }
-    expect(JSON.parse((sse.frames.find((f) => f.event === 'run_started') as { data: string }).data).prompt).toBe('for worker-1');
+    expect(JSON.parse((sse.frames.find((f) => f.event === 'run_started') as { data: string }).data).prompt).toBe(
+      'for worker-1',
+    );
     controller.abort();
   });
 
@@ -204,12 +270,18 @@ describe('POST /interactions/stream', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const sse = new SseReader(res);
     await sse.end();
-    expect(sse.frames[0]).toEqual({ event: 'subscribed', data: JSON.stringify({ type: 'subscribed', member_id: 'lead-1' }) });
+    expect(sse.frames[0]).toEqual({
+      event: 'subscribed',
+      data: JSON.stringify({ type: 'subscribed', member_id: 'lead-1' }),
+    });
     const events = sse.frames.map((f) => f.event);
     expect(events).toContain('message_accepted');
     expect(events).toContain('run_started');
     expect(events.at(-1)).toBe('run_completed');
-    const text = sse.frames.filter((f) => f.event === 'text_delta').map((f) => JSON.parse(f.data).delta).join('');
+    const text = sse.frames
+      .filter((f) => f.event === 'text_delta')
+      .map((f) => JSON.parse(f.data).delta)
+      .join('');
     expect(text).toBe('pong');
     for (const f of sse.frames.filter((x) => x.id !== undefined)) expect(f.id).toMatch(/^lead-1:\d+$/);
   });
@@ -219,7 +291,12 @@ describe('POST /interactions/stream', () => {
     expect(res.status).toBe(200);
     const sse = new SseReader(res);
     await sse.frame((f) => f.event === 'subscribed');
-    const rpc = await post('/rpc', { jsonrpc: '2.0', id: 7, method: 'mobkit/send_message', params: { member_id: 'worker-1', message: 'via rpc' } });
+    const rpc = await post('/rpc', {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'mobkit/send_message',
+      params: { member_id: 'worker-1', message: 'via rpc' },
+    });
     expect(((await rpc.json()) as any).result.session_id).toEqual(expect.any(String));
     await sse.end();
     expect(sse.frames.at(-1)?.event).toBe('run_completed');
@@ -249,36 +326,56 @@ describe('POST /interactions/stream', () => {
 });
 
 describe('POST /rpc', () => {
-  it.each(['/rpc', '/console/rpc'])('%s serves a request, a batch, a notification (204) and protocol errors', async (path) => {
-    const single = await post(path, { jsonrpc: '2.0', id: 1, method: 'mobkit/status' });
-    expect(single.status).toBe(200);
-    expect(single.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await single.json()).toEqual({ jsonrpc: '2.0', id: 1, result: { contract_version: '0.2.0', running: true, loaded_modules: ['beacon'] } });
+  it.each(['/rpc', '/console/rpc'])(
+    '%s serves a request, a batch, a notification (204) and protocol errors',
+    async (path) => {
+      const single = await post(path, { jsonrpc: '2.0', id: 1, method: 'mobkit/status' });
+      expect(single.status).toBe(200);
+      expect(single.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await single.json()).toEqual({
+        jsonrpc: '2.0',
+        id: 1,
+        result: { contract_version: '0.2.0', running: true, loaded_modules: ['beacon'] },
+      });
 
-    const batch = await post(path, [
-      { jsonrpc: '2.0', id: 'a', method: 'mobkit/list_members' },
-      { jsonrpc: '2.0', method: 'mobkit/status' },
-      { jsonrpc: '2.0', id: 'b', method: 'mobkit/nope' },
-    ]);
-    const answers = (await batch.json()) as any[];
-    expect(answers).toHaveLength(2);
-    expect(answers[0].id).toBe('a');
-    expect(answers[0].result.members.map((m: any) => m.meerkat_id)).toEqual(['auditor-1', 'lead-1', 'worker-1', 'worker-2']);
-    expect(answers[1]).toMatchObject({ id: 'b', error: { code: -32601 } });
+      const batch = await post(path, [
+        { jsonrpc: '2.0', id: 'a', method: 'mobkit/list_members' },
+        { jsonrpc: '2.0', method: 'mobkit/status' },
+        { jsonrpc: '2.0', id: 'b', method: 'mobkit/nope' },
+      ]);
+      const answers = (await batch.json()) as any[];
+      expect(answers).toHaveLength(2);
+      expect(answers[0].id).toBe('a');
+      expect(answers[0].result.members.map((m: any) => m.meerkat_id)).toEqual([
+        'auditor-1',
+        'lead-1',
+        'worker-1',
+        'worker-2',
+      ]);
+      expect(answers[1]).toMatchObject({ id: 'b', error: { code: -32601 } });
 
-    const note = await post(path, { jsonrpc: '2.0', method: 'mobkit/status' });
-    expect(note.status).toBe(204);
-    expect(await note.text()).toBe('');
+      const note = await post(path, { jsonrpc: '2.0', method: 'mobkit/status' });
+      expect(note.status).toBe(204);
+      expect(await note.text()).toBe('');
 
-    const broken = await post(path, '{"jsonrpc":');
-    expect(broken.status).toBe(200);
-    expect(await broken.json()).toMatchObject({ id: null, error: { code: -32700 } });
-  });
+      const broken = await post(path, '{"jsonrpc":');
+      expect(broken.status).toBe(200);
+      expect(await broken.json()).toMatchObject({ id: null, error: { code: -32700 } });
+    },
+  );
 
   it('a body over the limit is 413 {"error":"payload_too_large"}', async () => {
-    const res = await post('/rpc', { jsonrpc: '2.0', id: 1, method: 'mobkit/status', params: { pad: 'x'.repeat(8192) } });
+    const res = await post('/rpc', {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'mobkit/status',
+      params: { pad: 'x'.repeat(8192) },
+    });
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: 'payload_too_large', message: 'the request body is larger than this route accepts' });
+    expect(await res.json()).toEqual({
+      error: 'payload_too_large',
+      message: 'the request body is larger than this route accepts',
+    });
   });
 });
 
@@ -286,15 +383,32 @@ describe('rpcWithoutAuth: read-only', () => {
   it('lets read-only methods through and refuses a request with a mutating one (403, -32600)', async () => {
     const ro = await startTestApp({ withModule: false, router: { rpcWithoutAuth: 'read-only' } });
     try {
-      const ok = await fetch(`${ro.url}/console/rpc`, { method: 'POST', body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }, { jsonrpc: '2.0', id: 2, method: 'mobkit/list_members' }]) });
+      const ok = await fetch(`${ro.url}/console/rpc`, {
+        method: 'POST',
+        body: JSON.stringify([
+          { jsonrpc: '2.0', id: 1, method: 'mobkit/status' },
+          { jsonrpc: '2.0', id: 2, method: 'mobkit/list_members' },
+        ]),
+      });
       expect(ok.status).toBe(200);
       expect(((await ok.json()) as any[]).map((r) => r.id)).toEqual([1, 2]);
       const refused = await fetch(`${ro.url}/rpc`, {
         method: 'POST',
-        body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'mobkit/status' }, { jsonrpc: '2.0', id: 2, method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'x' } }]),
+        body: JSON.stringify([
+          { jsonrpc: '2.0', id: 1, method: 'mobkit/status' },
+          { jsonrpc: '2.0', id: 2, method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'x' } },
+        ]),
       });
       expect(refused.status).toBe(403);
-      expect(await refused.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'mutating RPC methods require console auth to be configured', data: { methods: ['mobkit/send_message'] } } });
+      expect(await refused.json()).toEqual({
+        jsonrpc: '2.0',
+        id: null,
+        error: {
+          code: -32600,
+          message: 'mutating RPC methods require console auth to be configured',
+          data: { methods: ['mobkit/send_message'] },
+        },
+      });
       expect(ro.mob.history('lead-1')).toEqual([]);
     } finally {
       await ro.close();

@@ -20,8 +20,16 @@ async function start(options: Parameters<typeof startTestApp>[0]): Promise<TestA
   return app;
 }
 
-async function open(app: TestApp, path: string, headers: Record<string, string> = {}, controller = new AbortController()): Promise<{ sse: SseReader; controller: AbortController }> {
-  const res = await fetch(`${app.url}${path}`, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+async function open(
+  app: TestApp,
+  path: string,
+  headers: Record<string, string> = {},
+  controller = new AbortController(),
+): Promise<{ sse: SseReader; controller: AbortController }> {
+  const res = await fetch(`${app.url}${path}`, {
+    headers: { accept: 'text/event-stream', ...headers },
+    signal: controller.signal,
+  });
   expect(res.status).toBe(200);
   const sse = new SseReader(res);
   await sse.until(() => sse.comments.includes('connected'), 5000, 'connected');
@@ -35,9 +43,14 @@ describe('keep-alive', () => {
     const app = await start({ router: { keepAliveMs: 100 } });
     const mob = await open(app, '/mob/events');
     const agent = await open(app, '/agents/lead-1/events');
-    const interaction = await fetch(`${app.url}/interactions/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"member_id":"worker-1"}' });
+    const interaction = await fetch(`${app.url}/interactions/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"member_id":"worker-1"}',
+    });
     const inter = new SseReader(interaction);
-    for (const sse of [mob.sse, agent.sse, inter]) await sse.until(() => sse.comments.filter((c) => c === 'keep-alive').length >= 2, 3000, 'two keep-alives');
+    for (const sse of [mob.sse, agent.sse, inter])
+      await sse.until(() => sse.comments.filter((c) => c === 'keep-alive').length >= 2, 3000, 'two keep-alives');
     mob.controller.abort();
     agent.controller.abort();
     inter.cancel();
@@ -57,7 +70,11 @@ describe('Last-Event-ID resume', () => {
 
     // Events while the client is away.
     await app.mob.sendMessage('worker-2', 'while away');
-    await witness.sse.until(() => witness.sse.frames.filter((f) => f.event === 'run_completed').length === 2, 5000, 'second run');
+    await witness.sse.until(
+      () => witness.sse.frames.filter((f) => f.event === 'run_completed').length === 2,
+      5000,
+      'second run',
+    );
 
     const resumed = await open(app, '/mob/events', { 'last-event-id': resumeId });
     const expected = witness.sse.frames.filter((f) => seqOf(f.id) > seqOf(resumeId)).map((f) => f.id);
@@ -67,7 +84,11 @@ describe('Last-Event-ID resume', () => {
 
     // …and it goes on live after the replay, without duplicates.
     await app.mob.sendMessage('lead-1', 'live again');
-    await resumed.sse.until(() => resumed.sse.frames.filter((f) => f.event === 'run_completed').length === 2, 5000, 'live run');
+    await resumed.sse.until(
+      () => resumed.sse.frames.filter((f) => f.event === 'run_completed').length === 2,
+      5000,
+      'live run',
+    );
     const ids = resumed.sse.frames.map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
     witness.controller.abort();
@@ -91,11 +112,17 @@ describe('Last-Event-ID resume', () => {
         how === 'header'
           ? await open(app, '/agents/worker-1/events', { 'last-event-id': resumeId })
           : await open(app, `/agents/worker-1/events?last_event_id=${encodeURIComponent(resumeId)}`);
-      await resumed.sse.until(() => resumed.sse.frames.filter((f) => f.event === 'run_completed').length === 2, 5000, `replay (${how})`);
+      await resumed.sse.until(
+        () => resumed.sse.frames.filter((f) => f.event === 'run_completed').length === 2,
+        5000,
+        `replay (${how})`,
+      );
       expect(resumed.sse.frames[0]?.id).not.toBe(resumeId);
       expect(seqOf(resumed.sse.frames[0]?.id)).toBeGreaterThan(seqOf(resumeId));
       for (const f of resumed.sse.frames) expect(f.id).toMatch(/^worker-1:\d+$/);
-      expect(resumed.sse.frames.filter((f) => f.event === 'run_started').map((f) => JSON.parse(f.data).prompt)).toEqual(['two']);
+      expect(resumed.sse.frames.filter((f) => f.event === 'run_started').map((f) => JSON.parse(f.data).prompt)).toEqual(
+        ['two'],
+      );
       resumed.controller.abort();
     }
   });
@@ -105,7 +132,11 @@ describe('Last-Event-ID resume', () => {
     const witness = await open(app, '/mob/events');
     for (const [i, m] of ['a', 'b', 'c'].entries()) {
       await app.mob.sendMessage('worker-1', m);
-      await witness.sse.until(() => witness.sse.frames.filter((f) => f.event === 'run_completed').length === i + 1, 5000, `run ${m}`);
+      await witness.sse.until(
+        () => witness.sse.frames.filter((f) => f.event === 'run_completed').length === i + 1,
+        5000,
+        `run ${m}`,
+      );
     }
     expect(witness.sse.frames.length).toBeGreaterThan(5);
     const resumed = await open(app, '/mob/events', { 'last-event-id': witness.sse.frames[0]?.id as string });
@@ -124,43 +155,65 @@ describe('backpressure', () => {
   it.each([
     ['buffer_limit', 2 * 1024 * 1024, 60_000],
     ['drain_timeout', 256 * 1024 * 1024, 300],
-  ] as const)('drops a client that never reads (%s), while a reading client keeps streaming', async (reason, maxBufferedBytes, slowClientTimeoutMs) => {
-    const drops: SseDropInfo[] = [];
-    const app = await start({
-      // Each run streams about 400 KB (delta, complete text and result of 128 KB each) to every client.
-      llm: new TestClient({ text: 'x'.repeat(128 * 1024) }),
-      router: { maxBufferedBytes, slowClientTimeoutMs, onStreamDropped: (d) => drops.push(d) },
-    });
-    const reader = await open(app, '/mob/events');
-    const connectionsBefore = await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)));
+  ] as const)(
+    'drops a client that never reads (%s), while a reading client keeps streaming',
+    async (reason, maxBufferedBytes, slowClientTimeoutMs) => {
+      const drops: SseDropInfo[] = [];
+      const app = await start({
+        // Each run streams about 400 KB (delta, complete text and result of 128 KB each) to every client.
+        llm: new TestClient({ text: 'x'.repeat(128 * 1024) }),
+        router: { maxBufferedBytes, slowClientTimeoutMs, onStreamDropped: (d) => drops.push(d) },
+      });
+      const reader = await open(app, '/mob/events');
+      const connectionsBefore = await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)));
 
-    // A raw socket that sends the request and never reads a byte of the answer.
-    const port = Number(new URL(app.url).port);
-    const slow = connect({ host: '127.0.0.1', port });
-    sockets.push(slow);
-    slow.pause();
-    await new Promise<void>((r) => slow.once('connect', () => r()));
-    slow.write(`GET /mob/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
-    await waitFor(async () => (await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)))) === connectionsBefore + 1, 5000, 'slow client connected');
+      // A raw socket that sends the request and never reads a byte of the answer.
+      const port = Number(new URL(app.url).port);
+      const slow = connect({ host: '127.0.0.1', port });
+      sockets.push(slow);
+      slow.pause();
+      await new Promise<void>((r) => slow.once('connect', () => r()));
+      slow.write(`GET /mob/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
+      await waitFor(
+        async () =>
+          (await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)))) === connectionsBefore + 1,
+        5000,
+        'slow client connected',
+      );
 
-    let runs = 0;
-    while (drops.length === 0 && runs < 60) {
-      await app.mob.sendMessage('worker-1', `flood ${runs}`);
-      runs++;
-      await reader.sse.until(() => reader.sse.frames.filter((f) => f.event === 'run_completed').length === runs, 10_000, `run ${runs}`);
-      if (drops.length === 0) await new Promise((r) => setTimeout(r, reason === 'drain_timeout' ? 100 : 20));
-    }
-    await waitFor(() => drops.length > 0, 3000, 'the slow client to be dropped');
-    expect(drops[0]?.route).toBe('/mob/events');
-    expect(drops[0]?.reason).toBe(reason);
-    expect(drops[0]?.bufferedBytes).toBeLessThanOrEqual(maxBufferedBytes);
-    // The server let go of the slow connection; the reading client is still there and still streaming.
-    await waitFor(async () => (await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)))) === connectionsBefore, 3000, 'slow connection closed');
-    expect(drops).toHaveLength(1);
-    await app.mob.sendMessage('lead-1', 'after the drop');
-    await reader.sse.until(() => reader.sse.frames.some((f) => f.event === 'run_completed' && JSON.parse(f.data).member_id === 'lead-1'), 10_000, 'reader still live');
-    reader.controller.abort();
-  }, 20_000);
+      let runs = 0;
+      while (drops.length === 0 && runs < 60) {
+        await app.mob.sendMessage('worker-1', `flood ${runs}`);
+        runs++;
+        await reader.sse.until(
+          () => reader.sse.frames.filter((f) => f.event === 'run_completed').length === runs,
+          10_000,
+          `run ${runs}`,
+        );
+        if (drops.length === 0) await new Promise((r) => setTimeout(r, reason === 'drain_timeout' ? 100 : 20));
+      }
+      await waitFor(() => drops.length > 0, 3000, 'the slow client to be dropped');
+      expect(drops[0]?.route).toBe('/mob/events');
+      expect(drops[0]?.reason).toBe(reason);
+      expect(drops[0]?.bufferedBytes).toBeLessThanOrEqual(maxBufferedBytes);
+      // The server let go of the slow connection; the reading client is still there and still streaming.
+      await waitFor(
+        async () =>
+          (await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)))) === connectionsBefore,
+        3000,
+        'slow connection closed',
+      );
+      expect(drops).toHaveLength(1);
+      await app.mob.sendMessage('lead-1', 'after the drop');
+      await reader.sse.until(
+        () => reader.sse.frames.some((f) => f.event === 'run_completed' && JSON.parse(f.data).member_id === 'lead-1'),
+        10_000,
+        'reader still live',
+      );
+      reader.controller.abort();
+    },
+    20_000,
+  );
 });
 
 describe('interaction stream with a message', () => {
@@ -169,7 +222,11 @@ describe('interaction stream with a message', () => {
     const watch = await open(app, '/agents/lead-1/events');
     await app.mob.sendMessage('lead-1', 'a second opinion, please');
     await watch.sse.frame((f) => f.event === 'run_started');
-    const res = await fetch(`${app.url}/interactions/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ member_id: 'lead-1', message: 'second' }) });
+    const res = await fetch(`${app.url}/interactions/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ member_id: 'lead-1', message: 'second' }),
+    });
     const sse = new SseReader(res);
     await sse.end(5000);
     const runs = sse.frames.filter((f) => f.event === 'run_started').map((f) => JSON.parse(f.data).prompt);

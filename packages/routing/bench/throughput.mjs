@@ -30,14 +30,21 @@ async function measure(label, seconds, concurrency, op) {
 }
 
 console.log(`node ${process.version}, ${new Date().toISOString()}`);
-const routing = new RoutingService({ routes: [{ routeKey: 'any', recipient: '*', channel: '*', sink: 'memory', targetModule: 'delivery' }] });
+const routing = new RoutingService({
+  routes: [{ routeKey: 'any', recipient: '*', channel: '*', sink: 'memory', targetModule: 'delivery' }],
+});
 const baseline = await measure('in-process resolve', 2, 1, () => routing.resolve({ recipient: 'user@example.com' }));
 
 const env = { ...process.env, NO_COLOR: '1' };
 delete env.FORCE_COLOR;
 const client = new Client({ name: 'routing-bench', version: '0.0.0' });
 await client.connect(
-  new StdioClientTransport({ command: process.execPath, args: [here('../dist/bin/mobkit-router.js'), here('../../../fixtures/routing/routing.toml')], env, stderr: 'ignore' }),
+  new StdioClientTransport({
+    command: process.execPath,
+    args: [here('../dist/bin/mobkit-router.js'), here('../../../fixtures/routing/routing.toml')],
+    env,
+    stderr: 'ignore',
+  }),
 );
 let seq;
 let piped;
@@ -52,5 +59,9 @@ try {
   await client.close();
 }
 console.log('');
-console.log(`MCP one at a time: ${(baseline / seq).toFixed(0)}x slower than in-process -> ${baseline / seq <= 10 ? 'PASS' : 'MISS'} (target within 10x)`);
-console.log(`MCP 64 in flight:  ${(baseline / piped).toFixed(0)}x slower than in-process -> ${baseline / piped <= 10 ? 'PASS' : 'MISS'} (target within 10x)`);
+console.log(
+  `MCP one at a time: ${(baseline / seq).toFixed(0)}x slower than in-process -> ${baseline / seq <= 10 ? 'PASS' : 'MISS'} (target within 10x)`,
+);
+console.log(
+  `MCP 64 in flight:  ${(baseline / piped).toFixed(0)}x slower than in-process -> ${baseline / piped <= 10 ? 'PASS' : 'MISS'} (target within 10x)`,
+);

@@ -20,7 +20,12 @@ describe('routing TOML', () => {
     const config = loadRoutingConfig(`${fixtures}routing.toml`);
     expect(config.defaults).toEqual({ retryMax: 2, backoffMs: 50 });
     expect(config.routes.map((r) => r.routeKey)).toEqual(['ops.pager', 'zz.fallback']);
-    expect(config.routes[0]).toMatchObject({ recipient: 'ops@example.com', channel: 'alerts', retryMax: 3, rateLimitPerMinute: 10 });
+    expect(config.routes[0]).toMatchObject({
+      recipient: 'ops@example.com',
+      channel: 'alerts',
+      retryMax: 3,
+      rateLimitPerMinute: 10,
+    });
   });
 
   it('rejects a route above the retry cap naming the route', () => {

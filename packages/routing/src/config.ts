@@ -46,17 +46,28 @@ export interface RoutingConfig {
 export function parseRoutingConfig(text: string, source = 'routing config'): RoutingConfig {
   const raw = parseTomlText(text, source);
   const wire = parseWithSchema(RoutingConfigWireSchema, raw, { what: source, code: 'InvalidConfig' });
-  const defaults = wire.defaults === undefined ? {} : parseWithSchema(RoutingOverridesSchema, wire.defaults, { what: source, pathPrefix: 'defaults', code: 'InvalidConfig' });
+  const defaults =
+    wire.defaults === undefined
+      ? {}
+      : parseWithSchema(RoutingOverridesSchema, wire.defaults, {
+          what: source,
+          pathPrefix: 'defaults',
+          code: 'InvalidConfig',
+        });
   if (defaults.channel !== undefined) defaults.channel = checkChannel(defaults.channel, 'defaults.channel');
   for (const key of ['sink', 'targetModule'] as const) {
     const value = defaults[key];
     if (value !== undefined && value.trim() === '') {
-      throw new MobKitError('InvalidConfig', `${source}: defaults.${key === 'sink' ? 'sink' : 'target_module'} must not be blank`);
+      throw new MobKitError(
+        'InvalidConfig',
+        `${source}: defaults.${key === 'sink' ? 'sink' : 'target_module'} must not be blank`,
+      );
     }
     if (value !== undefined) defaults[key] = value.trim();
   }
   if (defaults.retryMax !== undefined) checkRetryMax(defaults.retryMax, 'defaults.retry_max');
-  if (defaults.rateLimitPerMinute !== undefined) checkRateLimit(defaults.rateLimitPerMinute, 'defaults.rate_limit_per_minute');
+  if (defaults.rateLimitPerMinute !== undefined)
+    checkRateLimit(defaults.rateLimitPerMinute, 'defaults.rate_limit_per_minute');
   const routes = (wire.routes ?? []).map((entry, i) => {
     const route = parseWithSchema(RuntimeRouteSchema.pipe(z.custom<RuntimeRoute>()), entry, {
       what: source,
@@ -74,10 +85,14 @@ export function loadRoutingConfig(path: string): RoutingConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new MobKitError('InvalidConfig', `routing config ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
-      cause: error,
-      details: { path },
-    });
+    throw new MobKitError(
+      'InvalidConfig',
+      `routing config ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      {
+        cause: error,
+        details: { path },
+      },
+    );
   }
   return parseRoutingConfig(text, `routing config ${path}`);
 }

@@ -56,11 +56,16 @@ export function overridesFromToolResult(result: ToolResultLike): RoutingOverride
     .map((block) => block.text as string)
     .join('');
   if (result.isError === true) {
-    throw new MobKitError('InvalidRouterOverrides', `the router module failed routing.resolve: ${text.slice(0, 300) || '(no text)'}`, {
-      details: { response: text.slice(0, 300) },
-    });
+    throw new MobKitError(
+      'InvalidRouterOverrides',
+      `the router module failed routing.resolve: ${text.slice(0, 300) || '(no text)'}`,
+      {
+        details: { response: text.slice(0, 300) },
+      },
+    );
   }
-  if (result.structuredContent !== undefined && result.structuredContent !== null) return parseRoutingOverrides(result.structuredContent);
+  if (result.structuredContent !== undefined && result.structuredContent !== null)
+    return parseRoutingOverrides(result.structuredContent);
   return parseRoutingOverrides(text);
 }
 
@@ -73,7 +78,10 @@ const anyField = (description: string) => z.unknown().optional().describe(descri
  * and its `[[routes]]` as runtime routes. A MobKit runtime reads the answer as overrides. Tool
  * `routing.routes.list` lists the configured routes. Bad input answers `isError` with `{code, message}`.
  */
-export function createRouterMcpServer(options: RouterMcpServerOptions = {}): { server: McpServer; routing: RoutingService } {
+export function createRouterMcpServer(options: RouterMcpServerOptions = {}): {
+  server: McpServer;
+  routing: RoutingService;
+} {
   const config = options.config ?? { defaults: {}, routes: [] };
   const defaults = routingOverridesToWire(config.defaults);
   const routing = new RoutingService({
@@ -107,7 +115,10 @@ export function createRouterMcpServer(options: RouterMcpServerOptions = {}): { s
   );
   server.registerTool(
     'routing.routes.list',
-    { description: 'List the runtime routes configured in this router, sorted by route_key.', inputSchema: z.looseObject({}) },
+    {
+      description: 'List the runtime routes configured in this router, sorted by route_key.',
+      inputSchema: z.looseObject({}),
+    },
     async () => jsonToolResult({ routes: routing.routes.list().map(runtimeRouteToWire) }),
   );
   return { server, routing };

@@ -75,9 +75,15 @@ describe('resolveRouting checks', () => {
   });
 
   it('requires router and delivery loaded when loadedModules is given', async () => {
-    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, loadedModules: ['delivery'] }))).toBe('RouterModuleNotLoaded');
-    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, loadedModules: ['router'] }))).toBe('DeliveryModuleNotLoaded');
-    await expect(resolveRouting({ recipient: 'x' }, { trusted, loadedModules: () => ['router', 'delivery'] })).resolves.toBeDefined();
+    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, loadedModules: ['delivery'] }))).toBe(
+      'RouterModuleNotLoaded',
+    );
+    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, loadedModules: ['router'] }))).toBe(
+      'DeliveryModuleNotLoaded',
+    );
+    await expect(
+      resolveRouting({ recipient: 'x' }, { trusted, loadedModules: () => ['router', 'delivery'] }),
+    ).resolves.toBeDefined();
   });
 
   it('issues no route id for a rejected request', async () => {
@@ -97,43 +103,92 @@ describe('router-module overrides, then runtime-route overrides', () => {
         trusted: new TrustedResolutions(),
         router: (req) => {
           seen.push(req);
-          return JSON.stringify({ sink: 'webhook', target_module: 'delivery', retry_max: 4, backoff_ms: null, unrelated: true });
+          return JSON.stringify({
+            sink: 'webhook',
+            target_module: 'delivery',
+            retry_max: 4,
+            backoff_ms: null,
+            unrelated: true,
+          });
         },
       },
     );
-    expect(seen).toEqual([{ recipient: 'user@example.com', channel: 'notification', retry_max: 1, backoff_ms: 250, rate_limit_per_minute: 2 }]);
+    expect(seen).toEqual([
+      {
+        recipient: 'user@example.com',
+        channel: 'notification',
+        retry_max: 1,
+        backoff_ms: 250,
+        rate_limit_per_minute: 2,
+      },
+    ]);
     expect(r).toMatchObject({ sink: 'webhook', retryMax: 4, backoffMs: 250 });
   });
 
   it('accepts camelCase overrides from a TypeScript router function', async () => {
-    const r = await resolveRouting({ recipient: 'x' }, { trusted: new TrustedResolutions(), router: () => ({ retryMax: 3, backoffMs: 10, targetModule: 'delivery' }) });
+    const r = await resolveRouting(
+      { recipient: 'x' },
+      { trusted: new TrustedResolutions(), router: () => ({ retryMax: 3, backoffMs: 10, targetModule: 'delivery' }) },
+    );
     expect(r).toMatchObject({ retryMax: 3, backoffMs: 10 });
   });
 
   it('applies a matching runtime route after the router (sink/target always, policy when set)', async () => {
-    const routes = new RouteTable([{ routeKey: 'mob.member.alpha', recipient: 'alpha', channel: 'notification', sink: 'mob_member', targetModule: 'delivery', rateLimitPerMinute: 9 }]);
+    const routes = new RouteTable([
+      {
+        routeKey: 'mob.member.alpha',
+        recipient: 'alpha',
+        channel: 'notification',
+        sink: 'mob_member',
+        targetModule: 'delivery',
+        rateLimitPerMinute: 9,
+      },
+    ]);
     const r = await resolveRouting(
       { recipient: 'alpha' },
-      { trusted: new TrustedResolutions(), routes, router: async () => ({ sink: 'webhook', target_module: 'other', retry_max: 3 }) },
+      {
+        trusted: new TrustedResolutions(),
+        routes,
+        router: async () => ({ sink: 'webhook', target_module: 'other', retry_max: 3 }),
+      },
     );
-    expect(r).toMatchObject({ sink: 'mob_member', targetModule: 'delivery', retryMax: 3, rateLimitPerMinute: 9, backoffMs: 250 });
+    expect(r).toMatchObject({
+      sink: 'mob_member',
+      targetModule: 'delivery',
+      retryMax: 3,
+      rateLimitPerMinute: 9,
+      backoffMs: 250,
+    });
   });
 
   it('matches the route against the channel the router chose', async () => {
-    const routes = new RouteTable([{ routeKey: 'k', recipient: '*', channel: 'alerts', sink: 'pager', targetModule: 'delivery' }]);
-    const r = await resolveRouting({ recipient: 'x' }, { trusted: new TrustedResolutions(), routes, router: () => ({ channel: 'alerts' }) });
+    const routes = new RouteTable([
+      { routeKey: 'k', recipient: '*', channel: 'alerts', sink: 'pager', targetModule: 'delivery' },
+    ]);
+    const r = await resolveRouting(
+      { recipient: 'x' },
+      { trusted: new TrustedResolutions(), routes, router: () => ({ channel: 'alerts' }) },
+    );
     expect(r).toMatchObject({ channel: 'alerts', sink: 'pager' });
   });
 
   it('re-checks the caps after overrides and rejects bad router answers', async () => {
     const trusted = new TrustedResolutions();
-    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => ({ retry_max: 11 }) }))).toBe('RetryMaxExceedsCap');
-    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => ({ rate_limit_per_minute: 0 }) }))).toBe(
-      'InvalidRateLimitPerMinute',
+    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => ({ retry_max: 11 }) }))).toBe(
+      'RetryMaxExceedsCap',
     );
-    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => ({ sink: ' ' }) }))).toBe('EmptySink');
-    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => ({ retry_max: 'two' }) }))).toBe('InvalidRouterOverrides');
-    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => 'not json' }))).toBe('InvalidRouterOverrides');
+    expect(
+      await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => ({ rate_limit_per_minute: 0 }) })),
+    ).toBe('InvalidRateLimitPerMinute');
+    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => ({ sink: ' ' }) }))).toBe(
+      'EmptySink',
+    );
+    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => ({ retry_max: 'two' }) }))).toBe(
+      'InvalidRouterOverrides',
+    );
+    expect(await codeOf(resolveRouting({ recipient: 'x' }, { trusted, router: () => 'not json' }))).toBe(
+      'InvalidRouterOverrides',
+    );
     expect(trusted.issuedCount).toBe(0);
   });
 });
@@ -172,7 +227,10 @@ describe('trusted store and router/resolved events', () => {
       ['evt-routing-000001', 5_000],
       ['evt-routing-000002', 9_000],
     ]);
-    expect(events[0]).toMatchObject({ source: 'module', event: { kind: 'module', module: 'router', eventType: 'resolved' } });
+    expect(events[0]).toMatchObject({
+      source: 'module',
+      event: { kind: 'module', module: 'router', eventType: 'resolved' },
+    });
     expect(events[0]?.event.payload).toEqual(routingResolutionToWire(r0));
   });
 });

@@ -25,7 +25,9 @@ export type RoutingResolvedEvent = EventEnvelope<ModuleEvent<RoutingResolutionWi
  * answer may be overrides, a whole resolution, its JSON text, or nothing.
  */
 export type RouterOverridesProvider = (
-  request: Required<Pick<RoutingResolveRequestWire, 'recipient' | 'channel' | 'retry_max' | 'backoff_ms' | 'rate_limit_per_minute'>>,
+  request: Required<
+    Pick<RoutingResolveRequestWire, 'recipient' | 'channel' | 'retry_max' | 'backoff_ms' | 'rate_limit_per_minute'>
+  >,
 ) => unknown;
 
 /** What {@link resolveRouting} works with. */
@@ -58,14 +60,17 @@ export function inferSink(recipient: string): string {
 
 function checkCount(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new MobKitError('InvalidInput', `${field}: expected a non-negative integer, got ${JSON.stringify(value)}`, { details: { field } });
+    throw new MobKitError('InvalidInput', `${field}: expected a non-negative integer, got ${JSON.stringify(value)}`, {
+      details: { field },
+    });
   }
   return value;
 }
 
 function nonBlank(value: string, field: string, code: 'EmptySink' | 'EmptyTargetModule', origin: string): string {
   const text = value.trim();
-  if (text === '') throw new MobKitError(code, `${field}: ${origin} set it blank; give a non-blank ${field}`, { details: { field } });
+  if (text === '')
+    throw new MobKitError(code, `${field}: ${origin} set it blank; give a non-blank ${field}`, { details: { field } });
   return text;
 }
 
@@ -75,18 +80,29 @@ function nonBlank(value: string, field: string, code: 'EmptySink' | 'EmptyTarget
  * applies the router module's overrides and then the matching runtime route, re-checks the caps,
  * issues `route-NNNNNN`, remembers the resolution as trusted and emits `router/resolved`.
  */
-export async function resolveRouting(request: RoutingResolveRequest, deps: ResolveRoutingDeps): Promise<RoutingResolution> {
+export async function resolveRouting(
+  request: RoutingResolveRequest,
+  deps: ResolveRoutingDeps,
+): Promise<RoutingResolution> {
   if (deps.loadedModules !== undefined) {
     const loaded = new Set(typeof deps.loadedModules === 'function' ? deps.loadedModules() : deps.loadedModules);
     if (!loaded.has('router')) {
-      throw new MobKitError('RouterModuleNotLoaded', 'routing needs the "router" module loaded; add it to the runtime modules', {
-        details: { module_id: 'router' },
-      });
+      throw new MobKitError(
+        'RouterModuleNotLoaded',
+        'routing needs the "router" module loaded; add it to the runtime modules',
+        {
+          details: { module_id: 'router' },
+        },
+      );
     }
     if (!loaded.has('delivery')) {
-      throw new MobKitError('DeliveryModuleNotLoaded', 'routing needs the "delivery" module loaded; add it to the runtime modules', {
-        details: { module_id: 'delivery' },
-      });
+      throw new MobKitError(
+        'DeliveryModuleNotLoaded',
+        'routing needs the "delivery" module loaded; add it to the runtime modules',
+        {
+          details: { module_id: 'delivery' },
+        },
+      );
     }
   }
   if (request === null || typeof request !== 'object') {
@@ -94,17 +110,28 @@ export async function resolveRouting(request: RoutingResolveRequest, deps: Resol
   }
   const recipient = typeof request.recipient === 'string' ? request.recipient.trim() : '';
   if (recipient === '') {
-    throw new MobKitError('EmptyRecipient', `recipient: must be a non-blank string, got ${JSON.stringify(request.recipient ?? null)}`, {
-      details: { field: 'recipient' },
-    });
+    throw new MobKitError(
+      'EmptyRecipient',
+      `recipient: must be a non-blank string, got ${JSON.stringify(request.recipient ?? null)}`,
+      {
+        details: { field: 'recipient' },
+      },
+    );
   }
   let channel = DEFAULT_CHANNEL;
   if (request.channel !== undefined && request.channel !== null) {
-    if (typeof request.channel !== 'string') throw new MobKitError('InvalidChannel', 'channel: expected a string', { details: { field: 'channel' } });
+    if (typeof request.channel !== 'string')
+      throw new MobKitError('InvalidChannel', 'channel: expected a string', { details: { field: 'channel' } });
     channel = checkChannel(request.channel);
   }
-  let retryMax = request.retryMax === undefined || request.retryMax === null ? DEFAULT_RETRY_MAX : checkCount(request.retryMax, 'retry_max');
-  let backoffMs = request.backoffMs === undefined || request.backoffMs === null ? DEFAULT_BACKOFF_MS : checkCount(request.backoffMs, 'backoff_ms');
+  let retryMax =
+    request.retryMax === undefined || request.retryMax === null
+      ? DEFAULT_RETRY_MAX
+      : checkCount(request.retryMax, 'retry_max');
+  let backoffMs =
+    request.backoffMs === undefined || request.backoffMs === null
+      ? DEFAULT_BACKOFF_MS
+      : checkCount(request.backoffMs, 'backoff_ms');
   let rate =
     request.rateLimitPerMinute === undefined || request.rateLimitPerMinute === null
       ? DEFAULT_RATE_LIMIT_PER_MINUTE
@@ -115,11 +142,18 @@ export async function resolveRouting(request: RoutingResolveRequest, deps: Resol
   let targetModule = DEFAULT_TARGET_MODULE;
 
   if (deps.router !== undefined) {
-    const answer = await deps.router({ recipient, channel, retry_max: retryMax, backoff_ms: backoffMs, rate_limit_per_minute: rate });
+    const answer = await deps.router({
+      recipient,
+      channel,
+      retry_max: retryMax,
+      backoff_ms: backoffMs,
+      rate_limit_per_minute: rate,
+    });
     const o: RoutingOverrides = parseRoutingOverrides(answer);
     if (o.channel !== undefined) channel = checkChannel(o.channel, 'channel (router override)');
     if (o.sink !== undefined) sink = nonBlank(o.sink, 'sink', 'EmptySink', 'the router module');
-    if (o.targetModule !== undefined) targetModule = nonBlank(o.targetModule, 'target_module', 'EmptyTargetModule', 'the router module');
+    if (o.targetModule !== undefined)
+      targetModule = nonBlank(o.targetModule, 'target_module', 'EmptyTargetModule', 'the router module');
     if (o.retryMax !== undefined) retryMax = o.retryMax;
     if (o.backoffMs !== undefined) backoffMs = o.backoffMs;
     if (o.rateLimitPerMinute !== undefined) rate = o.rateLimitPerMinute;
@@ -136,10 +170,20 @@ export async function resolveRouting(request: RoutingResolveRequest, deps: Resol
   checkRetryMax(retryMax);
   checkRateLimit(rate);
 
-  const resolution = deps.trusted.issue({ recipient, channel, sink, targetModule, retryMax, backoffMs, rateLimitPerMinute: rate });
+  const resolution = deps.trusted.issue({
+    recipient,
+    channel,
+    sink,
+    targetModule,
+    retryMax,
+    backoffMs,
+    rateLimitPerMinute: rate,
+  });
   if (deps.emit !== undefined) {
     const now = (deps.clock ?? systemClock).nowMs();
-    const timestampMs = deps.trusted.nextEventTimestamp(Math.max(now, deps.latestEventMs?.() ?? Number.NEGATIVE_INFINITY));
+    const timestampMs = deps.trusted.nextEventTimestamp(
+      Math.max(now, deps.latestEventMs?.() ?? Number.NEGATIVE_INFINITY),
+    );
     deps.emit({
       eventId: sequenceId('evt-routing', deps.trusted.issuedCount - 1),
       source: 'module',

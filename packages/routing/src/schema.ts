@@ -74,7 +74,12 @@ export interface RuntimeRoute {
 
 /** Maps a parsed wire route to {@link RuntimeRoute} (no semantic validation; see `validateRoute`). */
 export const RuntimeRouteSchema = RuntimeRouteWireSchema.transform((w): RuntimeRoute => {
-  const route: RuntimeRoute = { routeKey: w.route_key, recipient: w.recipient, sink: w.sink, targetModule: w.target_module };
+  const route: RuntimeRoute = {
+    routeKey: w.route_key,
+    recipient: w.recipient,
+    sink: w.sink,
+    targetModule: w.target_module,
+  };
   if (w.channel !== undefined) route.channel = w.channel;
   if (w.retry_max !== undefined) route.retryMax = w.retry_max;
   if (w.backoff_ms !== undefined) route.backoffMs = w.backoff_ms;
@@ -219,10 +224,14 @@ export function parseRoutingOverrides(input: unknown): RoutingOverrides {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new MobKitError('InvalidRouterOverrides', `router overrides: not valid JSON (${(error as Error).message})`, {
-        cause: error,
-        details: { response: text.slice(0, 200) },
-      });
+      throw new MobKitError(
+        'InvalidRouterOverrides',
+        `router overrides: not valid JSON (${(error as Error).message})`,
+        {
+          cause: error,
+          details: { response: text.slice(0, 200) },
+        },
+      );
     }
   }
   if (value === null || value === undefined) return {};

@@ -43,7 +43,14 @@ describe('RouteTable.add validation (spec 7.1)', () => {
   it('accepts retry_max 10, trims strings, and upserts by route_key', () => {
     const table = new RouteTable();
     const stored = table.add({ ...base, routeKey: ' k ', recipient: ' alice ', channel: ' sms ', retryMax: 10 });
-    expect(stored).toEqual({ routeKey: 'k', recipient: 'alice', channel: 'sms', sink: 'email', targetModule: 'delivery', retryMax: 10 });
+    expect(stored).toEqual({
+      routeKey: 'k',
+      recipient: 'alice',
+      channel: 'sms',
+      sink: 'email',
+      targetModule: 'delivery',
+      retryMax: 10,
+    });
     table.add({ ...base, sink: 'webhook' });
     expect(table.size).toBe(1);
     expect(table.get('k')?.sink).toBe('webhook');
@@ -52,8 +59,20 @@ describe('RouteTable.add validation (spec 7.1)', () => {
 
   it('accepts the wire (snake_case) form too', () => {
     const table = new RouteTable();
-    table.add({ route_key: 'w', recipient: 'bob', sink: 'webhook', target_module: 'delivery', rate_limit_per_minute: 5 });
-    expect(table.get('w')).toEqual({ routeKey: 'w', recipient: 'bob', sink: 'webhook', targetModule: 'delivery', rateLimitPerMinute: 5 });
+    table.add({
+      route_key: 'w',
+      recipient: 'bob',
+      sink: 'webhook',
+      target_module: 'delivery',
+      rate_limit_per_minute: 5,
+    });
+    expect(table.get('w')).toEqual({
+      routeKey: 'w',
+      recipient: 'bob',
+      sink: 'webhook',
+      targetModule: 'delivery',
+      rateLimitPerMinute: 5,
+    });
   });
 });
 
@@ -74,8 +93,20 @@ describe('RouteTable.delete and list', () => {
 
 describe('RouteTable.match priority (wildcard_routes suite)', () => {
   const table = new RouteTable([
-    { routeKey: 'a-double', recipient: WILDCARD_ROUTE, channel: WILDCARD_ROUTE, sink: 's-double', targetModule: 'delivery' },
-    { routeKey: 'b-star-recipient', recipient: '*', channel: 'sms', sink: 's-star-recipient', targetModule: 'delivery' },
+    {
+      routeKey: 'a-double',
+      recipient: WILDCARD_ROUTE,
+      channel: WILDCARD_ROUTE,
+      sink: 's-double',
+      targetModule: 'delivery',
+    },
+    {
+      routeKey: 'b-star-recipient',
+      recipient: '*',
+      channel: 'sms',
+      sink: 's-star-recipient',
+      targetModule: 'delivery',
+    },
     { routeKey: 'c-star-channel', recipient: 'alice', channel: '*', sink: 's-star-channel', targetModule: 'delivery' },
     { routeKey: 'd-exact', recipient: 'alice', channel: 'sms', sink: 's-exact', targetModule: 'delivery' },
     { routeKey: 'e-exact-nochannel', recipient: 'bob', sink: 's-bob-any', targetModule: 'delivery' },

@@ -1,7 +1,12 @@
 import { MobKitError } from '@mobkit/core';
 import { RETRY_MAX_CAP, WILDCARD_ROUTE, parseRuntimeRoute, type RuntimeRoute } from './schema.js';
 
-function requireNonBlank(value: unknown, field: string, code: 'EmptyRouteKey' | 'EmptyRecipient' | 'EmptySink' | 'EmptyTargetModule', prefix: string): string {
+function requireNonBlank(
+  value: unknown,
+  field: string,
+  code: 'EmptyRouteKey' | 'EmptyRecipient' | 'EmptySink' | 'EmptyTargetModule',
+  prefix: string,
+): string {
   const text = typeof value === 'string' ? value.trim() : '';
   if (text === '') {
     throw new MobKitError(code, `${prefix}${field}: must be a non-blank string, got ${JSON.stringify(value ?? null)}`, {
@@ -14,9 +19,13 @@ function requireNonBlank(value: unknown, field: string, code: 'EmptyRouteKey' | 
 /** Throws `RetryMaxExceedsCap` when `retryMax` is above {@link RETRY_MAX_CAP}. */
 export function checkRetryMax(retryMax: number, field = 'retry_max'): void {
   if (retryMax > RETRY_MAX_CAP) {
-    throw new MobKitError('RetryMaxExceedsCap', `${field}: ${retryMax} exceeds the cap of ${RETRY_MAX_CAP}; use at most ${RETRY_MAX_CAP} retries`, {
-      details: { field, provided: retryMax, cap: RETRY_MAX_CAP },
-    });
+    throw new MobKitError(
+      'RetryMaxExceedsCap',
+      `${field}: ${retryMax} exceeds the cap of ${RETRY_MAX_CAP}; use at most ${RETRY_MAX_CAP} retries`,
+      {
+        details: { field, provided: retryMax, cap: RETRY_MAX_CAP },
+      },
+    );
   }
 }
 
@@ -33,9 +42,13 @@ export function checkRateLimit(rate: number, field = 'rate_limit_per_minute'): v
 export function checkChannel(channel: string, field = 'channel'): string {
   const text = channel.trim();
   if (text === '') {
-    throw new MobKitError('InvalidChannel', `${field}: must not be blank when present (omit it for the default "notification")`, {
-      details: { field },
-    });
+    throw new MobKitError(
+      'InvalidChannel',
+      `${field}: must not be blank when present (omit it for the default "notification")`,
+      {
+        details: { field },
+      },
+    );
   }
   return text;
 }
@@ -47,7 +60,10 @@ export function checkChannel(channel: string, field = 'channel'): string {
  */
 export function validateRoute(route: RuntimeRoute, fieldPrefix = ''): RuntimeRoute {
   if (route === null || typeof route !== 'object') {
-    throw new MobKitError('InvalidInput', `${fieldPrefix || 'route'}: expected a route object, got ${route === null ? 'null' : typeof route}`);
+    throw new MobKitError(
+      'InvalidInput',
+      `${fieldPrefix || 'route'}: expected a route object, got ${route === null ? 'null' : typeof route}`,
+    );
   }
   const out: RuntimeRoute = {
     routeKey: requireNonBlank(route.routeKey, 'route_key', 'EmptyRouteKey', fieldPrefix),
@@ -56,7 +72,8 @@ export function validateRoute(route: RuntimeRoute, fieldPrefix = ''): RuntimeRou
     targetModule: '',
   };
   if (route.channel !== undefined && route.channel !== null) {
-    if (typeof route.channel !== 'string') throw new MobKitError('InvalidChannel', `${fieldPrefix}channel: expected a string`);
+    if (typeof route.channel !== 'string')
+      throw new MobKitError('InvalidChannel', `${fieldPrefix}channel: expected a string`);
     out.channel = checkChannel(route.channel, `${fieldPrefix}channel`);
   }
   out.sink = requireNonBlank(route.sink, 'sink', 'EmptySink', fieldPrefix);
@@ -69,14 +86,19 @@ export function validateRoute(route: RuntimeRoute, fieldPrefix = ''): RuntimeRou
     const value = route[key];
     if (value === undefined || value === null) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new MobKitError('InvalidInput', `${fieldPrefix}${field}: expected a non-negative integer, got ${JSON.stringify(value)}`, {
-        details: { field: `${fieldPrefix}${field}` },
-      });
+      throw new MobKitError(
+        'InvalidInput',
+        `${fieldPrefix}${field}: expected a non-negative integer, got ${JSON.stringify(value)}`,
+        {
+          details: { field: `${fieldPrefix}${field}` },
+        },
+      );
     }
     out[key] = value;
   }
   if (out.retryMax !== undefined) checkRetryMax(out.retryMax, `${fieldPrefix}retry_max`);
-  if (out.rateLimitPerMinute !== undefined) checkRateLimit(out.rateLimitPerMinute, `${fieldPrefix}rate_limit_per_minute`);
+  if (out.rateLimitPerMinute !== undefined)
+    checkRateLimit(out.rateLimitPerMinute, `${fieldPrefix}rate_limit_per_minute`);
   return out;
 }
 
@@ -115,12 +137,19 @@ export class RouteTable {
   /** Deletes the route with `routeKey` and returns it; `EmptyRouteKey` / `RouteNotFound`. */
   delete(routeKey: string): RuntimeRoute {
     const key = typeof routeKey === 'string' ? routeKey.trim() : '';
-    if (key === '') throw new MobKitError('EmptyRouteKey', 'route_key: must be a non-blank string', { details: { field: 'route_key' } });
+    if (key === '')
+      throw new MobKitError('EmptyRouteKey', 'route_key: must be a non-blank string', {
+        details: { field: 'route_key' },
+      });
     const route = this.routes.get(key);
     if (route === undefined) {
-      throw new MobKitError('RouteNotFound', `no runtime route with route_key ${JSON.stringify(key)}; list the routes to see the existing keys`, {
-        details: { route_key: key },
-      });
+      throw new MobKitError(
+        'RouteNotFound',
+        `no runtime route with route_key ${JSON.stringify(key)}; list the routes to see the existing keys`,
+        {
+          details: { route_key: key },
+        },
+      );
     }
     this.routes.delete(key);
     this.sorted = undefined;

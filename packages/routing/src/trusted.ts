@@ -20,7 +20,11 @@ export class TrustedResolutions implements TrustedResolutionLookup {
   /** @param capacity how many resolutions to remember (≥ 1). */
   constructor(readonly capacity: number = DEFAULT_TRUSTED_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new MobKitError('InvalidConfig', `TrustedResolutions: capacity must be a positive integer, got ${capacity}`, { details: { field: 'capacity' } });
+      throw new MobKitError(
+        'InvalidConfig',
+        `TrustedResolutions: capacity must be a positive integer, got ${capacity}`,
+        { details: { field: 'capacity' } },
+      );
     }
   }
 

@@ -23,7 +23,13 @@ function newestMtime(dir: string): number {
 export function builtBin(name: string, dir: string = packageDir): string {
   const bin = join(dir, 'dist', 'bin', `${name}.js`);
   const stale = !existsSync(bin) || statSync(bin).mtimeMs < newestMtime(join(dir, 'src'));
-  if (stale) execFileSync('npx', ['tsup'], { cwd: dir, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+  if (stale)
+    execFileSync('npx', ['tsup'], {
+      cwd: dir,
+      stdio: 'ignore',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 120_000,
+    });
   return bin;
 }
 

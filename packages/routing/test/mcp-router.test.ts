@@ -19,7 +19,12 @@ afterEach(async () => {
 });
 
 async function connect(args: string[]): Promise<{ client: Client; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [bin, ...args], env: childEnv(), stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [bin, ...args],
+    env: childEnv(),
+    stderr: 'pipe',
+  });
   const client = new Client({ name: 'routing-test', version: '0.0.0' });
   open.push(client);
   await client.connect(transport);
@@ -52,11 +57,23 @@ describe('mobkit-router MCP module (official SDK client over stdio)', () => {
     });
     expect(plain.content).toHaveLength(1);
 
-    const pager = await client.callTool({ name: 'routing.resolve', arguments: { recipient: 'ops@example.com', channel: 'alerts' } });
-    expect(jsonOf(pager)).toMatchObject({ route_id: 'route-000001', sink: 'webhook', retry_max: 3, backoff_ms: 50, rate_limit_per_minute: 10 });
+    const pager = await client.callTool({
+      name: 'routing.resolve',
+      arguments: { recipient: 'ops@example.com', channel: 'alerts' },
+    });
+    expect(jsonOf(pager)).toMatchObject({
+      route_id: 'route-000001',
+      sink: 'webhook',
+      retry_max: 3,
+      backoff_ms: 50,
+      rate_limit_per_minute: 10,
+    });
 
     const routes = await client.callTool({ name: 'routing.routes.list', arguments: {} });
-    expect((jsonOf(routes).routes as Array<{ route_key: string }>).map((r) => r.route_key)).toEqual(['ops.pager', 'zz.fallback']);
+    expect((jsonOf(routes).routes as Array<{ route_key: string }>).map((r) => r.route_key)).toEqual([
+      'ops.pager',
+      'zz.fallback',
+    ]);
   });
 
   it('answers bad requests with isError and a MobKit code', async () => {
@@ -73,18 +90,45 @@ describe('mobkit-router MCP module (official SDK client over stdio)', () => {
   it('wires a kept session into resolveRouting as the router (overrides, then the runtime route)', async () => {
     const { client } = await connect([`${fixtures}routing.toml`]);
     const routing = new RoutingService({
-      routes: [{ routeKey: 'vip', recipient: 'vip@example.com', sink: 'email', targetModule: 'delivery', rateLimitPerMinute: 50 }],
-      router: async (request) => overridesFromToolResult((await client.callTool({ name: 'routing.resolve', arguments: request })) as ToolResultLike),
+      routes: [
+        {
+          routeKey: 'vip',
+          recipient: 'vip@example.com',
+          sink: 'email',
+          targetModule: 'delivery',
+          rateLimitPerMinute: 50,
+        },
+      ],
+      router: async (request) =>
+        overridesFromToolResult(
+          (await client.callTool({ name: 'routing.resolve', arguments: request })) as ToolResultLike,
+        ),
     });
     // The module's [defaults] (retry 2, backoff 50) and its */* route (sink memory) come back as overrides.
-    expect(await routing.resolve({ recipient: 'someone@example.com' })).toMatchObject({ routeId: 'route-000000', sink: 'memory', retryMax: 2, backoffMs: 50 });
+    expect(await routing.resolve({ recipient: 'someone@example.com' })).toMatchObject({
+      routeId: 'route-000000',
+      sink: 'memory',
+      retryMax: 2,
+      backoffMs: 50,
+    });
     // Then the runtime's own route wins for sink and rate.
-    expect(await routing.resolve({ recipient: 'vip@example.com' })).toMatchObject({ routeId: 'route-000001', sink: 'email', rateLimitPerMinute: 50, retryMax: 2 });
+    expect(await routing.resolve({ recipient: 'vip@example.com' })).toMatchObject({
+      routeId: 'route-000001',
+      sink: 'email',
+      rateLimitPerMinute: 50,
+      retryMax: 2,
+    });
     // A module error surfaces as InvalidRouterOverrides naming the module's answer.
     const failing = new RoutingService({
-      router: async () => overridesFromToolResult((await client.callTool({ name: 'routing.resolve', arguments: { recipient: ' ' } })) as ToolResultLike),
+      router: async () =>
+        overridesFromToolResult(
+          (await client.callTool({ name: 'routing.resolve', arguments: { recipient: ' ' } })) as ToolResultLike,
+        ),
     });
-    await expect(failing.resolve({ recipient: 'x' })).rejects.toMatchObject({ code: 'InvalidRouterOverrides', message: expect.stringContaining('EmptyRecipient') });
+    await expect(failing.resolve({ recipient: 'x' })).rejects.toMatchObject({
+      code: 'InvalidRouterOverrides',
+      message: expect.stringContaining('EmptyRecipient'),
+    });
   });
 
   it('without a TOML it resolves with the spec defaults', async () => {

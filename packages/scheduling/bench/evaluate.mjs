@@ -7,11 +7,39 @@ import { performance } from 'node:perf_hooks';
 import { Scheduler, compileSchedules, evaluateSchedulesAtTick } from '../dist/index.js';
 
 const INTERVALS = [
-  '*/1m', '*/5m', '*/15m', '*/1h', '*/30s', '*/1d', '*/2h', '*/10m',
-  '* * * * *', '*/5 * * * *', '0 9 * * 1-5', '30 2 * * *', '0 */2 * * *', '15,45 8-18 * * *',
-  '0 0 1 * *', '0 0 29 2 *', '0 12 * * 0,6', '*/10 9-17 * * mon-fri', '0 0 13 * 5', '5 4 * * 7',
+  '*/1m',
+  '*/5m',
+  '*/15m',
+  '*/1h',
+  '*/30s',
+  '*/1d',
+  '*/2h',
+  '*/10m',
+  '* * * * *',
+  '*/5 * * * *',
+  '0 9 * * 1-5',
+  '30 2 * * *',
+  '0 */2 * * *',
+  '15,45 8-18 * * *',
+  '0 0 1 * *',
+  '0 0 29 2 *',
+  '0 12 * * 0,6',
+  '*/10 9-17 * * mon-fri',
+  '0 0 13 * 5',
+  '5 4 * * 7',
 ];
-const ZONES = ['UTC', 'Z', 'UTC+01:00', 'GMT-0530', '+02:00', 'Europe/Stockholm', 'America/New_York', 'Asia/Kolkata', 'Australia/Sydney', 'Europe/London'];
+const ZONES = [
+  'UTC',
+  'Z',
+  'UTC+01:00',
+  'GMT-0530',
+  '+02:00',
+  'Europe/Stockholm',
+  'America/New_York',
+  'Asia/Kolkata',
+  'Australia/Sydney',
+  'Europe/London',
+];
 
 function makeSchedules(n) {
   const out = [];
@@ -58,7 +86,12 @@ const runs = { one: [], ten: [], compiledOne: [], compiledTen: [] };
 let due = 0;
 for (let r = 0; r < 26; r++) {
   const at = tick + r * 60_000;
-  for (const [name, list] of [['one', one], ['ten', ten], ['compiledOne', compiledOne], ['compiledTen', compiledTen]]) {
+  for (const [name, list] of [
+    ['one', one],
+    ['ten', ten],
+    ['compiledOne', compiledOne],
+    ['compiledTen', compiledTen],
+  ]) {
     const t = performance.now();
     const n = evaluateSchedulesAtTick(list, at).dueTriggers.length;
     if (r >= 5) runs[name].push(performance.now() - t); // first 5 rounds warm the JIT
@@ -69,11 +102,15 @@ const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]
 
 console.log('\n== evaluateSchedulesAtTick, one tick (medians of 21 runs)');
 console.log(`baseline   1,000 schedules          ${fmt(m.one)}`);
-console.log(`          10,000 schedules          ${fmt(m.ten)}  (${due} due at the first tick)   ${verdict(m.ten < 50)} target < 50 ms`);
+console.log(
+  `          10,000 schedules          ${fmt(m.ten)}  (${due} due at the first tick)   ${verdict(m.ten < 50)} target < 50 ms`,
+);
 console.log(`          10,000, first call (cold: JIT, croner parsing, Intl zones) ${fmt(cold)}   (informational)`);
 console.log(`baseline   1,000 pre-compiled       ${fmt(m.compiledOne)}`);
 console.log(`          10,000 pre-compiled       ${fmt(m.compiledTen)}   (compileSchedules once, evaluate many ticks)`);
-console.log(`growth 1,000 → 10,000: ×${(m.ten / m.one).toFixed(2)} with validation, ×${(m.compiledTen / m.compiledOne).toFixed(2)} pre-compiled (linear = ×10)`);
+console.log(
+  `growth 1,000 → 10,000: ×${(m.ten / m.one).toFixed(2)} with validation, ×${(m.compiledTen / m.compiledOne).toFixed(2)} pre-compiled (linear = ×10)`,
+);
 
 // 3. Live scheduler: 100 real fires; 20 schedules of */1s with distinct jitter → ~20 wake-ups per second.
 async function timerBaseline(count) {
@@ -81,10 +118,12 @@ async function timerBaseline(count) {
   for (let i = 0; i < count; i++) {
     const delay = 20 + (i % 30);
     const due = Date.now() + delay;
-    await new Promise((resolve) => setTimeout(() => {
-      lateness.push(Date.now() - due);
-      resolve();
-    }, delay));
+    await new Promise((resolve) =>
+      setTimeout(() => {
+        lateness.push(Date.now() - due);
+        resolve();
+      }, delay),
+    );
   }
   return lateness;
 }
@@ -93,7 +132,12 @@ async function liveLateness(target) {
   const lateness = [];
   let done;
   const finished = new Promise((resolve) => (done = resolve));
-  const schedules = Array.from({ length: 20 }, (_, i) => ({ scheduleId: `live-${i}`, interval: '*/1s', timezone: 'UTC', jitterMs: 999 }));
+  const schedules = Array.from({ length: 20 }, (_, i) => ({
+    scheduleId: `live-${i}`,
+    interval: '*/1s',
+    timezone: 'UTC',
+    jitterMs: 999,
+  }));
   const scheduler = new Scheduler({
     schedules,
     onFire: (fire) => {
@@ -115,13 +159,27 @@ const live = await liveLateness(100);
 const stats = (xs) => `p50 ${percentile(xs, 50)} ms, p99 ${percentile(xs, 99)} ms, max ${Math.max(...xs)} ms`;
 console.log('\n== live Scheduler fire lateness (wake-up time − due time), real timers');
 console.log(`baseline   100 bare setTimeout calls:  ${stats(baseline)}`);
-console.log(`scheduler  ${live.lateness.length} fires in ${live.seconds.toFixed(1)} s:     ${stats(live.lateness)}   ${verdict(live.lateness.length >= 100 && Math.max(...live.lateness) < 1000)} target: every fire within 1 s`);
+console.log(
+  `scheduler  ${live.lateness.length} fires in ${live.seconds.toFixed(1)} s:     ${stats(live.lateness)}   ${verdict(live.lateness.length >= 100 && Math.max(...live.lateness) < 1000)} target: every fire within 1 s`,
+);
 const p99Ratio = (percentile(live.lateness, 99) + 1) / (percentile(baseline, 99) + 1);
 console.log(`p99 vs bare timers (+1 ms each): ×${p99Ratio.toFixed(2)}`);
 // `--json`: also print one machine-readable line `@@bench-json {…}` (ms) at the end, for `npm run bench`.
 if (process.argv.includes('--json')) {
-  const liveStats = { count: live.lateness.length, p50: percentile(live.lateness, 50), p99: percentile(live.lateness, 99), max: Math.max(...live.lateness) };
-  const timerStats = { count: baseline.length, p50: percentile(baseline, 50), p99: percentile(baseline, 99), max: Math.max(...baseline) };
-  console.log(`@@bench-json ${JSON.stringify({ node: process.version, metrics: { medians: m, coldMs: cold, dueAtFirstTick: due, liveLatenessMs: liveStats, timerLatenessMs: timerStats } })}`);
+  const liveStats = {
+    count: live.lateness.length,
+    p50: percentile(live.lateness, 50),
+    p99: percentile(live.lateness, 99),
+    max: Math.max(...live.lateness),
+  };
+  const timerStats = {
+    count: baseline.length,
+    p50: percentile(baseline, 50),
+    p99: percentile(baseline, 99),
+    max: Math.max(...baseline),
+  };
+  console.log(
+    `@@bench-json ${JSON.stringify({ node: process.version, metrics: { medians: m, coldMs: cold, dueAtFirstTick: due, liveLatenessMs: liveStats, timerLatenessMs: timerStats } })}`,
+  );
 }
 process.exit(0);

@@ -37,7 +37,8 @@ function claimFromWire(value: unknown): ScheduleClaim | null {
   if (value === null || typeof value !== 'object') return null;
   const w = value as Partial<ScheduleClaimWire>;
   if (typeof w.claim_key !== 'string' || typeof w.schedule_id !== 'string') return null;
-  if (!Number.isInteger(w.due_tick_ms) || !Number.isInteger(w.tick_ms) || !Number.isInteger(w.claimed_at_ms)) return null;
+  if (!Number.isInteger(w.due_tick_ms) || !Number.isInteger(w.tick_ms) || !Number.isInteger(w.claimed_at_ms))
+    return null;
   return {
     claimKey: w.claim_key,
     scheduleId: w.schedule_id,
@@ -101,10 +102,14 @@ export class JsonlClaimStore implements ClaimStore {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new SchedulingError('ClaimLogCorrupt', `claim log ${this.path} cannot be read: ${(error as Error).message}`, {
-        cause: error,
-        details: { path: this.path },
-      });
+      throw new SchedulingError(
+        'ClaimLogCorrupt',
+        `claim log ${this.path} cannot be read: ${(error as Error).message}`,
+        {
+          cause: error,
+          details: { path: this.path },
+        },
+      );
     }
     const lines = text.split('\n');
     const endsClean = text.endsWith('\n') || text === '';
@@ -143,10 +148,14 @@ export class JsonlClaimStore implements ClaimStore {
       await handle.write(`${JSON.stringify(claimToWire(claim))}\n`);
       if (this.fsync) await handle.datasync();
     } catch (error) {
-      throw new SchedulingError('ClaimLogWriteFailed', `claim log ${this.path}: cannot append claim ${claim.claimKey}: ${(error as Error).message}`, {
-        cause: error,
-        details: { path: this.path, claim_key: claim.claimKey },
-      });
+      throw new SchedulingError(
+        'ClaimLogWriteFailed',
+        `claim log ${this.path}: cannot append claim ${claim.claimKey}: ${(error as Error).message}`,
+        {
+          cause: error,
+          details: { path: this.path, claim_key: claim.claimKey },
+        },
+      );
     }
   }
 
@@ -164,10 +173,14 @@ export class JsonlClaimStore implements ClaimStore {
       }
       await rename(temp, this.path);
     } catch (error) {
-      throw new SchedulingError('ClaimLogWriteFailed', `claim log ${this.path}: cannot compact: ${(error as Error).message}`, {
-        cause: error,
-        details: { path: this.path },
-      });
+      throw new SchedulingError(
+        'ClaimLogWriteFailed',
+        `claim log ${this.path}: cannot compact: ${(error as Error).message}`,
+        {
+          cause: error,
+          details: { path: this.path },
+        },
+      );
     }
   }
 

@@ -13,7 +13,8 @@ import { Dispatcher } from './dispatch.js';
 import { evaluateScheduleRequest } from './evaluate.js';
 import { parseRuntimeInjection } from './hook.js';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../../../fixtures/scheduling/${name}`, import.meta.url));
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../fixtures/scheduling/${name}`, import.meta.url));
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -28,7 +29,14 @@ describe('schedules.toml', () => {
   it('loads the fixture with defaults applied', () => {
     const schedules = loadSchedulesToml(fixture('schedules.toml'));
     expect(schedules.map((s) => s.scheduleId)).toEqual(['heartbeat', 'standup', 'month-end-report', 'leap-day']);
-    expect(schedules[0]).toEqual({ scheduleId: 'heartbeat', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false });
+    expect(schedules[0]).toEqual({
+      scheduleId: 'heartbeat',
+      interval: '*/1m',
+      timezone: 'UTC',
+      enabled: true,
+      jitterMs: 0,
+      catchUp: false,
+    });
     expect(schedules[1]?.jitterMs).toBe(30_000);
     expect(schedules[2]?.catchUp).toBe(true);
     expect(schedules[3]?.enabled).toBe(false);
@@ -59,24 +67,46 @@ describe('schedules.toml', () => {
 
 describe('wire requests', () => {
   it('accepts 256 schedules and rejects 257 with TooManySchedules', () => {
-    const schedules = (n: number) => Array.from({ length: n }, (_, i) => ({ schedule_id: `s${i}`, interval: '*/1m', timezone: 'UTC' }));
+    const schedules = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ schedule_id: `s${i}`, interval: '*/1m', timezone: 'UTC' }));
     expect(parseScheduleRequest({ schedules: schedules(256), tick_ms: 0 }).schedules).toHaveLength(256);
     expect(codeOf(() => parseScheduleRequest({ schedules: schedules(257), tick_ms: 0 }))).toBe('TooManySchedules');
     expect(codeOf(() => parseScheduleRequest({ schedules: [], tick_ms: 2 ** 63 }))).toBe('InvalidTickMs');
     expect(codeOf(() => parseScheduleRequest({ schedules: [], tick_ms: '60000' }))).toBe('InvalidTickMs');
-    expect(codeOf(() => parseScheduleRequest({ schedules: [{ schedule_id: 1 }], tick_ms: 0 }))).toBe('InvalidFieldType');
-    const parsed = parseScheduleRequest({ schedules: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC' }], tick_ms: 60_000 });
-    expect(parsed).toEqual({ tickMs: 60_000, schedules: [{ scheduleId: 'a', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false }] });
+    expect(codeOf(() => parseScheduleRequest({ schedules: [{ schedule_id: 1 }], tick_ms: 0 }))).toBe(
+      'InvalidFieldType',
+    );
+    const parsed = parseScheduleRequest({
+      schedules: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC' }],
+      tick_ms: 60_000,
+    });
+    expect(parsed).toEqual({
+      tickMs: 60_000,
+      schedules: [{ scheduleId: 'a', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false }],
+    });
   });
 
   it('serves the two RPC methods from wire params', async () => {
-    const params = { schedules: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC', catch_up: true }], tick_ms: 120_000 };
-    expect(evaluateScheduleRequest(params)).toEqual({ tick_ms: 120_000, due_triggers: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC', due_tick_ms: 120_000 }] });
+    const params = {
+      schedules: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC', catch_up: true }],
+      tick_ms: 120_000,
+    };
+    expect(evaluateScheduleRequest(params)).toEqual({
+      tick_ms: 120_000,
+      due_triggers: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC', due_tick_ms: 120_000 }],
+    });
     const dispatcher = new Dispatcher();
     const report = await dispatcher.dispatchRequest(params);
-    expect(report).toMatchObject({ tick_ms: 120_000, due_count: 1, skipped_claims: [], dispatched: [{ claim_key: 'a:120000', supervisor_signal: null }] });
+    expect(report).toMatchObject({
+      tick_ms: 120_000,
+      due_count: 1,
+      skipped_claims: [],
+      dispatched: [{ claim_key: 'a:120000', supervisor_signal: null }],
+    });
     expect(report.dispatched[0]).not.toHaveProperty('runtime_injection');
-    await expect(dispatcher.dispatchRequest({ schedules: [], tick_ms: -1 })).rejects.toSatisfy((e) => isMobKitError(e, 'InvalidTickMs') && (e as { rpcCode: number }).rpcCode === -32602);
+    await expect(dispatcher.dispatchRequest({ schedules: [], tick_ms: -1 })).rejects.toSatisfy(
+      (e) => isMobKitError(e, 'InvalidTickMs') && (e as { rpcCode: number }).rpcCode === -32602,
+    );
   });
 });
 
@@ -92,7 +122,10 @@ describe('module config and injections', () => {
 
   it('fills templates, applies per-schedule overrides and disables', () => {
     const config = loadSchedulingModuleConfig(fixture('module.toml'));
-    expect(injectionFor(config, args('nightly'))).toEqual({ memberId: 'worker-1', message: 'scheduled:nightly due 2026-06-01T07:00:00.000Z' });
+    expect(injectionFor(config, args('nightly'))).toEqual({
+      memberId: 'worker-1',
+      message: 'scheduled:nightly due 2026-06-01T07:00:00.000Z',
+    });
     expect(injectionFor(config, args('standup', 'Europe/Stockholm'))).toEqual({
       memberId: 'lead-1',
       message: 'Run the stand-up for 2026-06-01T09:00:00 (Europe/Stockholm)',
@@ -113,8 +146,17 @@ describe('module config and injections', () => {
     expect(parseRuntimeInjection({ runtime_injection: null })).toBeNull();
     expect(parseRuntimeInjection({ member_id: 'a', message: 'b' })).toEqual({ memberId: 'a', message: 'b' });
     expect(parseRuntimeInjection({ memberId: 'a', message: 'b' })).toEqual({ memberId: 'a', message: 'b' });
-    expect(parseRuntimeInjection('{"runtime_injection":{"member_id":"a","message":"b"}}')).toEqual({ memberId: 'a', message: 'b' });
-    for (const bad of [{ member_id: 'a' }, { runtime_injection: { member_id: '', message: 'b' } }, 'not json', 42, [1]]) {
+    expect(parseRuntimeInjection('{"runtime_injection":{"member_id":"a","message":"b"}}')).toEqual({
+      memberId: 'a',
+      message: 'b',
+    });
+    for (const bad of [
+      { member_id: 'a' },
+      { runtime_injection: { member_id: '', message: 'b' } },
+      'not json',
+      42,
+      [1],
+    ]) {
       expect(codeOf(() => parseRuntimeInjection(bad))).toBe('InvalidRuntimeInjection');
     }
   });

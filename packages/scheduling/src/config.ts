@@ -41,7 +41,16 @@ export function loadSchedulesToml(path: string): Required<ScheduleDefinition>[] 
 }
 
 /** Placeholders a message template may use. */
-export const TEMPLATE_PLACEHOLDERS = ['schedule_id', 'interval', 'timezone', 'due_tick_ms', 'tick_ms', 'claim_key', 'due_iso', 'due_local'] as const;
+export const TEMPLATE_PLACEHOLDERS = [
+  'schedule_id',
+  'interval',
+  'timezone',
+  'due_tick_ms',
+  'tick_ms',
+  'claim_key',
+  'due_iso',
+  'due_local',
+] as const;
 
 const InjectionRuleSchema = z.object({
   member_id: z.string().optional(),
@@ -49,7 +58,9 @@ const InjectionRuleSchema = z.object({
   enabled: z.boolean().optional(),
 });
 const ModuleConfigSchema = z.object({
-  runtime_injection: InjectionRuleSchema.extend({ schedules: z.record(z.string(), InjectionRuleSchema).default({}) }).optional(),
+  runtime_injection: InjectionRuleSchema.extend({
+    schedules: z.record(z.string(), InjectionRuleSchema).default({}),
+  }).optional(),
 });
 
 /** One resolved injection rule. */
@@ -100,10 +111,14 @@ function rule(
   const message = raw.message ?? inherited.message;
   if (memberId === undefined && message === undefined) return null;
   if (memberId === undefined || memberId.trim() === '') {
-    throw new SchedulingError('InvalidConfig', `${field}.member_id: required and non-blank when a message is set`, { details: { field: `${field}.member_id` } });
+    throw new SchedulingError('InvalidConfig', `${field}.member_id: required and non-blank when a message is set`, {
+      details: { field: `${field}.member_id` },
+    });
   }
   if (message === undefined || message.trim() === '') {
-    throw new SchedulingError('InvalidConfig', `${field}.message: required and non-blank when a member_id is set`, { details: { field: `${field}.message` } });
+    throw new SchedulingError('InvalidConfig', `${field}.message: required and non-blank when a member_id is set`, {
+      details: { field: `${field}.message` },
+    });
   }
   checkTemplate(message, `${field}.message`);
   return { memberId: memberId.trim(), message };
@@ -117,7 +132,11 @@ export function parseSchedulingModuleConfig(text: string, what = 'scheduling mod
   const defaultInjection = rule(top, {}, 'runtime_injection');
   const schedules: Record<string, InjectionRule | null> = {};
   for (const [id, raw] of Object.entries(top.schedules)) {
-    schedules[id.trim()] = rule(raw, { member_id: top.member_id, message: top.message }, `runtime_injection.schedules.${id}`);
+    schedules[id.trim()] = rule(
+      raw,
+      { member_id: top.member_id, message: top.message },
+      `runtime_injection.schedules.${id}`,
+    );
   }
   return { defaultInjection, schedules };
 }

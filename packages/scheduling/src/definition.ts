@@ -114,7 +114,7 @@ export function validateTickMs(tickMs: unknown): number {
   if (typeof tickMs !== 'number' || !Number.isInteger(tickMs) || tickMs < 0 || tickMs > MAX_TICK_MS) {
     throw new SchedulingError(
       'InvalidTickMs',
-      `tick_ms must be an integer number of milliseconds since the epoch between 0 and ${MAX_TICK_MS}, got ${typeof tickMs === 'number' ? String(tickMs) : JSON.stringify(tickMs) ?? String(tickMs)}`,
+      `tick_ms must be an integer number of milliseconds since the epoch between 0 and ${MAX_TICK_MS}, got ${typeof tickMs === 'number' ? String(tickMs) : (JSON.stringify(tickMs) ?? String(tickMs))}`,
       { details: { field: 'tick_ms', tick_ms: typeof tickMs === 'number' ? tickMs : null } },
     );
   }
@@ -146,9 +146,13 @@ function duplicate(index: number, scheduleId: string): SchedulingError {
 
 function badField(index: number, field: string, expected: string, got: unknown): SchedulingError {
   const path = `schedules[${index}].${field}`;
-  return new SchedulingError('InvalidInput', `${path}: expected ${expected}, got ${JSON.stringify(got) ?? String(got)}`, {
-    details: { field: path },
-  });
+  return new SchedulingError(
+    'InvalidInput',
+    `${path}: expected ${expected}, got ${JSON.stringify(got) ?? String(got)}`,
+    {
+      details: { field: path },
+    },
+  );
 }
 
 /**
@@ -159,7 +163,8 @@ function badField(index: number, field: string, expected: string, got: unknown):
  * zones are trimmed. There is no count limit here (requests are limited by {@link parseScheduleRequest}).
  */
 export function compileSchedules(schedules: readonly (ScheduleDefinition | CompiledSchedule)[]): CompiledSchedule[] {
-  if (!Array.isArray(schedules)) throw new SchedulingError('InvalidInput', 'schedules: expected an array of schedule definitions');
+  if (!Array.isArray(schedules))
+    throw new SchedulingError('InvalidInput', 'schedules: expected an array of schedule definitions');
   const seen = new Set<string>();
   const out: CompiledSchedule[] = new Array(schedules.length);
   for (let i = 0; i < schedules.length; i++) {
@@ -186,9 +191,13 @@ export function compileSchedules(schedules: readonly (ScheduleDefinition | Compi
     }
     const scheduleId = s.scheduleId.trim();
     if (scheduleId === '') {
-      throw new SchedulingError('EmptyScheduleId', `schedules[${i}].schedule_id is blank; give every schedule a non-blank id`, {
-        details: { field: `schedules[${i}].schedule_id`, index: i },
-      });
+      throw new SchedulingError(
+        'EmptyScheduleId',
+        `schedules[${i}].schedule_id is blank; give every schedule a non-blank id`,
+        {
+          details: { field: `schedules[${i}].schedule_id`, index: i },
+        },
+      );
     }
     if (seen.has(scheduleId)) throw duplicate(i, scheduleId);
     seen.add(scheduleId);

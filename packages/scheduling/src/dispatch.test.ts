@@ -27,9 +27,16 @@ describe('Dispatcher.dispatchTick', () => {
         return { sessionId: 'session-1' };
       },
     });
-    const report = await dispatcher.dispatchTick([{ scheduleId: 'phase5-happy', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false }], 60_000);
+    const report = await dispatcher.dispatchTick(
+      [{ scheduleId: 'phase5-happy', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false }],
+      60_000,
+    );
     expect(report.dispatched).toHaveLength(1);
-    expect(report.dispatched[0]?.runtimeInjection).toMatchObject({ memberId: 'worker-1', message: 'phase5-happy:phase5-happy', sessionId: 'session-1' });
+    expect(report.dispatched[0]?.runtimeInjection).toMatchObject({
+      memberId: 'worker-1',
+      message: 'phase5-happy:phase5-happy',
+      sessionId: 'session-1',
+    });
     expect(report.dispatched[0]?.runtimeInjectionError).toBeUndefined();
     expect(delivered).toEqual(['worker-1<-phase5-happy:phase5-happy']);
     expect(events.map((e) => `${e.event.module}/${e.event.eventType}`)).toEqual([
@@ -102,7 +109,10 @@ describe('Dispatcher.dispatchTick', () => {
   it('treats ids as trimmed for claims, and sorts dispatches by (due, id)', async () => {
     const { events, emit } = collect();
     const dispatcher = new Dispatcher({ emit });
-    const first = await dispatcher.dispatchTick([minutely('b'), minutely(' a '), minutely('c', { interval: '*/2m' })], 120_000);
+    const first = await dispatcher.dispatchTick(
+      [minutely('b'), minutely(' a '), minutely('c', { interval: '*/2m' })],
+      120_000,
+    );
     expect(first.dispatched.map((d) => d.scheduleId)).toEqual(['a', 'b', 'c']);
     expect(events.map((e) => (e.event.payload as { schedule_id: string }).schedule_id)).toEqual(['a', 'b', 'c']);
     const second = await dispatcher.dispatchTick([minutely('a')], 120_000);
@@ -146,7 +156,8 @@ describe('Dispatcher.dispatchTick', () => {
     const due = Date.parse('2026-06-01T00:00:00Z');
     expect((await dispatcher.dispatchTick(monthly, due + 3_600_000)).dispatched.map((d) => d.dueTickMs)).toEqual([due]);
     expect((await dispatcher.dispatchTick(monthly, due + 7_200_000)).dispatched).toEqual([]);
-    for (const days of [2, 3, 10]) expect((await dispatcher.dispatchTick(monthly, due + days * 86_400_000)).dispatched).toEqual([]);
+    for (const days of [2, 3, 10])
+      expect((await dispatcher.dispatchTick(monthly, due + days * 86_400_000)).dispatched).toEqual([]);
     // A fresh dispatcher polled two days late drops the missed tick instead of firing it.
     expect((await new Dispatcher().dispatchTick(monthly, due + 2 * 86_400_000)).dueCount).toBe(0);
   });
@@ -173,7 +184,10 @@ describe('Dispatcher.dispatchTick', () => {
         return {};
       },
     });
-    const report = await dispatcher.dispatchTick(['blank', 'empty', 'hangs', 'text', 'throws'].map((id) => minutely(id)), 60_000);
+    const report = await dispatcher.dispatchTick(
+      ['blank', 'empty', 'hangs', 'text', 'throws'].map((id) => minutely(id)),
+      60_000,
+    );
     const byId = Object.fromEntries(report.dispatched.map((d) => [d.scheduleId, d]));
     expect(report.dispatched).toHaveLength(5);
     expect(byId.throws?.runtimeInjectionError).toBe('module down');
@@ -183,7 +197,11 @@ describe('Dispatcher.dispatchTick', () => {
     expect(byId.empty?.runtimeInjectionError).toBeUndefined();
     expect(byId.text?.runtimeInjection).toMatchObject({ memberId: 'w', message: 'from text' });
     const failed = events.filter((e) => e.event.eventType === 'runtime.injection.failed');
-    expect(failed.map((e) => (e.event.payload as { schedule_id: string }).schedule_id)).toEqual(['blank', 'hangs', 'throws']);
+    expect(failed.map((e) => (e.event.payload as { schedule_id: string }).schedule_id)).toEqual([
+      'blank',
+      'hangs',
+      'throws',
+    ]);
     expect(failed.every((e) => /^evt-runtime-injection-failed-60000-\d+$/.test(e.eventId))).toBe(true);
   });
 
@@ -195,7 +213,9 @@ describe('Dispatcher.dispatchTick', () => {
       executeInjection: () => new Promise(() => undefined),
     });
     const report = await dispatcher.dispatchTick([minutely('slow')], 60_000);
-    expect(report.dispatched[0]?.runtimeInjectionError).toBe('mob injection failed: mob injection timed out after 100 ms');
+    expect(report.dispatched[0]?.runtimeInjectionError).toBe(
+      'mob injection failed: mob injection timed out after 100 ms',
+    );
   });
 
   it('records a failing mob injection as "mob injection failed" with error_kind mob_runtime', async () => {
@@ -219,14 +239,28 @@ describe('Dispatcher.dispatchTick', () => {
     const { events, emit } = collect();
     const dispatcher = new Dispatcher({
       emit,
-      supervisorSignal: () => ({ moduleId: 'scheduling', latestState: 'Healthy', latestAttempt: 2, restartObserved: true }),
+      supervisorSignal: () => ({
+        moduleId: 'scheduling',
+        latestState: 'Healthy',
+        latestAttempt: 2,
+        restartObserved: true,
+      }),
     });
     const report = await dispatcher.dispatchTick([minutely('x'), minutely('y')], 60_000);
     expect(report.dispatched.map((d) => d.supervisorSignal?.latestAttempt)).toEqual([2, 2]);
     const restarts = events.filter((e) => e.event.eventType === 'supervisor.restart');
     expect(restarts).toHaveLength(1);
-    expect(restarts[0]?.event.payload).toEqual({ module_id: 'scheduling', latest_state: 'Healthy', latest_attempt: 2, restart_observed: true });
-    expect(events.filter((e) => e.event.eventType === 'dispatch').map((e) => (e.event.payload as { supervisor_signal: unknown }).supervisor_signal)).toEqual([
+    expect(restarts[0]?.event.payload).toEqual({
+      module_id: 'scheduling',
+      latest_state: 'Healthy',
+      latest_attempt: 2,
+      restart_observed: true,
+    });
+    expect(
+      events
+        .filter((e) => e.event.eventType === 'dispatch')
+        .map((e) => (e.event.payload as { supervisor_signal: unknown }).supervisor_signal),
+    ).toEqual([
       { module_id: 'scheduling', latest_state: 'Healthy', latest_attempt: 2, restart_observed: true },
       { module_id: 'scheduling', latest_state: 'Healthy', latest_attempt: 2, restart_observed: true },
     ]);
@@ -235,11 +269,17 @@ describe('Dispatcher.dispatchTick', () => {
   it('serializes concurrent calls and rejects invalid input before queueing', async () => {
     const dispatcher = new Dispatcher({ hook: async () => new Promise((r) => setTimeout(() => r({}), 20)) });
     const s = [minutely('conc')];
-    const results = await Promise.all([dispatcher.dispatchTick(s, 60_000), dispatcher.dispatchTick(s, 60_000), dispatcher.dispatchTick(s, 60_000)]);
+    const results = await Promise.all([
+      dispatcher.dispatchTick(s, 60_000),
+      dispatcher.dispatchTick(s, 60_000),
+      dispatcher.dispatchTick(s, 60_000),
+    ]);
     expect(results.map((r) => r.dispatched.length)).toEqual([1, 0, 0]);
     expect(results.map((r) => r.skippedClaims.length)).toEqual([0, 1, 1]);
     await expect(dispatcher.dispatchTick(s, -5)).rejects.toSatisfy((e) => isMobKitError(e, 'InvalidTickMs'));
-    await expect(dispatcher.dispatchTick([minutely(''), minutely('z')], 0)).rejects.toSatisfy((e) => isMobKitError(e, 'EmptyScheduleId'));
+    await expect(dispatcher.dispatchTick([minutely(''), minutely('z')], 0)).rejects.toSatisfy((e) =>
+      isMobKitError(e, 'EmptyScheduleId'),
+    );
     await dispatcher.close();
     await expect(dispatcher.dispatchTick(s, 60_000)).rejects.toSatisfy((e) => isMobKitError(e, 'SchedulerStopped'));
   });

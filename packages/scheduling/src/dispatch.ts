@@ -1,9 +1,20 @@
 import { systemClock, type Clock, type EventEnvelope, type ModuleEvent, type ModuleHealthState } from '@mobkit/core';
 import { JsonlClaimStore, MemoryClaimStore, type ClaimStore, type ScheduleClaim } from './claims.js';
-import { compileSchedules, parseScheduleRequest, validateTickMs, type CompiledSchedule, type ScheduleDefinition } from './definition.js';
+import {
+  compileSchedules,
+  parseScheduleRequest,
+  validateTickMs,
+  type CompiledSchedule,
+  type ScheduleDefinition,
+} from './definition.js';
 import { SchedulingError } from './errors.js';
 import { compareTriggers, latestDueTick } from './evaluate.js';
-import { parseRuntimeInjection, type DispatchHook, type InjectionExecutor, type SchedulingDispatchArgs } from './hook.js';
+import {
+  parseRuntimeInjection,
+  type DispatchHook,
+  type InjectionExecutor,
+  type SchedulingDispatchArgs,
+} from './hook.js';
 
 /** Claims (and last-due marks) older than this, measured from the tick, are pruned: 24 h. */
 export const CLAIM_RETENTION_MS = 86_400_000;
@@ -156,7 +167,11 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function withTimeout<T>(what: string, timeoutMs: number, run: (signal: AbortSignal) => Promise<T> | T): Promise<T> {
+async function withTimeout<T>(
+  what: string,
+  timeoutMs: number,
+  run: (signal: AbortSignal) => Promise<T> | T,
+): Promise<T> {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -195,7 +210,9 @@ export class Dispatcher {
   private storedLines = 0;
 
   constructor(private readonly options: DispatcherOptions = {}) {
-    this.store = options.claimStore ?? (options.claimsPath === undefined ? new MemoryClaimStore() : new JsonlClaimStore(options.claimsPath));
+    this.store =
+      options.claimStore ??
+      (options.claimsPath === undefined ? new MemoryClaimStore() : new JsonlClaimStore(options.claimsPath));
     this.retentionMs = options.claimRetentionMs ?? CLAIM_RETENTION_MS;
     this.maxClaims = options.maxClaims ?? MAX_CLAIMS;
     this.hookTimeoutMs = options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
@@ -234,8 +251,14 @@ export class Dispatcher {
    * validation errors of {@link compileSchedules}, `InvalidTickMs`, or `SchedulerStopped` after
    * {@link close}; hook and executor failures are recorded in the report instead.
    */
-  dispatchTick(schedules: readonly (ScheduleDefinition | CompiledSchedule)[], tickMs: number): Promise<ScheduleDispatchReport> {
-    if (this.closed) return Promise.reject(new SchedulingError('SchedulerStopped', 'dispatcher is closed; create a new one to dispatch'));
+  dispatchTick(
+    schedules: readonly (ScheduleDefinition | CompiledSchedule)[],
+    tickMs: number,
+  ): Promise<ScheduleDispatchReport> {
+    if (this.closed)
+      return Promise.reject(
+        new SchedulingError('SchedulerStopped', 'dispatcher is closed; create a new one to dispatch'),
+      );
     // Validate synchronously, so a bad request fails at once and never enters the queue.
     let compiled: CompiledSchedule[];
     let tick: number;
@@ -267,8 +290,19 @@ export class Dispatcher {
     await this.store.close();
   }
 
-  private emit(module: string, eventType: string, eventId: string, timestampMs: number, payload: Record<string, unknown>): void {
-    this.options.emit?.({ eventId, source: 'module', timestampMs, event: { kind: 'module', module, eventType, payload } });
+  private emit(
+    module: string,
+    eventType: string,
+    eventId: string,
+    timestampMs: number,
+    payload: Record<string, unknown>,
+  ): void {
+    this.options.emit?.({
+      eventId,
+      source: 'module',
+      timestampMs,
+      event: { kind: 'module', module, eventType, payload },
+    });
   }
 
   private remember(claim: ScheduleClaim): void {
@@ -325,8 +359,18 @@ export class Dispatcher {
     }
     due.sort((a, b) =>
       compareTriggers(
-        { scheduleId: a.schedule.scheduleId, interval: a.schedule.interval, timezone: a.schedule.timezone, dueTickMs: a.dueTickMs },
-        { scheduleId: b.schedule.scheduleId, interval: b.schedule.interval, timezone: b.schedule.timezone, dueTickMs: b.dueTickMs },
+        {
+          scheduleId: a.schedule.scheduleId,
+          interval: a.schedule.interval,
+          timezone: a.schedule.timezone,
+          dueTickMs: a.dueTickMs,
+        },
+        {
+          scheduleId: b.schedule.scheduleId,
+          interval: b.schedule.interval,
+          timezone: b.schedule.timezone,
+          dueTickMs: b.dueTickMs,
+        },
       ),
     );
     const report: ScheduleDispatchReport = { tickMs: tick, dueCount: due.length, dispatched: [], skippedClaims: [] };
@@ -342,7 +386,13 @@ export class Dispatcher {
         report.skippedClaims.push(claimKey);
         continue;
       }
-      const claim: ScheduleClaim = { claimKey, scheduleId: schedule.scheduleId, dueTickMs, tickMs: tick, claimedAtMs: this.clock.nowMs() };
+      const claim: ScheduleClaim = {
+        claimKey,
+        scheduleId: schedule.scheduleId,
+        dueTickMs,
+        tickMs: tick,
+        claimedAtMs: this.clock.nowMs(),
+      };
       // Durable before any side effect: a crash after this line never dispatches the tick twice.
       await this.store.append(claim);
       this.storedLines++;
@@ -389,7 +439,11 @@ export class Dispatcher {
     const seq = this.seq++;
     let injection;
     try {
-      const answer = await withTimeout('scheduling dispatch hook', this.hookTimeoutMs, (signal) => hook(args, { signal }) as Promise<unknown>);
+      const answer = await withTimeout(
+        'scheduling dispatch hook',
+        this.hookTimeoutMs,
+        (signal) => hook(args, { signal }) as Promise<unknown>,
+      );
       injection = parseRuntimeInjection(answer);
     } catch (error) {
       entry.runtimeInjectionError = message(error);
@@ -403,7 +457,12 @@ export class Dispatcher {
     if (injection === null) return;
     const injectionEventId = `evt-runtime-injection-${tick}-${seq}`;
     entry.runtimeInjection = { memberId: injection.memberId, message: injection.message, injectionEventId };
-    const base = { schedule_id: entry.scheduleId, claim_key: entry.claimKey, member_id: injection.memberId, message: injection.message };
+    const base = {
+      schedule_id: entry.scheduleId,
+      claim_key: entry.claimKey,
+      member_id: injection.memberId,
+      message: injection.message,
+    };
     this.emit('runtime', 'injection.dispatch', injectionEventId, tick, base);
     const execute = this.options.executeInjection;
     if (execute === undefined) return;
@@ -413,7 +472,10 @@ export class Dispatcher {
       );
       const sessionId = result?.sessionId;
       if (sessionId !== undefined) entry.runtimeInjection.sessionId = sessionId;
-      this.emit('runtime', 'runtime.injection.executed', `${injectionEventId}-executed`, tick, { ...base, session_id: sessionId ?? null });
+      this.emit('runtime', 'runtime.injection.executed', `${injectionEventId}-executed`, tick, {
+        ...base,
+        session_id: sessionId ?? null,
+      });
     } catch (error) {
       entry.runtimeInjectionError = `mob injection failed: ${message(error)}`;
       this.emit('runtime', 'runtime.injection.failed', `${injectionEventId}-failed`, tick, {

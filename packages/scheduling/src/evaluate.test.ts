@@ -24,7 +24,10 @@ describe('evaluateSchedulesAtTick', () => {
       ],
     });
     // sched-d (UTC−00:30) is due half an hour later, at local 01:00 = 01:30 UTC.
-    expect(evaluateSchedulesAtTick(schedules, 5_400_000).dueTriggers.map((t) => t.scheduleId)).toEqual(['sched-c', 'sched-d']);
+    expect(evaluateSchedulesAtTick(schedules, 5_400_000).dueTriggers.map((t) => t.scheduleId)).toEqual([
+      'sched-c',
+      'sched-d',
+    ]);
   });
 
   it('sorts by id, then interval, then timezone, and never reports disabled schedules', () => {
@@ -42,7 +45,9 @@ describe('evaluateSchedulesAtTick', () => {
       { scheduleId: 'b', interval: '*/1m', timezone: 'UTC', dueTickMs: 120_000 },
       { scheduleId: 'c', interval: '*/2m', timezone: 'Europe/Stockholm', dueTickMs: 120_000 },
     ]);
-    expect(evaluateSchedulesAtTick([{ scheduleId: 'x', interval: '*/1m', timezone: 'UTC' }], 120_001).dueTriggers).toEqual([]);
+    expect(
+      evaluateSchedulesAtTick([{ scheduleId: 'x', interval: '*/1m', timezone: 'UTC' }], 120_001).dueTriggers,
+    ).toEqual([]);
   });
 
   it('rejects bad ticks with InvalidTickMs', () => {
@@ -73,7 +78,12 @@ describe('evaluateSchedulesAtTick', () => {
     expect(huge.jitterOffsetMs).toBeLessThan(1000);
     // Different ids spread out.
     const offsets = new Set(
-      Array.from({ length: 50 }, (_, i) => compileSchedule({ scheduleId: `s-${i}`, interval: '*/1h', timezone: 'UTC', jitterMs: 3_599_999 }).jitterOffsetMs),
+      Array.from(
+        { length: 50 },
+        (_, i) =>
+          compileSchedule({ scheduleId: `s-${i}`, interval: '*/1h', timezone: 'UTC', jitterMs: 3_599_999 })
+            .jitterOffsetMs,
+      ),
     );
     expect(offsets.size).toBeGreaterThan(45);
   });

@@ -1,4 +1,10 @@
-import { compileSchedules, parseScheduleRequest, validateTickMs, type CompiledSchedule, type ScheduleDefinition } from './definition.js';
+import {
+  compileSchedules,
+  parseScheduleRequest,
+  validateTickMs,
+  type CompiledSchedule,
+  type ScheduleDefinition,
+} from './definition.js';
 import { isDueInstant, latestDueAtOrBefore, nextDueAfter } from './interval.js';
 
 /** One schedule due at a tick. */
@@ -55,13 +61,21 @@ export function compareTriggers(a: DueTrigger, b: DueTrigger): number {
  * their period, cron at matching local minutes; spring-forward gaps never fire, fall-back folds fire
  * once (first occurrence). Disabled schedules are never due.
  */
-export function evaluateSchedulesAtTick(schedules: readonly (ScheduleDefinition | CompiledSchedule)[], tickMs: number): ScheduleEvaluation {
+export function evaluateSchedulesAtTick(
+  schedules: readonly (ScheduleDefinition | CompiledSchedule)[],
+  tickMs: number,
+): ScheduleEvaluation {
   const tick = validateTickMs(tickMs);
   const compiled = compileSchedules(schedules);
   const dueTriggers: DueTrigger[] = [];
   for (const schedule of compiled) {
     if (schedule.enabled && isDueAt(schedule, tick)) {
-      dueTriggers.push({ scheduleId: schedule.scheduleId, interval: schedule.interval, timezone: schedule.timezone, dueTickMs: tick });
+      dueTriggers.push({
+        scheduleId: schedule.scheduleId,
+        interval: schedule.interval,
+        timezone: schedule.timezone,
+        dueTickMs: tick,
+      });
     }
   }
   dueTriggers.sort(compareTriggers);
@@ -80,7 +94,6 @@ export function scheduleEvaluationToWire(evaluation: ScheduleEvaluation): Schedu
     })),
   };
 }
-
 
 /**
  * `mobkit/scheduling/evaluate` in one call: parses wire params `{schedules (≤ 256), tick_ms}` and

@@ -49,12 +49,18 @@ export function parseRuntimeInjection(answer: unknown): RuntimeInjection | null 
     try {
       parsed = JSON.parse(answer);
     } catch {
-      throw new SchedulingError('InvalidRuntimeInjection', `dispatch answer is not JSON: ${JSON.stringify(answer.slice(0, 200))}`);
+      throw new SchedulingError(
+        'InvalidRuntimeInjection',
+        `dispatch answer is not JSON: ${JSON.stringify(answer.slice(0, 200))}`,
+      );
     }
     return parseRuntimeInjection(parsed);
   }
   if (typeof answer !== 'object' || Array.isArray(answer)) {
-    throw new SchedulingError('InvalidRuntimeInjection', `dispatch answer must be an object, got ${Array.isArray(answer) ? 'array' : typeof answer}`);
+    throw new SchedulingError(
+      'InvalidRuntimeInjection',
+      `dispatch answer must be an object, got ${Array.isArray(answer) ? 'array' : typeof answer}`,
+    );
   }
   const record = answer as Record<string, unknown>;
   let injection: Record<string, unknown>;
@@ -62,7 +68,10 @@ export function parseRuntimeInjection(answer: unknown): RuntimeInjection | null 
     const inner = record.runtime_injection;
     if (inner === null || inner === undefined) return null;
     if (typeof inner !== 'object' || Array.isArray(inner)) {
-      throw new SchedulingError('InvalidRuntimeInjection', 'runtime_injection must be an object {member_id, message} or null');
+      throw new SchedulingError(
+        'InvalidRuntimeInjection',
+        'runtime_injection must be an object {member_id, message} or null',
+      );
     }
     injection = inner as Record<string, unknown>;
   } else if ('member_id' in record || 'memberId' in record || 'message' in record) {
@@ -86,6 +95,8 @@ export function parseRuntimeInjection(answer: unknown): RuntimeInjection | null 
  * `callTool` (e.g. the supervisor's MCP module call). `callTool` returns the tool's payload: parsed
  * JSON or its text content.
  */
-export function toolDispatchHook(callTool: (tool: string, args: SchedulingDispatchArgs, signal: AbortSignal) => Promise<unknown>): DispatchHook {
+export function toolDispatchHook(
+  callTool: (tool: string, args: SchedulingDispatchArgs, signal: AbortSignal) => Promise<unknown>,
+): DispatchHook {
   return (args, { signal }) => callTool('scheduling.dispatch', args, signal);
 }

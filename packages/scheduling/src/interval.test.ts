@@ -30,20 +30,46 @@ describe('interval markers', () => {
 
   it('rejects zero, overflowing, unitless and malformed markers naming the schedule', () => {
     for (const bad of ['*/0m', '*/99999999999999999999d', '*/5', '*/5w', '*/-5m', '*/m', '']) {
-      expectCode(() => compileSchedule({ scheduleId: 'bad-one', interval: bad, timezone: 'UTC' }), 'InvalidInterval', "schedule 'bad-one'");
+      expectCode(
+        () => compileSchedule({ scheduleId: 'bad-one', interval: bad, timezone: 'UTC' }),
+        'InvalidInterval',
+        "schedule 'bad-one'",
+      );
     }
   });
 });
 
 describe('cron expressions', () => {
   it('accepts lists, ranges, steps, names and day-of-week 0–7', () => {
-    for (const ok of ['* * * * *', '0 9 * * 1-5', '*/15 0-6/2 1,15 * *', '0 0 * * 7', '0 0 * * 5-7', '0 0 1 jan,jul mon-fri', '0 0 29 2 *']) {
+    for (const ok of [
+      '* * * * *',
+      '0 9 * * 1-5',
+      '*/15 0-6/2 1,15 * *',
+      '0 0 * * 7',
+      '0 0 * * 5-7',
+      '0 0 1 jan,jul mon-fri',
+      '0 0 29 2 *',
+    ]) {
       expect(parseInterval(ok).kind).toBe('cron');
     }
   });
 
   it('rejects out-of-range fields, wrong field counts and croner-only extensions', () => {
-    for (const bad of ['60 * * * *', '0 24 * * *', '0 0 32 * *', '0 0 * 13 *', '0 0 * * 8', '* * * *', '0 0 1 * * *', '0 0 L * *', '0 0 * * 1#2', '0 0 ? * *', '@daily', '5-1 * * * *', '*/0 * * * *']) {
+    for (const bad of [
+      '60 * * * *',
+      '0 24 * * *',
+      '0 0 32 * *',
+      '0 0 * 13 *',
+      '0 0 * * 8',
+      '* * * *',
+      '0 0 1 * * *',
+      '0 0 L * *',
+      '0 0 * * 1#2',
+      '0 0 ? * *',
+      '@daily',
+      '5-1 * * * *',
+      '*/0 * * * *',
+    ]) {
       expectCode(() => parseInterval(bad, 'cronny'), 'InvalidInterval', "schedule 'cronny'");
     }
   });
@@ -60,7 +86,8 @@ describe('cron expressions', () => {
   it('uses OR when both day fields are restricted, and treats semantic wildcards as *', () => {
     const or = compileSchedule({ scheduleId: 'or', interval: '0 0 13 * 5', timezone: 'UTC' });
     // 2026-02-13 is a Friday; 2026-03-13 too; 2026-02-20 is a Friday (dow only); 2026-04-13 is a Monday (dom only).
-    for (const day of ['2026-02-13', '2026-02-20', '2026-04-13']) expect(isDueAt(or, at(`${day}T00:00:00Z`))).toBe(true);
+    for (const day of ['2026-02-13', '2026-02-20', '2026-04-13'])
+      expect(isDueAt(or, at(`${day}T00:00:00Z`))).toBe(true);
     expect(isDueAt(or, at('2026-02-14T00:00:00Z'))).toBe(false);
     // `*/1` and `0-7` in day-of-week mean "every day": the day of month alone decides.
     for (const expr of ['0 0 15 * */1', '0 0 15 * 0-7']) {
@@ -130,7 +157,11 @@ describe('cron expressions', () => {
 
 describe('validation of schedule lists', () => {
   it('rejects blank and duplicate ids (after trimming) and bad zones, naming the schedule', () => {
-    expectCode(() => compileSchedules([{ scheduleId: '   ', interval: '*/1m', timezone: 'UTC' }]), 'EmptyScheduleId', 'schedules[0]');
+    expectCode(
+      () => compileSchedules([{ scheduleId: '   ', interval: '*/1m', timezone: 'UTC' }]),
+      'EmptyScheduleId',
+      'schedules[0]',
+    );
     expectCode(
       () =>
         compileSchedules([
@@ -141,10 +172,29 @@ describe('validation of schedule lists', () => {
       "'dup'",
     );
     // Ids keep their case: "Dup" and "dup" are different schedules.
-    expect(compileSchedules([{ scheduleId: 'Dup', interval: '*/1m', timezone: 'UTC' }, { scheduleId: 'dup', interval: '*/1m', timezone: 'UTC' }])).toHaveLength(2);
-    expectCode(() => compileSchedules([{ scheduleId: 'tz', interval: '*/1m', timezone: 'Mars/Olympus' }]), 'InvalidTimezone', "schedule 'tz'");
-    expectCode(() => compileSchedules([{ scheduleId: 'off', interval: '0 0 30 2 *', timezone: 'UTC', enabled: false }]), 'InvalidInterval');
-    expectCode(() => compileSchedules([{ scheduleId: 'j', interval: '*/1m', timezone: 'UTC', jitterMs: -1 }]), 'InvalidInput', 'jitter_ms');
-    expectCode(() => evaluateSchedulesAtTick([{ scheduleId: 'x', interval: '*/1m', timezone: '' }], 0), 'InvalidTimezone');
+    expect(
+      compileSchedules([
+        { scheduleId: 'Dup', interval: '*/1m', timezone: 'UTC' },
+        { scheduleId: 'dup', interval: '*/1m', timezone: 'UTC' },
+      ]),
+    ).toHaveLength(2);
+    expectCode(
+      () => compileSchedules([{ scheduleId: 'tz', interval: '*/1m', timezone: 'Mars/Olympus' }]),
+      'InvalidTimezone',
+      "schedule 'tz'",
+    );
+    expectCode(
+      () => compileSchedules([{ scheduleId: 'off', interval: '0 0 30 2 *', timezone: 'UTC', enabled: false }]),
+      'InvalidInterval',
+    );
+    expectCode(
+      () => compileSchedules([{ scheduleId: 'j', interval: '*/1m', timezone: 'UTC', jitterMs: -1 }]),
+      'InvalidInput',
+      'jitter_ms',
+    );
+    expectCode(
+      () => evaluateSchedulesAtTick([{ scheduleId: 'x', interval: '*/1m', timezone: '' }], 0),
+      'InvalidTimezone',
+    );
   });
 });

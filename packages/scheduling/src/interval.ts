@@ -116,7 +116,13 @@ function parseCron(text: string): CronInterval | string {
     for (let m = 1; m <= 12; m++) if (months[m] && firstDom <= (m === 2 ? 29 : daysInMonth(2001, m))) possible = true;
     if (!possible) return 'can never fire (no selected month has the selected day of month)';
   }
-  const normalized = [fields[0], fields[1], domWildcard ? '*' : fields[2], fields[3], dowWildcard ? '*' : fields[4]].join(' ');
+  const normalized = [
+    fields[0],
+    fields[1],
+    domWildcard ? '*' : fields[2],
+    fields[3],
+    dowWildcard ? '*' : fields[4],
+  ].join(' ');
   const croner = new Cron(normalized, { utcOffset: 0, legacyMode: true, paused: true });
   return {
     kind: 'cron',
@@ -166,7 +172,8 @@ export function cronMatchesLocal(cron: CronInterval, localMs: number): boolean {
   // Cheap fields first (no allocation): most schedules are rejected on minute or hour.
   const days = Math.floor(localMs / DAY_MS);
   const msOfDay = localMs - days * DAY_MS;
-  if (!cron.minutes[Math.floor((msOfDay % HOUR_MS) / MINUTE_MS)] || !cron.hours[Math.floor(msOfDay / HOUR_MS)]) return false;
+  if (!cron.minutes[Math.floor((msOfDay % HOUR_MS) / MINUTE_MS)] || !cron.hours[Math.floor(msOfDay / HOUR_MS)])
+    return false;
   const monthDay = monthDayOf(days);
   if (!cron.months[monthDay >> 5]) return false;
   const dom = cron.daysOfMonth[monthDay & 31] === true;
@@ -219,7 +226,8 @@ export function latestDueAtOrBefore(interval: ScheduleInterval, zone: ScheduleTi
   };
   if (interval.kind === 'marker') {
     let l = floorTo(upper, interval.periodMs);
-    for (let guard = 0; guard < 1_000_000; guard++, l -= interval.periodMs) if (classify(l) === 'ok') return zone.fromLocal(l);
+    for (let guard = 0; guard < 1_000_000; guard++, l -= interval.periodMs)
+      if (classify(l) === 'ok') return zone.fromLocal(l);
     return null;
   }
   const found = latestCronLocal(interval, upper, upper - CRON_LOOKBACK_MS - slack, classify);
@@ -233,7 +241,12 @@ type Verdict = 'ok' | 'gap' | 'after';
  * the timeline (apart from gap times, which are skipped), so a window is scanned forward until the
  * first time that maps after the limit. Windows grow ×4 backwards from one minute.
  */
-function latestCronLocal(cron: CronInterval, upper: number, floor: number, classify: (l: number) => Verdict): number | null {
+function latestCronLocal(
+  cron: CronInterval,
+  upper: number,
+  floor: number,
+  classify: (l: number) => Verdict,
+): number | null {
   let end = upper;
   let width = MINUTE_MS;
   while (end > floor) {

@@ -15,7 +15,8 @@ describe('FNV-1a 64 jitter', () => {
     expect(fnv1a64('')).toBe(0xcbf29ce484222325n);
     expect(fnv1a64('a')).toBe(0xaf63dc4c8601ec8cn);
     expect(fnv1a64('foobar')).toBe(0x85944171f73967e8n);
-    for (const text of ['sched-a', 'phase5-happy', 'Ünïcödé-日本', 'x'.repeat(300), ' spaced ']) expect(fnv1a64(text)).toBe(reference(text));
+    for (const text of ['sched-a', 'phase5-happy', 'Ünïcödé-日本', 'x'.repeat(300), ' spaced '])
+      expect(fnv1a64(text)).toBe(reference(text));
   });
 
   it('is the hash modulo min(jitter, base − 1) + 1', () => {

@@ -53,7 +53,7 @@ export function jitterOffsetMs(scheduleId: string, jitterMs: number, baseMs: num
   const modulus = span + 1;
   if (modulus <= 0x200000) {
     // (hi·2^32 + lo) mod m with every intermediate below 2^53.
-    return (((hi % modulus) * 0x100000000) % modulus + (lo % modulus)) % modulus;
+    return ((((hi % modulus) * 0x100000000) % modulus) + (lo % modulus)) % modulus;
   }
   return Number(((BigInt(hi) << 32n) | BigInt(lo)) % BigInt(modulus));
 }

@@ -22,7 +22,10 @@ export const SchedulingDispatchArgsSchema = z.object({
 
 /** Parses `scheduling.dispatch` arguments; the interval and zone must be valid schedule fields too. */
 export function parseSchedulingDispatchArgs(input: unknown): SchedulingDispatchArgs {
-  const args = parseWithSchema(SchedulingDispatchArgsSchema, input, { what: 'scheduling.dispatch arguments', code: 'InvalidInput' });
+  const args = parseWithSchema(SchedulingDispatchArgsSchema, input, {
+    what: 'scheduling.dispatch arguments',
+    code: 'InvalidInput',
+  });
   compileSchedules([{ scheduleId: args.schedule_id, interval: args.interval, timezone: args.timezone }]);
   return args;
 }
@@ -75,7 +78,11 @@ export function createSchedulingMcpServer(options: SchedulingMcpServerOptions = 
         const args = parseSchedulingDispatchArgs(raw);
         options.onDispatch?.(args);
         const injection = injectionFor(config, args);
-        return json(injection === null ? {} : { runtime_injection: { member_id: injection.memberId, message: injection.message } });
+        return json(
+          injection === null
+            ? {}
+            : { runtime_injection: { member_id: injection.memberId, message: injection.message } },
+        );
       } catch (error) {
         return failure(error);
       }
@@ -84,8 +91,12 @@ export function createSchedulingMcpServer(options: SchedulingMcpServerOptions = 
   server.registerTool(
     'scheduling.evaluate',
     {
-      description: 'Which schedules are due exactly at tick_ms. Arguments {schedules:[{schedule_id, interval, timezone, enabled?, jitter_ms?, catch_up?}], tick_ms}.',
-      inputSchema: z.looseObject({ schedules: field('at most 256 schedule definitions'), tick_ms: field('tick, ms since the epoch') }),
+      description:
+        'Which schedules are due exactly at tick_ms. Arguments {schedules:[{schedule_id, interval, timezone, enabled?, jitter_ms?, catch_up?}], tick_ms}.',
+      inputSchema: z.looseObject({
+        schedules: field('at most 256 schedule definitions'),
+        tick_ms: field('tick, ms since the epoch'),
+      }),
     },
     async (raw) => {
       try {

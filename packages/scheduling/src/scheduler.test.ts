@@ -8,7 +8,11 @@ const at = (iso: string): number => Date.parse(iso);
 
 function recorder(): { fires: SchedulerFire[]; onFire: (f: SchedulerFire) => void; keys: () => string[] } {
   const fires: SchedulerFire[] = [];
-  return { fires, onFire: (f) => fires.push(f), keys: () => fires.flatMap((f) => f.report.dispatched.map((d) => d.claimKey)) };
+  return {
+    fires,
+    onFire: (f) => fires.push(f),
+    keys: () => fires.flatMap((f) => f.report.dispatched.map((d) => d.claimKey)),
+  };
 }
 
 describe('Scheduler under fake timers', () => {
@@ -21,7 +25,10 @@ describe('Scheduler under fake timers', () => {
 
   it('fires on time with a single armed timer (no polling)', async () => {
     const { fires, onFire, keys } = recorder();
-    const scheduler = new Scheduler({ schedules: [{ scheduleId: 'every-minute', interval: '*/1m', timezone: 'UTC' }], onFire });
+    const scheduler = new Scheduler({
+      schedules: [{ scheduleId: 'every-minute', interval: '*/1m', timezone: 'UTC' }],
+      onFire,
+    });
     scheduler.start();
     expect(vi.getTimerCount()).toBe(1);
     expect(scheduler.nextDeadline()).toEqual({ scheduleId: 'every-minute', dueTickMs: at('2026-03-01T00:01:00Z') });
@@ -54,7 +61,11 @@ describe('Scheduler under fake timers', () => {
 
   it('survives a forward clock jump: the missed ticks fire once, coalesced, then on time again', async () => {
     const { fires, onFire, keys } = recorder();
-    const scheduler = new Scheduler({ schedules: [{ scheduleId: 'j', interval: '*/1m', timezone: 'UTC' }], onFire, maxSleepMs: 5_000 });
+    const scheduler = new Scheduler({
+      schedules: [{ scheduleId: 'j', interval: '*/1m', timezone: 'UTC' }],
+      onFire,
+      maxSleepMs: 5_000,
+    });
     scheduler.start();
     await vi.advanceTimersByTimeAsync(30_000); // fires 00:01
     vi.setSystemTime(at('2026-03-01T01:00:10Z')); // wall clock jumps ~59 minutes ahead
@@ -108,7 +119,9 @@ describe('Scheduler under fake timers', () => {
     expect(keys().slice(2)).toEqual([`plain:${at('2026-03-01T00:05:00Z')}`, `plain:${at('2026-03-01T00:10:00Z')}`]);
     expect(() => scheduler.remove('nope')).toThrow(expect.objectContaining({ code: 'ScheduleNotFound' }));
     await scheduler.stop();
-    expect(() => scheduler.upsert({ scheduleId: 'x', interval: '*/1m', timezone: 'UTC' })).toThrow(expect.objectContaining({ code: 'SchedulerStopped' }));
+    expect(() => scheduler.upsert({ scheduleId: 'x', interval: '*/1m', timezone: 'UTC' })).toThrow(
+      expect.objectContaining({ code: 'SchedulerStopped' }),
+    );
   });
 
   it('rejects an invalid upsert and keeps the previous definition', () => {

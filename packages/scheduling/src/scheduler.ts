@@ -5,10 +5,16 @@ import { Dispatcher, type DispatcherOptions, type ScheduleDispatchReport } from 
 import { SchedulingError } from './errors.js';
 import { latestDueTick, nextDueTick } from './evaluate.js';
 
-
 /** The plain definition (defaults applied) of a compiled schedule. */
 function definitionOf(s: CompiledSchedule): Required<ScheduleDefinition> {
-  return { scheduleId: s.scheduleId, interval: s.interval, timezone: s.timezone, enabled: s.enabled, jitterMs: s.jitterMs, catchUp: s.catchUp };
+  return {
+    scheduleId: s.scheduleId,
+    interval: s.interval,
+    timezone: s.timezone,
+    enabled: s.enabled,
+    jitterMs: s.jitterMs,
+    catchUp: s.catchUp,
+  };
 }
 
 /** The timer functions the scheduler uses (inject fakes in tests; defaults to the global ones at call time). */
@@ -173,9 +179,13 @@ export class Scheduler {
     this.assertNotStopped();
     const id = scheduleId.trim();
     if (!this.schedules.delete(id)) {
-      throw new SchedulingError('ScheduleNotFound', `no schedule with schedule_id '${id}'; list() shows the registered ones`, {
-        details: { schedule_id: id },
-      });
+      throw new SchedulingError(
+        'ScheduleNotFound',
+        `no schedule with schedule_id '${id}'; list() shows the registered ones`,
+        {
+          details: { schedule_id: id },
+        },
+      );
     }
     this.nextDue.delete(id);
     if (this.currentState === 'running') this.arm();
@@ -191,7 +201,8 @@ export class Scheduler {
   }
 
   private assertNotStopped(): void {
-    if (this.currentState === 'stopped') throw new SchedulingError('SchedulerStopped', 'scheduler is stopped; create a new one');
+    if (this.currentState === 'stopped')
+      throw new SchedulingError('SchedulerStopped', 'scheduler is stopped; create a new one');
   }
 
   /** First due time ≥ `nowMs` (a due time exactly now still fires). */
@@ -269,7 +280,8 @@ export class Scheduler {
       return;
     }
     // Next due strictly after this wake-up; one that passed during a slow hook fires (coalesced) at once.
-    for (const s of due) if (this.schedules.get(s.scheduleId) === s) this.nextDue.set(s.scheduleId, this.firstDue(s, now + 1));
+    for (const s of due)
+      if (this.schedules.get(s.scheduleId) === s) this.nextDue.set(s.scheduleId, this.firstDue(s, now + 1));
     if (report.dispatched.length > 0 || report.skippedClaims.length > 0) {
       this.options.onFire?.({ report, wokeAtMs: now, latenessMs: report.dispatched.map((d) => now - d.dueTickMs) });
     }

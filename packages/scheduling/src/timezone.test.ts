@@ -110,7 +110,10 @@ describe('daylight saving: America/New_York', () => {
   // Spring forward 2026-03-08 02:00 EST → 03:00 EDT (07:00 UTC); fall back 2026-11-01 02:00 EDT → 01:00 EST (06:00 UTC).
   it('skips 02:30 on the spring-forward day', () => {
     const s = compileSchedule({ scheduleId: 'ny-0230', interval: '30 2 * * *', timezone: 'America/New_York' });
-    expect(dues(s, '2026-03-07T00:00:00Z', '2026-03-10T00:00:00Z')).toEqual(['2026-03-07T07:30:00.000Z', '2026-03-09T06:30:00.000Z']);
+    expect(dues(s, '2026-03-07T00:00:00Z', '2026-03-10T00:00:00Z')).toEqual([
+      '2026-03-07T07:30:00.000Z',
+      '2026-03-09T06:30:00.000Z',
+    ]);
   });
 
   it('fires 01:30 once on the fall-back day (EDT), not again at 01:30 EST', () => {
@@ -120,7 +123,9 @@ describe('daylight saving: America/New_York', () => {
       '2026-11-01T05:30:00.000Z',
       '2026-11-02T06:30:00.000Z',
     ]);
-    const evaluated = (iso: string) => evaluateSchedulesAtTick([{ scheduleId: 'ny', interval: '30 1 * * *', timezone: 'America/New_York' }], at(iso)).dueTriggers.length;
+    const evaluated = (iso: string) =>
+      evaluateSchedulesAtTick([{ scheduleId: 'ny', interval: '30 1 * * *', timezone: 'America/New_York' }], at(iso))
+        .dueTriggers.length;
     expect(evaluated('2026-11-01T05:30:00Z')).toBe(1);
     expect(evaluated('2026-11-01T06:30:00Z')).toBe(0);
   });

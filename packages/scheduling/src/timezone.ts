@@ -160,7 +160,8 @@ function build(name: string): ScheduleTimeZone | string {
     const sign = fixed[2] === '-' ? -1 : 1;
     return new FixedZone(name, 'fixed', sign * (hours * 60 + minutes) * MINUTE_MS);
   }
-  if (/^[+-]/.test(name) || /^(utc|gmt)[+-]/i.test(name)) return 'is not a valid fixed offset (±HH:MM or ±HHMM, hours ≤ 23, minutes ≤ 59)';
+  if (/^[+-]/.test(name) || /^(utc|gmt)[+-]/i.test(name))
+    return 'is not a valid fixed offset (±HH:MM or ±HHMM, hours ≤ 23, minutes ≤ 59)';
   try {
     const format = new Intl.DateTimeFormat('en-US', {
       timeZone: name,

@@ -29,8 +29,15 @@ export async function ensureBin(): Promise<string> {
   if (built < newestMtime(join(packageRoot, 'src'))) {
     const { build } = await import('tsup');
     const configs = (await import('../tsup.config.js')).default as unknown as Record<string, unknown>[];
-    const binConfig = configs.find((c) => typeof c.entry === 'object' && c.entry !== null && 'bin/mobkit-scheduling' in (c.entry as object));
-    await build({ ...(binConfig as object), config: false, silent: true, outDir: join(packageRoot, 'dist') } as Parameters<typeof build>[0]);
+    const binConfig = configs.find(
+      (c) => typeof c.entry === 'object' && c.entry !== null && 'bin/mobkit-scheduling' in (c.entry as object),
+    );
+    await build({
+      ...(binConfig as object),
+      config: false,
+      silent: true,
+      outDir: join(packageRoot, 'dist'),
+    } as Parameters<typeof build>[0]);
   }
   return binPath;
 }

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dispatcher, toolDispatchHook, type SchedulingEvent } from '../src/index.js';
 import { ensureBin } from './build-bin.js';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../../../fixtures/scheduling/${name}`, import.meta.url));
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../fixtures/scheduling/${name}`, import.meta.url));
 
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'FORCE_COLOR' && k !== 'MOBKIT_SCHEDULING_CONFIG') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && k !== 'FORCE_COLOR' && k !== 'MOBKIT_SCHEDULING_CONFIG') env[k] = v;
   env.NO_COLOR = '1';
   return env;
 }
@@ -19,7 +21,12 @@ let bin = '';
 const clients: { client: Client; transport: StdioClientTransport }[] = [];
 
 async function connect(args: string[]): Promise<Client> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [bin, ...args], env: childEnv(), stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [bin, ...args],
+    env: childEnv(),
+    stderr: 'pipe',
+  });
   const client = new Client({ name: 'scheduling-test', version: '0.0.0' });
   clients.push({ client, transport });
   await client.connect(transport);
@@ -57,13 +64,28 @@ describe('mobkit-scheduling executable (official MCP client over stdio)', () => 
     const client = await connect(['--config', fixture('module.toml')]);
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['scheduling.dispatch', 'scheduling.evaluate']);
-    const args = { schedule_id: 'nightly', interval: '*/1m', timezone: 'UTC', due_tick_ms: 60_000, tick_ms: 60_000, claim_key: 'nightly:60000' };
+    const args = {
+      schedule_id: 'nightly',
+      interval: '*/1m',
+      timezone: 'UTC',
+      due_tick_ms: 60_000,
+      tick_ms: 60_000,
+      claim_key: 'nightly:60000',
+    };
     const result = await client.callTool({ name: 'scheduling.dispatch', arguments: args });
     expect(result.isError).toBeFalsy();
-    expect(JSON.parse(textOf(result))).toEqual({ runtime_injection: { member_id: 'worker-1', message: 'scheduled:nightly due 1970-01-01T00:01:00.000Z' } });
-    const disabled = await client.callTool({ name: 'scheduling.dispatch', arguments: { ...args, schedule_id: 'heartbeat', claim_key: 'heartbeat:60000' } });
+    expect(JSON.parse(textOf(result))).toEqual({
+      runtime_injection: { member_id: 'worker-1', message: 'scheduled:nightly due 1970-01-01T00:01:00.000Z' },
+    });
+    const disabled = await client.callTool({
+      name: 'scheduling.dispatch',
+      arguments: { ...args, schedule_id: 'heartbeat', claim_key: 'heartbeat:60000' },
+    });
     expect(JSON.parse(textOf(disabled))).toEqual({});
-    const bad = await client.callTool({ name: 'scheduling.dispatch', arguments: { ...args, timezone: 'Mars/Olympus' } });
+    const bad = await client.callTool({
+      name: 'scheduling.dispatch',
+      arguments: { ...args, timezone: 'Mars/Olympus' },
+    });
     expect(bad.isError).toBe(true);
     expect(JSON.parse(textOf(bad))).toMatchObject({ code: 'InvalidTimezone' });
     const missing = await client.callTool({ name: 'scheduling.dispatch', arguments: { schedule_id: 'x' } });
@@ -81,29 +103,48 @@ describe('mobkit-scheduling executable (official MCP client over stdio)', () => 
         ],
       },
     });
-    expect(JSON.parse(textOf(evaluated)).due_triggers.map((t: { schedule_id: string }) => t.schedule_id)).toEqual(['sched-a', 'sched-b', 'sched-c']);
+    expect(JSON.parse(textOf(evaluated)).due_triggers.map((t: { schedule_id: string }) => t.schedule_id)).toEqual([
+      'sched-a',
+      'sched-b',
+      'sched-c',
+    ]);
   });
 
-  it('drives the seed e2e_004 dispatch through the module: */1m at 60 000 → one dispatch with a runtime injection', { timeout: 20_000 }, async () => {
+  it('drives the seed e2e_004 dispatch through the module: */1m at 60 000 → one dispatch with a runtime injection', {
+    timeout: 20_000,
+  }, async () => {
     const client = await connect([fixture('module.toml')]);
     const events: SchedulingEvent[] = [];
     const sent: string[] = [];
     const dispatcher = new Dispatcher({
       emit: (e) => events.push(e),
-      hook: toolDispatchHook(async (tool, args) => textOf(await client.callTool({ name: tool, arguments: { ...args } }))),
+      hook: toolDispatchHook(async (tool, args) =>
+        textOf(await client.callTool({ name: tool, arguments: { ...args } })),
+      ),
       executeInjection: ({ memberId, message }) => {
         sent.push(`${memberId}:${message}`);
         return { sessionId: 'sess-worker-1' };
       },
     });
-    const report = await dispatcher.dispatchTick([{ scheduleId: 'phase5-happy', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false }], 60_000);
+    const report = await dispatcher.dispatchTick(
+      [{ scheduleId: 'phase5-happy', interval: '*/1m', timezone: 'UTC', enabled: true, jitterMs: 0, catchUp: false }],
+      60_000,
+    );
     expect(report.dispatched).toHaveLength(1);
-    expect(report.dispatched[0]?.runtimeInjection).toMatchObject({ memberId: 'worker-1', message: 'scheduled:phase5-happy due 1970-01-01T00:01:00.000Z' });
+    expect(report.dispatched[0]?.runtimeInjection).toMatchObject({
+      memberId: 'worker-1',
+      message: 'scheduled:phase5-happy due 1970-01-01T00:01:00.000Z',
+    });
     expect(report.dispatched[0]?.runtimeInjectionError).toBeUndefined();
     expect(sent).toEqual(['worker-1:scheduled:phase5-happy due 1970-01-01T00:01:00.000Z']);
-    expect(events.some((e) => e.event.module === 'runtime' && e.event.eventType === 'runtime.injection.executed')).toBe(true);
+    expect(events.some((e) => e.event.module === 'runtime' && e.event.eventType === 'runtime.injection.executed')).toBe(
+      true,
+    );
     // The same due tick again: claimed, the module is not asked twice.
-    expect((await dispatcher.dispatchTick([{ scheduleId: 'phase5-happy', interval: '*/1m', timezone: 'UTC' }], 60_000)).skippedClaims).toEqual(['phase5-happy:60000']);
+    expect(
+      (await dispatcher.dispatchTick([{ scheduleId: 'phase5-happy', interval: '*/1m', timezone: 'UTC' }], 60_000))
+        .skippedClaims,
+    ).toEqual(['phase5-happy:60000']);
     expect(sent).toHaveLength(1);
   });
 
@@ -114,7 +155,11 @@ describe('mobkit-scheduling executable (official MCP client over stdio)', () => 
       arguments: { schedule_id: 'a', interval: '*/1m', timezone: 'UTC', due_tick_ms: 0, tick_ms: 0, claim_key: 'a:0' },
     });
     expect(JSON.parse(textOf(result))).toEqual({});
-    const run = spawnSync(process.execPath, [bin, '--config', fixture('bad-module.toml')], { env: childEnv(), encoding: 'utf8', timeout: 15_000 });
+    const run = spawnSync(process.execPath, [bin, '--config', fixture('bad-module.toml')], {
+      env: childEnv(),
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('unknown placeholder {who}');
   });

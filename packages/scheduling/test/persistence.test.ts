@@ -26,7 +26,13 @@ describe('JSONL claim persistence', () => {
     await first.close();
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual([
-      { claim_key: 'a:60000', schedule_id: 'a', due_tick_ms: 60_000, tick_ms: 60_000, claimed_at_ms: expect.any(Number) },
+      {
+        claim_key: 'a:60000',
+        schedule_id: 'a',
+        due_tick_ms: 60_000,
+        tick_ms: 60_000,
+        claimed_at_ms: expect.any(Number),
+      },
     ]);
 
     const second = new Dispatcher({ claimsPath: path });
@@ -35,7 +41,9 @@ describe('JSONL claim persistence', () => {
     // The last due tick is restored too: a late poll of the same minute is not a new dispatch.
     expect((await second.dispatchTick([minutely('a')], 61_000)).dueCount).toBe(0);
     expect(second.lastDueTick('a')).toBe(60_000);
-    expect((await second.dispatchTick([minutely('a')], 120_000)).dispatched.map((d) => d.claimKey)).toEqual(['a:120000']);
+    expect((await second.dispatchTick([minutely('a')], 120_000)).dispatched.map((d) => d.claimKey)).toEqual([
+      'a:120000',
+    ]);
     await second.close();
   });
 
@@ -73,7 +81,11 @@ describe('JSONL claim persistence', () => {
     vi.useFakeTimers({ now: Date.parse('2026-03-01T00:00:59.500Z') });
     const path = join(dir, 'claims.jsonl');
     const fires: SchedulerFire[] = [];
-    const a = new Scheduler({ schedules: [minutely('eager', true)], dispatcherOptions: { claimsPath: path }, onFire: (f) => fires.push(f) });
+    const a = new Scheduler({
+      schedules: [minutely('eager', true)],
+      dispatcherOptions: { claimsPath: path },
+      onFire: (f) => fires.push(f),
+    });
     a.start();
     await vi.advanceTimersByTimeAsync(500);
     await vi.waitFor(() => expect(fires).toHaveLength(2), WAIT); // start-up catch-up of 00:00 and the 00:01 tick
@@ -86,7 +98,11 @@ describe('JSONL claim persistence', () => {
     // Restart half a second later: catch-up looks at 00:01 again, finds the persisted claim, fires nothing.
     vi.setSystemTime(Date.parse('2026-03-01T00:01:00.500Z'));
     const again: SchedulerFire[] = [];
-    const b = new Scheduler({ schedules: [minutely('eager', true)], dispatcherOptions: { claimsPath: path }, onFire: (f) => again.push(f) });
+    const b = new Scheduler({
+      schedules: [minutely('eager', true)],
+      dispatcherOptions: { claimsPath: path },
+      onFire: (f) => again.push(f),
+    });
     b.start();
     await vi.advanceTimersByTimeAsync(0);
     await vi.waitFor(() => expect(b.dispatch.lastDueTick('eager')).toBe(Date.parse('2026-03-01T00:01:00Z')), WAIT);
@@ -98,7 +114,13 @@ describe('JSONL claim persistence', () => {
     const c = new Scheduler({ schedules: [minutely('eager', true)], onFire: (f) => control.push(f) });
     c.start();
     await vi.advanceTimersByTimeAsync(0);
-    await vi.waitFor(() => expect(control.flatMap((f) => f.report.dispatched.map((d) => d.claimKey))).toEqual([`eager:${Date.parse('2026-03-01T00:01:00Z')}`]), WAIT);
+    await vi.waitFor(
+      () =>
+        expect(control.flatMap((f) => f.report.dispatched.map((d) => d.claimKey))).toEqual([
+          `eager:${Date.parse('2026-03-01T00:01:00Z')}`,
+        ]),
+      WAIT,
+    );
     await c.stop();
   });
 });

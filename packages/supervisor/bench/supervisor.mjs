@@ -32,7 +32,9 @@ const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(1)
 
 function report(name, figure, baseline, ratio, target, pass, note = '') {
   results.push({ name, figure, baseline, ratio, target, pass });
-  console.log(`\n${name}\n  MobKit:   ${figure}\n  baseline: ${baseline}\n  ratio:    ${ratio}\n  target:   ${target} → ${pass ? 'PASS' : 'MISS'}${note ? `\n  note:     ${note}` : ''}`);
+  console.log(
+    `\n${name}\n  MobKit:   ${figure}\n  baseline: ${baseline}\n  ratio:    ${ratio}\n  target:   ${target} → ${pass ? 'PASS' : 'MISS'}${note ? `\n  note:     ${note}` : ''}`,
+  );
 }
 
 /** Spawns `command args` and resolves with ms until its first stdout line; kills it after. */
@@ -77,7 +79,12 @@ async function bundleFixture(dir) {
 function mcpConfig(script) {
   const ids = ['router', 'delivery', 'scheduling'];
   return {
-    modules: ids.map((id) => ({ id, command: process.execPath, args: [script, '--module', id], restartPolicy: 'never' })),
+    modules: ids.map((id) => ({
+      id,
+      command: process.execPath,
+      args: [script, '--module', id],
+      restartPolicy: 'never',
+    })),
     discovery: { namespace: 'bench', modules: ids },
     preSpawn: ids.map((id) => ({ moduleId: id, env: [['MOBKIT_MODULE_BOUNDARY', 'mcp']] })),
   };
@@ -123,7 +130,12 @@ function rawMcpHandshake(script, moduleName) {
       }
     });
     child.once('error', reject);
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '0' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '0' } },
+    });
   });
 }
 
@@ -215,7 +227,11 @@ async function benchRestart() {
     const pid = runtime.moduleStatus('bench').pid;
     const healthy = new Promise((resolveHealthy) => {
       const off = runtime.subscribe((e) => {
-        if (e.event.kind === 'module' && e.event.eventType === 'supervisor.health' && e.event.payload.to === 'Healthy') {
+        if (
+          e.event.kind === 'module' &&
+          e.event.eventType === 'supervisor.health' &&
+          e.event.payload.to === 'Healthy'
+        ) {
           off();
           resolveHealthy(performance.now());
         }
@@ -253,7 +269,12 @@ async function benchCalls() {
   const times = [];
   for (let i = 0; i < fresh; i += 1) {
     const t1 = performance.now();
-    const transport = new StdioClientTransport({ command: process.execPath, args: [fixture, '--module', 'router'], env, stderr: 'ignore' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [fixture, '--module', 'router'],
+      env,
+      stderr: 'ignore',
+    });
     const client = new Client({ name: 'bench', version: '0' });
     await client.connect(transport);
     const { tools } = await client.listTools();
@@ -281,11 +302,16 @@ try {
   await benchStart(dir);
   await benchRestart();
   await benchCalls();
-  console.log(`\n${results.filter((r) => r.pass).length}/${results.length} targets met in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `\n${results.filter((r) => r.pass).length}/${results.length} targets met in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   if (json) console.log(`@@bench-json ${JSON.stringify({ node: process.version, quick, metrics, results })}`);
 } catch (error) {
   console.log(`benchmark failed: ${error.stack ?? error}`);
-  if (json) console.log(`@@bench-json ${JSON.stringify({ node: process.version, quick, metrics, results, error: String(error?.message ?? error) })}`);
+  if (json)
+    console.log(
+      `@@bench-json ${JSON.stringify({ node: process.version, quick, metrics, results, error: String(error?.message ?? error) })}`,
+    );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,11 @@ import { StderrRing } from './stderr-ring.js';
 describe('LineSplitter', () => {
   it('splits chunks into lines across chunk boundaries, stripping \\r', () => {
     const lines: string[] = [];
-    const s = new LineSplitter(100, (l) => lines.push(l), () => {});
+    const s = new LineSplitter(
+      100,
+      (l) => lines.push(l),
+      () => {},
+    );
     s.push('ab');
     s.push('c\r\nde');
     s.push(Buffer.from('f\n\ng\n'));
@@ -17,7 +21,11 @@ describe('LineSplitter', () => {
   it('drops an over-long line once, reporting its head, and resumes at the next newline', () => {
     const lines: string[] = [];
     const overflows: string[] = [];
-    const s = new LineSplitter(10, (l) => lines.push(l), (head) => overflows.push(head));
+    const s = new LineSplitter(
+      10,
+      (l) => lines.push(l),
+      (head) => overflows.push(head),
+    );
     s.push('0123456789ABCDEF');
     s.push('more-more-more');
     s.push('\nok\n');
@@ -41,13 +49,18 @@ describe('parseToolJson', () => {
     const { parseToolJson } = await import('./mcp.js');
     const base = { moduleId: 'router', tool: 'routing.resolve', content: [], warnings: [] };
     expect(parseToolJson({ ...base, text: '{"sink":"sms"}', payload: { sink: 'sms' } })).toEqual({ sink: 'sms' });
-    expect(() => parseToolJson({ ...base, text: 'oops', payload: 'oops' })).toThrow(/"router" tool "routing.resolve" did not answer a JSON object: "oops"/);
+    expect(() => parseToolJson({ ...base, text: 'oops', payload: 'oops' })).toThrow(
+      /"router" tool "routing.resolve" did not answer a JSON object: "oops"/,
+    );
     let caught: unknown;
     try {
       parseToolJson({ ...base, text: '[1]', payload: [1] });
     } catch (error) {
       caught = error;
     }
-    expect(caught).toMatchObject({ code: 'InvalidJsonResponse', details: { moduleId: 'router', tool: 'routing.resolve', response: '[1]' } });
+    expect(caught).toMatchObject({
+      code: 'InvalidJsonResponse',
+      details: { moduleId: 'router', tool: 'routing.resolve', response: '[1]' },
+    });
   });
 });

@@ -17,7 +17,10 @@ export function moduleError<C extends MobKitErrorCode>(
   cause?: unknown,
 ): SupervisorError<C> {
   const stderr = ring?.tail(10) ?? '';
-  const full = stderr === '' ? message : `${message}; stderr: ${JSON.stringify(stderr.length > 1200 ? `…${stderr.slice(-1200)}` : stderr)}`;
+  const full =
+    stderr === ''
+      ? message
+      : `${message}; stderr: ${JSON.stringify(stderr.length > 1200 ? `…${stderr.slice(-1200)}` : stderr)}`;
   const opts: MobKitErrorOptions = { details: { moduleId, ...details, ...(stderr === '' ? {} : { stderr }) } };
   if (cause !== undefined) opts.cause = cause;
   return new SupervisorError(code, full, opts);

@@ -18,6 +18,13 @@ export {
 } from './runtime.js';
 export { parseToolJson, type McpToolResult, type McpOperation } from './mcp.js';
 export { SupervisorError } from './errors.js';
-export { superviseStart, crashRestartDelay, type StartPolicy, type StartDriver, type StartOutcome, type CrashBackoff } from './supervise.js';
+export {
+  superviseStart,
+  crashRestartDelay,
+  type StartPolicy,
+  type StartDriver,
+  type StartOutcome,
+  type CrashBackoff,
+} from './supervise.js';
 export { isProcessAlive } from './proc.js';
 export { StderrRing } from './stderr-ring.js';

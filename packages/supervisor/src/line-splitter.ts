@@ -44,7 +44,9 @@ export class LineSplitter {
   private append(buf: Buffer): void {
     if (this.discarding || buf.length === 0) return;
     if (this.size + buf.length > this.maxLineBytes) {
-      const head = Buffer.concat([...this.parts, buf.subarray(0, 200)]).subarray(0, 200).toString('utf8');
+      const head = Buffer.concat([...this.parts, buf.subarray(0, 200)])
+        .subarray(0, 200)
+        .toString('utf8');
       this.parts = [];
       this.size = 0;
       this.discarding = true;
@@ -61,7 +63,12 @@ export class LineSplitter {
       return;
     }
     const first = this.parts[0];
-    const line = this.parts.length === 0 ? '' : this.parts.length === 1 && first ? first.toString('utf8') : Buffer.concat(this.parts).toString('utf8');
+    const line =
+      this.parts.length === 0
+        ? ''
+        : this.parts.length === 1 && first
+          ? first.toString('utf8')
+          : Buffer.concat(this.parts).toString('utf8');
     this.parts = [];
     this.size = 0;
     this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);

@@ -14,9 +14,14 @@ type SdkModules = {
 let sdk: Promise<SdkModules> | undefined;
 // The SDK client is loaded on first use, so runtimes without MCP modules never pay for importing it.
 function loadSdk(): Promise<SdkModules> {
-  sdk ??= Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), import('@modelcontextprotocol/sdk/shared/stdio.js')]).then(
-    ([client, stdio]) => ({ Client: client.Client, ReadBuffer: stdio.ReadBuffer, serializeMessage: stdio.serializeMessage }),
-  );
+  sdk ??= Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/shared/stdio.js'),
+  ]).then(([client, stdio]) => ({
+    Client: client.Client,
+    ReadBuffer: stdio.ReadBuffer,
+    serializeMessage: stdio.serializeMessage,
+  }));
   return sdk;
 }
 
@@ -66,7 +71,8 @@ class ProcessTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.proc.stdin;
-    if (this.closed || !stdin || stdin.destroyed || stdin.writableEnded) throw new Error('module process stdin is closed');
+    if (this.closed || !stdin || stdin.destroyed || stdin.writableEnded)
+      throw new Error('module process stdin is closed');
     const json = this.mod.serializeMessage(message);
     await new Promise<void>((resolve, reject) => {
       stdin.write(json, (error) => (error ? reject(error) : resolve()));
@@ -158,7 +164,9 @@ export class McpSession {
     try {
       let cursor: string | undefined;
       for (let page = 0; page < 100; page += 1) {
-        const result = await this.client.listTools(cursor === undefined ? undefined : { cursor }, { timeout: timeoutMs });
+        const result = await this.client.listTools(cursor === undefined ? undefined : { cursor }, {
+          timeout: timeoutMs,
+        });
         for (const tool of result.tools) names.push(tool.name);
         cursor = result.nextCursor;
         if (!cursor) break;
@@ -181,7 +189,9 @@ export class McpSession {
       result = await this.client.callTool({ name: tool, arguments: args }, undefined, { timeout: timeoutMs });
     } catch (error) {
       await settle(this.proc, error);
-      throw McpSession.fail(this.moduleId, operation, error, timeoutMs, this.proc, this.ring, 'ToolCallFailed', { tool });
+      throw McpSession.fail(this.moduleId, operation, error, timeoutMs, this.proc, this.ring, 'ToolCallFailed', {
+        tool,
+      });
     }
     const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];
     const warnings: string[] = [];
@@ -190,17 +200,24 @@ export class McpSession {
       const b = block as { type?: unknown; text?: unknown };
       if (b.type === 'text' && typeof b.text === 'string') pieces.push(b.text);
       else {
-        warnings.push(`module "${this.moduleId}" tool "${tool}" returned a non-text content block (${String(b.type)}); it was JSON-serialized`);
+        warnings.push(
+          `module "${this.moduleId}" tool "${tool}" returned a non-text content block (${String(b.type)}); it was JSON-serialized`,
+        );
         pieces.push(JSON.stringify(block));
       }
     }
     const text = pieces.join('');
     if (result.isError === true) {
-      throw moduleError('ToolCallFailed', this.moduleId, `MCP module "${this.moduleId}" tool "${tool}" (operation ${operation}) returned an error: ${text}`, {
-        tool,
-        operation,
-        toolError: text,
-      });
+      throw moduleError(
+        'ToolCallFailed',
+        this.moduleId,
+        `MCP module "${this.moduleId}" tool "${tool}" (operation ${operation}) returned an error: ${text}`,
+        {
+          tool,
+          operation,
+          toolError: text,
+        },
+      );
     }
     let payload: unknown = text;
     try {
@@ -233,11 +250,28 @@ export class McpSession {
     extra: Record<string, unknown> = {},
   ): SupervisorError {
     if (errorCode(error) === REQUEST_TIMEOUT) {
-      return moduleError('Timeout', moduleId, `MCP module "${moduleId}" did not answer ${operation} within ${timeoutMs} ms`, { operation, timeoutMs, ...extra }, ring, error);
+      return moduleError(
+        'Timeout',
+        moduleId,
+        `MCP module "${moduleId}" did not answer ${operation} within ${timeoutMs} ms`,
+        { operation, timeoutMs, ...extra },
+        ring,
+        error,
+      );
     }
     const exit = proc.exit;
-    const why = errorCode(error) === CONNECTION_CLOSED || exit !== undefined ? `connection closed (${describeExit(exit)})` : errorMessage(error);
-    return moduleError(code, moduleId, `MCP module "${moduleId}" failed at ${operation}: ${why}`, { operation, ...extra, ...(exit ? { exit } : {}) }, ring, error);
+    const why =
+      errorCode(error) === CONNECTION_CLOSED || exit !== undefined
+        ? `connection closed (${describeExit(exit)})`
+        : errorMessage(error);
+    return moduleError(
+      code,
+      moduleId,
+      `MCP module "${moduleId}" failed at ${operation}: ${why}`,
+      { operation, ...extra, ...(exit ? { exit } : {}) },
+      ring,
+      error,
+    );
   }
 }
 
@@ -248,10 +282,16 @@ export class McpSession {
  */
 export function parseToolJson(result: McpToolResult): Record<string, unknown> {
   const payload = result.payload;
-  if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) return payload as Record<string, unknown>;
+  if (typeof payload === 'object' && payload !== null && !Array.isArray(payload))
+    return payload as Record<string, unknown>;
   const response = cutLine(result.text);
-  throw moduleError('InvalidJsonResponse', result.moduleId, `MCP module "${result.moduleId}" tool "${result.tool}" did not answer a JSON object: ${JSON.stringify(response)}`, {
-    tool: result.tool,
-    response,
-  });
+  throw moduleError(
+    'InvalidJsonResponse',
+    result.moduleId,
+    `MCP module "${result.moduleId}" tool "${result.tool}" did not answer a JSON object: ${JSON.stringify(response)}`,
+    {
+      tool: result.tool,
+      response,
+    },
+  );
 }

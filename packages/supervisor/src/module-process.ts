@@ -208,7 +208,11 @@ export class ModuleProcess {
   }
 
   /** Installs the handler for stdout lines after the first one (queued lines are delivered first). */
-  onLines(handler: (line: string) => void, onOverflow: (head: string, limitBytes: number) => void, onEof?: () => void): void {
+  onLines(
+    handler: (line: string) => void,
+    onOverflow: (head: string, limitBytes: number) => void,
+    onEof?: () => void,
+  ): void {
     this.lineHandler = handler;
     this.overflowHandler = onOverflow;
     this.eofHandler = onEof;

@@ -188,9 +188,13 @@ function moduleEnv(preSpawn: PreSpawnData | undefined): Record<string, string> {
 
 function requireTimeout(timeoutMs: unknown, name = 'timeoutMs'): number {
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new SupervisorError('InvalidInput', `${name}: expected a positive number of milliseconds, got ${JSON.stringify(timeoutMs)}`, {
-      details: { field: name },
-    });
+    throw new SupervisorError(
+      'InvalidInput',
+      `${name}: expected a positive number of milliseconds, got ${JSON.stringify(timeoutMs)}`,
+      {
+        details: { field: name },
+      },
+    );
   }
   return timeoutMs;
 }
@@ -229,7 +233,8 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     maxMergedEvents: number | undefined,
   ) {
     for (const module of config.modules) if (!this.configured.has(module.id)) this.configured.set(module.id, module);
-    for (const data of config.preSpawn ?? []) if (!this.preSpawn.has(data.moduleId)) this.preSpawn.set(data.moduleId, data);
+    for (const data of config.preSpawn ?? [])
+      if (!this.preSpawn.has(data.moduleId)) this.preSpawn.set(data.moduleId, data);
     this.discovery = [...config.discovery.modules];
     const defined = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined));
     this.options = {
@@ -342,11 +347,15 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   async reconcileModules(ids: readonly string[], timeoutMs: number): Promise<number> {
     this.assertRunning();
     if (!Array.isArray(ids)) {
-      throw new SupervisorError('InvalidInput', `modules: expected an array of module ids, got ${typeof ids}`, { details: { field: 'modules' } });
+      throw new SupervisorError('InvalidInput', `modules: expected an array of module ids, got ${typeof ids}`, {
+        details: { field: 'modules' },
+      });
     }
     ids.forEach((id, i) => {
       if (typeof id !== 'string') {
-        throw new SupervisorError('InvalidInput', `modules[${i}]: expected a string, got ${typeof id}`, { details: { field: `modules[${i}]` } });
+        throw new SupervisorError('InvalidInput', `modules[${i}]: expected a string, got ${typeof id}`, {
+          details: { field: `modules[${i}]` },
+        });
       }
     });
     requireTimeout(timeoutMs);
@@ -424,7 +433,11 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     }
     if (this.stopping) {
       await this.discard(started.instance);
-      throw new SupervisorError('RuntimeNotRunning', `module "${moduleId}" was started while the runtime shut down; it was stopped`, { details: { moduleId } });
+      throw new SupervisorError(
+        'RuntimeNotRunning',
+        `module "${moduleId}" was started while the runtime shut down; it was stopped`,
+        { details: { moduleId } },
+      );
     }
     slot.generation += 1;
     slot.attempts = outcome.attempts;
@@ -435,7 +448,10 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   // ---------------------------------------------------------------- one start attempt
 
   private async startAttempt(slot: Slot, attempt: number, timeoutMs: number): Promise<Started> {
-    const proc = ModuleProcess.spawn({ command: slot.config.command, args: slot.config.args, env: moduleEnv(slot.preSpawn) }, slot.ring);
+    const proc = ModuleProcess.spawn(
+      { command: slot.config.command, args: slot.config.args, env: moduleEnv(slot.preSpawn) },
+      slot.ring,
+    );
     if (slot.isMcp) {
       if (proc.pid === undefined) {
         const info = await proc.exited;
@@ -456,43 +472,78 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   private spawnFailed(slot: Slot, info: ExitInfo): SupervisorError {
-    return moduleError('SpawnFailed', slot.id, `could not start module "${slot.id}" (command ${JSON.stringify(slot.config.command)}): ${info.spawnError ?? describeExit(info)}`, {
-      command: slot.config.command,
-    });
+    return moduleError(
+      'SpawnFailed',
+      slot.id,
+      `could not start module "${slot.id}" (command ${JSON.stringify(slot.config.command)}): ${info.spawnError ?? describeExit(info)}`,
+      {
+        command: slot.config.command,
+      },
+    );
   }
 
   /** Turns the first stdout line into the ready event, or kills the process and throws. */
-  private async readReadyLine(slot: Slot, proc: ModuleProcess, first: FirstLine, timeoutMs: number): Promise<EventEnvelope> {
+  private async readReadyLine(
+    slot: Slot,
+    proc: ModuleProcess,
+    first: FirstLine,
+    timeoutMs: number,
+  ): Promise<EventEnvelope> {
     const id = slot.id;
     switch (first.kind) {
       case 'spawn-error':
         throw this.spawnFailed(slot, { exitCode: null, signal: null, spawnError: first.message });
       case 'timeout':
         await proc.kill();
-        throw moduleError('Timeout', id, `module "${id}" wrote no ready line within ${timeoutMs} ms; it was killed`, { timeoutMs, operation: 'ready' }, slot.ring);
+        throw moduleError(
+          'Timeout',
+          id,
+          `module "${id}" wrote no ready line within ${timeoutMs} ms; it was killed`,
+          { timeoutMs, operation: 'ready' },
+          slot.ring,
+        );
       case 'eof': {
         await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 500))]);
         await proc.drained(300);
         const exit = proc.exit;
         await proc.kill();
-        throw moduleError('EmptyOutput', id, `module "${id}" closed stdout before writing its ready line (${describeExit(exit)})`, { ...(exit ? { exit } : {}) }, slot.ring);
+        throw moduleError(
+          'EmptyOutput',
+          id,
+          `module "${id}" closed stdout before writing its ready line (${describeExit(exit)})`,
+          { ...(exit ? { exit } : {}) },
+          slot.ring,
+        );
       }
       case 'overflow':
         await proc.kill();
-        throw moduleError('InvalidModuleOutput', id, `module "${id}" wrote a first stdout line longer than ${first.limitBytes} bytes; it starts ${JSON.stringify(first.head)}`, {
-          line: cutLine(first.head),
-          reason: 'LineTooLong',
-        }, slot.ring);
+        throw moduleError(
+          'InvalidModuleOutput',
+          id,
+          `module "${id}" wrote a first stdout line longer than ${first.limitBytes} bytes; it starts ${JSON.stringify(first.head)}`,
+          {
+            line: cutLine(first.head),
+            reason: 'LineTooLong',
+          },
+          slot.ring,
+        );
       case 'line': {
         try {
           return normalizeEventLine(first.line);
         } catch (raw) {
           await proc.kill();
           const cause = toMobKitError(raw);
-          throw moduleError('InvalidModuleOutput', id, `module "${id}" ready line is not a valid event envelope: ${cause.message}`, {
-            line: cutLine(first.line),
-            reason: cause.code,
-          }, slot.ring, cause);
+          throw moduleError(
+            'InvalidModuleOutput',
+            id,
+            `module "${id}" ready line is not a valid event envelope: ${cause.message}`,
+            {
+              line: cutLine(first.line),
+              reason: cause.code,
+            },
+            slot.ring,
+            cause,
+          );
         }
       }
     }
@@ -501,16 +552,22 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   /** Stops a started instance during a restart or replacement (honours the force-failure test hook). */
   private async terminateForRestart(slot: Slot, instance: Instance): Promise<void> {
     if (this.options.supervisorTestForceTerminateFailure) {
-      throw new SupervisorError('TerminateFailed', `forced terminate failure for testing (module "${slot.id}")`, { details: { moduleId: slot.id } });
+      throw new SupervisorError('TerminateFailed', `forced terminate failure for testing (module "${slot.id}")`, {
+        details: { moduleId: slot.id },
+      });
     }
     instance.retired = true;
     await instance.session?.close();
     const outcome = await instance.proc.terminate(this.options.shutdownGraceMs);
     if (outcome.survivors.length > 0) {
       this.strays.add(instance.proc);
-      throw new SupervisorError('TerminateFailed', `module "${slot.id}" processes ${outcome.survivors.join(', ')} survived SIGKILL`, {
-        details: { moduleId: slot.id, survivors: outcome.survivors },
-      });
+      throw new SupervisorError(
+        'TerminateFailed',
+        `module "${slot.id}" processes ${outcome.survivors.join(', ')} survived SIGKILL`,
+        {
+          details: { moduleId: slot.id, survivors: outcome.survivors },
+        },
+      );
     }
   }
 
@@ -533,7 +590,12 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     if (!slot.isMcp) {
       instance.proc.onLines(
         (line) => this.onModuleLine(slot, instance, line),
-        (head, limitBytes) => this.onInvalidLine(slot, instance, `a stdout line longer than ${limitBytes} bytes was dropped; it starts ${JSON.stringify(head)}`),
+        (head, limitBytes) =>
+          this.onInvalidLine(
+            slot,
+            instance,
+            `a stdout line longer than ${limitBytes} bytes was dropped; it starts ${JSON.stringify(head)}`,
+          ),
       );
     }
     void instance.proc.exited.then((info) => this.onExit(slot, instance, info));
@@ -557,8 +619,18 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   private onInvalidLine(slot: Slot, instance: Instance, message: string): void {
     instance.invalidLines += 1;
     if (instance.invalidLines > MAX_INVALID_LINE_WARNINGS) return;
-    const suffix = instance.invalidLines === MAX_INVALID_LINE_WARNINGS ? ' (further invalid lines from this process are dropped without a warning)' : '';
-    this.warn(slot.id, new SupervisorError('InvalidModuleOutput', `module "${slot.id}" wrote an invalid event line: ${message}${suffix}`, { details: { moduleId: slot.id } }));
+    const suffix =
+      instance.invalidLines === MAX_INVALID_LINE_WARNINGS
+        ? ' (further invalid lines from this process are dropped without a warning)'
+        : '';
+    this.warn(
+      slot.id,
+      new SupervisorError(
+        'InvalidModuleOutput',
+        `module "${slot.id}" wrote an invalid event line: ${message}${suffix}`,
+        { details: { moduleId: slot.id } },
+      ),
+    );
   }
 
   private onExit(slot: Slot, instance: Instance, info: ExitInfo): void {
@@ -582,7 +654,13 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     if (this.clock.nowMs() - slot.healthySince >= this.options.restartStableMs) slot.crashStreak = 0;
     let attempt = slot.attempts;
     let from: ModuleHealthState = 'Healthy';
-    let lastError: MobKitError = moduleError('ModuleUnavailable', slot.id, `module "${slot.id}" exited after it was ready (${reason})`, { exit: info }, slot.ring);
+    let lastError: MobKitError = moduleError(
+      'ModuleUnavailable',
+      slot.id,
+      `module "${slot.id}" exited after it was ready (${reason})`,
+      { exit: info },
+      slot.ring,
+    );
     if (!clean) {
       this.record({ moduleId: slot.id, from, to: 'Failed', attempt }, true, { reason });
       from = 'Failed';
@@ -594,7 +672,13 @@ class ModuleRuntimeImpl implements ModuleRuntime {
         slot.loaded = false;
         if (!clean || restart) {
           const why = restart ? `its restart budget (${budget}) is exhausted` : `its restart policy is ${policy}`;
-          this.warn(slot.id, new SupervisorError(lastError.code, `module "${slot.id}" stopped (${why}): ${lastError.message}`, { details: lastError.details, cause: lastError }));
+          this.warn(
+            slot.id,
+            new SupervisorError(lastError.code, `module "${slot.id}" stopped (${why}): ${lastError.message}`, {
+              details: lastError.details,
+              cause: lastError,
+            }),
+          );
         }
         return;
       }
@@ -639,32 +723,51 @@ class ModuleRuntimeImpl implements ModuleRuntime {
 
   // ---------------------------------------------------------------- calls
 
-  async callTool(moduleId: string, tool: string, args: Record<string, unknown>, timeoutMs: number): Promise<McpToolResult> {
+  async callTool(
+    moduleId: string,
+    tool: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<McpToolResult> {
     this.assertRunning();
     requireTimeout(timeoutMs);
     if (typeof tool !== 'string' || tool.trim() === '') {
-      throw new SupervisorError('InvalidInput', `tool: expected a non-empty tool name, got ${JSON.stringify(tool)}`, { details: { field: 'tool', moduleId } });
+      throw new SupervisorError('InvalidInput', `tool: expected a non-empty tool name, got ${JSON.stringify(tool)}`, {
+        details: { field: 'tool', moduleId },
+      });
     }
     const argsValue: unknown = args ?? {};
     if (typeof argsValue !== 'object' || argsValue === null || Array.isArray(argsValue)) {
-      throw new SupervisorError('InvalidInput', `arguments: expected a JSON object for tool "${tool}" of module "${moduleId}", got ${Array.isArray(argsValue) ? 'array' : typeof argsValue}`, {
-        details: { field: 'arguments', moduleId, tool },
-      });
+      throw new SupervisorError(
+        'InvalidInput',
+        `arguments: expected a JSON object for tool "${tool}" of module "${moduleId}", got ${Array.isArray(argsValue) ? 'array' : typeof argsValue}`,
+        {
+          details: { field: 'arguments', moduleId, tool },
+        },
+      );
     }
     const slot = this.loadedSlot(moduleId);
     if (!slot.isMcp) {
-      throw new SupervisorError('McpRequired', `module "${moduleId}" is a JSON-line module; tool "${tool}" needs an MCP module (set MOBKIT_MODULE_BOUNDARY=mcp in its pre_spawn env)`, {
-        details: { moduleId, flow: `call_tool:${tool}` },
-      });
+      throw new SupervisorError(
+        'McpRequired',
+        `module "${moduleId}" is a JSON-line module; tool "${tool}" needs an MCP module (set MOBKIT_MODULE_BOUNDARY=mcp in its pre_spawn env)`,
+        {
+          details: { moduleId, flow: `call_tool:${tool}` },
+        },
+      );
     }
     const instance = this.healthyInstance(slot);
     const session = instance.session as McpSession;
     if (!instance.tools.includes(tool)) {
       instance.tools = await session.listTools(timeoutMs);
       if (!instance.tools.includes(tool)) {
-        throw new SupervisorError('ToolNotFound', `MCP module "${moduleId}" has no tool "${tool}"; available tools: ${instance.tools.length === 0 ? '(none)' : instance.tools.join(', ')}`, {
-          details: { moduleId, tool, availableTools: [...instance.tools] },
-        });
+        throw new SupervisorError(
+          'ToolNotFound',
+          `MCP module "${moduleId}" has no tool "${tool}"; available tools: ${instance.tools.length === 0 ? '(none)' : instance.tools.join(', ')}`,
+          {
+            details: { moduleId, tool, availableTools: [...instance.tools] },
+          },
+        );
       }
     }
     return session.callTool(tool, argsValue as Record<string, unknown>, timeoutMs);
@@ -675,10 +778,16 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     requireTimeout(timeoutMs);
     const { moduleId, method } = request ?? ({} as RouteModuleCallRequest);
     if (typeof moduleId !== 'string' || moduleId.trim() === '') {
-      throw new SupervisorError('InvalidInput', `module_id: expected a non-empty string, got ${JSON.stringify(moduleId)}`, { details: { field: 'module_id' } });
+      throw new SupervisorError(
+        'InvalidInput',
+        `module_id: expected a non-empty string, got ${JSON.stringify(moduleId)}`,
+        { details: { field: 'module_id' } },
+      );
     }
     if (typeof method !== 'string' || method.trim() === '') {
-      throw new SupervisorError('InvalidInput', `method: expected a non-empty string, got ${JSON.stringify(method)}`, { details: { field: 'method', moduleId } });
+      throw new SupervisorError('InvalidInput', `method: expected a non-empty string, got ${JSON.stringify(method)}`, {
+        details: { field: 'method', moduleId },
+      });
     }
     const slot = this.loadedSlot(moduleId);
     if (slot.isMcp) {
@@ -687,21 +796,32 @@ class ModuleRuntimeImpl implements ModuleRuntime {
       return { moduleId, method, payload: result.payload };
     }
     if (CORE_MCP_MODULES.includes(moduleId)) {
-      throw new SupervisorError('McpRequired', `module "${moduleId}" is a core module and must be an MCP module for "${method}" (set MOBKIT_MODULE_BOUNDARY=mcp in its pre_spawn env)`, {
-        details: { moduleId, flow: method },
-      });
+      throw new SupervisorError(
+        'McpRequired',
+        `module "${moduleId}" is a core module and must be an MCP module for "${method}" (set MOBKIT_MODULE_BOUNDARY=mcp in its pre_spawn env)`,
+        {
+          details: { moduleId, flow: method },
+        },
+      );
     }
     // As in the original, a JSON-line module answers a routed call by starting once and writing its
     // first event; the call's params are not delivered to it.
-    const proc = ModuleProcess.spawn({ command: slot.config.command, args: slot.config.args, env: moduleEnv(slot.preSpawn) }, slot.ring);
+    const proc = ModuleProcess.spawn(
+      { command: slot.config.command, args: slot.config.args, env: moduleEnv(slot.preSpawn) },
+      slot.ring,
+    );
     const event = await this.readReadyLine(slot, proc, await proc.firstLine(timeoutMs), timeoutMs);
     const outcome = await proc.kill();
     if (outcome.survivors.length > 0) this.strays.add(proc);
     if (event.event.kind !== 'module' || event.event.module !== moduleId) {
       const got = event.event.kind === 'module' ? `module "${event.event.module}"` : `agent "${event.event.agentId}"`;
-      throw new SupervisorError('UnexpectedRouteResponse', `module "${moduleId}" answered "${method}" with an event of ${got}`, {
-        details: { moduleId, method, eventId: event.eventId },
-      });
+      throw new SupervisorError(
+        'UnexpectedRouteResponse',
+        `module "${moduleId}" answered "${method}" with an event of ${got}`,
+        {
+          details: { moduleId, method, eventId: event.eventId },
+        },
+      );
     }
     return { moduleId, method, payload: event.event.payload };
   }
@@ -768,7 +888,11 @@ class ModuleRuntimeImpl implements ModuleRuntime {
 
   private assertRunning(): void {
     if (!this.running) {
-      throw new SupervisorError('RuntimeNotRunning', 'the module runtime was shut down; start a new one with startModuleRuntime', {});
+      throw new SupervisorError(
+        'RuntimeNotRunning',
+        'the module runtime was shut down; start a new one with startModuleRuntime',
+        {},
+      );
     }
   }
 
@@ -789,9 +913,13 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     const slot = this.slots.get(moduleId);
     if (!slot || !slot.loaded) {
       this.requireConfigured(moduleId);
-      throw new SupervisorError('UnloadedModule', `module "${moduleId}" is not loaded (state: ${slot?.state ?? 'never started'}); start it with spawnMember or reconcileModules`, {
-        details: { moduleId, state: slot?.state ?? null },
-      });
+      throw new SupervisorError(
+        'UnloadedModule',
+        `module "${moduleId}" is not loaded (state: ${slot?.state ?? 'never started'}); start it with spawnMember or reconcileModules`,
+        {
+          details: { moduleId, state: slot?.state ?? null },
+        },
+      );
     }
     return slot;
   }
@@ -800,9 +928,15 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     const instance = slot.instance;
     // The live instance serves calls even while a replacement is starting (state Starting).
     if (!instance || instance.retired) {
-      throw moduleError('ModuleUnavailable', slot.id, `module "${slot.id}" is ${slot.state ?? 'not started'} right now (it is being restarted); retry shortly`, {
-        state: slot.state ?? null,
-      }, slot.ring);
+      throw moduleError(
+        'ModuleUnavailable',
+        slot.id,
+        `module "${slot.id}" is ${slot.state ?? 'not started'} right now (it is being restarted); retry shortly`,
+        {
+          state: slot.state ?? null,
+        },
+        slot.ring,
+      );
     }
     return instance;
   }
@@ -853,7 +987,13 @@ class ModuleRuntimeImpl implements ModuleRuntime {
         kind: 'module',
         module: transition.moduleId,
         eventType: 'supervisor.health',
-        payload: { module_id: transition.moduleId, from: transition.from, to: transition.to, attempt: transition.attempt, ...extra },
+        payload: {
+          module_id: transition.moduleId,
+          from: transition.from,
+          to: transition.to,
+          attempt: transition.attempt,
+          ...extra,
+        },
       },
     });
   }
@@ -864,7 +1004,12 @@ class ModuleRuntimeImpl implements ModuleRuntime {
       eventId: this.uniqueId(`evt-supervisor-warning-${moduleId}-${ts}`),
       source: 'module',
       timestampMs: ts,
-      event: { kind: 'module', module: moduleId, eventType: 'supervisor.warning', payload: { error: error.message, code: error.code } },
+      event: {
+        kind: 'module',
+        module: moduleId,
+        eventType: 'supervisor.warning',
+        payload: { error: error.message, code: error.code },
+      },
     });
   }
 
@@ -906,12 +1051,19 @@ class ModuleRuntimeImpl implements ModuleRuntime {
  * loaded and a `supervisor.warning` event says why; an id that is not configured fails with
  * `ModuleNotConfigured` before anything is started.
  */
-export async function startModuleRuntime(config: MobKitConfig, startOptions: StartModuleRuntimeOptions): Promise<ModuleRuntime> {
+export async function startModuleRuntime(
+  config: MobKitConfig,
+  startOptions: StartModuleRuntimeOptions,
+): Promise<ModuleRuntime> {
   const timeoutMs = requireTimeout(startOptions?.timeoutMs);
   if (!config || !Array.isArray(config.modules) || !config.discovery || !Array.isArray(config.discovery.modules)) {
-    throw new SupervisorError('InvalidConfig', 'config: expected { modules: ModuleConfig[], discovery: { namespace, modules: string[] }, preSpawn: PreSpawnData[] }', {
-      details: { field: 'config' },
-    });
+    throw new SupervisorError(
+      'InvalidConfig',
+      'config: expected { modules: ModuleConfig[], discovery: { namespace, modules: string[] }, preSpawn: PreSpawnData[] }',
+      {
+        details: { field: 'config' },
+      },
+    );
   }
   const configured = new Set(config.modules.map((m) => m.id));
   for (const [i, id] of config.discovery.modules.entries()) {
@@ -926,9 +1078,19 @@ export async function startModuleRuntime(config: MobKitConfig, startOptions: Sta
   }
   const concurrency = startOptions.startConcurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new SupervisorError('InvalidInput', `startConcurrency: expected an integer ≥ 1, got ${JSON.stringify(concurrency)}`, { details: { field: 'startConcurrency' } });
+    throw new SupervisorError(
+      'InvalidInput',
+      `startConcurrency: expected an integer ≥ 1, got ${JSON.stringify(concurrency)}`,
+      { details: { field: 'startConcurrency' } },
+    );
   }
-  const runtime = new ModuleRuntimeImpl(config, timeoutMs, startOptions.options, startOptions.clock, startOptions.maxMergedEvents);
+  const runtime = new ModuleRuntimeImpl(
+    config,
+    timeoutMs,
+    startOptions.options,
+    startOptions.clock,
+    startOptions.maxMergedEvents,
+  );
   await runtime.start(startOptions.agentEvents ?? [], concurrency);
   return runtime;
 }

@@ -59,7 +59,14 @@ describe('superviseStart (spec §3.3)', () => {
     const outcome = await superviseStart('m', policy('on_failure', { backoffMs: 120 }), f.d);
     expect(outcome).toMatchObject({ ok: true, instance: 3, attempts: 3 });
     expect(tos(f.transitions)).toEqual(['Starting', 'Failed', 'Restarting', 'Failed', 'Restarting', 'Healthy']);
-    expect(f.transitions.map((t) => t.from)).toEqual([null, 'Starting', 'Failed', 'Restarting', 'Failed', 'Restarting']);
+    expect(f.transitions.map((t) => t.from)).toEqual([
+      null,
+      'Starting',
+      'Failed',
+      'Restarting',
+      'Failed',
+      'Restarting',
+    ]);
     expect(f.sleeps).toEqual([120, 120]);
   });
 
@@ -101,7 +108,9 @@ describe('superviseStart (spec §3.3)', () => {
 describe('crashRestartDelay', () => {
   const backoff = { baseMs: 100, minMs: 100, multiplier: 1.5, maxMs: 1000 };
   it('starts at the base and grows ×1.5 up to the cap', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => crashRestartDelay(n, backoff))).toEqual([100, 150, 225, 338, 506, 759, 1000, 1000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => crashRestartDelay(n, backoff))).toEqual([
+      100, 150, 225, 338, 506, 759, 1000, 1000,
+    ]);
   });
   it('restarts at once after the first crash when the base is 0, then grows from the minimum', () => {
     const zero = { ...backoff, baseMs: 0 };

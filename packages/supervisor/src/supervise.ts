@@ -1,9 +1,11 @@
 import type { ModuleHealthState, ModuleHealthTransition, RestartPolicy } from '@mobkit/core';
 import { toMobKitError, type MobKitError } from '@mobkit/core';
 
-
 /** How many restarts a restart policy allows: `never` none, `on_failure` and `always` their budget. */
-export function restartBudget(policy: RestartPolicy, budgets: { onFailureRetryBudget: number; alwaysRestartBudget: number }): number {
+export function restartBudget(
+  policy: RestartPolicy,
+  budgets: { onFailureRetryBudget: number; alwaysRestartBudget: number },
+): number {
   return policy === 'always' ? budgets.alwaysRestartBudget : policy === 'on_failure' ? budgets.onFailureRetryBudget : 0;
 }
 
@@ -42,8 +44,13 @@ export type StartOutcome<T> =
  * restarted eagerly (`Healthy → Restarting`) while `n ≤ always_restart_budget`. The fixed backoff is
  * slept before every retry.
  */
-export async function superviseStart<T>(moduleId: string, policy: StartPolicy, driver: StartDriver<T>): Promise<StartOutcome<T>> {
-  const push = (from: ModuleHealthState | null, to: ModuleHealthState, attempt: number) => driver.record({ moduleId, from, to, attempt });
+export async function superviseStart<T>(
+  moduleId: string,
+  policy: StartPolicy,
+  driver: StartDriver<T>,
+): Promise<StartOutcome<T>> {
+  const push = (from: ModuleHealthState | null, to: ModuleHealthState, attempt: number) =>
+    driver.record({ moduleId, from, to, attempt });
   push(null, 'Starting', 0);
   let state: ModuleHealthState = 'Starting';
   let attempts = 0;

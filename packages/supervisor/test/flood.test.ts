@@ -4,7 +4,10 @@ import { config, moduleEvents, payloadOf, shModule, start, trackPids, waitFor } 
 
 describe('a module that floods stdout and stderr', () => {
   it('keeps memory bounded, keeps the runtime responsive, and still shuts it down cleanly', async () => {
-    const runtime = await start(config([shModule('flood', 'flood.sh'), shModule('calm', 'ready.sh')]), { timeoutMs: 2000, maxMergedEvents: 500 });
+    const runtime = await start(config([shModule('flood', 'flood.sh'), shModule('calm', 'ready.sh')]), {
+      timeoutMs: 2000,
+      maxMergedEvents: 500,
+    });
     const pid = runtime.moduleStatus('flood')?.pid as number;
     trackPids(pid, runtime.moduleStatus('calm')?.pid);
     let seen = 0;
@@ -28,10 +31,13 @@ describe('a module that floods stdout and stderr', () => {
   });
 
   it('drops an over-long line without newline and keeps going', async () => {
-    const script = `printf '{"event_id":"evt-big-ready","source":"module","timestamp_ms":1,"module":"big","event_type":"ready","payload":null}\\n'; `
-      + `head -c 3000000 /dev/zero | tr '\\0' x; echo; `
-      + `printf '{"event_id":"evt-big-after","source":"module","timestamp_ms":2,"module":"big","event_type":"after","payload":{"ok":true}}\\n'; exec cat >/dev/null`;
-    const runtime = await start(config([{ id: 'big', command: 'sh', args: ['-c', script], restartPolicy: 'never' }]), { timeoutMs: 2000 });
+    const script =
+      `printf '{"event_id":"evt-big-ready","source":"module","timestamp_ms":1,"module":"big","event_type":"ready","payload":null}\\n'; ` +
+      `head -c 3000000 /dev/zero | tr '\\0' x; echo; ` +
+      `printf '{"event_id":"evt-big-after","source":"module","timestamp_ms":2,"module":"big","event_type":"after","payload":{"ok":true}}\\n'; exec cat >/dev/null`;
+    const runtime = await start(config([{ id: 'big', command: 'sh', args: ['-c', script], restartPolicy: 'never' }]), {
+      timeoutMs: 2000,
+    });
     trackPids(runtime.moduleStatus('big')?.pid);
     await waitFor('the event after the long line', () => moduleEvents(runtime, 'big', 'after').length === 1, 5000);
     const warning = payloadOf<{ error: string }>(runtime, 'big', 'supervisor.warning');

@@ -4,7 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventEnvelope, MobKitConfig, ModuleConfig, ModuleEvent, RestartPolicy } from '@mobkit/core';
 import { afterEach } from 'vitest';
-import { type ModuleRuntime, type StartModuleRuntimeOptions, isProcessAlive, startModuleRuntime } from '../src/index.js';
+import {
+  type ModuleRuntime,
+  type StartModuleRuntimeOptions,
+  isProcessAlive,
+  startModuleRuntime,
+} from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
@@ -12,7 +17,12 @@ export const modulesDir = join(repoRoot, 'fixtures/modules');
 export const mcpFixture = join(repoRoot, 'fixtures/mcp-fixture.mjs');
 
 /** A JSON-line sh test module from fixtures/modules. */
-export function shModule(id: string, script: string, restartPolicy: RestartPolicy = 'never', args: string[] = []): ModuleConfig {
+export function shModule(
+  id: string,
+  script: string,
+  restartPolicy: RestartPolicy = 'never',
+  args: string[] = [],
+): ModuleConfig {
   return { id, command: 'sh', args: [join(modulesDir, script), id, ...args], restartPolicy };
 }
 
@@ -27,11 +37,18 @@ export function mcpModule(id: string, restartPolicy: RestartPolicy = 'never', fi
 }
 
 /** Pre-spawn env selecting the MCP boundary, plus extra env. */
-export function mcpEnv(moduleId: string, extra: Record<string, string> = {}): { moduleId: string; env: [string, string][] } {
+export function mcpEnv(
+  moduleId: string,
+  extra: Record<string, string> = {},
+): { moduleId: string; env: [string, string][] } {
   return { moduleId, env: [['MOBKIT_MODULE_BOUNDARY', 'mcp'], ...Object.entries(extra)] };
 }
 
-export function config(modules: ModuleConfig[], discovery: string[] = modules.map((m) => m.id), preSpawn: MobKitConfig['preSpawn'] = []): MobKitConfig {
+export function config(
+  modules: ModuleConfig[],
+  discovery: string[] = modules.map((m) => m.id),
+  preSpawn: MobKitConfig['preSpawn'] = [],
+): MobKitConfig {
   return { modules, discovery: { namespace: 'test', modules: discovery }, preSpawn };
 }
 
@@ -75,10 +92,19 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-export function moduleEvents(runtime: ModuleRuntime, moduleId: string, eventType?: string): EventEnvelope<ModuleEvent>[] {
+export function moduleEvents(
+  runtime: ModuleRuntime,
+  moduleId: string,
+  eventType?: string,
+): EventEnvelope<ModuleEvent>[] {
   return runtime
     .mergedEvents()
-    .filter((e): e is EventEnvelope<ModuleEvent> => e.event.kind === 'module' && e.event.module === moduleId && (eventType === undefined || e.event.eventType === eventType));
+    .filter(
+      (e): e is EventEnvelope<ModuleEvent> =>
+        e.event.kind === 'module' &&
+        e.event.module === moduleId &&
+        (eventType === undefined || e.event.eventType === eventType),
+    );
 }
 
 export function states(runtime: ModuleRuntime, moduleId: string): string[] {
@@ -88,14 +114,23 @@ export function states(runtime: ModuleRuntime, moduleId: string): string[] {
     .map((t) => t.to);
 }
 
-export function payloadOf<T = Record<string, unknown>>(runtime: ModuleRuntime, moduleId: string, eventType = 'ready'): T {
+export function payloadOf<T = Record<string, unknown>>(
+  runtime: ModuleRuntime,
+  moduleId: string,
+  eventType = 'ready',
+): T {
   const events = moduleEvents(runtime, moduleId, eventType);
   const last = events[events.length - 1];
   if (!last) throw new Error(`no ${eventType} event from ${moduleId}`);
   return last.event.payload as T;
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 5000, stepMs = 20): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false,
+  timeoutMs = 5000,
+  stepMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -113,7 +148,9 @@ export function readText(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
-export async function catchError(promise: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
+export async function catchError(
+  promise: Promise<unknown>,
+): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
   try {
     await promise;
   } catch (error) {

@@ -1,16 +1,34 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../src/index.js';
-import { catchError, config, mcpEnv, mcpModule, moduleEvents, payloadOf, readText, shModule, start, states, tempDir, trackPids, waitFor } from './helpers.js';
+import {
+  catchError,
+  config,
+  mcpEnv,
+  mcpModule,
+  moduleEvents,
+  payloadOf,
+  readText,
+  shModule,
+  start,
+  states,
+  tempDir,
+  trackPids,
+  waitFor,
+} from './helpers.js';
 
 describe('MCP modules (official SDK client, one kept session per module)', () => {
   it('starts MCP modules with initialize + tools/list, emits mcp.ready with sorted tools, and reuses the session', async () => {
     const log = join(tempDir(), 'fixture.log');
     const runtime = await start(
-      config([mcpModule('router'), mcpModule('delivery'), shModule('plain', 'ready.sh')], ['router', 'delivery', 'plain'], [
-        mcpEnv('router', { MOBKIT_PHASE_C_LOG_PATH: log, MOBKIT_PHASE_C_ROUTER_SINK: 'sms' }),
-        { moduleId: 'delivery', env: [['MOBKIT_MODULE_BOUNDARY', '  MCP ']] }, // trimmed, any case
-      ]),
+      config(
+        [mcpModule('router'), mcpModule('delivery'), shModule('plain', 'ready.sh')],
+        ['router', 'delivery', 'plain'],
+        [
+          mcpEnv('router', { MOBKIT_PHASE_C_LOG_PATH: log, MOBKIT_PHASE_C_ROUTER_SINK: 'sms' }),
+          { moduleId: 'delivery', env: [['MOBKIT_MODULE_BOUNDARY', '  MCP ']] }, // trimmed, any case
+        ],
+      ),
       { timeoutMs: 5000 },
     );
     expect(runtime.loadedModules()).toEqual(['delivery', 'plain', 'router']);
@@ -26,7 +44,8 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     const pid = runtime.moduleStatus('router')?.pid;
     trackPids(pid, runtime.moduleStatus('delivery')?.pid);
     const results = [];
-    for (let i = 0; i < 5; i += 1) results.push(await runtime.callTool('router', 'routing.resolve', { recipient: `r-${i}` }, 2000));
+    for (let i = 0; i < 5; i += 1)
+      results.push(await runtime.callTool('router', 'routing.resolve', { recipient: `r-${i}` }, 2000));
     expect(results[0]?.payload).toEqual({ sink: 'sms', target_module: 'delivery' });
     expect(results[0]?.text).toBe('{"sink":"sms","target_module":"delivery"}');
     expect(runtime.moduleStatus('router')?.pid).toBe(pid); // same process: the session is kept
@@ -35,11 +54,20 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     expect(lines.filter((l) => l.startsWith('router:call:routing.resolve:'))).toHaveLength(5);
     expect(lines).toContain('router:call:routing.resolve:{"recipient":"r-4"}');
 
-    const delivered = await runtime.callTool('delivery', 'delivery.send', { payload: { force_adapter_fail: true } }, 2000);
+    const delivered = await runtime.callTool(
+      'delivery',
+      'delivery.send',
+      { payload: { force_adapter_fail: true } },
+      2000,
+    );
     expect(delivered.payload).toEqual({ adapter: 'smtp-mock', force_fail: true });
 
     const routed = await runtime.routeModuleCall({ moduleId: 'router', method: 'routing.resolve', params: {} }, 2000);
-    expect(routed).toEqual({ moduleId: 'router', method: 'routing.resolve', payload: { sink: 'sms', target_module: 'delivery' } });
+    expect(routed).toEqual({
+      moduleId: 'router',
+      method: 'routing.resolve',
+      payload: { sink: 'sms', target_module: 'delivery' },
+    });
 
     const report = await runtime.shutdown();
     expect(report).toEqual({ terminatedModules: ['delivery', 'plain', 'router'], orphanProcesses: 0 });
@@ -48,16 +76,22 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
 
   it('answers ToolNotFound listing the tools, ToolCallFailed on isError, and McpRequired for JSON-line modules', async () => {
     const runtime = await start(
-      config([mcpModule('scheduling'), shModule('router', 'ready.sh'), shModule('analytics', 'ready.sh')], ['scheduling', 'router', 'analytics'], [
-        mcpEnv('scheduling', { MOBKIT_PHASE_C_FAIL_TOOL: 'scheduling.dispatch' }),
-      ]),
+      config(
+        [mcpModule('scheduling'), shModule('router', 'ready.sh'), shModule('analytics', 'ready.sh')],
+        ['scheduling', 'router', 'analytics'],
+        [mcpEnv('scheduling', { MOBKIT_PHASE_C_FAIL_TOOL: 'scheduling.dispatch' })],
+      ),
       { timeoutMs: 5000 },
     );
     trackPids(runtime.moduleStatus('scheduling')?.pid);
     const notFound = await catchError(runtime.callTool('scheduling', 'routing.resolve', {}, 2000));
     expect(notFound.code).toBe('ToolNotFound');
     expect(notFound.message).toContain('available tools: scheduling.dispatch');
-    expect(notFound.details).toMatchObject({ moduleId: 'scheduling', tool: 'routing.resolve', availableTools: ['scheduling.dispatch'] });
+    expect(notFound.details).toMatchObject({
+      moduleId: 'scheduling',
+      tool: 'routing.resolve',
+      availableTools: ['scheduling.dispatch'],
+    });
 
     const failed = await catchError(runtime.callTool('scheduling', 'scheduling.dispatch', { schedule_id: 's' }, 2000));
     expect(failed.code).toBe('ToolCallFailed');
@@ -68,7 +102,9 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     const required = await catchError(runtime.callTool('router', 'routing.resolve', {}, 2000));
     expect(required.code).toBe('McpRequired');
     expect(required.details).toMatchObject({ moduleId: 'router' });
-    const routedCore = await catchError(runtime.routeModuleCall({ moduleId: 'router', method: 'routing.resolve', params: {} }, 2000));
+    const routedCore = await catchError(
+      runtime.routeModuleCall({ moduleId: 'router', method: 'routing.resolve', params: {} }, 2000),
+    );
     expect(routedCore.code).toBe('McpRequired');
     expect(routedCore.details).toMatchObject({ moduleId: 'router', flow: 'routing.resolve' });
 
@@ -85,9 +121,16 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
 
   it('fails a hung MCP module with Timeout naming connect, [Starting, Failed, Stopped], and start-up succeeds', async () => {
     const log = join(tempDir(), 'hang.log');
-    const runtime = await start(config([mcpModule('memory')], ['memory'], [mcpEnv('memory', { MOBKIT_PHASE_C_HANG_ON: 'initialize', MOBKIT_PHASE_C_LOG_PATH: log })]), {
-      timeoutMs: 2500, // long enough for the fixture to load and receive initialize on a busy machine
-    });
+    const runtime = await start(
+      config(
+        [mcpModule('memory')],
+        ['memory'],
+        [mcpEnv('memory', { MOBKIT_PHASE_C_HANG_ON: 'initialize', MOBKIT_PHASE_C_LOG_PATH: log })],
+      ),
+      {
+        timeoutMs: 2500, // long enough for the fixture to load and receive initialize on a busy machine
+      },
+    );
     expect(runtime.loadedModules()).toEqual([]);
     expect(states(runtime, 'memory')).toEqual(['Starting', 'Failed', 'Stopped']);
     const warning = payloadOf<{ code: string; error: string }>(runtime, 'memory', 'supervisor.warning');
@@ -104,7 +147,10 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     const hangFile = join(tempDir(), 'hang');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(hangFile, '');
-    const runtime = await start(config([mcpModule('router')], ['router'], [mcpEnv('router', { MOBKIT_PHASE_C_HANG_ON_FILE: hangFile })]), { timeoutMs: 5000 });
+    const runtime = await start(
+      config([mcpModule('router')], ['router'], [mcpEnv('router', { MOBKIT_PHASE_C_HANG_ON_FILE: hangFile })]),
+      { timeoutMs: 5000 },
+    );
     trackPids(runtime.moduleStatus('router')?.pid);
     writeFileSync(hangFile, 'call_tool:routing.resolve');
     const error = await catchError(runtime.callTool('router', 'routing.resolve', {}, 300));
@@ -117,7 +163,18 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
 
   it('quotes the stderr of an MCP module that dies during the handshake', async () => {
     const runtime = await start(
-      config([{ id: 'delivery', command: 'sh', args: ['-c', 'echo "delivery: missing SMTP_HOST" >&2; exit 2'], restartPolicy: 'never' }], ['delivery'], [mcpEnv('delivery')]),
+      config(
+        [
+          {
+            id: 'delivery',
+            command: 'sh',
+            args: ['-c', 'echo "delivery: missing SMTP_HOST" >&2; exit 2'],
+            restartPolicy: 'never',
+          },
+        ],
+        ['delivery'],
+        [mcpEnv('delivery')],
+      ),
       { timeoutMs: 3000 },
     );
     const warning = payloadOf<{ code: string; error: string }>(runtime, 'delivery', 'supervisor.warning');
@@ -129,10 +186,13 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
 
   it('restarts a crashed MCP module per its policy and calls work again on the new session', async () => {
     const log = join(tempDir(), 'crash.log');
-    const runtime = await start(config([mcpModule('router', 'on_failure')], ['router'], [mcpEnv('router', { MOBKIT_PHASE_C_LOG_PATH: log })]), {
-      timeoutMs: 5000,
-      options: { supervisorRestartBackoffMs: 400 },
-    });
+    const runtime = await start(
+      config([mcpModule('router', 'on_failure')], ['router'], [mcpEnv('router', { MOBKIT_PHASE_C_LOG_PATH: log })]),
+      {
+        timeoutMs: 5000,
+        options: { supervisorRestartBackoffMs: 400 },
+      },
+    );
     const pid = runtime.moduleStatus('router')?.pid as number;
     trackPids(pid);
     process.kill(pid, 'SIGKILL');
@@ -140,10 +200,14 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     const unavailable = await catchError(runtime.callTool('router', 'routing.resolve', {}, 1000));
     expect(unavailable.code).toBe('ModuleUnavailable');
     expect(runtime.loadedModules()).toEqual(['router']); // still loaded while it restarts
-    await waitFor('router to be healthy again', () => {
-      const s = runtime.moduleStatus('router');
-      return s?.state === 'Healthy' && s.pid !== pid;
-    }, 8000);
+    await waitFor(
+      'router to be healthy again',
+      () => {
+        const s = runtime.moduleStatus('router');
+        return s?.state === 'Healthy' && s.pid !== pid;
+      },
+      8000,
+    );
     trackPids(runtime.moduleStatus('router')?.pid);
     expect(states(runtime, 'router')).toEqual(['Starting', 'Healthy', 'Failed', 'Restarting', 'Healthy']);
     expect(moduleEvents(runtime, 'router', 'mcp.ready')).toHaveLength(2);
@@ -152,7 +216,9 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
   });
 
   it('replaces an MCP module with spawnMember: a new server and session, the old server gone', async () => {
-    const runtime = await start(config([mcpModule('delivery')], ['delivery'], [mcpEnv('delivery')]), { timeoutMs: 5000 });
+    const runtime = await start(config([mcpModule('delivery')], ['delivery'], [mcpEnv('delivery')]), {
+      timeoutMs: 5000,
+    });
     const oldPid = runtime.moduleStatus('delivery')?.pid as number;
     trackPids(oldPid);
     await runtime.spawnMember('delivery', 5000);
@@ -167,7 +233,11 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
 
   it('fails a call in flight when the MCP module dies, naming module, tool and operation', async () => {
     const runtime = await start(
-      config([mcpModule('router', 'never')], ['router'], [mcpEnv('router', { MOBKIT_PHASE_C_EXIT_ON: 'call_tool:routing.resolve' })]),
+      config(
+        [mcpModule('router', 'never')],
+        ['router'],
+        [mcpEnv('router', { MOBKIT_PHASE_C_EXIT_ON: 'call_tool:routing.resolve' })],
+      ),
       { timeoutMs: 5000 },
     );
     trackPids(runtime.moduleStatus('router')?.pid);

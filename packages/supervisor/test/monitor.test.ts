@@ -9,15 +9,27 @@ type Health = { module_id: string; from: string | null; to: string; attempt: num
 describe('monitoring after ready', () => {
   it('notices a crash at once and goes Healthy → Failed → Restarting → Healthy, each transition a module event', async () => {
     const state = join(tempDir(), 'attempts');
-    const runtime = await start(config([shModule('worker', 'crash-after-ready.sh', 'on_failure', [state, '1'])]), { timeoutMs: 2000 });
+    const runtime = await start(config([shModule('worker', 'crash-after-ready.sh', 'on_failure', [state, '1'])]), {
+      timeoutMs: 2000,
+    });
     const live: EventEnvelope[] = [];
     runtime.subscribe((e) => live.push(e));
     const firstPid = payloadOf<{ pid: number }>(runtime, 'worker').pid;
     trackPids(firstPid);
-    await waitFor('second ready', () => moduleEvents(runtime, 'worker', 'ready').length === 2 && runtime.moduleStatus('worker')?.state === 'Healthy', 5000);
+    await waitFor(
+      'second ready',
+      () =>
+        moduleEvents(runtime, 'worker', 'ready').length === 2 && runtime.moduleStatus('worker')?.state === 'Healthy',
+      5000,
+    );
     trackPids(runtime.moduleStatus('worker')?.pid);
     expect(states(runtime, 'worker')).toEqual(['Starting', 'Healthy', 'Failed', 'Restarting', 'Healthy']);
-    expect(runtime.healthTransitions().filter((t) => t.moduleId === 'worker').map((t) => t.attempt)).toEqual([0, 1, 1, 1, 2]);
+    expect(
+      runtime
+        .healthTransitions()
+        .filter((t) => t.moduleId === 'worker')
+        .map((t) => t.attempt),
+    ).toEqual([0, 1, 1, 1, 2]);
     const health = moduleEvents(runtime, 'worker', 'supervisor.health').map((e) => e.event.payload as Health);
     expect(health.map((h) => [h.from, h.to])).toEqual([
       ['Healthy', 'Failed'],
@@ -38,7 +50,12 @@ describe('monitoring after ready', () => {
     const state = join(tempDir(), 'attempts');
     const runtime = await start(config([shModule('crashy', 'crash-after-ready.sh', 'on_failure', [state, '9', '0'])]), {
       timeoutMs: 2000,
-      options: { onFailureRetryBudget: 3, supervisorRestartBackoffMs: 100, restartBackoffMultiplier: 1.5, restartStableMs: 60_000 },
+      options: {
+        onFailureRetryBudget: 3,
+        supervisorRestartBackoffMs: 100,
+        restartBackoffMultiplier: 1.5,
+        restartStableMs: 60_000,
+      },
     });
     await waitFor('crashy to stop', () => runtime.moduleStatus('crashy')?.state === 'Stopped', 8000);
     const health = moduleEvents(runtime, 'crashy', 'supervisor.health');
@@ -69,12 +86,20 @@ describe('monitoring after ready', () => {
 
   it('resets the crash count after a stable period', async () => {
     const state = join(tempDir(), 'attempts');
-    const runtime = await start(config([shModule('steady', 'crash-after-ready.sh', 'on_failure', [state, '3', '0.3'])]), {
-      timeoutMs: 2000,
-      options: { onFailureRetryBudget: 1, restartStableMs: 150 },
-    });
+    const runtime = await start(
+      config([shModule('steady', 'crash-after-ready.sh', 'on_failure', [state, '3', '0.3'])]),
+      {
+        timeoutMs: 2000,
+        options: { onFailureRetryBudget: 1, restartStableMs: 150 },
+      },
+    );
     // Every run lives 300 ms > the 150 ms stable period, so budget 1 suffices for each of the 3 crashes.
-    await waitFor('fourth ready', () => moduleEvents(runtime, 'steady', 'ready').length === 4 && runtime.moduleStatus('steady')?.state === 'Healthy', 8000);
+    await waitFor(
+      'fourth ready',
+      () =>
+        moduleEvents(runtime, 'steady', 'ready').length === 4 && runtime.moduleStatus('steady')?.state === 'Healthy',
+      8000,
+    );
     trackPids(runtime.moduleStatus('steady')?.pid);
     expect(runtime.loadedModules()).toEqual(['steady']);
     expect(runtime.moduleStatus('steady')?.restarts).toBe(3);
@@ -82,7 +107,9 @@ describe('monitoring after ready', () => {
 
   it('stops a never module that dies after ready and warns', async () => {
     const state = join(tempDir(), 'attempts');
-    const runtime = await start(config([shModule('fragile', 'crash-after-ready.sh', 'never', [state, '1'])]), { timeoutMs: 2000 });
+    const runtime = await start(config([shModule('fragile', 'crash-after-ready.sh', 'never', [state, '1'])]), {
+      timeoutMs: 2000,
+    });
     await waitFor('fragile to stop', () => runtime.moduleStatus('fragile')?.state === 'Stopped', 5000);
     expect(states(runtime, 'fragile')).toEqual(['Starting', 'Healthy', 'Failed', 'Stopped']);
     expect(runtime.loadedModules()).toEqual([]);
@@ -92,15 +119,20 @@ describe('monitoring after ready', () => {
   });
 
   it('turns later stdout lines into module events and warns (bounded) about invalid ones', async () => {
-    const script = `printf '{"event_id":"evt-talk-ready","source":"module","timestamp_ms":1,"module":"talk","event_type":"ready","payload":null}\\n'; `
-      + `printf '{"event_id":"evt-talk-2","source":"module","timestamp_ms":2,"module":"talk","event_type":"progress","payload":{"n":2}}\\n'; `
-      + `for i in 1 2 3 4 5 6 7 8; do echo "not json $i"; done; exec cat >/dev/null`;
-    const runtime = await start(config([{ id: 'talk', command: 'sh', args: ['-c', script], restartPolicy: 'never' }]), { timeoutMs: 2000 });
+    const script =
+      `printf '{"event_id":"evt-talk-ready","source":"module","timestamp_ms":1,"module":"talk","event_type":"ready","payload":null}\\n'; ` +
+      `printf '{"event_id":"evt-talk-2","source":"module","timestamp_ms":2,"module":"talk","event_type":"progress","payload":{"n":2}}\\n'; ` +
+      `for i in 1 2 3 4 5 6 7 8; do echo "not json $i"; done; exec cat >/dev/null`;
+    const runtime = await start(config([{ id: 'talk', command: 'sh', args: ['-c', script], restartPolicy: 'never' }]), {
+      timeoutMs: 2000,
+    });
     trackPids(runtime.moduleStatus('talk')?.pid);
     await waitFor('warnings', () => moduleEvents(runtime, 'talk', 'supervisor.warning').length === 5);
     expect(payloadOf(runtime, 'talk', 'progress')).toEqual({ n: 2 });
     await new Promise((r) => setTimeout(r, 100));
-    const warnings = moduleEvents(runtime, 'talk', 'supervisor.warning').map((e) => (e.event.payload as { error: string }).error);
+    const warnings = moduleEvents(runtime, 'talk', 'supervisor.warning').map(
+      (e) => (e.event.payload as { error: string }).error,
+    );
     expect(warnings).toHaveLength(5);
     expect(warnings[0]).toContain('not json 1');
     expect(warnings[4]).toContain('further invalid lines');

@@ -4,9 +4,15 @@ import { catchError, config, moduleEvents, payloadOf, shModule, start, states, t
 
 describe('reconcileModules and spawnMember', () => {
   it('rejects an unconfigured id without changing anything', async () => {
-    const runtime = await start(config([shModule('a', 'ready.sh'), shModule('b', 'ready.sh')], ['a']), { timeoutMs: 2000 });
+    const runtime = await start(config([shModule('a', 'ready.sh'), shModule('b', 'ready.sh')], ['a']), {
+      timeoutMs: 2000,
+    });
     trackPids(runtime.moduleStatus('a')?.pid);
-    const before = { loaded: runtime.loadedModules(), transitions: runtime.healthTransitions(), events: runtime.mergedEvents() };
+    const before = {
+      loaded: runtime.loadedModules(),
+      transitions: runtime.healthTransitions(),
+      events: runtime.mergedEvents(),
+    };
     const error = await catchError(runtime.reconcileModules(['b', 'ghost'], 2000));
     expect(error.code).toBe('ModuleNotConfigured');
     expect(error.message).toContain('"ghost"');
@@ -18,7 +24,10 @@ describe('reconcileModules and spawnMember', () => {
   });
 
   it('starts only the ids that are not loaded and returns how many', async () => {
-    const runtime = await start(config([shModule('a', 'ready.sh'), shModule('b', 'ready.sh'), shModule('c', 'ready.sh')], ['a']), { timeoutMs: 2000 });
+    const runtime = await start(
+      config([shModule('a', 'ready.sh'), shModule('b', 'ready.sh'), shModule('c', 'ready.sh')], ['a']),
+      { timeoutMs: 2000 },
+    );
     expect(await runtime.reconcileModules(['a', 'b', 'c'], 2000)).toBe(2);
     expect(runtime.loadedModules()).toEqual(['a', 'b', 'c']);
     expect(await runtime.reconcileModules(['b'], 2000)).toBe(0);
@@ -29,7 +38,10 @@ describe('reconcileModules and spawnMember', () => {
   });
 
   it('propagates the first start failure of a reconcile', async () => {
-    const runtime = await start(config([shModule('ok', 'ready.sh'), shModule('bad', 'stderr-exit.sh', 'never', ['4'])], []), { timeoutMs: 2000 });
+    const runtime = await start(
+      config([shModule('ok', 'ready.sh'), shModule('bad', 'stderr-exit.sh', 'never', ['4'])], []),
+      { timeoutMs: 2000 },
+    );
     const error = await catchError(runtime.reconcileModules(['ok', 'bad'], 2000));
     expect(error.code).toBe('EmptyOutput');
     expect(error.message).toContain('exit code 4');
@@ -56,7 +68,10 @@ describe('reconcileModules and spawnMember', () => {
   });
 
   it('keeps the old child tracked and errors when it cannot be stopped for a replacement', async () => {
-    const runtime = await start(config([shModule('sticky', 'ready.sh')]), { timeoutMs: 2000, options: { supervisorTestForceTerminateFailure: true } });
+    const runtime = await start(config([shModule('sticky', 'ready.sh')]), {
+      timeoutMs: 2000,
+      options: { supervisorTestForceTerminateFailure: true },
+    });
     const oldPid = runtime.moduleStatus('sticky')?.pid as number;
     trackPids(oldPid);
     const error = await catchError(runtime.spawnMember('sticky', 2000));

@@ -22,7 +22,11 @@ beforeAll(() => {
   const dist = join(pkg, 'dist/index.js');
   const coreDist = join(repoRoot, 'packages/core/dist/index.js');
   if (!existsSync(dist) || !existsSync(coreDist) || statSync(dist).mtimeMs < newestMtime(join(pkg, 'src'))) {
-    execFileSync('npx', ['nx', 'run', '@mobkit/supervisor:build'], { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, NX_DAEMON: 'false' } });
+    execFileSync('npx', ['nx', 'run', '@mobkit/supervisor:build'], {
+      cwd: repoRoot,
+      stdio: 'ignore',
+      env: { ...process.env, NX_DAEMON: 'false' },
+    });
   }
 }, 120_000);
 
@@ -40,7 +44,10 @@ afterEach(() => {
 async function startHost(mode: 'idle' | 'exit'): Promise<{ pid: number; pids: Record<string, number> }> {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
-  const child = spawn(process.execPath, [join(pkg, 'test/parent-host.mjs'), mode, repoRoot], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const child = spawn(process.execPath, [join(pkg, 'test/parent-host.mjs'), mode, repoRoot], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
   hosts.push(child.pid as number);
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {

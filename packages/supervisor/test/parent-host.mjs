@@ -10,7 +10,12 @@ const runtime = await startModuleRuntime(
   {
     modules: [
       { id: 'jsonline', command: 'sh', args: [join(modules, 'ready.sh'), 'jsonline'], restartPolicy: 'on_failure' },
-      { id: 'router', command: process.execPath, args: [join(root, 'fixtures/mcp-fixture.mjs'), '--module', 'router'], restartPolicy: 'on_failure' },
+      {
+        id: 'router',
+        command: process.execPath,
+        args: [join(root, 'fixtures/mcp-fixture.mjs'), '--module', 'router'],
+        restartPolicy: 'on_failure',
+      },
       { id: 'deaf', command: 'sh', args: [join(modules, 'grandchild.sh'), 'deaf'], restartPolicy: 'never' },
     ],
     discovery: { namespace: 'parent-death', modules: mode === 'exit' ? ['deaf'] : ['jsonline', 'router'] },

@@ -19,7 +19,10 @@ describe('ordered shutdown and orphan accounting', () => {
   });
 
   it('SIGKILLs the whole group after the grace period when SIGTERM is ignored', async () => {
-    const runtime = await start(config([shModule('stubborn', 'ignore-term.sh')]), { timeoutMs: 2000, options: { shutdownGraceMs: 300 } });
+    const runtime = await start(config([shModule('stubborn', 'ignore-term.sh')]), {
+      timeoutMs: 2000,
+      options: { shutdownGraceMs: 300 },
+    });
     const { pid, child } = payloadOf<{ pid: number; child: number }>(runtime, 'stubborn');
     trackPids(pid, child);
     const t0 = performance.now();
@@ -36,7 +39,12 @@ describe('ordered shutdown and orphan accounting', () => {
     const file = join(tempDir(), 'order');
     const script = (id: string) =>
       `trap 'echo ${id} >> ${file}; exit 0' TERM; printf '{"event_id":"evt-${id}","source":"module","timestamp_ms":1,"module":"${id}","event_type":"ready","payload":null}\\n'; while :; do sleep 0.05; done`;
-    const modules = ['first', 'second', 'third'].map((id) => ({ id, command: 'sh', args: ['-c', script(id)], restartPolicy: 'never' as const }));
+    const modules = ['first', 'second', 'third'].map((id) => ({
+      id,
+      command: 'sh',
+      args: ['-c', script(id)],
+      restartPolicy: 'never' as const,
+    }));
     const runtime = await start(config(modules), { timeoutMs: 2000, options: { shutdownGraceMs: 1000 } });
     for (const id of ['first', 'second', 'third']) trackPids(runtime.moduleStatus(id)?.pid);
     const report = await runtime.shutdown();

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { startModuleRuntime } from '../src/index.js';
-import { catchError, config, inlineModule, moduleEvents, payloadOf, readText, shModule, start, states, tempDir, trackPids } from './helpers.js';
+import {
+  catchError,
+  config,
+  inlineModule,
+  moduleEvents,
+  payloadOf,
+  readText,
+  shModule,
+  start,
+  states,
+  tempDir,
+  trackPids,
+} from './helpers.js';
 import { join } from 'node:path';
 
 const budgets2 = { onFailureRetryBudget: 2, alwaysRestartBudget: 2 };
@@ -23,11 +35,20 @@ describe('start-up of JSON-line modules', () => {
     const report = await runtime.shutdown();
     expect(report).toEqual({ terminatedModules: ['alpha'], orphanProcesses: 0 });
     expect(runtime.isRunning()).toBe(false);
-    expect(runtime.lifecycleEvents().map((e) => e.stage)).toEqual(['MobStarted', 'ModulesStarted', 'MergedStreamStarted', 'ShutdownRequested', 'ShutdownComplete']);
+    expect(runtime.lifecycleEvents().map((e) => e.stage)).toEqual([
+      'MobStarted',
+      'ModulesStarted',
+      'MergedStreamStarted',
+      'ShutdownRequested',
+      'ShutdownComplete',
+    ]);
   });
 
   it('pins never + exit 1 to [Starting, Failed, Stopped], does not load it, warns, and still starts', async () => {
-    const runtime = await start(config([inlineModule('broken', 'exit 1', 'never'), shModule('ok', 'ready.sh')]), { timeoutMs: 2000, options: budgets2 });
+    const runtime = await start(config([inlineModule('broken', 'exit 1', 'never'), shModule('ok', 'ready.sh')]), {
+      timeoutMs: 2000,
+      options: budgets2,
+    });
     expect(states(runtime, 'broken')).toEqual(['Starting', 'Failed', 'Stopped']);
     expect(runtime.healthTransitions().filter((t) => t.moduleId === 'broken')).toEqual([
       { moduleId: 'broken', from: null, to: 'Starting', attempt: 0 },
@@ -43,19 +64,30 @@ describe('start-up of JSON-line modules', () => {
 
   it('pins on_failure failing twice with budget 2 to [Starting, Failed, Restarting, Failed, Restarting, Healthy]', async () => {
     const state = join(tempDir(), 'attempts');
-    const runtime = await start(config([shModule('flaky', 'crash-then-ready.sh', 'on_failure', [state, '3'])]), { timeoutMs: 2000, options: budgets2 });
+    const runtime = await start(config([shModule('flaky', 'crash-then-ready.sh', 'on_failure', [state, '3'])]), {
+      timeoutMs: 2000,
+      options: budgets2,
+    });
     expect(states(runtime, 'flaky')).toEqual(['Starting', 'Failed', 'Restarting', 'Failed', 'Restarting', 'Healthy']);
-    expect(runtime.healthTransitions().filter((t) => t.moduleId === 'flaky').map((t) => t.attempt)).toEqual([0, 1, 1, 2, 2, 3]);
+    expect(
+      runtime
+        .healthTransitions()
+        .filter((t) => t.moduleId === 'flaky')
+        .map((t) => t.attempt),
+    ).toEqual([0, 1, 1, 2, 2, 3]);
     expect(payloadOf<{ attempt: number }>(runtime, 'flaky').attempt).toBe(3);
     expect(runtime.loadedModules()).toEqual(['flaky']);
   });
 
   it('pins the seed case: on_failure, budget 1, first attempt exits 1 → [Starting, Failed, Restarting, Healthy]', async () => {
     const state = join(tempDir(), 'attempts');
-    const runtime = await start(config([shModule('forced-crash', 'crash-then-ready.sh', 'on_failure', [state, '2'])], []), {
-      timeoutMs: 1000,
-      options: { onFailureRetryBudget: 1, supervisorRestartBackoffMs: 80 },
-    });
+    const runtime = await start(
+      config([shModule('forced-crash', 'crash-then-ready.sh', 'on_failure', [state, '2'])], []),
+      {
+        timeoutMs: 1000,
+        options: { onFailureRetryBudget: 1, supervisorRestartBackoffMs: 80 },
+      },
+    );
     expect(runtime.loadedModules()).toEqual([]);
     expect(await runtime.reconcileModules(['forced-crash'], 1000)).toBe(1);
     expect(readText(state).trim()).toBe('2');
@@ -65,7 +97,10 @@ describe('start-up of JSON-line modules', () => {
   });
 
   it('restarts a healthy always module eagerly up to its budget (spec §3.3)', async () => {
-    const runtime = await start(config([shModule('eager', 'ready.sh', 'always')]), { timeoutMs: 2000, options: budgets2 });
+    const runtime = await start(config([shModule('eager', 'ready.sh', 'always')]), {
+      timeoutMs: 2000,
+      options: budgets2,
+    });
     expect(states(runtime, 'eager')).toEqual(['Starting', 'Healthy', 'Restarting', 'Healthy', 'Restarting', 'Healthy']);
     expect(runtime.loadedModules()).toEqual(['eager']);
     expect(moduleEvents(runtime, 'eager', 'ready')).toHaveLength(1);
@@ -84,10 +119,13 @@ describe('start-up of JSON-line modules', () => {
 
   it('does not load a module that exhausts its budget, warns with the error, and start-up succeeds', async () => {
     const state = join(tempDir(), 'attempts');
-    const runtime = await start(config([shModule('hopeless', 'crash-then-ready.sh', 'on_failure', [state, '9']), shModule('fine', 'ready.sh')]), {
-      timeoutMs: 2000,
-      options: { onFailureRetryBudget: 1 },
-    });
+    const runtime = await start(
+      config([shModule('hopeless', 'crash-then-ready.sh', 'on_failure', [state, '9']), shModule('fine', 'ready.sh')]),
+      {
+        timeoutMs: 2000,
+        options: { onFailureRetryBudget: 1 },
+      },
+    );
     expect(runtime.loadedModules()).toEqual(['fine']);
     expect(states(runtime, 'hopeless')).toEqual(['Starting', 'Failed', 'Restarting', 'Failed', 'Stopped']);
     expect(readText(state).trim()).toBe('2');
@@ -96,11 +134,17 @@ describe('start-up of JSON-line modules', () => {
     const error = String((warnings[0]?.event.payload as { error: string }).error);
     expect(error).toContain('closed stdout before writing its ready line');
     expect(error).toContain('attempt 2 failing on purpose');
-    expect(runtime.lifecycleEvents().map((e) => e.stage)).toEqual(['MobStarted', 'ModulesStarted', 'MergedStreamStarted']);
+    expect(runtime.lifecycleEvents().map((e) => e.stage)).toEqual([
+      'MobStarted',
+      'ModulesStarted',
+      'MergedStreamStarted',
+    ]);
   });
 
   it('fails start-up with ModuleNotConfigured for an unknown discovered id, starting nothing', async () => {
-    const error = await catchError(startModuleRuntime(config([shModule('known', 'ready.sh')], ['known', 'ghost']), { timeoutMs: 1000 }));
+    const error = await catchError(
+      startModuleRuntime(config([shModule('known', 'ready.sh')], ['known', 'ghost']), { timeoutMs: 1000 }),
+    );
     expect(error.code).toBe('ModuleNotConfigured');
     expect(error.message).toContain('"ghost"');
     expect(error.message).toContain('discovery.modules[1]');
@@ -128,7 +172,11 @@ describe('start-up of JSON-line modules', () => {
     expect(payload.error).toContain('exit code 7');
     expect(payload.error).toContain('first complaint from moody');
     expect(payload.error).toContain('fatal: cannot open /nonexistent/config.toml');
-    expect(runtime.moduleStatus('moody')?.stderr).toEqual(['first complaint from moody', 'second complaint', 'fatal: cannot open /nonexistent/config.toml']);
+    expect(runtime.moduleStatus('moody')?.stderr).toEqual([
+      'first complaint from moody',
+      'second complaint',
+      'fatal: cannot open /nonexistent/config.toml',
+    ]);
   });
 
   it('rejects a bad first line with a normalization error quoting the line cut to 200 characters', async () => {
@@ -146,7 +194,10 @@ describe('start-up of JSON-line modules', () => {
   });
 
   it('reports SpawnFailed for a command that does not exist', async () => {
-    const runtime = await start(config([{ id: 'nope', command: '/nonexistent/binary', args: [], restartPolicy: 'never' }]), { timeoutMs: 1000 });
+    const runtime = await start(
+      config([{ id: 'nope', command: '/nonexistent/binary', args: [], restartPolicy: 'never' }]),
+      { timeoutMs: 1000 },
+    );
     const payload = payloadOf<{ code: string; error: string }>(runtime, 'nope', 'supervisor.warning');
     expect(payload.code).toBe('SpawnFailed');
     expect(payload.error).toContain('/nonexistent/binary');
@@ -156,7 +207,14 @@ describe('start-up of JSON-line modules', () => {
     process.env.MOBKIT_TEST_PARENT = 'from-parent';
     process.env.FORCE_COLOR = 'true';
     try {
-      const runtime = await start(config([shModule('envy', 'env.sh')], ['envy'], [{ moduleId: 'envy', env: [['MOBKIT_TEST_VALUE', 'from-pre-spawn']] }]), { timeoutMs: 2000 });
+      const runtime = await start(
+        config(
+          [shModule('envy', 'env.sh')],
+          ['envy'],
+          [{ moduleId: 'envy', env: [['MOBKIT_TEST_VALUE', 'from-pre-spawn']] }],
+        ),
+        { timeoutMs: 2000 },
+      );
       expect(payloadOf(runtime, 'envy')).toEqual({ env: 'from-pre-spawn', parent: 'from-parent', force_color: '' });
     } finally {
       delete process.env.MOBKIT_TEST_PARENT;
@@ -165,15 +223,30 @@ describe('start-up of JSON-line modules', () => {
   });
 
   it('merges agent events with module events in (timestamp, event_id, source) order', async () => {
-    const agent = (id: string, ts: number) => ({ eventId: id, source: 'agent' as const, timestampMs: ts, event: { kind: 'agent' as const, agentId: 'a-1', eventType: 'run_completed' } });
-    const runtime = await start(config([shModule('mod', 'ready.sh')]), { timeoutMs: 2000, agentEvents: [agent('evt-agent-late', 100), agent('evt-agent-early', 1)] });
-    expect(runtime.mergedEvents().map((e) => e.eventId)).toEqual(['evt-agent-early', 'evt-mod-ready', 'evt-agent-late']);
+    const agent = (id: string, ts: number) => ({
+      eventId: id,
+      source: 'agent' as const,
+      timestampMs: ts,
+      event: { kind: 'agent' as const, agentId: 'a-1', eventType: 'run_completed' },
+    });
+    const runtime = await start(config([shModule('mod', 'ready.sh')]), {
+      timeoutMs: 2000,
+      agentEvents: [agent('evt-agent-late', 100), agent('evt-agent-early', 1)],
+    });
+    expect(runtime.mergedEvents().map((e) => e.eventId)).toEqual([
+      'evt-agent-early',
+      'evt-mod-ready',
+      'evt-agent-late',
+    ]);
   });
 });
 
 describe('start-up edge cases', () => {
   it('reports EmptyOutput when the module exits while a child of it still holds stdout open', async () => {
-    const runtime = await start(config([inlineModule('leaky', 'sleep 30 & echo "leaving a child behind" >&2; exit 5')]), { timeoutMs: 5000 });
+    const runtime = await start(
+      config([inlineModule('leaky', 'sleep 30 & echo "leaving a child behind" >&2; exit 5')]),
+      { timeoutMs: 5000 },
+    );
     const payload = payloadOf<{ code: string; error: string }>(runtime, 'leaky', 'supervisor.warning');
     expect(payload.code).toBe('EmptyOutput');
     expect(payload.error).toContain('exit code 5');
@@ -182,7 +255,8 @@ describe('start-up edge cases', () => {
 });
 
 describe('startConcurrency', () => {
-  const ready = (id: string) => `printf '{"event_id":"evt-${id}","source":"module","timestamp_ms":1,"module":"${id}","event_type":"ready","payload":null}\\n'; exec cat >/dev/null`;
+  const ready = (id: string) =>
+    `printf '{"event_id":"evt-${id}","source":"module","timestamp_ms":1,"module":"${id}","event_type":"ready","payload":null}\\n'; exec cat >/dev/null`;
   // "waiter" only gets ready once "marker" has started: that needs both to start at once.
   const modules = (dir: string) => [
     inlineModule('waiter', `while [ ! -f ${dir}/marker-started ]; do sleep 0.02; done; ${ready('waiter')}`),
@@ -197,7 +271,11 @@ describe('startConcurrency', () => {
   });
 
   it('starts them together when asked, keeping transitions and shutdown in discovery order', async () => {
-    const runtime = await start(config(modules(tempDir())), { timeoutMs: 3000, startConcurrency: 3, options: { onFailureRetryBudget: 1 } });
+    const runtime = await start(config(modules(tempDir())), {
+      timeoutMs: 3000,
+      startConcurrency: 3,
+      options: { onFailureRetryBudget: 1 },
+    });
     expect(runtime.loadedModules()).toEqual(['marker', 'waiter']);
     expect(runtime.healthTransitions().map((t) => `${t.moduleId}:${t.to}`)).toEqual([
       'waiter:Starting',

@@ -4,7 +4,8 @@ import { parseConfigArgv, toMobKitError } from '@mobkit/core';
 import { loadDeliveryConfig, type DeliveryConfig } from '../config.js';
 import { createDeliveryMcpServer } from '../mcp.js';
 
-const USAGE = 'usage: mobkit-delivery [--config] <delivery.toml>   (MCP server on stdio exposing delivery.send and delivery.history)';
+const USAGE =
+  'usage: mobkit-delivery [--config] <delivery.toml>   (MCP server on stdio exposing delivery.send and delivery.history)';
 
 function configPath(argv: string[]): string {
   const parsed = parseConfigArgv(argv, USAGE);

@@ -19,7 +19,16 @@ export interface EmailSinkOptions {
   rejectUnauthorized?: boolean;
 }
 
-const RETRYABLE_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET', 'EPROTOCOL', 'EAUTH_TEMP']);
+const RETRYABLE_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPROTOCOL',
+  'EAUTH_TEMP',
+]);
 
 /**
  * Sends e-mail over SMTP. The recipient is the To address. From the payload: `subject`, `text`
@@ -48,7 +57,10 @@ export class EmailSink implements SinkAdapter {
   async send(message: SinkMessage): Promise<SinkOutcome> {
     const payload = (message.payload ?? {}) as Record<string, unknown>;
     const isObject = typeof message.payload === 'object' && message.payload !== null && !Array.isArray(message.payload);
-    const subject = isObject && typeof payload.subject === 'string' ? payload.subject : (this.options.defaultSubject ?? `MobKit ${message.channel}`);
+    const subject =
+      isObject && typeof payload.subject === 'string'
+        ? payload.subject
+        : (this.options.defaultSubject ?? `MobKit ${message.channel}`);
     const text =
       isObject && typeof payload.text === 'string'
         ? payload.text
@@ -75,7 +87,9 @@ export class EmailSink implements SinkAdapter {
     } catch (error) {
       const e = error as { responseCode?: number; code?: string; message?: string };
       const retryable =
-        typeof e.responseCode === 'number' ? e.responseCode >= 400 && e.responseCode < 500 : e.code === undefined || RETRYABLE_CODES.has(e.code);
+        typeof e.responseCode === 'number'
+          ? e.responseCode >= 400 && e.responseCode < 500
+          : e.code === undefined || RETRYABLE_CODES.has(e.code);
       const what = typeof e.responseCode === 'number' ? `SMTP ${e.responseCode}` : (e.code ?? 'error');
       return { ok: false, retryable, error: `email to ${message.recipient}: ${what}: ${e.message ?? String(error)}` };
     }

@@ -12,7 +12,11 @@ export type MobMemberHandler = (memberId: string, payload: unknown, message: Sin
 export class MobMemberSink implements SinkAdapter {
   readonly adapter = 'mob_member';
   constructor(private readonly handler: MobMemberHandler) {
-    if (typeof handler !== 'function') throw new MobKitError('InvalidInput', 'MobMemberSink: handler must be a function (memberId, payload, message) => …');
+    if (typeof handler !== 'function')
+      throw new MobKitError(
+        'InvalidInput',
+        'MobMemberSink: handler must be a function (memberId, payload, message) => …',
+      );
   }
 
   async send(message: SinkMessage): Promise<SinkOutcome> {
@@ -21,7 +25,11 @@ export class MobMemberSink implements SinkAdapter {
       return { ok: true };
     } catch (error) {
       if (error instanceof SinkError) return { ok: false, retryable: error.retryable, error: error.message };
-      return { ok: false, retryable: true, error: `mob member ${message.recipient}: ${(error as Error)?.message ?? String(error)}` };
+      return {
+        ok: false,
+        retryable: true,
+        error: `mob member ${message.recipient}: ${(error as Error)?.message ?? String(error)}`,
+      };
     }
   }
 }

@@ -35,7 +35,10 @@ export class SinkError extends MobKitError<'SinkFailed'> {
   /** True when a later attempt may succeed. */
   readonly retryable: boolean;
   constructor(message: string, options: { retryable: boolean; cause?: unknown; details?: Record<string, unknown> }) {
-    super('SinkFailed', message, { cause: options.cause, details: { retryable: options.retryable, ...options.details } });
+    super('SinkFailed', message, {
+      cause: options.cause,
+      details: { retryable: options.retryable, ...options.details },
+    });
     this.retryable = options.retryable;
   }
 }

@@ -39,14 +39,22 @@ export class WebhookSink implements SinkAdapter {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetch ?? fetch;
     if (options.url !== undefined && !/^https?:\/\/[^/]/i.test(options.url)) {
-      throw new MobKitError('InvalidConfig', `webhook url: expected an http(s) URL, got ${JSON.stringify(options.url)}`, { details: { field: 'url' } });
+      throw new MobKitError(
+        'InvalidConfig',
+        `webhook url: expected an http(s) URL, got ${JSON.stringify(options.url)}`,
+        { details: { field: 'url' } },
+      );
     }
   }
 
   async send(message: SinkMessage): Promise<SinkOutcome> {
     const url = this.options.url ?? message.recipient;
     if (!/^https?:\/\//i.test(url)) {
-      return { ok: false, retryable: false, error: `webhook: no url configured and recipient ${JSON.stringify(message.recipient)} is not an http(s) URL` };
+      return {
+        ok: false,
+        retryable: false,
+        error: `webhook: no url configured and recipient ${JSON.stringify(message.recipient)} is not an http(s) URL`,
+      };
     }
     const body: WebhookBody = {
       delivery_id: message.deliveryId,
@@ -69,7 +77,10 @@ export class WebhookSink implements SinkAdapter {
       });
     } catch (error) {
       const name = (error as Error)?.name;
-      const reason = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${this.timeoutMs} ms` : describeFetchError(error);
+      const reason =
+        name === 'TimeoutError' || name === 'AbortError'
+          ? `timed out after ${this.timeoutMs} ms`
+          : describeFetchError(error);
       return { ok: false, retryable: true, error: `webhook POST ${url}: ${reason}` };
     }
     // Drain the body so the connection can be reused.

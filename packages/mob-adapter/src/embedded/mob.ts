@@ -3,7 +3,16 @@ import { type Clock, isMobKitError, systemClock } from '@mobkit/core';
 import type { MobDefinition, Profile, RuntimeMode } from '../definition.js';
 import { MobRuntimeError, invalidInput, memberNotFound, notExternallyAddressable, requireMemberId } from '../errors.js';
 import { type ProviderEnv, resolveLlmClient } from '../llm/resolve.js';
-import type { LlmClient, LlmMessage, LlmRequest, StopReason, ToolCall, ToolDef, ToolResult, Usage } from '../llm/types.js';
+import type {
+  LlmClient,
+  LlmMessage,
+  LlmRequest,
+  StopReason,
+  ToolCall,
+  ToolDef,
+  ToolResult,
+  Usage,
+} from '../llm/types.js';
 import { contentText, normalizeSpawnSpec, requireContent } from '../spec.js';
 import type {
   AgentEventPayload,
@@ -161,7 +170,9 @@ function addUsage(a: Usage, b: Usage): Usage {
 
 function cancelled(memberId: string, reason?: unknown): MobRuntimeError {
   const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
-  return new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled (${why})`, { details: { memberId } });
+  return new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled (${why})`, {
+    details: { memberId },
+  });
 }
 
 class EmbeddedMobImpl implements EmbeddedMob {
@@ -245,9 +256,13 @@ class EmbeddedMobImpl implements EmbeddedMob {
   events(afterCursor = 0, limit = 100): Array<Extract<MobEvent, { kind: 'mob' }>> {
     const first = this.log[0];
     if (first && afterCursor > 0 && afterCursor < first.cursor - 1) {
-      throw new MobRuntimeError('STALE_CURSOR', `event cursor ${afterCursor} was pruned (oldest kept is ${first.cursor}); re-read from 0`, {
-        details: { watermark: first.cursor - 1, requested: afterCursor },
-      });
+      throw new MobRuntimeError(
+        'STALE_CURSOR',
+        `event cursor ${afterCursor} was pruned (oldest kept is ${first.cursor}); re-read from 0`,
+        {
+          details: { watermark: first.cursor - 1, requested: afterCursor },
+        },
+      );
     }
     return this.log.filter((e) => e.cursor > afterCursor).slice(0, limit);
   }
@@ -259,9 +274,13 @@ class EmbeddedMobImpl implements EmbeddedMob {
 
   private requireRunning(op: string): void {
     if (this.state !== 'Running') {
-      throw new MobRuntimeError('INVALID_TRANSITION', `invalid state transition: cannot ${op} while the mob is ${this.state}${this.state === 'Stopped' ? '; call resume() first' : ''}`, {
-        details: { state: this.state, operation: op },
-      });
+      throw new MobRuntimeError(
+        'INVALID_TRANSITION',
+        `invalid state transition: cannot ${op} while the mob is ${this.state}${this.state === 'Stopped' ? '; call resume() first' : ''}`,
+        {
+          details: { state: this.state, operation: op },
+        },
+      );
     }
   }
 
@@ -287,7 +306,11 @@ class EmbeddedMobImpl implements EmbeddedMob {
   }
 
   private requireState(state: MobStatus, op: string): void {
-    if (this.state !== state) throw new MobRuntimeError('INVALID_TRANSITION', `invalid state transition: cannot ${op} while the mob is ${this.state}`);
+    if (this.state !== state)
+      throw new MobRuntimeError(
+        'INVALID_TRANSITION',
+        `invalid state transition: cannot ${op} while the mob is ${this.state}`,
+      );
   }
 
   // ---- roster -------------------------------------------------------------
@@ -314,7 +337,8 @@ class EmbeddedMobImpl implements EmbeddedMob {
     const cached = this.llmByProfile.get(profile.name);
     if (cached) return cached;
     let client: LlmClient;
-    if (this.llmOption === undefined) client = resolveLlmClient(profile, this.tuning.env ?? process.env, this.tuning.fetch);
+    if (this.llmOption === undefined)
+      client = resolveLlmClient(profile, this.tuning.env ?? process.env, this.tuning.fetch);
     else if (typeof this.llmOption === 'function') client = this.llmOption(profile);
     else client = this.llmOption;
     this.llmByProfile.set(profile.name, client);
@@ -334,7 +358,8 @@ class EmbeddedMobImpl implements EmbeddedMob {
     let tools = this.toolsByProfile.get(profile.name);
     if (!tools) {
       tools = [...(profile.tools.comms ? COMMS_TOOLS : [])];
-      for (const t of this.tuning.tools ?? []) if (!t.profiles || t.profiles.includes(profile.name)) tools.push(t.definition);
+      for (const t of this.tuning.tools ?? [])
+        if (!t.profiles || t.profiles.includes(profile.name)) tools.push(t.definition);
       this.toolsByProfile.set(profile.name, tools);
     }
     return tools;
@@ -349,7 +374,9 @@ class EmbeddedMobImpl implements EmbeddedMob {
     const spec = normalizeSpawnSpec(rawSpec);
     const existing = this.members.get(spec.meerkatId);
     if (existing) {
-      throw new MobRuntimeError('MEMBER_ALREADY_EXISTS', `mob member already exists: ${spec.meerkatId}`, { details: { memberId: spec.meerkatId } });
+      throw new MobRuntimeError('MEMBER_ALREADY_EXISTS', `mob member already exists: ${spec.meerkatId}`, {
+        details: { memberId: spec.meerkatId },
+      });
     }
     const profile = this.definition.profile(spec.profile);
     if (!profile.tools.comms) {
@@ -385,19 +412,28 @@ class EmbeddedMobImpl implements EmbeddedMob {
     let set = this.byProfile.get(profile.name);
     if (!set) this.byProfile.set(profile.name, (set = new Set()));
     set.add(member.id);
-    this.logEvent({ type: 'member_spawned', memberId: member.id, profile: profile.name, runtimeMode: member.runtimeMode, labels: { ...member.labels } });
+    this.logEvent({
+      type: 'member_spawned',
+      memberId: member.id,
+      profile: profile.name,
+      runtimeMode: member.runtimeMode,
+      labels: { ...member.labels },
+    });
     // spawn-time wiring (Meerkat's spawn_wiring_targets): orchestrator and role wiring
     const orch = this.definition.orchestrator;
     if (this.definition.wiring.autoWireOrchestrator && orch !== undefined) {
       if (profile.name === orch) {
-        for (const other of this.members.values()) if (other !== member && isActive(other) && other.profile.name !== orch) this.link(member, other);
+        for (const other of this.members.values())
+          if (other !== member && isActive(other) && other.profile.name !== orch) this.link(member, other);
       } else {
         for (const id of this.byProfile.get(orch) ?? []) this.link(member, this.members.get(id));
       }
     }
     for (const edge of this.definition.wiring.roleWiring) {
-      if (edge.a === profile.name) for (const id of this.byProfile.get(edge.b) ?? []) this.link(member, this.members.get(id));
-      if (edge.b === profile.name) for (const id of this.byProfile.get(edge.a) ?? []) this.link(member, this.members.get(id));
+      if (edge.a === profile.name)
+        for (const id of this.byProfile.get(edge.b) ?? []) this.link(member, this.members.get(id));
+      if (edge.b === profile.name)
+        for (const id of this.byProfile.get(edge.a) ?? []) this.link(member, this.members.get(id));
     }
     for (const id of restoreWires ?? []) this.link(member, this.members.get(id));
     if (spec.initialMessage !== undefined) {
@@ -443,7 +479,10 @@ class EmbeddedMobImpl implements EmbeddedMob {
       report.spawned.push(s.meerkatId);
     }
     if (retireStale) {
-      const stale = [...this.members.values()].filter((m) => isActive(m) && !seen.has(m.id)).map((m) => m.id).sort();
+      const stale = [...this.members.values()]
+        .filter((m) => isActive(m) && !seen.has(m.id))
+        .map((m) => m.id)
+        .sort();
       await Promise.all(stale.map((id) => this.retire(id)));
       report.retired.push(...stale);
     }
@@ -473,7 +512,9 @@ class EmbeddedMobImpl implements EmbeddedMob {
   }
 
   async listMembers(): Promise<MemberSnapshot[]> {
-    return [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((m) => this.snapshot(m));
+    return [...this.members.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((m) => this.snapshot(m));
   }
 
   async getMember(memberId: string): Promise<MemberSnapshot | undefined> {
@@ -607,7 +648,14 @@ class EmbeddedMobImpl implements EmbeddedMob {
 
   /** Starts a run for an idle autonomous member with queued work (drains the whole inbox into one run). */
   private wake(m: Member): void {
-    if (m.runtimeMode !== 'autonomous_host' || !isActive(m) || m.pumpScheduled || m.inbox.length === 0 || this.state !== 'Running') return;
+    if (
+      m.runtimeMode !== 'autonomous_host' ||
+      !isActive(m) ||
+      m.pumpScheduled ||
+      m.inbox.length === 0 ||
+      this.state !== 'Running'
+    )
+      return;
     m.pumpScheduled = true;
     this.busyInc();
     void this.withLock(m, async () => {
@@ -635,7 +683,8 @@ class EmbeddedMobImpl implements EmbeddedMob {
       if (item.kind === 'peer') m.replyTo = item.from;
     }
     this.emit(m, { type: 'run_started', sessionId: m.sessionId, prompt });
-    for (const item of items) if (item.kind === 'peer') this.emit(m, { type: 'peer_content_ingested', peer: item.from });
+    for (const item of items)
+      if (item.kind === 'peer') this.emit(m, { type: 'peer_content_ingested', peer: item.from });
     let usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let text = '';
     let turns = 0;
@@ -645,10 +694,14 @@ class EmbeddedMobImpl implements EmbeddedMob {
       for (;;) {
         if (controller.signal.aborted) throw cancelled(m.id, controller.signal.reason);
         if (turns >= maxTurns) {
-          throw new MobRuntimeError('INTERNAL', `member ${m.id} hit the max-turns guard (${maxTurns} LLM turns) without ending its turn`, {
-            code: 'MaxTurnsExceeded',
-            details: { memberId: m.id, maxTurns },
-          });
+          throw new MobRuntimeError(
+            'INTERNAL',
+            `member ${m.id} hit the max-turns guard (${maxTurns} LLM turns) without ending its turn`,
+            {
+              code: 'MaxTurnsExceeded',
+              details: { memberId: m.id, maxTurns },
+            },
+          );
         }
         turns++;
         this.emit(m, { type: 'turn_started', turnNumber: turns });
@@ -699,7 +752,11 @@ class EmbeddedMobImpl implements EmbeddedMob {
           text = turnText;
         }
         m.history.push({ role: 'assistant', content: turnText, toolCalls: calls });
-        this.emit(m, { type: 'turn_completed', stopReason: calls.length > 0 ? 'tool_use' : stopReason, usage: turnUsage });
+        this.emit(m, {
+          type: 'turn_completed',
+          stopReason: calls.length > 0 ? 'tool_use' : stopReason,
+          usage: turnUsage,
+        });
         if (calls.length === 0) break;
         toolCallCount += calls.length;
         const results = await Promise.all(calls.map((c) => this.runTool(m, c, controller.signal)));
@@ -712,11 +769,20 @@ class EmbeddedMobImpl implements EmbeddedMob {
       if (last?.role === 'assistant' && last.toolCalls.length > 0) {
         m.history.push({
           role: 'tool_results',
-          results: last.toolCalls.map((c) => ({ toolCallId: c.id, name: c.name, content: 'cancelled before the tool finished', isError: true })),
+          results: last.toolCalls.map((c) => ({
+            toolCallId: c.id,
+            name: c.name,
+            content: 'cancelled before the tool finished',
+            isError: true,
+          })),
         });
       }
       const err = controller.signal.aborted ? cancelled(m.id, controller.signal.reason) : error;
-      const errorClass = isMobKitError(err) ? (err instanceof MobRuntimeError ? err.mobCode.toLowerCase() : err.code) : 'internal';
+      const errorClass = isMobKitError(err)
+        ? err instanceof MobRuntimeError
+          ? err.mobCode.toLowerCase()
+          : err.code
+        : 'internal';
       this.emit(m, {
         type: 'run_failed',
         sessionId: m.sessionId,
@@ -783,21 +849,29 @@ class EmbeddedMobImpl implements EmbeddedMob {
         return {
           peers: [...m.wired].sort().map((id) => {
             const p = this.members.get(id);
-            return { peer_id: id, name: `${this.mobId}/${p?.profile.name ?? '?'}/${id}`, description: p?.profile.peerDescription ?? '' };
+            return {
+              peer_id: id,
+              name: `${this.mobId}/${p?.profile.name ?? '?'}/${id}`,
+              description: p?.profile.peerDescription ?? '',
+            };
           }),
         };
       }
       if (call.name === 'send_message') {
         const peer = args.peer_id;
-        if (typeof peer !== 'string' || peer.trim() === '') throw new Error('send_message: peer_id is required (call peers to list wired peers)');
+        if (typeof peer !== 'string' || peer.trim() === '')
+          throw new Error('send_message: peer_id is required (call peers to list wired peers)');
         return this.sendPeer(m, peer, args.body, args.handling_mode);
       }
       if (call.name === 'reply_to_peer') {
-        if (m.replyTo === undefined) throw new Error('reply_to_peer: no peer message started this run; use send_message with a peer_id');
+        if (m.replyTo === undefined)
+          throw new Error('reply_to_peer: no peer message started this run; use send_message with a peer_id');
         return this.sendPeer(m, m.replyTo, args.body, args.handling_mode);
       }
     }
-    const tool = (this.tuning.tools ?? []).find((t) => t.definition.name === call.name && (!t.profiles || t.profiles.includes(m.profile.name)));
+    const tool = (this.tuning.tools ?? []).find(
+      (t) => t.definition.name === call.name && (!t.profiles || t.profiles.includes(m.profile.name)),
+    );
     if (!tool) throw new Error(`unknown tool: ${call.name}`);
     return tool.execute(call.args, { memberId: m.id, profile: m.profile.name, sessionId: m.sessionId, signal });
   }
@@ -806,7 +880,9 @@ class EmbeddedMobImpl implements EmbeddedMob {
     if (typeof body !== 'string' || body.trim() === '') throw new Error('send_message: body must be non-empty text');
     const target = this.members.get(peerId);
     if (!from.wired.has(peerId) || !isActive(target)) {
-      throw new Error(`peer_not_found_or_not_trusted: '${peerId}' is not a wired peer of '${from.id}' (call peers to list wired peers)`);
+      throw new Error(
+        `peer_not_found_or_not_trusted: '${peerId}' is not a wired peer of '${from.id}' (call peers to list wired peers)`,
+      );
     }
     this.enqueue(target, { kind: 'peer', from: from.id, body }, mode === 'steer' ? 'steer' : 'queue');
     return { sent: true, peer_id: peerId };
@@ -817,7 +893,10 @@ class EmbeddedMobImpl implements EmbeddedMob {
  * Starts an embedded in-process mob from a definition. Every member runs a real agent loop over
  * its `LlmClient`; `status()` is `'Running'` when the promise resolves.
  */
-export async function createEmbeddedMob(definition: MobDefinition, options: EmbeddedMobOptions = {}): Promise<EmbeddedMob> {
+export async function createEmbeddedMob(
+  definition: MobDefinition,
+  options: EmbeddedMobOptions = {},
+): Promise<EmbeddedMob> {
   const mob = new EmbeddedMobImpl(definition, options);
   mob.start();
   return mob;

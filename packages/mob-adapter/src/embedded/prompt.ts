@@ -18,7 +18,11 @@ export function profileSystemPrompt(definition: MobDefinition, profile: Profile,
   return parts.filter((p) => p !== '').join('\n\n');
 }
 
-const HANDLING_MODE = { type: 'string', enum: ['queue', 'steer'], description: 'queue (default) delivers at the next turn boundary; steer interrupts the peer.' };
+const HANDLING_MODE = {
+  type: 'string',
+  enum: ['queue', 'steer'],
+  description: 'queue (default) delivers at the next turn boundary; steer interrupts the peer.',
+};
 
 /** The comms tools every member with `tools.comms` gets. */
 export const COMMS_TOOLS: readonly ToolDef[] = Object.freeze([
@@ -32,7 +36,11 @@ export const COMMS_TOOLS: readonly ToolDef[] = Object.freeze([
     description: 'Send a message to a wired peer. Fails for peers that are not wired to you.',
     inputSchema: {
       type: 'object',
-      properties: { peer_id: { type: 'string', description: 'The peer id from `peers`.' }, body: { type: 'string' }, handling_mode: HANDLING_MODE },
+      properties: {
+        peer_id: { type: 'string', description: 'The peer id from `peers`.' },
+        body: { type: 'string' },
+        handling_mode: HANDLING_MODE,
+      },
       required: ['peer_id', 'body'],
       additionalProperties: false,
     },

@@ -31,13 +31,22 @@ export function anthropicBody(request: LlmRequest): Record<string, unknown> {
       if (blocks.length === 0) blocks.push({ type: 'text', text: '' });
       push('assistant', blocks);
     } else {
-      push('user', m.results.map((r) => ({ type: 'tool_result', tool_use_id: r.toolCallId, content: r.content, is_error: r.isError })));
+      push(
+        'user',
+        m.results.map((r) => ({
+          type: 'tool_result',
+          tool_use_id: r.toolCallId,
+          content: r.content,
+          is_error: r.isError,
+        })),
+      );
     }
   }
   const body: Record<string, unknown> = { model: request.model, max_tokens: request.maxTokens, messages, stream: true };
   if (request.system) body.system = request.system;
   if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.tools.length > 0) body.tools = request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema }));
+  if (request.tools.length > 0)
+    body.tools = request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema }));
   return body;
 }
 
@@ -62,7 +71,14 @@ export class AnthropicClient implements LlmClient {
     const base = (this.options.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '');
     const url = `${base}/v1/messages`;
     const headers = { 'x-api-key': this.options.apiKey, 'anthropic-version': this.options.version ?? '2023-06-01' };
-    const events = await postSse('anthropic', url, headers, anthropicBody(request), signal, this.options.fetch ?? fetch);
+    const events = await postSse(
+      'anthropic',
+      url,
+      headers,
+      anthropicBody(request),
+      signal,
+      this.options.fetch ?? fetch,
+    );
     const blocks = new Map<number, { kind: 'text' | 'tool_use' | 'other'; id: string; name: string; json: string }>();
     let inputTokens = 0;
     let outputTokens = 0;
@@ -74,7 +90,10 @@ export class AnthropicClient implements LlmClient {
       const type = (msg.type as string | undefined) ?? ev.event;
       switch (type) {
         case 'message_start': {
-          const usage = ((msg.message as Record<string, unknown> | undefined)?.usage ?? {}) as { input_tokens?: number; output_tokens?: number };
+          const usage = ((msg.message as Record<string, unknown> | undefined)?.usage ?? {}) as {
+            input_tokens?: number;
+            output_tokens?: number;
+          };
           inputTokens = usage.input_tokens ?? 0;
           outputTokens = usage.output_tokens ?? 0;
           break;
@@ -97,7 +116,13 @@ export class AnthropicClient implements LlmClient {
         }
         case 'content_block_stop': {
           const b = blocks.get(msg.index as number);
-          if (b?.kind === 'tool_use') yield { type: 'tool_call_complete', id: b.id, name: b.name, args: parseToolArgs('anthropic', b.name, b.json) };
+          if (b?.kind === 'tool_use')
+            yield {
+              type: 'tool_call_complete',
+              id: b.id,
+              name: b.name,
+              args: parseToolArgs('anthropic', b.name, b.json),
+            };
           break;
         }
         case 'message_delta': {
@@ -113,10 +138,14 @@ export class AnthropicClient implements LlmClient {
           break;
         case 'error': {
           const err = (msg.error ?? {}) as { type?: string; message?: string };
-          throw new MobRuntimeError('PROVIDER_ERROR', `anthropic: stream error ${err.type ?? ''}: ${err.message ?? ''}`.trim(), {
-            retryable: err.type === 'overloaded_error' || err.type === 'rate_limit_error',
-            details: { provider: 'anthropic', errorType: err.type },
-          });
+          throw new MobRuntimeError(
+            'PROVIDER_ERROR',
+            `anthropic: stream error ${err.type ?? ''}: ${err.message ?? ''}`.trim(),
+            {
+              retryable: err.type === 'overloaded_error' || err.type === 'rate_limit_error',
+              details: { provider: 'anthropic', errorType: err.type },
+            },
+          );
         }
         default:
           break; // ping and future event types
@@ -124,7 +153,8 @@ export class AnthropicClient implements LlmClient {
       if (stopped) break;
     }
     if (signal.aborted) throw new MobRuntimeError('CANCELLED', 'anthropic stream cancelled');
-    if (!stopped && stop === undefined) throw new MobRuntimeError('PROVIDER_ERROR', 'anthropic: stream ended before message_stop (incomplete response)');
+    if (!stopped && stop === undefined)
+      throw new MobRuntimeError('PROVIDER_ERROR', 'anthropic: stream ended before message_stop (incomplete response)');
     yield { type: 'usage', usage: { inputTokens, outputTokens } };
     yield { type: 'done', stopReason: stop ?? 'end_turn' };
   }

@@ -14,11 +14,20 @@ async function* bytes(...parts: string[]): AsyncIterable<Uint8Array> {
   for (const p of parts) yield enc.encode(p);
 }
 
-const req = (memberId: string, profile: string): LlmRequest => ({ model: 'm', system: '', messages: [], tools: [], maxTokens: 10, caller: { memberId, profile } });
+const req = (memberId: string, profile: string): LlmRequest => ({
+  model: 'm',
+  system: '',
+  messages: [],
+  tools: [],
+  maxTokens: 10,
+  caller: { memberId, profile },
+});
 
 describe('parseSse', () => {
   it('handles CRLF, split chunks, multi-line data, comments and a missing final blank line', async () => {
-    const events = await collect(parseSse(bytes(': keep-alive\r\nevent: a\r\nda', 'ta: one\r\ndata: two\r\n\r\n', 'data:three\n\ndata: {"x":1}')));
+    const events = await collect(
+      parseSse(bytes(': keep-alive\r\nevent: a\r\nda', 'ta: one\r\ndata: two\r\n\r\n', 'data:three\n\ndata: {"x":1}')),
+    );
     expect(events).toEqual([
       { event: 'a', data: 'one\ntwo' },
       { event: undefined, data: 'three' },
@@ -27,7 +36,9 @@ describe('parseSse', () => {
   });
 
   it('keeps one event when a CRLF is split between two chunks, and treats a lone CR as a line end', async () => {
-    expect(await collect(parseSse(bytes('data: one\r', '\ndata: two\r\n\r\n')))).toEqual([{ event: undefined, data: 'one\ntwo' }]);
+    expect(await collect(parseSse(bytes('data: one\r', '\ndata: two\r\n\r\n')))).toEqual([
+      { event: undefined, data: 'one\ntwo' },
+    ]);
     expect(await collect(parseSse(bytes('data: a\r', 'data: b\r\r')))).toEqual([{ event: undefined, data: 'a\nb' }]);
   });
 
@@ -58,7 +69,10 @@ describe('TestClient', () => {
 
 describe('ScriptedLlmClient', () => {
   it('answers by member id first, then by profile, then the fallback', async () => {
-    const client = new ScriptedLlmClient({ 'w-1': [{ text: 'member' }], worker: [{ text: 'profile' }] }, { fallback: { text: 'fallback' } });
+    const client = new ScriptedLlmClient(
+      { 'w-1': [{ text: 'member' }], worker: [{ text: 'profile' }] },
+      { fallback: { text: 'fallback' } },
+    );
     const text = async (m: string, p: string) =>
       (await collect(client.stream(req(m, p), new AbortController().signal)))
         .filter((e) => e.type === 'text_delta')
@@ -71,7 +85,9 @@ describe('ScriptedLlmClient', () => {
   });
 
   it('emits tool calls with ids and ends the turn with tool_use', async () => {
-    const client = new ScriptedLlmClient({ a: [{ toolCalls: [{ name: 'peers' }, { id: 'x', name: 'send_message', args: { peer_id: 'b', body: 'hi' } }] }] });
+    const client = new ScriptedLlmClient({
+      a: [{ toolCalls: [{ name: 'peers' }, { id: 'x', name: 'send_message', args: { peer_id: 'b', body: 'hi' } }] }],
+    });
     const events = await collect(client.stream(req('a', 'p'), new AbortController().signal));
     expect(events.filter((e) => e.type === 'tool_call_complete')).toEqual([
       { type: 'tool_call_complete', id: 'call_1', name: 'peers', args: {} },

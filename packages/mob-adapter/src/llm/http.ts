@@ -43,7 +43,10 @@ async function* cancellable<T>(provider: string, source: AsyncIterable<T>, signa
     yield* source;
   } catch (error) {
     if (signal.aborted) throw new MobRuntimeError('CANCELLED', `${provider} stream cancelled`, { cause: error });
-    throw new MobRuntimeError('PROVIDER_ERROR', `${provider}: stream broke: ${(error as Error).message}`, { cause: error, retryable: true });
+    throw new MobRuntimeError('PROVIDER_ERROR', `${provider}: stream broke: ${(error as Error).message}`, {
+      cause: error,
+      retryable: true,
+    });
   }
 }
 
@@ -54,7 +57,11 @@ export function parseSseJson(provider: string, data: string): Record<string, unk
     if (value === null || typeof value !== 'object') throw new Error('not an object');
     return value as Record<string, unknown>;
   } catch (error) {
-    throw new MobRuntimeError('PROVIDER_ERROR', `${provider}: stream parse error: ${JSON.stringify(data.slice(0, 200))}`, { cause: error });
+    throw new MobRuntimeError(
+      'PROVIDER_ERROR',
+      `${provider}: stream parse error: ${JSON.stringify(data.slice(0, 200))}`,
+      { cause: error },
+    );
   }
 }
 
@@ -64,8 +71,12 @@ export function parseToolArgs(provider: string, name: string, text: string): unk
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new MobRuntimeError('PROVIDER_ERROR', `${provider}: tool call ${name} has arguments that are not JSON: ${JSON.stringify(text.slice(0, 200))}`, {
-      cause: error,
-    });
+    throw new MobRuntimeError(
+      'PROVIDER_ERROR',
+      `${provider}: tool call ${name} has arguments that are not JSON: ${JSON.stringify(text.slice(0, 200))}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

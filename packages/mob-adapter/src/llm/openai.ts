@@ -31,7 +31,11 @@ export function openAiChatBody(request: LlmRequest): Record<string, unknown> {
     else if (m.role === 'assistant') {
       const msg: Record<string, unknown> = { role: 'assistant', content: m.content === '' ? null : m.content };
       if (m.toolCalls.length > 0) {
-        msg.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.args ?? {}) } }));
+        msg.tool_calls = m.toolCalls.map((c) => ({
+          id: c.id,
+          type: 'function',
+          function: { name: c.name, arguments: JSON.stringify(c.args ?? {}) },
+        }));
       }
       messages.push(msg);
     } else {
@@ -47,7 +51,10 @@ export function openAiChatBody(request: LlmRequest): Record<string, unknown> {
   };
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.tools.length > 0) {
-    body.tools = request.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
+    body.tools = request.tools.map((t) => ({
+      type: 'function',
+      function: { name: t.name, description: t.description, parameters: t.inputSchema },
+    }));
   }
   return body;
 }
@@ -69,7 +76,14 @@ export class OpenAiCompatibleClient implements LlmClient {
     const base = (this.options.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
     const headers: Record<string, string> = {};
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
-    const events = await postSse(this.provider, `${base}/chat/completions`, headers, openAiChatBody(request), signal, this.options.fetch ?? fetch);
+    const events = await postSse(
+      this.provider,
+      `${base}/chat/completions`,
+      headers,
+      openAiChatBody(request),
+      signal,
+      this.options.fetch ?? fetch,
+    );
     const calls = new Map<number, { id: string; name: string; args: string }>();
     let finish: StopReason | undefined;
     let sawDone = false;
@@ -88,14 +102,22 @@ export class OpenAiCompatibleClient implements LlmClient {
       const chunk = parseSseJson(this.provider, ev.data);
       if (chunk.error) {
         const err = chunk.error as { message?: string };
-        throw new MobRuntimeError('PROVIDER_ERROR', `${this.provider}: stream error: ${err.message ?? JSON.stringify(chunk.error)}`);
+        throw new MobRuntimeError(
+          'PROVIDER_ERROR',
+          `${this.provider}: stream error: ${err.message ?? JSON.stringify(chunk.error)}`,
+        );
       }
       const usage = chunk.usage as { prompt_tokens?: number; completion_tokens?: number } | null | undefined;
-      if (usage) yield { type: 'usage', usage: { inputTokens: usage.prompt_tokens ?? 0, outputTokens: usage.completion_tokens ?? 0 } };
+      if (usage)
+        yield {
+          type: 'usage',
+          usage: { inputTokens: usage.prompt_tokens ?? 0, outputTokens: usage.completion_tokens ?? 0 },
+        };
       const choices = (chunk.choices as Array<Record<string, unknown>> | undefined) ?? [];
       for (const choice of choices) {
         const delta = (choice.delta as Record<string, unknown> | undefined) ?? {};
-        if (typeof delta.content === 'string' && delta.content !== '') yield { type: 'text_delta', delta: delta.content };
+        if (typeof delta.content === 'string' && delta.content !== '')
+          yield { type: 'text_delta', delta: delta.content };
         const toolCalls = (delta.tool_calls as Array<Record<string, unknown>> | undefined) ?? [];
         for (const tc of toolCalls) {
           const index = typeof tc.index === 'number' ? tc.index : 0;
@@ -110,7 +132,11 @@ export class OpenAiCompatibleClient implements LlmClient {
       }
     }
     if (signal.aborted) throw new MobRuntimeError('CANCELLED', `${this.provider} stream cancelled`);
-    if (!sawDone && finish === undefined) throw new MobRuntimeError('PROVIDER_ERROR', `${this.provider}: stream ended before a finish_reason or [DONE] (incomplete response)`);
+    if (!sawDone && finish === undefined)
+      throw new MobRuntimeError(
+        'PROVIDER_ERROR',
+        `${this.provider}: stream ended before a finish_reason or [DONE] (incomplete response)`,
+      );
     const hadCalls = calls.size > 0;
     yield* flushCalls(this.provider);
     yield { type: 'done', stopReason: finish ?? (hadCalls ? 'tool_use' : 'end_turn') };

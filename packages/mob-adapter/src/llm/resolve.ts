@@ -35,7 +35,11 @@ export function providerForProfile(profile: Profile): string {
  * self_hosted → OpenAI-compatible at `OPENAI_BASE_URL` (key optional). A missing key is a
  * `MissingProviderKey` error naming the variable to set.
  */
-export function resolveLlmClient(profile: Profile, env: ProviderEnv = process.env, fetchImpl?: typeof fetch): LlmClient {
+export function resolveLlmClient(
+  profile: Profile,
+  env: ProviderEnv = process.env,
+  fetchImpl?: typeof fetch,
+): LlmClient {
   const provider = providerForProfile(profile);
   const missing = (vars: string[]) =>
     new MobRuntimeError(
@@ -59,12 +63,21 @@ export function resolveLlmClient(profile: Profile, env: ProviderEnv = process.en
     case 'self_hosted': {
       const baseUrl = env.OPENAI_BASE_URL;
       if (!baseUrl) {
-        throw new MobRuntimeError('PROVIDER_ERROR', `profile '${profile.name}' uses provider self_hosted but OPENAI_BASE_URL is not set: set OPENAI_BASE_URL to the server's /v1 URL`, {
-          code: 'MissingProviderKey',
-          details: { profile: profile.name, provider, envVars: ['OPENAI_BASE_URL'] },
-        });
+        throw new MobRuntimeError(
+          'PROVIDER_ERROR',
+          `profile '${profile.name}' uses provider self_hosted but OPENAI_BASE_URL is not set: set OPENAI_BASE_URL to the server's /v1 URL`,
+          {
+            code: 'MissingProviderKey',
+            details: { profile: profile.name, provider, envVars: ['OPENAI_BASE_URL'] },
+          },
+        );
       }
-      return new OpenAiCompatibleClient({ apiKey: firstKey(env, ['RKAT_OPENAI_API_KEY', 'OPENAI_API_KEY']), baseUrl, provider: 'self_hosted', fetch: fetchImpl });
+      return new OpenAiCompatibleClient({
+        apiKey: firstKey(env, ['RKAT_OPENAI_API_KEY', 'OPENAI_API_KEY']),
+        baseUrl,
+        provider: 'self_hosted',
+        fetch: fetchImpl,
+      });
     }
     default:
       throw new MobRuntimeError(

@@ -2,7 +2,10 @@ import { MobRuntimeError } from '../errors.js';
 import type { LlmClient, LlmEvent, LlmRequest, StopReason, ToolCall } from './types.js';
 
 function abortError(signal: AbortSignal): MobRuntimeError {
-  return new MobRuntimeError('CANCELLED', `LLM call cancelled${signal.reason instanceof Error ? `: ${signal.reason.message}` : ''}`);
+  return new MobRuntimeError(
+    'CANCELLED',
+    `LLM call cancelled${signal.reason instanceof Error ? `: ${signal.reason.message}` : ''}`,
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -139,7 +142,10 @@ export class ScriptedLlmClient implements LlmClient {
     if (reply.delayMs) await sleep(reply.delayMs, signal);
     if (reply.gate) await gated(reply.gate, signal);
     if (signal.aborted) throw abortError(signal);
-    if (reply.error !== undefined) throw new MobRuntimeError('PROVIDER_ERROR', `scripted LLM error: ${reply.error}`, { retryable: reply.retryable ?? false });
+    if (reply.error !== undefined)
+      throw new MobRuntimeError('PROVIDER_ERROR', `scripted LLM error: ${reply.error}`, {
+        retryable: reply.retryable ?? false,
+      });
     if (reply.text) yield { type: 'text_delta', delta: reply.text };
     const calls: ToolCall[] = (reply.toolCalls ?? []).map((c) => ({
       id: c.id ?? `call_${++this.callCounter}`,

@@ -66,11 +66,18 @@ export class RkatRpcClient {
     });
     this.child.stdin?.on('error', () => undefined);
     void this.child.then((result) => {
-      const why = result.failed && result.exitCode === undefined ? (result.shortMessage ?? 'could not start') : `exited with code ${result.exitCode ?? result.signal}`;
+      const why =
+        result.failed && result.exitCode === undefined
+          ? (result.shortMessage ?? 'could not start')
+          : `exited with code ${result.exitCode ?? result.signal}`;
       this.fail(
-        new MobRuntimeError('TRANSPORT', `rkat-rpc (${options.command}) ${why}${this.stderrTail ? `: ${this.stderrTail.trim().slice(-500)}` : ''}`, {
-          details: { command: options.command, exitCode: result.exitCode, signal: result.signal },
-        }),
+        new MobRuntimeError(
+          'TRANSPORT',
+          `rkat-rpc (${options.command}) ${why}${this.stderrTail ? `: ${this.stderrTail.trim().slice(-500)}` : ''}`,
+          {
+            details: { command: options.command, exitCode: result.exitCode, signal: result.signal },
+          },
+        ),
       );
     });
   }
@@ -92,7 +99,12 @@ export class RkatRpcClient {
       msg = JSON.parse(line) as Record<string, unknown>;
       if (msg === null || typeof msg !== 'object') throw new Error('not an object');
     } catch {
-      this.fail(new MobRuntimeError('TRANSPORT', `rkat-rpc sent a line that is not JSON-RPC: ${JSON.stringify(line.slice(0, 200))}`));
+      this.fail(
+        new MobRuntimeError(
+          'TRANSPORT',
+          `rkat-rpc sent a line that is not JSON-RPC: ${JSON.stringify(line.slice(0, 200))}`,
+        ),
+      );
       this.child.kill();
       return;
     }
@@ -100,7 +112,11 @@ export class RkatRpcClient {
     if (typeof msg.method === 'string') {
       if (hasId) {
         // a callback request (tool/execute): we register no callback tools, so refuse it
-        this.send({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: `client does not handle ${msg.method}` } });
+        this.send({
+          jsonrpc: '2.0',
+          id: msg.id,
+          error: { code: -32601, message: `client does not handle ${msg.method}` },
+        });
         return;
       }
       const n = { method: msg.method, params: (msg.params ?? {}) as Record<string, unknown> };
@@ -136,13 +152,21 @@ export class RkatRpcClient {
   }
 
   /** Calls `method` and resolves with its result (or rejects with a mapped {@link MobRuntimeError}). */
-  request<T = Record<string, unknown>>(method: string, params: Record<string, unknown> = {}, timeoutMs = this.timeoutMs): Promise<T> {
+  request<T = Record<string, unknown>>(
+    method: string,
+    params: Record<string, unknown> = {},
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new MobRuntimeError('TIMEOUT', `rkat-rpc ${method} did not answer within ${timeoutMs} ms`, { details: { method } }));
+        reject(
+          new MobRuntimeError('TIMEOUT', `rkat-rpc ${method} did not answer within ${timeoutMs} ms`, {
+            details: { method },
+          }),
+        );
       }, timeoutMs);
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
       this.send({ jsonrpc: '2.0', id, method, params });
@@ -151,7 +175,8 @@ export class RkatRpcClient {
 
   /** Sends a notification. */
   notify(method: string, params?: Record<string, unknown>): void {
-    if (!this.failure) this.send(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+    if (!this.failure)
+      this.send(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
   }
 
   /** Listens to notifications; returns the unsubscribe function. */

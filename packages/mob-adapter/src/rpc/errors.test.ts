@@ -26,10 +26,15 @@ describe('mapRkatRpcError', () => {
   });
 
   it('classifies by code first', () => {
-    const busy = mapRkatRpcError({ code: -32002, message: 'mob member not found: x', data: { kind: 'busy' } }, 'mob/retire');
+    const busy = mapRkatRpcError(
+      { code: -32002, message: 'mob member not found: x', data: { kind: 'busy' } },
+      'mob/retire',
+    );
     expect(busy).toMatchObject({ code: 'MobBusy', mobCode: 'BUSY', retryable: true });
     expect(busy.details).toMatchObject({ data: { kind: 'busy' }, retryable: true });
-    expect(mapRkatRpcError({ code: -32027, message: 'stale', data: { watermark: 5, requested: 1 } }, 'mob/events').code).toBe('StaleCursor');
+    expect(
+      mapRkatRpcError({ code: -32027, message: 'stale', data: { watermark: 5, requested: 1 } }, 'mob/events').code,
+    ).toBe('StaleCursor');
     expect(mapRkatRpcError({ code: -32028, message: 'stale fence' }, 'm').code).toBe('StaleFence');
     expect(mapRkatRpcError({ code: -32025, message: 'denied' }, 'm').code).toBe('ScopeDenied');
     expect(mapRkatRpcError({ code: -32010, message: 'provider down' }, 'm').code).toBe('ProviderError');

@@ -30,21 +30,40 @@ const PREFIXES: Array<[string, MobErrorWireCode]> = [
  * INTERNAL with the message kept. The original code, message and data stay in `details`.
  */
 export function mapRkatRpcError(error: RkatRpcErrorObject, method: string): MobRuntimeError {
-  const details = { rpcCode: error.code, rpcMessage: error.message, method, ...(error.data !== undefined ? { data: error.data } : {}) };
-  const byCode: Record<number, MobErrorWireCode> = { [-32002]: 'BUSY', [-32027]: 'STALE_CURSOR', [-32028]: 'STALE_FENCE', [-32025]: 'SCOPE_DENIED', [-32010]: 'PROVIDER_ERROR' };
+  const details = {
+    rpcCode: error.code,
+    rpcMessage: error.message,
+    method,
+    ...(error.data !== undefined ? { data: error.data } : {}),
+  };
+  const byCode: Record<number, MobErrorWireCode> = {
+    [-32002]: 'BUSY',
+    [-32027]: 'STALE_CURSOR',
+    [-32028]: 'STALE_FENCE',
+    [-32025]: 'SCOPE_DENIED',
+    [-32010]: 'PROVIDER_ERROR',
+  };
   const direct = byCode[error.code];
   if (direct) return new MobRuntimeError(direct, error.message, { details, retryable: direct === 'BUSY' });
   if (error.code === -32601) {
-    return new MobRuntimeError('INTERNAL', `rkat-rpc does not support ${method}: ${error.message} (build it with the mob feature, or upgrade it)`, {
-      code: 'MobCapabilityMissing',
-      details,
-    });
+    return new MobRuntimeError(
+      'INTERNAL',
+      `rkat-rpc does not support ${method}: ${error.message} (build it with the mob feature, or upgrade it)`,
+      {
+        code: 'MobCapabilityMissing',
+        details,
+      },
+    );
   }
   if (error.code === -32602) {
     const lower = error.message.toLowerCase();
-    for (const [prefix, code] of PREFIXES) if (lower.startsWith(prefix) || (code === 'UNSUPPORTED_FOR_MODE' && lower.includes('only valid for turn_driven'))) {
-      return new MobRuntimeError(code, error.message, { details });
-    }
+    for (const [prefix, code] of PREFIXES)
+      if (
+        lower.startsWith(prefix) ||
+        (code === 'UNSUPPORTED_FOR_MODE' && lower.includes('only valid for turn_driven'))
+      ) {
+        return new MobRuntimeError(code, error.message, { details });
+      }
     if (lower.startsWith('invalid params')) return new MobRuntimeError('INVALID_INPUT', error.message, { details });
   }
   return new MobRuntimeError('INTERNAL', `rkat-rpc ${method} failed: ${error.message}`, { details });

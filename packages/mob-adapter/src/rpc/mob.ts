@@ -71,7 +71,11 @@ export function agentEventFromWire(payload: Record<string, unknown>, sessionId: 
   const p = payload;
   switch (payload.type) {
     case 'run_started':
-      return { type: 'run_started', sessionId: (p.session_id as string) ?? sessionId, prompt: typeof p.prompt === 'string' ? p.prompt : JSON.stringify(p.prompt ?? '') };
+      return {
+        type: 'run_started',
+        sessionId: (p.session_id as string) ?? sessionId,
+        prompt: typeof p.prompt === 'string' ? p.prompt : JSON.stringify(p.prompt ?? ''),
+      };
     case 'turn_started':
       return { type: 'turn_started', turnNumber: Number(p.turn_number ?? 0) };
     case 'text_delta':
@@ -85,17 +89,34 @@ export function agentEventFromWire(payload: Record<string, unknown>, sessionId: 
         type: 'tool_execution_completed',
         id: String(p.id),
         name: String(p.name),
-        result: typeof (p.content ?? p.result) === 'string' ? ((p.content ?? p.result) as string) : JSON.stringify(p.content ?? p.result ?? null),
+        result:
+          typeof (p.content ?? p.result) === 'string'
+            ? ((p.content ?? p.result) as string)
+            : JSON.stringify(p.content ?? p.result ?? null),
         isError: p.is_error === true,
         durationMs: Number(p.duration_ms ?? 0),
       };
     case 'turn_completed':
-      return { type: 'turn_completed', stopReason: (p.stop_reason as never) ?? 'end_turn', usage: usageOf(p.usage as WireUsage) };
+      return {
+        type: 'turn_completed',
+        stopReason: (p.stop_reason as never) ?? 'end_turn',
+        usage: usageOf(p.usage as WireUsage),
+      };
     case 'run_completed':
-      return { type: 'run_completed', sessionId: (p.session_id as string) ?? sessionId, result: String(p.result ?? ''), usage: usageOf(p.usage as WireUsage) };
+      return {
+        type: 'run_completed',
+        sessionId: (p.session_id as string) ?? sessionId,
+        result: String(p.result ?? ''),
+        usage: usageOf(p.usage as WireUsage),
+      };
     case 'run_failed': {
       const report = (p.error_report ?? {}) as { class?: string; message?: string };
-      return { type: 'run_failed', sessionId: (p.session_id as string) ?? sessionId, errorClass: report.class ?? 'unknown', error: report.message ?? String(p.error ?? '') };
+      return {
+        type: 'run_failed',
+        sessionId: (p.session_id as string) ?? sessionId,
+        errorClass: report.class ?? 'unknown',
+        error: report.message ?? String(p.error ?? ''),
+      };
     }
     case 'peer_content_ingested':
       return { type: 'peer_content_ingested', peer: String(p.peer ?? '') };
@@ -127,7 +148,13 @@ function logEventFromWire(kind: Record<string, unknown>): MobLogPayload {
   }
 }
 
-const STATUS: Record<string, MobStatus> = { creating: 'Creating', running: 'Running', stopped: 'Stopped', completed: 'Completed', destroyed: 'Destroyed' };
+const STATUS: Record<string, MobStatus> = {
+  creating: 'Creating',
+  running: 'Running',
+  stopped: 'Stopped',
+  completed: 'Completed',
+  destroyed: 'Destroyed',
+};
 
 class RkatRpcMobImpl implements RkatRpcMob {
   readonly kind = 'rkat-rpc' as const;
@@ -170,7 +197,11 @@ class RkatRpcMobImpl implements RkatRpcMob {
       return;
     }
     if (n.method !== 'mob/stream_event' || n.params.stream_id !== this.streamId) return;
-    const attributed = (n.params.event ?? {}) as { source?: { identity?: string }; role?: string; envelope?: Record<string, unknown> };
+    const attributed = (n.params.event ?? {}) as {
+      source?: { identity?: string };
+      role?: string;
+      envelope?: Record<string, unknown>;
+    };
     const envelope = attributed.envelope ?? {};
     const source = (envelope.source ?? {}) as { session_id?: string };
     const memberId = attributed.source?.identity ?? '';
@@ -237,7 +268,9 @@ class RkatRpcMobImpl implements RkatRpcMob {
   }
 
   async events(afterCursor = 0, limit = 100): Promise<Array<Extract<MobEvent, { kind: 'mob' }>>> {
-    const r = await this.client.request<{ events: Array<{ cursor: number; timestamp: string; kind: Record<string, unknown> }> }>('mob/events', {
+    const r = await this.client.request<{
+      events: Array<{ cursor: number; timestamp: string; kind: Record<string, unknown> }>;
+    }>('mob/events', {
       mob_id: this.mobId,
       after_cursor: afterCursor,
       limit,
@@ -274,14 +307,18 @@ class RkatRpcMobImpl implements RkatRpcMob {
   }
 
   async listMembers(): Promise<MemberSnapshot[]> {
-    return (await this.wireMembers()).map((m) => this.toSnapshot(m)).sort((a, b) => (a.meerkatId < b.meerkatId ? -1 : a.meerkatId > b.meerkatId ? 1 : 0));
+    return (await this.wireMembers())
+      .map((m) => this.toSnapshot(m))
+      .sort((a, b) => (a.meerkatId < b.meerkatId ? -1 : a.meerkatId > b.meerkatId ? 1 : 0));
   }
 
   async getMember(memberId: string): Promise<MemberSnapshot | undefined> {
     requireMemberId(memberId);
     const m = (await this.wireMembers()).find((x) => x.agent_identity === memberId);
     if (!m) return undefined;
-    const status = await this.client.request<{ current_session_id?: string }>('mob/member_status', { mob_id: this.mobId, agent_identity: memberId }).catch(() => undefined);
+    const status = await this.client
+      .request<{ current_session_id?: string }>('mob/member_status', { mob_id: this.mobId, agent_identity: memberId })
+      .catch(() => undefined);
     return this.toSnapshot(m, status?.current_session_id);
   }
 
@@ -292,7 +329,11 @@ class RkatRpcMobImpl implements RkatRpcMob {
   async spawn(rawSpec: SpawnMemberSpec): Promise<MemberSnapshot> {
     const spec = normalizeSpawnSpec(rawSpec);
     const wire = SpawnSpecs.toWire(spec);
-    const params: Record<string, unknown> = { mob_id: this.mobId, profile: spec.profile, agent_identity: spec.meerkatId };
+    const params: Record<string, unknown> = {
+      mob_id: this.mobId,
+      profile: spec.profile,
+      agent_identity: spec.meerkatId,
+    };
     if (wire.initial_message !== undefined) params.initial_message = wire.initial_message;
     if (wire.labels) params.labels = wire.labels;
     if (wire.context !== undefined) params.context = wire.context;
@@ -301,7 +342,11 @@ class RkatRpcMobImpl implements RkatRpcMob {
     if (wire.resume_session_id) params.launch_mode = { mode: 'resume', bridge_session_id: wire.resume_session_id };
     await this.client.request('mob/spawn', params);
     const member = await this.getMember(spec.meerkatId);
-    if (!member) throw new MobRuntimeError('MEMBER_NOT_FOUND', `mob member not found: ${spec.meerkatId} (spawned, then missing from mob/members)`);
+    if (!member)
+      throw new MobRuntimeError(
+        'MEMBER_NOT_FOUND',
+        `mob member not found: ${spec.meerkatId} (spawned, then missing from mob/members)`,
+      );
     return member;
   }
 
@@ -336,7 +381,9 @@ class RkatRpcMobImpl implements RkatRpcMob {
       seen.add(n.meerkatId);
       specs.push(n);
     });
-    const active = new Set((await this.wireMembers()).filter((m) => m.status !== 'retiring').map((m) => m.agent_identity));
+    const active = new Set(
+      (await this.wireMembers()).filter((m) => m.status !== 'retiring').map((m) => m.agent_identity),
+    );
     const report: ReconcileReport = { desired: specs.map((s) => s.meerkatId), retained: [], spawned: [], retired: [] };
     for (const s of specs) if (active.has(s.meerkatId)) report.retained.push(s.meerkatId);
     for (const s of specs) {
@@ -397,14 +444,27 @@ class RkatRpcMobImpl implements RkatRpcMob {
     requireContent(prompt, 'prompt');
     const member = (await this.wireMembers()).find((m) => m.agent_identity === memberId);
     if (!member) throw new MobRuntimeError('MEMBER_NOT_FOUND', `mob member not found: ${memberId}`);
-    if (options.signal?.aborted) throw new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled before it started`);
+    if (options.signal?.aborted)
+      throw new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled before it started`);
     if (member.runtime_mode === 'turn_driven') {
-      const r = await this.client.request<{ session_id: string; text: string; turns?: number; tool_calls?: number; usage?: WireUsage }>('mob/turn_start', {
+      const r = await this.client.request<{
+        session_id: string;
+        text: string;
+        turns?: number;
+        tool_calls?: number;
+        usage?: WireUsage;
+      }>('mob/turn_start', {
         mob_id: this.mobId,
         agent_identity: memberId,
         prompt,
       });
-      return { sessionId: r.session_id, text: r.text, usage: usageOf(r.usage), turns: r.turns ?? 1, toolCalls: r.tool_calls ?? 0 };
+      return {
+        sessionId: r.session_id,
+        text: r.text,
+        usage: usageOf(r.usage),
+        turns: r.turns ?? 1,
+        toolCalls: r.tool_calls ?? 0,
+      };
     }
     // autonomous: the mob-wide stream is already open; send, then wait for this member's next terminal event
     let turns = 0;
@@ -416,19 +476,34 @@ class RkatRpcMobImpl implements RkatRpcMob {
         if (e.memberId !== memberId) return;
         if (e.event.type === 'turn_started') turns++;
         else if (e.event.type === 'tool_call_requested') toolCalls++;
-        else if (e.event.type === 'run_completed') resolve({ sessionId: e.event.sessionId, text: e.event.result, usage: e.event.usage, turns: Math.max(turns, 1), toolCalls });
+        else if (e.event.type === 'run_completed')
+          resolve({
+            sessionId: e.event.sessionId,
+            text: e.event.result,
+            usage: e.event.usage,
+            turns: Math.max(turns, 1),
+            toolCalls,
+          });
         else if (e.event.type === 'run_failed') {
           reject(
             e.event.errorClass === 'cancelled'
               ? new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled (${e.event.error})`)
-              : new MobRuntimeError('INTERNAL', `run of member ${memberId} failed: ${e.event.errorClass}: ${e.event.error}`, { details: { errorClass: e.event.errorClass } }),
+              : new MobRuntimeError(
+                  'INTERNAL',
+                  `run of member ${memberId} failed: ${e.event.errorClass}: ${e.event.error}`,
+                  { details: { errorClass: e.event.errorClass } },
+                ),
           );
         }
       };
       if (options.signal) {
         onAbort = () => {
-          void this.client.request('mob/force_cancel', { mob_id: this.mobId, agent_identity: memberId }).catch(() => undefined);
-          reject(new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled`, { details: { memberId } }));
+          void this.client
+            .request('mob/force_cancel', { mob_id: this.mobId, agent_identity: memberId })
+            .catch(() => undefined);
+          reject(
+            new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled`, { details: { memberId } }),
+          );
         };
         options.signal.addEventListener('abort', onAbort, { once: true });
       }
@@ -477,21 +552,41 @@ class RkatRpcMobImpl implements RkatRpcMob {
  * Starts an `rkat-rpc` child, performs the initialize handshake (contract version and `mob/create`
  * support), creates the mob from `definition` and opens its event stream.
  */
-export async function createRkatRpcMob(definition: MobDefinition, options: RkatRpcMobOptions = {}): Promise<RkatRpcMob> {
+export async function createRkatRpcMob(
+  definition: MobDefinition,
+  options: RkatRpcMobOptions = {},
+): Promise<RkatRpcMob> {
   const command = options.command ?? process.env.MEERKAT_BIN_PATH ?? 'rkat-rpc';
-  const client = RkatRpcClient.start({ command, args: options.args ?? [], env: options.env, cwd: options.cwd, requestTimeoutMs: options.requestTimeoutMs });
+  const client = RkatRpcClient.start({
+    command,
+    args: options.args ?? [],
+    env: options.env,
+    cwd: options.cwd,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
   try {
     const init = await client.request<{ contract_version?: string; methods?: string[] }>('initialize', {});
     const version = String(init.contract_version ?? '');
     const accepted = options.contractVersions ?? ['0.8'];
     const majorMinor = version.split('.').slice(0, 2).join('.');
     if (!accepted.includes(majorMinor)) {
-      throw new MobRuntimeError('VERSION_MISMATCH', `rkat-rpc speaks contract ${version || '(none)'}, this adapter supports ${accepted.join(', ')}; install a matching Meerkat`, {
-        details: { contractVersion: version, accepted },
-      });
+      throw new MobRuntimeError(
+        'VERSION_MISMATCH',
+        `rkat-rpc speaks contract ${version || '(none)'}, this adapter supports ${accepted.join(', ')}; install a matching Meerkat`,
+        {
+          details: { contractVersion: version, accepted },
+        },
+      );
     }
     const methods = init.methods ?? [];
-    for (const needed of ['mob/create', 'mob/spawn', 'mob/members', 'mob/member_send', 'mob/events', 'mob/stream_open']) {
+    for (const needed of [
+      'mob/create',
+      'mob/spawn',
+      'mob/members',
+      'mob/member_send',
+      'mob/events',
+      'mob/stream_open',
+    ]) {
       if (!methods.includes(needed)) {
         throw new MobRuntimeError('INTERNAL', `rkat-rpc does not offer ${needed}; build it with the mob feature`, {
           code: 'MobCapabilityMissing',

@@ -68,7 +68,10 @@ function authHeaders(token: string): Record<string, string> {
 }
 
 async function getJson<T>(path: string, token: string): Promise<T> {
-  const res = await fetch(`${baseUrl}${path}`, { headers: { accept: 'application/json', ...authHeaders(token) }, cache: 'no-store' });
+  const res = await fetch(`${baseUrl}${path}`, {
+    headers: { accept: 'application/json', ...authHeaders(token) },
+    cache: 'no-store',
+  });
   if (!res.ok) {
     let body: Record<string, string> = {};
     try {
@@ -109,7 +112,12 @@ const clip = (text: string, n = 160) => (text.length > n ? `${text.slice(0, n - 
 
 function TokenBar(props: { token: string; onChange: (token: string) => void; authError: string | undefined }) {
   const [draft, setDraft] = useState('');
-  if (!requireAuth && !props.token) return <span class="muted" data-testid="auth-mode">auth off</span>;
+  if (!requireAuth && !props.token)
+    return (
+      <span class="muted" data-testid="auth-mode">
+        auth off
+      </span>
+    );
   return (
     <form
       class="row"
@@ -127,7 +135,14 @@ function TokenBar(props: { token: string; onChange: (token: string) => void; aut
       ) : (
         <span class="pill warn">no token</span>
       )}
-      <input type="password" placeholder="paste a console token" value={draft} onInput={(e) => setDraft((e.target as HTMLInputElement).value)} data-testid="token-input" autocomplete="off" />
+      <input
+        type="password"
+        placeholder="paste a console token"
+        value={draft}
+        onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
+        data-testid="token-input"
+        autocomplete="off"
+      />
       <button type="submit" data-testid="token-save">
         Use token
       </button>
@@ -146,7 +161,12 @@ function TokenBar(props: { token: string; onChange: (token: string) => void; aut
 }
 
 function Agents(props: { agents: Agent[] }) {
-  if (props.agents.length === 0) return <p class="muted" data-testid="agents-empty">No agents.</p>;
+  if (props.agents.length === 0)
+    return (
+      <p class="muted" data-testid="agents-empty">
+        No agents.
+      </p>
+    );
   return (
     <ul data-testid="agent-list">
       {props.agents.map((a) => (
@@ -194,7 +214,10 @@ function Modules(props: { modules: ModuleEntry[]; running: boolean | undefined }
           {props.modules.map((m) => (
             <li key={m.module_id} data-testid="module-item" data-module-id={m.module_id}>
               <strong>{m.module_id}</strong>{' '}
-              <span class={`pill ${m.state === 'Healthy' ? 'ok' : m.state === 'Failed' ? 'bad' : 'warn'}`} data-testid="module-state">
+              <span
+                class={`pill ${m.state === 'Healthy' ? 'ok' : m.state === 'Failed' ? 'bad' : 'warn'}`}
+                data-testid="module-state"
+              >
                 {m.state ?? 'not started'}
               </span>
               {m.trusted === false && <span class="pill warn">untrusted</span>}
@@ -299,7 +322,11 @@ function Chat(props: { token: string; agents: Agent[]; onUnauthorized: (reason: 
     try {
       await readSse(
         `${baseUrl}/interactions/stream`,
-        { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(props.token) }, body: JSON.stringify({ member_id: selected, message }) },
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(props.token) },
+          body: JSON.stringify({ member_id: selected, message }),
+        },
         (frame) => {
           let payload: Record<string, unknown> = {};
           try {
@@ -330,7 +357,12 @@ function Chat(props: { token: string; agents: Agent[]; onUnauthorized: (reason: 
     }
   }, [selected, message, props.token]);
 
-  if (targets.length === 0) return <p class="muted" data-testid="chat-unavailable">No member accepts messages.</p>;
+  if (targets.length === 0)
+    return (
+      <p class="muted" data-testid="chat-unavailable">
+        No member accepts messages.
+      </p>
+    );
   return (
     <form
       data-testid="chat"
@@ -341,7 +373,13 @@ function Chat(props: { token: string; agents: Agent[]; onUnauthorized: (reason: 
     >
       <div class="row">
         <label for="chat-member">To</label>
-        <select id="chat-member" class="grow" value={selected} onChange={(e) => setMember((e.target as HTMLSelectElement).value)} data-testid="chat-member">
+        <select
+          id="chat-member"
+          class="grow"
+          value={selected}
+          onChange={(e) => setMember((e.target as HTMLSelectElement).value)}
+          data-testid="chat-member"
+        >
           {targets.map((t) => (
             <option key={t.member_id} value={t.member_id}>
               {t.label}
@@ -350,7 +388,12 @@ function Chat(props: { token: string; agents: Agent[]; onUnauthorized: (reason: 
           ))}
         </select>
       </div>
-      <textarea placeholder="Message" value={message} onInput={(e) => setMessage((e.target as HTMLTextAreaElement).value)} data-testid="chat-input" />
+      <textarea
+        placeholder="Message"
+        value={message}
+        onInput={(e) => setMessage((e.target as HTMLTextAreaElement).value)}
+        data-testid="chat-input"
+      />
       <div class="row">
         <button type="submit" disabled={busy || !message.trim()} data-testid="chat-send">
           Send
@@ -384,7 +427,10 @@ function ConsoleApp() {
     let stopped = false;
     const load = async () => {
       try {
-        const [exp, mods] = await Promise.all([getJson<Experience>('/console/experience', token), getJson<{ modules: string[] }>('/console/modules', token)]);
+        const [exp, mods] = await Promise.all([
+          getJson<Experience>('/console/experience', token),
+          getJson<{ modules: string[] }>('/console/modules', token),
+        ]);
         if (stopped) return;
         setExperience(exp);
         setModules(mods.modules);
@@ -406,7 +452,21 @@ function ConsoleApp() {
     };
   }, [token]);
 
-  const agents = experience?.agent_sidebar?.live_snapshot?.agents ?? modules.map((id) => ({ agent_id: id, member_id: id, label: id, kind: 'module_agent', profile: 'module', state: 'active', wired_to: [], labels: {}, group: 'modules', addressable: false, affordances: { can_send_message: false, can_retire: false } }));
+  const agents =
+    experience?.agent_sidebar?.live_snapshot?.agents ??
+    modules.map((id) => ({
+      agent_id: id,
+      member_id: id,
+      label: id,
+      kind: 'module_agent',
+      profile: 'module',
+      state: 'active',
+      wired_to: [],
+      labels: {},
+      group: 'modules',
+      addressable: false,
+      affordances: { can_send_message: false, can_retire: false },
+    }));
   const health = experience?.health_overview?.live_snapshot;
   const moduleEntries: ModuleEntry[] = health?.modules ?? modules.map((id) => ({ module_id: id, state: null }));
   const hasMob = experience !== undefined && experience.runtime_id !== null;
@@ -447,7 +507,11 @@ function ConsoleApp() {
           </section>
           <section data-testid="activity-panel">
             <h2>Activity</h2>
-            <ActivityFeed token={token} enabled={hasMob && !authError} onUnauthorized={(r) => setAuthError(`unauthorized: ${r}`)} />
+            <ActivityFeed
+              token={token}
+              enabled={hasMob && !authError}
+              onUnauthorized={(r) => setAuthError(`unauthorized: ${r}`)}
+            />
           </section>
           <section data-testid="chat-panel">
             <h2>Chat</h2>

@@ -44,7 +44,13 @@ export class HttpError extends Error {
  * Reads an SSE response through `fetch` (so the token travels as a Bearer header, not in the URL) and
  * calls `onOpen` once the stream is accepted, then `onFrame` per frame until the stream ends or `signal` aborts.
  */
-export async function readSse(url: string, init: RequestInit, onFrame: (frame: ParsedFrame) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
+export async function readSse(
+  url: string,
+  init: RequestInit,
+  onFrame: (frame: ParsedFrame) => void,
+  signal: AbortSignal,
+  onOpen?: () => void,
+): Promise<void> {
   const res = await fetch(url, { ...init, signal, cache: 'no-store' });
   if (!res.ok) {
     let body: Record<string, string> = {};

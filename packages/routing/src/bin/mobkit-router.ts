@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   let config: RoutingConfig | undefined;
   try {
     const path = configPath(process.argv.slice(2));
-    if (path === undefined) process.stderr.write('mobkit-router: no routing TOML given; resolving with the built-in defaults only\n');
+    if (path === undefined)
+      process.stderr.write('mobkit-router: no routing TOML given; resolving with the built-in defaults only\n');
     else config = loadRoutingConfig(path);
   } catch (error) {
     process.stderr.write(`mobkit-router: ${toMobKitError(error, 'InvalidConfig').message}\n`);

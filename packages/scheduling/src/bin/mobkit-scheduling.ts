@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   let config: SchedulingModuleConfig | undefined;
   try {
     const path = configPath(process.argv.slice(2));
-    if (path === undefined) process.stderr.write('mobkit-scheduling: no config given; dispatches answer {} (no runtime injection)\n');
+    if (path === undefined)
+      process.stderr.write('mobkit-scheduling: no config given; dispatches answer {} (no runtime injection)\n');
     else config = loadSchedulingModuleConfig(path);
   } catch (error) {
     process.stderr.write(`mobkit-scheduling: ${toMobKitError(error, 'InvalidConfig').message}\n`);

@@ -8,7 +8,11 @@ export const coreErrorCodes = {
   InvalidFieldType: { rpc: -32602, http: 400, summary: 'a field has the wrong type' },
   SourceMismatch: { rpc: -32602, http: 400, summary: 'an event envelope source does not match its event kind' },
   UnexpectedEventKind: { rpc: -32602, http: 400, summary: 'an agent event arrived where a module event was expected' },
-  UnexpectedPayloadType: { rpc: -32602, http: 400, summary: 'a module event has another event_type or payload shape than expected' },
+  UnexpectedPayloadType: {
+    rpc: -32602,
+    http: 400,
+    summary: 'a module event has another event_type or payload shape than expected',
+  },
   InvalidConfig: { rpc: -32602, http: 400, summary: 'a configuration value is invalid' },
   InvalidToml: { rpc: -32602, http: 400, summary: 'TOML text does not parse' },
   MissingContractVersion: { rpc: -32602, http: 400, summary: 'a capabilities line has no contract_version' },

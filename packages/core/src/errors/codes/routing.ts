@@ -12,5 +12,9 @@ export const routingErrorCodes = {
   RouteNotFound: { rpc: -32602, http: 404, summary: 'no runtime route has this route_key' },
   RouterModuleNotLoaded: { rpc: -32000, http: 503, summary: 'the router module is not loaded' },
   DeliveryModuleNotLoaded: { rpc: -32000, http: 503, summary: 'the delivery module is not loaded' },
-  InvalidRouterOverrides: { rpc: -32000, http: 502, summary: 'the router module answered routing.resolve with invalid overrides' },
+  InvalidRouterOverrides: {
+    rpc: -32000,
+    http: 502,
+    summary: 'the router module answered routing.resolve with invalid overrides',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;

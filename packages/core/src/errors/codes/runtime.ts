@@ -2,9 +2,21 @@ import type { ErrorCodeInfo } from './types.js';
 
 /** Codes raised by the UnifiedRuntime, its JSON-RPC methods and the reference app. Reuse a code from core.ts when the meaning is the same. */
 export const runtimeErrorCodes = {
-  MissingRequiredField: { rpc: -32602, http: 400, summary: 'a required UnifiedRuntime builder field (mob spec, module config, timeout) was not set' },
-  ModuleStartupFailed: { rpc: -32000, http: 503, summary: 'the module runtime failed to start; the mob was stopped again (rollback)' },
-  ModuleStartupRollbackFailed: { rpc: -32603, http: 500, summary: 'the module runtime failed to start and stopping the mob again failed too' },
+  MissingRequiredField: {
+    rpc: -32602,
+    http: 400,
+    summary: 'a required UnifiedRuntime builder field (mob spec, module config, timeout) was not set',
+  },
+  ModuleStartupFailed: {
+    rpc: -32000,
+    http: 503,
+    summary: 'the module runtime failed to start; the mob was stopped again (rollback)',
+  },
+  ModuleStartupRollbackFailed: {
+    rpc: -32603,
+    http: 500,
+    summary: 'the module runtime failed to start and stopping the mob again failed too',
+  },
   PreSpawnHookFailed: { rpc: -32000, http: 500, summary: 'the pre-spawn hook threw during bootstrap' },
   DiscoveryFailed: { rpc: -32000, http: 500, summary: 'agent discovery failed during bootstrap' },
   RuntimeShuttingDown: { rpc: -32000, http: 503, summary: 'the runtime is shutting down and accepts no new work' },
@@ -12,7 +24,15 @@ export const runtimeErrorCodes = {
   MissingAgentId: { rpc: -32602, http: 400, summary: 'an agent-scoped event subscription has no agent_id' },
   InvalidAgentId: { rpc: -32602, http: 400, summary: 'an event subscription agent_id is blank' },
   EmptyCheckpoint: { rpc: -32602, http: 400, summary: 'an event subscription last_event_id is blank' },
-  UnknownCheckpoint: { rpc: -32602, http: 409, summary: 'an event subscription last_event_id is not in the replay window' },
+  UnknownCheckpoint: {
+    rpc: -32602,
+    http: 409,
+    summary: 'an event subscription last_event_id is not in the replay window',
+  },
   GatewayInitRequired: { rpc: -32600, http: 400, summary: 'the gateway expects mobkit/init as its first request' },
-  GatewayBootstrapFailed: { rpc: -32603, http: 500, summary: 'the gateway could not boot the runtime from mobkit/init' },
+  GatewayBootstrapFailed: {
+    rpc: -32603,
+    http: 500,
+    summary: 'the gateway could not boot the runtime from mobkit/init',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
