@@ -108,6 +108,7 @@ export {
   routeResolutionToWire,
   type RouteResolution,
   type RouteResolutionWire,
+  type TrustedResolutionLookup,
 } from './resolution.js';
 export {
   MOBKIT_CONTRACT_VERSION,

@@ -66,3 +66,12 @@ export function routeResolutionToWire(r: RouteResolution): RouteResolutionWire {
     rate_limit_per_minute: r.rateLimitPerMinute,
   };
 }
+
+/**
+ * Read access to issued route resolutions: what delivery needs to reject forged ones. Routing's
+ * `TrustedResolutions` implements it; delivery and the umbrella only read through it.
+ */
+export interface TrustedResolutionLookup {
+  /** The resolution issued under `routeId`, or `undefined` if never issued or forgotten. */
+  get(routeId: string): RouteResolution | undefined;
+}
