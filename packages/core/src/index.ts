@@ -22,6 +22,7 @@ export {
   type ParseWithSchemaOptions,
 } from './schema.js';
 export { parseTomlText } from './toml.js';
+export { wireEncoder } from './codec.js';
 export { parseConfigArgv, type ConfigArgv } from './argv.js';
 export {
   RestartPolicySchema,
