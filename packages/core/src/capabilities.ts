@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { wireCodec, wireEncoder } from './codec.js';
 import { MobKitError } from './errors/error.js';
 import { cutLine, describeType, parseJsonText } from './schema.js';
 
@@ -14,6 +16,12 @@ export interface RpcCapabilities {
   extra: Record<string, unknown>;
 }
 
+/** The codec between a capabilities object (`contract_version` plus any keys) and {@link RpcCapabilities}. */
+export const RpcCapabilitiesSchema = wireCodec(z.looseObject({ contract_version: z.string() }), {
+  decode: ({ contract_version: contractVersion, ...extra }): RpcCapabilities => ({ contractVersion, extra }),
+  encode: (caps) => ({ ...caps.extra, contract_version: caps.contractVersion }),
+});
+
 /**
  * Parses an RPC capabilities line (`{"contract_version":"0.2.0", …}`). Requires a non-blank string
  * `contract_version` (`MissingContractVersion` / `InvalidContractVersion`) and keeps extra keys.
@@ -25,7 +33,7 @@ export function parseRpcCapabilities(line: string): RpcCapabilities {
       details: { line: cutLine(line) },
     });
   }
-  const { contract_version: version, ...extra } = value as Record<string, unknown>;
+  const version = (value as Record<string, unknown>).contract_version;
   if (version === undefined) {
     throw new MobKitError(
       'MissingContractVersion',
@@ -44,10 +52,9 @@ export function parseRpcCapabilities(line: string): RpcCapabilities {
       },
     );
   }
-  return { contractVersion: version, extra };
+  return RpcCapabilitiesSchema.parse(value);
 }
 
 /** Converts {@link RpcCapabilities} back to its wire object. */
-export function rpcCapabilitiesToWire(caps: RpcCapabilities): Record<string, unknown> {
-  return { ...caps.extra, contract_version: caps.contractVersion };
-}
+export const rpcCapabilitiesToWire: (caps: RpcCapabilities) => Record<string, unknown> =
+  wireEncoder(RpcCapabilitiesSchema);

@@ -1,11 +1,17 @@
 import { z } from 'zod';
+import { wireCodec, wireEncoder } from './codec.js';
 import { parseWithSchema } from './schema.js';
 
 const nonBlank = (what: string) =>
   z
     .string()
-    .transform((s) => s.trim())
+    .trim()
     .refine((s) => s.length > 0, { message: `${what} must not be blank` });
+
+/** `{ [key]: value }` when `value` is defined, else `{}` (an absent optional stays absent). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
 
 /** Restart policy of a module: `never`, `on_failure` (default in the trust manifest) or `always`. */
 export const RestartPolicySchema = z.enum(['never', 'on_failure', 'always']);
@@ -22,24 +28,25 @@ export const ModuleConfigWireSchema = z.object({
 /** Module config as written on the wire (`restart_policy`). */
 export type ModuleConfigWire = z.input<typeof ModuleConfigWireSchema>;
 
-/** Schema mapping a wire module config to the camelCase {@link ModuleConfig}. */
-export const ModuleConfigSchema = ModuleConfigWireSchema.transform((w) => ({
-  id: w.id,
-  command: w.command,
-  args: w.args,
-  restartPolicy: w.restart_policy,
-}));
 /** A module MobKit may start: its id, executable, arguments and restart policy. */
-export type ModuleConfig = z.output<typeof ModuleConfigSchema>;
+export interface ModuleConfig {
+  id: string;
+  command: string;
+  args: string[];
+  restartPolicy: RestartPolicy;
+}
+/** The codec between a wire module config and the camelCase {@link ModuleConfig}. */
+export const ModuleConfigSchema = wireCodec(ModuleConfigWireSchema, {
+  decode: (w): ModuleConfig => ({ id: w.id, command: w.command, args: w.args, restartPolicy: w.restart_policy }),
+  encode: (c) => ({ id: c.id, command: c.command, args: [...c.args], restart_policy: c.restartPolicy }),
+});
 
 /** Parses a wire module config (throws `MobKitError` naming the field). */
 export function parseModuleConfig(input: unknown, pathPrefix = ''): ModuleConfig {
   return parseWithSchema(ModuleConfigSchema, input, { what: 'module config', pathPrefix });
 }
 /** Converts a {@link ModuleConfig} to its wire form. */
-export function moduleConfigToWire(config: ModuleConfig): ModuleConfigWire {
-  return { id: config.id, command: config.command, args: [...config.args], restart_policy: config.restartPolicy };
-}
+export const moduleConfigToWire: (config: ModuleConfig) => ModuleConfigWire = wireEncoder(ModuleConfigSchema);
 
 /** Wire form of the module discovery spec: the ordered ids to start. */
 export const DiscoverySpecSchema = z.object({
@@ -52,10 +59,9 @@ export type DiscoverySpec = z.output<typeof DiscoverySpecSchema>;
 export function parseDiscoverySpec(input: unknown): DiscoverySpec {
   return parseWithSchema(DiscoverySpecSchema, input, { what: 'discovery spec' });
 }
-/** Converts a {@link DiscoverySpec} to its wire form (identical shape). */
-export function discoverySpecToWire(spec: DiscoverySpec): z.input<typeof DiscoverySpecSchema> {
-  return { namespace: spec.namespace, modules: [...spec.modules] };
-}
+/** Converts a {@link DiscoverySpec} to its wire form (identical shape; validated). */
+export const discoverySpecToWire: (spec: DiscoverySpec) => z.input<typeof DiscoverySpecSchema> =
+  wireEncoder(DiscoverySpecSchema);
 
 /** Wire form of pre-spawn data: env as `[[key, value], …]` tuples. */
 export const PreSpawnDataWireSchema = z.object({
@@ -64,21 +70,22 @@ export const PreSpawnDataWireSchema = z.object({
 });
 /** Pre-spawn data as written on the wire. */
 export type PreSpawnDataWire = z.input<typeof PreSpawnDataWireSchema>;
-/** Schema mapping wire pre-spawn data to {@link PreSpawnData}. */
-export const PreSpawnDataSchema = PreSpawnDataWireSchema.transform((w) => ({
-  moduleId: w.module_id,
-  env: w.env.map(([k, v]) => [k, v] as [string, string]),
-}));
 /** Extra environment for one module's process (and, via `MOBKIT_MODULE_BOUNDARY=mcp`, its boundary). */
-export type PreSpawnData = z.output<typeof PreSpawnDataSchema>;
+export interface PreSpawnData {
+  moduleId: string;
+  env: [string, string][];
+}
+/** The codec between wire pre-spawn data and {@link PreSpawnData}. */
+export const PreSpawnDataSchema = wireCodec(PreSpawnDataWireSchema, {
+  decode: (w): PreSpawnData => ({ moduleId: w.module_id, env: w.env.map(([k, v]) => [k, v] as [string, string]) }),
+  encode: (d) => ({ module_id: d.moduleId, env: d.env.map(([k, v]) => [k, v] as [string, string]) }),
+});
 /** Parses wire pre-spawn data. */
 export function parsePreSpawnData(input: unknown): PreSpawnData {
   return parseWithSchema(PreSpawnDataSchema, input, { what: 'pre-spawn data' });
 }
 /** Converts {@link PreSpawnData} to its wire form. */
-export function preSpawnDataToWire(data: PreSpawnData): PreSpawnDataWire {
-  return { module_id: data.moduleId, env: data.env.map(([k, v]) => [k, v]) };
-}
+export const preSpawnDataToWire: (data: PreSpawnData) => PreSpawnDataWire = wireEncoder(PreSpawnDataSchema);
 
 /** Wire form of the full module configuration. */
 export const MobKitConfigWireSchema = z.object({
@@ -95,26 +102,21 @@ export interface MobKitConfig {
   /** Extra env per module. */
   preSpawn: PreSpawnData[];
 }
-/** Schema mapping a wire MobKit config to {@link MobKitConfig}. */
-export const MobKitConfigSchema = MobKitConfigWireSchema.transform(
-  (w): MobKitConfig => ({ modules: w.modules, discovery: w.discovery, preSpawn: w.pre_spawn }),
-);
+/** The codec between a wire MobKit config and {@link MobKitConfig}. */
+export const MobKitConfigSchema = wireCodec(MobKitConfigWireSchema, {
+  decode: (w): MobKitConfig => ({ modules: w.modules, discovery: w.discovery, preSpawn: w.pre_spawn }),
+  encode: (c) => ({ modules: c.modules, discovery: c.discovery, pre_spawn: c.preSpawn }),
+});
 /** Parses a wire MobKit config (`{modules, discovery, pre_spawn}`). */
 export function parseMobKitConfig(input: unknown): MobKitConfig {
   return parseWithSchema(MobKitConfigSchema, input, { what: 'mobkit config' });
 }
 /** Converts a {@link MobKitConfig} to its wire form. */
-export function mobKitConfigToWire(config: MobKitConfig): {
+export const mobKitConfigToWire: (config: MobKitConfig) => {
   modules: ModuleConfigWire[];
   discovery: z.input<typeof DiscoverySpecSchema>;
   pre_spawn: PreSpawnDataWire[];
-} {
-  return {
-    modules: config.modules.map(moduleConfigToWire),
-    discovery: discoverySpecToWire(config.discovery),
-    pre_spawn: config.preSpawn.map(preSpawnDataToWire),
-  };
-}
+} = wireEncoder(MobKitConfigSchema) as never; // the encoder always writes pre_spawn
 
 /** Wire form of the Elephant memory backend option. */
 export const MemoryBackendSchema = z.object({
@@ -168,9 +170,9 @@ export interface RuntimeOptions {
   /** Crash restarts after ready: healthy this long and the crash count and backoff reset (default 30000 ms). */
   restartStableMs?: number | undefined;
 }
-/** Schema mapping wire runtime options to {@link RuntimeOptions}. */
-export const RuntimeOptionsSchema = RuntimeOptionsWireSchema.transform(
-  (w): RuntimeOptions => ({
+/** The codec between wire runtime options and {@link RuntimeOptions} (optional additions stay absent when absent). */
+export const RuntimeOptionsSchema = wireCodec(RuntimeOptionsWireSchema, {
+  decode: (w): RuntimeOptions => ({
     onFailureRetryBudget: w.on_failure_retry_budget,
     alwaysRestartBudget: w.always_restart_budget,
     supervisorRestartBackoffMs: w.supervisor_restart_backoff_ms,
@@ -179,13 +181,33 @@ export const RuntimeOptionsSchema = RuntimeOptionsWireSchema.transform(
       w.memory_backend == null
         ? undefined
         : { kind: w.memory_backend.kind, endpoint: w.memory_backend.endpoint, statePath: w.memory_backend.state_path },
-    ...(w.shutdown_grace_ms === undefined ? {} : { shutdownGraceMs: w.shutdown_grace_ms }),
-    ...(w.restart_backoff_multiplier === undefined ? {} : { restartBackoffMultiplier: w.restart_backoff_multiplier }),
-    ...(w.restart_backoff_min_ms === undefined ? {} : { restartBackoffMinMs: w.restart_backoff_min_ms }),
-    ...(w.restart_backoff_max_ms === undefined ? {} : { restartBackoffMaxMs: w.restart_backoff_max_ms }),
-    ...(w.restart_stable_ms === undefined ? {} : { restartStableMs: w.restart_stable_ms }),
+    ...optional('shutdownGraceMs', w.shutdown_grace_ms),
+    ...optional('restartBackoffMultiplier', w.restart_backoff_multiplier),
+    ...optional('restartBackoffMinMs', w.restart_backoff_min_ms),
+    ...optional('restartBackoffMaxMs', w.restart_backoff_max_ms),
+    ...optional('restartStableMs', w.restart_stable_ms),
   }),
-);
+  encode: (o) => ({
+    on_failure_retry_budget: o.onFailureRetryBudget,
+    always_restart_budget: o.alwaysRestartBudget,
+    supervisor_restart_backoff_ms: o.supervisorRestartBackoffMs,
+    supervisor_test_force_terminate_failure: o.supervisorTestForceTerminateFailure,
+    ...(o.memoryBackend
+      ? {
+          memory_backend: {
+            kind: o.memoryBackend.kind,
+            endpoint: o.memoryBackend.endpoint,
+            state_path: o.memoryBackend.statePath,
+          },
+        }
+      : {}),
+    ...optional('shutdown_grace_ms', o.shutdownGraceMs),
+    ...optional('restart_backoff_multiplier', o.restartBackoffMultiplier),
+    ...optional('restart_backoff_min_ms', o.restartBackoffMinMs),
+    ...optional('restart_backoff_max_ms', o.restartBackoffMaxMs),
+    ...optional('restart_stable_ms', o.restartStableMs),
+  }),
+});
 /** Parses wire runtime options, filling defaults (`undefined` → all defaults). */
 export function parseRuntimeOptions(input: unknown = {}): RuntimeOptions {
   return parseWithSchema(RuntimeOptionsSchema, input ?? {}, { what: 'runtime options' });
@@ -195,28 +217,7 @@ export function defaultRuntimeOptions(): RuntimeOptions {
   return parseRuntimeOptions({});
 }
 /** Converts {@link RuntimeOptions} to its wire form. */
-export function runtimeOptionsToWire(options: RuntimeOptions): RuntimeOptionsWire {
-  const wire: RuntimeOptionsWire = {
-    on_failure_retry_budget: options.onFailureRetryBudget,
-    always_restart_budget: options.alwaysRestartBudget,
-    supervisor_restart_backoff_ms: options.supervisorRestartBackoffMs,
-    supervisor_test_force_terminate_failure: options.supervisorTestForceTerminateFailure,
-  };
-  if (options.shutdownGraceMs !== undefined) wire.shutdown_grace_ms = options.shutdownGraceMs;
-  if (options.restartBackoffMultiplier !== undefined)
-    wire.restart_backoff_multiplier = options.restartBackoffMultiplier;
-  if (options.restartBackoffMinMs !== undefined) wire.restart_backoff_min_ms = options.restartBackoffMinMs;
-  if (options.restartBackoffMaxMs !== undefined) wire.restart_backoff_max_ms = options.restartBackoffMaxMs;
-  if (options.restartStableMs !== undefined) wire.restart_stable_ms = options.restartStableMs;
-  if (options.memoryBackend) {
-    wire.memory_backend = {
-      kind: options.memoryBackend.kind,
-      endpoint: options.memoryBackend.endpoint,
-      state_path: options.memoryBackend.statePath,
-    };
-  }
-  return wire;
-}
+export const runtimeOptionsToWire: (options: RuntimeOptions) => RuntimeOptionsWire = wireEncoder(RuntimeOptionsSchema);
 
 /** Wire form of an agent discovery spec (optional fields omitted when absent or empty). */
 export const AgentDiscoverySpecWireSchema = z.object({
@@ -229,29 +230,41 @@ export const AgentDiscoverySpecWireSchema = z.object({
 });
 /** Agent discovery spec as written on the wire. */
 export type AgentDiscoverySpecWire = z.input<typeof AgentDiscoverySpecWireSchema>;
-/** Schema mapping a wire agent discovery spec to {@link AgentDiscoverySpec}. */
-export const AgentDiscoverySpecSchema = AgentDiscoverySpecWireSchema.transform((w) => ({
-  profile: w.profile,
-  meerkatId: w.meerkat_id,
-  labels: w.labels,
-  context: w.context,
-  additionalInstructions:
-    w.additional_instructions && w.additional_instructions.length > 0 ? w.additional_instructions : undefined,
-  resumeSessionId: w.resume_session_id,
-}));
 /** A member that discovery says should exist: profile, id, labels, context, instructions, session to resume. */
-export type AgentDiscoverySpec = z.output<typeof AgentDiscoverySpecSchema>;
+export interface AgentDiscoverySpec {
+  profile: string;
+  meerkatId: string;
+  labels: Record<string, string> | undefined;
+  context: unknown;
+  additionalInstructions: string[] | undefined;
+  resumeSessionId: string | undefined;
+}
+/** The codec between a wire agent discovery spec and {@link AgentDiscoverySpec}; encoding omits absent and empty optionals. */
+export const AgentDiscoverySpecSchema = wireCodec(AgentDiscoverySpecWireSchema, {
+  decode: (w): AgentDiscoverySpec => ({
+    profile: w.profile,
+    meerkatId: w.meerkat_id,
+    labels: w.labels,
+    context: w.context,
+    additionalInstructions:
+      w.additional_instructions && w.additional_instructions.length > 0 ? w.additional_instructions : undefined,
+    resumeSessionId: w.resume_session_id,
+  }),
+  encode: (spec) => ({
+    profile: spec.profile,
+    meerkat_id: spec.meerkatId,
+    ...(spec.labels && Object.keys(spec.labels).length > 0 ? { labels: { ...spec.labels } } : {}),
+    ...(spec.context !== undefined && spec.context !== null ? { context: spec.context } : {}),
+    ...(spec.additionalInstructions && spec.additionalInstructions.length > 0
+      ? { additional_instructions: [...spec.additionalInstructions] }
+      : {}),
+    ...optional('resume_session_id', spec.resumeSessionId),
+  }),
+});
 /** Parses a wire agent discovery spec. */
 export function parseAgentDiscoverySpec(input: unknown): AgentDiscoverySpec {
   return parseWithSchema(AgentDiscoverySpecSchema, input, { what: 'agent discovery spec' });
 }
 /** Converts an {@link AgentDiscoverySpec} to its wire form, omitting absent and empty optionals. */
-export function agentDiscoverySpecToWire(spec: AgentDiscoverySpec): AgentDiscoverySpecWire {
-  const wire: AgentDiscoverySpecWire = { profile: spec.profile, meerkat_id: spec.meerkatId };
-  if (spec.labels && Object.keys(spec.labels).length > 0) wire.labels = { ...spec.labels };
-  if (spec.context !== undefined && spec.context !== null) wire.context = spec.context;
-  if (spec.additionalInstructions && spec.additionalInstructions.length > 0)
-    wire.additional_instructions = [...spec.additionalInstructions];
-  if (spec.resumeSessionId !== undefined) wire.resume_session_id = spec.resumeSessionId;
-  return wire;
-}
+export const agentDiscoverySpecToWire: (spec: AgentDiscoverySpec) => AgentDiscoverySpecWire =
+  wireEncoder(AgentDiscoverySpecSchema);

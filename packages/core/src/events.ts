@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wireCodec, wireEncoder } from './codec.js';
 import { parseWithSchema } from './schema.js';
 
 /** Where an event came from: an agent (mob member) or a module. */
@@ -19,7 +20,7 @@ export const ModuleEventWireSchema = z.object({
   kind: z.literal('module'),
   module: z.string(),
   event_type: z.string(),
-  payload: z.unknown().transform((p) => (p === undefined ? null : p)),
+  payload: z.unknown(),
 });
 /** Wire form of a unified event, discriminated by `kind`. */
 export const UnifiedEventWireSchema = z.discriminatedUnion('kind', [AgentEventWireSchema, ModuleEventWireSchema]);
@@ -42,20 +43,25 @@ export interface ModuleEvent<T = unknown> {
 /** An agent or module event. */
 export type UnifiedEvent = AgentEvent | ModuleEvent;
 
-/** Schema mapping a wire unified event to {@link UnifiedEvent}. */
-export const UnifiedEventSchema = UnifiedEventWireSchema.transform(
-  (w): UnifiedEvent =>
+/** The codec between a wire unified event and {@link UnifiedEvent} (a missing module payload reads as `null`). */
+export const UnifiedEventSchema = wireCodec(UnifiedEventWireSchema, {
+  decode: (w): UnifiedEvent =>
     w.kind === 'agent'
       ? { kind: 'agent', agentId: w.agent_id, eventType: w.event_type }
-      : { kind: 'module', module: w.module, eventType: w.event_type, payload: w.payload },
-);
+      : {
+          kind: 'module',
+          module: w.module,
+          eventType: w.event_type,
+          payload: w.payload === undefined ? null : w.payload,
+        },
+  encode: (event) =>
+    event.kind === 'agent'
+      ? { kind: 'agent' as const, agent_id: event.agentId, event_type: event.eventType }
+      : { kind: 'module' as const, module: event.module, event_type: event.eventType, payload: event.payload },
+});
 
 /** Converts a {@link UnifiedEvent} to its wire form. */
-export function unifiedEventToWire(event: UnifiedEvent): UnifiedEventWire {
-  return event.kind === 'agent'
-    ? { kind: 'agent', agent_id: event.agentId, event_type: event.eventType }
-    : { kind: 'module', module: event.module, event_type: event.eventType, payload: event.payload };
-}
+export const unifiedEventToWire: (event: UnifiedEvent) => UnifiedEventWire = wireEncoder(UnifiedEventSchema);
 
 /** An event with its id, source and timestamp. */
 export interface EventEnvelope<T = UnifiedEvent> {
@@ -79,23 +85,24 @@ export interface EventEnvelopeWire<T = UnifiedEventWire> {
   timestamp_ms: number;
   event: T;
 }
-/** Schema mapping a wire envelope to {@link EventEnvelope}. */
-export const EventEnvelopeSchema = EventEnvelopeWireSchema.transform(
-  (w): EventEnvelope => ({ eventId: w.event_id, source: w.source, timestampMs: w.timestamp_ms, event: w.event }),
-);
+/** The codec between a wire envelope and {@link EventEnvelope}. */
+export const EventEnvelopeSchema = wireCodec(EventEnvelopeWireSchema, {
+  decode: (w): EventEnvelope => ({
+    eventId: w.event_id,
+    source: w.source,
+    timestampMs: w.timestamp_ms,
+    event: w.event as UnifiedEvent,
+  }),
+  encode: (e) => ({ event_id: e.eventId, source: e.source, timestamp_ms: e.timestampMs, event: e.event }),
+});
 /** Parses a wire envelope object (not text; see `parseUnifiedEventLine` for lines). */
 export function parseEventEnvelope(input: unknown): EventEnvelope {
   return parseWithSchema(EventEnvelopeSchema, input, { what: 'event envelope' });
 }
 /** Converts an {@link EventEnvelope} to its wire form. */
-export function eventEnvelopeToWire(envelope: EventEnvelope): EventEnvelopeWire {
-  return {
-    event_id: envelope.eventId,
-    source: envelope.source,
-    timestamp_ms: envelope.timestampMs,
-    event: unifiedEventToWire(envelope.event),
-  };
-}
+export const eventEnvelopeToWire: (envelope: EventEnvelope) => EventEnvelopeWire = wireEncoder(
+  EventEnvelopeSchema,
+) as never; // the encoded event is a UnifiedEventWire
 
 /** Health of a supervised module (spelled as in the spec). */
 export const ModuleHealthStateSchema = z.enum(['Starting', 'Healthy', 'Failed', 'Restarting', 'Stopped']);
@@ -116,20 +123,19 @@ export interface ModuleHealthTransition {
   to: ModuleHealthState;
   attempt: number;
 }
-/** Schema mapping a wire transition to {@link ModuleHealthTransition}. */
-export const ModuleHealthTransitionSchema = ModuleHealthTransitionWireSchema.transform(
-  (w): ModuleHealthTransition => ({ moduleId: w.module_id, from: w.from, to: w.to, attempt: w.attempt }),
-);
+/** The codec between a wire transition and {@link ModuleHealthTransition}. */
+export const ModuleHealthTransitionSchema = wireCodec(ModuleHealthTransitionWireSchema, {
+  decode: (w): ModuleHealthTransition => ({ moduleId: w.module_id, from: w.from, to: w.to, attempt: w.attempt }),
+  encode: (t) => ({ module_id: t.moduleId, from: t.from, to: t.to, attempt: t.attempt }),
+});
 /** Parses a wire health transition. */
 export function parseModuleHealthTransition(input: unknown): ModuleHealthTransition {
   return parseWithSchema(ModuleHealthTransitionSchema, input, { what: 'module health transition' });
 }
 /** Converts a {@link ModuleHealthTransition} to its wire form. */
-export function moduleHealthTransitionToWire(
+export const moduleHealthTransitionToWire: (
   t: ModuleHealthTransition,
-): z.input<typeof ModuleHealthTransitionWireSchema> {
-  return { module_id: t.moduleId, from: t.from, to: t.to, attempt: t.attempt };
-}
+) => z.input<typeof ModuleHealthTransitionWireSchema> = wireEncoder(ModuleHealthTransitionSchema);
 
 /** Runtime lifecycle stages, in the order they happen. */
 export const LifecycleStageSchema = z.enum([

@@ -1,7 +1,8 @@
 /**
  * @mobkit/core — the types, wire formats, module protocol, JSON-RPC framing and errors that every
- * MobKit-TS package shares. Zod schemas are the single source of truth: each `…Schema` parses the
- * snake_case wire form into a camelCase object, and each `…ToWire` maps it back.
+ * MobKit-TS package shares. Zod schemas are the single source of truth: each wire shape has one codec
+ * (`…Schema`) that parses the snake_case wire form into a camelCase object and encodes it back; each
+ * `…ToWire` is that codec's encoder ({@link wireEncoder}), never a hand-written twin.
  * @packageDocumentation
  */
 export {
@@ -22,7 +23,7 @@ export {
   type ParseWithSchemaOptions,
 } from './schema.js';
 export { parseTomlText } from './toml.js';
-export { wireEncoder } from './codec.js';
+export { wireCodec, wireEncoder } from './codec.js';
 export { parseConfigArgv, type ConfigArgv } from './argv.js';
 export {
   RestartPolicySchema,
@@ -114,6 +115,7 @@ export {
 export {
   MOBKIT_CONTRACT_VERSION,
   MAX_SCHEDULES_PER_REQUEST,
+  RpcCapabilitiesSchema,
   parseRpcCapabilities,
   rpcCapabilitiesToWire,
   type RpcCapabilities,

@@ -199,7 +199,10 @@ describe('ordering', () => {
 
   it('agrees with a full sort on random input', () => {
     let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const events: EventEnvelope<string>[] = [];
     const all: EventEnvelope<string>[] = [];
     for (let i = 0; i < 300; i += 1) {

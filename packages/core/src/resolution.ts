@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wireCodec, wireEncoder } from './codec.js';
 import { parseWithSchema } from './schema.js';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -34,9 +35,9 @@ export interface RouteResolution {
   rateLimitPerMinute: number;
 }
 
-/** Maps a wire resolution to {@link RouteResolution}. */
-export const RouteResolutionSchema = RouteResolutionWireSchema.transform(
-  (w): RouteResolution => ({
+/** The codec between a wire resolution and {@link RouteResolution} (wire field order as in the spec). */
+export const RouteResolutionSchema = wireCodec(RouteResolutionWireSchema, {
+  decode: (w): RouteResolution => ({
     routeId: w.route_id,
     recipient: w.recipient,
     channel: w.channel,
@@ -46,16 +47,7 @@ export const RouteResolutionSchema = RouteResolutionWireSchema.transform(
     backoffMs: w.backoff_ms,
     rateLimitPerMinute: w.rate_limit_per_minute,
   }),
-);
-
-/** Parses a wire resolution (`MobKitError` naming the field on bad input). */
-export function parseRouteResolution(input: unknown, what = 'route resolution'): RouteResolution {
-  return parseWithSchema(RouteResolutionSchema, input, { what });
-}
-
-/** Converts a resolution to its wire form (field order as in the spec). */
-export function routeResolutionToWire(r: RouteResolution): RouteResolutionWire {
-  return {
+  encode: (r) => ({
     route_id: r.routeId,
     recipient: r.recipient,
     channel: r.channel,
@@ -64,8 +56,16 @@ export function routeResolutionToWire(r: RouteResolution): RouteResolutionWire {
     retry_max: r.retryMax,
     backoff_ms: r.backoffMs,
     rate_limit_per_minute: r.rateLimitPerMinute,
-  };
+  }),
+});
+
+/** Parses a wire resolution (`MobKitError` naming the field on bad input). */
+export function parseRouteResolution(input: unknown, what = 'route resolution'): RouteResolution {
+  return parseWithSchema(RouteResolutionSchema, input, { what });
 }
+
+/** Converts a resolution to its wire form (field order as in the spec). */
+export const routeResolutionToWire: (r: RouteResolution) => RouteResolutionWire = wireEncoder(RouteResolutionSchema);
 
 /**
  * Read access to issued route resolutions: what delivery needs to reject forged ones. Routing's

@@ -128,7 +128,10 @@ export function cutLine(line: string, max = 200): string {
  * readable (no escaped quotes); control characters are shown escaped so the message stays one line.
  */
 export function quoteLine(line: string): string {
-  // eslint-disable-next-line no-control-regex
-  const visible = cutLine(line).replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  let visible = '';
+  for (const c of cutLine(line)) {
+    const code = c.charCodeAt(0);
+    visible += code < 0x20 || code === 0x7f ? JSON.stringify(c).slice(1, -1) : c;
+  }
   return `\`${visible}\``;
 }
