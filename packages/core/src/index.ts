@@ -141,3 +141,29 @@ export {
   type RpcHandler,
 } from './jsonrpc.js';
 export { systemClock, ManualClock, sequenceId, SequenceIds, type Clock } from './clock.js';
+export {
+  AgentEventPayloadCodec,
+  agentEventPayloadToWire,
+  agentEventPayloadFromWire,
+  type AgentEventPayload,
+  type AgentEventPayloadWire,
+  type AgentEventType,
+  type TokenUsage,
+  type StopReason,
+} from './agent-event.js';
+export {
+  RuntimeModeSchema,
+  ContentInputSchema,
+  SpawnSpecWireSchema,
+  SpawnSpecSchema,
+  SpawnSpecCodec,
+  parseSpawnSpec,
+  normalizeSpawnSpec,
+  spawnSpecToWire,
+  type RuntimeMode,
+  type ContentBlock,
+  type ContentInput,
+  type SpawnSpec,
+  type SpawnSpecWire,
+  type SpawnSpecParseOptions,
+} from './spawn-spec.js';
