@@ -178,8 +178,7 @@ async function openSubscribers(port, n, path) {
           res.on('data', (chunk) => {
             const at = wallNow();
             sub.buffer += chunk;
-            let end;
-            while ((end = sub.buffer.indexOf('\n\n')) >= 0) {
+            for (let end = sub.buffer.indexOf('\n\n'); end >= 0; end = sub.buffer.indexOf('\n\n')) {
               const frame = sub.buffer.slice(0, end);
               sub.buffer = sub.buffer.slice(end + 2);
               const m = /^id: (?:[^\n]*:)?(\d+)$/m.exec(frame);
@@ -279,7 +278,7 @@ function summarize(runs) {
   };
 }
 
-let out = { node: process.version, quick };
+const out = { node: process.version, quick };
 try {
   const ready = await new Promise((resolve, reject) => {
     child.once('message', resolve);
