@@ -94,16 +94,33 @@ describe('evaluateSchedulesAtTick', () => {
       compileSchedule({ scheduleId: 'c', interval: '*/15 1-3 * * *', timezone: 'Europe/Stockholm', jitterMs: 5_000 }),
       compileSchedule({ scheduleId: 'f', interval: '30 1 * * 0', timezone: 'America/New_York' }),
     ];
-    const start = at('2026-11-01T04:00:00Z');
-    for (const s of schedules) {
-      let due = nextDueTick(s, start);
-      for (let t = start; t < start + 5 * 3_600_000; t += 5_000) {
-        expect(isDueAt(s, t)).toBe(latestDueTick(s, t) === t);
-        if (due !== null && t >= due) {
-          expect(latestDueTick(s, t)).toBe(due);
-          due = nextDueTick(s, t);
+    const windows = [
+      { start: at('2026-11-01T04:00:00Z'), schedules },
+      // Both fold behaviours across Stockholm's fall-back night (local 02:xx twice): repeating and naming hours.
+      {
+        start: at('2026-10-24T23:00:00Z'),
+        schedules: [
+          compileSchedule({
+            scheduleId: 'q',
+            interval: '*/15 * * * *',
+            timezone: 'Europe/Stockholm',
+            jitterMs: 20_000,
+          }),
+          compileSchedule({ scheduleId: 'mk', interval: '*/15m', timezone: 'Europe/Stockholm', jitterMs: 40_000 }),
+          compileSchedule({ scheduleId: 'once', interval: '30 2 * * *', timezone: 'Europe/Stockholm' }),
+        ],
+      },
+    ];
+    for (const { start, schedules: list } of windows)
+      for (const s of list) {
+        let due = nextDueTick(s, start);
+        for (let t = start; t < start + 5 * 3_600_000; t += 5_000) {
+          expect(isDueAt(s, t)).toBe(latestDueTick(s, t) === t);
+          if (due !== null && t >= due) {
+            expect(latestDueTick(s, t)).toBe(due);
+            due = nextDueTick(s, t);
+          }
         }
       }
-    }
   });
 });

@@ -5,7 +5,7 @@ import {
   type CompiledSchedule,
   type ScheduleDefinition,
 } from './definition.js';
-import { isDueInstant, latestDueAtOrBefore, nextDueAfter } from './interval.js';
+import { isDueInstant, latestDueAtOrBefore, nextDueAfter } from './due.js';
 
 /** One schedule due at a tick. */
 export interface DueTrigger {

@@ -76,14 +76,7 @@ export {
   type ScheduleClaimWire,
   type JsonlClaimStoreOptions,
 } from './claims.js';
-export {
-  Scheduler,
-  globalTimers,
-  type SchedulerOptions,
-  type SchedulerFire,
-  type SchedulerState,
-  type TimerApi,
-} from './scheduler.js';
+export { Scheduler, type SchedulerOptions, type SchedulerFire, type SchedulerState } from './scheduler.js';
 export {
   parseSchedulesToml,
   loadSchedulesToml,

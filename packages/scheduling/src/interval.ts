@@ -1,7 +1,6 @@
 import { Cron, CronPattern } from 'croner';
-import { DAY_MS, HOUR_MS, MINUTE_MS, daysInMonth, floorTo, mod, monthDayOf } from './calendar.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, daysInMonth, mod, monthDayOf } from './calendar.js';
 import { SchedulingError } from './errors.js';
-import type { ScheduleTimeZone } from './timezone.js';
 
 /** How far back a cron search looks for a due time: 5,270,400 minutes (≈ 10 years, as the original). */
 export const CRON_LOOKBACK_MS = 5_270_400 * MINUTE_MS;
@@ -17,6 +16,8 @@ export interface MarkerInterval {
   readonly periodMs: number;
   /** Jitter base: the period. */
   readonly baseMs: number;
+  /** Always `true`: a marker is an interval, so it fires on both passes of a fall-back fold. */
+  readonly bothFoldPasses: true;
 }
 
 /** A parsed 5-field cron expression, matched on local wall-clock fields at second 0. */
@@ -40,6 +41,12 @@ export interface CronInterval {
   readonly dowWildcard: boolean;
   /** Jitter base: one minute. */
   readonly baseMs: number;
+  /**
+   * Fires on both passes of a fall-back fold: `true` when the hour field is `*` or a step `*\/n`
+   * (the expression repeats through the hours), `false` when it names hours (values, ranges or
+   * lists), which then fire once, on the first pass.
+   */
+  readonly bothFoldPasses: boolean;
   /** croner job (never started) searching the local timeline as if it were UTC. */
   readonly croner: Cron;
 }
@@ -57,6 +64,8 @@ const FIELD_SYNTAX = [
   new RegExp(`^(?:[0-9*,/-]|${DAY_NAMES})+$`, 'i'),
 ];
 const FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
+/** An hour field that steps through the hours (`*`, `*\/n`) rather than naming them. */
+const HOUR_STEPS = /^\*(?:\/\d+)?$/;
 
 const intervalCache = new Map<string, ScheduleInterval | string>();
 const INTERVAL_CACHE_LIMIT = 4096;
@@ -80,7 +89,7 @@ function parseMarker(text: string): MarkerInterval | string | null {
   if (n <= 0) return 'has a zero period (N must be > 0)';
   const periodMs = n * unit;
   if (!Number.isSafeInteger(n) || !Number.isSafeInteger(periodMs)) return 'overflows (the period must fit in 2^53 ms)';
-  return { kind: 'marker', text, periodMs, baseMs: periodMs };
+  return { kind: 'marker', text, periodMs, baseMs: periodMs, bothFoldPasses: true };
 }
 
 function parseCron(text: string): CronInterval | string {
@@ -136,6 +145,7 @@ function parseCron(text: string): CronInterval | string {
     domWildcard,
     dowWildcard,
     baseMs: MINUTE_MS,
+    bothFoldPasses: HOUR_STEPS.test(fields[1] as string),
     croner,
   };
 }
@@ -186,114 +196,4 @@ export function cronMatchesLocal(cron: CronInterval, localMs: number): boolean {
 /** True when local wall-clock time `localMs` is a due time of `interval` (ignoring time-zone gaps/folds). */
 export function intervalMatchesLocal(interval: ScheduleInterval, localMs: number): boolean {
   return interval.kind === 'marker' ? mod(localMs, interval.periodMs) === 0 : cronMatchesLocal(interval, localMs);
-}
-
-/**
- * True when instant `utcMs` is a due time of `interval` in `zone`: its local time matches, and it is
- * the first occurrence of that local time (a local time repeated by a fall-back fold fires once).
- * Local times inside a spring-forward gap never occur, so they never fire.
- */
-export function isDueInstant(interval: ScheduleInterval, zone: ScheduleTimeZone, utcMs: number): boolean {
-  const local = zone.toLocal(utcMs);
-  if (!intervalMatchesLocal(interval, local)) return false;
-  return zone.fixedOffsetMs !== null || zone.fromLocal(local) === utcMs;
-}
-
-function nextCronLocal(cron: CronInterval, afterLocalMs: number): number | null {
-  // croner compares at second granularity and strips milliseconds; every cron candidate is at second 0.
-  const next = cron.croner.nextRun(new Date(floorTo(afterLocalMs, 1000)));
-  return next === null ? null : next.getTime();
-}
-
-/**
- * The latest due instant ≤ `utcMs` (no jitter), or `null` when there is none within the look-back
- * (cron: ≈ 10 years; markers: always found). Searches the local timeline (croner for cron) and maps
- * each local candidate to its first real instant, skipping local times that do not exist.
- */
-export function latestDueAtOrBefore(interval: ScheduleInterval, zone: ScheduleTimeZone, utcMs: number): number | null {
-  if (zone.fixedOffsetMs !== null) {
-    const local = utcMs + zone.fixedOffsetMs;
-    if (interval.kind === 'marker') return floorTo(local, interval.periodMs) - zone.fixedOffsetMs;
-    const found = latestCronLocal(interval, local, local - CRON_LOOKBACK_MS, (l) => (l <= local ? 'ok' : 'after'));
-    return found === null ? null : found - zone.fixedOffsetMs;
-  }
-  // A local time up to `slack` after local(utcMs) can still have its first occurrence ≤ utcMs (fold).
-  const slack = zone.shiftAround(utcMs);
-  const upper = zone.toLocal(utcMs) + slack;
-  const classify = (l: number): Verdict => {
-    const u = zone.fromLocal(l);
-    return u === null ? 'gap' : u <= utcMs ? 'ok' : 'after';
-  };
-  if (interval.kind === 'marker') {
-    let l = floorTo(upper, interval.periodMs);
-    for (let guard = 0; guard < 1_000_000; guard++, l -= interval.periodMs)
-      if (classify(l) === 'ok') return zone.fromLocal(l);
-    return null;
-  }
-  const found = latestCronLocal(interval, upper, upper - CRON_LOOKBACK_MS - slack, classify);
-  return found === null ? null : zone.fromLocal(found);
-}
-
-type Verdict = 'ok' | 'gap' | 'after';
-
-/**
- * Latest local cron time in (floor, upper] that `classify` accepts. Accepted times form a prefix of
- * the timeline (apart from gap times, which are skipped), so a window is scanned forward until the
- * first time that maps after the limit. Windows grow ×4 backwards from one minute.
- */
-function latestCronLocal(
-  cron: CronInterval,
-  upper: number,
-  floor: number,
-  classify: (l: number) => Verdict,
-): number | null {
-  let end = upper;
-  let width = MINUTE_MS;
-  while (end > floor) {
-    const start = Math.max(floor, floorTo(end - width, MINUTE_MS));
-    let best: number | null = null;
-    let candidate = nextCronLocal(cron, start - 1000);
-    while (candidate !== null && candidate <= end) {
-      if (cronMatchesLocal(cron, candidate)) {
-        const verdict = classify(candidate);
-        if (verdict === 'ok') best = candidate;
-        else if (verdict === 'after') break;
-      }
-      candidate = nextCronLocal(cron, candidate);
-    }
-    if (best !== null) return best;
-    end = start - 1;
-    width *= 4;
-  }
-  return null;
-}
-
-/**
- * The earliest due instant > `utcMs` (no jitter), or `null` when none exists before croner's limit
- * (year 3000). Skips local times inside spring-forward gaps and fires folded times once.
- */
-export function nextDueAfter(interval: ScheduleInterval, zone: ScheduleTimeZone, utcMs: number): number | null {
-  if (zone.fixedOffsetMs !== null) {
-    const local = utcMs + zone.fixedOffsetMs;
-    if (interval.kind === 'marker') return floorTo(local, interval.periodMs) + interval.periodMs - zone.fixedOffsetMs;
-    const next = nextCronLocal(interval, local);
-    return next === null ? null : next - zone.fixedOffsetMs;
-  }
-  const slack = zone.shiftAround(utcMs);
-  let l = zone.toLocal(utcMs) - slack;
-  if (interval.kind === 'marker') {
-    l = floorTo(l, interval.periodMs);
-    for (let guard = 0; guard < 1_000_000; guard++, l += interval.periodMs) {
-      const u = zone.fromLocal(l);
-      if (u !== null && u > utcMs) return u;
-    }
-    return null;
-  }
-  let candidate = nextCronLocal(interval, l - 1000);
-  while (candidate !== null) {
-    const u = zone.fromLocal(candidate);
-    if (u !== null && u > utcMs && cronMatchesLocal(interval, candidate)) return u;
-    candidate = nextCronLocal(interval, candidate);
-  }
-  return null;
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock, isMobKitError } from '@mobkit/core';
-import { Scheduler, type SchedulerFire, type TimerApi } from './scheduler.js';
+import { evaluateSchedulesAtTick } from './evaluate.js';
+import { Scheduler, type SchedulerFire } from './scheduler.js';
 
 /** Generous waits: the machine running these tests may be heavily loaded. */
 const WAIT = { timeout: 10_000, interval: 10 };
@@ -23,7 +24,7 @@ describe('Scheduler under fake timers', () => {
     vi.useRealTimers();
   });
 
-  it('fires on time with a single armed timer (no polling)', async () => {
+  it('fires on time with a single sleep on the system clock (no polling)', async () => {
     const { fires, onFire, keys } = recorder();
     const scheduler = new Scheduler({
       schedules: [{ scheduleId: 'every-minute', interval: '*/1m', timezone: 'UTC' }],
@@ -136,39 +137,74 @@ describe('Scheduler under fake timers', () => {
   });
 });
 
-describe('Scheduler with injected clock and timers', () => {
-  it('arms one timer for the next deadline, capped by maxSleepMs', async () => {
+/** Waits until the scheduler sleeps again (it re-arms after every wake-up, fired or not). */
+async function rearmed(clock: ManualClock): Promise<void> {
+  await vi.waitFor(() => expect(clock.pendingSleeps).toBe(1), { timeout: WAIT.timeout, interval: 1 });
+}
+
+describe('Scheduler on a ManualClock (the Clock.sleep seam)', () => {
+  it('sleeps once for the next deadline, capped by maxSleepMs, and re-sleeps on upsert', async () => {
     const clock = new ManualClock(at('2026-05-04T08:59:30Z'));
-    const armed: { ms: number; fn: () => void }[] = [];
-    const timers: TimerApi = {
-      setTimeout: (fn, ms) => {
-        const entry = { ms, fn };
-        armed.push(entry);
-        return entry;
-      },
-      clearTimeout: (handle) => {
-        const i = armed.indexOf(handle as { ms: number; fn: () => void });
-        if (i >= 0) armed.splice(i, 1);
-      },
-    };
+    const sleep = vi.spyOn(clock, 'sleep');
     const { onFire, keys } = recorder();
     const scheduler = new Scheduler({
       schedules: [{ scheduleId: 'nine', interval: '0 9 * * 1-5', timezone: 'Europe/Stockholm' }],
       clock,
-      timers,
       maxSleepMs: 60_000,
       onFire,
     });
     scheduler.start();
-    // 09:00 Stockholm (CEST) = 07:00 UTC next... it is 08:59:30 UTC now, so the next is tomorrow 07:00 UTC: sleep is capped.
-    expect(armed.map((a) => a.ms)).toEqual([60_000]);
+    // 09:00 Stockholm (CEST) = 07:00 UTC; it is 08:59:30 UTC now, so the next is tomorrow 07:00 UTC: the sleep is capped.
+    expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([60_000]);
+    expect(clock.pendingSleeps).toBe(1);
     scheduler.upsert({ scheduleId: 'nine', interval: '0 11 * * 1-5', timezone: 'Europe/Stockholm' }); // 09:00 UTC
-    expect(armed.map((a) => a.ms)).toEqual([30_000]);
-    clock.advance(30_000);
-    (armed.shift() as { fn: () => void }).fn();
+    expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([60_000, 30_000]);
+    expect(clock.pendingSleeps).toBe(1); // the first sleep was aborted, not left behind
+    clock.advance(29_999);
+    await rearmed(clock);
+    expect(keys()).toEqual([]);
+    clock.advance(1);
     await vi.waitFor(() => expect(keys()).toEqual([`nine:${at('2026-05-04T09:00:00Z')}`]), WAIT);
-    await vi.waitFor(() => expect(armed).toHaveLength(1), WAIT);
+    await rearmed(clock);
     await scheduler.stop();
-    expect(armed).toHaveLength(0);
+    expect(clock.pendingSleeps).toBe(0);
+  });
+
+  it('fires like evaluate across the fall-back fold: */15 * * * * on both passes, 30 2 * * * once', async () => {
+    // Europe/Stockholm 2026-10-25: local 02:00–02:59 runs at 00:00–00:59 UTC (CEST) and again at 01:00–01:59 UTC (CET).
+    const clock = new ManualClock(at('2026-10-24T23:50:00Z'));
+    const { fires, onFire } = recorder();
+    const scheduler = new Scheduler({
+      schedules: [
+        { scheduleId: 'quarter', interval: '*/15 * * * *', timezone: 'Europe/Stockholm' },
+        { scheduleId: 'marker', interval: '*/15m', timezone: 'Europe/Stockholm' },
+        { scheduleId: 'half-past-two', interval: '30 2 * * *', timezone: 'Europe/Stockholm' },
+      ],
+      clock,
+      onFire,
+    });
+    scheduler.start();
+    await rearmed(clock);
+    for (let minute = 0; minute < 150; minute++) {
+      clock.advance(60_000);
+      await rearmed(clock);
+    }
+    const fired = (id: string) =>
+      fires.flatMap((f) => f.report.dispatched.filter((d) => d.scheduleId === id).map((d) => d.dueTickMs));
+    const quarters: number[] = [];
+    for (let t = at('2026-10-25T00:00:00Z'); t <= at('2026-10-25T02:15:00Z'); t += 15 * 60_000) quarters.push(t);
+    expect(quarters).toContain(at('2026-10-25T01:45:00Z'));
+    expect(fired('quarter')).toEqual(quarters);
+    expect(fired('marker')).toEqual(quarters);
+    expect(fired('half-past-two')).toEqual([at('2026-10-25T00:30:00Z')]);
+    for (const f of fires) expect(f.latenessMs.every((late) => late === 0)).toBe(true);
+    // The live scheduler and the pure evaluation agree on every minute of the night.
+    const schedules = scheduler.list();
+    for (let t = at('2026-10-24T23:51:00Z'); t <= clock.nowMs(); t += 60_000) {
+      const due = evaluateSchedulesAtTick(schedules, t).dueTriggers.map((d) => d.scheduleId);
+      const live = fires.filter((f) => f.wokeAtMs === t).flatMap((f) => f.report.dispatched.map((d) => d.scheduleId));
+      expect(live, new Date(t).toISOString()).toEqual(due);
+    }
+    await scheduler.stop();
   });
 });

@@ -17,18 +17,6 @@ function definitionOf(s: CompiledSchedule): Required<ScheduleDefinition> {
   };
 }
 
-/** The timer functions the scheduler uses (inject fakes in tests; defaults to the global ones at call time). */
-export interface TimerApi {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** Global timers, looked up at each call (so `vi.useFakeTimers()` applies). */
-export const globalTimers: TimerApi = {
-  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 /** One wake-up of the live scheduler that dispatched something. */
 export interface SchedulerFire {
   /** The dispatch report (tick = the wake-up time). */
@@ -47,14 +35,13 @@ export interface SchedulerOptions {
   dispatcher?: Dispatcher;
   /** Options for the dispatcher the scheduler builds (hook, executor, emit, claimsPath…). */
   dispatcherOptions?: DispatcherOptions;
-  /** Wall clock (default the system clock). */
+  /**
+   * The time seam: the scheduler reads the time and waits with `clock.sleep(ms, signal)` (default
+   * the system clock). Tests pass core's `ManualClock`, whose sleeps wake as it advances.
+   */
   clock?: Clock;
-  /** Timer functions (default the global ones). */
-  timers?: TimerApi;
   /** Longest single sleep, so a forward clock jump is noticed (default 60 000 ms). */
   maxSleepMs?: number;
-  /** Unref the timer so it does not keep the process alive (default false). */
-  unref?: boolean;
   /** Called after every wake-up that dispatched or skipped something. */
   onFire?: (fire: SchedulerFire) => void;
   /** Called when a dispatch fails (e.g. the claim log cannot be written); the scheduler retries in 1 s. */
@@ -64,12 +51,13 @@ export interface SchedulerOptions {
 /** Lifecycle state of a {@link Scheduler}. */
 export type SchedulerState = 'idle' | 'running' | 'paused' | 'stopped';
 
+/** The longest delay `setTimeout` honours (2^31 − 1 ms); longer sleeps are capped to it. */
 const MAX_TIMER_MS = 2_147_483_647;
 const RETRY_MS = 1_000;
 
 /**
- * A live scheduler: holds schedules, arms **one** timer for the earliest next due time (no fixed
- * polling), dispatches through a {@link Dispatcher} when it wakes, and re-arms. It sleeps at most
+ * A live scheduler: holds schedules, sleeps **once** on its clock until the earliest next due time
+ * (no fixed polling), dispatches through a {@link Dispatcher} when it wakes, and re-arms. It sleeps at most
  * `maxSleepMs`, so a wall-clock jump forward is noticed within that time and the missed due ticks
  * fire once (coalesced); a jump backward fires nothing twice (claims). Schedules without catch-up
  * fire only for due times while running; with `catchUp` the latest missed due time (within 24 h)
@@ -81,9 +69,9 @@ export class Scheduler {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly clock: Clock;
-  private readonly timers: TimerApi;
   private readonly maxSleepMs: number;
-  private timer: unknown;
+  /** Aborts the current sleep; `undefined` while not sleeping. */
+  private sleeping: AbortController | undefined;
   private inFlight: Promise<void> | undefined;
   private currentState: SchedulerState = 'idle';
   private lastWakeMs: number | undefined;
@@ -92,7 +80,6 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions = {}) {
     this.clock = options.clock ?? systemClock;
-    this.timers = options.timers ?? globalTimers;
     this.maxSleepMs = Math.max(1, Math.min(options.maxSleepMs ?? 60_000, MAX_TIMER_MS));
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Dispatcher({ clock: this.clock, ...options.dispatcherOptions });
@@ -191,7 +178,7 @@ export class Scheduler {
     if (this.currentState === 'running') this.arm();
   }
 
-  /** Stops for good: clears the timer, waits for an in-flight dispatch, closes its own dispatcher. */
+  /** Stops for good: ends the sleep, waits for an in-flight dispatch, closes its own dispatcher. */
   async stop(): Promise<void> {
     if (this.currentState === 'stopped') return;
     this.currentState = 'stopped';
@@ -225,10 +212,8 @@ export class Scheduler {
   }
 
   private disarm(): void {
-    if (this.timer !== undefined) {
-      this.timers.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.sleeping?.abort();
+    this.sleeping = undefined;
   }
 
   private arm(): void {
@@ -239,13 +224,17 @@ export class Scheduler {
     if (this.retryAtMs !== undefined) target = target === null ? this.retryAtMs : Math.max(target, this.retryAtMs);
     if (target === null) return;
     const delay = Math.max(0, Math.min(target - now, this.maxSleepMs));
-    const handle = this.timers.setTimeout(() => this.wake(), delay);
-    if (this.options.unref === true) (handle as { unref?: () => void } | undefined)?.unref?.();
-    this.timer = handle;
+    const sleeping = new AbortController();
+    this.sleeping = sleeping;
+    this.clock.sleep(delay, sleeping.signal).then(
+      () => this.wake(sleeping),
+      () => undefined, // aborted by disarm(): a newer sleep (or none) replaces this one
+    );
   }
 
-  private wake(): void {
-    this.timer = undefined;
+  private wake(sleeping: AbortController): void {
+    if (this.sleeping !== sleeping) return;
+    this.sleeping = undefined;
     if (this.currentState !== 'running' || this.inFlight !== undefined) return;
     this.inFlight = this.fire().finally(() => {
       this.inFlight = undefined;

@@ -91,7 +91,7 @@ describe('daylight saving: Europe/Stockholm', () => {
     ]);
   });
 
-  it('hourly markers skip the missing hour and fire the repeated hour once', () => {
+  it('hourly markers skip the missing hour and fire the repeated hour on both passes (they are intervals)', () => {
     const hourly = compileSchedule({ scheduleId: 'se-hourly', interval: '*/1h', timezone: 'Europe/Stockholm' });
     expect(dues(hourly, '2026-03-28T23:30:00Z', '2026-03-29T03:00:00Z')).toEqual([
       '2026-03-29T00:00:00.000Z', // 01:00 CET
@@ -100,7 +100,7 @@ describe('daylight saving: Europe/Stockholm', () => {
     ]);
     expect(dues(hourly, '2026-10-24T23:30:00Z', '2026-10-25T03:00:00Z')).toEqual([
       '2026-10-25T00:00:00.000Z', // 02:00 CEST
-      // 01:00 UTC is 02:00 CET again: not fired twice
+      '2026-10-25T01:00:00.000Z', // 02:00 CET, the second pass: an hour has passed, so the interval fires
       '2026-10-25T02:00:00.000Z', // 03:00 CET
     ]);
   });
@@ -130,7 +130,7 @@ describe('daylight saving: America/New_York', () => {
     expect(evaluated('2026-11-01T06:30:00Z')).toBe(0);
   });
 
-  it('minute markers run through the gap without firing inside it and fire once per folded minute', () => {
+  it('minute markers run through the gap without firing inside it and fire on both passes of the fold', () => {
     const s = compileSchedule({ scheduleId: 'ny-30m', interval: '*/30m', timezone: 'America/New_York' });
     expect(dues(s, '2026-03-08T06:00:00Z', '2026-03-08T08:00:00Z')).toEqual([
       '2026-03-08T06:00:00.000Z', // 01:00 EST
@@ -141,9 +141,105 @@ describe('daylight saving: America/New_York', () => {
     expect(dues(s, '2026-11-01T05:00:00Z', '2026-11-01T08:00:00Z')).toEqual([
       '2026-11-01T05:00:00.000Z', // 01:00 EDT
       '2026-11-01T05:30:00.000Z', // 01:30 EDT
-      '2026-11-01T07:00:00.000Z', // 02:00 EST (01:00/01:30 EST are repeats)
+      '2026-11-01T06:00:00.000Z', // 01:00 EST (second pass)
+      '2026-11-01T06:30:00.000Z', // 01:30 EST (second pass)
+      '2026-11-01T07:00:00.000Z', // 02:00 EST
       '2026-11-01T07:30:00.000Z',
     ]);
-    expect(iso(latestDueTick(s, at('2026-11-01T06:45:00Z')))).toBe('2026-11-01T05:30:00.000Z');
+    expect(iso(latestDueTick(s, at('2026-11-01T06:45:00Z')))).toBe('2026-11-01T06:30:00.000Z');
+    expect(iso(latestDueTick(s, at('2026-11-01T06:29:59Z')))).toBe('2026-11-01T06:00:00.000Z');
+    expect(isDueAt(s, at('2026-11-01T06:30:00Z'))).toBe(true);
+  });
+});
+
+describe('the fall-back fold (Europe/Stockholm, 2026-10-25: local 02:00–02:59 runs twice)', () => {
+  // First pass 00:00–00:59 UTC (CEST, +2), second pass 01:00–01:59 UTC (CET, +1).
+  const quarterHours = (from: string, to: string): string[] => {
+    const out: string[] = [];
+    for (let t = at(from); t < at(to); t += 15 * 60_000) out.push(iso(t) as string);
+    return out;
+  };
+  const se = (scheduleId: string, interval: string) =>
+    compileSchedule({ scheduleId, interval, timezone: 'Europe/Stockholm' });
+  /** Every due instant in [from, to) found by brute force with isDueAt (minute by minute). */
+  const dueByMinute = (s: ReturnType<typeof compileSchedule>, from: string, to: string): string[] => {
+    const out: string[] = [];
+    for (let t = at(from); t < at(to); t += 60_000) if (isDueAt(s, t)) out.push(iso(t) as string);
+    return out;
+  };
+
+  it('fires */15 * * * * on both passes: every quarter hour of real time, 01:00–01:45 UTC included', () => {
+    const s = se('q', '*/15 * * * *');
+    const expected = quarterHours('2026-10-24T23:00:00Z', '2026-10-25T03:00:00Z');
+    expect(expected).toContain('2026-10-25T01:00:00.000Z');
+    expect(expected).toContain('2026-10-25T01:45:00.000Z');
+    expect(dues(s, '2026-10-24T23:00:00Z', '2026-10-25T03:00:00Z')).toEqual(expected);
+    expect(dueByMinute(s, '2026-10-24T23:00:00Z', '2026-10-25T03:00:00Z')).toEqual(expected);
+    for (const second of ['01:00', '01:15', '01:30', '01:45']) {
+      const tick = at(`2026-10-25T${second}:00Z`);
+      expect(
+        evaluateSchedulesAtTick([{ scheduleId: 'q', interval: '*/15 * * * *', timezone: 'Europe/Stockholm' }], tick)
+          .dueTriggers,
+      ).toEqual([{ scheduleId: 'q', interval: '*/15 * * * *', timezone: 'Europe/Stockholm', dueTickMs: tick }]);
+      expect(latestDueTick(s, tick)).toBe(tick);
+      expect(latestDueTick(s, tick + 14 * 60_000)).toBe(tick);
+    }
+    // The second pass follows the first pass's last quarter (00:45 UTC) directly.
+    expect(iso(nextDueTick(s, at('2026-10-25T00:45:00Z')))).toBe('2026-10-25T01:00:00.000Z');
+    expect(iso(latestDueTick(s, at('2026-10-25T00:59:59Z')))).toBe('2026-10-25T00:45:00.000Z');
+  });
+
+  it('fires an hour step (0 */1 * * *) and a */15m marker on both passes too', () => {
+    const stepped = se('h', '0 */1 * * *');
+    expect(dues(stepped, '2026-10-24T23:30:00Z', '2026-10-25T02:30:00Z')).toEqual([
+      '2026-10-25T00:00:00.000Z',
+      '2026-10-25T01:00:00.000Z',
+      '2026-10-25T02:00:00.000Z',
+    ]);
+    const marker = se('m', '*/15m');
+    const expected = quarterHours('2026-10-24T23:00:00Z', '2026-10-25T03:00:00Z');
+    expect(dues(marker, '2026-10-24T23:00:00Z', '2026-10-25T03:00:00Z')).toEqual(expected);
+    expect(dueByMinute(marker, '2026-10-24T23:00:00Z', '2026-10-25T03:00:00Z')).toEqual(expected);
+    expect(iso(latestDueTick(marker, at('2026-10-25T01:20:00Z')))).toBe('2026-10-25T01:15:00.000Z');
+  });
+
+  it('fires expressions that name hours once, on the first pass: 30 2 * * * and 0 1-3 * * *', () => {
+    const once = se('once', '30 2 * * *');
+    expect(dueByMinute(once, '2026-10-24T22:00:00Z', '2026-10-25T04:00:00Z')).toEqual(['2026-10-25T00:30:00.000Z']);
+    expect(isDueAt(once, at('2026-10-25T01:30:00Z'))).toBe(false);
+    const range = se('range', '0 1-3 * * *');
+    const expected = [
+      '2026-10-24T23:00:00.000Z', // 01:00 CEST
+      '2026-10-25T00:00:00.000Z', // 02:00 CEST (first pass only)
+      '2026-10-25T02:00:00.000Z', // 03:00 CET
+    ];
+    expect(dues(range, '2026-10-24T22:00:00Z', '2026-10-25T04:00:00Z')).toEqual(expected);
+    expect(dueByMinute(range, '2026-10-24T22:00:00Z', '2026-10-25T04:00:00Z')).toEqual(expected);
+    expect(iso(latestDueTick(range, at('2026-10-25T01:59:00Z')))).toBe('2026-10-25T00:00:00.000Z');
+    const list = se('list', '0 2,3 * * *');
+    expect(dues(list, '2026-10-24T22:00:00Z', '2026-10-25T04:00:00Z')).toEqual([
+      '2026-10-25T00:00:00.000Z',
+      '2026-10-25T02:00:00.000Z',
+    ]);
+  });
+
+  it('still skips the spring-forward gap, whatever the expression', () => {
+    // 2026-03-29: local 02:00–02:59 does not exist (01:00 UTC is 03:00 CEST).
+    expect(dues(se('q', '*/15 * * * *'), '2026-03-29T00:30:00Z', '2026-03-29T01:30:00Z')).toEqual([
+      '2026-03-29T00:30:00.000Z', // 01:30 CET
+      '2026-03-29T00:45:00.000Z',
+      '2026-03-29T01:00:00.000Z', // 03:00 CEST
+      '2026-03-29T01:15:00.000Z',
+    ]);
+    expect(dueByMinute(se('m', '*/15m'), '2026-03-29T00:30:00Z', '2026-03-29T01:30:00Z')).toEqual([
+      '2026-03-29T00:30:00.000Z',
+      '2026-03-29T00:45:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-29T01:15:00.000Z',
+    ]);
+    expect(dues(se('range', '0 1-3 * * *'), '2026-03-28T23:30:00Z', '2026-03-29T02:30:00Z')).toEqual([
+      '2026-03-29T00:00:00.000Z', // 01:00 CET
+      '2026-03-29T01:00:00.000Z', // 03:00 CEST; 02:00 never happened
+    ]);
   });
 });

@@ -22,6 +22,11 @@ export interface ScheduleTimeZone {
    * maps to its first occurrence.
    */
   fromLocal(localMs: number): number | null;
+  /**
+   * Every instant whose local wall-clock time is `localMs`, ascending: none in a spring-forward
+   * gap, two in a fall-back fold (its first and second pass), one otherwise.
+   */
+  instantsOf(localMs: number): readonly number[];
   /** The largest offset change (ms, ≥ 0) within a day either side of `utcMs`; 0 for fixed zones. */
   shiftAround(utcMs: number): number;
 }
@@ -45,6 +50,9 @@ class FixedZone implements ScheduleTimeZone {
   }
   fromLocal(localMs: number): number {
     return localMs - this.fixedOffsetMs;
+  }
+  instantsOf(localMs: number): readonly number[] {
+    return [localMs - this.fixedOffsetMs];
   }
   shiftAround(): number {
     return 0;
@@ -126,6 +134,16 @@ class IanaZone implements ScheduleTimeZone {
       if (this.offsetAt(candidate) === offset && (best === null || candidate < best)) best = candidate;
     }
     return best;
+  }
+
+  instantsOf(localMs: number): readonly number[] {
+    const out: number[] = [];
+    for (const probe of [localMs - DAY_MS, localMs, localMs + DAY_MS]) {
+      const offset = this.offsetAt(probe);
+      const candidate = localMs - offset;
+      if (this.offsetAt(candidate) === offset && !out.includes(candidate)) out.push(candidate);
+    }
+    return out.sort((a, b) => a - b);
   }
 
   shiftAround(utcMs: number): number {
