@@ -4,18 +4,18 @@
  * ordered shutdown of whole process groups, orphan accounting, and calls into modules.
  * @packageDocumentation
  */
-export {
-  startModuleRuntime,
-  CORE_MCP_MODULES,
-  SUPERVISOR_DEFAULTS,
-  type ModuleRuntime,
-  type StartModuleRuntimeOptions,
-  type ModuleShutdownReport,
-  type RouteModuleCallRequest,
-  type RouteModuleCallResult,
-  type ModuleStatus,
-  type ModuleEventListener,
-} from './runtime.js';
+export { startModuleRuntime } from './runtime.js';
+export { SUPERVISOR_DEFAULTS, type StartModuleRuntimeOptions } from './options.js';
+export type {
+  ModuleRuntime,
+  ModuleShutdownReport,
+  RouteModuleCallRequest,
+  RouteModuleCallResult,
+  ModuleStatus,
+  ModuleEventListener,
+} from './module-runtime.js';
+export { CORE_MCP_MODULES } from './module-calls.js';
+export { execaSpawner, type ProcessSpawner, type SpawnedProcess, type SpawnSpec, type ExitInfo } from './spawner.js';
 export { parseToolJson, type McpToolResult, type McpOperation } from './mcp.js';
 export { SupervisorError } from './errors.js';
 export {

@@ -2,6 +2,7 @@ import { cutLine } from '@mobkit/core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import pkg from '../package.json' with { type: 'json' };
 import { moduleError, type SupervisorError } from './errors.js';
 import { describeExit, type ModuleProcess } from './module-process.js';
 import type { StderrRing } from './stderr-ring.js';
@@ -124,7 +125,7 @@ function errorMessage(error: unknown): string {
 /** After a failure that is not a timeout, give a dying process a moment so its exit and stderr can be quoted. */
 async function settle(proc: ModuleProcess, error: unknown): Promise<void> {
   if (errorCode(error) === REQUEST_TIMEOUT) return;
-  await Promise.race([proc.exited, new Promise((resolve) => setTimeout(resolve, 250))]);
+  await proc.exitWithin(250);
   if (proc.exit !== undefined) await proc.drained(300);
 }
 
@@ -144,7 +145,7 @@ export class McpSession {
    */
   static async open(moduleId: string, proc: ModuleProcess, ring: StderrRing, timeoutMs: number): Promise<McpSession> {
     const mod = await loadSdk();
-    const client = new mod.Client({ name: 'mobkit-supervisor', version: '0.1.0' }, { capabilities: {} });
+    const client = new mod.Client({ name: 'mobkit-supervisor', version: pkg.version }, { capabilities: {} });
     client.onerror = () => {};
     const transport = new ProcessTransport(proc, mod);
     try {

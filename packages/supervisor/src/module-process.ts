@@ -1,18 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
+import { systemClock } from '@mobkit/core';
 import { LineSplitter } from './line-splitter.js';
-import { liveGroupMembers, signalGroup } from './proc.js';
+import type { ExitInfo, ProcessSpawner, SpawnSpec, SpawnedProcess } from './spawner.js';
 import type { StderrRing } from './stderr-ring.js';
 
-/** How a module process ended. */
-export interface ExitInfo {
-  /** Exit code, when it exited by itself. */
-  exitCode: number | null;
-  /** Signal that ended it, if any. */
-  signal: NodeJS.Signals | null;
-  /** Set when the process could not be started at all (ENOENT, EACCES…). */
-  spawnError?: string;
-}
+export type { ExitInfo, SpawnSpec } from './spawner.js';
 
 /** Human wording of an {@link ExitInfo}: `exit code 1`, `signal SIGKILL`, `spawn failed: …`. */
 export function describeExit(info: ExitInfo | undefined): string {
@@ -20,13 +12,6 @@ export function describeExit(info: ExitInfo | undefined): string {
   if (info.spawnError !== undefined) return `spawn failed: ${info.spawnError}`;
   if (info.signal) return `signal ${info.signal}`;
   return `exit code ${info.exitCode ?? 'unknown'}`;
-}
-
-/** What to start. */
-export interface SpawnSpec {
-  command: string;
-  args: readonly string[];
-  env: Record<string, string>;
 }
 
 /** Result of stopping a process group. */
@@ -45,28 +30,31 @@ export type FirstLine =
   | { kind: 'overflow'; head: string; limitBytes: number }
   | { kind: 'spawn-error'; message: string };
 
-// Process groups of live modules, killed if this process exits without shutting them down.
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-function trackGroup(pgid: number): void {
-  liveGroups.add(pgid);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const group of liveGroups) signalGroup(group, 'SIGKILL');
-    });
-  }
-}
-
 const MAX_LINE_BYTES = 1024 * 1024;
 const MAX_QUEUED_LINES = 10_000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+/**
+ * `promise`'s value, or undefined once `ms` have passed first. These waits bound what a real OS
+ * process does (exit after a signal, close its pipes), so they run on the system clock whatever
+ * clock the runtime was given; the timer is released as soon as the race is decided.
+ */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  const controller = new AbortController();
+  const timeout = systemClock.sleep(ms, controller.signal).then(
+    () => undefined,
+    () => undefined,
+  );
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    controller.abort();
+  }
+}
 
 /**
- * One module child process, started with execa in its own process group (`detached`), with stdin
- * kept open (the module sees EOF when MobKit or its host dies), stdout for the module protocol and
- * stderr kept in the module's ring buffer.
+ * One module child process, started by a {@link ProcessSpawner} in its own process group, with
+ * stdin kept open (the module sees EOF when MobKit or its host dies), stdout for the module
+ * protocol and stderr kept in the module's ring buffer.
  */
 export class ModuleProcess {
   /** The child's pid (also its process group id); undefined when the spawn failed. */
@@ -74,8 +62,6 @@ export class ModuleProcess {
   /** Resolves when the child exits (or failed to start). */
   readonly exited: Promise<ExitInfo>;
   private exitInfo: ExitInfo | undefined;
-  private readonly stdinStream: Writable | null;
-  private readonly stdoutStream: Readable | null;
   private readonly stderrDone: Promise<void>;
   private readonly stdoutDone: Promise<void>;
   private splitter: LineSplitter | undefined;
@@ -85,28 +71,11 @@ export class ModuleProcess {
   private stdoutEnded = false;
   private eofHandler: (() => void) | undefined;
 
-  private constructor(spec: SpawnSpec, ring: StderrRing) {
-    const child = execa(spec.command, [...spec.args], {
-      env: spec.env,
-      extendEnv: false,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      detached: true,
-      cleanup: false,
-      forceKillAfterDelay: false,
-      windowsHide: true,
-      stripFinalNewline: false,
-    });
+  private constructor(
+    private readonly child: SpawnedProcess,
+    ring: StderrRing,
+  ) {
     this.pid = child.pid;
-    if (this.pid !== undefined) trackGroup(this.pid);
-    this.stdinStream = child.stdin;
-    this.stdoutStream = child.stdout;
-    child.stdin?.on('error', () => {});
-    child.stdout?.on('error', () => {});
-    child.stderr?.on('error', () => {});
     this.stderrDone = new Promise<void>((resolve) => {
       if (!child.stderr) return resolve();
       child.stderr.on('data', (chunk: Buffer | string) => ring.push(chunk));
@@ -116,26 +85,15 @@ export class ModuleProcess {
       if (!child.stdout) return resolve();
       child.stdout.once('close', () => resolve());
     });
-    this.exited = new Promise<ExitInfo>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ exitCode: code, signal }));
-      child.once('error', (error: Error) => {
-        if (this.pid === undefined) resolve({ exitCode: null, signal: null, spawnError: error.message });
-      });
-    }).then((info) => {
+    this.exited = child.exited.then((info) => {
       this.exitInfo = info;
-      if (this.pid !== undefined && liveGroupMembers(this.pid).length === 0) liveGroups.delete(this.pid);
       return info;
     });
-    // The execa promise itself never rejects (reject: false); keep it from dangling.
-    child.then(
-      () => undefined,
-      () => undefined,
-    );
   }
 
-  /** Starts `spec`; never throws (a failed spawn shows as `pid === undefined` and a `spawnError`). */
-  static spawn(spec: SpawnSpec, ring: StderrRing): ModuleProcess {
-    return new ModuleProcess(spec, ring);
+  /** Starts `spec` with `spawner`; never throws (a failed spawn shows as `pid === undefined` and a `spawnError`). */
+  static spawn(spawner: ProcessSpawner, spec: SpawnSpec, ring: StderrRing): ModuleProcess {
+    return new ModuleProcess(spawner.spawn(spec), ring);
   }
 
   /** How the process ended, or undefined while it runs. */
@@ -145,17 +103,22 @@ export class ModuleProcess {
 
   /** The child's stdout (for the MCP transport). */
   get stdout(): Readable | null {
-    return this.stdoutStream;
+    return this.child.stdout;
   }
 
   /** The child's stdin (for the MCP transport). */
   get stdin(): Writable | null {
-    return this.stdinStream;
+    return this.child.stdin;
+  }
+
+  /** Resolves with how the child ended, or undefined if it is still running after `maxMs`. */
+  exitWithin(maxMs: number): Promise<ExitInfo | undefined> {
+    return within(this.exited, maxMs);
   }
 
   /** Resolves once stdout and stderr are closed, or after `maxMs`. */
   async drained(maxMs: number): Promise<void> {
-    await Promise.race([Promise.all([this.stdoutDone, this.stderrDone]), sleep(maxMs)]);
+    await within(Promise.all([this.stdoutDone, this.stderrDone]), maxMs);
   }
 
   /**
@@ -165,13 +128,17 @@ export class ModuleProcess {
   firstLine(timeoutMs: number): Promise<FirstLine> {
     return new Promise<FirstLine>((resolve) => {
       let settled = false;
+      const timer = new AbortController();
       const settle = (value: FirstLine) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        timer.abort();
         resolve(value);
       };
-      const timer = setTimeout(() => settle({ kind: 'timeout' }), timeoutMs);
+      systemClock.sleep(timeoutMs, timer.signal).then(
+        () => settle({ kind: 'timeout' }),
+        () => undefined,
+      );
       if (this.pid === undefined) {
         void this.exited.then((info) => settle({ kind: 'spawn-error', message: info.spawnError ?? 'spawn failed' }));
         return;
@@ -188,7 +155,7 @@ export class ModuleProcess {
           else this.overflowHandler?.(head, limitBytes);
         },
       );
-      const stdout = this.stdoutStream;
+      const stdout = this.child.stdout;
       if (!stdout) {
         settle({ kind: 'eof' });
         return;
@@ -196,7 +163,11 @@ export class ModuleProcess {
       stdout.on('data', (chunk: Buffer | string) => this.splitter?.push(chunk));
       // A child that exits while its own children keep stdout open never sends EOF: treat its exit
       // (after a moment for output still in the pipe) as the end of its output.
-      void this.exited.then(() => setTimeout(() => settle({ kind: 'eof' }), 200).unref?.());
+      void this.exited.then(async () => {
+        if (settled) return;
+        await systemClock.sleep(200);
+        settle({ kind: 'eof' });
+      });
       stdout.once('end', () => {
         this.stdoutEnded = true;
         const rest = this.splitter?.rest();
@@ -225,15 +196,10 @@ export class ModuleProcess {
   /** Closes the child's stdin (a polite "please exit" for modules that watch it). */
   closeStdin(): void {
     try {
-      this.stdinStream?.end();
+      this.child.stdin?.end();
     } catch {
       // already closed
     }
-  }
-
-  /** Sends `signal` to the child's whole process group. */
-  signal(signal: NodeJS.Signals): void {
-    if (this.pid !== undefined) signalGroup(this.pid, signal);
   }
 
   /** Kills the whole group at once (SIGKILL) and waits, bounded, for the child to exit. */
@@ -244,27 +210,26 @@ export class ModuleProcess {
   /**
    * Stops the module: closes stdin and sends SIGTERM to the process group, waits up to `graceMs` for
    * the child to exit, then SIGKILLs the whole group (so the module's own children die too) and
-   * waits for the child and the group to be gone. Never throws.
+   * waits for the child and the group to be gone. The group is scanned here, once the child is
+   * gone, and not on every exit. Never throws.
    */
   async terminate(graceMs: number): Promise<TerminateOutcome> {
-    const pid = this.pid;
-    if (pid === undefined) return { exited: true, survivors: [] };
+    if (this.pid === undefined) return { exited: true, survivors: [] };
     this.closeStdin();
     if (this.exitInfo === undefined && graceMs > 0) {
-      this.signal('SIGTERM');
-      await Promise.race([this.exited, sleep(graceMs)]);
+      this.child.signalGroup('SIGTERM');
+      await this.exitWithin(graceMs);
     }
-    this.signal('SIGKILL');
-    await Promise.race([this.exited, sleep(2000)]);
-    let members = liveGroupMembers(pid);
+    this.child.signalGroup('SIGKILL');
+    await this.exitWithin(2000);
+    let members = this.child.groupMembers();
     for (let i = 0; i < 20 && members.length > 0; i += 1) {
-      await sleep(25);
-      members = liveGroupMembers(pid);
+      await systemClock.sleep(25);
+      members = this.child.groupMembers();
     }
-    const exited = this.exitInfo !== undefined;
     const survivors = new Set(members);
-    if (!exited) survivors.add(pid);
-    if (survivors.size === 0) liveGroups.delete(pid);
+    const exited = this.exitInfo !== undefined;
+    if (!exited) survivors.add(this.pid);
     return { exited, survivors: [...survivors] };
   }
 }
