@@ -29,11 +29,11 @@ function moduleOnlySurface(loaded: string[]): ReferenceAppRuntimeSurface {
 
 describe('buildConsoleExperience without a mob', () => {
   it('lists the trusted modules as module_agent entries, flips the capabilities off and marks history unavailable', async () => {
-    const body = (await buildConsoleExperience({
+    const body = await buildConsoleExperience({
       surface: moduleOnlySurface(['router']),
       trustedModules: ['router', 'delivery'],
       keepAliveMs: 15000,
-    })) as any;
+    });
     for (const field of EXPERIENCE_REQUIRED_FIELDS) expect(body).toHaveProperty(field);
     expect(body.runtime_id).toBeNull();
     expect(body.runtime_capabilities).toEqual({
@@ -46,7 +46,7 @@ describe('buildConsoleExperience without a mob', () => {
     });
     expect(body.agent_sidebar.source_method).toBe('mobkit/status');
     expect(
-      body.agent_sidebar.live_snapshot.agents.map((a: any) => [a.agent_id, a.kind, a.affordances.can_send_message]),
+      body.agent_sidebar.live_snapshot.agents.map((a) => [a.agent_id, a.kind, a.affordances.can_send_message]),
     ).toEqual([
       ['delivery', 'module_agent', false],
       ['router', 'module_agent', false],
@@ -65,11 +65,11 @@ describe('buildConsoleExperience without a mob', () => {
   });
 
   it('running is false when no module is trusted', async () => {
-    const body = (await buildConsoleExperience({
+    const body = await buildConsoleExperience({
       surface: moduleOnlySurface([]),
       trustedModules: [],
       keepAliveMs: 1000,
-    })) as any;
+    });
     expect(body.health_overview.live_snapshot.running).toBe(false);
     expect(body.activity_feed.keep_alive.interval_ms).toBe(1000);
   });

@@ -143,7 +143,7 @@ export function consoleModules(
  * send) and `singleton` (`"true"` prevents retire) are honoured. Additive fields: `session_id` per agent and
  * `health_overview.live_snapshot.modules` (each module's latest health).
  */
-export async function buildConsoleExperience(input: ConsoleExperienceInput): Promise<Record<string, unknown>> {
+export async function buildConsoleExperience(input: ConsoleExperienceInput) {
   const { surface, trustedModules, keepAliveMs } = input;
   const mobId = surface.mobId();
   const hasMob = mobId !== undefined;
@@ -162,7 +162,11 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput): Pro
   for (const p of profiles)
     profileCapabilities[p.name] = { instance_count: 0, addressable: p.externalAddressable, has_wiring: false };
   for (const agent of hasMob ? agents : []) {
-    const entry = (profileCapabilities[agent.profile] ??= { instance_count: 0, addressable: true, has_wiring: false });
+    let entry = profileCapabilities[agent.profile];
+    if (entry === undefined) {
+      entry = { instance_count: 0, addressable: true, has_wiring: false };
+      profileCapabilities[agent.profile] = entry;
+    }
     entry.addressable = entry.instance_count === 0 ? agent.addressable : entry.addressable && agent.addressable;
     entry.instance_count += 1;
     entry.has_wiring ||= agent.wired_to.length > 0;
@@ -297,3 +301,9 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput): Pro
       : { panel_id: 'console.sessions', title: 'Sessions', available: false, reason: 'no mob runtime is attached' },
   };
 }
+
+/**
+ * The `/console/experience` body as {@link buildConsoleExperience} builds it (snake_case, v0.2.0 plus the
+ * additive fields), for typed consumers and tests.
+ */
+export type ConsoleExperienceWire = Awaited<ReturnType<typeof buildConsoleExperience>>;

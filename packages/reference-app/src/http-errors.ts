@@ -1,5 +1,5 @@
+import { MobKitError, type MobKitErrorCode, isMobKitError } from '@mobkit/core';
 import type { ErrorRequestHandler, Response } from 'express';
-import { isMobKitError } from '@mobkit/core';
 
 /** A 4xx/5xx JSON body: `{"error":"<code>"}`, optionally with a human `message`. Never a stack. */
 export interface HttpErrorBody {
@@ -15,6 +15,58 @@ export function snakeCode(code: string): string {
     .toLowerCase();
 }
 
+/**
+ * The router's own refusals whose wire name (spec §15) is not the snake_case of a table code, and the
+ * code of the one table each is raised under: the answer's HTTP status is that code's `http`.
+ * A refusal whose name is a code's snake_case (`member_not_found`, `invalid_agent_id`, `invalid_json`,
+ * `not_externally_addressable`) is raised as a plain {@link MobKitError} with that code.
+ */
+const ROUTE_ERROR_CODES = {
+  /** Unknown path or method under the router's prefixes, or an unknown console asset (404). */
+  not_found: 'RpcMethodNotFound',
+  /** A new stream while the router is closing (503). */
+  shutting_down: 'RuntimeShuttingDown',
+  /** The cap of open SSE streams is reached (503; retry later). */
+  too_many_streams: 'MobBusy',
+  /** `POST /interactions/stream` without a non-blank `member_id` (400). */
+  invalid_member_id: 'InvalidInput',
+  /** `POST /interactions/stream` with a blank or non-string `message` (400). */
+  invalid_message: 'InvalidInput',
+  /**
+   * An agent route on a runtime without a mob (422). The table has no 422 code yet, so this one
+   * refusal names its status itself (see {@link RouteError.httpStatus}).
+   */
+  unsupported: 'UnsupportedForMode',
+} as const satisfies Record<string, MobKitErrorCode>;
+
+/** Statuses the one table does not have a code for yet (only `unsupported`, the spec's 422). */
+const STATUS_NOT_IN_TABLE: Partial<Record<RouteErrorName, number>> = { unsupported: 422 };
+
+/** A refusal of the router that carries the spec's wire name (see {@link RouteError}). */
+export type RouteErrorName = keyof typeof ROUTE_ERROR_CODES;
+
+/**
+ * A refusal raised by a route handler under the spec's wire name (`not_found`, `shutting_down`, …): its
+ * code is one of the table's, the body is `{"error": name, "message"?: detail}` and the status the code's.
+ */
+export class RouteError extends MobKitError {
+  /** The `error` of the body. */
+  readonly wireName: RouteErrorName;
+  /** The body's `message`, when the refusal has one for a person to act on. */
+  readonly detail: string | undefined;
+
+  constructor(name: RouteErrorName, detail?: string) {
+    super(ROUTE_ERROR_CODES[name], detail ?? name.replace(/_/g, ' '));
+    this.wireName = name;
+    this.detail = detail;
+  }
+
+  /** The code's status from the one table (`unsupported`: 422, which the table lacks). */
+  override get httpStatus(): number {
+    return STATUS_NOT_IN_TABLE[this.wireName] ?? super.httpStatus;
+  }
+}
+
 /** Sends `{"error": code, "message"?}` with `status` and `cache-control: no-store`. */
 export function sendError(res: Response, status: number, error: string, message?: string): void {
   if (res.headersSent) {
@@ -25,31 +77,44 @@ export function sendError(res: Response, status: number, error: string, message?
   res.status(status).set('cache-control', 'no-store').json(body);
 }
 
-/** Maps anything thrown to a status and error code; unknown failures are 500 `internal` with no detail. */
+/** body-parser's failures (thrown by `express.text`), by their `type`: the wire name and a message. */
+const BODY_PARSER_ERRORS: Record<string, { error: string; message?: string }> = {
+  'entity.too.large': { error: 'payload_too_large', message: 'the request body is larger than this route accepts' },
+  'entity.parse.failed': { error: 'invalid_json', message: 'the request body is not valid JSON' },
+  'encoding.unsupported': { error: 'unsupported_encoding' },
+  'charset.unsupported': { error: 'unsupported_encoding' },
+  'request.aborted': { error: 'request_aborted' },
+};
+
+/**
+ * Maps anything thrown to a status and error code: a {@link MobKitError} answers with its code's status
+ * from the one table and its snake_case code (a {@link RouteError} with its wire name), a message only
+ * below 500; body-parser's failures with the status it set (413 `payload_too_large`, 400 `invalid_json`,
+ * 415 `unsupported_encoding`, 400 `request_aborted`, other 4xx `bad_request`); anything else is 500
+ * `internal` with no detail.
+ */
 export function httpErrorFor(err: unknown): { status: number; error: string; message?: string } {
   if (isMobKitError(err)) {
     const status = err.httpStatus;
+    if (err instanceof RouteError) {
+      return status >= 500 || err.detail === undefined
+        ? { status, error: err.wireName }
+        : { status, error: err.wireName, message: err.detail };
+    }
     return status >= 500
       ? { status, error: snakeCode(err.code) }
       : { status, error: snakeCode(err.code), message: err.message };
   }
   const e = err as { type?: unknown; status?: unknown; statusCode?: unknown } | null;
-  const type = typeof e?.type === 'string' ? e.type : undefined;
-  if (type === 'entity.too.large')
-    return { status: 413, error: 'payload_too_large', message: 'the request body is larger than this route accepts' };
-  if (type === 'entity.parse.failed')
-    return { status: 400, error: 'invalid_json', message: 'the request body is not valid JSON' };
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
-    return { status: 415, error: 'unsupported_encoding' };
-  if (type === 'request.aborted') return { status: 400, error: 'request_aborted' };
   const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
-  if (status >= 400 && status < 500) return { status, error: 'bad_request' };
-  return { status: 500, error: 'internal' };
+  if (status < 400 || status >= 500) return { status: 500, error: 'internal' };
+  const known = typeof e?.type === 'string' ? BODY_PARSER_ERRORS[e.type] : undefined;
+  return known === undefined ? { status, error: 'bad_request' } : { status, ...known };
 }
 
 /**
- * The router's error handler: every failure becomes a JSON body with a code (413 `payload_too_large`,
- * 400 `invalid_json`, a MobKitError's code in snake_case, else 500 `internal`); stacks never leave the server.
+ * The router's one error handler: every failure becomes a JSON body with a code through
+ * {@link httpErrorFor}; 5xx failures are reported to `onError`; stacks never leave the server.
  */
 export function jsonErrorHandler(onError?: (err: unknown) => void): ErrorRequestHandler {
   return (err, _req, res, _next) => {

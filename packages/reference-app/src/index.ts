@@ -5,14 +5,14 @@
  * @packageDocumentation
  */
 export type { ReferenceAppRuntimeSurface, SurfaceAgentEvent, SurfaceMember, SurfaceProfile } from './surface.js';
+export { buildReferenceAppRouter } from './router.js';
 export {
-  buildReferenceAppRouter,
   defaultConsoleAssetsDir,
   REFERENCE_APP_DEFAULTS,
   READ_ONLY_RPC_METHODS,
   type ReferenceAppRouterOptions,
   type ReferenceAppRpcHandler,
-} from './router.js';
+} from './options.js';
 export {
   buildConsoleExperience,
   consoleModules,
@@ -20,6 +20,7 @@ export {
   TERMINAL_EVENT_TYPES,
   EXPERIENCE_REQUIRED_FIELDS,
   type ConsoleAgentWire,
+  type ConsoleExperienceWire,
   type ConsoleModuleWire,
   type ConsoleExperienceInput,
 } from './experience.js';
@@ -33,4 +34,12 @@ export {
   type SseConnectionLimits,
 } from './sse.js';
 export { consoleHtml, CONSOLE_APP_ASSET } from './console-html.js';
-export { httpErrorFor, jsonErrorHandler, sendError, snakeCode, type HttpErrorBody } from './http-errors.js';
+export {
+  httpErrorFor,
+  jsonErrorHandler,
+  sendError,
+  snakeCode,
+  RouteError,
+  type RouteErrorName,
+  type HttpErrorBody,
+} from './http-errors.js';

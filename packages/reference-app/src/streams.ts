@@ -1,0 +1,215 @@
+import type { Request, Response } from 'express';
+import { RouteError } from './http-errors.js';
+import type { ResolvedRouterOptions } from './options.js';
+import { ReplayBuffer, SseConnection, formatSseFrame } from './sse.js';
+import type { ReferenceAppRuntimeSurface, SurfaceAgentEvent } from './surface.js';
+
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type AgentEventListener = (event: SurfaceAgentEvent) => void;
+
+/** Fans the runtime's agent events out to SSE clients and keeps the bounded replay buffer. */
+export class AgentEventHub {
+  readonly buffer: ReplayBuffer<SurfaceAgentEvent>;
+  /** The seq of the newest event seen (−1: none). */
+  lastSeq = -1;
+  // Listeners of every member, and listeners of one member by id: an event visits only its own.
+  private readonly all = new Set<AgentEventListener>();
+  private readonly byMember = new Map<string, Set<AgentEventListener>>();
+  private readonly detach: () => void;
+
+  constructor(surface: ReferenceAppRuntimeSurface, capacity: number) {
+    this.buffer = new ReplayBuffer(capacity);
+    this.detach =
+      surface.mobId() === undefined ? () => undefined : surface.subscribeAgentEvents((event) => this.publish(event));
+  }
+
+  private publish(event: SurfaceAgentEvent): void {
+    this.lastSeq = Math.max(this.lastSeq, event.seq);
+    this.buffer.push(event);
+    // A Set may lose members while it is iterated (a listener ending its stream), so no copy is needed.
+    for (const fn of this.all) fn(event);
+    const own = this.byMember.get(event.memberId);
+    if (own) for (const fn of own) fn(event);
+  }
+
+  /** Calls `fn` with every live event (of `member` only, when given); returns the unsubscribe function. */
+  listen(fn: AgentEventListener, member?: string): () => void {
+    if (member === undefined) {
+      this.all.add(fn);
+      return () => this.all.delete(fn);
+    }
+    let set = this.byMember.get(member);
+    if (set === undefined) {
+      set = new Set();
+      this.byMember.set(member, set);
+    }
+    const own = set;
+    own.add(fn);
+    return () => {
+      own.delete(fn);
+      if (own.size === 0 && this.byMember.get(member) === own) this.byMember.delete(member);
+    };
+  }
+
+  close(): void {
+    this.detach();
+    this.all.clear();
+    this.byMember.clear();
+  }
+}
+
+// Each event is encoded once per stream kind and shared by every client (fan-out costs one write each).
+const mobFrames = new WeakMap<SurfaceAgentEvent, string>();
+const agentFrames = new WeakMap<SurfaceAgentEvent, string>();
+
+/** The `/mob/events` frame of an event: id `mob:<seq>`, data `{member_id, source, payload, timestamp_ms}`. */
+export function mobFrame(e: SurfaceAgentEvent): string {
+  let text = mobFrames.get(e);
+  if (text === undefined) {
+    text = formatSseFrame({
+      id: `mob:${e.seq}`,
+      event: e.type,
+      data: JSON.stringify({ member_id: e.memberId, source: 'agent', payload: e.payload, timestamp_ms: e.timestampMs }),
+    });
+    mobFrames.set(e, text);
+  }
+  return text;
+}
+
+/** The per-member frame of an event: id `<member>:<seq>`, data the AgentEvent JSON. */
+export function agentFrame(e: SurfaceAgentEvent): string {
+  let text = agentFrames.get(e);
+  if (text === undefined) {
+    text = formatSseFrame({ id: `${e.memberId}:${e.seq}`, event: e.type, data: JSON.stringify(e.payload) });
+    agentFrames.set(e, text);
+  }
+  return text;
+}
+
+/** The seq after `<prefix>:` in `Last-Event-ID` (or `?last_event_id=`), or undefined. */
+function resumeFrom(req: Request, prefix: string): { raw: string; seq: number } | undefined {
+  const header = req.get('last-event-id');
+  const query = typeof req.query.last_event_id === 'string' ? req.query.last_event_id : undefined;
+  const raw = (header ?? query)?.trim();
+  if (raw === undefined || !raw.startsWith(`${prefix}:`)) return undefined;
+  const digits = raw.slice(prefix.length + 1);
+  if (!/^\d{1,15}$/.test(digits)) return undefined;
+  return { raw, seq: Number(digits) };
+}
+
+/** What {@link StreamRegistry.replayAndFollow} streams: whose events, under which id prefix, in which frame. */
+export interface StreamFeed {
+  /** The `Last-Event-ID` prefix of this stream (`mob` or the member id). */
+  prefix: string;
+  /** Only this member's events (undefined: every member's). */
+  member?: string;
+  frame: (event: SurfaceAgentEvent) => string;
+}
+
+/**
+ * The open SSE streams of one router: the stream cap, the shutdown switch (the router's `signal`), the
+ * token-expiry timer of each stream, and the agent event hub with its replay buffer.
+ */
+export class StreamRegistry {
+  readonly hub: AgentEventHub;
+  private readonly open = new Set<SseConnection>();
+  private closed = false;
+
+  constructor(
+    surface: ReferenceAppRuntimeSurface,
+    private readonly options: ResolvedRouterOptions,
+  ) {
+    this.hub = new AgentEventHub(surface, options.replayBufferSize);
+    const { signal } = options;
+    if (signal?.aborted) this.close();
+    else signal?.addEventListener('abort', () => this.close(), { once: true });
+  }
+
+  /** Ends every open stream and detaches from the runtime; new streams are refused `shutting_down`. */
+  close(): void {
+    this.closed = true;
+    this.hub.close();
+    for (const conn of [...this.open]) conn.end();
+  }
+
+  /**
+   * Opens an SSE response for `route`. Throws {@link RouteError} `shutting_down` once the router is closed
+   * and `too_many_streams` at the cap (nothing is written then, so the error handler answers).
+   */
+  openStream(req: Request, res: Response, route: string): SseConnection {
+    if (this.closed) throw new RouteError('shutting_down', 'the server is shutting down');
+    const { maxStreams } = this.options;
+    if (this.open.size >= maxStreams) {
+      throw new RouteError(
+        'too_many_streams',
+        `at most ${maxStreams} event streams may be open at once; close one and retry`,
+      );
+    }
+    const conn = new SseConnection(req, res, {
+      keepAliveMs: this.options.keepAliveMs,
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      slowClientTimeoutMs: this.options.slowClientTimeoutMs,
+      route,
+      onDrop: this.options.onStreamDropped,
+    });
+    this.open.add(conn);
+    conn.onClose(() => this.open.delete(conn));
+    conn.open();
+    this.endAtTokenExpiry(req, conn);
+    return conn;
+  }
+
+  /**
+   * Replays the kept events after the request's `Last-Event-ID` of `feed.prefix` (after a
+   * `replay_truncated` frame when some were evicted), then follows the live events until the stream ends.
+   */
+  replayAndFollow(req: Request, conn: SseConnection, feed: StreamFeed): void {
+    const resume = resumeFrom(req, feed.prefix);
+    if (resume) {
+      const { member } = feed;
+      const { items, truncated } = this.hub.buffer.since(
+        resume.seq,
+        member === undefined ? undefined : (e) => e.memberId === member,
+      );
+      if (truncated)
+        conn.send({
+          event: 'replay_truncated',
+          data: JSON.stringify({ type: 'replay_truncated', last_event_id: resume.raw }),
+        });
+      for (const e of items) if (!conn.sendRaw(feed.frame(e))) return;
+    }
+    conn.onClose(this.hub.listen((e) => void conn.sendRaw(feed.frame(e)), feed.member));
+  }
+
+  /**
+   * A stream opened with a token ends when the token would no longer be accepted (its exp plus the auth
+   * leeway), with an `auth_expired` frame; the client reconnects with a fresh one.
+   */
+  private endAtTokenExpiry(req: Request, conn: SseConnection): void {
+    const exp = req.mobkitIdentity?.jwt.expiresAtEpochSeconds;
+    if (exp === undefined) return;
+    const expire = () => {
+      conn.send({
+        event: 'auth_expired',
+        data: JSON.stringify({ type: 'auth_expired', expired_at_epoch_seconds: exp }),
+      });
+      conn.end();
+    };
+    const deadlineMs = (exp + this.options.authLeewaySeconds) * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    // setTimeout holds at most 2^31−1 ms (~24.8 days): a later deadline is re-armed when that elapses.
+    const arm = () => {
+      const ms = deadlineMs - Date.now();
+      if (ms <= 0) {
+        expire();
+        return;
+      }
+      timer = setTimeout(arm, Math.min(ms, MAX_TIMER_MS));
+      timer.unref?.();
+    };
+    arm();
+    conn.onClose(() => clearTimeout(timer));
+  }
+}
