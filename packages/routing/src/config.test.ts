@@ -1,24 +1,17 @@
+import { expectMobKitError, fixturePath } from '@mobkit/test-utils';
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { isMobKitError } from '@mobkit/core';
 import { loadRoutingConfig, parseRoutingConfig } from './index.js';
 
-const fixtures = fileURLToPath(new URL('../../../fixtures/routing/', import.meta.url));
-
-function errorOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (error) {
-    if (isMobKitError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected an error');
-}
+const fixture = (name: string) => fixturePath('routing', name);
 
 describe('routing TOML', () => {
   it('loads defaults and routes from the fixture', () => {
-    const config = loadRoutingConfig(`${fixtures}routing.toml`);
+    const config = loadRoutingConfig(fixture('routing.toml'));
     expect(config.defaults).toEqual({ retryMax: 2, backoffMs: 50 });
+    expect(parseRoutingConfig('[defaults]\nsink = " webhook "\nchannel = "alerts"\n').defaults).toEqual({
+      sink: 'webhook',
+      channel: 'alerts',
+    });
     expect(config.routes.map((r) => r.routeKey)).toEqual(['ops.pager', 'zz.fallback']);
     expect(config.routes[0]).toMatchObject({
       recipient: 'ops@example.com',
@@ -29,22 +22,25 @@ describe('routing TOML', () => {
   });
 
   it('rejects a route above the retry cap naming the route', () => {
-    const e = errorOf(() => loadRoutingConfig(`${fixtures}invalid-retry.toml`));
-    expect(e.code).toBe('RetryMaxExceedsCap');
+    const e = expectMobKitError(() => loadRoutingConfig(fixture('invalid-retry.toml')), 'RetryMaxExceedsCap');
     expect(e.message).toContain('routes[0].retry_max');
   });
 
   it('reports TOML syntax errors, unknown sections, wrong types and missing files', () => {
-    expect(errorOf(() => parseRoutingConfig('[defaults\n')).code).toBe('InvalidToml');
-    const unknown = errorOf(() => parseRoutingConfig('[defaultz]\nsink = "x"\n'));
-    expect(unknown.code).toBe('InvalidConfig');
+    expectMobKitError(() => parseRoutingConfig('[defaults\n'), 'InvalidToml');
+    const unknown = expectMobKitError(() => parseRoutingConfig('[defaultz]\nsink = "x"\n'), 'InvalidConfig');
     expect(unknown.message).toContain('defaultz');
-    const typed = errorOf(() => parseRoutingConfig('[defaults]\nretry_max = "two"\n'));
-    expect(typed.code).toBe('InvalidConfig');
+    const typed = expectMobKitError(() => parseRoutingConfig('[defaults]\nretry_max = "two"\n'), 'InvalidConfig');
     expect(typed.message).toContain('defaults.retry_max');
-    const missing = errorOf(() => parseRoutingConfig('[[routes]]\nroute_key = "k"\nrecipient = "r"\nsink = "s"\n'));
-    expect(missing.code).toBe('InvalidConfig');
+    const misspelt = expectMobKitError(() => parseRoutingConfig('[defaults]\nretrymax = 2\n'), 'InvalidConfig');
+    expect(misspelt.message).toContain('retrymax');
+    const blank = expectMobKitError(() => parseRoutingConfig('[defaults]\nsink = "  "\n'), 'InvalidConfig');
+    expect(blank.message).toContain('defaults.sink must not be blank');
+    const missing = expectMobKitError(
+      () => parseRoutingConfig('[[routes]]\nroute_key = "k"\nrecipient = "r"\nsink = "s"\n'),
+      'InvalidConfig',
+    );
     expect(missing.message).toContain('routes[0].target_module');
-    expect(errorOf(() => loadRoutingConfig('/nonexistent/routing.toml')).code).toBe('InvalidConfig');
+    expectMobKitError(() => loadRoutingConfig('/nonexistent/routing.toml'), 'InvalidConfig');
   });
 });

@@ -1,24 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { MobKitError, parseTomlText, parseWithSchema } from '@mobkit/core';
-import { RoutingOverridesSchema, RuntimeRouteSchema, type RoutingOverrides, type RuntimeRoute } from './schema.js';
+import { z } from 'zod';
+import {
+  type RoutingOverrides,
+  type RuntimeRoute,
+  RuntimeRouteSchema,
+  StrictRoutingOverridesSchema,
+} from './schema.js';
 import { checkChannel, checkRateLimit, checkRetryMax, validateRoute } from './table.js';
 
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
-/** Wire (TOML) form of a routing file: `[defaults]` overrides and `[[routes]]`. */
+/**
+ * A routing file (TOML): `[defaults]` with the router-override fields (the overrides codec, strict:
+ * an unknown key is an error) and `[[routes]]` of runtime routes (the route codec). Parsing decodes
+ * both in one pass.
+ */
 export const RoutingConfigWireSchema = z.strictObject({
-  defaults: z
-    .strictObject({
-      channel: z.string().optional(),
-      sink: z.string().optional(),
-      target_module: z.string().optional(),
-      retry_max: count.optional(),
-      backoff_ms: count.optional(),
-      rate_limit_per_minute: count.optional(),
-    })
-    .optional(),
-  routes: z.array(z.looseObject({})).optional(),
+  defaults: StrictRoutingOverridesSchema.optional(),
+  routes: z.array(RuntimeRouteSchema).optional(),
 });
 
 /** A routing file: overrides the router applies to every request, and runtime routes. */
@@ -27,6 +25,24 @@ export interface RoutingConfig {
   defaults: RoutingOverrides;
   /** Runtime routes, validated, in file order. */
   routes: RuntimeRoute[];
+}
+
+/** The semantic checks of `[defaults]` (channel syntax, blank names, caps), trimming names. */
+function checkDefaults(defaults: RoutingOverrides, source: string): RoutingOverrides {
+  const out: RoutingOverrides = { ...defaults };
+  if (out.channel !== undefined) out.channel = checkChannel(out.channel, 'defaults.channel');
+  for (const [key, field] of [
+    ['sink', 'sink'],
+    ['targetModule', 'target_module'],
+  ] as const) {
+    const value = out[key];
+    if (value === undefined) continue;
+    if (value.trim() === '') throw new MobKitError('InvalidConfig', `${source}: defaults.${field} must not be blank`);
+    out[key] = value.trim();
+  }
+  if (out.retryMax !== undefined) checkRetryMax(out.retryMax, 'defaults.retry_max');
+  if (out.rateLimitPerMinute !== undefined) checkRateLimit(out.rateLimitPerMinute, 'defaults.rate_limit_per_minute');
+  return out;
 }
 
 /**
@@ -45,38 +61,11 @@ export interface RoutingConfig {
  */
 export function parseRoutingConfig(text: string, source = 'routing config'): RoutingConfig {
   const raw = parseTomlText(text, source);
-  const wire = parseWithSchema(RoutingConfigWireSchema, raw, { what: source, code: 'InvalidConfig' });
-  const defaults =
-    wire.defaults === undefined
-      ? {}
-      : parseWithSchema(RoutingOverridesSchema, wire.defaults, {
-          what: source,
-          pathPrefix: 'defaults',
-          code: 'InvalidConfig',
-        });
-  if (defaults.channel !== undefined) defaults.channel = checkChannel(defaults.channel, 'defaults.channel');
-  for (const key of ['sink', 'targetModule'] as const) {
-    const value = defaults[key];
-    if (value !== undefined && value.trim() === '') {
-      throw new MobKitError(
-        'InvalidConfig',
-        `${source}: defaults.${key === 'sink' ? 'sink' : 'target_module'} must not be blank`,
-      );
-    }
-    if (value !== undefined) defaults[key] = value.trim();
-  }
-  if (defaults.retryMax !== undefined) checkRetryMax(defaults.retryMax, 'defaults.retry_max');
-  if (defaults.rateLimitPerMinute !== undefined)
-    checkRateLimit(defaults.rateLimitPerMinute, 'defaults.rate_limit_per_minute');
-  const routes = (wire.routes ?? []).map((entry, i) => {
-    const route = parseWithSchema(RuntimeRouteSchema.pipe(z.custom<RuntimeRoute>()), entry, {
-      what: source,
-      pathPrefix: `routes[${i}]`,
-      code: 'InvalidConfig',
-    });
-    return validateRoute(route, `routes[${i}].`);
-  });
-  return { defaults, routes };
+  const config = parseWithSchema(RoutingConfigWireSchema, raw, { what: source, code: 'InvalidConfig' });
+  return {
+    defaults: checkDefaults(config.defaults ?? {}, source),
+    routes: (config.routes ?? []).map((route, i) => validateRoute(route, `routes[${i}].`)),
+  };
 }
 
 /** Reads and parses a routing TOML file (see {@link parseRoutingConfig}); a missing file is `InvalidConfig`. */

@@ -1,7 +1,8 @@
 /**
  * @mobkit/routing — trusted route resolution for MobKit-TS: the operator-managed route table with
  * wildcard priority, resolution defaults and caps, router-module overrides, the bounded store of
- * issued (trusted) resolutions, and the `mobkit-router` MCP module.
+ * issued (trusted) resolutions, and reading a router module's answers. The `mobkit-router` MCP
+ * module's server is on the `@mobkit/routing/module` subpath (this entry never loads the MCP SDK).
  * @packageDocumentation
  */
 export {
@@ -38,7 +39,9 @@ export {
   type RoutingOverridesWire,
 } from './schema.js';
 export { RouteTable, validateRoute, checkRetryMax, checkRateLimit, checkChannel } from './table.js';
-export { TrustedResolutions, type TrustedResolutionLookup } from './trusted.js';
+export { TrustedResolutions } from './trusted.js';
+/** Read access to issued resolutions (declared once, in `@mobkit/core`; re-exported for existing imports). */
+export type { TrustedResolutionLookup } from '@mobkit/core';
 export {
   resolveRouting,
   inferSink,
@@ -49,12 +52,4 @@ export {
   type RoutingServiceOptions,
 } from './resolve.js';
 export { parseRoutingConfig, loadRoutingConfig, RoutingConfigWireSchema, type RoutingConfig } from './config.js';
-export {
-  createRouterMcpServer,
-  overridesFromToolResult,
-  jsonToolResult,
-  errorToolResult,
-  ROUTING_PACKAGE_VERSION,
-  type RouterMcpServerOptions,
-  type ToolResultLike,
-} from './mcp.js';
+export { overridesFromToolResult, type ToolResultLike } from './mcp.js';

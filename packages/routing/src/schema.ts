@@ -1,22 +1,28 @@
-import { z } from 'zod';
 import {
   MobKitError,
   RouteResolutionSchema,
   RouteResolutionWireSchema,
+  type RouteResolution,
+  type RouteResolutionWire,
   parseRouteResolution,
   parseWithSchema,
   routeResolutionToWire,
-  type RouteResolution,
-  type RouteResolutionWire,
+  wireCodec,
+  wireEncoder,
 } from '@mobkit/core';
+import { z } from 'zod';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-/** Absent and `null` both mean "not set". */
-const optionalCount = count.nullish().transform((v) => (v === null ? undefined : v));
-const optionalString = z
-  .string()
-  .nullish()
-  .transform((v) => (v === null ? undefined : v));
+/** Absent and `null` both mean "not set" on the wire; the decoded value leaves such fields out. */
+const optionalCount = count.nullish();
+const optionalString = z.string().nullish();
+
+/** Copies the set (neither `undefined` nor `null`) values of `pairs` onto `target` under their keys. */
+function setFields<T extends object>(target: T, pairs: readonly (readonly [string, unknown])[]): T {
+  for (const [key, value] of pairs)
+    if (value !== undefined && value !== null) (target as Record<string, unknown>)[key] = value;
+  return target;
+}
 
 /** The recipient/channel value that matches anything in a runtime route. */
 export const WILDCARD_ROUTE = '*';
@@ -72,19 +78,25 @@ export interface RuntimeRoute {
   rateLimitPerMinute?: number;
 }
 
-/** Maps a parsed wire route to {@link RuntimeRoute} (no semantic validation; see `validateRoute`). */
-export const RuntimeRouteSchema = RuntimeRouteWireSchema.transform((w): RuntimeRoute => {
-  const route: RuntimeRoute = {
-    routeKey: w.route_key,
-    recipient: w.recipient,
-    sink: w.sink,
-    targetModule: w.target_module,
-  };
-  if (w.channel !== undefined) route.channel = w.channel;
-  if (w.retry_max !== undefined) route.retryMax = w.retry_max;
-  if (w.backoff_ms !== undefined) route.backoffMs = w.backoff_ms;
-  if (w.rate_limit_per_minute !== undefined) route.rateLimitPerMinute = w.rate_limit_per_minute;
-  return route;
+/** The codec between a wire route and {@link RuntimeRoute} (no semantic validation; see `validateRoute`). */
+export const RuntimeRouteSchema = wireCodec(RuntimeRouteWireSchema, {
+  decode: (w): RuntimeRoute =>
+    setFields({ routeKey: w.route_key, recipient: w.recipient, sink: w.sink, targetModule: w.target_module }, [
+      ['channel', w.channel],
+      ['retryMax', w.retry_max],
+      ['backoffMs', w.backoff_ms],
+      ['rateLimitPerMinute', w.rate_limit_per_minute],
+    ]),
+  encode: (route) =>
+    setFields(
+      { route_key: route.routeKey, recipient: route.recipient, sink: route.sink, target_module: route.targetModule },
+      [
+        ['channel', route.channel],
+        ['retry_max', route.retryMax],
+        ['backoff_ms', route.backoffMs],
+        ['rate_limit_per_minute', route.rateLimitPerMinute],
+      ],
+    ),
 });
 
 /** Parses a wire route (type checks only; `RouteTable.add` validates it further). */
@@ -92,20 +104,8 @@ export function parseRuntimeRoute(input: unknown, what = 'runtime route'): Runti
   return parseWithSchema(RuntimeRouteSchema, input, { what });
 }
 
-/** Converts a {@link RuntimeRoute} to its wire form; absent optionals are omitted. */
-export function runtimeRouteToWire(route: RuntimeRoute): RuntimeRouteWire {
-  const wire: RuntimeRouteWire = {
-    route_key: route.routeKey,
-    recipient: route.recipient,
-    sink: route.sink,
-    target_module: route.targetModule,
-  };
-  if (route.channel !== undefined) wire.channel = route.channel;
-  if (route.retryMax !== undefined) wire.retry_max = route.retryMax;
-  if (route.backoffMs !== undefined) wire.backoff_ms = route.backoffMs;
-  if (route.rateLimitPerMinute !== undefined) wire.rate_limit_per_minute = route.rateLimitPerMinute;
-  return wire;
-}
+/** Converts a {@link RuntimeRoute} to its wire form (its codec's encoder); absent optionals are omitted. */
+export const runtimeRouteToWire: (route: RuntimeRoute) => RuntimeRouteWire = wireEncoder(RuntimeRouteSchema);
 
 // ---------------------------------------------------------------------------------------------
 // RoutingResolveRequest
@@ -135,14 +135,22 @@ export interface RoutingResolveRequest {
   rateLimitPerMinute?: number;
 }
 
-/** Maps a wire request to {@link RoutingResolveRequest}. */
-export const RoutingResolveRequestSchema = RoutingResolveRequestWireSchema.transform((w): RoutingResolveRequest => {
-  const request: RoutingResolveRequest = { recipient: w.recipient };
-  if (w.channel !== undefined) request.channel = w.channel;
-  if (w.retry_max !== undefined) request.retryMax = w.retry_max;
-  if (w.backoff_ms !== undefined) request.backoffMs = w.backoff_ms;
-  if (w.rate_limit_per_minute !== undefined) request.rateLimitPerMinute = w.rate_limit_per_minute;
-  return request;
+/** The codec between a wire request and {@link RoutingResolveRequest}. */
+export const RoutingResolveRequestSchema = wireCodec(RoutingResolveRequestWireSchema, {
+  decode: (w): RoutingResolveRequest =>
+    setFields({ recipient: w.recipient }, [
+      ['channel', w.channel],
+      ['retryMax', w.retry_max],
+      ['backoffMs', w.backoff_ms],
+      ['rateLimitPerMinute', w.rate_limit_per_minute],
+    ]),
+  encode: (r) =>
+    setFields({ recipient: r.recipient }, [
+      ['channel', r.channel],
+      ['retry_max', r.retryMax],
+      ['backoff_ms', r.backoffMs],
+      ['rate_limit_per_minute', r.rateLimitPerMinute],
+    ]),
 });
 
 /** Parses a wire resolution request (e.g. MCP tool arguments or JSON-RPC params). */
@@ -175,18 +183,21 @@ export const routingResolutionToWire: (r: RoutingResolution) => RoutingResolutio
 // ---------------------------------------------------------------------------------------------
 // Router overrides (answer of the router module's `routing.resolve` tool)
 
-/**
- * Wire form of router-module overrides. Unknown keys are ignored, so a router may answer with a
- * whole resolution (as `mobkit-router` does); `null` means "not overridden".
- */
-export const RoutingOverridesWireSchema = z.looseObject({
+/** The six fields a router (or a routing file's `[defaults]`) may override, in wire form. */
+const overrideFields = {
   channel: optionalString,
   sink: optionalString,
   target_module: optionalString,
   retry_max: optionalCount,
   backoff_ms: optionalCount,
   rate_limit_per_minute: optionalCount,
-});
+};
+
+/**
+ * Wire form of router-module overrides. Unknown keys are ignored, so a router may answer with a
+ * whole resolution (as `mobkit-router` does); `null` means "not overridden".
+ */
+export const RoutingOverridesWireSchema = z.looseObject(overrideFields);
 /** Router overrides as written on the wire. */
 export type RoutingOverridesWire = z.input<typeof RoutingOverridesWireSchema>;
 
@@ -200,17 +211,40 @@ export interface RoutingOverrides {
   rateLimitPerMinute?: number;
 }
 
-/** Maps wire overrides to {@link RoutingOverrides}. */
-export const RoutingOverridesSchema = RoutingOverridesWireSchema.transform((w): RoutingOverrides => {
-  const o: RoutingOverrides = {};
-  if (w.channel !== undefined) o.channel = w.channel;
-  if (w.sink !== undefined) o.sink = w.sink;
-  if (w.target_module !== undefined) o.targetModule = w.target_module;
-  if (w.retry_max !== undefined) o.retryMax = w.retry_max;
-  if (w.backoff_ms !== undefined) o.backoffMs = w.backoff_ms;
-  if (w.rate_limit_per_minute !== undefined) o.rateLimitPerMinute = w.rate_limit_per_minute;
-  return o;
-});
+type OverridesFields = z.output<z.ZodObject<typeof overrideFields>>;
+
+function overridesCodec<W extends z.ZodType<OverridesFields>>(wire: W) {
+  return wireCodec(wire, {
+    decode: (w): RoutingOverrides =>
+      setFields({}, [
+        ['channel', w.channel],
+        ['sink', w.sink],
+        ['targetModule', w.target_module],
+        ['retryMax', w.retry_max],
+        ['backoffMs', w.backoff_ms],
+        ['rateLimitPerMinute', w.rate_limit_per_minute],
+      ]),
+    encode: (o) =>
+      setFields({} as z.output<W>, [
+        ['channel', o.channel],
+        ['sink', o.sink],
+        ['target_module', o.targetModule],
+        ['retry_max', o.retryMax],
+        ['backoff_ms', o.backoffMs],
+        ['rate_limit_per_minute', o.rateLimitPerMinute],
+      ]),
+  });
+}
+
+/** The codec between wire overrides (unknown keys ignored) and {@link RoutingOverrides}. */
+export const RoutingOverridesSchema = overridesCodec(RoutingOverridesWireSchema);
+
+/**
+ * The same codec over a strict object (unknown keys are errors): a routing file's `[defaults]`,
+ * where a misspelt key must not pass silently.
+ * @internal
+ */
+export const StrictRoutingOverridesSchema = overridesCodec(z.strictObject(overrideFields));
 
 /**
  * Parses what a router module answered to `routing.resolve` (a JSON object in wire or camelCase
@@ -258,14 +292,6 @@ export function parseRoutingOverrides(input: unknown): RoutingOverrides {
   return parseWithSchema(RoutingOverridesSchema, value, { what: 'router overrides', code: 'InvalidRouterOverrides' });
 }
 
-/** Converts overrides to wire form (absent fields omitted). */
-export function routingOverridesToWire(o: RoutingOverrides): RoutingOverridesWire {
-  const w: RoutingOverridesWire = {};
-  if (o.channel !== undefined) w.channel = o.channel;
-  if (o.sink !== undefined) w.sink = o.sink;
-  if (o.targetModule !== undefined) w.target_module = o.targetModule;
-  if (o.retryMax !== undefined) w.retry_max = o.retryMax;
-  if (o.backoffMs !== undefined) w.backoff_ms = o.backoffMs;
-  if (o.rateLimitPerMinute !== undefined) w.rate_limit_per_minute = o.rateLimitPerMinute;
-  return w;
-}
+/** Converts overrides to wire form (its codec's encoder; absent fields omitted). */
+export const routingOverridesToWire: (o: RoutingOverrides) => RoutingOverridesWire =
+  wireEncoder(RoutingOverridesSchema);

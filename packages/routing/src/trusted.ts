@@ -1,11 +1,5 @@
-import { MobKitError, sequenceId } from '@mobkit/core';
+import { MobKitError, type TrustedResolutionLookup, sequenceId } from '@mobkit/core';
 import { DEFAULT_TRUSTED_CAPACITY, type RoutingResolution } from './schema.js';
-
-/** Read access to issued resolutions: what delivery needs to reject forged ones. */
-export interface TrustedResolutionLookup {
-  /** The resolution issued under `routeId`, or `undefined` if never issued or forgotten. */
-  get(routeId: string): RoutingResolution | undefined;
-}
 
 /**
  * Every resolution that route resolution issued, remembered as *trusted*: bounded (512 by
