@@ -6,8 +6,9 @@ import { MobRuntimeError } from './errors.js';
 const PROVIDERS = ['anthropic', 'openai', 'gemini', 'self_hosted', 'other'] as const;
 /** An LLM provider as named in a profile (`provider = "anthropic"`). */
 export type ProviderName = (typeof PROVIDERS)[number];
-/** How a member runs: a keep-alive member woken by messages, or one driven turn by turn by the host. */
-export type RuntimeMode = 'autonomous_host' | 'turn_driven';
+import type { RuntimeMode } from '@mobkit/core';
+
+export type { RuntimeMode };
 
 /** Raised for the first shape problem, naming the key path. */
 function shapeError(path: string, message: string): MobRuntimeError {

@@ -41,14 +41,15 @@ export type {
   HandlingMode,
 } from './types.js';
 export { SpawnMemberSpec, sendMessageOnMob, contentText, type SpawnMemberSpecWire } from './spec.js';
-export {
-  createEmbeddedMob,
-  type EmbeddedMob,
-  type EmbeddedMobOptions,
-  type EmbeddedMobTuning,
-  type EmbeddedTool,
-  type ToolContext,
-} from './embedded/mob.js';
+export { createEmbeddedMob } from './embedded/mob.js';
+export type {
+  EmbeddedMob,
+  EmbeddedMobOptions,
+  EmbeddedMobTuning,
+  EmbeddedTool,
+  ToolContext,
+} from './embedded/types.js';
+export type { MobLogEvent } from './shared/event-log.js';
 export { MOB_COMMUNICATION_INSTRUCTION, COMMS_TOOLS } from './embedded/prompt.js';
 export type {
   LlmClient,

@@ -1,10 +1,8 @@
-import type { RuntimeMode } from './definition.js';
-import type { StopReason, Usage } from './llm/types.js';
+import type { AgentEventPayload, ContentInput, RuntimeMode, SpawnSpec } from '@mobkit/core';
+import type { MobDefinition } from './definition.js';
+import type { Usage } from './llm/types.js';
 
-/** A content block of a message (text or a non-text block passed through). */
-export type ContentBlock = { type: 'text'; text: string } | { type: string; [key: string]: unknown };
-/** Message content: text, or multimodal blocks (`[{type:"text",text}]`). */
-export type ContentInput = string | ContentBlock[];
+export type { AgentEventPayload, AgentEventType, ContentBlock, ContentInput } from '@mobkit/core';
 /** `queue` delivers at the next turn boundary; `steer` interrupts the current run. */
 export type HandlingMode = 'queue' | 'steer';
 /** Mob lifecycle state (Meerkat's wire spelling). */
@@ -12,24 +10,12 @@ export type MobStatus = 'Creating' | 'Running' | 'Stopped' | 'Completed' | 'Dest
 /** Member state (mobkit 0.4 spelling). */
 export type MemberState = 'active' | 'retiring';
 
-/** What to spawn (Meerkat's `SpawnMemberSpec`; build with `SpawnMemberSpec.fromWire`). */
-export interface SpawnMemberSpec {
-  /** Profile name from the definition. */
-  profile: string;
-  /** The member id (`meerkat_id`, `agent_identity`), unique in the mob. */
-  meerkatId: string;
-  /** Kickoff message; an autonomous member runs it right after spawn. */
-  initialMessage?: ContentInput;
-  /** Opaque application context. */
-  context?: unknown;
-  labels?: Record<string, string>;
-  /** Extra lines appended to the member's system prompt. */
-  additionalInstructions?: string[];
-  /** Session to resume (kept as the member's session id in the embedded mob). */
-  resumeSessionId?: string;
-  /** Overrides the profile's runtime mode. */
-  runtimeMode?: RuntimeMode;
-}
+/**
+ * What to spawn (Meerkat's `SpawnMemberSpec`; core's {@link SpawnSpec}): `profile`, `meerkatId`, and
+ * optionally `initialMessage`, `context`, `labels`, `additionalInstructions`, `resumeSessionId`,
+ * `runtimeMode`. Build one with `SpawnMemberSpec.fromWire` or parse the wire form with `SpawnMemberSpec.parse`.
+ */
+export type SpawnMemberSpec = SpawnSpec;
 
 /** A roster entry (mobkit's `MobMemberSnapshot`). */
 export interface MemberSnapshot {
@@ -69,24 +55,6 @@ export interface RunResult {
   /** Tool calls made. */
   toolCalls: number;
 }
-
-/** Agent events with Meerkat's names (`AgentEvent`, snake_case `type`). */
-export type AgentEventPayload =
-  | { type: 'run_started'; sessionId: string; prompt: string }
-  | { type: 'turn_started'; turnNumber: number }
-  | { type: 'text_delta'; delta: string }
-  | { type: 'text_complete'; content: string }
-  | { type: 'tool_call_requested'; id: string; name: string; args: unknown }
-  | { type: 'tool_execution_completed'; id: string; name: string; result: string; isError: boolean; durationMs: number }
-  | { type: 'turn_completed'; stopReason: StopReason; usage: Usage }
-  | { type: 'run_completed'; sessionId: string; result: string; usage: Usage }
-  | { type: 'run_failed'; sessionId: string; errorClass: string; error: string }
-  | { type: 'peer_content_ingested'; peer: string }
-  | { type: 'retrying'; attempt: number; delayMs: number; error: string }
-  | { type: 'other'; raw: unknown };
-
-/** Names of {@link AgentEventPayload} types. */
-export type AgentEventType = AgentEventPayload['type'];
 
 /** Mob log events (Meerkat's `MobEvent` kinds). */
 export type MobLogPayload =
@@ -142,6 +110,8 @@ export interface MobRuntime {
   readonly kind: 'embedded' | 'rkat-rpc';
   /** The mob id. */
   readonly mobId: string;
+  /** The definition the mob was created from (profiles, wiring, skills). */
+  readonly definition: MobDefinition;
   /** `'Running'` after start, `'Stopped'` after `stop()`. */
   status(): Promise<MobStatus>;
   /** Spawns one member; rejects with MemberAlreadyExists, ProfileNotFound, WiringError (comms=false)… */
@@ -175,6 +145,11 @@ export interface MobRuntime {
   runTurn(memberId: string, prompt: ContentInput, options?: RunTurnOptions): Promise<RunResult>;
   /** Cancels the member's current run (it stays in the roster). */
   cancel(memberId: string): Promise<void>;
+  /**
+   * Resolves when no member is running or has queued work; rejects with `MobTimeout` after
+   * `timeoutMs` (default 30 s). The runtime drains with it at shutdown.
+   */
+  waitForIdle(timeoutMs?: number): Promise<void>;
   /** Receives agent and mob events; returns the unsubscribe function. */
   subscribe(listener: (event: MobEvent) => void, options?: SubscribeOptions): () => void;
   /** Stops the mob: cancels runs, rejects further work with InvalidTransition. */

@@ -327,9 +327,10 @@ describe('embedded mob on real provider clients (loopback fakes)', () => {
     expect(lead).toMatchObject({ text: 'from claude', usage: { inputTokens: 5, outputTokens: 3 }, turns: 1 });
     expect(worker).toMatchObject({ text: 'from gpt', usage: { inputTokens: 4, outputTokens: 2 } });
     const leadReq = anthropic.requests.at(-1);
+    if (!leadReq) throw new Error('the Anthropic fake saw no request');
     expect(leadReq?.body.model).toBe('claude-sonnet-4-6');
     expect(String(leadReq?.body.system)).toContain('You lead the team');
-    expect((leadReq?.body.tools as Array<{ name: string }>).map((t) => t.name)).toEqual([
+    expect((leadReq.body.tools as Array<{ name: string }>).map((t) => t.name)).toEqual([
       'peers',
       'send_message',
       'reply_to_peer',

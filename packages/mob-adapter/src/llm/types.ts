@@ -1,11 +1,8 @@
-/** Token usage of one LLM call or a whole run. */
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-}
+import type { StopReason, TokenUsage } from '@mobkit/core';
 
-/** Why the model stopped (Meerkat's `StopReason`). */
-export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence' | 'content_filter' | 'cancelled';
+export type { StopReason };
+/** Token usage of one LLM call or a whole run (core's `TokenUsage`). */
+export type Usage = TokenUsage;
 
 /** A tool the model may call. */
 export interface ToolDef {

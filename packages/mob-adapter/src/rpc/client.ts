@@ -59,7 +59,8 @@ export class RkatRpcClient {
       reject: false,
     });
     this.pid = this.child.pid;
-    const lines = createInterface({ input: this.child.stdout! });
+    // stdout is 'pipe' above, so execa always gives a stream.
+    const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
     lines.on('line', (line) => this.onLine(line));
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);

@@ -1,12 +1,13 @@
-import type { MobDefinition, RuntimeMode } from '../definition.js';
-import { MobRuntimeError, requireMemberId } from '../errors.js';
-import { normalizeSpawnSpec, requireContent, SpawnMemberSpec as SpawnSpecs } from '../spec.js';
+import { type Clock, agentEventPayloadFromWire, systemClock } from '@mobkit/core';
+import type { MobDefinition } from '../definition.js';
+import { MobRuntimeError, memberNotFound, requireMemberId } from '../errors.js';
+import { EventFanout, type MobLogEvent } from '../shared/event-log.js';
+import { applyReconcile, byMemberId, planReconcile, spawnAll, withLabel } from '../shared/roster.js';
+import { SpawnMemberSpec as SpawnSpecs, normalizeSpawnSpec, requireContent } from '../spec.js';
 import type {
-  AgentEventPayload,
   ContentInput,
   MemberSnapshot,
   MobEvent,
-  MobLogPayload,
   MobRuntime,
   MobStatus,
   ReconcileOptions,
@@ -17,7 +18,27 @@ import type {
   SpawnMemberSpec,
   SubscribeOptions,
 } from '../types.js';
+import { RunActivity } from './activity.js';
 import { RkatRpcClient, type RkatRpcNotification } from './client.js';
+import {
+  type WireMember,
+  type WireMemberStatus,
+  type WireUsage,
+  logEventFromWire,
+  mobStatusFromWire,
+  progressBusy,
+  snapshotFromWire,
+  usageOf,
+} from './wire.js';
+
+/**
+ * Maps a Meerkat `AgentEvent` payload (snake_case) to an `AgentEventPayload`: the decode direction
+ * of core's agent-event codec (`agentEventPayloadFromWire`); `sessionId` fills a missing `session_id`.
+ */
+export const agentEventFromWire: (
+  payload: unknown,
+  sessionId?: string,
+) => ReturnType<typeof agentEventPayloadFromWire> = agentEventPayloadFromWire;
 
 /** Options of {@link createRkatRpcMob}. */
 export interface RkatRpcMobOptions {
@@ -30,10 +51,12 @@ export interface RkatRpcMobOptions {
   cwd?: string;
   /** Per request timeout (default 30 s). */
   requestTimeoutMs?: number;
-  /** How often subscribers' mob log is polled with `mob/events` (default 100 ms). */
+  /** How often subscribers' mob log is polled with `mob/events`, and `waitForIdle` polls (default 100 ms). */
   pollIntervalMs?: number;
   /** Contract versions accepted, as `major.minor` (default `['0.8']`; for 0.x both must match). */
   contractVersions?: string[];
+  /** The time seam (default core's `systemClock`): timestamps the server leaves out, the poll waits and `waitForIdle`'s timeout. */
+  clock?: Clock;
 }
 
 /** The rkat-rpc mob: the {@link MobRuntime} port plus access to the process. */
@@ -44,139 +67,36 @@ export interface RkatRpcMob extends MobRuntime {
   /** The child's pid. */
   readonly pid: number | undefined;
   /** The mob log after `afterCursor` (`mob/events`). */
-  events(afterCursor?: number, limit?: number): Promise<Array<Extract<MobEvent, { kind: 'mob' }>>>;
+  events(afterCursor?: number, limit?: number): Promise<MobLogEvent[]>;
 }
 
-interface WireMember {
-  agent_identity: string;
-  role: string;
-  runtime_mode?: RuntimeMode;
-  status?: string;
-  labels?: Record<string, string>;
-  wired_to?: string[];
-  member_ref?: string;
-}
+type AgentMobEvent = Extract<MobEvent, { kind: 'agent' }>;
 
-interface WireUsage {
-  input_tokens?: number;
-  output_tokens?: number;
+interface Settings {
+  pollIntervalMs: number;
+  clock: Clock;
 }
-
-function usageOf(u: WireUsage | undefined): { inputTokens: number; outputTokens: number } {
-  return { inputTokens: u?.input_tokens ?? 0, outputTokens: u?.output_tokens ?? 0 };
-}
-
-/** Maps a Meerkat `AgentEvent` payload (snake_case) to {@link AgentEventPayload}. */
-export function agentEventFromWire(payload: Record<string, unknown>, sessionId: string): AgentEventPayload {
-  const p = payload;
-  switch (payload.type) {
-    case 'run_started':
-      return {
-        type: 'run_started',
-        sessionId: (p.session_id as string) ?? sessionId,
-        prompt: typeof p.prompt === 'string' ? p.prompt : JSON.stringify(p.prompt ?? ''),
-      };
-    case 'turn_started':
-      return { type: 'turn_started', turnNumber: Number(p.turn_number ?? 0) };
-    case 'text_delta':
-      return { type: 'text_delta', delta: String(p.delta ?? '') };
-    case 'text_complete':
-      return { type: 'text_complete', content: String(p.content ?? '') };
-    case 'tool_call_requested':
-      return { type: 'tool_call_requested', id: String(p.id), name: String(p.name), args: p.args };
-    case 'tool_execution_completed':
-      return {
-        type: 'tool_execution_completed',
-        id: String(p.id),
-        name: String(p.name),
-        result:
-          typeof (p.content ?? p.result) === 'string'
-            ? ((p.content ?? p.result) as string)
-            : JSON.stringify(p.content ?? p.result ?? null),
-        isError: p.is_error === true,
-        durationMs: Number(p.duration_ms ?? 0),
-      };
-    case 'turn_completed':
-      return {
-        type: 'turn_completed',
-        stopReason: (p.stop_reason as never) ?? 'end_turn',
-        usage: usageOf(p.usage as WireUsage),
-      };
-    case 'run_completed':
-      return {
-        type: 'run_completed',
-        sessionId: (p.session_id as string) ?? sessionId,
-        result: String(p.result ?? ''),
-        usage: usageOf(p.usage as WireUsage),
-      };
-    case 'run_failed': {
-      const report = (p.error_report ?? {}) as { class?: string; message?: string };
-      return {
-        type: 'run_failed',
-        sessionId: (p.session_id as string) ?? sessionId,
-        errorClass: report.class ?? 'unknown',
-        error: report.message ?? String(p.error ?? ''),
-      };
-    }
-    case 'peer_content_ingested':
-      return { type: 'peer_content_ingested', peer: String(p.peer ?? '') };
-    default:
-      return { type: 'other', raw: payload };
-  }
-}
-
-function logEventFromWire(kind: Record<string, unknown>): MobLogPayload {
-  switch (kind.type) {
-    case 'mob_created':
-    case 'mob_stopped':
-      return { type: kind.type };
-    case 'member_spawned':
-      return {
-        type: 'member_spawned',
-        memberId: String(kind.agent_identity),
-        profile: String(kind.role),
-        runtimeMode: (kind.runtime_mode as RuntimeMode) ?? 'autonomous_host',
-        labels: (kind.labels as Record<string, string>) ?? {},
-      };
-    case 'member_retired':
-      return { type: 'member_retired', memberId: String(kind.agent_identity), profile: String(kind.role) };
-    case 'members_wired':
-    case 'members_unwired':
-      return { type: kind.type, a: String(kind.a), b: String(kind.b) };
-    default:
-      return { type: 'other', raw: kind };
-  }
-}
-
-const STATUS: Record<string, MobStatus> = {
-  creating: 'Creating',
-  running: 'Running',
-  stopped: 'Stopped',
-  completed: 'Completed',
-  destroyed: 'Destroyed',
-};
 
 class RkatRpcMobImpl implements RkatRpcMob {
   readonly kind = 'rkat-rpc' as const;
-  readonly mobId: string;
-  readonly contractVersion: string;
-  private readonly listeners = new Set<{ fn: (e: MobEvent) => void; member: string | undefined }>();
-  private readonly agentWaiters = new Set<(e: Extract<MobEvent, { kind: 'agent' }>) => void>();
-  private seq = 0;
+  private readonly fanout = new EventFanout();
+  private readonly agentWaiters = new Set<(e: AgentMobEvent) => void>();
+  private readonly activity = new RunActivity();
+  private readonly clock: Clock;
   private cursor = 0;
-  private poller: NodeJS.Timeout | undefined;
-  private polling = false;
+  private poller: AbortController | undefined;
+  private polling: Promise<void> | undefined;
   private streamId: string | undefined;
   private closed = false;
 
   constructor(
     private readonly client: RkatRpcClient,
-    mobId: string,
-    contractVersion: string,
-    private readonly pollIntervalMs: number,
+    readonly mobId: string,
+    readonly definition: MobDefinition,
+    readonly contractVersion: string,
+    private readonly settings: Settings,
   ) {
-    this.mobId = mobId;
-    this.contractVersion = contractVersion;
+    this.clock = settings.clock;
     client.onNotification((n) => this.onNotification(n));
   }
 
@@ -189,6 +109,7 @@ class RkatRpcMobImpl implements RkatRpcMob {
     this.streamId = opened.stream_id;
   }
 
+  // ---- events -------------------------------------------------------------
   private onNotification(n: RkatRpcNotification): void {
     if (n.method === 'mob/stream_end' && n.params.stream_id === this.streamId && !this.closed) {
       // Meerkat: treat an end (other than our own close) as a reason to reopen
@@ -205,100 +126,86 @@ class RkatRpcMobImpl implements RkatRpcMob {
     const envelope = attributed.envelope ?? {};
     const source = (envelope.source ?? {}) as { session_id?: string };
     const memberId = attributed.source?.identity ?? '';
-    const event: Extract<MobEvent, { kind: 'agent' }> = {
+    const event: AgentMobEvent = {
       kind: 'agent',
       memberId,
       profile: attributed.role ?? '',
       sessionId: source.session_id,
-      seq: ++this.seq,
-      timestampMs: Number(envelope.timestamp_ms ?? Date.now()),
-      event: agentEventFromWire((envelope.payload ?? {}) as Record<string, unknown>, source.session_id ?? ''),
+      seq: this.fanout.nextSeq(),
+      timestampMs: Number(envelope.timestamp_ms ?? this.clock.nowMs()),
+      event: agentEventPayloadFromWire(envelope.payload ?? {}, source.session_id ?? ''),
     };
+    this.activity.observe(memberId, event.event.type);
     for (const w of [...this.agentWaiters]) w(event);
-    this.deliver(event, memberId);
-  }
-
-  private deliver(event: MobEvent, memberId: string | undefined): void {
-    for (const l of this.listeners) {
-      if (l.member !== undefined && (event.kind !== 'agent' || l.member !== memberId)) continue;
-      try {
-        l.fn(event);
-      } catch {
-        // ignore listener failures
-      }
-    }
+    this.fanout.publish(event);
   }
 
   subscribe(listener: (event: MobEvent) => void, options: SubscribeOptions = {}): () => void {
-    const entry = { fn: listener, member: options.member };
-    this.listeners.add(entry);
+    const unsubscribe = this.fanout.subscribe(listener, options);
     this.ensurePoller();
     return () => {
-      this.listeners.delete(entry);
-      if (this.listeners.size === 0 && this.poller) {
-        clearInterval(this.poller);
-        this.poller = undefined;
-      }
+      unsubscribe();
+      if (this.fanout.size === 0) this.stopPoller();
     };
   }
 
+  /** Polls `mob/events` every `pollIntervalMs` while someone listens (a failed poll is retried on the next tick). */
   private ensurePoller(): void {
     if (this.poller || this.closed) return;
-    this.poller = setInterval(() => void this.pollOnce(), this.pollIntervalMs);
-    this.poller.unref?.();
+    const poller = new AbortController();
+    this.poller = poller;
+    void (async () => {
+      while (!poller.signal.aborted) {
+        await this.pollOnce();
+        await this.clock.sleep(this.settings.pollIntervalMs, poller.signal).catch(() => undefined);
+      }
+    })();
   }
 
-  private async pollOnce(): Promise<void> {
-    if (this.polling || this.closed) return;
-    this.polling = true;
+  private stopPoller(): void {
+    this.poller?.abort();
+    this.poller = undefined;
+  }
+
+  private pollOnce(): Promise<void> {
+    this.polling ??= this.drainLog().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async drainLog(): Promise<void> {
     try {
       for (;;) {
         const batch = await this.events(this.cursor, 100);
         for (const e of batch) {
           this.cursor = Math.max(this.cursor, e.cursor);
-          this.deliver(e, undefined);
+          this.fanout.publish(e);
         }
         if (batch.length < 100) break;
       }
     } catch {
       // the next tick retries; a dead process stops the poller in close()
-    } finally {
-      this.polling = false;
     }
   }
 
-  async events(afterCursor = 0, limit = 100): Promise<Array<Extract<MobEvent, { kind: 'mob' }>>> {
+  async events(afterCursor = 0, limit = 100): Promise<MobLogEvent[]> {
     const r = await this.client.request<{
       events: Array<{ cursor: number; timestamp: string; kind: Record<string, unknown> }>;
-    }>('mob/events', {
-      mob_id: this.mobId,
-      after_cursor: afterCursor,
-      limit,
-    });
+    }>('mob/events', { mob_id: this.mobId, after_cursor: afterCursor, limit });
     return r.events.map((e) => ({
       kind: 'mob' as const,
-      seq: ++this.seq,
-      timestampMs: Date.parse(e.timestamp) || Date.now(),
+      seq: this.fanout.nextSeq(),
+      timestampMs: Date.parse(e.timestamp) || this.clock.nowMs(),
       cursor: e.cursor,
       event: logEventFromWire(e.kind),
     }));
   }
 
+  // ---- roster -------------------------------------------------------------
   async status(): Promise<MobStatus> {
     const r = await this.client.request<{ status: string }>('mob/status', { mob_id: this.mobId });
-    return STATUS[r.status.toLowerCase()] ?? (r.status as MobStatus);
-  }
-
-  private toSnapshot(m: WireMember, sessionId?: string): MemberSnapshot {
-    return {
-      meerkatId: m.agent_identity,
-      profile: m.role,
-      state: m.status === 'retiring' ? 'retiring' : 'active',
-      runtimeMode: m.runtime_mode ?? 'autonomous_host',
-      sessionId,
-      wiredTo: [...(m.wired_to ?? [])].sort(),
-      labels: { ...(m.labels ?? {}) },
-    };
+    return mobStatusFromWire(r.status);
   }
 
   private async wireMembers(): Promise<WireMember[]> {
@@ -306,40 +213,32 @@ class RkatRpcMobImpl implements RkatRpcMob {
     return r.members;
   }
 
+  private memberStatus(memberId: string): Promise<WireMemberStatus | undefined> {
+    return this.client
+      .request<WireMemberStatus>('mob/member_status', { mob_id: this.mobId, agent_identity: memberId })
+      .catch(() => undefined);
+  }
+
   async listMembers(): Promise<MemberSnapshot[]> {
-    return (await this.wireMembers())
-      .map((m) => this.toSnapshot(m))
-      .sort((a, b) => (a.meerkatId < b.meerkatId ? -1 : a.meerkatId > b.meerkatId ? 1 : 0));
+    return (await this.wireMembers()).map((m) => snapshotFromWire(m)).sort(byMemberId);
   }
 
   async getMember(memberId: string): Promise<MemberSnapshot | undefined> {
     requireMemberId(memberId);
     const m = (await this.wireMembers()).find((x) => x.agent_identity === memberId);
     if (!m) return undefined;
-    const status = await this.client
-      .request<{ current_session_id?: string }>('mob/member_status', { mob_id: this.mobId, agent_identity: memberId })
-      .catch(() => undefined);
-    return this.toSnapshot(m, status?.current_session_id);
+    return snapshotFromWire(m, (await this.memberStatus(memberId))?.current_session_id);
   }
 
   async findMembers(labelKey: string, labelValue: string): Promise<MemberSnapshot[]> {
-    return (await this.listMembers()).filter((m) => m.labels[labelKey] === labelValue);
+    return withLabel(await this.listMembers(), labelKey, labelValue);
   }
 
   async spawn(rawSpec: SpawnMemberSpec): Promise<MemberSnapshot> {
     const spec = normalizeSpawnSpec(rawSpec);
-    const wire = SpawnSpecs.toWire(spec);
-    const params: Record<string, unknown> = {
-      mob_id: this.mobId,
-      profile: spec.profile,
-      agent_identity: spec.meerkatId,
-    };
-    if (wire.initial_message !== undefined) params.initial_message = wire.initial_message;
-    if (wire.labels) params.labels = wire.labels;
-    if (wire.context !== undefined) params.context = wire.context;
-    if (wire.additional_instructions) params.additional_instructions = wire.additional_instructions;
-    if (wire.runtime_mode) params.runtime_mode = wire.runtime_mode;
-    if (wire.resume_session_id) params.launch_mode = { mode: 'resume', bridge_session_id: wire.resume_session_id };
+    const { meerkat_id, resume_session_id, ...wire } = SpawnSpecs.toWire(spec);
+    const params: Record<string, unknown> = { mob_id: this.mobId, ...wire, agent_identity: meerkat_id };
+    if (resume_session_id) params.launch_mode = { mode: 'resume', bridge_session_id: resume_session_id };
     await this.client.request('mob/spawn', params);
     const member = await this.getMember(spec.meerkatId);
     if (!member)
@@ -350,11 +249,8 @@ class RkatRpcMobImpl implements RkatRpcMob {
     return member;
   }
 
-  async spawnMany(specs: SpawnMemberSpec[]): Promise<MemberSnapshot[]> {
-    const settled = await Promise.allSettled(specs.map((s) => this.spawn(s)));
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    return settled.map((r) => (r as PromiseFulfilledResult<MemberSnapshot>).value);
+  spawnMany(specs: SpawnMemberSpec[]): Promise<MemberSnapshot[]> {
+    return spawnAll(specs, (s) => this.spawn(s));
   }
 
   async ensureMember(rawSpec: SpawnMemberSpec): Promise<MemberSnapshot> {
@@ -366,49 +262,33 @@ class RkatRpcMobImpl implements RkatRpcMob {
     } catch (error) {
       if (!(error instanceof MobRuntimeError) || error.mobCode !== 'MEMBER_ALREADY_EXISTS') throw error;
       const raced = await this.getMember(spec.meerkatId);
-      if (!raced) throw new MobRuntimeError('MEMBER_NOT_FOUND', `mob member not found: ${spec.meerkatId}`);
+      if (!raced) throw memberNotFound(spec.meerkatId);
       return raced;
     }
   }
 
   async reconcile(desired: SpawnMemberSpec[], options: ReconcileOptions = {}): Promise<ReconcileReport> {
-    const retireStale = options.retireStale ?? true;
-    const seen = new Set<string>();
-    const specs: SpawnMemberSpec[] = [];
-    desired.forEach((s, i) => {
-      const n = normalizeSpawnSpec(s, `desired[${i}]`);
-      if (seen.has(n.meerkatId)) return;
-      seen.add(n.meerkatId);
-      specs.push(n);
-    });
     const active = new Set(
       (await this.wireMembers()).filter((m) => m.status !== 'retiring').map((m) => m.agent_identity),
     );
-    const report: ReconcileReport = { desired: specs.map((s) => s.meerkatId), retained: [], spawned: [], retired: [] };
-    for (const s of specs) if (active.has(s.meerkatId)) report.retained.push(s.meerkatId);
-    for (const s of specs) {
-      if (active.has(s.meerkatId)) continue;
-      await this.spawn(s);
-      report.spawned.push(s.meerkatId);
-    }
-    if (retireStale) {
-      const stale = [...active].filter((id) => !seen.has(id)).sort();
-      for (const id of stale) await this.retire(id);
-      report.retired.push(...stale);
-    }
-    return report;
+    return applyReconcile(planReconcile(desired, active, options), {
+      spawn: (spec) => this.spawn(spec),
+      retire: (id) => this.retire(id),
+    });
   }
 
   async retire(memberId: string): Promise<void> {
     requireMemberId(memberId);
     await this.client.request('mob/retire', { mob_id: this.mobId, agent_identity: memberId });
+    this.activity.forget(memberId);
   }
 
   async respawn(memberId: string): Promise<MemberSnapshot> {
     requireMemberId(memberId);
     await this.client.request('mob/respawn', { mob_id: this.mobId, agent_identity: memberId });
+    this.activity.forget(memberId);
     const member = await this.getMember(memberId);
-    if (!member) throw new MobRuntimeError('MEMBER_NOT_FOUND', `mob member not found: ${memberId}`);
+    if (!member) throw memberNotFound(memberId);
     return member;
   }
 
@@ -424,26 +304,31 @@ class RkatRpcMobImpl implements RkatRpcMob {
     await this.client.request('mob/unwire', { mob_id: this.mobId, member: a, peer: { local: b } });
   }
 
-  async sendMessage(memberId: string, content: ContentInput, options: SendOptions = {}): Promise<string> {
-    requireMemberId(memberId);
-    requireContent(content);
+  // ---- work ---------------------------------------------------------------
+  /** `mob/member_send`: returns on ingress acceptance. */
+  private async send(memberId: string, content: ContentInput, options: SendOptions): Promise<{ member_ref?: string }> {
     const r = await this.client.request<{ member_ref?: string }>('mob/member_send', {
       mob_id: this.mobId,
       agent_identity: memberId,
       content,
       handling_mode: options.handlingMode ?? 'queue',
     });
-    const status = await this.client
-      .request<{ current_session_id?: string }>('mob/member_status', { mob_id: this.mobId, agent_identity: memberId })
-      .catch(() => undefined);
-    return status?.current_session_id ?? r.member_ref ?? memberId;
+    this.activity.sent(memberId);
+    return r;
+  }
+
+  async sendMessage(memberId: string, content: ContentInput, options: SendOptions = {}): Promise<string> {
+    requireMemberId(memberId);
+    requireContent(content);
+    const r = await this.send(memberId, content, options);
+    return (await this.memberStatus(memberId))?.current_session_id ?? r.member_ref ?? memberId;
   }
 
   async runTurn(memberId: string, prompt: ContentInput, options: RunTurnOptions = {}): Promise<RunResult> {
     requireMemberId(memberId);
     requireContent(prompt, 'prompt');
     const member = (await this.wireMembers()).find((m) => m.agent_identity === memberId);
-    if (!member) throw new MobRuntimeError('MEMBER_NOT_FOUND', `mob member not found: ${memberId}`);
+    if (!member) throw memberNotFound(memberId);
     if (options.signal?.aborted)
       throw new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled before it started`);
     if (member.runtime_mode === 'turn_driven') {
@@ -453,11 +338,7 @@ class RkatRpcMobImpl implements RkatRpcMob {
         turns?: number;
         tool_calls?: number;
         usage?: WireUsage;
-      }>('mob/turn_start', {
-        mob_id: this.mobId,
-        agent_identity: memberId,
-        prompt,
-      });
+      }>('mob/turn_start', { mob_id: this.mobId, agent_identity: memberId, prompt });
       return {
         sessionId: r.session_id,
         text: r.text,
@@ -467,36 +348,39 @@ class RkatRpcMobImpl implements RkatRpcMob {
       };
     }
     // autonomous: the mob-wide stream is already open; send, then wait for this member's next terminal event
+    const run = this.nextRun(memberId, options.signal);
+    try {
+      await this.send(memberId, prompt, {});
+      return await run.result;
+    } finally {
+      run.dispose();
+    }
+  }
+
+  /** Watches the stream for `memberId`'s next run: counts its turns and tool calls, settles on its end or an abort. */
+  private nextRun(memberId: string, signal: AbortSignal | undefined): { result: Promise<RunResult>; dispose(): void } {
     let turns = 0;
     let toolCalls = 0;
-    let waiter!: (e: Extract<MobEvent, { kind: 'agent' }>) => void;
+    let waiter!: (e: AgentMobEvent) => void;
     let onAbort: (() => void) | undefined;
-    const done = new Promise<RunResult>((resolve, reject) => {
+    const result = new Promise<RunResult>((resolve, reject) => {
       waiter = (e) => {
         if (e.memberId !== memberId) return;
-        if (e.event.type === 'turn_started') turns++;
-        else if (e.event.type === 'tool_call_requested') toolCalls++;
-        else if (e.event.type === 'run_completed')
-          resolve({
-            sessionId: e.event.sessionId,
-            text: e.event.result,
-            usage: e.event.usage,
-            turns: Math.max(turns, 1),
-            toolCalls,
-          });
-        else if (e.event.type === 'run_failed') {
+        const ev = e.event;
+        if (ev.type === 'turn_started') turns++;
+        else if (ev.type === 'tool_call_requested') toolCalls++;
+        else if (ev.type === 'run_completed')
+          resolve({ sessionId: ev.sessionId, text: ev.result, usage: ev.usage, turns: Math.max(turns, 1), toolCalls });
+        else if (ev.type === 'run_failed')
           reject(
-            e.event.errorClass === 'cancelled'
-              ? new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled (${e.event.error})`)
-              : new MobRuntimeError(
-                  'INTERNAL',
-                  `run of member ${memberId} failed: ${e.event.errorClass}: ${e.event.error}`,
-                  { details: { errorClass: e.event.errorClass } },
-                ),
+            ev.errorClass === 'cancelled'
+              ? new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled (${ev.error})`)
+              : new MobRuntimeError('INTERNAL', `run of member ${memberId} failed: ${ev.errorClass}: ${ev.error}`, {
+                  details: { errorClass: ev.errorClass },
+                }),
           );
-        }
       };
-      if (options.signal) {
+      if (signal) {
         onAbort = () => {
           void this.client
             .request('mob/force_cancel', { mob_id: this.mobId, agent_identity: memberId })
@@ -505,18 +389,18 @@ class RkatRpcMobImpl implements RkatRpcMob {
             new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled`, { details: { memberId } }),
           );
         };
-        options.signal.addEventListener('abort', onAbort, { once: true });
+        signal.addEventListener('abort', onAbort, { once: true });
       }
     });
-    done.catch(() => undefined); // it may settle (abort) while the send is still in flight; awaited below
+    result.catch(() => undefined); // it may settle (abort) while the send is still in flight; awaited by the caller
     this.agentWaiters.add(waiter);
-    try {
-      await this.sendMessage(memberId, prompt);
-      return await done;
-    } finally {
-      this.agentWaiters.delete(waiter);
-      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
-    }
+    return {
+      result,
+      dispose: () => {
+        this.agentWaiters.delete(waiter);
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      },
+    };
   }
 
   async cancel(memberId: string): Promise<void> {
@@ -524,6 +408,32 @@ class RkatRpcMobImpl implements RkatRpcMob {
     await this.client.request('mob/force_cancel', { mob_id: this.mobId, agent_identity: memberId });
   }
 
+  /**
+   * Polls until every member is idle: by the server's `progress` in `mob/member_status`
+   * (`run_state` not `run_open`, no `in_flight_work`), or, for a server that does not report it,
+   * by what this adapter saw (its sends and the stream's run events).
+   */
+  async waitForIdle(timeoutMs = 30_000): Promise<void> {
+    const deadline = this.clock.nowMs() + timeoutMs;
+    for (;;) {
+      if (await this.isIdle()) return;
+      const left = deadline - this.clock.nowMs();
+      if (left <= 0) throw new MobRuntimeError('TIMEOUT', `mob did not become idle within ${timeoutMs} ms`);
+      await this.clock.sleep(Math.min(this.settings.pollIntervalMs, left));
+    }
+  }
+
+  private async isIdle(): Promise<boolean> {
+    const members = await this.wireMembers();
+    const busy = await Promise.all(
+      members.map(
+        async (m) => progressBusy(await this.memberStatus(m.agent_identity)) ?? this.activity.busy(m.agent_identity),
+      ),
+    );
+    return !busy.includes(true);
+  }
+
+  // ---- lifecycle ----------------------------------------------------------
   async stop(): Promise<void> {
     if ((await this.status()) === 'Stopped') return;
     await this.client.request('mob/lifecycle', { mob_id: this.mobId, action: 'stop' });
@@ -538,12 +448,11 @@ class RkatRpcMobImpl implements RkatRpcMob {
     if (this.closed) return;
     if (!this.client.closedReason) {
       await this.stop().catch(() => undefined);
-      if (this.listeners.size > 0) await this.pollOnce();
+      if (this.fanout.size > 0) await this.pollOnce();
     }
     this.closed = true;
-    if (this.poller) clearInterval(this.poller);
-    this.poller = undefined;
-    this.listeners.clear();
+    this.stopPoller();
+    this.fanout.clear();
     await this.client.close();
   }
 }
@@ -567,40 +476,39 @@ export async function createRkatRpcMob(
   try {
     const init = await client.request<{ contract_version?: string; methods?: string[] }>('initialize', {});
     const version = String(init.contract_version ?? '');
-    const accepted = options.contractVersions ?? ['0.8'];
-    const majorMinor = version.split('.').slice(0, 2).join('.');
-    if (!accepted.includes(majorMinor)) {
-      throw new MobRuntimeError(
-        'VERSION_MISMATCH',
-        `rkat-rpc speaks contract ${version || '(none)'}, this adapter supports ${accepted.join(', ')}; install a matching Meerkat`,
-        {
-          details: { contractVersion: version, accepted },
-        },
-      );
-    }
-    const methods = init.methods ?? [];
-    for (const needed of [
-      'mob/create',
-      'mob/spawn',
-      'mob/members',
-      'mob/member_send',
-      'mob/events',
-      'mob/stream_open',
-    ]) {
-      if (!methods.includes(needed)) {
-        throw new MobRuntimeError('INTERNAL', `rkat-rpc does not offer ${needed}; build it with the mob feature`, {
-          code: 'MobCapabilityMissing',
-          details: { method: needed },
-        });
-      }
-    }
+    checkContract(version, init.methods ?? [], options.contractVersions ?? ['0.8']);
     client.notify('initialized');
     const created = await client.request<{ mob_id: string }>('mob/create', { definition: definition.toWire() });
-    const mob = new RkatRpcMobImpl(client, created.mob_id, version, options.pollIntervalMs ?? 100);
+    const mob = new RkatRpcMobImpl(client, created.mob_id, definition, version, {
+      pollIntervalMs: options.pollIntervalMs ?? 100,
+      clock: options.clock ?? systemClock,
+    });
     await mob.openStream();
     return mob;
   } catch (error) {
     await client.close(200);
     throw error;
+  }
+}
+
+const REQUIRED_METHODS = ['mob/create', 'mob/spawn', 'mob/members', 'mob/member_send', 'mob/events', 'mob/stream_open'];
+
+/** Refuses a server with another `major.minor` contract or without the mob methods the adapter needs. */
+function checkContract(version: string, methods: string[], accepted: string[]): void {
+  const majorMinor = version.split('.').slice(0, 2).join('.');
+  if (!accepted.includes(majorMinor)) {
+    throw new MobRuntimeError(
+      'VERSION_MISMATCH',
+      `rkat-rpc speaks contract ${version || '(none)'}, this adapter supports ${accepted.join(', ')}; install a matching Meerkat`,
+      { details: { contractVersion: version, accepted } },
+    );
+  }
+  for (const needed of REQUIRED_METHODS) {
+    if (!methods.includes(needed)) {
+      throw new MobRuntimeError('INTERNAL', `rkat-rpc does not offer ${needed}; build it with the mob feature`, {
+        code: 'MobCapabilityMissing',
+        details: { method: needed },
+      });
+    }
   }
 }

@@ -1,0 +1,65 @@
+import type { HandlingMode } from '../types.js';
+import { type Inbound, type Member, isActive } from './member.js';
+
+/** What the comms tools need from the mob: the roster and a way to queue work for a member. */
+export interface CommsHost {
+  readonly mobId: string;
+  member(id: string): Member | undefined;
+  enqueue(target: Member, item: Inbound, mode: HandlingMode): void;
+}
+
+/** Names of the comms tools (see `COMMS_TOOLS`). */
+const COMMS_TOOL_NAMES: ReadonlySet<string> = new Set(['peers', 'send_message', 'reply_to_peer']);
+
+/** Whether `name` is one of the comms tools. */
+export function isCommsTool(name: string): boolean {
+  return COMMS_TOOL_NAMES.has(name);
+}
+
+function sendPeer(
+  host: CommsHost,
+  from: Member,
+  peerId: string,
+  body: unknown,
+  mode: unknown,
+): { sent: true; peer_id: string } {
+  if (typeof body !== 'string' || body.trim() === '') throw new Error('send_message: body must be non-empty text');
+  const target = host.member(peerId);
+  if (!from.wired.has(peerId) || !isActive(target)) {
+    throw new Error(
+      `peer_not_found_or_not_trusted: '${peerId}' is not a wired peer of '${from.id}' (call peers to list wired peers)`,
+    );
+  }
+  host.enqueue(target, { kind: 'peer', from: from.id, body }, mode === 'steer' ? 'steer' : 'queue');
+  return { sent: true, peer_id: peerId };
+}
+
+/**
+ * Runs a comms tool for member `m`: `peers` lists its wired peers (`{peer_id, name, description}`,
+ * the name as Meerkat's `{mob}/{role}/{id}`), `send_message` queues a message for a wired peer,
+ * `reply_to_peer` answers the peer whose message started the run. Misuse throws, which the loop
+ * turns into an error result for the model.
+ */
+export function runCommsTool(host: CommsHost, m: Member, name: string, args: Record<string, unknown>): unknown {
+  if (name === 'peers') {
+    return {
+      peers: [...m.wired].sort().map((id) => {
+        const p = host.member(id);
+        return {
+          peer_id: id,
+          name: `${host.mobId}/${p?.profile.name ?? '?'}/${id}`,
+          description: p?.profile.peerDescription ?? '',
+        };
+      }),
+    };
+  }
+  if (name === 'send_message') {
+    const peer = args.peer_id;
+    if (typeof peer !== 'string' || peer.trim() === '')
+      throw new Error('send_message: peer_id is required (call peers to list wired peers)');
+    return sendPeer(host, m, peer, args.body, args.handling_mode);
+  }
+  if (m.replyTo === undefined)
+    throw new Error('reply_to_peer: no peer message started this run; use send_message with a peer_id');
+  return sendPeer(host, m, m.replyTo, args.body, args.handling_mode);
+}

@@ -1,0 +1,69 @@
+import type { Clock } from '@mobkit/core';
+import type { MobDefinition, Profile } from '../definition.js';
+import type { ProviderEnv } from '../llm/resolve.js';
+import type { LlmClient, LlmMessage, ToolDef } from '../llm/types.js';
+import type { MobLogEvent } from '../shared/event-log.js';
+import type { MobRuntime } from '../types.js';
+
+/** What a tool sees when the embedded mob runs it. */
+export interface ToolContext {
+  memberId: string;
+  profile: string;
+  sessionId: string;
+  /** Aborts when the run is cancelled or the tool times out. */
+  signal: AbortSignal;
+}
+
+/** An application tool given to members of the embedded mob (besides the comms tools). */
+export interface EmbeddedTool {
+  definition: ToolDef;
+  /** Profiles that get the tool (default: all). */
+  profiles?: string[];
+  /** Runs the tool; a string result is passed as is, anything else as JSON. Throwing makes an error result. */
+  execute(args: unknown, context: ToolContext): Promise<unknown> | unknown;
+}
+
+/** Tuning of the embedded mob. */
+export interface EmbeddedMobTuning {
+  /** Max LLM turns per run before the run fails with MaxTurnsExceeded (default 16; a profile's `max_turns` wins). */
+  maxTurns?: number;
+  /** Per tool call timeout (default 60 s); a timed-out call becomes an error result. */
+  toolTimeoutMs?: number;
+  /** Output token cap per call (default 4096; a profile's `max_tokens` wins). */
+  maxTokens?: number;
+  /** Environment for provider keys (default `process.env`). */
+  env?: ProviderEnv;
+  /**
+   * The time seam (default core's `systemClock`): event timestamps, and every wait — LLM retry
+   * backoff, tool timeouts and `waitForIdle`'s timeout. Pass a `ManualClock` to test timing.
+   */
+  clock?: Clock;
+  /** How many mob log events to keep for `events()` (default 10,000). */
+  eventLogLimit?: number;
+  /** Extra tools for members. */
+  tools?: EmbeddedTool[];
+  /** `fetch` for the real provider clients. */
+  fetch?: typeof fetch;
+  /** Retries of a retryable provider failure that happened before any output (default 2). */
+  llmRetries?: number;
+  /** First retry delay; it doubles per retry (default 250 ms). */
+  llmRetryBaseMs?: number;
+}
+
+/** Options of {@link createEmbeddedMob}. */
+export interface EmbeddedMobOptions {
+  /** One client for every member, or a factory per profile (called once per profile). Default: a real provider client from the profile and env. */
+  llm?: LlmClient | ((profile: Profile) => LlmClient);
+  options?: EmbeddedMobTuning;
+}
+
+/** The embedded mob: the {@link MobRuntime} port plus a few in-process extras. */
+export interface EmbeddedMob extends MobRuntime {
+  readonly kind: 'embedded';
+  /** The definition the mob runs. */
+  readonly definition: MobDefinition;
+  /** The mob log after `afterCursor` (like `mob/events`). */
+  events(afterCursor?: number, limit?: number): MobLogEvent[];
+  /** The member's conversation history (a copy). */
+  history(memberId: string): LlmMessage[];
+}
