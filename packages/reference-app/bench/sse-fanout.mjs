@@ -95,7 +95,7 @@ const routerUrl = await listen(routerServer);
 
 // Baseline SSE server: bare node:http, the same frames, pre-encoded.
 const baseClients = new Set();
-const baseServer = http.createServer((req, res) => {
+const baseServer = http.createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
   res.write(': connected\n\n');
   baseClients.add(res);
@@ -120,8 +120,7 @@ async function openClients(url, n) {
                 connected = true;
                 resolve();
               }
-              let i = -1;
-              while ((i = chunk.indexOf('\ndata: ', i + 1)) >= 0) c.frames++;
+              for (let i = chunk.indexOf('\ndata: '); i >= 0; i = chunk.indexOf('\ndata: ', i + 1)) c.frames++;
             });
           });
           c.req.on('error', reject);

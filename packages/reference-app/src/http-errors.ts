@@ -47,7 +47,8 @@ export type RouteErrorName = keyof typeof ROUTE_ERROR_CODES;
 
 /**
  * A refusal raised by a route handler under the spec's wire name (`not_found`, `shutting_down`, …): its
- * code is one of the table's, the body is `{"error": name, "message"?: detail}` and the status the code's.
+ * code is one of the table's, the status the code's and the body `{"error": name, "message"?: detail}`
+ * (the detail is written for the client, so it is sent at any status).
  */
 export class RouteError extends MobKitError {
   /** The `error` of the body. */
@@ -88,8 +89,8 @@ const BODY_PARSER_ERRORS: Record<string, { error: string; message?: string }> = 
 
 /**
  * Maps anything thrown to a status and error code: a {@link MobKitError} answers with its code's status
- * from the one table and its snake_case code (a {@link RouteError} with its wire name), a message only
- * below 500; body-parser's failures with the status it set (413 `payload_too_large`, 400 `invalid_json`,
+ * from the one table and its snake_case code, its message only below 500 (a {@link RouteError} with
+ * its wire name and its detail, which the route wrote for the client); body-parser's failures with the status it set (413 `payload_too_large`, 400 `invalid_json`,
  * 415 `unsupported_encoding`, 400 `request_aborted`, other 4xx `bad_request`); anything else is 500
  * `internal` with no detail.
  */
@@ -97,7 +98,8 @@ export function httpErrorFor(err: unknown): { status: number; error: string; mes
   if (isMobKitError(err)) {
     const status = err.httpStatus;
     if (err instanceof RouteError) {
-      return status >= 500 || err.detail === undefined
+      // A route writes its detail for the client (`too_many_streams` says how many), so it is sent at any status.
+      return err.detail === undefined
         ? { status, error: err.wireName }
         : { status, error: err.wireName, message: err.detail };
     }

@@ -3,7 +3,8 @@
 // interactions and RPC alike (the original left SSE open). Tokens are HS256, signed with jose, accepted
 // because the trusted issuer and jwks_uri are localhost-class.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SseReader, signToken, startTestApp, type TestApp } from './helpers.js';
+import type { ConsoleExperienceWire } from '../src/index.js';
+import { type ProbeAnswer, SseReader, type TestApp, signToken, startTestApp } from './helpers.js';
 
 let app: TestApp;
 let shellGuarded: TestApp;
@@ -91,7 +92,7 @@ describe('require_app_auth = true', () => {
   it('console JSON and RPC answer with a Bearer token or ?auth_token=', async () => {
     const exp = await fetch(`${app.url}/console/experience`, { headers: bearer(token) });
     expect(exp.status).toBe(200);
-    expect(((await exp.json()) as any).contract_version).toBe('0.2.0');
+    expect(((await exp.json()) as ConsoleExperienceWire).contract_version).toBe('0.2.0');
     const mods = await fetch(`${app.url}/console/modules?auth_token=${encodeURIComponent(token)}`);
     expect(await mods.json()).toEqual({ contract_version: '0.2.0', modules: ['beacon'] });
     for (const path of ['/rpc', '/console/rpc']) {
@@ -103,7 +104,9 @@ describe('require_app_auth = true', () => {
         bearer(token),
       );
       expect(rpc.status).toBe(200);
-      expect(((await rpc.json()) as any[])[0].result.running).toBe(true);
+      expect((await rpc.json()) as ProbeAnswer[]).toEqual([
+        { jsonrpc: '2.0', id: 1, result: { echo: { method: 'mobkit/status', params: null } } },
+      ]);
     }
   });
 
@@ -191,6 +194,9 @@ describe('require_app_auth = true', () => {
       bearer(token),
     );
     expect(res.status).toBe(200);
-    expect(((await res.json()) as any).result.session_id).toEqual(expect.any(String));
+    expect(((await res.json()) as ProbeAnswer).result).toEqual({
+      echo: { method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'mutating, with a token' } },
+    });
+    expect(shellGuarded.rpc.calls.map((c) => c.method)).toEqual(['mobkit/send_message']);
   });
 });

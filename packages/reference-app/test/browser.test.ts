@@ -8,6 +8,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { defaultConsoleAssetsDir } from '../src/index.js';
 import { signToken, startTestApp, type TestApp } from './helpers.js';
 
+/** The part of the page's `window` these tests read (the test is compiled without the DOM lib). */
+interface BrowserWindow {
+  sessionStorage: { getItem(key: string): string | null };
+}
+
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser | undefined;
 let launchError: unknown;
@@ -132,7 +137,11 @@ describe('console in Chromium', () => {
     await page.getByTestId('token-input').fill(token);
     await page.getByTestId('token-save').click();
     await expect.poll(() => page.getByTestId('agent-item').count()).toBe(4);
-    expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('mobkit.console.token'))).toBe(token);
+    const tokenInTab = await page.evaluate(
+      (key) => (globalThis as unknown as BrowserWindow).sessionStorage.getItem(key),
+      'mobkit.console.token',
+    );
+    expect(tokenInTab).toBe(token);
     await expect.poll(() => page.getByTestId('feed-status').textContent()).toBe('live');
 
     await page.getByTestId('chat-input').fill('hello with a token');

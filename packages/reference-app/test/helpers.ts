@@ -1,28 +1,26 @@
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import express from 'express';
-import { SignJWT } from 'jose';
-import { MobKitError, handleRpcText, type MobKitConfig } from '@mobkit/core';
-import { buildRuntimeDecisionState, type RuntimeDecisionState } from '@mobkit/auth-policy';
+import { type RuntimeDecisionState, buildRuntimeDecisionState } from '@mobkit/auth-policy';
+import { MobKitError, type MobKitConfig, handleRpcText } from '@mobkit/core';
 import {
-  MobDefinition,
-  TestClient,
-  createEmbeddedMob,
   type EmbeddedMob,
   type LlmClient,
+  MobDefinition,
   type MobEvent,
+  TestClient,
+  createEmbeddedMob,
 } from '@mobkit/mob-adapter';
-import { startModuleRuntime, type ModuleRuntime } from '@mobkit/supervisor';
+import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
+import { fixturePath, readFixture } from '@mobkit/test-utils';
+import express from 'express';
+import { SignJWT } from 'jose';
 import {
-  buildReferenceAppRouter,
   type ReferenceAppRouterOptions,
+  type ReferenceAppRpcHandler,
   type ReferenceAppRuntimeSurface,
   type SurfaceAgentEvent,
+  buildReferenceAppRouter,
 } from '../src/index.js';
-
-const fixture = (rel: string) => fileURLToPath(new URL(`../../../fixtures/${rel}`, import.meta.url));
 
 /** A lead and two workers wired to it (orchestrator auto-wiring); `auditor` is not externally addressable. */
 export const TEST_MOB_TOML = `
@@ -53,7 +51,7 @@ auto_wire_orchestrator = true
 
 /** The trust manifest of the tests: one real `sh` JSON-line module (`ready.sh`). */
 export function trustedMobkitToml(): string {
-  return `[[modules]]\nid = "beacon"\ncommand = "sh"\nargs = [${JSON.stringify(fixture('modules/ready.sh'))}, "beacon"]\nrestart_policy = "never"\n`;
+  return `[[modules]]\nid = "beacon"\ncommand = "sh"\nargs = [${JSON.stringify(fixturePath('modules', 'ready.sh'))}, "beacon"]\nrestart_policy = "never"\n`;
 }
 
 export const ISSUER = 'http://127.0.0.1:9';
@@ -73,7 +71,7 @@ export function decisionState(requireAppAuth: boolean): RuntimeDecisionState {
       audience: 'meerkat-console',
     },
     console: { requireAppAuth },
-    releaseMetadataJson: readFileSync(fixture('auth/release-targets.json'), 'utf8'),
+    releaseMetadataJson: readFixture('auth', 'release-targets.json'),
   });
 }
 
@@ -143,26 +141,46 @@ export function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAp
   };
 }
 
-/** A real JSON-RPC handler over the surface (a few of mobkit's methods), batches included. */
-export function testRpcHandler(surface: ReferenceAppRuntimeSurface): ReferenceAppRouterOptions['rpcHandler'] {
+/** The one method the {@link RpcProbe} does not know: it answers JSON-RPC error -32601. */
+export const PROBE_UNKNOWN_METHOD = 'probe/unknown';
+
+/** A request as the {@link RpcProbe} received it. */
+export interface ProbeCall {
+  id: string | number | null | undefined;
+  method: string;
+  params: unknown;
+}
+
+/**
+ * A JSON-RPC handler that is a transport probe, not an imitation of the runtime: it records every
+ * request the router hands it and answers each with `{ echo: { method, params } }` (an error -32601 for
+ * {@link PROBE_UNKNOWN_METHOD}), so a test sees exactly what went through the HTTP layer. What the
+ * runtime's methods answer is tested against the real `UnifiedRuntime` in mobkit's contract test.
+ */
+export interface RpcProbe extends ReferenceAppRpcHandler {
+  readonly calls: ProbeCall[];
+}
+
+/** One JSON-RPC answer of the {@link RpcProbe}, as a test reads it. */
+export interface ProbeAnswer {
+  jsonrpc: '2.0';
+  id: string | number | null;
+  result?: { echo: { method: string; params: unknown } };
+  error?: { code: number; message: string; data?: unknown };
+}
+
+/** A new {@link RpcProbe} with no calls yet. */
+export function rpcProbe(): RpcProbe {
+  const calls: ProbeCall[] = [];
   return {
+    calls,
     handleText: (text) =>
-      handleRpcText(text, async (request) => {
-        const params = (request.params ?? {}) as Record<string, unknown>;
-        switch (request.method) {
-          case 'mobkit/status':
-            return { contract_version: '0.2.0', running: surface.isRunning(), loaded_modules: surface.loadedModules() };
-          case 'mobkit/list_members':
-            return {
-              members: (await surface.listMembers()).map((m) => ({ meerkat_id: m.meerkatId, profile: m.profile })),
-            };
-          case 'mobkit/send_message':
-            return {
-              session_id: await surface.sendMessage(String(params.member_id ?? ''), String(params.message ?? '')),
-            };
-          default:
-            throw new MobKitError('RpcMethodNotFound', `method not found: ${request.method}`);
+      handleRpcText(text, (request) => {
+        calls.push({ id: request.id, method: request.method, params: request.params });
+        if (request.method === PROBE_UNKNOWN_METHOD) {
+          throw new MobKitError('RpcMethodNotFound', `method not found: ${request.method}`);
         }
+        return { echo: { method: request.method, params: request.params ?? null } };
       }),
   };
 }
@@ -175,6 +193,8 @@ export interface TestApp {
   modules: ModuleRuntime;
   surface: ReferenceAppRuntimeSurface;
   decisions: RuntimeDecisionState;
+  /** The router's RPC handler: a transport probe recording every request. */
+  rpc: RpcProbe;
   /** Aborts the router (closes its streams). */
   controller: AbortController;
   close(): Promise<void>;
@@ -210,10 +230,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const modules = await startModuleRuntime(config, { timeoutMs: 5000, options: { shutdownGraceMs: 500 } });
   const surface = surfaceOf(mob, modules);
   const controller = new AbortController();
+  const rpc = rpcProbe();
   const app = express();
   app.use(
     buildReferenceAppRouter(surface, decisions, {
-      rpcHandler: testRpcHandler(surface),
+      rpcHandler: rpc,
       signal: controller.signal,
       ...options.router,
     }),
@@ -229,6 +250,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     modules,
     surface,
     decisions,
+    rpc,
     controller,
     async close() {
       controller.abort();
@@ -269,8 +291,7 @@ export class SseReader {
         const { value, done } = await reader.read();
         if (done) break;
         this.buffer += decoder.decode(value, { stream: true });
-        let i: number;
-        while ((i = this.buffer.indexOf('\n\n')) >= 0) {
+        for (let i = this.buffer.indexOf('\n\n'); i >= 0; i = this.buffer.indexOf('\n\n')) {
           const block = this.buffer.slice(0, i);
           this.buffer = this.buffer.slice(i + 2);
           const frame: TestFrame = { event: 'message', data: '' };
@@ -339,18 +360,5 @@ export class SseReader {
   /** Waits for the end of the stream. */
   async end(timeoutMs = 5000): Promise<void> {
     await this.until(() => this.ended, timeoutMs, 'end of stream');
-  }
-}
-
-/** Polls `pred` until true (or throws after `timeoutMs`). */
-export async function waitFor(
-  pred: () => boolean | Promise<boolean>,
-  timeoutMs = 5000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }

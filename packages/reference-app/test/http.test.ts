@@ -6,8 +6,22 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MobKitError } from '@mobkit/core';
-import { EXPERIENCE_REQUIRED_FIELDS, buildReferenceAppRouter, type ReferenceAppRuntimeSurface } from '../src/index.js';
-import { SseReader, decisionState, startTestApp, testRpcHandler, type TestApp } from './helpers.js';
+import {
+  type ConsoleExperienceWire,
+  EXPERIENCE_REQUIRED_FIELDS,
+  type HttpErrorBody,
+  type ReferenceAppRuntimeSurface,
+  buildReferenceAppRouter,
+} from '../src/index.js';
+import {
+  PROBE_UNKNOWN_METHOD,
+  type ProbeAnswer,
+  SseReader,
+  type TestApp,
+  decisionState,
+  rpcProbe,
+  startTestApp,
+} from './helpers.js';
 
 let app: TestApp;
 
@@ -18,11 +32,17 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function json(path: string, init: RequestInit = {}): Promise<{ status: number; body: any; headers: Headers }> {
+/** Fetches `path` and parses its JSON body as `T` (what the test asserts it to be). */
+async function json<T = HttpErrorBody>(
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(`${app.url}${path}`, init);
   const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text), headers: res.headers };
+  return { status: res.status, body: text === '' ? (undefined as T) : (JSON.parse(text) as T), headers: res.headers };
 }
+
+const experience = () => json<ConsoleExperienceWire>('/console/experience');
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${app.url}${path}`, {
@@ -72,7 +92,7 @@ describe('health and console page', () => {
 
 describe('console JSON contracts', () => {
   it('GET /console/experience has every v0.2.0 field and a live agent snapshot honouring the labels', async () => {
-    const { status, body, headers } = await json('/console/experience');
+    const { status, body, headers } = await experience();
     expect(status).toBe(200);
     expect(headers.get('cache-control')).toBe('no-store');
     for (const field of EXPERIENCE_REQUIRED_FIELDS) expect(body, field).toHaveProperty(field);
@@ -108,7 +128,7 @@ describe('console JSON contracts', () => {
       source_method: 'mobkit/list_members',
       refresh_policy: { mode: 'pull', poll_interval_ms: 5000 },
     });
-    const agents = body.agent_sidebar.live_snapshot.agents as any[];
+    const agents = body.agent_sidebar.live_snapshot.agents;
     expect(agents.map((a) => a.agent_id)).toEqual(['auditor-1', 'lead-1', 'worker-1', 'worker-2']);
     const byId = Object.fromEntries(agents.map((a) => [a.agent_id, a]));
     // display_name → label; singleton "true" → cannot retire
@@ -120,14 +140,14 @@ describe('console JSON contracts', () => {
       group: 'lead',
       addressable: true,
     });
-    expect(byId['lead-1'].affordances).toEqual({
+    expect(byId['lead-1']?.affordances).toEqual({
       addressable: true,
       can_send_message: true,
       can_retire: false,
       can_respawn: true,
       runtime_mode: 'mob_agent',
     });
-    expect(byId['lead-1'].wired_to).toEqual(['auditor-1', 'worker-1', 'worker-2']);
+    expect(byId['lead-1']?.wired_to).toEqual(['auditor-1', 'worker-1', 'worker-2']);
     // group label
     expect(byId['worker-1']).toMatchObject({
       label: 'worker-1',
@@ -135,10 +155,10 @@ describe('console JSON contracts', () => {
       addressable: true,
       wired_to: ['lead-1'],
     });
-    expect(byId['worker-1'].affordances.can_retire).toBe(true);
+    expect(byId['worker-1']?.affordances.can_retire).toBe(true);
     // addressable "false" hides send
     expect(byId['worker-2']).toMatchObject({ group: 'worker', addressable: false, labels: { addressable: 'false' } });
-    expect(byId['worker-2'].affordances.can_send_message).toBe(false);
+    expect(byId['worker-2']?.affordances.can_send_message).toBe(false);
     // a profile that is not external_addressable is not addressable either
     expect(byId['auditor-1']).toMatchObject({ addressable: false });
     expect(body.activity_feed).toMatchObject({
@@ -173,17 +193,17 @@ describe('console JSON contracts', () => {
 
   it('the agent snapshot is live: a member spawned now shows up, a retired one leaves', async () => {
     await app.mob.spawn({ profile: 'worker', meerkatId: 'worker-3', labels: { display_name: 'Third' } });
-    let { body } = await json('/console/experience');
-    const third = (body.agent_sidebar.live_snapshot.agents as any[]).find((a) => a.agent_id === 'worker-3');
+    let { body } = await experience();
+    const third = body.agent_sidebar.live_snapshot.agents.find((a) => a.agent_id === 'worker-3');
     expect(third).toMatchObject({ label: 'Third', wired_to: ['lead-1'] });
-    expect(body.runtime_capabilities.profile_capabilities.worker.instance_count).toBe(3);
+    expect(body.runtime_capabilities.profile_capabilities.worker?.instance_count).toBe(3);
     await app.mob.retire('worker-3');
-    ({ body } = await json('/console/experience'));
-    expect((body.agent_sidebar.live_snapshot.agents as any[]).map((a) => a.agent_id)).not.toContain('worker-3');
+    ({ body } = await experience());
+    expect(body.agent_sidebar.live_snapshot.agents.map((a) => a.agent_id)).not.toContain('worker-3');
   });
 
   it('GET /console/modules lists exactly the trusted module ids', async () => {
-    const { status, body } = await json('/console/modules');
+    const { status, body } = await json<{ contract_version: string; modules: string[] }>('/console/modules');
     expect(status).toBe(200);
     expect(body).toEqual({ contract_version: '0.2.0', modules: ['beacon'] });
   });
@@ -286,21 +306,17 @@ describe('POST /interactions/stream', () => {
     for (const f of sse.frames.filter((x) => x.id !== undefined)) expect(f.id).toMatch(/^lead-1:\d+$/);
   });
 
-  it('observe only: closes after the terminal event of a run started elsewhere (here over /rpc)', async () => {
+  it('observe only: closes after the terminal event of a run started elsewhere', async () => {
     const res = await post('/interactions/stream', { member_id: 'worker-1' });
     expect(res.status).toBe(200);
     const sse = new SseReader(res);
     await sse.frame((f) => f.event === 'subscribed');
-    const rpc = await post('/rpc', {
-      jsonrpc: '2.0',
-      id: 7,
-      method: 'mobkit/send_message',
-      params: { member_id: 'worker-1', message: 'via rpc' },
-    });
-    expect(((await rpc.json()) as any).result.session_id).toEqual(expect.any(String));
+    expect(typeof (await app.mob.sendMessage('worker-1', 'from elsewhere'))).toBe('string');
     await sse.end();
     expect(sse.frames.at(-1)?.event).toBe('run_completed');
     expect(sse.frames.map((f) => f.event)).not.toContain('message_accepted');
+    const started = sse.frames.find((f) => f.event === 'run_started');
+    expect(JSON.parse(started?.data ?? '{}').prompt).toBe('from elsewhere');
   });
 
   it('refuses blank (400), malformed (400), unknown (404) and not externally addressable (403) members', async () => {
@@ -315,7 +331,7 @@ describe('POST /interactions/stream', () => {
     for (const [body, status, error] of cases) {
       const res = await post('/interactions/stream', body);
       expect(res.status, JSON.stringify(body)).toBe(status);
-      const parsed = (await res.json()) as any;
+      const parsed = (await res.json()) as HttpErrorBody;
       expect(parsed.error).toBe(error);
       expect(JSON.stringify(parsed)).not.toMatch(/\n\s+at /);
     }
@@ -327,36 +343,45 @@ describe('POST /interactions/stream', () => {
 
 describe('POST /rpc', () => {
   it.each(['/rpc', '/console/rpc'])(
-    '%s serves a request, a batch, a notification (204) and protocol errors',
+    '%s hands a request, a batch and notifications to the rpcHandler as sent: 200 JSON, 204 when nothing answers',
     async (path) => {
-      const single = await post(path, { jsonrpc: '2.0', id: 1, method: 'mobkit/status' });
+      app.rpc.calls.length = 0;
+      const single = await post(path, { jsonrpc: '2.0', id: 1, method: 'mobkit/status', params: { verbose: true } });
       expect(single.status).toBe(200);
       expect(single.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(single.headers.get('cache-control')).toBe('no-store');
       expect(await single.json()).toEqual({
         jsonrpc: '2.0',
         id: 1,
-        result: { contract_version: '0.2.0', running: true, loaded_modules: ['beacon'] },
+        result: { echo: { method: 'mobkit/status', params: { verbose: true } } },
       });
 
       const batch = await post(path, [
         { jsonrpc: '2.0', id: 'a', method: 'mobkit/list_members' },
         { jsonrpc: '2.0', method: 'mobkit/status' },
-        { jsonrpc: '2.0', id: 'b', method: 'mobkit/nope' },
+        { jsonrpc: '2.0', id: 'b', method: PROBE_UNKNOWN_METHOD },
       ]);
-      const answers = (await batch.json()) as any[];
+      expect(batch.status).toBe(200);
+      const answers = (await batch.json()) as ProbeAnswer[];
       expect(answers).toHaveLength(2);
-      expect(answers[0].id).toBe('a');
-      expect(answers[0].result.members.map((m: any) => m.meerkat_id)).toEqual([
-        'auditor-1',
-        'lead-1',
-        'worker-1',
-        'worker-2',
-      ]);
+      expect(answers[0]).toEqual({
+        jsonrpc: '2.0',
+        id: 'a',
+        result: { echo: { method: 'mobkit/list_members', params: null } },
+      });
       expect(answers[1]).toMatchObject({ id: 'b', error: { code: -32601 } });
 
       const note = await post(path, { jsonrpc: '2.0', method: 'mobkit/status' });
       expect(note.status).toBe(204);
       expect(await note.text()).toBe('');
+      // Every request reached the handler once, in order, the notifications included.
+      expect(app.rpc.calls.map((c) => [c.id, c.method])).toEqual([
+        [1, 'mobkit/status'],
+        ['a', 'mobkit/list_members'],
+        [undefined, 'mobkit/status'],
+        ['b', PROBE_UNKNOWN_METHOD],
+        [undefined, 'mobkit/status'],
+      ]);
 
       const broken = await post(path, '{"jsonrpc":');
       expect(broken.status).toBe(200);
@@ -391,15 +416,18 @@ describe('rpcWithoutAuth: read-only', () => {
         ]),
       });
       expect(ok.status).toBe(200);
-      expect(((await ok.json()) as any[]).map((r) => r.id)).toEqual([1, 2]);
+      expect(((await ok.json()) as ProbeAnswer[]).map((r) => r.id)).toEqual([1, 2]);
+      expect(ro.rpc.calls.map((c) => c.method)).toEqual(['mobkit/status', 'mobkit/list_members']);
       const refused = await fetch(`${ro.url}/rpc`, {
         method: 'POST',
         body: JSON.stringify([
           { jsonrpc: '2.0', id: 1, method: 'mobkit/status' },
           { jsonrpc: '2.0', id: 2, method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'x' } },
+          { jsonrpc: '2.0', id: 3, method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'y' } },
         ]),
       });
       expect(refused.status).toBe(403);
+      expect(refused.headers.get('cache-control')).toBe('no-store');
       expect(await refused.json()).toEqual({
         jsonrpc: '2.0',
         id: null,
@@ -409,6 +437,8 @@ describe('rpcWithoutAuth: read-only', () => {
           data: { methods: ['mobkit/send_message'] },
         },
       });
+      // Refused whole: not even the read-only part of the batch reached the handler.
+      expect(ro.rpc.calls).toHaveLength(2);
       expect(ro.mob.history('lead-1')).toEqual([]);
     } finally {
       await ro.close();
@@ -420,14 +450,14 @@ describe('a runtime without a mob', () => {
   it('serves the module-only contract; agent streams are 422 unsupported', async () => {
     const noMob: ReferenceAppRuntimeSurface = { ...app.surface, mobId: () => undefined };
     const server = express()
-      .use(buildReferenceAppRouter(noMob, decisionState(false), { rpcHandler: testRpcHandler(noMob) }))
+      .use(buildReferenceAppRouter(noMob, decisionState(false), { rpcHandler: rpcProbe() }))
       .listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const exp = (await (await fetch(`${base}/console/experience`)).json()) as any;
+      const exp = (await (await fetch(`${base}/console/experience`)).json()) as ConsoleExperienceWire;
       expect(exp.runtime_id).toBeNull();
-      expect(exp.agent_sidebar.live_snapshot.agents.map((a: any) => a.kind)).toEqual(['module_agent']);
+      expect(exp.agent_sidebar.live_snapshot.agents.map((a) => a.kind)).toEqual(['module_agent']);
       for (const [method, path, body] of [
         ['GET', '/mob/events', undefined],
         ['GET', '/agents/lead-1/events', undefined],
@@ -435,7 +465,7 @@ describe('a runtime without a mob', () => {
       ] as const) {
         const res = await fetch(`${base}${path}`, { method, body });
         expect(res.status, path).toBe(422);
-        expect(((await res.json()) as any).error).toBe('unsupported');
+        expect(((await res.json()) as HttpErrorBody).error).toBe('unsupported');
       }
     } finally {
       server.closeAllConnections();
@@ -452,7 +482,7 @@ describe('errors', () => {
       getMember: () => Promise.reject(new MobKitError('RuntimeShuttingDown', 'the runtime is shutting down')),
     };
     const server = express()
-      .use(buildReferenceAppRouter(failing, decisionState(false), { rpcHandler: testRpcHandler(failing) }))
+      .use(buildReferenceAppRouter(failing, decisionState(false), { rpcHandler: rpcProbe() }))
       .listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,11 +1,13 @@
 // SSE semantics over a real socket: keep-alive comments, Last-Event-ID resume from the bounded replay
 // buffer (mob and per-agent), a truncated replay, a slow client that never reads being dropped while a
 // reading client keeps streaming, and streams closed by the router's AbortSignal.
-import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Server } from 'node:http';
+import { type Socket, connect } from 'node:net';
 import { TestClient } from '@mobkit/mob-adapter';
+import { waitFor } from '@mobkit/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SseDropInfo } from '../src/index.js';
-import { SseReader, startTestApp, waitFor, type TestApp } from './helpers.js';
+import { SseReader, type TestApp, startTestApp } from './helpers.js';
 
 const apps: TestApp[] = [];
 const sockets: Socket[] = [];
@@ -34,6 +36,20 @@ async function open(
   const sse = new SseReader(res);
   await sse.until(() => sse.comments.includes('connected'), 5000, 'connected');
   return { sse, controller };
+}
+
+/** Counts the server's open connections from its own events (what `server.getConnections` reports). */
+function trackConnections(server: Server): { readonly count: number } {
+  const live = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    live.add(socket);
+    socket.once('close', () => live.delete(socket));
+  });
+  return {
+    get count() {
+      return live.size;
+    },
+  };
 }
 
 const seqOf = (id: string | undefined) => Number(id?.slice(id.lastIndexOf(':') + 1));
@@ -164,8 +180,10 @@ describe('backpressure', () => {
         llm: new TestClient({ text: 'x'.repeat(128 * 1024) }),
         router: { maxBufferedBytes, slowClientTimeoutMs, onStreamDropped: (d) => drops.push(d) },
       });
+      const connections = trackConnections(app.server);
       const reader = await open(app, '/mob/events');
-      const connectionsBefore = await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)));
+      const connectionsBefore = connections.count;
+      expect(connectionsBefore).toBe(1);
 
       // A raw socket that sends the request and never reads a byte of the answer.
       const port = Number(new URL(app.url).port);
@@ -174,12 +192,7 @@ describe('backpressure', () => {
       slow.pause();
       await new Promise<void>((r) => slow.once('connect', () => r()));
       slow.write(`GET /mob/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
-      await waitFor(
-        async () =>
-          (await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)))) === connectionsBefore + 1,
-        5000,
-        'slow client connected',
-      );
+      await waitFor('slow client connected', () => connections.count === connectionsBefore + 1, 5000);
 
       let runs = 0;
       while (drops.length === 0 && runs < 60) {
@@ -192,17 +205,12 @@ describe('backpressure', () => {
         );
         if (drops.length === 0) await new Promise((r) => setTimeout(r, reason === 'drain_timeout' ? 100 : 20));
       }
-      await waitFor(() => drops.length > 0, 3000, 'the slow client to be dropped');
+      await waitFor('the slow client to be dropped', () => drops.length > 0, 3000);
       expect(drops[0]?.route).toBe('/mob/events');
       expect(drops[0]?.reason).toBe(reason);
       expect(drops[0]?.bufferedBytes).toBeLessThanOrEqual(maxBufferedBytes);
       // The server let go of the slow connection; the reading client is still there and still streaming.
-      await waitFor(
-        async () =>
-          (await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)))) === connectionsBefore,
-        3000,
-        'slow connection closed',
-      );
+      await waitFor('slow connection closed', () => connections.count === connectionsBefore, 3000);
       expect(drops).toHaveLength(1);
       await app.mob.sendMessage('lead-1', 'after the drop');
       await reader.sse.until(
@@ -237,6 +245,44 @@ describe('interaction stream with a message', () => {
   });
 });
 
+describe('stream cap', () => {
+  it('past maxStreams a new stream is 503 too_many_streams; closing one makes room again', async () => {
+    const app = await start({ router: { maxStreams: 2 } });
+    const first = await open(app, '/mob/events');
+    const second = await open(app, '/agents/lead-1/events');
+    for (const path of ['/mob/events', '/agents/worker-1/events']) {
+      const res = await fetch(`${app.url}${path}`);
+      expect(res.status, path).toBe(503);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await res.json()).toEqual({
+        error: 'too_many_streams',
+        message: 'at most 2 event streams may be open at once; close one and retry',
+      });
+    }
+    const interaction = await fetch(`${app.url}/interactions/stream`, {
+      method: 'POST',
+      body: JSON.stringify({ member_id: 'lead-1' }),
+    });
+    expect(interaction.status).toBe(503);
+    // Once the server sees the first client go, a new stream fits again.
+    first.controller.abort();
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const controller = new AbortController();
+      const res = await fetch(`${app.url}/mob/events`, { signal: controller.signal });
+      if (res.status === 200) {
+        controller.abort();
+        break;
+      }
+      expect(res.status).toBe(503);
+      await res.body?.cancel();
+      if (Date.now() > deadline) throw new Error('no room for a stream after one closed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    second.controller.abort();
+  });
+});
+
 describe('shutdown', () => {
   it('aborting the router signal ends open streams, and new streams get 503 shutting_down', async () => {
     const app = await start({});
@@ -245,7 +291,7 @@ describe('shutdown', () => {
     await s.sse.end(3000);
     const res = await fetch(`${app.url}/mob/events`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ error: 'shutting_down' });
+    expect(await res.json()).toEqual({ error: 'shutting_down', message: 'the server is shutting down' });
     const health = await fetch(`${app.url}/healthz`);
     expect(await health.text()).toBe('ok');
   });

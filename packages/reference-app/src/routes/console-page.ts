@@ -40,7 +40,7 @@ export function mountConsolePageRoutes(router: Router, ctx: RouteContext): void 
         dotfiles: 'deny',
       },
       (err) => {
-        if (err === undefined || res.headersSent) return;
+        if (!err || res.headersSent) return;
         next(
           new RouteError(
             'not_found',
