@@ -15,10 +15,20 @@ describe('a module that floods stdout and stderr', () => {
       seen += 1;
     });
     await waitFor('a flood of events', () => seen > 5000, 10_000);
-    // The event loop is not starved: a timer fires promptly while the flood goes on.
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, 10));
-    expect(performance.now() - t0).toBeLessThan(2000);
+    // The event loop is not starved: stdout is handled one pipe chunk (≤ 64 KiB, a few ms of work) at
+    // a time, so a 10 ms timer is late by about one chunk while the flood goes on. Measured on the
+    // shared 2-core machine at load 13: median 13–29 ms, worst single timer 156 ms. The bounds leave
+    // room for that load; a reader that held the loop for a whole flood would miss both.
+    const lateness: number[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 10));
+      lateness.push(performance.now() - t0);
+    }
+    lateness.sort((a, b) => a - b);
+    expect(lateness[10], `median of ${lateness.map((ms) => ms.toFixed(0)).join(', ')} ms`).toBeLessThan(75);
+    expect(lateness[19], `slowest of ${lateness.map((ms) => ms.toFixed(0)).join(', ')} ms`).toBeLessThan(500);
+    expect(seen, 'the flood went on while the timers ran').toBeGreaterThan(5000 + 20 * 100);
     expect(runtime.mergedEvents().length).toBeLessThanOrEqual(500);
     expect(moduleEvents(runtime, 'flood', 'flood').length).toBeGreaterThan(0);
     const stderr = runtime.moduleStatus('flood')?.stderr ?? [];

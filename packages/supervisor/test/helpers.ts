@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { EventEnvelope, MobKitConfig, ModuleConfig, ModuleEvent, RestartPolicy } from '@mobkit/core';
+import { MCP_FIXTURE, REPO_ROOT, fixturePath, waitFor } from '@mobkit/test-utils';
 import { afterEach } from 'vitest';
 import {
   type ModuleRuntime,
@@ -11,10 +11,9 @@ import {
   startModuleRuntime,
 } from '../src/index.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const repoRoot = resolve(here, '../../..');
-export const modulesDir = join(repoRoot, 'fixtures/modules');
-export const mcpFixture = join(repoRoot, 'fixtures/mcp-fixture.mjs');
+export { waitFor };
+export const repoRoot = REPO_ROOT;
+const modulesDir = fixturePath('modules');
 
 /** A JSON-line sh test module from fixtures/modules. */
 export function shModule(
@@ -33,7 +32,7 @@ export function inlineModule(id: string, script: string, restartPolicy: RestartP
 
 /** The MCP fixture as module `id` (its `--module` defaults to the id). */
 export function mcpModule(id: string, restartPolicy: RestartPolicy = 'never', fixtureModule = id): ModuleConfig {
-  return { id, command: process.execPath, args: [mcpFixture, '--module', fixtureModule], restartPolicy };
+  return { id, command: process.execPath, args: [MCP_FIXTURE, '--module', fixtureModule], restartPolicy };
 }
 
 /** Pre-spawn env selecting the MCP boundary, plus extra env. */
@@ -125,36 +124,10 @@ export function payloadOf<T = Record<string, unknown>>(
   return last.event.payload as T;
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false,
-  timeoutMs = 5000,
-  stepMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
 export async function waitGone(pid: number, timeoutMs = 3000): Promise<void> {
   await waitFor(`pid ${pid} to be gone`, () => !isProcessAlive(pid), timeoutMs);
 }
 
 export function readText(path: string): string {
   return readFileSync(path, 'utf8');
-}
-
-export async function catchError(
-  promise: Promise<unknown>,
-): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string; details?: Record<string, unknown> };
-  }
-  throw new Error('expected the promise to reject');
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
+import { expectMobKitError } from '@mobkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../src/index.js';
 import {
-  catchError,
   config,
   mcpEnv,
   mcpModule,
@@ -84,8 +84,10 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
       { timeoutMs: 5000 },
     );
     trackPids(runtime.moduleStatus('scheduling')?.pid);
-    const notFound = await catchError(runtime.callTool('scheduling', 'routing.resolve', {}, 2000));
-    expect(notFound.code).toBe('ToolNotFound');
+    const notFound = await expectMobKitError(
+      runtime.callTool('scheduling', 'routing.resolve', {}, 2000),
+      'ToolNotFound',
+    );
     expect(notFound.message).toContain('available tools: scheduling.dispatch');
     expect(notFound.details).toMatchObject({
       moduleId: 'scheduling',
@@ -93,19 +95,20 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
       availableTools: ['scheduling.dispatch'],
     });
 
-    const failed = await catchError(runtime.callTool('scheduling', 'scheduling.dispatch', { schedule_id: 's' }, 2000));
-    expect(failed.code).toBe('ToolCallFailed');
+    const failed = await expectMobKitError(
+      runtime.callTool('scheduling', 'scheduling.dispatch', { schedule_id: 's' }, 2000),
+      'ToolCallFailed',
+    );
     expect(failed.message).toContain('"scheduling"');
     expect(failed.message).toContain('call_tool:scheduling.dispatch');
     expect(failed.message).toContain('forced failure for scheduling.dispatch');
 
-    const required = await catchError(runtime.callTool('router', 'routing.resolve', {}, 2000));
-    expect(required.code).toBe('McpRequired');
+    const required = await expectMobKitError(runtime.callTool('router', 'routing.resolve', {}, 2000), 'McpRequired');
     expect(required.details).toMatchObject({ moduleId: 'router' });
-    const routedCore = await catchError(
+    const routedCore = await expectMobKitError(
       runtime.routeModuleCall({ moduleId: 'router', method: 'routing.resolve', params: {} }, 2000),
+      'McpRequired',
     );
-    expect(routedCore.code).toBe('McpRequired');
     expect(routedCore.details).toMatchObject({ moduleId: 'router', flow: 'routing.resolve' });
 
     // A non-core JSON-line module answers a routed call with its first event (as in the original).
@@ -115,8 +118,7 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     expect(typeof (routed.payload as { pid: number }).pid).toBe('number');
     expect(isProcessAlive((routed.payload as { pid: number }).pid)).toBe(false); // the one-shot process was stopped
 
-    const unloaded = await catchError(runtime.callTool('ghost', 'x', {}, 1000));
-    expect(unloaded.code).toBe('ModuleNotConfigured');
+    await expectMobKitError(runtime.callTool('ghost', 'x', {}, 1000), 'ModuleNotConfigured');
   });
 
   it('fails a hung MCP module with Timeout naming connect, [Starting, Failed, Stopped], and start-up succeeds', async () => {
@@ -139,8 +141,7 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     expect(warning.error).toContain('connect');
     expect(warning.error).toContain('2500 ms');
     expect(readText(log)).toContain('memory:hang:initialize');
-    const unloaded = await catchError(runtime.callTool('memory', 'memory.conflict_read', {}, 500));
-    expect(unloaded.code).toBe('UnloadedModule');
+    await expectMobKitError(runtime.callTool('memory', 'memory.conflict_read', {}, 500), 'UnloadedModule');
   });
 
   it('times out a hung tool call with the operation call_tool:<tool>, and the session stays usable', async () => {
@@ -153,8 +154,7 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     );
     trackPids(runtime.moduleStatus('router')?.pid);
     writeFileSync(hangFile, 'call_tool:routing.resolve');
-    const error = await catchError(runtime.callTool('router', 'routing.resolve', {}, 300));
-    expect(error.code).toBe('Timeout');
+    const error = await expectMobKitError(runtime.callTool('router', 'routing.resolve', {}, 300), 'Timeout');
     expect(error.details).toMatchObject({ moduleId: 'router', operation: 'call_tool:routing.resolve', timeoutMs: 300 });
     writeFileSync(hangFile, '');
     const ok = await runtime.callTool('router', 'routing.resolve', {}, 2000);
@@ -197,8 +197,7 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     trackPids(pid);
     process.kill(pid, 'SIGKILL');
     await waitFor('router to be restarting', () => runtime.moduleStatus('router')?.state === 'Restarting');
-    const unavailable = await catchError(runtime.callTool('router', 'routing.resolve', {}, 1000));
-    expect(unavailable.code).toBe('ModuleUnavailable');
+    await expectMobKitError(runtime.callTool('router', 'routing.resolve', {}, 1000), 'ModuleUnavailable');
     expect(runtime.loadedModules()).toEqual(['router']); // still loaded while it restarts
     await waitFor(
       'router to be healthy again',
@@ -241,8 +240,7 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
       { timeoutMs: 5000 },
     );
     trackPids(runtime.moduleStatus('router')?.pid);
-    const error = await catchError(runtime.callTool('router', 'routing.resolve', {}, 3000));
-    expect(error.code).toBe('ToolCallFailed');
+    const error = await expectMobKitError(runtime.callTool('router', 'routing.resolve', {}, 3000), 'ToolCallFailed');
     expect(error.message).toContain('"router"');
     expect(error.message).toContain('call_tool:routing.resolve');
     await waitFor('router to stop', () => runtime.moduleStatus('router')?.state === 'Stopped');

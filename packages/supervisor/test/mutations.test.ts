@@ -1,6 +1,7 @@
+import { expectMobKitError } from '@mobkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../src/index.js';
-import { catchError, config, moduleEvents, payloadOf, shModule, start, states, trackPids } from './helpers.js';
+import { config, moduleEvents, payloadOf, shModule, start, states, trackPids } from './helpers.js';
 
 describe('reconcileModules and spawnMember', () => {
   it('rejects an unconfigured id without changing anything', async () => {
@@ -13,8 +14,7 @@ describe('reconcileModules and spawnMember', () => {
       transitions: runtime.healthTransitions(),
       events: runtime.mergedEvents(),
     };
-    const error = await catchError(runtime.reconcileModules(['b', 'ghost'], 2000));
-    expect(error.code).toBe('ModuleNotConfigured');
+    const error = await expectMobKitError(runtime.reconcileModules(['b', 'ghost'], 2000), 'ModuleNotConfigured');
     expect(error.message).toContain('"ghost"');
     expect(error.message).toContain('configured modules: a, b');
     expect(runtime.loadedModules()).toEqual(before.loaded);
@@ -32,8 +32,7 @@ describe('reconcileModules and spawnMember', () => {
     expect(runtime.loadedModules()).toEqual(['a', 'b', 'c']);
     expect(await runtime.reconcileModules(['b'], 2000)).toBe(0);
     expect(runtime.loadedModules()).toEqual(['a', 'b', 'c']); // reconcile never unloads
-    const bad = await catchError(runtime.reconcileModules([1 as unknown as string], 2000));
-    expect(bad.code).toBe('InvalidInput');
+    const bad = await expectMobKitError(runtime.reconcileModules([1 as unknown as string], 2000), 'InvalidInput');
     expect(bad.message).toContain('modules[0]');
   });
 
@@ -42,8 +41,7 @@ describe('reconcileModules and spawnMember', () => {
       config([shModule('ok', 'ready.sh'), shModule('bad', 'stderr-exit.sh', 'never', ['4'])], []),
       { timeoutMs: 2000 },
     );
-    const error = await catchError(runtime.reconcileModules(['ok', 'bad'], 2000));
-    expect(error.code).toBe('EmptyOutput');
+    const error = await expectMobKitError(runtime.reconcileModules(['ok', 'bad'], 2000), 'EmptyOutput');
     expect(error.message).toContain('exit code 4');
     expect(error.details).toMatchObject({ moduleId: 'bad' });
     expect(String(error.details?.stderr)).toContain('fatal: cannot open');
@@ -74,8 +72,7 @@ describe('reconcileModules and spawnMember', () => {
     });
     const oldPid = runtime.moduleStatus('sticky')?.pid as number;
     trackPids(oldPid);
-    const error = await catchError(runtime.spawnMember('sticky', 2000));
-    expect(error.code).toBe('TerminateFailed');
+    const error = await expectMobKitError(runtime.spawnMember('sticky', 2000), 'TerminateFailed');
     expect(error.message).toContain('forced terminate failure');
     expect(runtime.moduleStatus('sticky')?.pid).toBe(oldPid);
     expect(runtime.moduleStatus('sticky')?.state).toBe('Healthy');
@@ -93,7 +90,6 @@ describe('reconcileModules and spawnMember', () => {
 
   it('rejects spawnMember for an unknown id with ModuleNotConfigured', async () => {
     const runtime = await start(config([]), { timeoutMs: 1000 });
-    const error = await catchError(runtime.spawnMember('nobody', 1000));
-    expect(error.code).toBe('ModuleNotConfigured');
+    await expectMobKitError(runtime.spawnMember('nobody', 1000), 'ModuleNotConfigured');
   });
 });

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { childEnv } from '@mobkit/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../src/index.js';
 import { repoRoot, trackPids, waitGone } from './helpers.js';
@@ -25,7 +26,7 @@ beforeAll(() => {
     execFileSync('npx', ['nx', 'run', '@mobkit/supervisor:build'], {
       cwd: repoRoot,
       stdio: 'ignore',
-      env: { ...process.env, NX_DAEMON: 'false' },
+      env: childEnv({ NX_DAEMON: 'false' }),
     });
   }
 }, 120_000);
@@ -42,11 +43,9 @@ afterEach(() => {
 });
 
 async function startHost(mode: 'idle' | 'exit'): Promise<{ pid: number; pids: Record<string, number> }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env.FORCE_COLOR;
   const child = spawn(process.execPath, [join(pkg, 'test/parent-host.mjs'), mode, repoRoot], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env,
+    env: childEnv(),
   });
   hosts.push(child.pid as number);
   const lines = createInterface({ input: child.stdout });

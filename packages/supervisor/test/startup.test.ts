@@ -1,7 +1,7 @@
+import { expectMobKitError } from '@mobkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { startModuleRuntime } from '../src/index.js';
 import {
-  catchError,
   config,
   inlineModule,
   moduleEvents,
@@ -59,7 +59,7 @@ describe('start-up of JSON-line modules', () => {
     const warning = moduleEvents(runtime, 'broken', 'supervisor.warning')[0];
     expect(warning?.eventId).toMatch(/^evt-supervisor-warning-broken-\d+$/);
     expect(warning?.event.payload).toMatchObject({ code: 'EmptyOutput' });
-    expect(String((warning?.event.payload as { error: string }).error)).toContain('exit code 1');
+    expect(String((warning?.event.payload as { error: string } | undefined)?.error)).toContain('exit code 1');
   });
 
   it('pins on_failure failing twice with budget 2 to [Starting, Failed, Restarting, Failed, Restarting, Healthy]', async () => {
@@ -131,7 +131,7 @@ describe('start-up of JSON-line modules', () => {
     expect(readText(state).trim()).toBe('2');
     const warnings = moduleEvents(runtime, 'hopeless', 'supervisor.warning');
     expect(warnings).toHaveLength(1);
-    const error = String((warnings[0]?.event.payload as { error: string }).error);
+    const error = String((warnings[0]?.event.payload as { error: string } | undefined)?.error);
     expect(error).toContain('closed stdout before writing its ready line');
     expect(error).toContain('attempt 2 failing on purpose');
     expect(runtime.lifecycleEvents().map((e) => e.stage)).toEqual([
@@ -142,18 +142,17 @@ describe('start-up of JSON-line modules', () => {
   });
 
   it('fails start-up with ModuleNotConfigured for an unknown discovered id, starting nothing', async () => {
-    const error = await catchError(
+    const error = await expectMobKitError(
       startModuleRuntime(config([shModule('known', 'ready.sh')], ['known', 'ghost']), { timeoutMs: 1000 }),
+      'ModuleNotConfigured',
     );
-    expect(error.code).toBe('ModuleNotConfigured');
     expect(error.message).toContain('"ghost"');
     expect(error.message).toContain('discovery.modules[1]');
     expect(error.details).toMatchObject({ moduleId: 'ghost', configuredModules: ['known'] });
   });
 
   it('rejects a bad timeout naming the field', async () => {
-    const error = await catchError(startModuleRuntime(config([]), { timeoutMs: 0 }));
-    expect(error.code).toBe('InvalidInput');
+    const error = await expectMobKitError(startModuleRuntime(config([]), { timeoutMs: 0 }), 'InvalidInput');
     expect(error.message).toContain('timeoutMs');
   });
 
@@ -292,8 +291,10 @@ describe('startConcurrency', () => {
   });
 
   it('rejects a startConcurrency below 1', async () => {
-    const error = await catchError(startModuleRuntime(config([]), { timeoutMs: 1000, startConcurrency: 0 }));
-    expect(error.code).toBe('InvalidInput');
+    const error = await expectMobKitError(
+      startModuleRuntime(config([]), { timeoutMs: 1000, startConcurrency: 0 }),
+      'InvalidInput',
+    );
     expect(error.message).toContain('startConcurrency');
   });
 });
