@@ -24,7 +24,6 @@ export {
 } from './schema.js';
 export { parseTomlText } from './toml.js';
 export { wireCodec, wireEncoder } from './codec.js';
-export { parseConfigArgv, type ConfigArgv } from './argv.js';
 export {
   RestartPolicySchema,
   ModuleConfigWireSchema,

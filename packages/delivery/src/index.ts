@@ -1,8 +1,9 @@
 /**
  * @mobkit/delivery — sends payloads along trusted routing resolutions: forged-resolution checks,
  * idempotency with a durable JSONL ledger, per-minute rate limits, real attempts with backoff
- * through sink adapters (memory, webhook, mob_member, email over SMTP), history, and the
- * `mobkit-delivery` MCP module.
+ * through sink adapters (memory, webhook, mob_member, email over SMTP) and history. The
+ * `mobkit-delivery` MCP module's server is on the `@mobkit/delivery/module` subpath (this entry never
+ * loads the MCP SDK).
  * @packageDocumentation
  */
 export {
@@ -56,4 +57,3 @@ export { WebhookSink, type WebhookSinkOptions, type WebhookBody } from './sinks/
 export { MobMemberSink, type MobMemberHandler } from './sinks/mob-member.js';
 export { EmailSink, type EmailSinkOptions } from './sinks/email.js';
 export { parseDeliveryConfig, loadDeliveryConfig, DeliveryConfigWireSchema, type DeliveryConfig } from './config.js';
-export { createDeliveryMcpServer, DELIVERY_PACKAGE_VERSION } from './mcp.js';

@@ -1,8 +1,9 @@
 /**
  * @mobkit/scheduling — schedules that fire on time, once: validation of interval markers and cron
  * in time zones (croner underneath, with MobKit's daylight-saving rules), pure evaluation with
- * deterministic jitter, an idempotent dispatcher with claims and catch-up, a live scheduler, and
- * the `mobkit-scheduling` MCP module.
+ * deterministic jitter, an idempotent dispatcher with claims and catch-up, and a live scheduler.
+ * The `mobkit-scheduling` MCP module's server is on the `@mobkit/scheduling/module` subpath (this
+ * entry never loads the MCP SDK).
  * @packageDocumentation
  */
 export { SchedulingError, type SchedulingErrorCode } from './errors.js';
@@ -87,10 +88,4 @@ export {
   TEMPLATE_PLACEHOLDERS,
   type SchedulingModuleConfig,
 } from './config.js';
-export {
-  createSchedulingMcpServer,
-  parseSchedulingDispatchArgs,
-  SchedulingDispatchArgsSchema,
-  SCHEDULING_PACKAGE_VERSION,
-  type SchedulingMcpServerOptions,
-} from './mcp.js';
+export { parseSchedulingDispatchArgs, SchedulingDispatchArgsSchema } from './mcp.js';

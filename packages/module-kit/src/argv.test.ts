@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { catchError } from '../test/catch-error.js';
+import { expectMobKitError } from '@mobkit/test-utils';
 import { parseConfigArgv } from './argv.js';
 
 const USAGE = 'usage: mobkit-x [--config] <x.toml>';
@@ -21,11 +21,12 @@ describe('parseConfigArgv', () => {
   });
 
   it('rejects a dangling --config, unknown flags and a second path, with the usage line', () => {
-    const dangling = catchError(() => parseConfigArgv(['--config'], USAGE));
-    expect(dangling.code).toBe('InvalidInput');
+    const dangling = expectMobKitError(() => parseConfigArgv(['--config'], USAGE), 'InvalidInput');
     expect(dangling.message).toBe(`--config needs a path\n${USAGE}`);
-    expect(catchError(() => parseConfigArgv(['--verbose'], USAGE)).message).toContain('unknown argument "--verbose"');
-    expect(catchError(() => parseConfigArgv(['a.toml', 'b.toml'], USAGE)).message).toContain(
+    expect(expectMobKitError(() => parseConfigArgv(['--verbose'], USAGE), 'InvalidInput').message).toContain(
+      'unknown argument "--verbose"',
+    );
+    expect(expectMobKitError(() => parseConfigArgv(['a.toml', 'b.toml'], USAGE), 'InvalidInput').message).toContain(
       'unknown argument "b.toml"',
     );
   });

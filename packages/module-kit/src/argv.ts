@@ -1,4 +1,4 @@
-import { MobKitError } from './errors/error.js';
+import { MobKitError } from '@mobkit/core';
 
 /** What {@link parseConfigArgv} found on a module executable's command line. */
 export type ConfigArgv = { help: true } | { help: false; configPath: string | undefined };
