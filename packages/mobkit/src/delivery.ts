@@ -8,7 +8,6 @@ import {
   type SinkAdapter,
   type SinkMessage,
   type SinkOutcome,
-  deliveryRecordToWire as recordToWire,
   parseDeliverySendRequest,
 } from '@mobkit/delivery';
 import { type TrustedResolutionLookup, routingResolutionToWire } from '@mobkit/routing';
@@ -22,11 +21,6 @@ export type DeliverySendInput = DeliverySendRequest;
 export type DeliveryRecordView = DeliveryRecord;
 /** A history filter (`{ recipient?, sink?, limit = 20 }`). */
 export type DeliveryHistoryQuery = HistoryQuery;
-
-/** Converts a delivery record to its wire form (`mobkit/delivery/send` result). */
-export function deliveryRecordToWire(record: DeliveryRecord): ReturnType<typeof recordToWire> {
-  return recordToWire(record);
-}
 
 /** Parses `mobkit/delivery/send` params (`{resolution, payload, idempotency_key?}`), `-32602` on bad input. */
 export function parseDeliverySendParams(params: unknown): DeliverySendRequest {

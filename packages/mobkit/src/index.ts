@@ -3,44 +3,64 @@
  * agents with supervised module processes (router, delivery, scheduling, your own), keeps one
  * ordered event stream, manages roster routes, resolves and delivers with trust and idempotency,
  * dispatches schedules that inject work into members, and shuts down in order. `createRpcHandler`
- * serves it as JSON-RPC 2.0; `runGateway` speaks the original's stdio gateway protocol; the
- * `mobkit` CLI validates configs. The most used names of every `@mobkit/*` package are re-exported.
+ * serves it as JSON-RPC 2.0 from a registry of methods; `loadAppConfig` and `validateConfigFiles` read
+ * an app's config directory. HTTP lives on `mobkit/http`, the CLI and stdio gateway on `mobkit/cli`:
+ * this entry loads neither Express nor the reference app. The most used names of every `@mobkit/*`
+ * package are re-exported.
  * @packageDocumentation
  */
-export {
-  UnifiedRuntime,
-  UnifiedRuntimeBuilder,
-  DEFAULT_DRAIN_TIMEOUT_MS,
-  CORE_MODULE_MCP_TIMEOUT_MS,
-  MANAGED_ROUTE_PREFIX,
-} from './runtime.js';
+export { UnifiedRuntime } from './runtime/unified-runtime.js';
+export { UnifiedRuntimeBuilder, type RuntimeParts } from './runtime/builder.js';
+export { DEFAULT_DRAIN_TIMEOUT_MS, CORE_MODULE_MCP_TIMEOUT_MS, type RuntimeSettings } from './runtime/settings.js';
+export { MANAGED_ROUTE_PREFIX } from './runtime/managed-routes.js';
+export type {
+  RuntimeMobStatus,
+  RuntimeMemberSnapshot,
+  RuntimeMessageContent,
+  RuntimeToolResult,
+  RuntimeModuleCallRequest,
+  RuntimeModuleCallResult,
+  RuntimeScheduleEvaluation,
+  RuntimeSchedulerOptions,
+  RuntimeScheduler,
+} from './runtime/types.js';
 export { MobBootstrapSpec, MobStorage, type MobBootstrapOptions, type LlmClientFactory } from './spec.js';
-export {
-  type Discovery,
-  type DiscoveredMember,
-  type ErrorEvent,
-  type MobHandle,
-  type MobMemberSnapshot,
-  type MobReconcileReport,
-  type MobStopResult,
-  type ReconcileRoutingReport,
-  type ShutdownDrainReport,
-  type SpawnSpecInput,
-  type UnifiedRuntimeReconcileReport,
-  type UnifiedRuntimeShutdownReport,
+export type {
+  Discovery,
+  DiscoveredMember,
+  ErrorEvent,
+  MobHandle,
+  MobMemberSnapshot,
+  MobReconcileReport,
+  MobStopResult,
+  ReconcileRoutingReport,
+  ShutdownDrainReport,
+  SpawnSpecInput,
+  UnifiedRuntimeReconcileReport,
+  UnifiedRuntimeShutdownReport,
 } from './mob.js';
 export { EventHub, type EventHubOptions, type UnifiedEventListener } from './events.js';
 export { payloadText, type DeliverySendInput, type DeliveryRecordView, type DeliveryHistoryQuery } from './delivery.js';
-export { type ScheduleInput, type RuntimeDispatchReport } from './scheduling.js';
+export type { ScheduleInput, RuntimeDispatchReport } from './scheduling.js';
+export { createRpcHandler, defaultRpcMethodRegistry, type UnifiedRpcHandler } from './rpc/handler.js';
 export {
-  createRpcHandler,
-  memberSnapshotToWire,
-  SUBSCRIBE_REPLAY_EVENT_CAP,
-  KEEP_ALIVE_INTERVAL_MS,
+  RpcMethodRegistry,
+  rpcMethod,
+  NO_PARAMS,
+  type RpcMethod,
+  type RpcMethodContext,
+  type RpcParamsSpec,
   type RpcHandlerOptions,
-} from './rpc.js';
-export { runGateway, serveRpcOverHttp, FALLBACK_MOB_TOML, type GatewayOptions, type GatewayResult } from './gateway.js';
+} from './rpc/registry.js';
+export { SUBSCRIBE_REPLAY_EVENT_CAP, KEEP_ALIVE_INTERVAL_MS } from './rpc/methods/events.js';
+export { MemberSnapshotCodec, memberSnapshotToWire, type MemberSnapshotView } from './rpc/member-wire.js';
+export { agentEventPayloadToWire } from './agent-events.js';
 export { chooseLlm, PROVIDER_ENV_KEYS, type LlmChoice } from './llm.js';
+export { loadAppConfig, checkMobkitToml, type AppConfig } from './app-config/load.js';
+export { MobkitTomlSchema, parseMobkitTomlSections, type MobkitTomlSections } from './app-config/sections.js';
+export { resolveModuleCommand, MODULE_BINS } from './app-config/module-command.js';
+export { appDecisionState, authOffDecisionState } from './app-config/decision-state.js';
+export { displayPath } from './app-config/files.js';
 export {
   validateConfigText,
   validateConfigFiles,
@@ -50,9 +70,7 @@ export {
   type ConfigFileKind,
   type ValidationProblem,
   type FileValidation,
-} from './validate.js';
-export { runCli } from './cli.js';
-export { referenceAppSurface, agentEventPayloadToWire } from './surface.js';
+} from './app-config/validate.js';
 
 // One-import re-exports of the packages underneath.
 export {

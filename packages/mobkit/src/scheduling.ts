@@ -7,10 +7,8 @@ import {
   type ScheduleDispatchReport,
   type ScheduleEvaluation,
   type SupervisorSignal,
-  dispatchReportToWire as reportToWire,
   evaluateSchedulesAtTick,
   parseScheduleRequest,
-  scheduleEvaluationToWire,
   toolDispatchHook,
 } from '@mobkit/scheduling';
 import type { ModuleRuntime } from '@mobkit/supervisor';
@@ -21,16 +19,6 @@ import type { MobHandle } from './mob.js';
 export type ScheduleInput = ScheduleDefinition;
 /** What `dispatchScheduleTick` reports. */
 export type RuntimeDispatchReport = ScheduleDispatchReport;
-
-/** Converts an evaluation to its wire form. */
-export function evaluationToWire(evaluation: ScheduleEvaluation): ReturnType<typeof scheduleEvaluationToWire> {
-  return scheduleEvaluationToWire(evaluation);
-}
-
-/** Converts a dispatch report to its wire form. */
-export function dispatchReportToWire(report: ScheduleDispatchReport): ReturnType<typeof reportToWire> {
-  return reportToWire(report);
-}
 
 /** Parses `{schedules, tick_ms}` params, `-32602` naming the field on bad input. */
 export function parseScheduleParams(

@@ -33,6 +33,7 @@ interface Gateway {
   child: ChildProcessWithoutNullStreams;
   send(value: unknown): void;
   sendRaw(line: string): void;
+  // biome-ignore lint/suspicious/noExplicitAny: gateway answers are JSON read freely by the assertions
   next(): Promise<any>;
   exit: Promise<number | null>;
   stderr: () => string;

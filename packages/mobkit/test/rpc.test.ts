@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MobDefinition, TestClient } from '@mobkit/mob-adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRpcHandler } from '../src/rpc.js';
-import { UnifiedRuntime } from '../src/runtime.js';
+import { createRpcHandler } from '../src/rpc/handler.js';
+import { UnifiedRuntime } from '../src/runtime/unified-runtime.js';
 import { MobBootstrapSpec } from '../src/spec.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'mcp-fixture.mjs');
@@ -58,11 +58,14 @@ afterAll(async () => {
   await runtime?.shutdown();
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON-RPC results are JSON read freely by the assertions
+type Json = any;
+
 async function call(
   method: string,
   params?: unknown,
   id: number | string = 1,
-): Promise<{ result?: any; error?: { code: number; message: string; data?: any } }> {
+): Promise<{ result?: Json; error?: { code: number; message: string; data?: Json } }> {
   const response = await rpc.handleText(
     JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params }),
   );

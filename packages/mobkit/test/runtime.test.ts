@@ -6,7 +6,7 @@ import { type MobKitConfig, isMobKitError } from '@mobkit/core';
 import { MobDefinition, type MobEvent, SpawnMemberSpec, TestClient, createEmbeddedMob } from '@mobkit/mob-adapter';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorEvent } from '../src/mob.js';
-import { UnifiedRuntime } from '../src/runtime.js';
+import { UnifiedRuntime } from '../src/runtime/unified-runtime.js';
 import { MobBootstrapSpec } from '../src/spec.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'mcp-fixture.mjs');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MOBKIT_CONTRACT_VERSION } from '@mobkit/core';
+import { formatProblem, validateConfigFiles } from '../app-config/validate.js';
 import { runGateway } from './gateway.js';
-import { formatProblem, validateConfigFiles } from './validate.js';
 
 const HELP: Record<string, string> = {
   main: `mobkit — MobKit-TS command line
@@ -22,7 +22,8 @@ Line-delimited JSON-RPC 2.0 on stdin/stdout. The first line must be a mobkit/ini
      "timeout_ms": 5000 }}
 It answers {http_base_url, loaded_modules, contract_version, runtime_origin, runtime_fingerprint},
 then one response line per request line (notifications get none) until stdin closes, then shuts
-down the runtime and its modules. JSON-RPC is also served over HTTP at <http_base_url>/rpc.
+down the runtime and its modules. The reference app is served at <http_base_url> (console auth off, 127.0.0.1 only):
+/rpc, /healthz, the console and its JSON, and the SSE streams (/mob/events, …).
 
 LLM: a real provider when OPENAI_API_KEY / ANTHROPIC_API_KEY (or OPENAI_BASE_URL) is set, else the
 TestClient; MOBKIT_LLM=test forces the TestClient. The choice is logged on stderr.
@@ -38,7 +39,7 @@ and exits 1 if any file has a problem, 0 otherwise.
 };
 
 function packageVersion(): string {
-  // dist/bin/mobkit.js, dist/chunk-*.js and src/cli.ts sit one or two levels below the package root.
+  // dist/bin/mobkit.js, dist/cli.js, dist/chunk-*.js and src/cli/run.ts sit one or two levels below the package root.
   for (const rel of ['../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {

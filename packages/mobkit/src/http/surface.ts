@@ -1,28 +1,8 @@
-import type { MobEvent } from '@mobkit/mob-adapter';
 import type { ReferenceAppRuntimeSurface, SurfaceAgentEvent } from '@mobkit/reference-app';
-import type { UnifiedRuntime } from './runtime.js';
+import { agentEventPayloadToWire } from '../agent-events.js';
+import type { UnifiedRuntime } from '../runtime/unified-runtime.js';
 
-const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/**
- * An agent event payload in the original's snake_case wire form (`sessionId` → `session_id`,
- * `usage.inputTokens` → `usage.input_tokens`); tool `args` and `result` are kept as they are.
- */
-export function agentEventPayloadToWire(
-  payload: Extract<MobEvent, { kind: 'agent' }>['event'],
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(payload)) {
-    if (key === 'usage' && value && typeof value === 'object') {
-      out.usage = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [snake(k), v]));
-    } else {
-      out[snake(key)] = value;
-    }
-  }
-  return out;
-}
-
-/** The {@link ReferenceAppRuntimeSurface} of a unified runtime. */
+/** The {@link ReferenceAppRuntimeSurface} of a unified runtime: what the reference app router reads and drives. */
 export function referenceAppSurface(runtime: UnifiedRuntime): ReferenceAppRuntimeSurface {
   const mob = runtime.mobHandle();
   return {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -18,11 +18,14 @@ import {
   toMobKitError,
 } from '@mobkit/core';
 import { MobDefinition } from '@mobkit/mob-adapter';
+import express from 'express';
 import { z } from 'zod';
-import { type LlmChoice, chooseLlm } from './llm.js';
-import { createRpcHandler } from './rpc.js';
-import { UnifiedRuntime } from './runtime.js';
-import { MobBootstrapSpec, MobStorage } from './spec.js';
+import { authOffDecisionState } from '../app-config/decision-state.js';
+import { createReferenceAppRouter } from '../http/router.js';
+import { type LlmChoice, chooseLlm } from '../llm.js';
+import { type UnifiedRpcHandler, createRpcHandler } from '../rpc/handler.js';
+import { UnifiedRuntime } from '../runtime/unified-runtime.js';
+import { MobBootstrapSpec, MobStorage } from '../spec.js';
 
 /** The mob the gateway runs when `mobkit/init` brings no `mob_config`. */
 export const FALLBACK_MOB_TOML = `
@@ -65,7 +68,8 @@ export interface GatewayResult {
 /**
  * The persistent stdio gateway (spec 16.1): line 1 must be `mobkit/init`; the gateway boots a
  * UnifiedRuntime from it (mob TOML or a minimal fallback mob, the given modules all started),
- * serves JSON-RPC over HTTP on 127.0.0.1 (`POST /rpc`, `GET /healthz`), answers the init with
+ * serves the reference app router on 127.0.0.1 with console auth off (`POST /rpc`, `GET /healthz`,
+ * the console, SSE such as `GET /mob/events`), answers the init with
  * `{ http_base_url, loaded_modules, contract_version, runtime_origin, runtime_fingerprint }`, then
  * answers one request per line (notifications get no line) until EOF, and shuts down cleanly.
  */
@@ -90,6 +94,7 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
 
   let runtime: UnifiedRuntime | undefined;
   let server: Server | undefined;
+  const streams = new AbortController();
   let initId: RpcId = null;
   try {
     let message: unknown;
@@ -116,9 +121,10 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
     }
     const booted = await bootFromInit(request.params, env, log);
     runtime = booted.runtime;
+    let baseUrl: string | undefined;
     const rpc = createRpcHandler(runtime, { httpBaseUrl: () => baseUrl });
-    server = await serveRpcOverHttp(rpc.handleText);
-    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveHttp(runtime, rpc, booted.modules, streams.signal, log);
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const loaded = runtime.loadedModules();
     await write(
       rpcResult(initId, {
@@ -152,6 +158,7 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
     return { exitCode: 1 };
   } finally {
     lines.close();
+    streams.abort();
     if (server) await closeServer(server);
     if (runtime) await runtime.shutdown();
   }
@@ -166,6 +173,7 @@ async function bootFromInit(
   origin: 'workspace_config' | 'fallback_minimal';
   mobToml: string;
   llm: LlmChoice;
+  modules: ModuleConfig[];
 }> {
   const parsed = InitParams.safeParse(params ?? {});
   if (!parsed.success) {
@@ -204,7 +212,7 @@ async function bootFromInit(
       { modules, discovery: { namespace: 'gateway', modules: modules.map((m) => m.id) }, preSpawn },
       p.timeout_ms,
     );
-    return { runtime, origin, mobToml, llm };
+    return { runtime, origin, mobToml, llm, modules };
   } catch (error) {
     throw new MobKitError('GatewayBootstrapFailed', `bootstrap failed: ${toMobKitError(error).message}`, {
       cause: error,
@@ -224,41 +232,30 @@ function wrapParams<T>(fn: () => T, prefix?: string): T {
   }
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
-
-/** Serves `POST /rpc` (JSON-RPC text in, response out) and `GET /healthz` on 127.0.0.1, port 0. */
-export function serveRpcOverHttp(handleText: (text: string) => Promise<unknown>): Promise<Server> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const send = (status: number, body: unknown, type = 'application/json') => {
-      const text = type === 'application/json' ? JSON.stringify(body) : String(body);
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
-    if (req.method === 'GET' && req.url === '/healthz') return send(200, 'ok', 'text/plain');
-    if (req.url !== '/rpc') return send(404, { error: 'not_found' });
-    if (req.method !== 'POST') return send(405, { error: 'method_not_allowed' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        send(413, { error: 'payload_too_large', limit_bytes: MAX_BODY_BYTES });
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (res.headersSent) return;
-      handleText(Buffer.concat(chunks).toString('utf8')).then(
-        (response) => (response === undefined ? (res.writeHead(204), res.end()) : send(200, response)),
-        (error: unknown) => send(500, rpcErrorFromException(null, error)),
-      );
-    });
-  });
+/**
+ * Serves the reference app router over `runtime` on 127.0.0.1, port 0, console auth off (a loopback
+ * endpoint for the process that started the gateway): `/rpc` answers with the gateway's own handler.
+ */
+function serveHttp(
+  runtime: UnifiedRuntime,
+  rpc: UnifiedRpcHandler,
+  modules: readonly ModuleConfig[],
+  signal: AbortSignal,
+  log: (line: string) => void,
+): Promise<Server> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    createReferenceAppRouter(runtime, authOffDecisionState(modules), {
+      rpcHandler: rpc,
+      signal,
+      onError: (error) => log(`[mobkit gateway] HTTP request failed: ${toMobKitError(error).message}`),
+    }),
+  );
   return new Promise((resolve, reject) => {
+    const server = app.listen(0, '127.0.0.1');
+    server.once('listening', () => resolve(server));
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
 

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { isMobKitError, loadTrustedModulesFromToml, parseTomlText, toMobKitError } from '@mobkit/core';
+import { isMobKitError, parseTomlText, toMobKitError } from '@mobkit/core';
 import { MobDefinition } from '@mobkit/mob-adapter';
 import { parseDeliveryConfig } from '@mobkit/delivery';
 import { parseRoutingConfig } from '@mobkit/routing';
-import { parseSchedulesToml } from '@mobkit/scheduling';
+import { parseSchedulesToml, parseSchedulingModuleConfig } from '@mobkit/scheduling';
+import { checkMobkitToml } from './load.js';
 
 /** The kinds of TOML file `mobkit validate` understands. */
 export type ConfigFileKind = 'mob' | 'mobkit' | 'schedules' | 'routing' | 'delivery';
@@ -134,18 +135,37 @@ export function validateConfigText(file: string, text: string, kind?: ConfigFile
       ],
     };
   }
-  try {
-    if (detected === 'mob') MobDefinition.fromToml(text);
-    else if (detected === 'mobkit') loadTrustedModulesFromToml(text);
-    else if (detected === 'schedules') parseSchedulesToml(text);
-    else if (detected === 'delivery') parseDeliveryConfig(text, basename(file), dirname(file));
-    else parseRoutingConfig(text, basename(file));
-    return { file, kind: detected, problems: [] };
-  } catch (error) {
-    if (!isMobKitError(error)) throw error;
-    return { file, kind: detected, problems: problemsFrom(file, text, error) };
+  const problems: ValidationProblem[] = [];
+  for (const check of CHECKS[detected]) {
+    try {
+      check(file, text);
+    } catch (error) {
+      if (!isMobKitError(error)) throw error;
+      for (const problem of problemsFrom(file, text, error)) {
+        const same = (p: ValidationProblem) =>
+          p.line === problem.line && p.key === problem.key && p.code === problem.code && p.message === problem.message;
+        if (!problems.some(same)) problems.push(problem);
+      }
+    }
   }
+  return { file, kind: detected, problems };
 }
+
+/**
+ * What `mobkit validate` checks per kind of file; each check that fails adds its problems. `mobkit.toml`:
+ * the trust manifest and every app section (`pre_spawn`, `discovery`, `members`, `runtime`, `console`,
+ * `auth`, `trusted_oidc`, `bigquery`); `schedules.toml`: the schedules and `[runtime_injection]`.
+ */
+const CHECKS: Record<ConfigFileKind, ReadonlyArray<(file: string, text: string) => unknown>> = {
+  mob: [(_file, text) => MobDefinition.fromToml(text)],
+  mobkit: [(file, text) => checkMobkitToml(text, file)],
+  schedules: [
+    (_file, text) => parseSchedulesToml(text),
+    (file, text) => parseSchedulingModuleConfig(text, basename(file)),
+  ],
+  delivery: [(file, text) => parseDeliveryConfig(text, basename(file), dirname(file))],
+  routing: [(file, text) => parseRoutingConfig(text, basename(file))],
+};
 
 /** Reads and validates files; a file that cannot be read is a problem too. */
 export function validateConfigFiles(files: string[]): FileValidation[] {

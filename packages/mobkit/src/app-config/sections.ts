@@ -1,0 +1,86 @@
+import { AgentDiscoverySpecSchema, describeType, parseWithSchema } from '@mobkit/core';
+import { z } from 'zod';
+
+/**
+ * An object schema that refuses keys it does not know, one issue per unknown key at the key's own
+ * path, listing the keys it knows (`runtime.startup_timeout: unknown key (known: startup_timeout_ms, …)`).
+ */
+function closedObject<S extends z.ZodRawShape>(shape: S, noun: 'key' | 'section' = 'key') {
+  const known = Object.keys(shape);
+  return z.looseObject(shape).superRefine((value, ctx) => {
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        input: value[key],
+        message: `unknown ${noun} (known: ${known.join(', ')})`,
+      });
+    }
+  });
+}
+
+const text = z.string().trim().min(1, { message: 'must not be blank' });
+
+/** An integer from `min` to `max` (absent: `fallback`); the message says which range. */
+const integerIn = (min: number, max: number, fallback: number) =>
+  z
+    .custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max, {
+      error: (issue) =>
+        `expected an integer from ${min} to ${max}, got ${describeType(issue.input)} ${JSON.stringify(issue.input)}`,
+    })
+    .optional()
+    .transform((v) => v ?? fallback);
+
+const PreSpawnSection = closedObject({
+  module_id: text,
+  env: z.record(z.string(), z.string()).default({}),
+});
+const DiscoverySection = closedObject({
+  namespace: z.string().default('reference-app'),
+  modules: z.array(text).default([]),
+});
+const RuntimeSection = closedObject({
+  startup_timeout_ms: integerIn(1, 600_000, 15_000),
+  drain_timeout_ms: integerIn(0, 600_000, 5_000),
+});
+const ConsoleSection = closedObject({ require_app_auth: z.boolean().default(false) });
+const AuthSection = closedObject({
+  default_provider: text.optional(),
+  email_allowlist: z.array(text).optional(),
+});
+const TrustedOidcSection = closedObject({
+  audience: text,
+  discovery_file: text.optional(),
+  discovery_json: text.optional(),
+  jwks_file: text.optional(),
+  jwks_json: text.optional(),
+});
+const BigQuerySection = closedObject({ dataset: z.string(), table: z.string() });
+
+/**
+ * Every section of `mobkit.toml` the app reads. `[[modules]]` is the trust manifest, checked by core's
+ * `loadTrustedModulesFromToml` with its own codes; the other sections are checked here.
+ */
+export const MobkitTomlSchema = closedObject(
+  {
+    modules: z.unknown().optional(),
+    pre_spawn: z.array(PreSpawnSection).default([]),
+    discovery: DiscoverySection.optional(),
+    members: z.array(AgentDiscoverySpecSchema).default([]),
+    runtime: RuntimeSection.prefault({}),
+    console: ConsoleSection.prefault({}),
+    auth: AuthSection.optional(),
+    trusted_oidc: TrustedOidcSection.optional(),
+    bigquery: BigQuerySection.optional(),
+  },
+  'section',
+);
+
+/** The app sections of a `mobkit.toml`, validated and with defaults applied. */
+export type MobkitTomlSections = z.output<typeof MobkitTomlSchema>;
+
+/** Validates the sections of a parsed `mobkit.toml`; problems are `InvalidConfig` naming `what` (the file) and the key path. */
+export function parseMobkitTomlSections(doc: Record<string, unknown>, what: string): MobkitTomlSections {
+  return parseWithSchema(MobkitTomlSchema, doc, { what, code: 'InvalidConfig' });
+}

@@ -1,0 +1,33 @@
+import { MAX_SCHEDULES_PER_REQUEST, MOBKIT_CONTRACT_VERSION } from '@mobkit/core';
+import { NO_PARAMS, type RpcMethod, rpcMethod } from '../registry.js';
+
+/** `mobkit/status` and `mobkit/capabilities`: what runs, and which methods it serves. */
+export const coreMethods: readonly RpcMethod[] = [
+  rpcMethod('mobkit/status', NO_PARAMS, (_params, { runtime, options }) => {
+    const status: Record<string, unknown> = {
+      contract_version: MOBKIT_CONTRACT_VERSION,
+      running: runtime.moduleIsRunning() && !runtime.isShuttingDown(),
+      loaded_modules: runtime.loadedModules(),
+      mob_state: runtime.isShuttingDown() ? 'Stopping' : 'Running',
+    };
+    const url = options.httpBaseUrl?.();
+    if (url !== undefined) status.http_base_url = url;
+    return status;
+  }),
+  rpcMethod('mobkit/capabilities', NO_PARAMS, (_params, { runtime, methods }) => ({
+    contract_version: MOBKIT_CONTRACT_VERSION,
+    runtime_type: 'unified',
+    methods,
+    loaded_modules: runtime.loadedModules(),
+    runtime_capabilities: {
+      spawn_modes: ['module', 'member'],
+      can_send_message: true,
+      can_reconcile_members: true,
+      can_route: true,
+      can_deliver: true,
+      can_schedule: true,
+      can_subscribe_events: true,
+      max_schedules_per_request: MAX_SCHEDULES_PER_REQUEST,
+    },
+  })),
+];

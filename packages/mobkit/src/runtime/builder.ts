@@ -1,0 +1,224 @@
+import {
+  type Clock,
+  type EventEnvelope,
+  type MobKitConfig,
+  MobKitError,
+  type RuntimeOptions,
+  type UnifiedEvent,
+  defaultRuntimeOptions,
+  isMobKitError,
+  systemClock,
+  toMobKitError,
+} from '@mobkit/core';
+import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
+import {
+  type DiscoveredMember,
+  type Discovery,
+  type ErrorEvent,
+  type MobHandle,
+  type UnifiedRuntimeReconcileReport,
+  bootMob,
+  discoverySpecToSpawnSpec,
+} from '../mob.js';
+import type { MobBootstrapSpec } from '../spec.js';
+import { CORE_MODULE_MCP_TIMEOUT_MS, DEFAULT_DRAIN_TIMEOUT_MS, type RuntimeSettings } from './settings.js';
+import type { UnifiedRuntime } from './unified-runtime.js';
+
+/** What a started runtime is made of, handed by the builder to the runtime it assembles. */
+export interface RuntimeParts {
+  settings: RuntimeSettings;
+  options: RuntimeOptions;
+  mob: MobHandle;
+  modules: ModuleRuntime;
+}
+
+/**
+ * Builds a {@link UnifiedRuntime}: `UnifiedRuntime.builder().mobSpec(…).moduleConfig(…).timeout(ms).build()`.
+ * The mob spec, module config and timeout are required (`MissingRequiredField`, checked in that order).
+ */
+export class UnifiedRuntimeBuilder {
+  private readonly state: RuntimeSettings = {
+    runtimeOptions: {},
+    moduleAgentEvents: [],
+    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    clock: systemClock,
+    coreModuleTimeoutMs: CORE_MODULE_MCP_TIMEOUT_MS,
+  };
+
+  /**
+   * @internal use {@link UnifiedRuntime.builder}; `assemble` makes the runtime from its started parts
+   * (so this file never imports the runtime class it builds).
+   */
+  constructor(private readonly assemble: (parts: RuntimeParts) => UnifiedRuntime) {}
+
+  /** The mob to bootstrap (required). */
+  mobSpec(spec: MobBootstrapSpec): this {
+    this.state.mobSpec = spec;
+    return this;
+  }
+  /** The modules to supervise (required). */
+  moduleConfig(config: MobKitConfig): this {
+    this.state.moduleConfig = config;
+    return this;
+  }
+  /** Start-up timeout per module, in milliseconds (required). */
+  timeout(ms: number): this {
+    this.state.timeoutMs = ms;
+    return this;
+  }
+  /** Supervisor options over the defaults (budgets 1/1, backoff 0 ms). */
+  runtimeOptions(options: Partial<RuntimeOptions>): this {
+    this.state.runtimeOptions = { ...this.state.runtimeOptions, ...options };
+    return this;
+  }
+  /** Agent events to merge into the stream at start. */
+  moduleAgentEvents(events: EventEnvelope<UnifiedEvent>[]): this {
+    this.state.moduleAgentEvents = [...events];
+    return this;
+  }
+  /** Called with the ids of members spawned by `spawn`, `spawnMany` and bootstrap discovery. */
+  postSpawnHook(hook: (memberIds: string[]) => unknown): this {
+    this.state.postSpawnHook = hook;
+    return this;
+  }
+  /** Called with every reconcile report. */
+  postReconcileHook(hook: (report: UnifiedRuntimeReconcileReport) => unknown): this {
+    this.state.postReconcileHook = hook;
+    return this;
+  }
+  /** Receives error events (`spawn_failure`, `host_loop_crash`, …); fire-and-forget. */
+  onError(hook: (event: ErrorEvent) => unknown): this {
+    this.state.onError = hook;
+    return this;
+  }
+  /** Agent discovery run once at build (after the pre-spawn hook). */
+  discovery(discovery: Discovery): this {
+    this.state.discovery = discovery;
+    return this;
+  }
+  /** Runs once at build; its result is the context passed to discovery. */
+  preSpawnHook(hook: () => unknown): this {
+    this.state.preSpawnHook = hook;
+    return this;
+  }
+  /** Bound on draining agent activity at shutdown (default 5 s). */
+  drainTimeout(ms: number): this {
+    this.state.drainTimeoutMs = ms;
+    return this;
+  }
+  /** Clock for runtime events (tests). */
+  clock(clock: Clock): this {
+    this.state.clock = clock;
+    return this;
+  }
+  /** Per-operation timeout for router/delivery/scheduling module calls (default 1 s). */
+  coreModuleTimeout(ms: number): this {
+    this.state.coreModuleTimeoutMs = ms;
+    return this;
+  }
+
+  /**
+   * Boots the mob, then the modules; if the modules fail to start the mob is stopped again and the
+   * start-up error returned (`ModuleStartupFailed`, or `ModuleStartupRollbackFailed` if stopping
+   * failed too). Then runs the pre-spawn hook and discovery and spawns what discovery found.
+   */
+  async build(): Promise<UnifiedRuntime> {
+    const settings: RuntimeSettings = { ...this.state };
+    const { mobSpec, moduleConfig, timeoutMs } = requiredSettings(settings);
+    const options: RuntimeOptions = { ...defaultRuntimeOptions(), ...settings.runtimeOptions };
+    const mob = await bootMob(mobSpec);
+    const modules = await startModulesOrRollBack(mob, moduleConfig, {
+      timeoutMs,
+      options,
+      agentEvents: settings.moduleAgentEvents,
+    });
+    const runtime = this.assemble({ settings, options, mob, modules });
+    try {
+      await runDiscovery(runtime, settings);
+    } catch (error) {
+      await runtime.shutdown().catch(() => undefined);
+      throw error;
+    }
+    return runtime;
+  }
+}
+
+function requiredSettings(s: RuntimeSettings): {
+  mobSpec: MobBootstrapSpec;
+  moduleConfig: MobKitConfig;
+  timeoutMs: number;
+} {
+  if (s.mobSpec === undefined) throw missing('mobSpec', 'call .mobSpec(MobBootstrapSpec.new(definition))');
+  if (s.moduleConfig === undefined)
+    throw missing('moduleConfig', 'call .moduleConfig({ modules, discovery, preSpawn })');
+  if (s.timeoutMs === undefined) throw missing('timeout', 'call .timeout(ms), e.g. .timeout(2000)');
+  if (!Number.isInteger(s.timeoutMs) || s.timeoutMs <= 0) {
+    throw new MobKitError(
+      'InvalidInput',
+      `timeout: expected a positive integer of milliseconds, got ${String(s.timeoutMs)}`,
+      { details: { field: 'timeout' } },
+    );
+  }
+  return { mobSpec: s.mobSpec, moduleConfig: s.moduleConfig, timeoutMs: s.timeoutMs };
+}
+
+/** Starts the modules; when that fails the (already started) mob is stopped again before the error is thrown. */
+async function startModulesOrRollBack(
+  mob: MobHandle,
+  config: MobKitConfig,
+  start: Parameters<typeof startModuleRuntime>[1],
+): Promise<ModuleRuntime> {
+  try {
+    return await startModuleRuntime(config, start);
+  } catch (error) {
+    const startupError = toMobKitError(error);
+    try {
+      await mob.stop();
+    } catch (rollbackError) {
+      throw new MobKitError(
+        'ModuleStartupRollbackFailed',
+        `module start-up failed (${startupError.message}) and stopping the mob again failed too (${toMobKitError(rollbackError).message})`,
+        {
+          cause: startupError,
+          details: { startupError: startupError.toJSON(), rollbackError: toMobKitError(rollbackError).toJSON() },
+        },
+      );
+    }
+    if (isMobKitError(error)) throw error;
+    throw new MobKitError(
+      'ModuleStartupFailed',
+      `module start-up failed: ${startupError.message}; the mob was stopped again`,
+      { cause: error },
+    );
+  }
+}
+
+/** Runs the pre-spawn hook and discovery once, at build, and spawns what discovery found. */
+async function runDiscovery(runtime: UnifiedRuntime, settings: RuntimeSettings): Promise<void> {
+  let context: unknown = null;
+  if (settings.preSpawnHook) {
+    try {
+      context = await settings.preSpawnHook();
+    } catch (error) {
+      throw new MobKitError('PreSpawnHookFailed', `pre-spawn hook failed: ${toMobKitError(error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  if (!settings.discovery) return;
+  let found: DiscoveredMember[];
+  try {
+    found = await settings.discovery.discover(context);
+  } catch (error) {
+    throw new MobKitError('DiscoveryFailed', `agent discovery failed: ${toMobKitError(error).message}`, {
+      cause: error,
+    });
+  }
+  if (found.length > 0) await runtime.spawnMany(found.map(discoverySpecToSpawnSpec));
+}
+
+function missing(field: 'mobSpec' | 'moduleConfig' | 'timeout', hint: string): MobKitError {
+  return new MobKitError('MissingRequiredField', `UnifiedRuntime builder: ${field} is required; ${hint}`, {
+    details: { field },
+  });
+}

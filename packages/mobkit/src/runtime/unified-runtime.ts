@@ -1,0 +1,421 @@
+import {
+  type EventEnvelope,
+  type LifecycleEvent,
+  type MobKitConfig,
+  MobKitError,
+  type ModuleHealthTransition,
+  type RuntimeOptions,
+  type UnifiedEvent,
+  toMobKitError,
+} from '@mobkit/core';
+import type { ModuleRuntime } from '@mobkit/supervisor';
+import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, RoutingService } from '@mobkit/routing';
+import { EventHub, type UnifiedEventListener } from '../events.js';
+import type { MobBootstrapSpec } from '../spec.js';
+import {
+  type ErrorEvent,
+  type MobHandle,
+  type MobReconcileReport,
+  type MobStopResult,
+  type ShutdownDrainReport,
+  type SpawnSpecInput,
+  type UnifiedRuntimeReconcileReport,
+  type UnifiedRuntimeShutdownReport,
+  agentEventToEnvelope,
+} from '../mob.js';
+import {
+  DeliveryBridge,
+  type DeliveryRecordView,
+  type DeliverySendInput,
+  type DeliveryHistoryQuery,
+} from '../delivery.js';
+import { SchedulingBridge, type RuntimeDispatchReport, type ScheduleInput } from '../scheduling.js';
+import { type RuntimeParts, UnifiedRuntimeBuilder } from './builder.js';
+import { reconcileManagedRoutes } from './managed-routes.js';
+import { type RuntimeSettings, fireAndForget } from './settings.js';
+import type {
+  RuntimeMemberSnapshot,
+  RuntimeMessageContent,
+  RuntimeMobStatus,
+  RuntimeModuleCallRequest,
+  RuntimeModuleCallResult,
+  RuntimeScheduleEvaluation,
+  RuntimeScheduler,
+  RuntimeSchedulerOptions,
+  RuntimeToolResult,
+} from './types.js';
+
+/**
+ * The mob and its modules as one runtime: a roster of LLM agents (embedded mob) plus supervised
+ * module processes, one ordered event stream, roster-managed routes, trusted routing, delivery and
+ * schedule dispatch with runtime injection into members, and an ordered shutdown. It speaks no
+ * protocol itself: `createRpcHandler` serves it as JSON-RPC and `mobkit/http` over HTTP.
+ */
+export class UnifiedRuntime {
+  /** The supervisor options in force. */
+  readonly options: RuntimeOptions;
+  private readonly settings: RuntimeSettings;
+  private readonly hub = new EventHub();
+  private readonly mob: MobHandle;
+  private readonly modules: ModuleRuntime;
+  private readonly routing: RoutingService;
+  private readonly deliveryBridge: DeliveryBridge;
+  private readonly schedulingBridge: SchedulingBridge;
+  private readonly unsubscribers: Array<() => void> = [];
+  private readonly shutdownController = new AbortController();
+  private shutdownReport: Promise<UnifiedRuntimeShutdownReport> | undefined;
+  private agentEventsSeen = 0;
+
+  /** Starts the builder. */
+  static builder(): UnifiedRuntimeBuilder {
+    return new UnifiedRuntimeBuilder((parts) => new UnifiedRuntime(parts));
+  }
+
+  /** Shortcut: `builder().mobSpec(mobSpec).moduleConfig(moduleConfig).timeout(timeoutMs).build()`. */
+  static bootstrap(mobSpec: MobBootstrapSpec, moduleConfig: MobKitConfig, timeoutMs: number): Promise<UnifiedRuntime> {
+    return UnifiedRuntime.builder().mobSpec(mobSpec).moduleConfig(moduleConfig).timeout(timeoutMs).build();
+  }
+
+  /** @internal use {@link UnifiedRuntime.builder}. */
+  constructor(parts: RuntimeParts) {
+    const { settings, options, mob, modules } = parts;
+    const hub = this.hub;
+    this.settings = settings;
+    this.options = options;
+    this.mob = mob;
+    this.modules = modules;
+    for (const event of modules.mergedEvents()) hub.publish(event);
+    this.unsubscribers.push(modules.subscribe((event) => hub.publish(event)));
+    this.unsubscribers.push(
+      mob.subscribe((mobEvent) => {
+        if (mobEvent.kind !== 'agent') return;
+        this.agentEventsSeen += 1;
+        if (mobEvent.event.type === 'run_failed') {
+          this.fireError({ category: 'host_loop_crash', member_id: mobEvent.memberId, error: mobEvent.event.error });
+        }
+        hub.publish(agentEventToEnvelope(mobEvent));
+      }),
+    );
+    const timeoutMs = settings.coreModuleTimeoutMs;
+    this.routing = new RoutingService({
+      loadedModules: () => modules.loadedModules(),
+      router: async (request) =>
+        (await modules.callTool('router', 'routing.resolve', { ...request }, timeoutMs)).payload,
+      emit: (event) => hub.publish(event as EventEnvelope<UnifiedEvent>),
+      clock: settings.clock,
+      latestEventMs: () => hub.latestTimestampMs(),
+    });
+    this.deliveryBridge = new DeliveryBridge({
+      trusted: this.routing.trusted,
+      modules,
+      mob,
+      hub,
+      clock: settings.clock,
+      timeoutMs,
+    });
+    this.schedulingBridge = new SchedulingBridge({ modules, mob, hub, clock: settings.clock, timeoutMs });
+  }
+
+  // ---------------------------------------------------------------- mob
+
+  /** The embedded mob's handle (roster, comms, turns). */
+  mobHandle(): MobHandle {
+    return this.mob;
+  }
+
+  /** The mob's state (`'Running'` after bootstrap). */
+  status(): Promise<RuntimeMobStatus> {
+    return this.mob.status();
+  }
+
+  /** Spawns one member; fires the post-spawn hook, or a `spawn_failure` error event. */
+  async spawn(spec: SpawnSpecInput): Promise<RuntimeMemberSnapshot> {
+    this.assertAccepting('spawn');
+    try {
+      const snapshot = await this.mob.spawn(spec);
+      this.firePostSpawn([snapshot.meerkatId]);
+      return snapshot;
+    } catch (error) {
+      this.fireSpawnFailure(spec, error);
+      throw error;
+    }
+  }
+
+  /** Spawns several members; the post-spawn hook gets the ids spawned (if any). */
+  async spawnMany(specs: SpawnSpecInput[]): Promise<RuntimeMemberSnapshot[]> {
+    this.assertAccepting('spawnMany');
+    const snapshots: RuntimeMemberSnapshot[] = [];
+    for (const spec of specs) {
+      try {
+        snapshots.push(await this.mob.spawn(spec));
+      } catch (error) {
+        this.fireSpawnFailure(spec, error);
+        throw error;
+      }
+    }
+    if (snapshots.length > 0) this.firePostSpawn(snapshots.map((s) => s.meerkatId));
+    return snapshots;
+  }
+
+  /** Spawns the member unless it exists; returns its snapshot. */
+  async ensureMember(spec: SpawnSpecInput): Promise<RuntimeMemberSnapshot> {
+    this.assertAccepting('ensureMember');
+    return this.mob.ensureMember(spec);
+  }
+
+  /** Every member's snapshot. */
+  listMembers(): Promise<RuntimeMemberSnapshot[]> {
+    return this.mob.listMembers();
+  }
+
+  /** One member's snapshot, or `undefined`. */
+  getMember(memberId: string): Promise<RuntimeMemberSnapshot | undefined> {
+    return this.mob.getMember(memberId);
+  }
+
+  /** Members whose label `labelKey` equals `labelValue`. */
+  findMembers(labelKey: string, labelValue: string): Promise<RuntimeMemberSnapshot[]> {
+    return this.mob.findMembers(labelKey, labelValue);
+  }
+
+  /** Retires a member (its managed route goes at the next reconcile). */
+  retireMember(memberId: string): Promise<void> {
+    return this.mob.retire(memberId);
+  }
+
+  /** Retires and spawns a member again with the same spec. */
+  async respawnMember(memberId: string): Promise<RuntimeMemberSnapshot> {
+    this.assertAccepting('respawnMember');
+    return this.mob.respawn(memberId);
+  }
+
+  /** Sends a message to a member from the host; returns the accepting session id. */
+  async sendMessage(memberId: string, content: RuntimeMessageContent): Promise<string> {
+    this.assertAccepting('sendMessage');
+    return this.mob.sendMessage(memberId, content);
+  }
+
+  /**
+   * Reconciles the roster to `specs` (retiring members not listed), then — when the `router` module is
+   * loaded — keeps one managed route per active member (`mob.member.<id>`, sink `mob_member`, target
+   * `delivery`, channel `notification`) and removes the routes of members that are gone.
+   */
+  async reconcile(specs: SpawnSpecInput[]): Promise<UnifiedRuntimeReconcileReport> {
+    this.assertAccepting('reconcile');
+    const mobReport: MobReconcileReport = await this.mob.reconcile(specs, { retireStale: true });
+    if (mobReport.spawned.length > 0) this.firePostSpawn([...mobReport.spawned]);
+    const routing = reconcileManagedRoutes(
+      this.routing.routes,
+      await this.mob.listMembers(),
+      this.modules.loadedModules().includes('router'),
+    );
+    const report: UnifiedRuntimeReconcileReport = { mob: mobReport, routing };
+    const hook = this.settings.postReconcileHook;
+    if (hook) fireAndForget(() => hook(report));
+    return report;
+  }
+
+  // ---------------------------------------------------------------- modules
+
+  /** True until shutdown. */
+  moduleIsRunning(): boolean {
+    return this.modules.isRunning();
+  }
+
+  /** Loaded module ids, sorted. */
+  loadedModules(): string[] {
+    return this.modules.loadedModules();
+  }
+
+  /** Makes sure `ids` are running (starting the ones that are not); returns how many were started. */
+  async reconcileModules(ids: string[], timeoutMs: number): Promise<number> {
+    this.assertAccepting('reconcileModules');
+    return this.modules.reconcileModules(ids, timeoutMs);
+  }
+
+  /** Starts or replaces one module. */
+  async spawnModule(moduleId: string, timeoutMs: number): Promise<void> {
+    this.assertAccepting('spawnModule');
+    return this.modules.spawnMember(moduleId, timeoutMs);
+  }
+
+  /** Calls a tool of an MCP module on its kept session. */
+  callTool(
+    moduleId: string,
+    tool: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<RuntimeToolResult> {
+    return this.modules.callTool(moduleId, tool, args, timeoutMs);
+  }
+
+  /** Routes `{ moduleId, method, params }` to a module (`<module>/<method>` over JSON-RPC). */
+  routeModuleCall(request: RuntimeModuleCallRequest, timeoutMs: number): Promise<RuntimeModuleCallResult> {
+    return this.modules.routeModuleCall(request, timeoutMs);
+  }
+
+  /** Every module health transition so far. */
+  moduleHealthTransitions(): ModuleHealthTransition[] {
+    return this.modules.healthTransitions();
+  }
+
+  /** Lifecycle stages: `MobStarted, ModulesStarted, MergedStreamStarted` then, at shutdown, `ShutdownRequested, ShutdownComplete`. */
+  moduleLifecycleEvents(): LifecycleEvent[] {
+    return this.modules.lifecycleEvents();
+  }
+
+  /** The merged stream (agent and module events, in `(timestamp_ms, event_id, source)` order; bounded). */
+  moduleEvents(): EventEnvelope<UnifiedEvent>[] {
+    return this.hub.events();
+  }
+
+  /** Live agent and module events; returns the unsubscribe function. */
+  subscribe(listener: UnifiedEventListener): () => void {
+    return this.hub.subscribe(listener);
+  }
+
+  // ---------------------------------------------------------------- routing & delivery
+
+  /** Resolves a recipient through the router module and the route table into a trusted resolution. */
+  async resolveRouting(request: RoutingResolveRequest): Promise<RoutingResolution> {
+    this.assertAccepting('resolveRouting');
+    return this.routing.resolve(request);
+  }
+
+  /** Operator-managed routes, sorted by key. */
+  listRuntimeRoutes(): RuntimeRoute[] {
+    return this.routing.routes.list();
+  }
+
+  /** Adds or replaces a route (validated). */
+  addRuntimeRoute(route: RuntimeRoute | Record<string, unknown>): RuntimeRoute {
+    return this.routing.routes.add(route);
+  }
+
+  /** Deletes a route by key (`RouteNotFound`). */
+  deleteRuntimeRoute(routeKey: string): RuntimeRoute {
+    return this.routing.routes.delete(routeKey);
+  }
+
+  /** Sends a payload along an issued resolution: checks, idempotency, rate limit, attempts. `mob_member` goes to the member. */
+  async sendDelivery(request: DeliverySendInput): Promise<DeliveryRecordView> {
+    this.assertAccepting('sendDelivery');
+    return this.deliveryBridge.send(request);
+  }
+
+  /** Newest deliveries, in order. */
+  deliveryHistory(query: DeliveryHistoryQuery = {}): DeliveryRecordView[] {
+    return this.deliveryBridge.history(query);
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  /** Which schedules are due at `tickMs` (pure). */
+  evaluateScheduleTick(schedules: ScheduleInput[], tickMs: number): RuntimeScheduleEvaluation {
+    return this.schedulingBridge.evaluate(schedules, tickMs);
+  }
+
+  /**
+   * Dispatches the schedules due at `tickMs`, once each; a `runtime_injection` the scheduling module
+   * returns is sent to the member and recorded as `runtime/runtime.injection.executed` (or `…failed`).
+   */
+  async dispatchScheduleTick(schedules: ScheduleInput[], tickMs: number): Promise<RuntimeDispatchReport> {
+    this.assertAccepting('dispatchScheduleTick');
+    return this.schedulingBridge.dispatch(schedules, tickMs);
+  }
+
+  /**
+   * Starts a live scheduler over `schedules` (e.g. from `schedules.toml`) that fires through this
+   * runtime: each due tick is dispatched once, and injections go to the members. It stops at shutdown.
+   */
+  startScheduler(schedules: readonly ScheduleInput[], options: RuntimeSchedulerOptions = {}): RuntimeScheduler {
+    this.assertAccepting('startScheduler');
+    return this.schedulingBridge.startScheduler(schedules, options);
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /** True once shutdown has begun. */
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /**
+   * Aborted when shutdown begins (before draining). Whatever serves this runtime — HTTP streams,
+   * subscriptions, a gateway — ties its lifetime to it, e.g. `mobkit/http` closes its SSE streams.
+   */
+  get shutdownSignal(): AbortSignal {
+    return this.shutdownController.signal;
+  }
+
+  /**
+   * Stops accepting work, drains agent activity (bounded), stops the modules (reverse start order,
+   * SIGTERM, grace, SIGKILL of the process group), then stops the mob. Idempotent: later calls
+   * return the first report.
+   */
+  shutdown(): Promise<UnifiedRuntimeShutdownReport> {
+    this.shutdownReport ??= this.runShutdown();
+    return this.shutdownReport;
+  }
+
+  private get shuttingDown(): boolean {
+    return this.shutdownController.signal.aborted;
+  }
+
+  private async runShutdown(): Promise<UnifiedRuntimeShutdownReport> {
+    this.shutdownController.abort();
+    const drain = await this.drainAgentEvents();
+    const moduleShutdown = await this.modules.shutdown();
+    let mobStop: MobStopResult;
+    try {
+      await this.mob.stop();
+      mobStop = { ok: true };
+    } catch (error) {
+      mobStop = { ok: false, error: toMobKitError(error) };
+    }
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    await this.deliveryBridge.close();
+    await this.schedulingBridge.close();
+    this.hub.close();
+    return { drain, moduleShutdown, mobStop };
+  }
+
+  private async drainAgentEvents(): Promise<ShutdownDrainReport> {
+    const started = Date.now();
+    const seenBefore = this.agentEventsSeen;
+    let timedOut = false;
+    try {
+      await this.mob.waitForIdle(this.settings.drainTimeoutMs);
+    } catch {
+      timedOut = true;
+    }
+    return { drainedCount: this.agentEventsSeen - seenBefore, timedOut, drainDurationMs: Date.now() - started };
+  }
+
+  private assertAccepting(operation: string): void {
+    if (this.shuttingDown)
+      throw new MobKitError(
+        'RuntimeShuttingDown',
+        `${operation}: the runtime is shutting down and accepts no new work`,
+      );
+  }
+
+  private firePostSpawn(ids: string[]): void {
+    const hook = this.settings.postSpawnHook;
+    if (hook) fireAndForget(() => hook(ids));
+  }
+
+  private fireSpawnFailure(spec: SpawnSpecInput, error: unknown): void {
+    this.fireError({
+      category: 'spawn_failure',
+      member_id: spec.meerkatId,
+      profile: spec.profile,
+      error: toMobKitError(error).message,
+    });
+  }
+
+  private fireError(event: ErrorEvent): void {
+    const hook = this.settings.onError;
+    if (hook) fireAndForget(() => hook(event));
+  }
+}
