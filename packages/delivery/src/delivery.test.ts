@@ -1,12 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock, MobKitError, isMobKitError } from '@mobkit/core';
-import { Issuer, codeOf } from '../test/fixtures.js';
+import { Issuer, advanceOnSleep, codeOf } from '../test/fixtures.js';
 import {
   DeliveryService,
   MemoryLedger,
   MemorySink,
   MobMemberSink,
   SinkError,
+  deliveryRecordToWire,
+  parseDeliveryRecord,
   type DeliveryResolution,
   type DeliverySendEvent,
   type SinkAdapter,
@@ -25,16 +27,12 @@ function setup(
   const issuer = new Issuer();
   const memory = new MemorySink();
   const clock = options.clock ?? new ManualClock(0);
-  const sleeps: number[] = [];
+  const sleeps = advanceOnSleep(clock);
   const events: DeliverySendEvent[] = [];
   const delivery = new DeliveryService({
     sinks: options.sinks ?? { memory, email: memory },
     trusted: issuer,
     clock,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      clock.advance(ms);
-    },
     emit: (e) => events.push(e),
     ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
     ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
@@ -236,7 +234,13 @@ describe('idempotency scoped by route_id:key', () => {
   it('inFlight: "reject" fails a duplicate with IdempotencyInFlight instead of waiting', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const slow: SinkAdapter = { adapter: 'slow', send: async () => (await gate, { ok: true }) };
+    const slow: SinkAdapter = {
+      adapter: 'slow',
+      send: async () => {
+        await gate;
+        return { ok: true };
+      },
+    };
     const { issuer, delivery } = setup({ sinks: { memory: slow }, inFlight: 'reject' });
     const r = issuer.issue({ recipient: 'a' });
     const a = delivery.send({ resolution: r, payload: 1, idempotencyKey: 'k' });
@@ -359,6 +363,31 @@ describe('real attempts with growing backoff', () => {
     expect(sink.calls).toBe(4);
   });
 
+  it('waits on the clock between attempts: nothing is retried until the ManualClock reaches the backoff', async () => {
+    const sink = scripted([{ ok: false, retryable: true, error: 'busy' }]);
+    const clock = new ManualClock(1_000);
+    const issuer = new Issuer();
+    const delivery = new DeliveryService({ sinks: { memory: sink }, trusted: issuer, clock });
+    const sending = delivery.send({
+      resolution: issuer.issue({ recipient: 'a', retryMax: 2, backoffMs: 400 }),
+      payload: 1,
+    });
+    await vi.waitFor(() => expect(clock.pendingSleeps).toBe(1));
+    expect(sink.calls).toBe(1);
+    clock.advance(399);
+    await Promise.resolve();
+    expect(sink.calls).toBe(1);
+    expect(clock.pendingSleeps).toBe(1);
+    clock.advance(1);
+    const record = await sending;
+    expect(sink.calls).toBe(2);
+    expect(record.attempts.map((a) => [a.status, a.atMs, a.backoffMs])).toEqual([
+      ['transient_failure', 1_000, 400],
+      ['sent', 1_400, 0],
+    ]);
+    expect(clock.pendingSleeps).toBe(0);
+  });
+
   it('stops at the first success', async () => {
     const sink = scripted([{ ok: false, retryable: true, error: 'e1' }]);
     const { issuer, delivery } = setup({ sinks: { memory: sink } });
@@ -397,13 +426,9 @@ describe('real attempts with growing backoff', () => {
   it('caps the wait at maxBackoffMs', async () => {
     const sink = scripted(Array.from({ length: 5 }, () => ({ ok: false as const, retryable: true, error: 'x' })));
     const issuer = new Issuer();
-    const sleeps: number[] = [];
-    const delivery = new DeliveryService({
-      sinks: { memory: sink },
-      trusted: issuer,
-      maxBackoffMs: 300,
-      sleep: async (ms) => void sleeps.push(ms),
-    });
+    const clock = new ManualClock(0);
+    const sleeps = advanceOnSleep(clock);
+    const delivery = new DeliveryService({ sinks: { memory: sink }, trusted: issuer, clock, maxBackoffMs: 300 });
     await delivery.send({ resolution: issuer.issue({ recipient: 'a', retryMax: 4, backoffMs: 100 }), payload: 1 });
     expect(sleeps).toEqual([100, 200, 300, 300]);
   });
@@ -499,6 +524,51 @@ describe('history and events', () => {
     payload.nested.n = 2;
     expect(record.payload).toEqual({ text: 'original', nested: { n: 1 } });
     expect(delivery.history()[0]?.payload).toEqual({ text: 'original', nested: { n: 1 } });
+  });
+
+  it('builds the wire record once per send: the event, the ledger line and deliveryRecordToWire share it', async () => {
+    const ledger = new MemoryLedger();
+    const issuer = new Issuer();
+    const events: DeliverySendEvent[] = [];
+    const delivery = new DeliveryService({
+      sinks: { memory: new MemorySink() },
+      trusted: issuer,
+      clock: new ManualClock(5),
+      ledger,
+      emit: (e) => events.push(e),
+    });
+    const resolution = issuer.issue({ recipient: 'a' });
+    const record = await delivery.send({ resolution, payload: { n: 1 }, idempotencyKey: 'k' });
+    const wire = deliveryRecordToWire(record);
+    expect(wire).toEqual({
+      delivery_id: 'delivery-000000',
+      route_id: record.routeId,
+      recipient: 'a',
+      sink: 'memory',
+      target_module: 'delivery',
+      payload: { n: 1 },
+      status: 'sent',
+      attempts: [{ attempt: 1, status: 'sent', at_ms: 5, backoff_ms: 0 }],
+      first_attempt_ms: 5,
+      final_attempt_ms: 5,
+      idempotency_key: 'k',
+      sink_adapter: 'memory',
+    });
+    expect(Object.isFrozen(wire) && Object.isFrozen(wire.attempts)).toBe(true);
+    expect(deliveryRecordToWire(record)).toBe(wire);
+    const line = ledger.entries.find((e) => e.kind === 'record');
+    expect(line?.kind === 'record' && line.record).toBe(wire);
+    expect(events[0]?.event.payload.attempts).toBe(wire.attempts);
+    // A replayed send under the key returns the same record, hence the same wire form; another send its own.
+    const replayed = await delivery.send({ resolution, payload: { n: 1 }, idempotencyKey: 'k' });
+    expect(deliveryRecordToWire(replayed)).toBe(wire);
+    const other = await delivery.send({ resolution: issuer.issue({ recipient: 'b' }), payload: 2 });
+    expect(deliveryRecordToWire(other)).not.toBe(wire);
+    expect(deliveryRecordToWire(other).recipient).toBe('b');
+    // A record built elsewhere is encoded by the codec (and round-trips through it).
+    const copy = { ...record, attempts: [...record.attempts] };
+    expect(deliveryRecordToWire(copy)).toEqual(wire);
+    expect(parseDeliveryRecord(deliveryRecordToWire(copy))).toEqual(copy);
   });
 
   it('returns frozen records', async () => {

@@ -1,33 +1,33 @@
-import { MobKitError, sequenceId, systemClock, type Clock, type EventEnvelope, type ModuleEvent } from '@mobkit/core';
-import { FileLedger, type DeliveryLedger, type LedgerEntry } from './ledger.js';
+import {
+  type Clock,
+  type EventEnvelope,
+  MobKitError,
+  type ModuleEvent,
+  type TrustedResolutionLookup,
+  sequenceId,
+  systemClock,
+} from '@mobkit/core';
+import { attemptDelivery } from './attempts.js';
+import { checkIssued, checkKey, copyPayload, readRequestKeys } from './checks.js';
+import { IdempotencyIndex, scopedKeyOf } from './idempotency.js';
+import { type DeliveryLedger, FileLedger, type LedgerEntry } from './ledger.js';
+import { freezeRecord, readLedger } from './ledger-replay.js';
+import { RateLimiter } from './rate-limit.js';
 import {
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_PAGE,
-  DELIVERY_TARGET_MODULE,
-  DeliveryRecordSchema,
-  DeliveryResolutionSchema,
-  RATE_WINDOW_MS,
-  canonicalJson,
-  deliveryRecordToWire,
-  deliveryResolutionToWire,
-  type DeliveryAttempt,
   type DeliveryAttemptWire,
   type DeliveryHistoryQuery,
   type DeliveryRecord,
+  type DeliveryRecordWire,
   type DeliveryResolution,
   type DeliveryResolutionWire,
   type DeliverySendRequest,
+  buildRecordWire,
+  canonicalJson,
+  deliveryResolutionToWire,
 } from './schema.js';
-import type { SinkAdapter, SinkMessage, SinkOutcome } from './sinks/types.js';
-
-/**
- * Where delivery looks up the resolutions route resolution issued. `@mobkit/routing`'s
- * `TrustedResolutions` satisfies it structurally; the unified runtime passes it in.
- */
-export interface TrustedResolutionLookup {
-  /** The issued resolution under `routeId`, or `undefined` if never issued or forgotten. */
-  get(routeId: string): DeliveryResolution | undefined;
-}
+import type { SinkAdapter } from './sinks/types.js';
 
 /** Payload of the `delivery/send` event. */
 export interface DeliverySendEventPayload {
@@ -51,12 +51,13 @@ export interface DeliveryServiceOptions {
    * them to the `delivery` module). Without it such sinks fail with `UnknownSink`.
    */
   fallbackSink?: SinkAdapter;
-  /** Issued resolutions to check against (routing's trusted store). */
+  /** Issued resolutions to check against (routing's trusted store; core's `TrustedResolutionLookup`). */
   trusted: TrustedResolutionLookup;
-  /** Time source for attempts and rate windows (default the system clock). */
+  /**
+   * The time seam: attempt times and rate windows read it, and the waits between attempts are
+   * `clock.sleep(ms)` (default the system clock). Tests pass core's `ManualClock` and advance it.
+   */
   clock?: Clock;
-  /** Waits between attempts (default a real timer). With a `ManualClock`, pass one that advances it. */
-  sleep?: (ms: number) => Promise<void>;
   /**
    * Durable record store. Without one, records and keys live only in this object's memory;
    * {@link DeliveryService.open} opens a {@link FileLedger} from a path; {@link MemoryLedger} is the
@@ -77,33 +78,15 @@ export interface DeliveryServiceOptions {
   latestEventMs?: () => number;
 }
 
-interface KnownKey {
-  record: DeliveryRecord;
-  resolution: DeliveryResolution;
+/** The sink a send goes to and the idempotency bookkeeping it carries from admission to its end. */
+interface Admitted {
+  deliveryId: string;
+  issued: DeliveryResolution;
+  adapter: SinkAdapter;
+  payload: unknown;
+  key: string | undefined;
+  scopedKey: string | undefined;
   payloadJson: string;
-}
-
-interface InFlight {
-  payloadJson: string;
-  done: Promise<DeliveryRecord>;
-}
-
-const RESOLUTION_FIELDS = [
-  ['recipient', 'recipient'],
-  ['channel', 'channel'],
-  ['sink', 'sink'],
-  ['targetModule', 'target_module'],
-  ['retryMax', 'retry_max'],
-  ['backoffMs', 'backoff_ms'],
-  ['rateLimitPerMinute', 'rate_limit_per_minute'],
-] as const;
-
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function freezeRecord(record: DeliveryRecord): DeliveryRecord {
-  for (const attempt of record.attempts) Object.freeze(attempt);
-  Object.freeze(record.attempts);
-  return Object.freeze(record);
 }
 
 /**
@@ -117,37 +100,30 @@ export class DeliveryService {
   private readonly sinks: Map<string, SinkAdapter>;
   private readonly trusted: TrustedResolutionLookup;
   private readonly clock: Clock;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly ledger: DeliveryLedger | undefined;
   private readonly historyLimit: number;
   private readonly maxBackoffMs: number;
-  private readonly inFlightMode: 'wait' | 'reject';
   private readonly options: DeliveryServiceOptions;
-  private readonly startedAtMs: number;
+  private readonly rateLimiter: RateLimiter;
+  private readonly idempotency: IdempotencyIndex;
 
   private readonly records: DeliveryRecord[] = [];
-  private readonly keys = new Map<string, KnownKey>();
-  private readonly inFlight = new Map<string, InFlight>();
-  private readonly rateUsed = new Map<string, { windowStart: number; count: number }>();
-  private readonly ratePending = new Map<string, number>();
   private nextSeq = 0;
   private lastEventMs = Number.NEGATIVE_INFINITY;
-  private lastPrunedWindow = -1;
 
   constructor(options: DeliveryServiceOptions) {
     this.options = options;
     this.sinks = options.sinks instanceof Map ? new Map(options.sinks) : new Map(Object.entries(options.sinks));
     this.trusted = options.trusted;
     this.clock = options.clock ?? systemClock;
-    this.sleep = options.sleep ?? realSleep;
     this.ledger = options.ledger;
     this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
     if (!Number.isInteger(this.historyLimit) || this.historyLimit < 1) {
       throw new MobKitError('InvalidConfig', `historyLimit: must be a positive integer, got ${this.historyLimit}`);
     }
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.inFlightMode = options.inFlight ?? 'wait';
-    this.startedAtMs = this.clock.nowMs();
+    this.idempotency = new IdempotencyIndex(options.inFlight ?? 'wait');
+    this.rateLimiter = new RateLimiter(this.clock.nowMs());
     if (this.ledger !== undefined) this.replay(this.ledger.replay());
   }
 
@@ -168,6 +144,11 @@ export class DeliveryService {
     return [...this.sinks.keys()].sort();
   }
 
+  /** Number of `(route, recipient, sink)` rate counters held (for diagnostics and tests). */
+  get rateCounterCount(): number {
+    return this.rateLimiter.counterCount;
+  }
+
   /**
    * Delivers `payload` along `resolution`. Checks, in order: the resolution's route id was issued
    * (`InvalidRouteId` when blank, `UnknownRouteId`), every field equals the issued one
@@ -175,7 +156,8 @@ export class DeliveryService {
    * blank (`InvalidIdempotencyKey`). A known `route_id:key` returns the same record without a new
    * attempt (`IdempotencyPayloadMismatch` for another payload); a duplicate of an in-flight send
    * waits for it. Then the sink must exist (`UnknownSink`) and the rate limit must allow it
-   * (`RateLimited`).
+   * (`RateLimited`). The record's wire form is built once, when the send finishes:
+   * `deliveryRecordToWire(record)` returns that same object (the event and the ledger carry it too).
    */
   send(request: DeliverySendRequest): Promise<DeliveryRecord> {
     try {
@@ -187,280 +169,102 @@ export class DeliveryService {
 
   private admit(request: DeliverySendRequest): Promise<DeliveryRecord> {
     this.checkModuleLoaded();
-    if (request === null || typeof request !== 'object')
-      throw new MobKitError('InvalidInput', 'send: expected {resolution, payload, idempotencyKey?}');
-    const resolution = request.resolution;
-    if (resolution === null || typeof resolution !== 'object') {
-      throw new MobKitError('InvalidInput', 'resolution: required; pass the resolution that routing issued', {
-        details: { field: 'resolution' },
-      });
-    }
-    const routeId = typeof resolution.routeId === 'string' ? resolution.routeId.trim() : '';
-    if (routeId === '') {
-      throw new MobKitError('InvalidRouteId', 'resolution.route_id: must be a non-blank route id issued by routing', {
-        details: { field: 'resolution.route_id' },
-      });
-    }
-    const rawKey = request.idempotencyKey;
-    if (rawKey !== undefined && rawKey !== null && typeof rawKey !== 'string') {
-      throw new MobKitError('InvalidIdempotencyKey', 'idempotency_key: expected a string', {
-        details: { field: 'idempotency_key' },
-      });
-    }
-    const key = typeof rawKey === 'string' ? rawKey.trim() : undefined;
-    const scopedKey = key === undefined || key === '' ? undefined : `${routeId}:${key}`;
-    const stored = scopedKey === undefined ? undefined : this.keys.get(scopedKey);
-    // Route ids restart with a restarted router; a stored key only counts for the same resolution.
+    const { routeId, key } = readRequestKeys(request);
+    const scopedKey = key === undefined || key === '' ? undefined : scopedKeyOf(routeId, key);
     const current = this.trusted.get(routeId);
-    const known =
-      stored !== undefined && (current === undefined || sameResolution(current, stored.resolution))
-        ? stored
-        : undefined;
-
-    // 1. Issued? (A key that outlived the trusted cache keeps a canonical copy of its resolution.)
-    const issued = current ?? known?.resolution;
-    if (issued === undefined) {
-      throw new MobKitError(
-        'UnknownRouteId',
-        `resolution.route_id ${JSON.stringify(routeId)} was not issued by routing (or was forgotten); resolve the recipient again`,
-        {
-          details: { route_id: routeId },
-        },
-      );
-    }
-    // 2. Every field as issued.
-    const forged = RESOLUTION_FIELDS.filter(
-      ([camel]) => (resolution as unknown as Record<string, unknown>)[camel] !== issued[camel],
-    ).map(([, wire]) => wire);
-    if (forged.length > 0) {
-      throw new MobKitError(
-        'ForgedResolution',
-        `resolution ${routeId} differs from the issued one in ${forged.join(', ')}; send the resolution exactly as routing issued it`,
-        {
-          details: { route_id: routeId, fields: forged },
-        },
-      );
-    }
-    // 3. Target.
-    if (issued.targetModule !== DELIVERY_TARGET_MODULE) {
-      throw new MobKitError(
-        'InvalidRouteTarget',
-        `resolution ${routeId} targets module ${JSON.stringify(issued.targetModule)}, not "delivery"; send it through that module`,
-        {
-          details: { route_id: routeId, target_module: issued.targetModule },
-        },
-      );
-    }
-    // 4. Key.
-    if (key === '') {
-      throw new MobKitError(
-        'InvalidIdempotencyKey',
-        'idempotency_key: must not be blank; omit it or give a non-blank key',
-        { details: { field: 'idempotency_key' } },
-      );
-    }
-    if (request.payload === undefined)
-      throw new MobKitError('InvalidInput', 'payload: required (any JSON value)', { details: { field: 'payload' } });
-    // The record keeps its own copy (JSON semantics, key order kept), so later caller edits cannot change it.
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(request.payload);
-    } catch (error) {
-      throw new MobKitError('InvalidInput', `payload: must be JSON-serialisable (${(error as Error).message})`, {
-        cause: error,
-        details: { field: 'payload' },
-      });
-    }
-    if (text === undefined)
-      throw new MobKitError('InvalidInput', 'payload: must be a JSON value (not a function or symbol)', {
-        details: { field: 'payload' },
-      });
-    const payload: unknown = JSON.parse(text);
+    const known = scopedKey === undefined ? undefined : this.idempotency.known(scopedKey, current);
+    // A key that outlived the trusted cache keeps a canonical copy of its resolution.
+    const issued = checkIssued(request.resolution, routeId, current ?? known?.resolution);
+    checkKey(key);
+    const payload = copyPayload(request.payload);
     // The key-order-independent form is only needed to compare payloads under an idempotency key.
     const payloadJson = scopedKey === undefined ? '' : canonicalJson(payload);
-
-    // Idempotent replay.
     if (scopedKey !== undefined) {
-      if (known !== undefined) {
-        if (known.payloadJson !== payloadJson) throw mismatch(routeId, key as string);
-        return Promise.resolve(known.record);
-      }
-      const running = this.inFlight.get(scopedKey);
-      if (running !== undefined) {
-        if (running.payloadJson !== payloadJson) throw mismatch(routeId, key as string);
-        if (this.inFlightMode === 'reject') {
-          throw new MobKitError(
-            'IdempotencyInFlight',
-            `a delivery with idempotency key ${JSON.stringify(key)} on ${routeId} is still in flight; retry later`,
-            {
-              details: { route_id: routeId, idempotency_key: key },
-            },
-          );
-        }
-        return running.done;
-      }
+      const replayed = this.idempotency.replay(scopedKey, known, payloadJson, routeId, key as string);
+      if (replayed !== undefined) return replayed;
     }
-
-    const adapter = this.sinks.get(issued.sink) ?? this.options.fallbackSink;
-    if (adapter === undefined) {
-      throw new MobKitError(
-        'UnknownSink',
-        `no sink adapter named ${JSON.stringify(issued.sink)} is configured (configured: ${this.sinkNames().join(', ') || 'none'})`,
-        {
-          details: { sink: issued.sink, configured: this.sinkNames() },
-        },
-      );
-    }
-
-    // Rate limit: per (route, recipient, sink) and 60 s window; in-flight sends hold a reservation.
-    const elapsed = Math.max(0, this.clock.nowMs() - this.startedAtMs);
-    const windowStart = elapsed - (elapsed % RATE_WINDOW_MS);
-    this.pruneRateWindows(windowStart);
-    const rateKey = `${routeId}\u0000${issued.recipient}\u0000${issued.sink}`;
-    const pendingKey = `${rateKey}\u0000${windowStart}`;
-    const usedEntry = this.rateUsed.get(rateKey);
-    const used =
-      (usedEntry?.windowStart === windowStart ? usedEntry.count : 0) + (this.ratePending.get(pendingKey) ?? 0);
-    if (used >= issued.rateLimitPerMinute) {
-      throw new MobKitError(
-        'RateLimited',
-        `rate limit exceeded for sink '${issued.sink}' at window ${windowStart} (limit=${issued.rateLimitPerMinute})`,
-        {
-          details: {
-            sink: issued.sink,
-            window_start_ms: windowStart,
-            limit: issued.rateLimitPerMinute,
-            route_id: routeId,
-            recipient: issued.recipient,
-            retry_after_ms: windowStart + RATE_WINDOW_MS - elapsed,
-          },
-        },
-      );
-    }
-    this.ratePending.set(pendingKey, (this.ratePending.get(pendingKey) ?? 0) + 1);
-
-    const deliveryId = sequenceId('delivery', this.nextSeq++);
-    const settle = (record: DeliveryRecord | undefined) => {
-      const left = (this.ratePending.get(pendingKey) ?? 1) - 1;
-      if (left <= 0) this.ratePending.delete(pendingKey);
-      else this.ratePending.set(pendingKey, left);
-      if (record?.status === 'sent') this.charge(rateKey, windowStart);
-      if (scopedKey !== undefined) this.inFlight.delete(scopedKey);
+    const adapter = this.adapterFor(issued.sink);
+    const reservation = this.rateLimiter.reserve(issued, this.clock.nowMs());
+    const admitted: Admitted = {
+      deliveryId: sequenceId('delivery', this.nextSeq++),
+      issued,
+      adapter,
+      payload,
+      key,
+      scopedKey,
+      payloadJson,
     };
-    const done = this.deliver(deliveryId, issued, adapter, payload, key, scopedKey, payloadJson).then(
+    const done = this.deliver(admitted).then(
       (record) => {
-        settle(record);
+        reservation.settle(record.status === 'sent');
+        if (scopedKey !== undefined) this.idempotency.settled(scopedKey);
         return record;
       },
       (error: unknown) => {
-        settle(undefined);
+        reservation.settle(false);
+        if (scopedKey !== undefined) this.idempotency.settled(scopedKey);
         throw error;
       },
     );
-    if (scopedKey !== undefined) this.inFlight.set(scopedKey, { payloadJson, done });
+    if (scopedKey !== undefined) this.idempotency.track(scopedKey, payloadJson, done);
     return done;
   }
 
-  /** Forgets counters older than the previous window (at most two windows are kept, as in the original). */
-  private pruneRateWindows(windowStart: number): void {
-    if (windowStart === this.lastPrunedWindow) return;
-    this.lastPrunedWindow = windowStart;
-    for (const [key, entry] of this.rateUsed)
-      if (entry.windowStart < windowStart - RATE_WINDOW_MS) this.rateUsed.delete(key);
+  private adapterFor(sink: string): SinkAdapter {
+    const adapter = this.sinks.get(sink) ?? this.options.fallbackSink;
+    if (adapter === undefined) {
+      throw new MobKitError(
+        'UnknownSink',
+        `no sink adapter named ${JSON.stringify(sink)} is configured (configured: ${this.sinkNames().join(', ') || 'none'})`,
+        { details: { sink, configured: this.sinkNames() } },
+      );
+    }
+    return adapter;
   }
 
-  /** Number of `(route, recipient, sink)` rate counters held (for diagnostics and tests). */
-  get rateCounterCount(): number {
-    return this.rateUsed.size;
-  }
-
-  private charge(rateKey: string, windowStart: number): void {
-    const entry = this.rateUsed.get(rateKey);
-    if (entry === undefined || entry.windowStart < windowStart) this.rateUsed.set(rateKey, { windowStart, count: 1 });
-    else if (entry.windowStart === windowStart) entry.count += 1;
-  }
-
-  private async deliver(
-    deliveryId: string,
-    resolution: DeliveryResolution,
-    adapter: SinkAdapter,
-    payload: unknown,
-    idempotencyKey: string | undefined,
-    scopedKey: string | undefined,
-    payloadJson: string,
-  ): Promise<DeliveryRecord> {
+  /** Writes `begin`, makes the attempts, then records, announces and writes the finished record (its wire form built once). */
+  private async deliver(send: Admitted): Promise<DeliveryRecord> {
+    const { deliveryId, issued, adapter, payload, key } = send;
     const ledger = this.ledger;
-    const resolutionWire = ledger === undefined ? undefined : deliveryResolutionToWire(resolution);
+    const resolutionWire = ledger === undefined ? undefined : deliveryResolutionToWire(issued);
     await ledger?.append({
       kind: 'begin',
       delivery_id: deliveryId,
       resolution: resolutionWire as DeliveryResolutionWire,
       payload,
-      ...(idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey }),
+      ...(key === undefined ? {} : { idempotency_key: key }),
       at_ms: this.clock.nowMs(),
     });
-    const attempts: DeliveryAttempt[] = [];
-    const total = resolution.retryMax + 1;
-    let status: DeliveryRecord['status'] = 'failed';
-    for (let n = 1; n <= total; n++) {
-      const atMs = this.clock.nowMs();
-      const message: SinkMessage = {
-        deliveryId,
-        routeId: resolution.routeId,
-        recipient: resolution.recipient,
-        channel: resolution.channel,
-        sink: resolution.sink,
-        payload,
-        attempt: n,
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      };
-      let outcome: SinkOutcome;
-      try {
-        outcome = await adapter.send(message);
-      } catch (error) {
-        const retryable = (error as { retryable?: unknown })?.retryable;
-        outcome = {
-          ok: false,
-          retryable: retryable === false ? false : true,
-          error: (error as Error)?.message ?? String(error),
-        };
-      }
-      if (outcome.ok) {
-        attempts.push({ attempt: n, status: 'sent', atMs, backoffMs: 0 });
-        status = 'sent';
-        break;
-      }
-      if (!outcome.retryable || n === total) {
-        attempts.push({ attempt: n, status: 'failed', atMs, backoffMs: 0, error: outcome.error });
-        break;
-      }
-      const wait = Math.min(resolution.backoffMs * 2 ** (n - 1), this.maxBackoffMs);
-      attempts.push({ attempt: n, status: 'transient_failure', atMs, backoffMs: wait, error: outcome.error });
-      if (wait > 0) await this.sleep(wait);
-    }
-    const record: DeliveryRecord = {
+    const message = {
       deliveryId,
-      routeId: resolution.routeId,
-      recipient: resolution.recipient,
-      sink: resolution.sink,
-      targetModule: resolution.targetModule,
+      routeId: issued.routeId,
+      recipient: issued.recipient,
+      channel: issued.channel,
+      sink: issued.sink,
+      payload,
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+    };
+    const policy = { retryMax: issued.retryMax, backoffMs: issued.backoffMs, maxBackoffMs: this.maxBackoffMs };
+    const { status, attempts } = await attemptDelivery(adapter, message, policy, this.clock);
+    const record = freezeRecord({
+      deliveryId,
+      routeId: issued.routeId,
+      recipient: issued.recipient,
+      sink: issued.sink,
+      targetModule: issued.targetModule,
       payload,
       status,
       attempts,
       firstAttemptMs: attempts[0]?.atMs ?? this.clock.nowMs(),
       finalAttemptMs: attempts[attempts.length - 1]?.atMs ?? this.clock.nowMs(),
       sinkAdapter: adapter.adapter,
-      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-    };
-    freezeRecord(record);
-    this.remember(record, resolution, scopedKey, payloadJson);
-    this.emit(record);
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+    });
+    const wire = buildRecordWire(record);
+    this.remember(record, issued, send.scopedKey, send.payloadJson);
+    this.emit(record, wire);
     if (ledger !== undefined)
-      await ledger.append({
-        kind: 'record',
-        record: deliveryRecordToWire(record),
-        resolution: resolutionWire as DeliveryResolutionWire,
-      });
+      await ledger.append({ kind: 'record', record: wire, resolution: resolutionWire as DeliveryResolutionWire });
     return record;
   }
 
@@ -471,17 +275,11 @@ export class DeliveryService {
     payloadJson: string,
   ): void {
     this.records.push(record);
-    if (scopedKey !== undefined) this.keys.set(scopedKey, { record, resolution, payloadJson });
-    while (this.records.length > this.historyLimit) {
-      const evicted = this.records.shift() as DeliveryRecord;
-      if (evicted.idempotencyKey !== undefined) {
-        const evictedKey = `${evicted.routeId}:${evicted.idempotencyKey}`;
-        if (this.keys.get(evictedKey)?.record === evicted) this.keys.delete(evictedKey);
-      }
-    }
+    if (scopedKey !== undefined) this.idempotency.remember(scopedKey, { record, resolution, payloadJson });
+    while (this.records.length > this.historyLimit) this.idempotency.evicted(this.records.shift() as DeliveryRecord);
   }
 
-  private emit(record: DeliveryRecord): void {
+  private emit(record: DeliveryRecord, wire: DeliveryRecordWire): void {
     if (this.options.emit === undefined) return;
     const ts = Math.max(
       record.finalAttemptMs,
@@ -489,7 +287,6 @@ export class DeliveryService {
       this.options.latestEventMs?.() ?? Number.NEGATIVE_INFINITY,
     );
     this.lastEventMs = ts;
-    const wire = deliveryRecordToWire(record);
     this.options.emit({
       eventId: `evt-${record.deliveryId}`,
       source: 'module',
@@ -529,7 +326,7 @@ export class DeliveryService {
 
   /** Waits for in-flight sends and closes the ledger and the sinks. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    await Promise.allSettled(this.idempotency.inFlight());
     await this.ledger?.close();
     for (const sink of new Set([
       ...this.sinks.values(),
@@ -551,72 +348,23 @@ export class DeliveryService {
     }
   }
 
-  /** Rebuilds records, idempotency keys and the id sequence from ledger entries. */
+  /** Rebuilds records, idempotency keys and the id sequence from ledger entries (see {@link readLedger}). */
   private replay(entries: Iterable<LedgerEntry>): void {
-    const open = new Map<string, Extract<LedgerEntry, { kind: 'begin' }>>();
-    let maxSeq = -1;
-    const seqOf = (id: string) => {
-      const m = /^delivery-(\d+)$/.exec(id);
-      if (m) maxSeq = Math.max(maxSeq, Number(m[1]));
-    };
-    for (const entry of entries) {
-      if (entry.kind === 'begin') {
-        open.set(entry.delivery_id, entry);
-        seqOf(entry.delivery_id);
-        continue;
+    const { deliveries, nextSeq } = readLedger(entries);
+    for (const { record, resolution, interrupted } of deliveries) {
+      const scoped =
+        record.idempotencyKey === undefined ? undefined : scopedKeyOf(record.routeId, record.idempotencyKey);
+      this.remember(record, resolution, scoped, scoped === undefined ? '' : canonicalJson(record.payload));
+      if (interrupted) {
+        void this.ledger
+          ?.append({
+            kind: 'record',
+            record: buildRecordWire(record),
+            resolution: deliveryResolutionToWire(resolution),
+          })
+          .catch(() => undefined);
       }
-      const record = freezeRecord(DeliveryRecordSchema.parse(entry.record));
-      const resolution = DeliveryResolutionSchema.parse(entry.resolution);
-      open.delete(record.deliveryId);
-      seqOf(record.deliveryId);
-      const scoped = record.idempotencyKey === undefined ? undefined : `${record.routeId}:${record.idempotencyKey}`;
-      this.remember(record, resolution, scoped, scoped === undefined ? '' : canonicalJson(record.payload));
     }
-    // Started but never finished (the process died mid-delivery): record it as failed rather than
-    // risk a second send of a payload that may already have been handed over.
-    for (const begin of open.values()) {
-      const resolution = DeliveryResolutionSchema.parse(begin.resolution);
-      const record = freezeRecord({
-        deliveryId: begin.delivery_id,
-        routeId: resolution.routeId,
-        recipient: resolution.recipient,
-        sink: resolution.sink,
-        targetModule: resolution.targetModule,
-        payload: begin.payload,
-        status: 'failed',
-        attempts: [
-          {
-            attempt: 1,
-            status: 'failed',
-            atMs: begin.at_ms,
-            backoffMs: 0,
-            error: 'interrupted: the runtime stopped before this delivery finished; it was not retried',
-          },
-        ],
-        firstAttemptMs: begin.at_ms,
-        finalAttemptMs: begin.at_ms,
-        ...(begin.idempotency_key === undefined ? {} : { idempotencyKey: begin.idempotency_key }),
-      } satisfies DeliveryRecord);
-      const scoped = record.idempotencyKey === undefined ? undefined : `${record.routeId}:${record.idempotencyKey}`;
-      this.remember(record, resolution, scoped, scoped === undefined ? '' : canonicalJson(record.payload));
-      void this.ledger
-        ?.append({ kind: 'record', record: deliveryRecordToWire(record), resolution: begin.resolution })
-        .catch(() => undefined);
-    }
-    this.nextSeq = maxSeq + 1;
+    this.nextSeq = nextSeq;
   }
-}
-
-function sameResolution(a: DeliveryResolution, b: DeliveryResolution): boolean {
-  return a.routeId === b.routeId && RESOLUTION_FIELDS.every(([camel]) => a[camel] === b[camel]);
-}
-
-function mismatch(routeId: string, key: string): MobKitError {
-  return new MobKitError(
-    'IdempotencyPayloadMismatch',
-    `idempotency key ${JSON.stringify(key)} on ${routeId} was already used with another payload; use a new key for a new payload`,
-    {
-      details: { route_id: routeId, idempotency_key: key },
-    },
-  );
 }

@@ -15,6 +15,7 @@ export {
   DeliveryResolutionSchema,
   deliveryResolutionToWire,
   DeliveryAttemptWireSchema,
+  DeliveryAttemptSchema,
   DeliveryRecordWireSchema,
   DeliveryRecordSchema,
   parseDeliveryRecord,
@@ -38,10 +39,11 @@ export {
 export {
   DeliveryService,
   type DeliveryServiceOptions,
-  type TrustedResolutionLookup,
   type DeliverySendEvent,
   type DeliverySendEventPayload,
 } from './delivery.js';
+/** Where delivery looks up issued resolutions (declared once, in `@mobkit/core`; re-exported for existing imports). */
+export type { TrustedResolutionLookup } from '@mobkit/core';
 export { PinnedResolutions } from './pinned.js';
 export {
   FileLedger,

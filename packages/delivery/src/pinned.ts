@@ -1,5 +1,4 @@
-import { MobKitError } from '@mobkit/core';
-import type { TrustedResolutionLookup } from './delivery.js';
+import { MobKitError, type TrustedResolutionLookup } from '@mobkit/core';
 import type { DeliveryResolution } from './schema.js';
 
 /**

@@ -1,13 +1,14 @@
-import { z } from 'zod';
 import {
   MobKitError,
   RouteResolutionSchema,
   RouteResolutionWireSchema,
-  parseWithSchema,
-  routeResolutionToWire,
   type RouteResolution,
   type RouteResolutionWire,
+  parseWithSchema,
+  routeResolutionToWire,
+  wireCodec,
 } from '@mobkit/core';
+import { z } from 'zod';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -31,7 +32,7 @@ export type DeliveryResolution = RouteResolution;
 /** Maps a wire resolution to {@link DeliveryResolution}. */
 export const DeliveryResolutionSchema = RouteResolutionSchema;
 
-/** Converts a resolution to its wire form. */
+/** Converts a resolution to its wire form (core's resolution codec's encoder). */
 export const deliveryResolutionToWire: (r: DeliveryResolution) => DeliveryResolutionWire = routeResolutionToWire;
 
 /** Status of one attempt: handed over, failed but worth retrying, or failed for good. */
@@ -99,36 +100,24 @@ export const DeliveryRecordWireSchema = z.object({
 /** A delivery record as written on the wire. */
 export type DeliveryRecordWire = z.input<typeof DeliveryRecordWireSchema>;
 
-/** Maps a wire record to {@link DeliveryRecord}. */
-export const DeliveryRecordSchema = DeliveryRecordWireSchema.transform((w): DeliveryRecord => {
-  const record: DeliveryRecord = {
-    deliveryId: w.delivery_id,
-    routeId: w.route_id,
-    recipient: w.recipient,
-    sink: w.sink,
-    targetModule: w.target_module,
-    payload: w.payload === undefined ? null : w.payload,
-    status: w.status,
-    attempts: w.attempts.map((a) => {
-      const attempt: DeliveryAttempt = { attempt: a.attempt, status: a.status, atMs: a.at_ms, backoffMs: a.backoff_ms };
-      if (a.error !== undefined) attempt.error = a.error;
-      return attempt;
-    }),
-    firstAttemptMs: w.first_attempt_ms,
-    finalAttemptMs: w.final_attempt_ms,
-  };
-  if (w.idempotency_key !== undefined) record.idempotencyKey = w.idempotency_key;
-  if (w.sink_adapter !== undefined) record.sinkAdapter = w.sink_adapter;
-  return record;
-});
+/** The one mapping of an attempt, both ways (used by the attempt codec and inside the record codec). */
+const attemptMapping = {
+  decode: (w: z.output<typeof DeliveryAttemptWireSchema>): DeliveryAttempt => {
+    const attempt: DeliveryAttempt = { attempt: w.attempt, status: w.status, atMs: w.at_ms, backoffMs: w.backoff_ms };
+    if (w.error !== undefined) attempt.error = w.error;
+    return attempt;
+  },
+  encode: (a: DeliveryAttempt): DeliveryAttemptWire => {
+    const w: DeliveryAttemptWire = { attempt: a.attempt, status: a.status, at_ms: a.atMs, backoff_ms: a.backoffMs };
+    if (a.error !== undefined) w.error = a.error;
+    return w;
+  },
+};
 
-/** Parses a wire delivery record. */
-export function parseDeliveryRecord(input: unknown): DeliveryRecord {
-  return parseWithSchema(DeliveryRecordSchema, input, { what: 'delivery record' });
-}
+/** The codec between a wire attempt and {@link DeliveryAttempt}. */
+export const DeliveryAttemptSchema = wireCodec(DeliveryAttemptWireSchema, attemptMapping);
 
-/** Converts a record to its wire form. */
-export function deliveryRecordToWire(r: DeliveryRecord): DeliveryRecordWire {
+function encodeRecord(r: DeliveryRecord): DeliveryRecordWire {
   const wire: DeliveryRecordWire = {
     delivery_id: r.deliveryId,
     route_id: r.routeId,
@@ -137,17 +126,66 @@ export function deliveryRecordToWire(r: DeliveryRecord): DeliveryRecordWire {
     target_module: r.targetModule,
     payload: r.payload,
     status: r.status,
-    attempts: r.attempts.map((a) => {
-      const w: DeliveryAttemptWire = { attempt: a.attempt, status: a.status, at_ms: a.atMs, backoff_ms: a.backoffMs };
-      if (a.error !== undefined) w.error = a.error;
-      return w;
-    }),
+    attempts: r.attempts.map(attemptMapping.encode),
     first_attempt_ms: r.firstAttemptMs,
     final_attempt_ms: r.finalAttemptMs,
   };
   if (r.idempotencyKey !== undefined) wire.idempotency_key = r.idempotencyKey;
   if (r.sinkAdapter !== undefined) wire.sink_adapter = r.sinkAdapter;
   return wire;
+}
+
+/** The codec between a wire delivery record and {@link DeliveryRecord} (a missing payload decodes as `null`). */
+export const DeliveryRecordSchema = wireCodec(DeliveryRecordWireSchema, {
+  decode: (w): DeliveryRecord => {
+    const record: DeliveryRecord = {
+      deliveryId: w.delivery_id,
+      routeId: w.route_id,
+      recipient: w.recipient,
+      sink: w.sink,
+      targetModule: w.target_module,
+      payload: w.payload === undefined ? null : w.payload,
+      status: w.status,
+      attempts: w.attempts.map(attemptMapping.decode),
+      firstAttemptMs: w.first_attempt_ms,
+      finalAttemptMs: w.final_attempt_ms,
+    };
+    if (w.idempotency_key !== undefined) record.idempotencyKey = w.idempotency_key;
+    if (w.sink_adapter !== undefined) record.sinkAdapter = w.sink_adapter;
+    return record;
+  },
+  encode: encodeRecord,
+});
+
+/** Parses a wire delivery record. */
+export function parseDeliveryRecord(input: unknown): DeliveryRecord {
+  return parseWithSchema(DeliveryRecordSchema, input, { what: 'delivery record' });
+}
+
+/** Wire forms of the records a {@link DeliveryService} built, each made once when its send finished. */
+const builtWire = new WeakMap<DeliveryRecord, DeliveryRecordWire>();
+
+/**
+ * Builds a finished record's wire form once (frozen, like the record) and remembers it, so the
+ * `delivery/send` event, the ledger and every caller share it.
+ * @internal
+ */
+export function buildRecordWire(record: DeliveryRecord): DeliveryRecordWire {
+  const wire = z.encode(DeliveryRecordSchema, record);
+  for (const attempt of wire.attempts) Object.freeze(attempt);
+  Object.freeze(wire.attempts);
+  Object.freeze(wire);
+  builtWire.set(record, wire);
+  return wire;
+}
+
+/**
+ * Converts a record to its wire form. For a record a `DeliveryService` returned, this is the wire
+ * form it built once when the send finished (the same frozen object its event and ledger line
+ * carry; no second encoding); any other record is encoded by {@link DeliveryRecordSchema}.
+ */
+export function deliveryRecordToWire(r: DeliveryRecord): DeliveryRecordWire {
+  return builtWire.get(r) ?? z.encode(DeliveryRecordSchema, r);
 }
 
 /** A request to deliver `payload` along an issued resolution. */
@@ -163,17 +201,14 @@ export interface DeliverySendRequest {
 export const DeliverySendRequestWireSchema = z.object({
   resolution: DeliveryResolutionSchema,
   payload: z.unknown().refine((p) => p !== undefined, { message: 'required (any JSON value)' }),
-  idempotency_key: z
-    .string()
-    .nullish()
-    .transform((v) => (v === null ? undefined : v)),
+  idempotency_key: z.string().nullish(),
 });
 
 /** Parses a wire send request (MCP tool arguments, JSON-RPC params). */
 export function parseDeliverySendRequest(input: unknown): DeliverySendRequest {
   const w = parseWithSchema(DeliverySendRequestWireSchema, input, { what: 'delivery send request' });
   const request: DeliverySendRequest = { resolution: w.resolution, payload: w.payload };
-  if (w.idempotency_key !== undefined) request.idempotencyKey = w.idempotency_key;
+  if (w.idempotency_key !== undefined && w.idempotency_key !== null) request.idempotencyKey = w.idempotency_key;
   return request;
 }
 

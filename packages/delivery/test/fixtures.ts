@@ -1,5 +1,22 @@
-import { sequenceId } from '@mobkit/core';
+import { type ManualClock, sequenceId } from '@mobkit/core';
 import type { DeliveryResolution, TrustedResolutionLookup } from '../src/index.js';
+
+/**
+ * Makes `clock` advance by the length of every sleep as the sleep starts, so retries run at once
+ * while their attempts still see the waited time; returns the sleep lengths, in order. (The sleep
+ * itself is the ManualClock's: it resolves because the clock reached its due time.)
+ */
+export function advanceOnSleep(clock: ManualClock): number[] {
+  const sleeps: number[] = [];
+  const sleep = clock.sleep.bind(clock);
+  clock.sleep = (ms, signal) => {
+    sleeps.push(ms);
+    const done = sleep(ms, signal);
+    clock.advance(ms);
+    return done;
+  };
+  return sleeps;
+}
 
 /**
  * A minimal stand-in for routing's trusted store (delivery depends on core only, so its unit tests

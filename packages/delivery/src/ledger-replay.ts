@@ -1,0 +1,76 @@
+import type { LedgerBeginEntry, LedgerEntry } from './ledger.js';
+import {
+  type DeliveryRecord,
+  DeliveryRecordSchema,
+  type DeliveryResolution,
+  DeliveryResolutionSchema,
+} from './schema.js';
+
+/** Freezes a record and its attempts (records are immutable once made). */
+export function freezeRecord(record: DeliveryRecord): DeliveryRecord {
+  for (const attempt of record.attempts) Object.freeze(attempt);
+  Object.freeze(record.attempts);
+  return Object.freeze(record);
+}
+
+/** One delivery an earlier run left in the ledger. */
+export interface ReplayedDelivery {
+  record: DeliveryRecord;
+  resolution: DeliveryResolution;
+  /** True for a delivery that began but never finished: its failed record is not in the ledger yet. */
+  interrupted: boolean;
+}
+
+const INTERRUPTED = 'interrupted: the runtime stopped before this delivery finished; it was not retried';
+
+/**
+ * A delivery that began but never finished (the process died mid-delivery), recorded as failed
+ * rather than risking a second send of a payload that may already have been handed over.
+ */
+function interruptedRecord(begin: LedgerBeginEntry, resolution: DeliveryResolution): DeliveryRecord {
+  return freezeRecord({
+    deliveryId: begin.delivery_id,
+    routeId: resolution.routeId,
+    recipient: resolution.recipient,
+    sink: resolution.sink,
+    targetModule: resolution.targetModule,
+    payload: begin.payload,
+    status: 'failed',
+    attempts: [{ attempt: 1, status: 'failed', atMs: begin.at_ms, backoffMs: 0, error: INTERRUPTED }],
+    firstAttemptMs: begin.at_ms,
+    finalAttemptMs: begin.at_ms,
+    ...(begin.idempotency_key === undefined ? {} : { idempotencyKey: begin.idempotency_key }),
+  });
+}
+
+/**
+ * Reads ledger entries (oldest first) into the deliveries they describe, decoded with the record
+ * and resolution codecs: finished ones in ledger order, then interrupted ones; and the next
+ * delivery sequence number (one past the highest id seen).
+ */
+export function readLedger(entries: Iterable<LedgerEntry>): { deliveries: ReplayedDelivery[]; nextSeq: number } {
+  const open = new Map<string, LedgerBeginEntry>();
+  const deliveries: ReplayedDelivery[] = [];
+  let maxSeq = -1;
+  const seqOf = (id: string) => {
+    const m = /^delivery-(\d+)$/.exec(id);
+    if (m) maxSeq = Math.max(maxSeq, Number(m[1]));
+  };
+  for (const entry of entries) {
+    if (entry.kind === 'begin') {
+      open.set(entry.delivery_id, entry);
+      seqOf(entry.delivery_id);
+      continue;
+    }
+    const record = freezeRecord(DeliveryRecordSchema.parse(entry.record));
+    const resolution = DeliveryResolutionSchema.parse(entry.resolution);
+    open.delete(record.deliveryId);
+    seqOf(record.deliveryId);
+    deliveries.push({ record, resolution, interrupted: false });
+  }
+  for (const begin of open.values()) {
+    const resolution = DeliveryResolutionSchema.parse(begin.resolution);
+    deliveries.push({ record: interruptedRecord(begin, resolution), resolution, interrupted: true });
+  }
+  return { deliveries, nextSeq: maxSeq + 1 };
+}
