@@ -20,7 +20,7 @@ import { type CrashBackoff, crashRestartDelay, restartBudget } from './supervise
 const MAX_INVALID_LINE_WARNINGS = 5;
 
 /** The budgets and backoff of crash restarts after ready. */
-export type CrashRestartOptions = Pick<
+type CrashRestartOptions = Pick<
   RuntimeOptions,
   'onFailureRetryBudget' | 'alwaysRestartBudget' | 'supervisorRestartBackoffMs'
 > & {

@@ -19,7 +19,7 @@ export interface LauncherOptions {
  * output is a protocol, so `FORCE_COLOR` is dropped and `NO_COLOR=1` set unless the pre-spawn env
  * says otherwise.
  */
-export function moduleEnv(preSpawn: PreSpawnData | undefined): Record<string, string> {
+function moduleEnv(preSpawn: PreSpawnData | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
   const own = new Map(preSpawn?.env ?? []);

@@ -46,7 +46,7 @@ export interface Slot {
 }
 
 /** True when a pre-spawn env selects the MCP boundary (`MOBKIT_MODULE_BOUNDARY=mcp`, trimmed, any case; last one wins). */
-export function boundaryIsMcp(preSpawn: PreSpawnData | undefined): boolean {
+function boundaryIsMcp(preSpawn: PreSpawnData | undefined): boolean {
   if (!preSpawn) return false;
   let value: string | undefined;
   for (const [key, v] of preSpawn.env) if (key === 'MOBKIT_MODULE_BOUNDARY') value = v;

@@ -67,7 +67,7 @@ export class FakeProcess implements SpawnedProcess {
 }
 
 /** The event envelope line a JSON-line module writes when it is ready. */
-export function readyLine(moduleId: string, n: number): string {
+function readyLine(moduleId: string, n: number): string {
   return JSON.stringify({
     event_id: `evt-${moduleId}-ready-${n}`,
     source: 'module',
