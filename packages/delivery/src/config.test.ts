@@ -1,19 +1,8 @@
+import { expectMobKitError, fixturePath } from '@mobkit/test-utils';
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { isMobKitError } from '@mobkit/core';
 import { EmailSink, MemorySink, WebhookSink, loadDeliveryConfig, parseDeliveryConfig } from './index.js';
 
-const fixtures = fileURLToPath(new URL('../../../fixtures/delivery/', import.meta.url));
-
-function errorOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (error) {
-    if (isMobKitError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected an error');
-}
+const fixtures = `${fixturePath('delivery')}/`;
 
 describe('delivery TOML', () => {
   it('builds sinks by name; type defaults to the table name; ledger path resolves against the file', () => {
@@ -38,19 +27,23 @@ describe('delivery TOML', () => {
   });
 
   it('names the offending field', () => {
-    expect(errorOf(() => loadDeliveryConfig(`${fixtures}invalid-sink.toml`)).message).toContain('sinks.pager.type');
-    expect(
-      errorOf(() => parseDeliveryConfig('[sinks.email]\nhost = "h"\nport = 70000\nfrom = "a"\n')).message,
-    ).toContain('sinks.email.port');
-    expect(errorOf(() => parseDeliveryConfig('[sinks.hook]\ntype = "webhook"\nurl = "ftp://x"\n')).message).toContain(
-      'sinks.hook.url',
+    expect(expectMobKitError(() => loadDeliveryConfig(`${fixtures}invalid-sink.toml`)).message).toContain(
+      'sinks.pager.type',
     );
-    expect(errorOf(() => parseDeliveryConfig('[sinks.m]\ntype = "mob_member"\n')).message).toContain('in-process mob');
-    expect(errorOf(() => parseDeliveryConfig('[delivery]\nin_flight = "maybe"\n')).message).toContain(
+    expect(
+      expectMobKitError(() => parseDeliveryConfig('[sinks.email]\nhost = "h"\nport = 70000\nfrom = "a"\n')).message,
+    ).toContain('sinks.email.port');
+    expect(
+      expectMobKitError(() => parseDeliveryConfig('[sinks.hook]\ntype = "webhook"\nurl = "ftp://x"\n')).message,
+    ).toContain('sinks.hook.url');
+    expect(expectMobKitError(() => parseDeliveryConfig('[sinks.m]\ntype = "mob_member"\n')).message).toContain(
+      'in-process mob',
+    );
+    expect(expectMobKitError(() => parseDeliveryConfig('[delivery]\nin_flight = "maybe"\n')).message).toContain(
       'delivery.in_flight',
     );
     expect(
-      errorOf(() =>
+      expectMobKitError(() =>
         parseDeliveryConfig(
           '[sinks.email]\nhost = "h"\nport = 25\nfrom = "a"\nuser = "u"\npassword_env = "NOPE_NOT_SET"\n',
           'c',
@@ -59,7 +52,7 @@ describe('delivery TOML', () => {
         ),
       ).code,
     ).toBe('InvalidConfig');
-    expect(errorOf(() => parseDeliveryConfig('[sinks\n')).code).toBe('InvalidToml');
+    expect(expectMobKitError(() => parseDeliveryConfig('[sinks\n')).code).toBe('InvalidToml');
   });
 
   it('reads the SMTP password from the named environment variable', () => {

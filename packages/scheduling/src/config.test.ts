@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
 import { isMobKitError } from '@mobkit/core';
+import { expectMobKitError, fixturePath } from '@mobkit/test-utils';
+import { describe, expect, it } from 'vitest';
 import {
   injectionFor,
   loadSchedulesToml,
@@ -13,17 +13,7 @@ import { Dispatcher } from './dispatch.js';
 import { evaluateScheduleRequest } from './evaluate.js';
 import { parseRuntimeInjection } from './hook.js';
 
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../fixtures/scheduling/${name}`, import.meta.url));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return isMobKitError(error) ? error.code : 'not-mobkit';
-  }
-  return undefined;
-}
+const fixture = (name: string): string => fixturePath('scheduling', name);
 
 describe('schedules.toml', () => {
   it('loads the fixture with defaults applied', () => {
@@ -43,25 +33,21 @@ describe('schedules.toml', () => {
   });
 
   it('fails at load on a schedule that can never fire, naming it', () => {
-    try {
-      loadSchedulesToml(fixture('bad-schedules.toml'));
-      expect.unreachable();
-    } catch (error) {
-      expect(isMobKitError(error, 'InvalidInterval')).toBe(true);
-      expect((error as Error).message).toContain("schedule 'feb-30'");
-    }
+    const error = expectMobKitError(() => loadSchedulesToml(fixture('bad-schedules.toml')), 'InvalidInterval');
+    expect(error.message).toContain("schedule 'feb-30'");
   });
 
   it('reports TOML syntax and type errors with positions and field paths', () => {
-    expect(codeOf(() => parseSchedulesToml('[[schedules]\n'))).toBe('InvalidToml');
-    try {
-      parseSchedulesToml('[[schedules]]\nschedule_id = "x"\ninterval = "*/1m"\ntimezone = "UTC"\njitter_ms = "lots"\n');
-      expect.unreachable();
-    } catch (error) {
-      expect(isMobKitError(error, 'InvalidConfig')).toBe(true);
-      expect((error as Error).message).toContain('schedules[0].jitter_ms');
-    }
-    expect(codeOf(() => loadSchedulesToml('/nonexistent/schedules.toml'))).toBe('InvalidConfig');
+    expectMobKitError(() => parseSchedulesToml('[[schedules]\n'), 'InvalidToml');
+    const typed = expectMobKitError(
+      () =>
+        parseSchedulesToml(
+          '[[schedules]]\nschedule_id = "x"\ninterval = "*/1m"\ntimezone = "UTC"\njitter_ms = "lots"\n',
+        ),
+      'InvalidConfig',
+    );
+    expect(typed.message).toContain('schedules[0].jitter_ms');
+    expectMobKitError(() => loadSchedulesToml('/nonexistent/schedules.toml'), 'InvalidConfig');
   });
 });
 
@@ -70,12 +56,10 @@ describe('wire requests', () => {
     const schedules = (n: number) =>
       Array.from({ length: n }, (_, i) => ({ schedule_id: `s${i}`, interval: '*/1m', timezone: 'UTC' }));
     expect(parseScheduleRequest({ schedules: schedules(256), tick_ms: 0 }).schedules).toHaveLength(256);
-    expect(codeOf(() => parseScheduleRequest({ schedules: schedules(257), tick_ms: 0 }))).toBe('TooManySchedules');
-    expect(codeOf(() => parseScheduleRequest({ schedules: [], tick_ms: 2 ** 63 }))).toBe('InvalidTickMs');
-    expect(codeOf(() => parseScheduleRequest({ schedules: [], tick_ms: '60000' }))).toBe('InvalidTickMs');
-    expect(codeOf(() => parseScheduleRequest({ schedules: [{ schedule_id: 1 }], tick_ms: 0 }))).toBe(
-      'InvalidFieldType',
-    );
+    expectMobKitError(() => parseScheduleRequest({ schedules: schedules(257), tick_ms: 0 }), 'TooManySchedules');
+    expectMobKitError(() => parseScheduleRequest({ schedules: [], tick_ms: 2 ** 63 }), 'InvalidTickMs');
+    expectMobKitError(() => parseScheduleRequest({ schedules: [], tick_ms: '60000' }), 'InvalidTickMs');
+    expectMobKitError(() => parseScheduleRequest({ schedules: [{ schedule_id: 1 }], tick_ms: 0 }), 'InvalidFieldType');
     const parsed = parseScheduleRequest({
       schedules: [{ schedule_id: 'a', interval: '*/1m', timezone: 'UTC' }],
       tick_ms: 60_000,
@@ -135,9 +119,9 @@ describe('module config and injections', () => {
   });
 
   it('rejects unknown placeholders and half-configured injections', () => {
-    expect(codeOf(() => loadSchedulingModuleConfig(fixture('bad-module.toml')))).toBe('InvalidConfig');
-    expect(codeOf(() => parseSchedulingModuleConfig('[runtime_injection]\nmember_id = "w"\n'))).toBe('InvalidConfig');
-    expect(codeOf(() => parseSchedulingModuleConfig('[runtime_injection]\nmessage = "m"\n'))).toBe('InvalidConfig');
+    expectMobKitError(() => loadSchedulingModuleConfig(fixture('bad-module.toml')), 'InvalidConfig');
+    expectMobKitError(() => parseSchedulingModuleConfig('[runtime_injection]\nmember_id = "w"\n'), 'InvalidConfig');
+    expectMobKitError(() => parseSchedulingModuleConfig('[runtime_injection]\nmessage = "m"\n'), 'InvalidConfig');
   });
 
   it('parses hook answers in every accepted form', () => {
@@ -157,7 +141,7 @@ describe('module config and injections', () => {
       42,
       [1],
     ]) {
-      expect(codeOf(() => parseRuntimeInjection(bad))).toBe('InvalidRuntimeInjection');
+      expectMobKitError(() => parseRuntimeInjection(bad), 'InvalidRuntimeInjection');
     }
   });
 });

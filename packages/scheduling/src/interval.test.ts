@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Cron } from 'croner';
-import { isMobKitError } from '@mobkit/core';
+import type { MobKitErrorCode } from '@mobkit/core';
+import { expectMobKitError } from '@mobkit/test-utils';
 import { compileSchedules, compileSchedule } from './definition.js';
 import { evaluateSchedulesAtTick, isDueAt, latestDueTick, nextDueTick } from './evaluate.js';
 import { cronMatchesLocal, parseInterval, type CronInterval } from './interval.js';
@@ -8,16 +9,9 @@ import { cronMatchesLocal, parseInterval, type CronInterval } from './interval.j
 const at = (iso: string): number => Date.parse(iso);
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-function expectCode(fn: () => unknown, code: string, mentions?: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(isMobKitError(error)).toBe(true);
-    expect((error as { code: string }).code).toBe(code);
-    if (mentions !== undefined) expect((error as Error).message).toContain(mentions);
-    return;
-  }
-  expect.unreachable(`expected ${code}`);
+function expectCode(fn: () => unknown, code: MobKitErrorCode, mentions?: string): void {
+  const error = expectMobKitError(fn, code);
+  if (mentions !== undefined) expect(error.message).toContain(mentions);
 }
 
 describe('interval markers', () => {
