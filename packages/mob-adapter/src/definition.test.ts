@@ -91,6 +91,45 @@ describe('MobDefinition.fromToml', () => {
     );
   });
 
+  it('names the allowed keys where Meerkat refuses unknown ones, and checks value constraints', () => {
+    const unknownKey = failure(() =>
+      MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nmodle = "m"\n'),
+    );
+    expect(unknownKey).toMatchObject({ code: 'DefinitionError', details: { field: 'profiles.lead' } });
+    expect(unknownKey.message).toContain('(allowed: model, provider, self_hosted_server_id');
+    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\nname = "y"\n')).message).toContain(
+      'mob: unknown key(s) name (allowed: id, orchestrator)',
+    );
+    expect(
+      failure(() =>
+        MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\nprovider_params = { temprature = 1 }\n'),
+      ).message,
+    ).toContain('profiles.a.provider_params: unknown key(s) temprature (allowed: temperature, top_p');
+    expect(
+      failure(() =>
+        MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\n[profiles.a.tools]\nteleport = true\n'),
+      ).message,
+    ).toContain('profiles.a.tools: unknown key(s) teleport (allowed: builtins, shell, comms');
+    expect(failure(() => MobDefinition.fromToml('teams = 1\n[mob]\nid = "x"\n')).message).toContain(
+      '<root>: unknown key(s) teams (allowed: mob, image_generation_provider, profiles',
+    );
+    expect(failure(() => MobDefinition.fromToml('[mob]\nid = " "\n')).message).toContain('mob.id: must not be empty');
+    expect(
+      failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\nmax_turns = 0\n')).message,
+    ).toContain('profiles.a.max_turns: must be >= 1');
+    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[skills.s]\ncontent = "c"\n')).message).toContain(
+      'skills.s.source: required (inline or path)',
+    );
+    expect(
+      failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[models.big]\ncontext_window = 1\n')).message,
+    ).toContain('models.big.provider: required');
+    // Meerkat's other sections and the [models.*] details are left for mob/create to check
+    const open = MobDefinition.fromToml(
+      '[mob]\nid = "x"\n[models.big]\nprovider = "openai"\ncontext_window = 1\n[limits]\nmax_step_retries = 1\n',
+    );
+    expect(open.toWire()).toMatchObject({ limits: { max_step_retries: 1 }, models: { big: { context_window: 1 } } });
+  });
+
   it('reports reference errors with Meerkat diagnostic codes and locations', () => {
     const skill = failure(() =>
       MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nskills = ["nope"]\n'),

@@ -1,27 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseTomlText } from '@mobkit/core';
+import { type RuntimeMode, isMobKitError, parseTomlText, parseWithSchema } from '@mobkit/core';
+import {
+  type MobDefinitionFields,
+  MobDefinitionSchema,
+  type PROVIDERS,
+  type ProfileFields,
+} from './definition-schema.js';
 import { MobRuntimeError } from './errors.js';
-
-const PROVIDERS = ['anthropic', 'openai', 'gemini', 'self_hosted', 'other'] as const;
-/** An LLM provider as named in a profile (`provider = "anthropic"`). */
-export type ProviderName = (typeof PROVIDERS)[number];
-import type { RuntimeMode } from '@mobkit/core';
 
 export type { RuntimeMode };
 
-/** Raised for the first shape problem, naming the key path. */
-function shapeError(path: string, message: string): MobRuntimeError {
-  return new MobRuntimeError('DEFINITION_ERROR', `invalid mob definition: ${path}: ${message}`, {
-    details: { field: path },
-  });
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
+/** An LLM provider as named in a profile (`provider = "anthropic"`). */
+export type ProviderName = (typeof PROVIDERS)[number];
 
 type Table = Record<string, unknown>;
 
@@ -29,181 +20,35 @@ function isTable(value: unknown): value is Table {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
 }
 
-function table(value: unknown, path: string, allowed: readonly string[] | null): Table {
-  if (!isTable(value)) throw shapeError(path, `expected a table, got ${typeName(value)}`);
-  if (allowed) {
-    const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
-    if (unknown.length > 0)
-      throw shapeError(path, `unknown key(s) ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`);
-  }
-  return value;
-}
-
-function optString(t: Table, key: string, path: string, nonEmpty = false): string | undefined {
-  const v = t[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw shapeError(`${path}.${key}`, `expected string, got ${typeName(v)}`);
-  if (nonEmpty && v.trim() === '') throw shapeError(`${path}.${key}`, 'must not be empty');
-  return v;
-}
-
-function reqString(t: Table, key: string, path: string): string {
-  const v = optString(t, key, path, true);
-  if (v === undefined) throw shapeError(`${path}.${key}`, 'required');
-  return v;
-}
-
-function optBool(t: Table, key: string, path: string): boolean | undefined {
-  const v = t[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw shapeError(`${path}.${key}`, `expected boolean, got ${typeName(v)}`);
-  return v;
-}
-
-function optInt(t: Table, key: string, path: string, min?: number): number | undefined {
-  const v = t[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw shapeError(`${path}.${key}`, `expected integer, got ${typeName(v)}`);
-  if (min !== undefined && v < min) throw shapeError(`${path}.${key}`, `must be >= ${min}, got ${v}`);
-  return v;
-}
-
-function optStringArray(t: Table, key: string, path: string): string[] | undefined {
-  const v = t[key];
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v)) throw shapeError(`${path}.${key}`, `expected array of strings, got ${typeName(v)}`);
-  v.forEach((item, i) => {
-    if (typeof item !== 'string') throw shapeError(`${path}.${key}[${i}]`, `expected string, got ${typeName(item)}`);
-  });
-  return v as string[];
-}
-
-function optEnum<T extends string>(t: Table, key: string, path: string, values: readonly T[]): T | undefined {
-  const v = t[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-    throw shapeError(`${path}.${key}`, `expected one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
-}
-
-const TOP_KEYS = [
-  'mob',
-  'image_generation_provider',
-  'profiles',
-  'models',
-  'wiring',
-  'skills',
-  'mcp',
-  'backend',
-  'flows',
-  'topology',
-  'supervisor',
-  'limits',
-  'spawn_policy',
-  'event_router',
-] as const;
-const TOOL_BOOLS = [
-  'builtins',
-  'shell',
-  'comms',
-  'memory',
-  'workgraph',
-  'mob',
-  'mob_tasks',
-  'schedule',
-  'image_generation',
-  'read_only',
-] as const;
-const TOOL_KEYS = [...TOOL_BOOLS, 'mcp', 'mcp_servers', 'rust_bundles'] as const;
-const PROFILE_KEYS = [
-  'model',
-  'provider',
-  'self_hosted_server_id',
-  'image_generation_provider',
-  'auto_compact_threshold',
-  'resume_overrides',
-  'skills',
-  'tools',
-  'peer_description',
-  'external_addressable',
-  'backend',
-  'runtime_mode',
-  'max_inline_peer_notifications',
-  'output_schema',
-  'provider_params',
-  'max_turns',
-  'max_tokens',
-] as const;
-
-function parseProfile(name: string, value: unknown): Profile {
-  const path = `profiles.${name}`;
-  const t = table(value, path, PROFILE_KEYS);
-  const toolsRaw = t.tools === undefined ? {} : table(t.tools, `${path}.tools`, TOOL_KEYS);
-  const tp = `${path}.tools`;
-  const bool = (k: string) => optBool(toolsRaw, k, tp) ?? false;
-  optEnum(t, 'image_generation_provider', path, PROVIDERS);
-  optInt(t, 'auto_compact_threshold', path, 1);
-  optEnum(t, 'backend', path, ['session', 'external'] as const);
-  optString(t, 'self_hosted_server_id', path);
-  const resume = optStringArray(t, 'resume_overrides', path) ?? [];
-  resume.forEach((r, i) => {
-    if (!['model', 'provider', 'provider_params'].includes(r))
-      throw shapeError(
-        `${path}.resume_overrides[${i}]`,
-        `expected one of model, provider, provider_params, got ${JSON.stringify(r)}`,
-      );
-  });
-  if (toolsRaw.mcp_servers !== undefined && !Array.isArray(toolsRaw.mcp_servers))
-    throw shapeError(`${tp}.mcp_servers`, 'expected array');
-  optStringArray(toolsRaw, 'rust_bundles', tp);
-  const providerParams =
-    t.provider_params === undefined ? undefined : table(t.provider_params, `${path}.provider_params`, null);
-  const outputSchema =
-    t.output_schema === undefined ? undefined : table(t.output_schema, `${path}.output_schema`, null);
+function profileFrom(name: string, p: ProfileFields): Profile {
+  const tools = p.tools ?? {};
   return {
     name,
-    model: reqString(t, 'model', path),
-    provider: optEnum(t, 'provider', path, PROVIDERS),
-    skills: optStringArray(t, 'skills', path) ?? [],
+    model: p.model,
+    provider: p.provider,
+    skills: p.skills ?? [],
     tools: {
-      builtins: bool('builtins'),
-      shell: bool('shell'),
-      comms: bool('comms'),
-      memory: bool('memory'),
-      workgraph: bool('workgraph'),
-      mob: bool('mob'),
-      mobTasks: bool('mob_tasks'),
-      schedule: bool('schedule'),
-      imageGeneration: bool('image_generation'),
-      readOnly: bool('read_only'),
-      mcp: optStringArray(toolsRaw, 'mcp', tp) ?? [],
+      builtins: tools.builtins ?? false,
+      shell: tools.shell ?? false,
+      comms: tools.comms ?? false,
+      memory: tools.memory ?? false,
+      workgraph: tools.workgraph ?? false,
+      mob: tools.mob ?? false,
+      mobTasks: tools.mob_tasks ?? false,
+      schedule: tools.schedule ?? false,
+      imageGeneration: tools.image_generation ?? false,
+      readOnly: tools.read_only ?? false,
+      mcp: tools.mcp ?? [],
     },
-    peerDescription: optString(t, 'peer_description', path) ?? '',
-    externalAddressable: optBool(t, 'external_addressable', path) ?? false,
-    runtimeMode: optEnum(t, 'runtime_mode', path, ['autonomous_host', 'turn_driven'] as const) ?? 'autonomous_host',
-    maxInlinePeerNotifications: optInt(t, 'max_inline_peer_notifications', path),
-    maxTokens: optInt(t, 'max_tokens', path, 1),
-    maxTurns: optInt(t, 'max_turns', path, 1),
-    providerParams,
-    outputSchema,
+    peerDescription: p.peer_description ?? '',
+    externalAddressable: p.external_addressable ?? false,
+    runtimeMode: p.runtime_mode ?? 'autonomous_host',
+    maxInlinePeerNotifications: p.max_inline_peer_notifications,
+    maxTokens: p.max_tokens,
+    maxTurns: p.max_turns,
+    providerParams: p.provider_params,
+    outputSchema: p.output_schema,
   };
-}
-
-function parseSkill(name: string, value: unknown): SkillSource {
-  const path = `skills.${name}`;
-  const t = table(value, path, null);
-  const source = optEnum(t, 'source', path, ['inline', 'path'] as const);
-  if (source === undefined) throw shapeError(`${path}.source`, 'required (inline or path)');
-  if (source === 'inline') {
-    table(value, path, ['source', 'content']);
-    const content = optString(t, 'content', path);
-    if (content === undefined) throw shapeError(`${path}.content`, 'required');
-    return { source, content };
-  }
-  table(value, path, ['source', 'path']);
-  return { source, path: reqString(t, 'path', path) };
 }
 
 interface ParsedDefinition {
@@ -216,53 +61,30 @@ interface ParsedDefinition {
   raw: Table;
 }
 
+/** Checks the shape with {@link MobDefinitionSchema}; the first problem is a `DefinitionError` naming its key path. */
 function parseDefinition(raw: unknown): ParsedDefinition {
-  const root = table(raw, '<root>', TOP_KEYS);
-  if (root.mob === undefined) throw shapeError('mob', 'required ([mob] with id)');
-  const mob = table(root.mob, 'mob', ['id', 'orchestrator']);
-  const id = reqString(mob, 'id', 'mob');
-  let orchestrator: string | undefined;
-  if (typeof mob.orchestrator === 'string') orchestrator = mob.orchestrator;
-  else if (mob.orchestrator !== undefined)
-    orchestrator = reqString(table(mob.orchestrator, 'mob.orchestrator', ['profile']), 'profile', 'mob.orchestrator');
-  optEnum(root, 'image_generation_provider', '<root>', PROVIDERS);
+  let fields: MobDefinitionFields;
+  try {
+    fields = parseWithSchema(MobDefinitionSchema, raw, { what: 'mob definition', code: 'DefinitionError' });
+  } catch (error) {
+    if (!isMobKitError(error)) throw error;
+    throw new MobRuntimeError('DEFINITION_ERROR', error.message, { details: error.details, cause: error });
+  }
+  const orchestrator = fields.mob.orchestrator;
   const profiles: Record<string, Profile> = {};
-  if (root.profiles !== undefined) {
-    for (const [name, value] of Object.entries(table(root.profiles, 'profiles', null)))
-      profiles[name] = parseProfile(name, value);
-  }
+  for (const [name, p] of Object.entries(fields.profiles ?? {})) profiles[name] = profileFrom(name, p);
   const skills: Record<string, SkillSource> = {};
-  if (root.skills !== undefined) {
-    for (const [name, value] of Object.entries(table(root.skills, 'skills', null)))
-      skills[name] = parseSkill(name, value);
-  }
-  const wiring =
-    root.wiring === undefined ? {} : table(root.wiring, 'wiring', ['auto_wire_orchestrator', 'role_wiring']);
-  const roleWiring: Array<{ a: string; b: string }> = [];
-  if (wiring.role_wiring !== undefined) {
-    if (!Array.isArray(wiring.role_wiring))
-      throw shapeError('wiring.role_wiring', `expected array of {a, b}, got ${typeName(wiring.role_wiring)}`);
-    wiring.role_wiring.forEach((edge: unknown, i: number) => {
-      const p = `wiring.role_wiring[${i}]`;
-      const e = table(edge, p, ['a', 'b']);
-      roleWiring.push({ a: reqString(e, 'a', p), b: reqString(e, 'b', p) });
-    });
-  }
-  if (root.models !== undefined) {
-    for (const [name, value] of Object.entries(table(root.models, 'models', null))) {
-      const m = table(value, `models.${name}`, null);
-      if (optEnum(m, 'provider', `models.${name}`, PROVIDERS) === undefined)
-        throw shapeError(`models.${name}.provider`, 'required');
-    }
-  }
+  for (const [name, skill] of Object.entries(fields.skills ?? {}))
+    skills[name] =
+      skill.source === 'inline' ? { source: 'inline', content: skill.content } : { source: 'path', path: skill.path };
   return {
-    id,
-    orchestrator,
+    id: fields.mob.id,
+    orchestrator: typeof orchestrator === 'string' ? orchestrator : orchestrator?.profile,
     profiles,
-    autoWireOrchestrator: optBool(wiring, 'auto_wire_orchestrator', 'wiring') ?? false,
-    roleWiring,
+    autoWireOrchestrator: fields.wiring?.auto_wire_orchestrator ?? false,
+    roleWiring: (fields.wiring?.role_wiring ?? []).map((e) => ({ a: e.a, b: e.b })),
     skills,
-    raw: root,
+    raw: raw as Table,
   };
 }
 
