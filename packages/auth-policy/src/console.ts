@@ -1,24 +1,29 @@
-import { type Clock, MobKitError, systemClock } from '@mobkit/core';
+import { type Clock, MobKitError, parseWithSchema, systemClock, wireCodec, wireEncoder } from '@mobkit/core';
+import { z } from 'zod';
 import { TokenError } from './errors.js';
 import { isLocalhostClassUrl } from './hosts.js';
 import { type ClaimOptions, type ValidatedJwt, decodeTokenHeader, validateClaims } from './jwt.js';
 import { KeySet } from './keyset.js';
 import { type ParsedTrustedOidc, type TrustedOidcRuntimeConfig, parseTrustedOidcConfig } from './trusted-oidc.js';
+import { closedObject } from './wire.js';
 
-/**
- * Identity providers, spelled as the original puts them on the wire (serde snake_case of `GoogleOAuth`,
- * `GitHubOAuth`, `GenericOidc`, `ServiceIdentity`, `TestProvider`).
- */
-export type AuthProvider = 'google_o_auth' | 'git_hub_o_auth' | 'generic_oidc' | 'service_identity' | 'test_provider';
-
-/** Every {@link AuthProvider}. */
-export const AUTH_PROVIDERS: readonly AuthProvider[] = Object.freeze([
+/** The providers' wire spellings, in the spec's order. */
+const PROVIDER_NAMES = [
   'google_o_auth',
   'git_hub_o_auth',
   'generic_oidc',
   'service_identity',
   'test_provider',
-]);
+] as const;
+
+/**
+ * Identity providers, spelled as the original puts them on the wire (serde snake_case of `GoogleOAuth`,
+ * `GitHubOAuth`, `GenericOidc`, `ServiceIdentity`, `TestProvider`).
+ */
+export type AuthProvider = (typeof PROVIDER_NAMES)[number];
+
+/** Every {@link AuthProvider}. */
+export const AUTH_PROVIDERS: readonly AuthProvider[] = Object.freeze([...PROVIDER_NAMES]);
 
 /** Who may use the console (spec §13 `AuthPolicy`). */
 export interface AuthPolicy {
@@ -44,76 +49,97 @@ export function defaultConsolePolicy(): ConsolePolicy {
   return { requireAppAuth: true };
 }
 
+/** Spellings accepted besides the spec's: the claim values `google_oauth` and `github_oauth`. */
+const PROVIDER_ALIASES = { google_oauth: 'google_o_auth', github_oauth: 'git_hub_o_auth' } as const;
+
+/** A provider on the wire: the spec's spellings, or an alias (decoded to the spec's); encoded as the spec's. */
+export const AuthProviderCodec = z.codec(
+  z.enum([...PROVIDER_NAMES, ...(Object.keys(PROVIDER_ALIASES) as Array<keyof typeof PROVIDER_ALIASES>)]),
+  z.enum(PROVIDER_NAMES),
+  {
+    decode: (name): AuthProvider =>
+      name in PROVIDER_ALIASES ? PROVIDER_ALIASES[name as keyof typeof PROVIDER_ALIASES] : (name as AuthProvider),
+    encode: (provider) => provider,
+  },
+);
+
+/** The auth policy as a config file or JSON-RPC call writes it: `{ default_provider?, email_allowlist? }`. */
+export const AuthPolicyWireSchema = closedObject({
+  default_provider: AuthProviderCodec.optional(),
+  email_allowlist: z.array(z.string()).optional(),
+});
+
+/** The members of an auth policy that its wire form gives (absent ones stay absent). */
+export function authPolicyMembers(wire: z.output<typeof AuthPolicyWireSchema>): Partial<AuthPolicy> {
+  return {
+    ...(wire.default_provider === undefined ? {} : { defaultProvider: wire.default_provider }),
+    ...(wire.email_allowlist === undefined ? {} : { emailAllowlist: [...wire.email_allowlist] }),
+  };
+}
+
+/** The wire form of the members an auth policy has (absent ones stay absent). */
+export function authPolicyMembersToWire(policy: Partial<AuthPolicy>): z.output<typeof AuthPolicyWireSchema> {
+  return {
+    ...(policy.defaultProvider === undefined ? {} : { default_provider: policy.defaultProvider }),
+    ...(policy.emailAllowlist === undefined ? {} : { email_allowlist: [...policy.emailAllowlist] }),
+  };
+}
+
+/** The codec between the wire auth policy and {@link AuthPolicy}; missing members take the defaults. */
+export const AuthPolicyCodec = wireCodec(AuthPolicyWireSchema, {
+  decode: (wire): AuthPolicy => ({ ...defaultAuthPolicy(), ...authPolicyMembers(wire) }),
+  encode: (policy) => authPolicyMembersToWire(policy),
+});
+
+/** Wire form of an {@link AuthPolicy}, as {@link authPolicyToWire} writes it (both members). */
+export interface AuthPolicyWire {
+  default_provider: AuthProvider;
+  email_allowlist: string[];
+}
+
+/** The console policy as a config file writes it: `{ require_app_auth? }`. */
+export const ConsolePolicyWireSchema = closedObject({ require_app_auth: z.boolean().optional() });
+
+/** The codec between the wire console policy and {@link ConsolePolicy} (`require_app_auth` defaults to true). */
+export const ConsolePolicyCodec = wireCodec(ConsolePolicyWireSchema, {
+  decode: (wire): ConsolePolicy => ({ requireAppAuth: wire.require_app_auth ?? defaultConsolePolicy().requireAppAuth }),
+  encode: (policy) => ({ require_app_auth: policy.requireAppAuth }),
+});
+
+/** Wire form of a {@link ConsolePolicy}, as {@link consolePolicyToWire} writes it. */
+export interface ConsolePolicyWire {
+  require_app_auth: boolean;
+}
+
 /**
- * Parses an auth policy in its wire form (`{ default_provider?, email_allowlist? }`); missing members take the
- * defaults. Accepts the provider spellings `google_oauth`/`github_oauth` as aliases. Throws `InvalidConfig`.
+ * Parses an auth policy in its wire form (`{ default_provider?, email_allowlist? }`); missing members (or a
+ * missing policy) take the defaults. Accepts the provider spellings `google_oauth`/`github_oauth` as aliases.
+ * Throws `InvalidConfig` naming the key path (`auth.default_provider: expected one of …`); unknown keys are
+ * refused with the allowed ones listed.
  */
 export function parseAuthPolicy(wire: unknown): AuthPolicy {
   if (wire === undefined || wire === null) return defaultAuthPolicy();
-  if (typeof wire !== 'object' || Array.isArray(wire)) {
-    throw new MobKitError('InvalidConfig', 'auth policy must be an object { default_provider?, email_allowlist? }', {
-      details: { field: 'auth' },
-    });
-  }
-  const w = wire as Record<string, unknown>;
-  const policy = defaultAuthPolicy();
-  if (w.default_provider !== undefined)
-    policy.defaultProvider = parseProviderName(w.default_provider, 'auth.default_provider');
-  if (w.email_allowlist !== undefined)
-    policy.emailAllowlist = parseAllowlist(w.email_allowlist, 'auth.email_allowlist');
-  return policy;
+  return parseWithSchema(AuthPolicyCodec, wire, { what: 'auth policy', pathPrefix: 'auth', code: 'InvalidConfig' });
 }
 
-/** Wire form of an {@link AuthPolicy}. */
-export function authPolicyToWire(policy: AuthPolicy): { default_provider: AuthProvider; email_allowlist: string[] } {
-  return { default_provider: policy.defaultProvider, email_allowlist: [...policy.emailAllowlist] };
-}
+/** Wire form of an {@link AuthPolicy} (the encoder of {@link AuthPolicyCodec}). */
+export const authPolicyToWire = wireEncoder(AuthPolicyCodec) as (policy: AuthPolicy) => AuthPolicyWire; // a full policy encodes both members
 
-/** Parses a console policy in its wire form (`{ require_app_auth? }`, default true). Throws `InvalidConfig`. */
+/**
+ * Parses a console policy in its wire form (`{ require_app_auth? }`, default true; a missing policy takes the
+ * default). Throws `InvalidConfig` naming the key path; unknown keys are refused with the allowed ones listed.
+ */
 export function parseConsolePolicy(wire: unknown): ConsolePolicy {
   if (wire === undefined || wire === null) return defaultConsolePolicy();
-  if (typeof wire !== 'object' || Array.isArray(wire)) {
-    throw new MobKitError('InvalidConfig', 'console policy must be an object { require_app_auth? }', {
-      details: { field: 'console' },
-    });
-  }
-  const value = (wire as Record<string, unknown>).require_app_auth;
-  if (value !== undefined && typeof value !== 'boolean') {
-    throw new MobKitError(
-      'InvalidConfig',
-      `console.require_app_auth must be true or false, got ${JSON.stringify(value)}`,
-      { details: { field: 'console.require_app_auth' } },
-    );
-  }
-  return { requireAppAuth: value ?? true };
+  return parseWithSchema(ConsolePolicyCodec, wire, {
+    what: 'console policy',
+    pathPrefix: 'console',
+    code: 'InvalidConfig',
+  });
 }
 
-const PROVIDER_ALIASES: Record<string, AuthProvider> = {
-  google_oauth: 'google_o_auth',
-  github_oauth: 'git_hub_o_auth',
-};
-
-/** @internal */
-export function parseProviderName(value: unknown, field: string): AuthProvider {
-  if (typeof value === 'string') {
-    if ((AUTH_PROVIDERS as readonly string[]).includes(value)) return value as AuthProvider;
-    const alias = PROVIDER_ALIASES[value];
-    if (alias !== undefined) return alias;
-  }
-  throw new MobKitError(
-    'InvalidConfig',
-    `${field}: expected one of ${AUTH_PROVIDERS.join(', ')}, got ${JSON.stringify(value)}`,
-    { details: { field } },
-  );
-}
-
-/** @internal */
-export function parseAllowlist(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || value.some((e) => typeof e !== 'string')) {
-    throw new MobKitError('InvalidConfig', `${field} must be an array of strings`, { details: { field } });
-  }
-  return [...(value as string[])];
-}
+/** Wire form of a {@link ConsolePolicy} (the encoder of {@link ConsolePolicyCodec}). */
+export const consolePolicyToWire = wireEncoder(ConsolePolicyCodec) as (policy: ConsolePolicy) => ConsolePolicyWire; // always writes require_app_auth
 
 /** The 401 reason codes of the console (spec §13), sent as `{"error":"unauthorized","reason":<code>}`. */
 export type ConsoleAuthReason =

@@ -1,4 +1,5 @@
-import { isMobKitError } from '@mobkit/core';
+import { isMobKitError, parseWithSchema } from '@mobkit/core';
+import { expectMobKitError } from '@mobkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   SEED_RELEASE_TARGETS_JSON,
@@ -10,6 +11,7 @@ import {
   type RuntimeDecisionInputs,
   buildRuntimeDecisionState,
   parseReleaseMetadata,
+  RuntimeDecisionStateCodec,
   parseRuntimeDecisionInputs,
   runtimeDecisionStateToWire,
 } from './decisions.js';
@@ -261,5 +263,55 @@ describe('wire form of decision inputs and state', () => {
     expect(() => buildRuntimeDecisionState(parseRuntimeDecisionInputs({ ...wire, ops: { replica_count: 2 } }))).toThrow(
       /replica_count is 2/,
     );
+  });
+
+  it('refuses unknown keys at any depth, naming them and the allowed ones, as a DecisionStateError', () => {
+    const refused = (patch: Record<string, unknown>) =>
+      expectMobKitError(() => parseRuntimeDecisionInputs({ ...wire, ...patch }), 'InvalidConfig');
+    const top = refused({ trusted_toml: 'x' });
+    expect(top).toBeInstanceOf(DecisionStateError);
+    expect(top.message).toBe(
+      'invalid runtime decision inputs: <root>: unknown key(s) trusted_toml; allowed: bigquery, trusted_mobkit_toml, auth, trusted_oidc, console, ops, release_metadata_json',
+    );
+    expect(refused({ ops: { replica_count: 1, metrics: { enforce_slo: true } } }).message).toContain(
+      'ops.metrics: unknown key(s) enforce_slo; allowed: enforce_slo_targets',
+    );
+    expect(refused({ auth: { email_allowlist: ['a', 7] } }).details?.field).toBe('auth.email_allowlist[1]');
+  });
+
+  it('decoding keeps absent members absent, so buildRuntimeDecisionState applies its defaults', () => {
+    const inputs = parseRuntimeDecisionInputs({ ...wire, auth: {}, console: {}, ops: {} });
+    expect([inputs.auth, inputs.console, inputs.ops]).toEqual([{}, {}, {}]);
+    const { auth: _a, console: _c, ops: _o, ...bare } = wire;
+    const minimal = parseRuntimeDecisionInputs(bare);
+    expect(['auth', 'console', 'ops'].filter((k) => k in minimal)).toEqual([]);
+    expect(buildRuntimeDecisionState(minimal).console.requireAppAuth).toBe(true);
+  });
+
+  it('the state codec decodes what runtimeDecisionStateToWire writes into an equal, frozen state', () => {
+    const state = buildRuntimeDecisionState(parseRuntimeDecisionInputs(wire));
+    const decoded = parseWithSchema(RuntimeDecisionStateCodec, runtimeDecisionStateToWire(state), {
+      what: 'decision state',
+    });
+    expect(decoded).toEqual(state);
+    expect(Object.isFrozen(decoded.auth.emailAllowlist)).toBe(true);
+    // Decoding validates like buildRuntimeDecisionState.
+    const twoReplicas = {
+      ...runtimeDecisionStateToWire(state),
+      ops: { replica_count: 2, metrics: { enforce_slo_targets: false } },
+    };
+    expectMobKitError(
+      () => parseWithSchema(RuntimeDecisionStateCodec, twoReplicas, { what: 'decision state' }),
+      'ReplicaCountMustBeOne',
+    );
+    const noNpm = {
+      ...runtimeDecisionStateToWire(state),
+      release_metadata: { targets: ['crates.io', 'pypi', 'github-releases'], support_matrix: 'same-as-meerkat' },
+    };
+    const missing = expectMobKitError(
+      () => parseWithSchema(RuntimeDecisionStateCodec, noNpm, { what: 'decision state' }),
+      'MissingReleaseTarget',
+    );
+    expect(missing.details?.field).toBe('release_metadata.targets');
   });
 });

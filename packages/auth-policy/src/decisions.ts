@@ -1,21 +1,32 @@
 import {
-  type ModuleConfig,
   type MobKitErrorCode,
+  type ModuleConfig,
+  ModuleConfigSchema,
   MobKitError,
   describeType,
+  isMobKitError,
   loadTrustedModulesFromToml,
+  parseWithSchema,
+  wireCodec,
+  wireEncoder,
 } from '@mobkit/core';
+import { z } from 'zod';
 import {
-  type AuthPolicy,
-  type ConsolePolicy,
   AUTH_PROVIDERS,
+  type AuthPolicy,
+  AuthPolicyCodec,
+  AuthPolicyWireSchema,
+  type ConsolePolicy,
+  ConsolePolicyCodec,
+  ConsolePolicyWireSchema,
+  authPolicyMembers,
+  authPolicyMembersToWire,
   defaultAuthPolicy,
   defaultConsolePolicy,
-  parseAllowlist,
-  parseProviderName,
 } from './console.js';
 import { DecisionStateError } from './errors.js';
-import { type TrustedOidcRuntimeConfig, parseTrustedOidcConfig } from './trusted-oidc.js';
+import { TrustedOidcConfigCodec, type TrustedOidcRuntimeConfig, parseTrustedOidcConfig } from './trusted-oidc.js';
+import { closedObject } from './wire.js';
 
 /** Where session rows live in BigQuery (spec §12 `BigQueryNaming`): names of `[A-Za-z0-9_-]` only. */
 export interface BigQueryNaming {
@@ -180,15 +191,23 @@ export function parseReleaseMetadata(json: string): ReleaseMetadata {
       `release_metadata_json must be an object {"targets":[…],"support_matrix":…}, got ${describeType(value)}`,
     );
   }
+  return validateReleaseMetadata(value as Record<string, unknown>, field);
+}
+
+/**
+ * Validates release metadata members (`targets`, `support_matrix`) under `field` (the key path, for the
+ * messages): `InvalidReleaseMetadata`, `DuplicateReleaseTarget`, `MissingReleaseTarget`, `InvalidSupportMatrix`.
+ */
+function validateReleaseMetadata(value: Record<string, unknown>, field: string): ReleaseMetadata {
   const { targets, support_matrix: supportMatrix } = value as Record<string, unknown>;
   if (!Array.isArray(targets) || targets.some((t) => typeof t !== 'string')) {
-    fail('InvalidReleaseMetadata', `${field}.targets`, 'release_metadata_json.targets must be an array of strings');
+    fail('InvalidReleaseMetadata', `${field}.targets`, `${field}.targets must be an array of strings`);
   }
   if (typeof supportMatrix !== 'string') {
     fail(
       'InvalidReleaseMetadata',
       `${field}.support_matrix`,
-      `release_metadata_json.support_matrix must be a string, got ${describeType(supportMatrix)}`,
+      `${field}.support_matrix must be a string, got ${describeType(supportMatrix)}`,
     );
   }
   const seen = new Set<string>();
@@ -197,7 +216,7 @@ export function parseReleaseMetadata(json: string): ReleaseMetadata {
       fail(
         'DuplicateReleaseTarget',
         `${field}.targets`,
-        `release_metadata_json.targets lists ${JSON.stringify(target)} twice; list each target once`,
+        `${field}.targets lists ${JSON.stringify(target)} twice; list each target once`,
         { target },
       );
     seen.add(target);
@@ -207,7 +226,7 @@ export function parseReleaseMetadata(json: string): ReleaseMetadata {
       fail(
         'MissingReleaseTarget',
         `${field}.targets`,
-        `release_metadata_json.targets lacks ${JSON.stringify(target)}; all of ${REQUIRED_RELEASE_TARGETS.join(', ')} are required`,
+        `${field}.targets lacks ${JSON.stringify(target)}; all of ${REQUIRED_RELEASE_TARGETS.join(', ')} are required`,
         { target },
       );
     }
@@ -216,7 +235,7 @@ export function parseReleaseMetadata(json: string): ReleaseMetadata {
     fail(
       'InvalidSupportMatrix',
       `${field}.support_matrix`,
-      `release_metadata_json.support_matrix must be "${SUPPORT_MATRIX}", got ${JSON.stringify(supportMatrix)}`,
+      `${field}.support_matrix must be "${SUPPORT_MATRIX}", got ${JSON.stringify(supportMatrix)}`,
     );
   }
   return { targets: [...(targets as string[])], supportMatrix };
@@ -312,125 +331,154 @@ export function buildRuntimeDecisionState(inputs: RuntimeDecisionInputs): Runtim
   return deepFreeze({ bigquery, modules, auth, trustedOidc, console, ops, releaseMetadata });
 }
 
-/** Wire (snake_case) form of {@link RuntimeDecisionInputs}, as a config file or JSON-RPC call carries it. */
-export interface RuntimeDecisionInputsWire {
-  bigquery: { dataset: string; table: string };
-  trusted_mobkit_toml: string;
-  auth?: { default_provider?: string; email_allowlist?: string[] };
-  trusted_oidc: { discovery_json: string; jwks_json: string; audience: string };
-  console?: { require_app_auth?: boolean };
-  ops?: { replica_count?: number; metrics?: { enforce_slo_targets?: boolean } };
-  release_metadata_json: string;
+/** Runs `schema` over decision-state wire input: a failure is a {@link DecisionStateError} `InvalidConfig` naming the key path. */
+function parseDecisionWire<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  try {
+    return parseWithSchema(schema, input, { what, code: 'InvalidConfig' });
+  } catch (error) {
+    if (!isMobKitError(error) || error instanceof DecisionStateError) throw error;
+    throw new DecisionStateError(error.code, error.message, { cause: error, details: error.details });
+  }
 }
 
-function wireObject(value: unknown, field: string, optional: boolean): Record<string, unknown> | undefined {
-  if (value === undefined && optional) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    fail('InvalidConfig', field, `${field} must be an object, got ${describeType(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
+const BigQueryWireSchema = closedObject({ dataset: z.string(), table: z.string() });
+
+/** The codec between wire decision inputs (snake_case, as the original's `RuntimeDecisionInputs`) and {@link RuntimeDecisionInputs}. */
+export const RuntimeDecisionInputsCodec = wireCodec(
+  closedObject({
+    bigquery: BigQueryWireSchema,
+    trusted_mobkit_toml: z.string(),
+    auth: AuthPolicyWireSchema.optional(),
+    trusted_oidc: TrustedOidcConfigCodec,
+    console: ConsolePolicyWireSchema.optional(),
+    ops: closedObject({
+      replica_count: z.number().optional(),
+      metrics: closedObject({ enforce_slo_targets: z.boolean().optional() }).optional(),
+    }).optional(),
+    release_metadata_json: z.string(),
+  }),
+  {
+    decode: (wire): RuntimeDecisionInputs => {
+      const { ops, console } = wire;
+      const enforceSloTargets = ops?.metrics?.enforce_slo_targets;
+      return {
+        bigquery: { dataset: wire.bigquery.dataset, table: wire.bigquery.table },
+        trustedMobkitToml: wire.trusted_mobkit_toml,
+        trustedOidc: wire.trusted_oidc,
+        releaseMetadataJson: wire.release_metadata_json,
+        ...(wire.auth === undefined ? {} : { auth: authPolicyMembers(wire.auth) }),
+        ...(console === undefined
+          ? {}
+          : { console: console.require_app_auth === undefined ? {} : { requireAppAuth: console.require_app_auth } }),
+        ...(ops === undefined
+          ? {}
+          : {
+              ops: {
+                ...(ops.replica_count === undefined ? {} : { replicaCount: ops.replica_count }),
+                ...(enforceSloTargets === undefined ? {} : { metrics: { enforceSloTargets } }),
+              },
+            }),
+      };
+    },
+    encode: (inputs) => {
+      const { ops, console } = inputs;
+      const enforceSloTargets = ops?.metrics?.enforceSloTargets;
+      return {
+        bigquery: { dataset: inputs.bigquery.dataset, table: inputs.bigquery.table },
+        trusted_mobkit_toml: inputs.trustedMobkitToml,
+        trusted_oidc: inputs.trustedOidc,
+        release_metadata_json: inputs.releaseMetadataJson,
+        ...(inputs.auth === undefined ? {} : { auth: authPolicyMembersToWire(inputs.auth) }),
+        ...(console === undefined
+          ? {}
+          : { console: console.requireAppAuth === undefined ? {} : { require_app_auth: console.requireAppAuth } }),
+        ...(ops === undefined
+          ? {}
+          : {
+              ops: {
+                ...(ops.replicaCount === undefined ? {} : { replica_count: ops.replicaCount }),
+                ...(enforceSloTargets === undefined ? {} : { metrics: { enforce_slo_targets: enforceSloTargets } }),
+              },
+            }),
+      };
+    },
+  },
+);
+
+/** Wire (snake_case) form of {@link RuntimeDecisionInputs}, as a config file or JSON-RPC call carries it. */
+export type RuntimeDecisionInputsWire = z.input<typeof RuntimeDecisionInputsCodec>;
 
 /**
  * Maps wire-form decision inputs (snake_case, as in the original's `RuntimeDecisionInputs`) to
- * {@link RuntimeDecisionInputs}; only shapes are checked here (`InvalidConfig` naming the field) — pass the
- * result to {@link buildRuntimeDecisionState} for the real validation.
+ * {@link RuntimeDecisionInputs}; only shapes are checked here (`InvalidConfig` naming the key path, unknown
+ * keys refused with the allowed ones listed) — pass the result to {@link buildRuntimeDecisionState} for the
+ * real validation.
  */
 export function parseRuntimeDecisionInputs(wire: unknown): RuntimeDecisionInputs {
-  const root = wireObject(wire, '<root>', false) as Record<string, unknown>;
-  const bigquery = wireObject(root.bigquery, 'bigquery', false) as Record<string, unknown>;
-  const oidc = wireObject(root.trusted_oidc, 'trusted_oidc', false) as Record<string, unknown>;
-  const auth = wireObject(root.auth, 'auth', true);
-  const console = wireObject(root.console, 'console', true);
-  const ops = wireObject(root.ops, 'ops', true);
-  const metrics = ops === undefined ? undefined : wireObject(ops.metrics, 'ops.metrics', true);
-  const text = (value: unknown, field: string): string => {
-    if (typeof value !== 'string')
-      fail('InvalidConfig', field, `${field} must be a string, got ${describeType(value)}`);
-    return value;
-  };
-  const inputs: RuntimeDecisionInputs = {
-    bigquery: { dataset: text(bigquery.dataset, 'bigquery.dataset'), table: text(bigquery.table, 'bigquery.table') },
-    trustedMobkitToml: text(root.trusted_mobkit_toml, 'trusted_mobkit_toml'),
-    trustedOidc: {
-      discoveryJson: text(oidc.discovery_json, 'trusted_oidc.discovery_json'),
-      jwksJson: text(oidc.jwks_json, 'trusted_oidc.jwks_json'),
-      audience: text(oidc.audience, 'trusted_oidc.audience'),
-    },
-    releaseMetadataJson: text(root.release_metadata_json, 'release_metadata_json'),
-  };
-  if (auth !== undefined) {
-    inputs.auth = {};
-    if (auth.default_provider !== undefined)
-      inputs.auth.defaultProvider = parseProviderName(auth.default_provider, 'auth.default_provider');
-    if (auth.email_allowlist !== undefined)
-      inputs.auth.emailAllowlist = parseAllowlist(auth.email_allowlist, 'auth.email_allowlist');
-  }
-  if (console !== undefined) {
-    const value = console.require_app_auth;
-    if (value !== undefined && typeof value !== 'boolean')
-      fail('InvalidConfig', 'console.require_app_auth', 'console.require_app_auth must be true or false');
-    inputs.console = value === undefined ? {} : { requireAppAuth: value };
-  }
-  if (ops !== undefined) {
-    inputs.ops = {};
-    if (ops.replica_count !== undefined) {
-      if (typeof ops.replica_count !== 'number')
-        fail(
-          'InvalidConfig',
-          'ops.replica_count',
-          `ops.replica_count must be a number, got ${describeType(ops.replica_count)}`,
-        );
-      inputs.ops.replicaCount = ops.replica_count;
-    }
-    if (metrics?.enforce_slo_targets !== undefined) {
-      if (typeof metrics.enforce_slo_targets !== 'boolean')
-        fail(
-          'InvalidConfig',
-          'ops.metrics.enforce_slo_targets',
-          'ops.metrics.enforce_slo_targets must be true or false',
-        );
-      inputs.ops.metrics = { enforceSloTargets: metrics.enforce_slo_targets };
-    }
-  }
-  return inputs;
+  return parseDecisionWire(RuntimeDecisionInputsCodec, wire, 'runtime decision inputs');
 }
 
-/** Wire (snake_case) form of a {@link RuntimeDecisionState}. */
+/**
+ * The codec between a wire decision state (snake_case, as the original serializes it) and
+ * {@link RuntimeDecisionState}. Decoding validates like {@link buildRuntimeDecisionState} does (BigQuery
+ * naming, ops policy, release metadata, trusted OIDC documents) and deep-freezes the state.
+ */
+export const RuntimeDecisionStateCodec = wireCodec(
+  closedObject({
+    bigquery: BigQueryWireSchema,
+    modules: z.array(ModuleConfigSchema),
+    auth: AuthPolicyCodec,
+    trusted_oidc: TrustedOidcConfigCodec,
+    console: ConsolePolicyCodec,
+    ops: closedObject({ replica_count: z.number(), metrics: closedObject({ enforce_slo_targets: z.boolean() }) }),
+    release_metadata: closedObject({ targets: z.array(z.string()), support_matrix: z.string() }),
+  }),
+  {
+    decode: (wire): RuntimeDecisionState => {
+      parseTrustedOidcConfig(wire.trusted_oidc);
+      return deepFreeze({
+        bigquery: validateBigQueryNaming(wire.bigquery),
+        modules: wire.modules,
+        auth: wire.auth,
+        trustedOidc: wire.trusted_oidc,
+        console: wire.console,
+        ops: validateOpsPolicy({
+          replicaCount: wire.ops.replica_count,
+          metrics: { enforceSloTargets: wire.ops.metrics.enforce_slo_targets },
+        }),
+        releaseMetadata: validateReleaseMetadata(wire.release_metadata, 'release_metadata'),
+      });
+    },
+    encode: (state) => ({
+      bigquery: { dataset: state.bigquery.dataset, table: state.bigquery.table },
+      modules: [...state.modules],
+      auth: state.auth,
+      trusted_oidc: state.trustedOidc,
+      console: state.console,
+      ops: {
+        replica_count: state.ops.replicaCount,
+        metrics: { enforce_slo_targets: state.ops.metrics.enforceSloTargets },
+      },
+      release_metadata: {
+        targets: [...state.releaseMetadata.targets],
+        support_matrix: state.releaseMetadata.supportMatrix,
+      },
+    }),
+  },
+);
+
+/** Wire (snake_case) form of a {@link RuntimeDecisionState}, as {@link runtimeDecisionStateToWire} writes it. */
 export interface RuntimeDecisionStateWire {
   bigquery: { dataset: string; table: string };
-  modules: Array<{ id: string; command: string; args: string[]; restart_policy: string }>;
-  auth: { default_provider: string; email_allowlist: string[] };
+  modules: Array<{ id: string; command: string; args: string[]; restart_policy: ModuleConfig['restartPolicy'] }>;
+  auth: { default_provider: AuthPolicy['defaultProvider']; email_allowlist: string[] };
   trusted_oidc: { discovery_json: string; jwks_json: string; audience: string };
   console: { require_app_auth: boolean };
   ops: { replica_count: number; metrics: { enforce_slo_targets: boolean } };
   release_metadata: { targets: string[]; support_matrix: string };
 }
 
-/** Converts a decision state to its wire form (snake_case, as the original serializes it). */
-export function runtimeDecisionStateToWire(state: RuntimeDecisionState): RuntimeDecisionStateWire {
-  return {
-    bigquery: { dataset: state.bigquery.dataset, table: state.bigquery.table },
-    modules: state.modules.map((m) => ({
-      id: m.id,
-      command: m.command,
-      args: [...m.args],
-      restart_policy: m.restartPolicy,
-    })),
-    auth: { default_provider: state.auth.defaultProvider, email_allowlist: [...state.auth.emailAllowlist] },
-    trusted_oidc: {
-      discovery_json: state.trustedOidc.discoveryJson,
-      jwks_json: state.trustedOidc.jwksJson,
-      audience: state.trustedOidc.audience,
-    },
-    console: { require_app_auth: state.console.requireAppAuth },
-    ops: {
-      replica_count: state.ops.replicaCount,
-      metrics: { enforce_slo_targets: state.ops.metrics.enforceSloTargets },
-    },
-    release_metadata: {
-      targets: [...state.releaseMetadata.targets],
-      support_matrix: state.releaseMetadata.supportMatrix,
-    },
-  };
-}
+/** Converts a decision state to its wire form (the encoder of {@link RuntimeDecisionStateCodec}). */
+export const runtimeDecisionStateToWire = wireEncoder(RuntimeDecisionStateCodec) as (
+  state: RuntimeDecisionState,
+) => RuntimeDecisionStateWire; // a state encodes every member

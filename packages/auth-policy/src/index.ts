@@ -40,14 +40,23 @@ export {
 export { KeySet, verifyJwtWithJwks, validateJwtLocally, type LocalJwtOptions, type VerifiedToken } from './keyset.js';
 export { JwksCache, type JwksCacheConfig, type JwksCacheStats, type FetchLike } from './jwks-cache.js';
 export { isLocalhostClassHost, isLocalhostClassUrl } from './hosts.js';
-export { parseTrustedOidcConfig, type TrustedOidcRuntimeConfig, type ParsedTrustedOidc } from './trusted-oidc.js';
+export {
+  parseTrustedOidcConfig,
+  TrustedOidcConfigCodec,
+  type TrustedOidcRuntimeConfig,
+  type ParsedTrustedOidc,
+} from './trusted-oidc.js';
 export {
   AUTH_PROVIDERS,
   defaultAuthPolicy,
   defaultConsolePolicy,
+  AuthProviderCodec,
+  AuthPolicyCodec,
+  ConsolePolicyCodec,
   parseAuthPolicy,
   authPolicyToWire,
   parseConsolePolicy,
+  consolePolicyToWire,
   unauthorizedBody,
   enforceConsoleRouteAccess,
   identityFromJwt,
@@ -56,7 +65,9 @@ export {
   ConsoleAccessError,
   type AuthProvider,
   type AuthPolicy,
+  type AuthPolicyWire,
   type ConsolePolicy,
+  type ConsolePolicyWire,
   type ConsoleAuthReason,
   type UnauthorizedBody,
   type ConsoleAccessErrorCode,
@@ -76,6 +87,8 @@ export {
   parseReleaseMetadata,
   buildRuntimeDecisionState,
   parseRuntimeDecisionInputs,
+  RuntimeDecisionInputsCodec,
+  RuntimeDecisionStateCodec,
   runtimeDecisionStateToWire,
   type RuntimeDecisionInputsWire,
   type RuntimeDecisionStateWire,

@@ -1,6 +1,6 @@
 import { exportSPKI, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { b64, makeKey, nowSeconds, sign, type TestKey } from '../test/helpers.js';
+import { type TestKey, b64, makeKey, nowSeconds, publicKeyOf, sign } from '../test/helpers.js';
 import { TokenError } from './errors.js';
 import {
   extractHs256SharedSecret,
@@ -151,14 +151,14 @@ describe('refusals', () => {
   });
 
   it('algorithm confusion: HS256 signed with the RSA public key (PEM) as the secret never verifies', async () => {
-    const pem = await exportSPKI(keys.RS256.publicKey!);
+    const pem = await exportSPKI(publicKeyOf(keys.RS256));
     const forge = (kid: string) =>
       new SignJWT({ sub: 'admin' }).setProtectedHeader({ alg: 'HS256', kid }).sign(new TextEncoder().encode(pem));
     // The RSA JWK declares alg RS256: it is not selected for an HS256 token.
     expect((await refusal(keySet.verify(await forge(keys.RS256.kid)))).kind).toBe('NoMatchingKey');
     // Without alg on the JWK, the RSA key is selected but cannot be an HS256 secret.
     const noAlg = await makeKey('RS256', 'rsa-no-alg', false);
-    const pem2 = await exportSPKI(noAlg.publicKey!);
+    const pem2 = await exportSPKI(publicKeyOf(noAlg));
     const forged = await new SignJWT({ sub: 'admin' })
       .setProtectedHeader({ alg: 'HS256', kid: 'rsa-no-alg' })
       .sign(new TextEncoder().encode(pem2));

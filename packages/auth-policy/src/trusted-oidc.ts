@@ -1,5 +1,7 @@
-import { MobKitError } from '@mobkit/core';
+import { MobKitError, wireCodec } from '@mobkit/core';
+import { z } from 'zod';
 import { type JwksDocument, type OidcDiscoveryDocument, parseJwksDocument, parseOidcDiscoveryDocument } from './jwk.js';
+import { closedObject } from './wire.js';
 
 /**
  * The console's trusted OIDC configuration (spec §13 `TrustedOidcRuntimeConfig`): the discovery document and
@@ -13,6 +15,27 @@ export interface TrustedOidcRuntimeConfig {
   /** The audience console tokens must carry (e.g. `meerkat-console`). */
   audience: string;
 }
+
+/**
+ * The codec between the wire trusted OIDC config (`{ discovery_json, jwks_json, audience }`, all JSON text or
+ * strings) and {@link TrustedOidcRuntimeConfig}. Only the shape is checked; {@link parseTrustedOidcConfig}
+ * validates the documents.
+ */
+export const TrustedOidcConfigCodec = wireCodec(
+  closedObject({ discovery_json: z.string(), jwks_json: z.string(), audience: z.string() }),
+  {
+    decode: (wire): TrustedOidcRuntimeConfig => ({
+      discoveryJson: wire.discovery_json,
+      jwksJson: wire.jwks_json,
+      audience: wire.audience,
+    }),
+    encode: (config) => ({
+      discovery_json: config.discoveryJson,
+      jwks_json: config.jwksJson,
+      audience: config.audience,
+    }),
+  },
+);
 
 /** A validated {@link TrustedOidcRuntimeConfig}. */
 export interface ParsedTrustedOidc {

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { readFixture } from '@mobkit/test-utils';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { Jwk, JwtAlgorithm, TrustedOidcRuntimeConfig, RuntimeDecisionInputs } from '../src/index.js';
 
@@ -87,10 +86,7 @@ export function seedTrustedOidc(): TrustedOidcRuntimeConfig {
 }
 
 /** The seed's release-targets.json, from fixtures/auth. */
-export const SEED_RELEASE_TARGETS_JSON = readFileSync(
-  fileURLToPath(new URL('../../../fixtures/auth/release-targets.json', import.meta.url)),
-  'utf8',
-);
+export const SEED_RELEASE_TARGETS_JSON = readFixture('auth', 'release-targets.json');
 
 /** The seed's `decision_state()` inputs. */
 export function seedDecisionInputs(): RuntimeDecisionInputs {
@@ -174,4 +170,10 @@ export async function startOidcServer(keys: Jwk[]): Promise<OidcServer> {
       }),
   };
   return out;
+}
+
+/** The public key of a generated {@link TestKey} (every key `makeKey` makes has one). */
+export function publicKeyOf(key: TestKey): CryptoKey {
+  if (key.publicKey === undefined) throw new Error(`test key ${key.kid} has no public key`);
+  return key.publicKey;
 }

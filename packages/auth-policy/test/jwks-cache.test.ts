@@ -16,8 +16,14 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** The running OIDC server's URL (each test starts one). */
+function oidcUrl(): string {
+  if (server === undefined) throw new Error('no OIDC server is running');
+  return server.url;
+}
+
 function claims(clock: ManualClock, extra: Record<string, unknown> = {}) {
-  return { iss: server!.url, aud: 'api', sub: 'user-1', exp: Math.floor(clock.nowMs() / 1000) + 600, ...extra };
+  return { iss: oidcUrl(), aud: 'api', sub: 'user-1', exp: Math.floor(clock.nowMs() / 1000) + 600, ...extra };
 }
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {
@@ -105,7 +111,7 @@ describe('JwksCache against a real OIDC discovery + JWKS server on 127.0.0.1', (
     await cache.verify(token);
     expect(counts(cache)).toEqual({ discovery: 2, jwks: 2 });
     const explicit = await cache.refresh();
-    expect([explicit.jwks.keys[0]?.kid, explicit.discovery.issuer]).toEqual([keys.RS256.kid, server!.url]);
+    expect([explicit.jwks.keys[0]?.kid, explicit.discovery.issuer]).toEqual([keys.RS256.kid, oidcUrl()]);
     expect(counts(cache)).toEqual({ discovery: 3, jwks: 3 });
   });
 
