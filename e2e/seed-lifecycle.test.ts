@@ -3,7 +3,7 @@
 // once and the MCP fixture (official SDK) as router, delivery and scheduling modules.
 // Runs against the BUILT packages (dist/), as a user's install would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ import {
   sendMessageOnMob,
   type RuntimeDecisionState,
 } from 'mobkit';
+import { createReferenceAppRouter } from 'mobkit/http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -224,7 +225,7 @@ describe('seed: phase 5 lifecycle', () => {
 
     // Serve the reference app while the lifecycle runs, as the seed does (graceful shutdown below).
     const app = express();
-    app.use(runtime.buildReferenceAppRouter(decisionState()));
+    app.use(createReferenceAppRouter(runtime, decisionState()));
     const server = await new Promise<import('node:http').Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

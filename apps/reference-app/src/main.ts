@@ -7,7 +7,7 @@
  */
 import { isMobKitError, toMobKitError } from '@mobkit/core';
 import type { Logger } from 'pino';
-import { DEFAULT_CONFIG_DIR, displayPath, loadAppConfig } from './config.js';
+import { type AppConfig, DEFAULT_CONFIG_DIR, displayPath, loadAppConfig } from './config.js';
 import { createLogger, prettyLogging } from './log.js';
 import { type RunningApp, startApp } from './server.js';
 
@@ -131,7 +131,7 @@ async function main(): Promise<number> {
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
 
-  let config;
+  let config: AppConfig;
   try {
     config = loadAppConfig(args.configDir);
   } catch (error) {

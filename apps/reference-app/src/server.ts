@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
 import { MobBootstrapSpec, MobKitError, SpawnMemberSpec, UnifiedRuntime, chooseLlm, type LlmChoice } from 'mobkit';
+import { createReferenceAppRouter } from 'mobkit/http';
 import type { AppConfig } from './config.js';
 
 /** Where and how the app listens. */
@@ -117,8 +118,8 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
     const app = express();
     app.disable('x-powered-by');
     app.use(
-      // The runtime's own router: JSON-RPC through createRpcHandler, streams closed when it shuts down.
-      runtime.buildReferenceAppRouter(config.decisionState, {
+      // The runtime's router: JSON-RPC through createRpcHandler, streams closed when it shuts down.
+      createReferenceAppRouter(runtime, config.decisionState, {
         signal: streams.signal,
         onError: (error) => log.error({ err: error }, 'request failed'),
         onStreamDropped: (info) => log.warn({ stream: info }, 'slow SSE client dropped'),

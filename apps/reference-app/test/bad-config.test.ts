@@ -4,7 +4,7 @@
 // main.js): `npm test` builds every project first; locally run `npx nx run
 // @mobkit/reference-app-server:build` (or start.test.ts, which builds through npm start's script).
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -131,9 +131,10 @@ describe('bad configuration and failed start-up', () => {
   });
 
   it('stops everything when the port is taken, and says which port', async () => {
-    blocker = createServer();
+    const server = createServer();
+    blocker = server;
     const port = await new Promise<number>((resolve) => {
-      blocker?.listen(0, '127.0.0.1', () => resolve((blocker?.address() as { port: number }).port));
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
     });
     const { code, output } = await run({ PORT: String(port) });
     expect(code, output).toBe(1);

@@ -44,8 +44,7 @@ async function waitForFrame(
       const { value, done } = await reader.read();
       if (done) throw new Error(`stream ended before a matching frame; saw ${JSON.stringify(seen.slice(-5))}`);
       buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, '\n');
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, cut);
         buffer = buffer.slice(cut + 2);
         const frame: SseFrame = { data: '' };

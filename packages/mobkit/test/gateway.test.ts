@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { openSse } from '@mobkit/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -192,6 +193,35 @@ describe('mobkit gateway --persistent', () => {
     gw.child.stdin.end();
     expect(await gw.exit).toBe(0);
     for (const pid of moduleProcesses) expect(alive(pid), `module process ${pid}`).toBe(false);
+  }, 60_000);
+
+  it('http_base_url serves the reference app router: SSE /mob/events carries the agent events of a send', async () => {
+    const gw = startGateway();
+    gw.send({ jsonrpc: '2.0', id: 'init', method: 'mobkit/init', params: { mob_config: MOB_TOML } });
+    const base = (await gw.next()).result.http_base_url as string;
+    gw.send({ jsonrpc: '2.0', id: 1, method: 'mobkit/spawn_member', params: { profile: 'worker', meerkat_id: 'w-1' } });
+    expect((await gw.next()).result).toEqual({ accepted: true, meerkat_id: 'w-1' });
+
+    // What the original Python SDK's subscribe_mob() reads (a 404 before the gateway served the router).
+    const stream = await openSse(`${base}/mob/events`);
+    try {
+      expect(stream.status).toBe(200);
+      expect(stream.contentType).toMatch(/^text\/event-stream/);
+      const modules = (await (await fetch(`${base}/console/modules`)).json()) as { modules: string[] };
+      expect(modules.modules).toEqual([]);
+
+      gw.send({ jsonrpc: '2.0', id: 2, method: 'mobkit/send_message', params: { member_id: 'w-1', message: 'hello' } });
+      expect((await gw.next()).result).toMatchObject({ accepted: true, member_id: 'w-1' });
+      const started = await stream.next((e) => e.event === 'run_started');
+      expect(started.id).toMatch(/^mob:\d+$/);
+      expect(JSON.parse(started.data)).toMatchObject({ member_id: 'w-1', source: 'agent' });
+      const completed = await stream.next((e) => e.event === 'run_completed');
+      expect(JSON.parse(completed.data)).toMatchObject({ member_id: 'w-1', payload: { type: 'run_completed' } });
+    } finally {
+      stream.close();
+    }
+    gw.child.stdin.end();
+    expect(await gw.exit).toBe(0);
   }, 60_000);
 
   it('without mob_config it runs the minimal fallback mob', async () => {

@@ -4,7 +4,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MobDefinition, TestClient } from '@mobkit/mob-adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRpcHandler } from '../src/rpc/handler.js';
+import { z } from 'zod';
+import { createRpcHandler, defaultRpcMethodRegistry } from '../src/rpc/handler.js';
+import { type RpcMethod, rpcMethod } from '../src/rpc/registry.js';
 import { UnifiedRuntime } from '../src/runtime/unified-runtime.js';
 import { MobBootstrapSpec } from '../src/spec.js';
 
@@ -260,6 +262,40 @@ describe('mobkit JSON-RPC surface', () => {
     expect(notLoaded.error).toMatchObject({ code: -32601, message: "Module 'nosuch' not loaded" });
     const unknown = await call('mobkit/nope');
     expect(unknown.error).toMatchObject({ code: -32601, message: 'Method not found: mobkit/nope' });
+  });
+
+  it('only registered names are methods: Object.prototype names are -32601, never run', async () => {
+    for (const method of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'mobkit/constructor']) {
+      const response = await call(method);
+      expect(response.error, method).toMatchObject({ code: -32601, message: `Method not found: ${method}` });
+    }
+  });
+
+  it('the registry refuses a method registered twice', () => {
+    const registry = defaultRpcMethodRegistry();
+    const status = registry.get('mobkit/status');
+    expect(status).toBeDefined();
+    expect(() => registry.register(status as RpcMethod)).toThrow(/mobkit\/status is registered twice/);
+    expect(registry.names()).toEqual(rpc.methods);
+  });
+
+  it('a custom registry: a method added by a file of its own is served and advertised', async () => {
+    const registry = defaultRpcMethodRegistry().register(
+      rpcMethod('mobkit/echo', z.strictObject({ text: z.string() }), ({ text }) => ({ text })),
+    );
+    const custom = createRpcHandler(runtime, {}, registry);
+    expect(custom.methods).toContain('mobkit/echo');
+    const echo = (await custom.handleText(
+      '{"jsonrpc":"2.0","id":1,"method":"mobkit/echo","params":{"text":"hi"}}',
+    )) as {
+      result: unknown;
+    };
+    expect(echo.result).toEqual({ text: 'hi' });
+    const bad = (await custom.handleText('{"jsonrpc":"2.0","id":1,"method":"mobkit/echo","params":{"text":1}}')) as {
+      error: { code: number; message: string };
+    };
+    expect(bad.error.code).toBe(-32602);
+    expect(bad.error.message).toContain('text');
   });
 
   it('framing: parse error, invalid request, notification, batch', async () => {

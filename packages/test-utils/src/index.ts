@@ -133,3 +133,5 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+export { openSse, type SseEvent, type SseStream } from './mobkit-http.js';
+export { builtEntry, resolutionsOf, type ModuleResolution } from './modules.js';

@@ -2,10 +2,17 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMobKitError } from '@mobkit/core';
+import { REPO_ROOT } from '@mobkit/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG_DIR, loadAppConfig } from './config.js';
+import { loadAppConfig } from '../src/app-config/load.js';
+import { validateConfigText } from '../src/app-config/validate.js';
 
-// Module commands resolve to the packages' built bins: `npm test` builds them first.
+// The app config loader, on the reference app's example config (apps/reference-app/config) and
+// broken copies of it. Module commands resolve to the packages' built bins: `npm test` builds them first.
+const DEFAULT_CONFIG_DIR = join(REPO_ROOT, 'apps', 'reference-app', 'config');
+
+/** The placeholder `mobkit.toml` values may contain (a plain string, not a template). */
+const CONFIG_DIR = ['$', '{config_dir}'].join('');
 
 function expectConfigError(
   fn: () => unknown,
@@ -28,7 +35,7 @@ function expectConfigError(
 
 describe('loadAppConfig: the example config', () => {
   it('reads the shipped config: three core modules from their bins, a lead and two workers, one */1m schedule, auth off', () => {
-    const config = loadAppConfig();
+    const config = loadAppConfig(DEFAULT_CONFIG_DIR);
     expect(config.dir).toBe(DEFAULT_CONFIG_DIR);
     expect(config.modules.discovery.modules).toEqual(['router', 'delivery', 'scheduling']);
     for (const [i, bin] of ['mobkit-router', 'mobkit-delivery', 'mobkit-scheduling'].entries()) {
@@ -82,11 +89,11 @@ describe('loadAppConfig: problems name the file and the field', () => {
     expectConfigError(() => loadAppConfig(dir), { file: join(dir, 'mob.toml'), message: 'file not found' });
   });
 
-  it('expands ${config_dir} and runs other commands as written', () => {
+  it(`expands ${CONFIG_DIR} and runs other commands as written`, () => {
     edit('mobkit.toml', (t) =>
       t.replace(
         '[[pre_spawn]]',
-        '[[modules]]\nid = "custom"\ncommand = "/opt/bin/custom-module"\nargs = ["--data", "${config_dir}/data"]\n\n[[pre_spawn]]',
+        `[[modules]]\nid = "custom"\ncommand = "/opt/bin/custom-module"\nargs = ["--data", "${CONFIG_DIR}/data"]\n\n[[pre_spawn]]`,
       ),
     );
     const config = loadAppConfig(dir);
@@ -224,5 +231,57 @@ describe('loadAppConfig: problems name the file and the field', () => {
       field: 'sinks.webhook.type',
       message: 'delivery.toml',
     });
+  });
+});
+
+describe('validateConfigText: every section of the app config files', () => {
+  it('mobkit.toml: the app sections are checked too, each problem with its key and line', () => {
+    const text = [
+      '[[modules]]',
+      'id = "router"',
+      'command = "mobkit-router"',
+      '',
+      '[[pre_spawn]]',
+      'module_id = "mailer"',
+      '',
+      '[runtime]',
+      'startup_timeout = 1',
+      '',
+      '[consol]',
+      'x = 1',
+      '',
+    ].join('\n');
+    const result = validateConfigText('/cfg/mobkit.toml', text);
+    expect(result.kind).toBe('mobkit');
+    expect(result.problems.map((p) => [p.key, p.line, p.code])).toEqual([
+      ['runtime.startup_timeout', 9, 'InvalidConfig'],
+      ['consol', 11, 'InvalidConfig'],
+    ]);
+    expect(result.problems[0]?.message).toContain('unknown key (known: startup_timeout_ms, drain_timeout_ms)');
+    expect(result.problems[1]?.message).toContain('unknown section (known: modules, pre_spawn');
+    const fixed = validateConfigText(
+      '/cfg/mobkit.toml',
+      text.replace('startup_timeout = 1', '').replace('[consol]\nx = 1', ''),
+    );
+    expect(fixed.problems).toEqual([
+      expect.objectContaining({ key: 'pre_spawn[0].module_id', line: 6, message: expect.stringContaining('"mailer"') }),
+    ]);
+  });
+
+  it('the example config directory validates clean, file by file', () => {
+    for (const file of ['mob.toml', 'mobkit.toml', 'schedules.toml', 'routing.toml', 'delivery.toml']) {
+      expect(validateConfigText(file, readFileSync(join(DEFAULT_CONFIG_DIR, file), 'utf8')).problems, file).toEqual([]);
+    }
+  });
+
+  it('schedules.toml: [runtime_injection] is checked as well as the schedules', () => {
+    const result = validateConfigText(
+      'schedules.toml',
+      '[[schedules]]\nschedule_id = "a"\ninterval = "*/1m"\ntimezone = "UTC"\n\n[runtime_injection]\nmember_id = 3\n',
+    );
+    expect(result.kind).toBe('schedules');
+    expect(result.problems).toHaveLength(1);
+    expect(`${result.problems[0]?.key} ${result.problems[0]?.message}`).toMatch(/runtime_injection\.member_id/);
+    expect(result.problems[0]?.line).toBe(7);
   });
 });
