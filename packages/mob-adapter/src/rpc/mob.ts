@@ -20,6 +20,9 @@ import type {
 } from '../types.js';
 import { RunActivity } from './activity.js';
 import { RkatRpcClient, type RkatRpcNotification } from './client.js';
+import { checkContract } from './handshake.js';
+import { MobLogPoller } from './log-poller.js';
+import { type AgentMobEvent, watchNextRun } from './next-run.js';
 import {
   type WireMember,
   type WireMemberStatus,
@@ -70,8 +73,6 @@ export interface RkatRpcMob extends MobRuntime {
   events(afterCursor?: number, limit?: number): Promise<MobLogEvent[]>;
 }
 
-type AgentMobEvent = Extract<MobEvent, { kind: 'agent' }>;
-
 interface Settings {
   pollIntervalMs: number;
   clock: Clock;
@@ -83,9 +84,7 @@ class RkatRpcMobImpl implements RkatRpcMob {
   private readonly agentWaiters = new Set<(e: AgentMobEvent) => void>();
   private readonly activity = new RunActivity();
   private readonly clock: Clock;
-  private cursor = 0;
-  private poller: AbortController | undefined;
-  private polling: Promise<void> | undefined;
+  private readonly poller: MobLogPoller;
   private streamId: string | undefined;
   private closed = false;
 
@@ -97,6 +96,12 @@ class RkatRpcMobImpl implements RkatRpcMob {
     private readonly settings: Settings,
   ) {
     this.clock = settings.clock;
+    this.poller = new MobLogPoller(
+      (after, limit) => this.events(after, limit),
+      (event) => this.fanout.publish(event),
+      settings.clock,
+      settings.pollIntervalMs,
+    );
     client.onNotification((n) => this.onNotification(n));
   }
 
@@ -142,51 +147,11 @@ class RkatRpcMobImpl implements RkatRpcMob {
 
   subscribe(listener: (event: MobEvent) => void, options: SubscribeOptions = {}): () => void {
     const unsubscribe = this.fanout.subscribe(listener, options);
-    this.ensurePoller();
+    if (!this.closed) this.poller.start();
     return () => {
       unsubscribe();
-      if (this.fanout.size === 0) this.stopPoller();
+      if (this.fanout.size === 0) this.poller.stop();
     };
-  }
-
-  /** Polls `mob/events` every `pollIntervalMs` while someone listens (a failed poll is retried on the next tick). */
-  private ensurePoller(): void {
-    if (this.poller || this.closed) return;
-    const poller = new AbortController();
-    this.poller = poller;
-    void (async () => {
-      while (!poller.signal.aborted) {
-        await this.pollOnce();
-        await this.clock.sleep(this.settings.pollIntervalMs, poller.signal).catch(() => undefined);
-      }
-    })();
-  }
-
-  private stopPoller(): void {
-    this.poller?.abort();
-    this.poller = undefined;
-  }
-
-  private pollOnce(): Promise<void> {
-    this.polling ??= this.drainLog().finally(() => {
-      this.polling = undefined;
-    });
-    return this.polling;
-  }
-
-  private async drainLog(): Promise<void> {
-    try {
-      for (;;) {
-        const batch = await this.events(this.cursor, 100);
-        for (const e of batch) {
-          this.cursor = Math.max(this.cursor, e.cursor);
-          this.fanout.publish(e);
-        }
-        if (batch.length < 100) break;
-      }
-    } catch {
-      // the next tick retries; a dead process stops the poller in close()
-    }
   }
 
   async events(afterCursor = 0, limit = 100): Promise<MobLogEvent[]> {
@@ -348,59 +313,25 @@ class RkatRpcMobImpl implements RkatRpcMob {
       };
     }
     // autonomous: the mob-wide stream is already open; send, then wait for this member's next terminal event
-    const run = this.nextRun(memberId, options.signal);
+    const run = watchNextRun(memberId, options.signal, {
+      listen: (waiter) => {
+        this.agentWaiters.add(waiter);
+        return () => {
+          this.agentWaiters.delete(waiter);
+        };
+      },
+      forceCancel: () => {
+        void this.client
+          .request('mob/force_cancel', { mob_id: this.mobId, agent_identity: memberId })
+          .catch(() => undefined);
+      },
+    });
     try {
       await this.send(memberId, prompt, {});
       return await run.result;
     } finally {
       run.dispose();
     }
-  }
-
-  /** Watches the stream for `memberId`'s next run: counts its turns and tool calls, settles on its end or an abort. */
-  private nextRun(memberId: string, signal: AbortSignal | undefined): { result: Promise<RunResult>; dispose(): void } {
-    let turns = 0;
-    let toolCalls = 0;
-    let waiter!: (e: AgentMobEvent) => void;
-    let onAbort: (() => void) | undefined;
-    const result = new Promise<RunResult>((resolve, reject) => {
-      waiter = (e) => {
-        if (e.memberId !== memberId) return;
-        const ev = e.event;
-        if (ev.type === 'turn_started') turns++;
-        else if (ev.type === 'tool_call_requested') toolCalls++;
-        else if (ev.type === 'run_completed')
-          resolve({ sessionId: ev.sessionId, text: ev.result, usage: ev.usage, turns: Math.max(turns, 1), toolCalls });
-        else if (ev.type === 'run_failed')
-          reject(
-            ev.errorClass === 'cancelled'
-              ? new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled (${ev.error})`)
-              : new MobRuntimeError('INTERNAL', `run of member ${memberId} failed: ${ev.errorClass}: ${ev.error}`, {
-                  details: { errorClass: ev.errorClass },
-                }),
-          );
-      };
-      if (signal) {
-        onAbort = () => {
-          void this.client
-            .request('mob/force_cancel', { mob_id: this.mobId, agent_identity: memberId })
-            .catch(() => undefined);
-          reject(
-            new MobRuntimeError('CANCELLED', `run of member ${memberId} was cancelled`, { details: { memberId } }),
-          );
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-    });
-    result.catch(() => undefined); // it may settle (abort) while the send is still in flight; awaited by the caller
-    this.agentWaiters.add(waiter);
-    return {
-      result,
-      dispose: () => {
-        this.agentWaiters.delete(waiter);
-        if (onAbort) signal?.removeEventListener('abort', onAbort);
-      },
-    };
   }
 
   async cancel(memberId: string): Promise<void> {
@@ -448,10 +379,10 @@ class RkatRpcMobImpl implements RkatRpcMob {
     if (this.closed) return;
     if (!this.client.closedReason) {
       await this.stop().catch(() => undefined);
-      if (this.fanout.size > 0) await this.pollOnce();
+      if (this.fanout.size > 0) await this.poller.drain();
     }
     this.closed = true;
-    this.stopPoller();
+    this.poller.stop();
     this.fanout.clear();
     await this.client.close();
   }
@@ -488,27 +419,5 @@ export async function createRkatRpcMob(
   } catch (error) {
     await client.close(200);
     throw error;
-  }
-}
-
-const REQUIRED_METHODS = ['mob/create', 'mob/spawn', 'mob/members', 'mob/member_send', 'mob/events', 'mob/stream_open'];
-
-/** Refuses a server with another `major.minor` contract or without the mob methods the adapter needs. */
-function checkContract(version: string, methods: string[], accepted: string[]): void {
-  const majorMinor = version.split('.').slice(0, 2).join('.');
-  if (!accepted.includes(majorMinor)) {
-    throw new MobRuntimeError(
-      'VERSION_MISMATCH',
-      `rkat-rpc speaks contract ${version || '(none)'}, this adapter supports ${accepted.join(', ')}; install a matching Meerkat`,
-      { details: { contractVersion: version, accepted } },
-    );
-  }
-  for (const needed of REQUIRED_METHODS) {
-    if (!methods.includes(needed)) {
-      throw new MobRuntimeError('INTERNAL', `rkat-rpc does not offer ${needed}; build it with the mob feature`, {
-        code: 'MobCapabilityMissing',
-        details: { method: needed },
-      });
-    }
   }
 }
