@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { linkWorkspaceBins } from './ensure-install.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const appDir = join(root, 'apps', 'reference-app');
@@ -33,6 +34,8 @@ if (build.status !== 0) {
   console.error('[mobkit] building the reference app failed; see the output above.');
   process.exit(build.status ?? 1);
 }
+// The build made the workspace bins (mobkit-router, …): link them so `npx <bin>` works in the clone.
+linkWorkspaceBins();
 
 const entry = join(appDir, app.main ?? 'dist/main.js');
 // Run in the caller's directory (npm sets INIT_CWD to it), so `npm start -- --config ./my-config`
