@@ -1,5 +1,7 @@
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { wireCodec, wireEncoder } from '@mobkit/core';
+import { z } from 'zod';
 import { SchedulingError } from './errors.js';
 
 /** One claimed due tick: `claimKey` = `"<scheduleId>:<dueTickMs>"`. */
@@ -13,39 +15,44 @@ export interface ScheduleClaim {
   claimedAtMs: number;
 }
 
+const ms = z.number().int().min(0);
+
 /** Wire (JSONL) form of a claim. */
-export interface ScheduleClaimWire {
-  claim_key: string;
-  schedule_id: string;
-  due_tick_ms: number;
-  tick_ms: number;
-  claimed_at_ms: number;
-}
+export const ScheduleClaimWireSchema = z.object({
+  claim_key: z.string(),
+  schedule_id: z.string(),
+  due_tick_ms: ms,
+  tick_ms: ms,
+  claimed_at_ms: z.number().int(),
+});
+/** A claim as written in the claim log. */
+export type ScheduleClaimWire = z.input<typeof ScheduleClaimWireSchema>;
 
-/** Converts a claim to its wire form. */
-export function claimToWire(claim: ScheduleClaim): ScheduleClaimWire {
-  return {
-    claim_key: claim.claimKey,
-    schedule_id: claim.scheduleId,
-    due_tick_ms: claim.dueTickMs,
-    tick_ms: claim.tickMs,
-    claimed_at_ms: claim.claimedAtMs,
-  };
-}
-
-function claimFromWire(value: unknown): ScheduleClaim | null {
-  if (value === null || typeof value !== 'object') return null;
-  const w = value as Partial<ScheduleClaimWire>;
-  if (typeof w.claim_key !== 'string' || typeof w.schedule_id !== 'string') return null;
-  if (!Number.isInteger(w.due_tick_ms) || !Number.isInteger(w.tick_ms) || !Number.isInteger(w.claimed_at_ms))
-    return null;
-  return {
+/** The codec between a wire claim and {@link ScheduleClaim}. */
+export const ScheduleClaimSchema = wireCodec(ScheduleClaimWireSchema, {
+  decode: (w): ScheduleClaim => ({
     claimKey: w.claim_key,
     scheduleId: w.schedule_id,
-    dueTickMs: w.due_tick_ms as number,
-    tickMs: w.tick_ms as number,
-    claimedAtMs: w.claimed_at_ms as number,
-  };
+    dueTickMs: w.due_tick_ms,
+    tickMs: w.tick_ms,
+    claimedAtMs: w.claimed_at_ms,
+  }),
+  encode: (c) => ({
+    claim_key: c.claimKey,
+    schedule_id: c.scheduleId,
+    due_tick_ms: c.dueTickMs,
+    tick_ms: c.tickMs,
+    claimed_at_ms: c.claimedAtMs,
+  }),
+});
+
+/** Converts a claim to its wire form (its codec's encoder). */
+export const claimToWire: (claim: ScheduleClaim) => ScheduleClaimWire = wireEncoder(ScheduleClaimSchema);
+
+/** A claim-log line's claim, or `null` when it is not one. */
+function claimFromWire(value: unknown): ScheduleClaim | null {
+  const parsed = ScheduleClaimSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 /**

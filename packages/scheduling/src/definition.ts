@@ -1,4 +1,4 @@
-import { MAX_SCHEDULES_PER_REQUEST, parseWithSchema } from '@mobkit/core';
+import { MAX_SCHEDULES_PER_REQUEST, parseWithSchema, wireCodec } from '@mobkit/core';
 import { z } from 'zod';
 import { SchedulingError } from './errors.js';
 import { parseInterval, type ScheduleInterval } from './interval.js';
@@ -53,9 +53,9 @@ export const ScheduleDefinitionWireSchema = z.object({
 /** A schedule as written on the wire. */
 export type ScheduleDefinitionWire = z.input<typeof ScheduleDefinitionWireSchema>;
 
-/** Schema mapping a wire schedule to a {@link ScheduleDefinition} (defaults applied). */
-export const ScheduleDefinitionSchema = ScheduleDefinitionWireSchema.transform(
-  (w): Required<ScheduleDefinition> => ({
+/** The codec between a wire schedule and a {@link ScheduleDefinition} with its defaults applied. */
+export const ScheduleDefinitionSchema = wireCodec(ScheduleDefinitionWireSchema, {
+  decode: (w): Required<ScheduleDefinition> => ({
     scheduleId: w.schedule_id,
     interval: w.interval,
     timezone: w.timezone,
@@ -63,18 +63,32 @@ export const ScheduleDefinitionSchema = ScheduleDefinitionWireSchema.transform(
     jitterMs: w.jitter_ms,
     catchUp: w.catch_up,
   }),
-);
+  encode: (s) => ({
+    schedule_id: s.scheduleId,
+    interval: s.interval,
+    timezone: s.timezone,
+    enabled: s.enabled,
+    jitter_ms: s.jitterMs,
+    catch_up: s.catchUp,
+  }),
+});
 
-/** Converts a schedule to its wire form (defaults written out). */
-export function scheduleToWire(schedule: ScheduleDefinition): Required<ScheduleDefinitionWire> {
+/** A schedule with its defaults (`enabled` true, `jitterMs` 0, `catchUp` false) applied. */
+export function withScheduleDefaults(schedule: ScheduleDefinition): Required<ScheduleDefinition> {
   return {
-    schedule_id: schedule.scheduleId,
+    scheduleId: schedule.scheduleId,
     interval: schedule.interval,
     timezone: schedule.timezone,
     enabled: schedule.enabled ?? true,
-    jitter_ms: schedule.jitterMs ?? 0,
-    catch_up: schedule.catchUp ?? false,
+    jitterMs: schedule.jitterMs ?? 0,
+    catchUp: schedule.catchUp ?? false,
   };
+}
+
+/** Converts a schedule to its wire form, defaults written out (the codec's encoder). */
+export function scheduleToWire(schedule: ScheduleDefinition): Required<ScheduleDefinitionWire> {
+  // The codec's encode writes every field, so the defaulted wire fields are all present.
+  return z.encode(ScheduleDefinitionSchema, withScheduleDefaults(schedule)) as Required<ScheduleDefinitionWire>;
 }
 
 /** Parses one wire schedule (types only; call {@link compileSchedules} for the MobKit rules). */

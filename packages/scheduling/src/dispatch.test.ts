@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, isMobKitError } from '@mobkit/core';
-import { Dispatcher, MAX_CLAIMS, dispatchReportToWire, type SchedulingEvent } from './dispatch.js';
+import { Dispatcher, MAX_CLAIMS, type SchedulingEvent } from './dispatch.js';
+import { dispatchReportToWire } from './report.js';
 import type { ScheduleDefinition } from './definition.js';
 
 const minutely = (scheduleId: string, extra: Partial<ScheduleDefinition> = {}): ScheduleDefinition => ({

@@ -1,4 +1,4 @@
-import { systemClock, type Clock, type EventEnvelope, type ModuleEvent, type ModuleHealthState } from '@mobkit/core';
+import { type Clock, type EventEnvelope, type ModuleEvent, systemClock } from '@mobkit/core';
 import { JsonlClaimStore, MemoryClaimStore, type ClaimStore, type ScheduleClaim } from './claims.js';
 import {
   compileSchedules,
@@ -13,8 +13,17 @@ import {
   parseRuntimeInjection,
   type DispatchHook,
   type InjectionExecutor,
+  type RuntimeInjection,
   type SchedulingDispatchArgs,
 } from './hook.js';
+import {
+  type DispatchedSchedule,
+  type ScheduleDispatchReport,
+  type ScheduleDispatchReportWire,
+  type SupervisorSignal,
+  dispatchReportToWire,
+  supervisorSignalToWire,
+} from './report.js';
 
 /** Claims (and last-due marks) older than this, measured from the tick, are pruned: 24 h. */
 export const CLAIM_RETENTION_MS = 86_400_000;
@@ -24,115 +33,6 @@ export const MAX_CLAIMS = 4096;
 export const DEFAULT_HOOK_TIMEOUT_MS = 5_000;
 /** Default time an injection executor (sending into the mob) may take. */
 export const DEFAULT_INJECTION_TIMEOUT_MS = 30_000;
-
-/** What the supervisor knows about the `scheduling` module, attached to each dispatch. */
-export interface SupervisorSignal {
-  moduleId: string;
-  latestState: ModuleHealthState | null;
-  latestAttempt: number;
-  restartObserved: boolean;
-}
-
-/** Wire form of a {@link SupervisorSignal}. */
-export interface SupervisorSignalWire {
-  module_id: string;
-  latest_state: ModuleHealthState | null;
-  latest_attempt: number;
-  restart_observed: boolean;
-}
-
-/** An injection the dispatch hook asked for, with the id of its `runtime/injection.dispatch` event. */
-export interface DispatchedInjection {
-  memberId: string;
-  message: string;
-  injectionEventId: string;
-  /** The member's session id, when an {@link InjectionExecutor} delivered it. */
-  sessionId?: string;
-}
-
-/** One dispatched schedule in a {@link ScheduleDispatchReport}. */
-export interface DispatchedSchedule {
-  claimKey: string;
-  scheduleId: string;
-  interval: string;
-  timezone: string;
-  dueTickMs: number;
-  tickMs: number;
-  /** Id of the `scheduling/dispatch` event. */
-  eventId: string;
-  supervisorSignal: SupervisorSignal | null;
-  runtimeInjection?: DispatchedInjection;
-  runtimeInjectionError?: string;
-}
-
-/** Result of {@link Dispatcher.dispatchTick}. */
-export interface ScheduleDispatchReport {
-  tickMs: number;
-  /** Schedules with an undispatched due tick at this call: `dispatched` plus `skippedClaims`. */
-  dueCount: number;
-  dispatched: DispatchedSchedule[];
-  /** Claim keys that were already claimed (a repeated dispatch of the same due tick). */
-  skippedClaims: string[];
-}
-
-/** Wire form of a {@link ScheduleDispatchReport} (`mobkit/scheduling/dispatch` result). */
-export interface ScheduleDispatchReportWire {
-  tick_ms: number;
-  due_count: number;
-  dispatched: {
-    claim_key: string;
-    schedule_id: string;
-    interval: string;
-    timezone: string;
-    due_tick_ms: number;
-    tick_ms: number;
-    event_id: string;
-    supervisor_signal: SupervisorSignalWire | null;
-    runtime_injection?: { member_id: string; message: string; injection_event_id: string; session_id?: string };
-    runtime_injection_error?: string;
-  }[];
-  skipped_claims: string[];
-}
-
-/** Converts a supervisor signal to its wire form. */
-export function supervisorSignalToWire(signal: SupervisorSignal): SupervisorSignalWire {
-  return {
-    module_id: signal.moduleId,
-    latest_state: signal.latestState,
-    latest_attempt: signal.latestAttempt,
-    restart_observed: signal.restartObserved,
-  };
-}
-
-/** Converts a dispatch report to its wire form (optional fields omitted when absent). */
-export function dispatchReportToWire(report: ScheduleDispatchReport): ScheduleDispatchReportWire {
-  return {
-    tick_ms: report.tickMs,
-    due_count: report.dueCount,
-    dispatched: report.dispatched.map((d) => ({
-      claim_key: d.claimKey,
-      schedule_id: d.scheduleId,
-      interval: d.interval,
-      timezone: d.timezone,
-      due_tick_ms: d.dueTickMs,
-      tick_ms: d.tickMs,
-      event_id: d.eventId,
-      supervisor_signal: d.supervisorSignal === null ? null : supervisorSignalToWire(d.supervisorSignal),
-      ...(d.runtimeInjection === undefined
-        ? {}
-        : {
-            runtime_injection: {
-              member_id: d.runtimeInjection.memberId,
-              message: d.runtimeInjection.message,
-              injection_event_id: d.runtimeInjection.injectionEventId,
-              ...(d.runtimeInjection.sessionId === undefined ? {} : { session_id: d.runtimeInjection.sessionId }),
-            },
-          }),
-      ...(d.runtimeInjectionError === undefined ? {} : { runtime_injection_error: d.runtimeInjectionError }),
-    })),
-    skipped_claims: [...report.skippedClaims],
-  };
-}
 
 /** A module event emitted by the dispatcher (`scheduling/*` or `runtime/*`). */
 export type SchedulingEvent = EventEnvelope<ModuleEvent<Record<string, unknown>>>;
@@ -437,7 +337,7 @@ export class Dispatcher {
     const hook = this.options.hook;
     if (hook === undefined) return;
     const seq = this.seq++;
-    let injection;
+    let injection: RuntimeInjection | null;
     try {
       const answer = await withTimeout(
         'scheduling dispatch hook',

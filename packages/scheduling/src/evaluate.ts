@@ -1,3 +1,5 @@
+import { wireCodec, wireEncoder } from '@mobkit/core';
+import { z } from 'zod';
 import {
   compileSchedules,
   parseScheduleRequest,
@@ -22,11 +24,39 @@ export interface ScheduleEvaluation {
   dueTriggers: DueTrigger[];
 }
 
+const ms = z.number().int().min(0);
+
+/** Wire form of a {@link ScheduleEvaluation} (`mobkit/scheduling/evaluate` result). */
+export const ScheduleEvaluationWireSchema = z.object({
+  tick_ms: ms,
+  due_triggers: z.array(
+    z.object({ schedule_id: z.string(), interval: z.string(), timezone: z.string(), due_tick_ms: ms }),
+  ),
+});
 /** Wire form of a {@link ScheduleEvaluation}. */
-export interface ScheduleEvaluationWire {
-  tick_ms: number;
-  due_triggers: { schedule_id: string; interval: string; timezone: string; due_tick_ms: number }[];
-}
+export type ScheduleEvaluationWire = z.input<typeof ScheduleEvaluationWireSchema>;
+
+/** The codec between a wire evaluation and {@link ScheduleEvaluation}. */
+export const ScheduleEvaluationSchema = wireCodec(ScheduleEvaluationWireSchema, {
+  decode: (w): ScheduleEvaluation => ({
+    tickMs: w.tick_ms,
+    dueTriggers: w.due_triggers.map((t) => ({
+      scheduleId: t.schedule_id,
+      interval: t.interval,
+      timezone: t.timezone,
+      dueTickMs: t.due_tick_ms,
+    })),
+  }),
+  encode: (e) => ({
+    tick_ms: e.tickMs,
+    due_triggers: e.dueTriggers.map((t) => ({
+      schedule_id: t.scheduleId,
+      interval: t.interval,
+      timezone: t.timezone,
+      due_tick_ms: t.dueTickMs,
+    })),
+  }),
+});
 
 /** True when `schedule` (enabled or not) has a jittered due time exactly at `tickMs`. */
 export function isDueAt(schedule: CompiledSchedule, tickMs: number): boolean {
@@ -82,18 +112,9 @@ export function evaluateSchedulesAtTick(
   return { tickMs: tick, dueTriggers };
 }
 
-/** Converts an evaluation to its wire form. */
-export function scheduleEvaluationToWire(evaluation: ScheduleEvaluation): ScheduleEvaluationWire {
-  return {
-    tick_ms: evaluation.tickMs,
-    due_triggers: evaluation.dueTriggers.map((t) => ({
-      schedule_id: t.scheduleId,
-      interval: t.interval,
-      timezone: t.timezone,
-      due_tick_ms: t.dueTickMs,
-    })),
-  };
-}
+/** Converts an evaluation to its wire form (its codec's encoder). */
+export const scheduleEvaluationToWire: (evaluation: ScheduleEvaluation) => ScheduleEvaluationWire =
+  wireEncoder(ScheduleEvaluationSchema);
 
 /**
  * `mobkit/scheduling/evaluate` in one call: parses wire params `{schedules (≤ 256), tick_ms}` and

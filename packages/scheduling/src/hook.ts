@@ -28,9 +28,18 @@ export type DispatchHook = (args: SchedulingDispatchArgs, context: { signal: Abo
  * Delivers an injection into the mob (the umbrella passes the mob's `sendMessage`). May return the
  * member's session id. A throw is recorded as `runtimeInjectionError: "mob injection failed: …"`.
  */
-export type InjectionExecutor = (
-  injection: RuntimeInjection & { scheduleId: string; claimKey: string; injectionEventId: string },
-) => Promise<{ sessionId?: string } | void> | { sessionId?: string } | void;
+export type InjectionExecutor = (injection: InjectionRequest) => Promise<InjectionOutcome> | InjectionOutcome;
+
+/** What an {@link InjectionExecutor} is asked to deliver. */
+export type InjectionRequest = RuntimeInjection & { scheduleId: string; claimKey: string; injectionEventId: string };
+
+/**
+ * What an {@link InjectionExecutor} answers: the member's session id, or nothing (a function that
+ * returns nothing is an executor too). Written as `void | …` because a `() => void` is assignable
+ * to it, where `undefined` would refuse one.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: `void` is meant here: executors that return nothing must type-check.
+export type InjectionOutcome = { sessionId?: string } | void;
 
 function nonBlank(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== '';

@@ -34,6 +34,8 @@ export { fnv1a64, jitterOffsetMs } from './jitter.js';
 export {
   evaluateSchedulesAtTick,
   evaluateScheduleRequest,
+  ScheduleEvaluationWireSchema,
+  ScheduleEvaluationSchema,
   scheduleEvaluationToWire,
   isDueAt,
   latestDueTick,
@@ -49,28 +51,37 @@ export {
   MAX_CLAIMS,
   DEFAULT_HOOK_TIMEOUT_MS,
   DEFAULT_INJECTION_TIMEOUT_MS,
+  type DispatcherOptions,
+  type SchedulingEvent,
+} from './dispatch.js';
+export {
+  ScheduleDispatchReportWireSchema,
+  ScheduleDispatchReportSchema,
+  SupervisorSignalSchema,
   dispatchReportToWire,
   supervisorSignalToWire,
-  type DispatcherOptions,
   type DispatchedSchedule,
   type DispatchedInjection,
   type ScheduleDispatchReport,
   type ScheduleDispatchReportWire,
   type SupervisorSignal,
   type SupervisorSignalWire,
-  type SchedulingEvent,
-} from './dispatch.js';
+} from './report.js';
 export {
   parseRuntimeInjection,
   toolDispatchHook,
   type DispatchHook,
   type InjectionExecutor,
+  type InjectionRequest,
+  type InjectionOutcome,
   type RuntimeInjection,
   type SchedulingDispatchArgs,
 } from './hook.js';
 export {
   MemoryClaimStore,
   JsonlClaimStore,
+  ScheduleClaimWireSchema,
+  ScheduleClaimSchema,
   claimToWire,
   type ClaimStore,
   type ScheduleClaim,

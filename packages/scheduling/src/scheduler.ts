@@ -1,21 +1,16 @@
 import { systemClock, type Clock } from '@mobkit/core';
 import { loadSchedulesToml } from './config.js';
-import { compileSchedule, compileSchedules, type CompiledSchedule, type ScheduleDefinition } from './definition.js';
-import { Dispatcher, type DispatcherOptions, type ScheduleDispatchReport } from './dispatch.js';
+import {
+  type CompiledSchedule,
+  type ScheduleDefinition,
+  compileSchedule,
+  compileSchedules,
+  withScheduleDefaults,
+} from './definition.js';
+import { Dispatcher, type DispatcherOptions } from './dispatch.js';
 import { SchedulingError } from './errors.js';
 import { latestDueTick, nextDueTick } from './evaluate.js';
-
-/** The plain definition (defaults applied) of a compiled schedule. */
-function definitionOf(s: CompiledSchedule): Required<ScheduleDefinition> {
-  return {
-    scheduleId: s.scheduleId,
-    interval: s.interval,
-    timezone: s.timezone,
-    enabled: s.enabled,
-    jitterMs: s.jitterMs,
-    catchUp: s.catchUp,
-  };
-}
+import type { ScheduleDispatchReport } from './report.js';
 
 /** One wake-up of the live scheduler that dispatched something. */
 export interface SchedulerFire {
@@ -103,7 +98,7 @@ export class Scheduler {
 
   /** The schedules, in insertion order, with defaults applied. */
   list(): Required<ScheduleDefinition>[] {
-    return [...this.schedules.values()].map(definitionOf);
+    return [...this.schedules.values()].map(withScheduleDefaults);
   }
 
   /** The earliest armed due time, or `null` when nothing will fire. */
@@ -144,7 +139,7 @@ export class Scheduler {
       this.nextDue.set(compiled.scheduleId, this.firstDue(compiled, this.clock.nowMs()));
       this.arm();
     }
-    return definitionOf(compiled);
+    return withScheduleDefaults(compiled);
   }
 
   /** Replaces every schedule (e.g. after re-reading schedules.toml); validated as one list. */
