@@ -73,7 +73,7 @@ console.log('@mobkit/scheduling benchmark (Node %s)', process.version);
 
 // 1. Cold: first evaluation of 10,000 fresh schedule objects (interval and zone caches empty).
 const ten = makeSchedules(10_000);
-let t0 = performance.now();
+const t0 = performance.now();
 evaluateSchedulesAtTick(ten, tick);
 const cold = performance.now() - t0;
 

@@ -89,7 +89,7 @@ describe('JSONL claim persistence', () => {
     a.start();
     await vi.advanceTimersByTimeAsync(500);
     await vi.waitFor(() => expect(fires).toHaveLength(2), WAIT); // start-up catch-up of 00:00 and the 00:01 tick
-    expect(fires.map((f) => f.report.dispatched.map((d) => d.claimKey)).flat()).toEqual([
+    expect(fires.flatMap((f) => f.report.dispatched.map((d) => d.claimKey))).toEqual([
       `eager:${Date.parse('2026-03-01T00:00:00Z')}`,
       `eager:${Date.parse('2026-03-01T00:01:00Z')}`,
     ]);
