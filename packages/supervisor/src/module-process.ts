@@ -4,8 +4,6 @@ import { LineSplitter } from './line-splitter.js';
 import type { ExitInfo, ProcessSpawner, SpawnSpec, SpawnedProcess } from './spawner.js';
 import type { StderrRing } from './stderr-ring.js';
 
-export type { ExitInfo, SpawnSpec } from './spawner.js';
-
 /** Human wording of an {@link ExitInfo}: `exit code 1`, `signal SIGKILL`, `spawn failed: …`. */
 export function describeExit(info: ExitInfo | undefined): string {
   if (info === undefined) return 'still running';
