@@ -1,15 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RuntimeDecisionState, buildRuntimeDecisionState } from '@mobkit/auth-policy';
-import { MobKitError, type MobKitConfig, handleRpcText } from '@mobkit/core';
-import {
-  type EmbeddedMob,
-  type LlmClient,
-  MobDefinition,
-  type MobEvent,
-  TestClient,
-  createEmbeddedMob,
-} from '@mobkit/mob-adapter';
+import { MobKitError, type MobKitConfig, agentEventPayloadToWire, handleRpcText } from '@mobkit/core';
+import { type EmbeddedMob, type LlmClient, MobDefinition, TestClient, createEmbeddedMob } from '@mobkit/mob-adapter';
 import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
 import { fixturePath, readFixture } from '@mobkit/test-utils';
 import express from 'express';
@@ -89,20 +82,6 @@ export function signToken(
     .sign(new TextEncoder().encode(HS_SECRET));
 }
 
-const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/** The agent payload in snake_case wire form (as mobkit's surface does). */
-function payloadToWire(payload: Extract<MobEvent, { kind: 'agent' }>['event']): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(payload)) {
-    out[snake(key)] =
-      key === 'usage' && value && typeof value === 'object'
-        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [snake(k), v]))
-        : value;
-  }
-  return out;
-}
-
 /** Adapts a real embedded mob and a real module runtime to the reference app's surface (like mobkit's `referenceAppSurface`). */
 export function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAppRuntimeSurface {
   return {
@@ -132,7 +111,7 @@ export function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAp
             seq: event.seq,
             timestampMs: event.timestampMs,
             type: event.event.type,
-            payload: payloadToWire(event.event),
+            payload: agentEventPayloadToWire(event.event),
           };
           listener(out);
         },
