@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { SMTPServer } from 'smtp-server';
-import { builtBin, childEnv } from './helpers.js';
+import { builtBin, childEnv } from '@mobkit/test-utils';
 
 // Spawns the built dist/bin/mobkit-delivery.js (and routing's mobkit-router.js); the root `npm test`
 // builds every package first, and builtBin() rebuilds this package's bin when src is newer.
 const fixtures = fileURLToPath(new URL('../../../fixtures/delivery/', import.meta.url));
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const routingDir = fileURLToPath(new URL('../../routing/', import.meta.url));
 let bin = '';
 let routerBin = '';
@@ -20,7 +21,7 @@ const dirs: string[] = [];
 const smtpServers: SMTPServer[] = [];
 
 beforeAll(() => {
-  bin = builtBin('mobkit-delivery');
+  bin = builtBin('mobkit-delivery', packageDir);
   routerBin = builtBin('mobkit-router', routingDir);
 }, 240_000);
 

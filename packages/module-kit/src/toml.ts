@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { MobKitError, parseTomlText } from '@mobkit/core';
+import { MobKitError, parseTomlText, parseWithSchema } from '@mobkit/core';
+import type { z } from 'zod';
 
 /**
- * Reads and parses a TOML file into a plain object, for a module's `load`. `what` names the file in
- * errors (`"greeter config"` → `greeter config ./greeter.toml: …`): a file that cannot be read is
+ * Reads and parses a TOML file for a module's `load`. `what` names the file in errors
+ * (`"greeter config"` → `greeter config ./greeter.toml: …`): a file that cannot be read is
  * `InvalidConfig` with the OS reason (`ENOENT`, `EACCES`, …) and `details.path`; a syntax error is
- * core's `InvalidToml` with line and column. Validate the result with your schema
- * (`parseWithSchema` from `@mobkit/core`), which names the offending key path.
+ * `InvalidToml` with line and column. With a zod `schema`, the table is validated and its output
+ * returned; a mismatch is `InvalidConfig` naming the key path (`…: port: expected number, got string`).
  */
-export function loadTomlFile(path: string, what: string): Record<string, unknown> {
+export function loadTomlFile(path: string, what: string): Record<string, unknown>;
+export function loadTomlFile<S extends z.ZodType>(path: string, what: string, schema: S): z.output<S>;
+export function loadTomlFile(path: string, what: string, schema?: z.ZodType): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -19,5 +22,8 @@ export function loadTomlFile(path: string, what: string): Record<string, unknown
       details: { path },
     });
   }
-  return parseTomlText(text, `${what} ${path}`);
+  const table = parseTomlText(text, `${what} ${path}`);
+  return schema === undefined
+    ? table
+    : parseWithSchema(schema, table, { what: `${what} ${path}`, code: 'InvalidConfig' });
 }

@@ -3,14 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { RoutingService, overridesFromToolResult, type ToolResultLike } from '../src/index.js';
-import { builtBin, childEnv } from './helpers.js';
+import { builtBin, childEnv } from '@mobkit/test-utils';
 
 const fixtures = fileURLToPath(new URL('../../../fixtures/routing/', import.meta.url));
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
 let bin = '';
 const open: Client[] = [];
 
 beforeAll(() => {
-  bin = builtBin('mobkit-router');
+  bin = builtBin('mobkit-router', packageDir);
 }, 120_000);
 
 afterEach(async () => {

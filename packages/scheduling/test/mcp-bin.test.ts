@@ -2,18 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { builtBin, childEnv } from '@mobkit/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dispatcher, toolDispatchHook, type SchedulingEvent } from '../src/index.js';
-import { ensureBin } from './build-bin.js';
 
 const fixture = (name: string): string =>
   fileURLToPath(new URL(`../../../fixtures/scheduling/${name}`, import.meta.url));
 
-function childEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && k !== 'FORCE_COLOR' && k !== 'MOBKIT_SCHEDULING_CONFIG') env[k] = v;
-  env.NO_COLOR = '1';
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+
+/** The test env, without MOBKIT_SCHEDULING_CONFIG (which would name a config for the bin). */
+function moduleEnv(): Record<string, string> {
+  const { MOBKIT_SCHEDULING_CONFIG: _ignored, ...env } = childEnv();
   return env;
 }
 
@@ -24,7 +24,7 @@ async function connect(args: string[]): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [bin, ...args],
-    env: childEnv(),
+    env: moduleEnv(),
     stderr: 'pipe',
   });
   const client = new Client({ name: 'scheduling-test', version: '0.0.0' });
@@ -38,9 +38,9 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   return content.map((c) => c.text ?? '').join('');
 }
 
-beforeAll(async () => {
-  bin = await ensureBin();
-}, 60_000);
+beforeAll(() => {
+  bin = builtBin('mobkit-scheduling', packageDir);
+}, 120_000);
 
 afterAll(async () => {
   for (const { client, transport } of clients) {
@@ -156,7 +156,7 @@ describe('mobkit-scheduling executable (official MCP client over stdio)', () => 
     });
     expect(JSON.parse(textOf(result))).toEqual({});
     const run = spawnSync(process.execPath, [bin, '--config', fixture('bad-module.toml')], {
-      env: childEnv(),
+      env: moduleEnv(),
       encoding: 'utf8',
       timeout: 15_000,
     });
