@@ -116,6 +116,27 @@ describe('embedded mob timing on a ManualClock', () => {
     await mob.stop();
   });
 
+  it("runs the seed's delayed TestClient on the same clock: the text after one delay, the end after two", async () => {
+    const clock = new ManualClock(0);
+    const mob = await createEmbeddedMob(fixtureDefinition('phase5.toml'), {
+      llm: new TestClient({ delayMs: 350, clock }),
+      options: { clock },
+    });
+    const events: MobEvent[] = [];
+    mob.subscribe((e) => events.push(e));
+    await mob.spawn({ profile: 'worker', meerkatId: 'w', initialMessage: 'start' });
+    const types = () => events.flatMap((e) => (e.kind === 'agent' ? [e.event.type] : []));
+    await until(() => clock.pendingSleeps === 1);
+    expect(types()).toEqual(['run_started', 'turn_started']);
+    clock.advance(350);
+    await until(() => types().includes('text_delta') && clock.pendingSleeps === 1);
+    expect(types()).not.toContain('run_completed');
+    clock.advance(350);
+    await mob.waitForIdle(1_000_000);
+    expect(types().at(-1)).toBe('run_completed');
+    await mob.stop();
+  });
+
   it('slices events() from the cursor and names a pruned cursor', async () => {
     const mob = await createEmbeddedMob(fixtureDefinition('team.toml'), {
       llm: new TestClient(),

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '@mobkit/core';
 import { MobRuntimeError } from '../errors.js';
 import type { LlmClient, LlmEvent, LlmRequest, StopReason, ToolCall } from './types.js';
 
@@ -8,19 +9,13 @@ function abortError(signal: AbortSignal): MobRuntimeError {
   );
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Sleeps on `clock`; an abort rejects with the LLM call's `RunCancelled`. */
+async function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await clock.sleep(ms, signal);
+  } catch (error) {
+    throw signal.aborted ? abortError(signal) : error;
+  }
 }
 
 function gated(gate: Promise<unknown>, signal: AbortSignal): Promise<void> {
@@ -52,7 +47,11 @@ export class TestClient implements LlmClient {
   /** Number of `stream` calls so far. */
   calls = 0;
 
-  constructor(options: { delayMs?: number; text?: string; provider?: string } = {}) {
+  private readonly clock: Clock;
+
+  /** `clock` (default `systemClock`) times `delayMs`. */
+  constructor(options: { delayMs?: number; text?: string; provider?: string; clock?: Clock } = {}) {
+    this.clock = options.clock ?? systemClock;
     this.delayMs = options.delayMs ?? 0;
     this.text = options.text ?? 'ok';
     this.provider = options.provider ?? (this.delayMs > 0 ? 'delayed-test' : 'test');
@@ -65,10 +64,10 @@ export class TestClient implements LlmClient {
 
   async *stream(_request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent> {
     this.calls++;
-    if (this.delayMs > 0) await sleep(this.delayMs, signal);
+    if (this.delayMs > 0) await sleep(this.clock, this.delayMs, signal);
     else if (signal.aborted) throw abortError(signal);
     yield { type: 'text_delta', delta: this.text };
-    if (this.delayMs > 0) await sleep(this.delayMs, signal);
+    if (this.delayMs > 0) await sleep(this.clock, this.delayMs, signal);
     yield { type: 'usage', usage: { inputTokens: 0, outputTokens: 0 } };
     yield { type: 'done', stopReason: 'end_turn' };
   }
@@ -105,7 +104,11 @@ export class ScriptedLlmClient implements LlmClient {
   /** Every request seen, in order, with the key it was answered from. */
   readonly requests: Array<{ key: string; request: LlmRequest }> = [];
 
-  constructor(scripts: Record<string, ScriptStep[]> = {}, options: { fallback?: ScriptedReply } = {}) {
+  private readonly clock: Clock;
+
+  /** `options.clock` (default `systemClock`) times replies' `delayMs`. */
+  constructor(scripts: Record<string, ScriptStep[]> = {}, options: { fallback?: ScriptedReply; clock?: Clock } = {}) {
+    this.clock = options.clock ?? systemClock;
     for (const [key, steps] of Object.entries(scripts)) this.scripts.set(key, [...steps]);
     this.fallback = options.fallback ?? { text: 'ok' };
   }
@@ -139,7 +142,7 @@ export class ScriptedLlmClient implements LlmClient {
     }
     this.requests.push({ key, request });
     const reply = typeof step === 'function' ? step(request) : (step ?? this.fallback);
-    if (reply.delayMs) await sleep(reply.delayMs, signal);
+    if (reply.delayMs) await sleep(this.clock, reply.delayMs, signal);
     if (reply.gate) await gated(reply.gate, signal);
     if (signal.aborted) throw abortError(signal);
     if (reply.error !== undefined)
