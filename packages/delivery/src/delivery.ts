@@ -19,11 +19,11 @@ import {
   type DeliveryAttemptWire,
   type DeliveryHistoryQuery,
   type DeliveryRecord,
-  type DeliveryRecordWire,
   type DeliveryResolution,
   type DeliveryResolutionWire,
   type DeliverySendRequest,
-  buildRecordWire,
+  recordWire,
+  registerRecord,
   canonicalJson,
   deliveryResolutionToWire,
 } from './schema.js';
@@ -260,11 +260,15 @@ export class DeliveryService {
       sinkAdapter: adapter.adapter,
       ...(key === undefined ? {} : { idempotencyKey: key }),
     });
-    const wire = buildRecordWire(record);
+    registerRecord(record); // its wire form is built once, by the first of the event, the ledger or a caller
     this.remember(record, issued, send.scopedKey, send.payloadJson);
-    this.emit(record, wire);
+    this.emit(record);
     if (ledger !== undefined)
-      await ledger.append({ kind: 'record', record: wire, resolution: resolutionWire as DeliveryResolutionWire });
+      await ledger.append({
+        kind: 'record',
+        record: recordWire(record),
+        resolution: resolutionWire as DeliveryResolutionWire,
+      });
     return record;
   }
 
@@ -279,8 +283,9 @@ export class DeliveryService {
     while (this.records.length > this.historyLimit) this.idempotency.evicted(this.records.shift() as DeliveryRecord);
   }
 
-  private emit(record: DeliveryRecord, wire: DeliveryRecordWire): void {
+  private emit(record: DeliveryRecord): void {
     if (this.options.emit === undefined) return;
+    const wire = recordWire(record);
     const ts = Math.max(
       record.finalAttemptMs,
       this.lastEventMs,
@@ -352,6 +357,7 @@ export class DeliveryService {
   private replay(entries: Iterable<LedgerEntry>): void {
     const { deliveries, nextSeq } = readLedger(entries);
     for (const { record, resolution, interrupted } of deliveries) {
+      registerRecord(record);
       const scoped =
         record.idempotencyKey === undefined ? undefined : scopedKeyOf(record.routeId, record.idempotencyKey);
       this.remember(record, resolution, scoped, scoped === undefined ? '' : canonicalJson(record.payload));
@@ -359,7 +365,7 @@ export class DeliveryService {
         void this.ledger
           ?.append({
             kind: 'record',
-            record: buildRecordWire(record),
+            record: recordWire(record),
             resolution: deliveryResolutionToWire(resolution),
           })
           .catch(() => undefined);

@@ -162,30 +162,45 @@ export function parseDeliveryRecord(input: unknown): DeliveryRecord {
   return parseWithSchema(DeliveryRecordSchema, input, { what: 'delivery record' });
 }
 
-/** Wire forms of the records a {@link DeliveryService} built, each made once when its send finished. */
-const builtWire = new WeakMap<DeliveryRecord, DeliveryRecordWire>();
+/**
+ * The records a `DeliveryService` made, with their wire form once it is built (`undefined` until
+ * something needs it: the event, the ledger or a caller).
+ */
+const serviceRecords = new WeakMap<DeliveryRecord, DeliveryRecordWire | undefined>();
 
 /**
- * Builds a finished record's wire form once (frozen, like the record) and remembers it, so the
- * `delivery/send` event, the ledger and every caller share it.
+ * Registers a finished (frozen) record made by a delivery service, so its wire form is built at
+ * most once, on first use, and then shared.
  * @internal
  */
-export function buildRecordWire(record: DeliveryRecord): DeliveryRecordWire {
-  const wire = z.encode(DeliveryRecordSchema, record);
-  for (const attempt of wire.attempts) Object.freeze(attempt);
-  Object.freeze(wire.attempts);
-  Object.freeze(wire);
-  builtWire.set(record, wire);
+export function registerRecord(record: DeliveryRecord): void {
+  serviceRecords.set(record, undefined);
+}
+
+/**
+ * The wire form of a registered record, built on first use with the record codec (frozen, like the
+ * record) and shared afterwards by the `delivery/send` event, the ledger and every caller.
+ * @internal
+ */
+export function recordWire(record: DeliveryRecord): DeliveryRecordWire {
+  let wire = serviceRecords.get(record);
+  if (wire === undefined) {
+    wire = z.encode(DeliveryRecordSchema, record);
+    for (const attempt of wire.attempts) Object.freeze(attempt);
+    Object.freeze(wire.attempts);
+    Object.freeze(wire);
+    serviceRecords.set(record, wire);
+  }
   return wire;
 }
 
 /**
  * Converts a record to its wire form. For a record a `DeliveryService` returned, this is the wire
- * form it built once when the send finished (the same frozen object its event and ledger line
- * carry; no second encoding); any other record is encoded by {@link DeliveryRecordSchema}.
+ * form built once per send (the same frozen object its event and ledger line carry; no second
+ * encoding); any other record is encoded by {@link DeliveryRecordSchema}.
  */
 export function deliveryRecordToWire(r: DeliveryRecord): DeliveryRecordWire {
-  return builtWire.get(r) ?? z.encode(DeliveryRecordSchema, r);
+  return serviceRecords.has(r) ? recordWire(r) : z.encode(DeliveryRecordSchema, r);
 }
 
 /** A request to deliver `payload` along an issued resolution. */
