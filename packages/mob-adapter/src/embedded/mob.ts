@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { type AgentEventPayload, type Clock, systemClock } from '@mobkit/core';
-import type { MobDefinition, Profile } from '../definition.js';
+import type { MobDefinition } from '../definition.js';
 import { MobRuntimeError, invalidInput, memberNotFound, notExternallyAddressable, requireMemberId } from '../errors.js';
-import { resolveLlmClient } from '../llm/resolve.js';
-import type { LlmClient, LlmMessage } from '../llm/types.js';
+import type { LlmMessage } from '../llm/types.js';
 import { CursorLog, EventFanout, type MobLogEvent } from '../shared/event-log.js';
 import { applyReconcile, byMemberId, planReconcile, spawnAll, withLabel } from '../shared/roster.js';
 import { normalizeSpawnSpec, requireContent } from '../spec.js';
@@ -24,7 +22,7 @@ import type {
 } from '../types.js';
 import { type AgentLoopHost, runAgent } from './agent-loop.js';
 import { type Inbound, type Member, isActive, snapshotOf, withLock } from './member.js';
-import { profileSystemPrompt } from './prompt.js';
+import { MemberFactory } from './member-factory.js';
 import { Roster } from './roster.js';
 import { MemberTools } from './tools.js';
 import type { EmbeddedMob, EmbeddedMobOptions, EmbeddedMobTuning } from './types.js';
@@ -40,18 +38,16 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
   private readonly roster: Roster;
   private readonly fanout = new EventFanout();
   private readonly log: CursorLog;
-  private readonly llmByProfile = new Map<string, LlmClient>();
-  private readonly promptByProfile = new Map<string, string>();
+  private readonly members: MemberFactory;
   private busy = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly llmOption: EmbeddedMobOptions['llm'];
 
   constructor(definition: MobDefinition, options: EmbeddedMobOptions) {
     this.definition = definition;
     this.mobId = definition.id;
     this.tuning = options.options ?? {};
     this.clock = this.tuning.clock ?? systemClock;
-    this.llmOption = options.llm;
+    this.members = new MemberFactory(definition, options.llm, this.tuning);
     this.log = new CursorLog(this.tuning.eventLogLimit ?? 10_000);
     this.roster = new Roster(definition, (event) => this.logEvent(event));
     this.tools = new MemberTools(
@@ -139,55 +135,8 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
   }
 
   // ---- roster -------------------------------------------------------------
-  private llmFor(profile: Profile): LlmClient {
-    const cached = this.llmByProfile.get(profile.name);
-    if (cached) return cached;
-    let client: LlmClient;
-    if (this.llmOption === undefined)
-      client = resolveLlmClient(profile, this.tuning.env ?? process.env, this.tuning.fetch);
-    else if (typeof this.llmOption === 'function') client = this.llmOption(profile);
-    else client = this.llmOption;
-    this.llmByProfile.set(profile.name, client);
-    return client;
-  }
-
-  private systemPromptFor(profile: Profile): string {
-    let prompt = this.promptByProfile.get(profile.name);
-    if (prompt === undefined) {
-      prompt = profileSystemPrompt(this.definition, profile);
-      this.promptByProfile.set(profile.name, prompt);
-    }
-    return prompt;
-  }
-
   async spawn(spec: SpawnMemberSpec): Promise<MemberSnapshot> {
     return snapshotOf(this.spawnSync(spec));
-  }
-
-  /** Builds a member from a validated spec: profile, LLM client (fails at spawn for a missing key) and system prompt. */
-  private newMember(spec: SpawnMemberSpec, profile: Profile): Member {
-    const llm = this.llmFor(profile);
-    const base = this.systemPromptFor(profile); // fails here, at spawn, for a missing path skill
-    const extra = spec.additionalInstructions;
-    return {
-      system: extra && extra.length > 0 ? `${base}\n\n${extra.join('\n\n')}` : base,
-      id: spec.meerkatId,
-      profile,
-      spec,
-      sessionId: spec.resumeSessionId ?? randomUUID(),
-      runtimeMode: spec.runtimeMode ?? profile.runtimeMode,
-      labels: spec.labels ?? {},
-      state: 'active',
-      wired: new Set(),
-      history: [],
-      inbox: [],
-      lock: Promise.resolve(),
-      pumpScheduled: false,
-      running: undefined,
-      replyTo: undefined,
-      llm,
-      retired: false,
-    };
   }
 
   private spawnSync(rawSpec: SpawnMemberSpec, restoreWires?: Iterable<string>): Member {
@@ -206,7 +155,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
         { details: { profile: profile.name, memberId: spec.meerkatId, field: `profiles.${profile.name}.tools.comms` } },
       );
     }
-    const member = this.newMember(spec, profile);
+    const member = this.members.create(spec, profile);
     this.roster.add(member);
     this.logEvent({
       type: 'member_spawned',
