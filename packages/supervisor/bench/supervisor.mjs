@@ -3,7 +3,7 @@
 // baseline measured in the same run, their ratio, and PASS/MISS against the issue's target.
 // Always exits 0.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -76,25 +76,38 @@ async function bundleFixture(dir) {
   }
 }
 
-function mcpConfig(script) {
-  const ids = ['router', 'delivery', 'scheduling'];
+const MODULE_IDS = ['router', 'delivery', 'scheduling'];
+
+/** The fixture script started as each of the three MCP modules. */
+const fixtureModules = (script) => MODULE_IDS.map((id) => ({ id, args: [script, '--module', id] }));
+
+/**
+ * MobKit's own three module bins (`npx nx run @mobkit/<pkg>:build` first) with the repository's
+ * test configs, as `mobkit.toml` starts them; undefined when one is not built.
+ */
+function ownModules() {
+  const bin = (pkg, name) => join(root, 'packages', pkg, 'dist', 'bin', `${name}.js`);
+  const modules = [
+    { id: 'router', args: [bin('routing', 'mobkit-router'), join(root, 'fixtures/routing/routing.toml')] },
+    { id: 'delivery', args: [bin('delivery', 'mobkit-delivery'), join(root, 'fixtures/delivery/memory.toml')] },
+    { id: 'scheduling', args: [bin('scheduling', 'mobkit-scheduling'), join(root, 'fixtures/scheduling/module.toml')] },
+  ];
+  return modules.every((m) => existsSync(m.args[0])) ? modules : undefined;
+}
+
+function mcpConfig(modules) {
   return {
-    modules: ids.map((id) => ({
-      id,
-      command: process.execPath,
-      args: [script, '--module', id],
-      restartPolicy: 'never',
-    })),
-    discovery: { namespace: 'bench', modules: ids },
-    preSpawn: ids.map((id) => ({ moduleId: id, env: [['MOBKIT_MODULE_BOUNDARY', 'mcp']] })),
+    modules: modules.map(({ id, args }) => ({ id, command: process.execPath, args, restartPolicy: 'never' })),
+    discovery: { namespace: 'bench', modules: modules.map((m) => m.id) },
+    preSpawn: modules.map(({ id }) => ({ moduleId: id, env: [['MOBKIT_MODULE_BOUNDARY', 'mcp']] })),
   };
 }
 
-async function startToReady(script, runs, startConcurrency = 1) {
+async function startToReady(modules, runs, startConcurrency = 1) {
   const times = [];
   for (let i = 0; i < runs; i += 1) {
     const t0 = performance.now();
-    const runtime = await startModuleRuntime(mcpConfig(script), { timeoutMs: 10_000, startConcurrency });
+    const runtime = await startModuleRuntime(mcpConfig(modules), { timeoutMs: 10_000, startConcurrency });
     times.push(performance.now() - t0);
     if (runtime.loadedModules().length !== 3) throw new Error(`expected 3 MCP modules, got ${runtime.loadedModules()}`);
     await runtime.shutdown();
@@ -113,10 +126,10 @@ async function bareSpawns(runs, together = false) {
   return median(times);
 }
 
-/** Starts `script` by hand and completes initialize + tools/list over raw JSON lines (no supervisor, no SDK client). */
-function rawMcpHandshake(script, moduleName) {
+/** Starts `node args` by hand and completes initialize + tools/list over raw JSON lines (no supervisor, no SDK client). */
+function rawMcpHandshake(args) {
   return new Promise((resolveReady, reject) => {
-    const child = spawn(process.execPath, [script, '--module', moduleName], { stdio: ['pipe', 'pipe', 'ignore'], env });
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'ignore'], env });
     const rl = createInterface({ input: child.stdout });
     const send = (msg) => child.stdin.write(`${JSON.stringify(msg)}\n`);
     rl.on('line', (line) => {
@@ -139,11 +152,11 @@ function rawMcpHandshake(script, moduleName) {
   });
 }
 
-async function rawHandshakes(script, runs) {
+async function rawHandshakes(modules, runs) {
   const times = [];
   for (let i = 0; i < runs; i += 1) {
     const t0 = performance.now();
-    for (const id of ['router', 'delivery', 'scheduling']) await rawMcpHandshake(script, id);
+    for (const { args } of modules) await rawMcpHandshake(args);
     times.push(performance.now() - t0);
   }
   return median(times);
@@ -151,12 +164,19 @@ async function rawHandshakes(script, runs) {
 
 async function benchStart(dir) {
   const runs = quick ? 2 : 4;
-  const bundled = await bundleFixture(dir);
+  // The default-start figure is MobKit's own three module bins; without a build, the fixture bundled
+  // into one file the same way stands in for them.
+  const own = ownModules();
+  const bundledFixture = own ? undefined : await bundleFixture(dir);
+  const bundled = own ?? (bundledFixture ? fixtureModules(bundledFixture) : undefined);
+  const what = own ? "MobKit's own module bins" : 'fixture bundled into one file, as module bins are';
+  if (!own)
+    console.log('(module bins not built: measuring the bundled fixture instead; build routing, delivery, scheduling)');
   // Rounds interleave every variant, so load from other processes on a shared machine hits them alike.
   const t = { base: [], plain: [], fast: [], together: [], bareTogether: [], raw: [] };
   for (let i = 0; i < runs; i += 1) {
     t.base.push(await bareSpawns(1));
-    t.plain.push(await startToReady(fixture, 1));
+    t.plain.push(await startToReady(fixtureModules(fixture), 1));
     if (bundled) {
       t.fast.push(await startToReady(bundled, 1));
       t.together.push(await startToReady(bundled, 1, 3));
@@ -166,7 +186,12 @@ async function benchStart(dir) {
   }
   const base = median(t.base);
   const plain = median(t.plain);
-  metrics.startToReady = { runs, bareSequentialMs: base, plainFixtureMs: plain };
+  metrics.startToReady = {
+    runs,
+    modules: own ? 'mobkit-bins' : 'bundled-fixture',
+    bareSequentialMs: base,
+    plainFixtureMs: plain,
+  };
   report(
     'start-to-ready, 3 MCP modules (plain fixture, imports the SDK from node_modules)',
     fmt(plain),
@@ -179,7 +204,7 @@ async function benchStart(dir) {
   const fast = median(t.fast);
   metrics.startToReady.bundledSequentialMs = fast;
   report(
-    'start-to-ready, 3 MCP modules (fixture bundled into one file, as module bins are; default sequential start)',
+    `start-to-ready, 3 MCP modules (${what}; default sequential start)`,
     fmt(fast),
     `${fmt(base)} (same baseline)`,
     `${(fast / base).toFixed(2)}×`,
@@ -190,7 +215,7 @@ async function benchStart(dir) {
   const bareTogether = median(t.bareTogether);
   Object.assign(metrics.startToReady, { bundledConcurrentMs: together, bareConcurrentMs: bareTogether });
   report(
-    'start-to-ready, 3 MCP modules (bundled fixture, startConcurrency: 3)',
+    `start-to-ready, 3 MCP modules (${what}, startConcurrency: 3)`,
     fmt(together),
     `${fmt(base)} (same baseline: 3 bare spawns one after another)`,
     `${(together / base).toFixed(2)}×`,
@@ -201,7 +226,7 @@ async function benchStart(dir) {
   const raw = median(t.raw);
   metrics.startToReady.rawHandshakesMs = raw;
   report(
-    'supervisor overhead on start-to-ready (same bundled fixture, 3 modules)',
+    `supervisor overhead on start-to-ready (${what}, 3 modules)`,
     fmt(fast),
     `${fmt(raw)} (spawn + initialize + tools/list by hand over a pipe, no supervisor, no SDK client)`,
     `${(fast / raw).toFixed(2)}×`,
@@ -258,7 +283,7 @@ async function benchRestart() {
 async function benchCalls() {
   const kept = quick ? 300 : 1000;
   const fresh = quick ? 3 : 5;
-  const runtime = await startModuleRuntime(mcpConfig(fixture), { timeoutMs: 10_000 });
+  const runtime = await startModuleRuntime(mcpConfig(fixtureModules(fixture)), { timeoutMs: 10_000 });
   for (let i = 0; i < 20; i += 1) await runtime.callTool('router', 'routing.resolve', { i }, 5000); // warm up
   const t0 = performance.now();
   for (let i = 0; i < kept; i += 1) await runtime.callTool('router', 'routing.resolve', { i }, 5000);
