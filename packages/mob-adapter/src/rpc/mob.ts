@@ -24,6 +24,7 @@ import { checkContract } from './handshake.js';
 import { MobLogPoller } from './log-poller.js';
 import { type AgentMobEvent, watchNextRun } from './next-run.js';
 import {
+  agentEventFromStream,
   type WireMember,
   type WireMemberStatus,
   type WireUsage,
@@ -123,24 +124,8 @@ class RkatRpcMobImpl implements RkatRpcMob {
       return;
     }
     if (n.method !== 'mob/stream_event' || n.params.stream_id !== this.streamId) return;
-    const attributed = (n.params.event ?? {}) as {
-      source?: { identity?: string };
-      role?: string;
-      envelope?: Record<string, unknown>;
-    };
-    const envelope = attributed.envelope ?? {};
-    const source = (envelope.source ?? {}) as { session_id?: string };
-    const memberId = attributed.source?.identity ?? '';
-    const event: AgentMobEvent = {
-      kind: 'agent',
-      memberId,
-      profile: attributed.role ?? '',
-      sessionId: source.session_id,
-      seq: this.fanout.nextSeq(),
-      timestampMs: Number(envelope.timestamp_ms ?? this.clock.nowMs()),
-      event: agentEventPayloadFromWire(envelope.payload ?? {}, source.session_id ?? ''),
-    };
-    this.activity.observe(memberId, event.event.type);
+    const event = agentEventFromStream(n.params.event, this.fanout.nextSeq(), this.clock.nowMs());
+    this.activity.observe(event.memberId, event.event.type);
     for (const w of [...this.agentWaiters]) w(event);
     this.fanout.publish(event);
   }

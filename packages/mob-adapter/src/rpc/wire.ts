@@ -1,5 +1,6 @@
+import { agentEventPayloadFromWire } from '@mobkit/core';
 import type { RuntimeMode } from '../definition.js';
-import type { MemberSnapshot, MobLogPayload, MobStatus } from '../types.js';
+import type { MemberSnapshot, MobEvent, MobLogPayload, MobStatus } from '../types.js';
 
 /** A roster entry of `mob/members`. */
 export interface WireMember {
@@ -85,4 +86,28 @@ export function progressBusy(status: WireMemberStatus | undefined): boolean | un
   const progress = status?.progress;
   if (!progress) return undefined;
   return progress.run_state === 'run_open' || (progress.in_flight_work ?? 0) > 0;
+}
+
+/**
+ * An agent event of the mob-wide `mob/stream_event` (`AttributedEvent{source:{identity}, role,
+ * envelope{source:{session_id}, timestamp_ms, payload}}`), stamped with `seq`; `nowMs` stands in
+ * for a missing timestamp.
+ */
+export function agentEventFromStream(raw: unknown, seq: number, nowMs: number): Extract<MobEvent, { kind: 'agent' }> {
+  const attributed = (raw ?? {}) as {
+    source?: { identity?: string };
+    role?: string;
+    envelope?: Record<string, unknown>;
+  };
+  const envelope = attributed.envelope ?? {};
+  const source = (envelope.source ?? {}) as { session_id?: string };
+  return {
+    kind: 'agent',
+    memberId: attributed.source?.identity ?? '',
+    profile: attributed.role ?? '',
+    sessionId: source.session_id,
+    seq,
+    timestampMs: Number(envelope.timestamp_ms ?? nowMs),
+    event: agentEventPayloadFromWire(envelope.payload ?? {}, source.session_id ?? ''),
+  };
 }
