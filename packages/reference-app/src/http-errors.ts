@@ -16,31 +16,25 @@ export function snakeCode(code: string): string {
 }
 
 /**
- * The router's own refusals whose wire name (spec §15) is not the snake_case of a table code, and the
- * code of the one table each is raised under: the answer's HTTP status is that code's `http`.
+ * The router's own refusals by their wire name (spec §15), and the code of the one table each is
+ * raised under: the answer's HTTP status is that code's `http`.
  * A refusal whose name is a code's snake_case (`member_not_found`, `invalid_agent_id`, `invalid_json`,
  * `not_externally_addressable`) is raised as a plain {@link MobKitError} with that code.
  */
 const ROUTE_ERROR_CODES = {
   /** Unknown path or method under the router's prefixes, or an unknown console asset (404). */
-  not_found: 'RpcMethodNotFound',
+  not_found: 'NotFound',
   /** A new stream while the router is closing (503). */
   shutting_down: 'RuntimeShuttingDown',
   /** The cap of open SSE streams is reached (503; retry later). */
-  too_many_streams: 'MobBusy',
+  too_many_streams: 'TooManyStreams',
   /** `POST /interactions/stream` without a non-blank `member_id` (400). */
   invalid_member_id: 'InvalidInput',
   /** `POST /interactions/stream` with a blank or non-string `message` (400). */
   invalid_message: 'InvalidInput',
-  /**
-   * An agent route on a runtime without a mob (422). The table has no 422 code yet, so this one
-   * refusal names its status itself (see {@link RouteError.httpStatus}).
-   */
-  unsupported: 'UnsupportedForMode',
+  /** An agent route on a runtime without a mob (422). */
+  unsupported: 'Unsupported',
 } as const satisfies Record<string, MobKitErrorCode>;
-
-/** Statuses the one table does not have a code for yet (only `unsupported`, the spec's 422). */
-const STATUS_NOT_IN_TABLE: Partial<Record<RouteErrorName, number>> = { unsupported: 422 };
 
 /** A refusal of the router that carries the spec's wire name (see {@link RouteError}). */
 export type RouteErrorName = keyof typeof ROUTE_ERROR_CODES;
@@ -60,11 +54,6 @@ export class RouteError extends MobKitError {
     super(ROUTE_ERROR_CODES[name], detail ?? name.replace(/_/g, ' '));
     this.wireName = name;
     this.detail = detail;
-  }
-
-  /** The code's status from the one table (`unsupported`: 422, which the table lacks). */
-  override get httpStatus(): number {
-    return STATUS_NOT_IN_TABLE[this.wireName] ?? super.httpStatus;
   }
 }
 

@@ -29,6 +29,17 @@ export const runtimeErrorCodes = {
     http: 409,
     summary: 'an event subscription last_event_id is not in the replay window',
   },
+  NotFound: { rpc: -32601, http: 404, summary: 'no such HTTP route or console asset' },
+  TooManyStreams: {
+    rpc: -32000,
+    http: 503,
+    summary: 'the cap of open SSE streams is reached; close one and retry',
+  },
+  Unsupported: {
+    rpc: -32000,
+    http: 422,
+    summary: 'no mob runtime is attached, so agent routes are unsupported',
+  },
   GatewayInitRequired: { rpc: -32600, http: 400, summary: 'the gateway expects mobkit/init as its first request' },
   GatewayBootstrapFailed: {
     rpc: -32603,
