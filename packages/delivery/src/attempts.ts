@@ -3,7 +3,7 @@ import type { DeliveryAttempt, DeliveryStatus } from './schema.js';
 import type { SinkAdapter, SinkMessage, SinkOutcome } from './sinks/types.js';
 
 /** How often and how patiently to try: from the resolution, capped by the service. */
-export interface RetryPolicy {
+interface RetryPolicy {
   /** Retries after the first attempt. */
   retryMax: number;
   /** Wait after the first failed attempt; doubles per attempt. */
@@ -13,7 +13,7 @@ export interface RetryPolicy {
 }
 
 /** What the attempts of one delivery came to. */
-export interface AttemptsOutcome {
+interface AttemptsOutcome {
   status: DeliveryStatus;
   attempts: DeliveryAttempt[];
 }

@@ -3,7 +3,7 @@ import { RESOLUTION_FIELDS } from './idempotency.js';
 import { DELIVERY_TARGET_MODULE, type DeliveryResolution, type DeliverySendRequest } from './schema.js';
 
 /** The route id and (trimmed) idempotency key of a send request, after its shape checks. */
-export interface RequestKeys {
+interface RequestKeys {
   routeId: string;
   /** `undefined` when absent; `''` when blank (refused later, after the trust checks, as in the original). */
   key: string | undefined;

@@ -2,7 +2,7 @@ import { MobKitError } from '@mobkit/core';
 import type { DeliveryRecord, DeliveryResolution } from './schema.js';
 
 /** A finished delivery under an idempotency key: its record, the resolution it went along, its payload's canonical JSON. */
-export interface KnownKey {
+interface KnownKey {
   record: DeliveryRecord;
   resolution: DeliveryResolution;
   payloadJson: string;
@@ -20,7 +20,7 @@ export const RESOLUTION_FIELDS = [
 ] as const;
 
 /** True when `a` and `b` are the same resolution (same route id and every field). */
-export function sameResolution(a: DeliveryResolution, b: DeliveryResolution): boolean {
+function sameResolution(a: DeliveryResolution, b: DeliveryResolution): boolean {
   return a.routeId === b.routeId && RESOLUTION_FIELDS.every(([camel]) => a[camel] === b[camel]);
 }
 

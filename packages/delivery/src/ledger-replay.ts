@@ -14,7 +14,7 @@ export function freezeRecord(record: DeliveryRecord): DeliveryRecord {
 }
 
 /** One delivery an earlier run left in the ledger. */
-export interface ReplayedDelivery {
+interface ReplayedDelivery {
   record: DeliveryRecord;
   resolution: DeliveryResolution;
   /** True for a delivery that began but never finished: its failed record is not in the ledger yet. */

@@ -2,7 +2,7 @@ import { MobKitError } from '@mobkit/core';
 import { type DeliveryResolution, RATE_WINDOW_MS } from './schema.js';
 
 /** A rate-limit slot held by one in-flight send; settle it exactly once when the send ends. */
-export interface RateReservation {
+interface RateReservation {
   /** Releases the slot; a `sent` delivery is charged to its window, a failed one is not. */
   settle(sent: boolean): void;
 }
