@@ -53,7 +53,7 @@ const ProviderParamsSchema = closed({
 });
 
 /** `[profiles.<name>]` (Meerkat's `Profile`, plus the embedded mob's `max_turns` and `max_tokens`). */
-export const ProfileSchema = closed({
+const ProfileSchema = closed({
   model: nonBlank,
   provider: provider.optional(),
   self_hosted_server_id: z.string().optional(),
@@ -74,7 +74,7 @@ export const ProfileSchema = closed({
 });
 
 /** `[skills.<name>]`: `{source = "inline", content}` or `{source = "path", path}`. */
-export const SkillSchema = z.discriminatedUnion(
+const SkillSchema = z.discriminatedUnion(
   'source',
   [closed({ source: z.literal('inline'), content: z.string() }), closed({ source: z.literal('path'), path: nonBlank })],
   {

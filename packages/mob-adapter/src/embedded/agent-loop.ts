@@ -1,6 +1,13 @@
 import { type AgentEventPayload, type Clock, isMobKitError } from '@mobkit/core';
 import { MobRuntimeError } from '../errors.js';
-import type { LlmRequest, StopReason, ToolCall, ToolResult, Usage } from '../llm/types.js';
+import {
+  type LlmRequest,
+  type StopReason,
+  type ToolCall,
+  type ToolResult,
+  type Usage,
+  zeroUsage,
+} from '../llm/types.js';
 import type { RunResult } from '../types.js';
 import { type Inbound, type Member, cancelled, renderInbound } from './member.js';
 import type { MemberTools } from './tools.js';
@@ -15,14 +22,12 @@ export interface AgentLoopHost {
 }
 
 /** What one LLM turn produced. */
-export interface TurnOutput {
+interface TurnOutput {
   text: string;
   calls: ToolCall[];
   stopReason: StopReason;
   usage: Usage;
 }
-
-const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0 });
 
 function addUsage(a: Usage, b: Usage): Usage {
   return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
@@ -59,7 +64,7 @@ function isRetryableProviderFailure(error: unknown): boolean {
  * (`llmRetries`, default 2) after `llmRetryBaseMs · 2^attempt` (default 250 ms), waited with the
  * mob's clock; each retry emits Meerkat's `retrying` event. An abort ends the wait at once.
  */
-export async function streamTurnWithRetry(
+async function streamTurnWithRetry(
   host: AgentLoopHost,
   m: Member,
   request: LlmRequest,
