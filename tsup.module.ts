@@ -75,6 +75,8 @@ export function moduleTsup(binName: string): ReturnType<typeof defineConfig> {
       platform: 'node',
       sourcemap: false,
       clean: false,
+      // One file: a dynamic import() stays in it, evaluated only when first reached.
+      splitting: false,
       minify: true,
       noExternal: [/.*/],
       removeNodeProtocol: false,
