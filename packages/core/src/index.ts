@@ -15,6 +15,7 @@ export {
 export { MobKitError, isMobKitError, toMobKitError, type MobKitErrorOptions } from './errors/error.js';
 export {
   parseWithSchema,
+  closedObject,
   parseJsonText,
   formatPath,
   describeType,

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { MobKitError } from './errors/error.js';
 import type { MobKitErrorCode } from './errors/codes.js';
 
@@ -52,6 +52,9 @@ function summarizeIssue(issue: z.core.$ZodIssue, prefix: string): IssueSummary {
     }
     case 'invalid_value': {
       const options = issue.values.map((v) => String(v)).join(', ');
+      if (input === undefined) {
+        return { code: 'MissingField', field, message: `${field}: required (expected one of ${options})` };
+      }
       return {
         code: 'InvalidFieldType',
         field,
@@ -65,6 +68,28 @@ function summarizeIssue(issue: z.core.$ZodIssue, prefix: string): IssueSummary {
     default:
       return { code: 'InvalidSchema', field, message: `${field}: ${issue.message}` };
   }
+}
+
+/**
+ * An object schema that refuses keys outside `shape`: one issue per unknown key, at that key's own
+ * path (so a file locator can point at its line), naming the keys it allows
+ * (`profiles.lead.modle: unknown key; allowed: model, provider, …`). Known keys are validated by
+ * `shape`; unknown ones never reach a decoder, since parsing fails. Use it for every config and
+ * wire object where a typo must be caught rather than ignored.
+ */
+export function closedObject<S extends z.core.$ZodLooseShape>(shape: S): z.ZodObject<S, z.core.$loose> {
+  const allowed = Object.keys(shape).join(', ');
+  const refuseUnknown = z.superRefine<Record<string, unknown>>(
+    (value, ctx) => {
+      for (const key of Object.keys(value)) {
+        if (Object.hasOwn(shape, key)) continue;
+        ctx.addIssue({ code: 'custom', path: [key], input: value[key], message: `unknown key; allowed: ${allowed}` });
+      }
+    },
+    // Report unknown keys even when a known key is also wrong, so one pass lists every problem.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
+  return z.looseObject(shape).check(refuseUnknown as never);
 }
 
 /** Options for {@link parseWithSchema}. */

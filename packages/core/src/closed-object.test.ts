@@ -1,0 +1,36 @@
+import { expectMobKitError } from '@mobkit/test-utils';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { closedObject, parseWithSchema } from './schema.js';
+
+describe('closedObject', () => {
+  const Config = closedObject({
+    name: z.string(),
+    limits: closedObject({ max: z.number().optional(), min: z.number().optional() }).optional(),
+  });
+  const parse = (input: unknown) => parseWithSchema(Config, input, { what: 'test config', code: 'InvalidConfig' });
+
+  it('accepts known keys and keeps their values', () => {
+    expect(parse({ name: 'a', limits: { max: 2 } })).toEqual({ name: 'a', limits: { max: 2 } });
+  });
+
+  it('refuses each unknown key at its own path, listing the allowed keys', () => {
+    const error = expectMobKitError(() => parse({ name: 'a', limits: { maxx: 2 }, nme: 'b' }), 'InvalidConfig');
+    const issues = (error.details as { issues: { field: string; message: string }[] }).issues;
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { field: 'nme', message: 'nme: unknown key; allowed: name, limits' },
+        { field: 'limits.maxx', message: 'limits.maxx: unknown key; allowed: max, min' },
+      ]),
+    );
+    expect(issues).toHaveLength(2);
+  });
+
+  it('says a missing enum value is required, naming the choices', () => {
+    const error = expectMobKitError(() =>
+      parseWithSchema(z.object({ mode: z.enum(['a', 'b']) }), {}, { what: 'mode config' }),
+    );
+    expect(error.code).toBe('MissingField');
+    expect(error.message).toBe('invalid mode config: mode: required (expected one of a, b)');
+  });
+});
