@@ -23,6 +23,7 @@ import {
   buildRuntimeDecisionState,
 } from 'mobkit';
 import { buildReferenceAppRouter } from '@mobkit/reference-app';
+import { referenceAppSurface } from 'mobkit/http';
 import { AUTH_CONFIG, MOB_TOML, MEMBERS } from './http-shared.mjs';
 
 const wallNow = () => performance.timeOrigin + performance.now();
@@ -33,7 +34,7 @@ const runtime = await UnifiedRuntime.bootstrap(
   5000,
 );
 await runtime.spawnMany(MEMBERS.map((id) => SpawnMemberSpec.fromWire('worker', id, null)));
-const surface = runtime.referenceAppSurface();
+const surface = referenceAppSurface(runtime);
 // Publish time of every agent event, recorded by the first listener (registered before the routers' and the
 // bare route's, so it runs before any frame is written).
 let publishTimes = [];

@@ -259,7 +259,7 @@ function rowsFor(id, { data, error }) {
         `${r.toFixed(2)}×`,
         '≤ 1.5×',
         r <= 1.5,
-        `default sequential start, bundled MCP fixture; the module's own spawn + MCP handshake without the supervisor takes ${ms(s.rawHandshakesMs)} (${(s.bundledSequentialMs / s.rawHandshakesMs).toFixed(2)}×)`,
+        `default sequential start, ${s.modules === 'mobkit-bins' ? 'our router, delivery and scheduling bins' : 'bundled MCP fixture (module bins not built)'}; the module's own spawn + MCP handshake without the supervisor takes ${ms(s.rawHandshakesMs)} (${(s.bundledSequentialMs / s.rawHandshakesMs).toFixed(2)}×)`,
         {
           mobkitMs: s.bundledSequentialMs,
           baselineMs: s.bareSequentialMs,

@@ -36,7 +36,7 @@ export interface SurfaceAgentEvent {
 }
 
 /**
- * What the reference app needs from a runtime. `mobkit`'s `UnifiedRuntime.referenceAppSurface()`
+ * What the reference app needs from a runtime. `mobkit/http`'s `referenceAppSurface(runtime)`
  * implements it; tests can build one from an embedded mob and a module runtime. The app never builds
  * a runtime itself.
  */
