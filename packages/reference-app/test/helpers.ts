@@ -16,7 +16,7 @@ import {
 } from '../src/index.js';
 
 /** A lead and two workers wired to it (orchestrator auto-wiring); `auditor` is not externally addressable. */
-export const TEST_MOB_TOML = `
+const TEST_MOB_TOML = `
 [mob]
 id = "console-test-mob"
 orchestrator = "lead"
@@ -43,13 +43,13 @@ auto_wire_orchestrator = true
 `;
 
 /** The trust manifest of the tests: one real `sh` JSON-line module (`ready.sh`). */
-export function trustedMobkitToml(): string {
+function trustedMobkitToml(): string {
   return `[[modules]]\nid = "beacon"\ncommand = "sh"\nargs = [${JSON.stringify(fixturePath('modules', 'ready.sh'))}, "beacon"]\nrestart_policy = "never"\n`;
 }
 
-export const ISSUER = 'http://127.0.0.1:9';
-export const HS_SECRET = 'reference-app-test-secret-with-enough-entropy-0123456789';
-export const ALLOWED_EMAIL = 'ops@example.com';
+const ISSUER = 'http://127.0.0.1:9';
+const HS_SECRET = 'reference-app-test-secret-with-enough-entropy-0123456789';
+const ALLOWED_EMAIL = 'ops@example.com';
 
 /** A decision state with the test trust manifest; auth on or off; a localhost-class HS256 trusted OIDC config. */
 export function decisionState(requireAppAuth: boolean): RuntimeDecisionState {
@@ -83,7 +83,7 @@ export function signToken(
 }
 
 /** Adapts a real embedded mob and a real module runtime to the reference app's surface (like mobkit's `referenceAppSurface`). */
-export function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAppRuntimeSurface {
+function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAppRuntimeSurface {
   return {
     mobId: () => mob.mobId,
     mobStatus: () => mob.status(),
@@ -124,7 +124,7 @@ export function surfaceOf(mob: EmbeddedMob, modules: ModuleRuntime): ReferenceAp
 export const PROBE_UNKNOWN_METHOD = 'probe/unknown';
 
 /** A request as the {@link RpcProbe} received it. */
-export interface ProbeCall {
+interface ProbeCall {
   id: string | number | null | undefined;
   method: string;
   params: unknown;
