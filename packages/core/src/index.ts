@@ -24,6 +24,7 @@ export {
   type ParseWithSchemaOptions,
 } from './schema.js';
 export { parseTomlText } from './toml.js';
+export { readConfigFile } from './files.js';
 export { wireCodec, wireEncoder } from './codec.js';
 export {
   RestartPolicySchema,

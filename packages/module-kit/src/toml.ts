@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { MobKitError, parseTomlText, parseWithSchema } from '@mobkit/core';
+import { parseTomlText, parseWithSchema, readConfigFile } from '@mobkit/core';
 import type { z } from 'zod';
 
 /**
@@ -12,16 +11,7 @@ import type { z } from 'zod';
 export function loadTomlFile(path: string, what: string): Record<string, unknown>;
 export function loadTomlFile<S extends z.ZodType>(path: string, what: string, schema: S): z.output<S>;
 export function loadTomlFile(path: string, what: string, schema?: z.ZodType): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new MobKitError('InvalidConfig', `${what} ${path}: cannot read the file (${reason})`, {
-      cause: error,
-      details: { path },
-    });
-  }
+  const text = readConfigFile(path, what);
   const table = parseTomlText(text, `${what} ${path}`);
   return schema === undefined
     ? table

@@ -34,3 +34,19 @@ describe('closedObject', () => {
     expect(error.message).toBe('invalid mode config: mode: required (expected one of a, b)');
   });
 });
+
+describe('readConfigFile', () => {
+  it('reads a file, and names the file and the OS reason when it cannot', async () => {
+    const { readConfigFile } = await import('./files.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'core-files-'));
+    writeFileSync(join(dir, 'a.toml'), 'x = 1\n');
+    expect(readConfigFile(join(dir, 'a.toml'), 'test config')).toBe('x = 1\n');
+    const missing = join(dir, 'missing.toml');
+    const error = expectMobKitError(() => readConfigFile(missing, 'test config'), 'InvalidConfig');
+    expect(error.message).toBe(`test config ${missing}: cannot read the file (ENOENT)`);
+    expect(error.details).toEqual({ path: missing });
+  });
+});
