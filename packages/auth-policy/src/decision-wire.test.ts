@@ -76,11 +76,14 @@ describe('wire form of decision inputs and state', () => {
     const top = refused({ trusted_toml: 'x' });
     expect(top).toBeInstanceOf(DecisionStateError);
     expect(top.message).toBe(
-      'invalid runtime decision inputs: <root>: unknown key(s) trusted_toml; allowed: bigquery, trusted_mobkit_toml, auth, trusted_oidc, console, ops, release_metadata_json',
+      'invalid runtime decision inputs: trusted_toml: unknown key; allowed: bigquery, trusted_mobkit_toml, auth, trusted_oidc, console, ops, release_metadata_json',
     );
-    expect(refused({ ops: { replica_count: 1, metrics: { enforce_slo: true } } }).message).toContain(
-      'ops.metrics: unknown key(s) enforce_slo; allowed: enforce_slo_targets',
+    expect(top.details?.field).toBe('trusted_toml');
+    const nested = refused({ ops: { replica_count: 1, metrics: { enforce_slo: true } } });
+    expect(nested.message).toBe(
+      'invalid runtime decision inputs: ops.metrics.enforce_slo: unknown key; allowed: enforce_slo_targets',
     );
+    expect(nested.details?.field).toBe('ops.metrics.enforce_slo');
     expect(refused({ auth: { email_allowlist: ['a', 7] } }).details?.field).toBe('auth.email_allowlist[1]');
   });
 

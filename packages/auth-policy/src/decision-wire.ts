@@ -1,5 +1,6 @@
 import {
   ModuleConfigSchema,
+  closedObject,
   type ModuleConfig,
   isMobKitError,
   parseWithSchema,
@@ -26,7 +27,6 @@ import {
   authPolicyMembersToWire,
 } from './policy.js';
 import { TrustedOidcConfigCodec, parseTrustedOidcConfig } from './trusted-oidc.js';
-import { closedObject } from './wire.js';
 
 /** Runs `schema` over decision-state wire input: a failure is a {@link DecisionStateError} `InvalidConfig` naming the key path. */
 function parseDecisionWire<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {

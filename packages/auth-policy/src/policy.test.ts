@@ -24,15 +24,26 @@ describe('policy parsing', () => {
     expect(list.message).toBe('invalid auth policy: auth.email_allowlist[1]: expected string, got integer');
     const typo = expectMobKitError(() => parseAuthPolicy({ email_allow_list: [] }), 'InvalidConfig');
     expect(typo.message).toBe(
-      'invalid auth policy: auth: unknown key(s) email_allow_list; allowed: default_provider, email_allowlist',
+      'invalid auth policy: auth.email_allow_list: unknown key; allowed: default_provider, email_allowlist',
     );
+    expect(typo.details?.field).toBe('auth.email_allow_list');
+    const typos = expectMobKitError(
+      () => parseAuthPolicy({ provider: 'okta', email_allowlist: [7], allowlist: [] }),
+      'InvalidConfig',
+    );
+    expect(typos.details?.issues).toEqual([
+      { field: 'auth.email_allowlist[0]', message: 'auth.email_allowlist[0]: expected string, got integer' },
+      { field: 'auth.provider', message: 'auth.provider: unknown key; allowed: default_provider, email_allowlist' },
+      { field: 'auth.allowlist', message: 'auth.allowlist: unknown key; allowed: default_provider, email_allowlist' },
+    ]);
     expect(expectMobKitError(() => parseAuthPolicy('google'), 'InvalidConfig').message).toBe(
       'invalid auth policy: auth: expected object, got string',
     );
     const consoleTypo = expectMobKitError(() => parseConsolePolicy({ require_auth: false }), 'InvalidConfig');
     expect(consoleTypo.message).toBe(
-      'invalid console policy: console: unknown key(s) require_auth; allowed: require_app_auth',
+      'invalid console policy: console.require_auth: unknown key; allowed: require_app_auth',
     );
+    expect(consoleTypo.details?.field).toBe('console.require_auth');
     expect(parseConsolePolicy(undefined)).toEqual({ requireAppAuth: true });
   });
 

@@ -1,6 +1,5 @@
-import { parseWithSchema, wireCodec, wireEncoder } from '@mobkit/core';
+import { closedObject, parseWithSchema, wireCodec, wireEncoder } from '@mobkit/core';
 import { z } from 'zod';
-import { closedObject } from './wire.js';
 
 /** The providers' wire spellings, in the spec's order. */
 const PROVIDER_NAMES = [

@@ -1,7 +1,6 @@
-import { MobKitError, wireCodec } from '@mobkit/core';
+import { MobKitError, closedObject, wireCodec } from '@mobkit/core';
 import { z } from 'zod';
 import { type JwksDocument, type OidcDiscoveryDocument, parseJwksDocument, parseOidcDiscoveryDocument } from './jwk.js';
-import { closedObject } from './wire.js';
 
 /**
  * The console's trusted OIDC configuration (spec §13 `TrustedOidcRuntimeConfig`): the discovery document and
