@@ -1,5 +1,6 @@
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
+import { libraryOptions } from './tsup.library.js';
 
 /**
  * What a module executable never runs, left out of its bundle so it starts faster (each is parsed
@@ -59,15 +60,7 @@ const leaveOutOfModuleBundles: Plugin = {
  */
 export function moduleTsup(binName: string): ReturnType<typeof defineConfig> {
   return defineConfig([
-    {
-      entry: ['src/index.ts', 'src/module/index.ts'],
-      format: ['esm'],
-      target: 'node20',
-      dts: true,
-      sourcemap: true,
-      clean: true,
-      removeNodeProtocol: false,
-    },
+    libraryOptions(['src/index.ts', 'src/module/index.ts']),
     {
       entry: { [`bin/${binName}`]: `src/bin/${binName}.ts` },
       format: ['esm'],

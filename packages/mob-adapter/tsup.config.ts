@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { libraryTsup } from '../../tsup.library.js';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  target: 'node20',
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  removeNodeProtocol: false,
-});
+export default libraryTsup();
