@@ -54,7 +54,6 @@ export {
 } from './rpc/registry.js';
 export { SUBSCRIBE_REPLAY_EVENT_CAP, KEEP_ALIVE_INTERVAL_MS } from './rpc/methods/events.js';
 export { MemberSnapshotCodec, memberSnapshotToWire, type MemberSnapshotView } from './rpc/member-wire.js';
-export { agentEventPayloadToWire } from './agent-events.js';
 export { chooseLlm, PROVIDER_ENV_KEYS, type LlmChoice } from './llm.js';
 export { loadAppConfig, checkMobkitToml, type AppConfig } from './app-config/load.js';
 export { MobkitTomlSchema, parseMobkitTomlSections, type MobkitTomlSections } from './app-config/sections.js';
@@ -83,6 +82,7 @@ export {
   parseRuntimeOptions,
   normalizeEventLine,
   handleRpcText,
+  agentEventPayloadToWire,
   type MobKitErrorCode,
   type MobKitConfig,
   type ModuleConfig,

@@ -1,10 +1,17 @@
-import { type AgentDiscoverySpec, type EventEnvelope, type MobKitError, type UnifiedEvent } from '@mobkit/core';
 import {
-  type EmbeddedMob,
+  type AgentDiscoverySpec,
+  type EventEnvelope,
+  type MobKitError,
+  type SpawnSpec,
+  type UnifiedEvent,
+  normalizeSpawnSpec,
+  parseSpawnSpec,
+} from '@mobkit/core';
+import {
   type MemberSnapshot,
   type MobEvent,
+  type MobRuntime,
   type ReconcileReport,
-  SpawnMemberSpec,
   TestClient,
   createEmbeddedMob,
 } from '@mobkit/mob-adapter';
@@ -12,10 +19,17 @@ import type { MobBootstrapSpec } from './spec.js';
 
 export type { AgentDiscoverySpec };
 
-/** The embedded mob's handle, as the runtime uses it. */
-export type MobHandle = EmbeddedMob;
-/** A member spawn request (build one with `SpawnMemberSpec.fromWire(profile, memberId, …)`). */
-export type SpawnSpecInput = Parameters<EmbeddedMob['spawn']>[0];
+/**
+ * The mob the runtime composes: the `MobRuntime` port, so the runtime runs on the embedded mob
+ * (`createEmbeddedMob`) and on an external `rkat-rpc` (`createRkatRpcMob`) alike. What the
+ * runtime needs of it (the definition, `waitForIdle` to drain, `close` at shutdown) is in the port.
+ */
+export type MobHandle = MobRuntime;
+/**
+ * A member spawn request: the port's `SpawnMemberSpec` (core's `SpawnSpec`). Build one with
+ * `SpawnMemberSpec.fromWire(profile, memberId, …)`.
+ */
+export type SpawnSpecInput = SpawnSpec;
 /** The mob half of a reconcile report: `{ desired, retained, spawned, retired }`. */
 export type MobReconcileReport = ReconcileReport;
 /** A member snapshot. */
@@ -81,7 +95,11 @@ export interface UnifiedRuntimeShutdownReport {
   mobStop: MobStopResult;
 }
 
-/** Creates and starts the embedded mob of a bootstrap spec. */
+/**
+ * The mob of a bootstrap spec: the one handed over with `MobBootstrapSpec.fromMob`, or a new
+ * embedded mob of its definition. Either way the runtime owns what this returns and closes it at
+ * shutdown (or at once when the modules fail to start).
+ */
 export async function bootMob(spec: MobBootstrapSpec): Promise<MobHandle> {
   if (spec.mob) return spec.mob;
   return createEmbeddedMob(spec.definition, { llm: spec.options.defaultLlmClient ?? new TestClient() });
@@ -97,22 +115,26 @@ export function agentEventToEnvelope(event: Extract<MobEvent, { kind: 'agent' }>
   };
 }
 
-/** Maps a discovered member onto a spawn spec (an empty instruction list becomes none). */
-export function discoverySpecToSpawnSpec(spec: DiscoveredMember | AgentDiscoverySpec): SpawnSpecInput {
-  const out: SpawnSpecInput = SpawnMemberSpec.fromWire(
-    spec.profile,
-    spec.meerkatId,
-    undefined,
-    spec.context,
-    spec.labels,
+/**
+ * Maps a discovered member onto a spawn spec with core's `normalizeSpawnSpec` (empty labels and
+ * instruction lists become none). A blank id or profile is `InvalidInput` naming `field`'s key
+ * (`discovered[1].meerkatId: must not be empty`).
+ */
+export function discoverySpecToSpawnSpec(
+  spec: DiscoveredMember | AgentDiscoverySpec,
+  field = 'discovered',
+): SpawnSpecInput {
+  const { profile, meerkatId, labels, context, additionalInstructions, resumeSessionId } = spec;
+  return normalizeSpawnSpec(
+    { profile, meerkatId, labels, context, additionalInstructions, resumeSessionId },
+    { pathPrefix: field, what: 'discovered member' },
   );
-  if (spec.additionalInstructions && spec.additionalInstructions.length > 0)
-    out.additionalInstructions = [...spec.additionalInstructions];
-  if (spec.resumeSessionId !== undefined) out.resumeSessionId = spec.resumeSessionId;
-  return out;
 }
 
-/** Builds a spawn spec from snake_case RPC params (`profile, meerkat_id, initial_message?, labels?, …`). */
+/**
+ * Builds a spawn spec from snake_case RPC params (`profile, meerkat_id, initial_message?, labels?, …`)
+ * with core's `parseSpawnSpec` (`InvalidInput` naming `params.<key>`).
+ */
 export function spawnSpecFromParams(params: Record<string, unknown>): SpawnSpecInput {
-  return SpawnMemberSpec.parse(params, 'params');
+  return parseSpawnSpec(params, { pathPrefix: 'params' });
 }

@@ -1,4 +1,4 @@
-import type { EmbeddedMob, LlmClient, MobDefinition, Profile } from '@mobkit/mob-adapter';
+import type { LlmClient, MobDefinition, MobRuntime, Profile } from '@mobkit/mob-adapter';
 
 /**
  * Where the mob keeps its roster and sessions. The embedded mob is in-memory; this type exists so a
@@ -37,8 +37,8 @@ export class MobBootstrapSpec {
       Required<Pick<MobBootstrapOptions, 'allowEphemeralSessions' | 'notifyOrchestratorOnResume'>> &
         Pick<MobBootstrapOptions, 'defaultLlmClient'>
     >,
-    /** An embedded mob created by the caller, used instead of creating one. */
-    readonly mob?: EmbeddedMob,
+    /** A mob created by the caller (embedded or rkat-rpc), used instead of creating one; the runtime owns it. */
+    readonly mob?: MobRuntime,
   ) {}
 
   /** A spec for `definition` kept in `storage` (default in-memory). */
@@ -50,11 +50,14 @@ export class MobBootstrapSpec {
   }
 
   /**
-   * A spec around an embedded mob you already created (e.g. with your own tools or tuning through
-   * `createEmbeddedMob`). The runtime takes it over: it is stopped at shutdown, or at once if the
-   * modules fail to start.
+   * A spec around a mob you already created: an embedded one with your own tools or tuning
+   * (`createEmbeddedMob`), or an external Meerkat (`createRkatRpcMob`). Ownership passes to the
+   * runtime, as for a mob it boots itself: it closes the mob at shutdown, or at once if the modules
+   * fail to start (`close()`: stopped, listeners released, an rkat-rpc child process ended), so hand
+   * a mob to one runtime only and do not close it yourself. The spec's `storage` is in-memory and its
+   * `defaultLlmClient` is unused: the mob brings its own.
    */
-  static fromMob(mob: EmbeddedMob): MobBootstrapSpec {
+  static fromMob(mob: MobRuntime): MobBootstrapSpec {
     return new MobBootstrapSpec(
       mob.definition,
       MobStorage.inMemory(),

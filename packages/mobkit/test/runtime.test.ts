@@ -1,9 +1,18 @@
 // UnifiedRuntime behaviour beyond the seed: builder errors, rollback, hooks, discovery, roster
 // routes, mob_member delivery into a member, and shutdown. Real child processes (sh, the MCP fixture).
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MobKitConfig, isMobKitError } from '@mobkit/core';
-import { MobDefinition, type MobEvent, SpawnMemberSpec, TestClient, createEmbeddedMob } from '@mobkit/mob-adapter';
+import {
+  MobDefinition,
+  type MobEvent,
+  SpawnMemberSpec,
+  TestClient,
+  createEmbeddedMob,
+  createRkatRpcMob,
+} from '@mobkit/mob-adapter';
+import { FAKE_RKAT_RPC } from '@mobkit/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorEvent } from '../src/mob.js';
 import { UnifiedRuntime } from '../src/runtime/unified-runtime.js';
@@ -47,6 +56,20 @@ const keep = (r: UnifiedRuntime) => {
   return r;
 };
 
+/** Whether `pid` is a live process (a zombie counts as dead). */
+function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).charAt(0) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const fakeRkatMob = () =>
+  createRkatRpcMob(MobDefinition.fromToml(MOB_TOML), { command: process.execPath, args: [FAKE_RKAT_RPC] });
+
 async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; message: string }> {
   try {
     await promise;
@@ -81,6 +104,41 @@ describe('UnifiedRuntime builder', () => {
     );
     expect(isMobKitError(error)).toBe(true);
     expect(error.code).toBe('ModuleNotConfigured');
+    expect(await mob.status()).toBe('Stopped');
+  });
+
+  it('closes a handed-over rkat-rpc mob when the modules fail to start: its child process ends', async () => {
+    const mob = await fakeRkatMob();
+    expect(isAlive(mob.pid)).toBe(true);
+    const error = await rejection(
+      UnifiedRuntime.builder()
+        .mobSpec(MobBootstrapSpec.fromMob(mob))
+        .moduleConfig({ modules: [], discovery: { namespace: 't', modules: ['ghost'] }, preSpawn: [] })
+        .timeout(1000)
+        .build(),
+    );
+    expect(error.code).toBe('ModuleNotConfigured');
+    expect(isAlive(mob.pid)).toBe(false);
+  });
+
+  it('refuses a discovered member with a blank id (InvalidInput naming it) and leaves nothing running', async () => {
+    const mob = await createEmbeddedMob(MobDefinition.fromToml(MOB_TOML), { llm: new TestClient() });
+    const error = await rejection(
+      UnifiedRuntime.builder()
+        .mobSpec(MobBootstrapSpec.fromMob(mob))
+        .moduleConfig(NO_MODULES)
+        .timeout(1000)
+        .discovery({
+          discover: () => [
+            { profile: 'worker', meerkatId: 'w-1' },
+            { profile: 'worker', meerkatId: '  ' },
+          ],
+        })
+        .build(),
+    );
+    expect(error.code).toBe('InvalidInput');
+    expect(error.message).toContain('discovered[1].meerkatId: must not be empty');
+    expect(await mob.listMembers()).toEqual([]);
     expect(await mob.status()).toBe('Stopped');
   });
 
@@ -161,7 +219,9 @@ describe('UnifiedRuntime at work', () => {
   });
 
   it('keeps one managed route per active member while the router is loaded, and delivers mob_member sends to the member', async () => {
-    const runtime = keep(await UnifiedRuntime.bootstrap(spec(), ROUTER_AND_DELIVERY, 10_000));
+    const mob = await createEmbeddedMob(MobDefinition.fromToml(MOB_TOML), { llm: new TestClient() });
+    const runtime = keep(await UnifiedRuntime.bootstrap(MobBootstrapSpec.fromMob(mob), ROUTER_AND_DELIVERY, 10_000));
+    expect(runtime.mobHandle()).toBe(mob);
     const first = await runtime.reconcile([
       SpawnMemberSpec.fromWire('worker', 'w-1'),
       SpawnMemberSpec.fromWire('worker', 'w-2'),
@@ -200,7 +260,7 @@ describe('UnifiedRuntime at work', () => {
     expect(record).toMatchObject({ status: 'sent', sinkAdapter: 'mob_member', recipient: 'w-2' });
     await runtime.mobHandle().waitForIdle(5_000);
     expect(runs).toContain('w-2');
-    const history = runtime.mobHandle().history('w-2');
+    const history = mob.history('w-2');
     expect(JSON.stringify(history)).toContain('please summarise the day');
     expect(
       runtime
@@ -278,6 +338,24 @@ describe('UnifiedRuntime at work', () => {
       'ShutdownRequested',
       'ShutdownComplete',
     ]);
+  });
+
+  it('runs on the rkat-rpc adapter: a send runs, and shutdown drains, then closes the mob it owns (no child left)', async () => {
+    const mob = await fakeRkatMob();
+    const runtime = await UnifiedRuntime.bootstrap(MobBootstrapSpec.fromMob(mob), NO_MODULES, 1000);
+    expect(runtime.mobHandle()).toBe(mob);
+    const runs: string[] = [];
+    runtime.subscribe((e) => {
+      if (e.event.kind === 'agent' && e.event.eventType === 'run_completed') runs.push(e.event.agentId);
+    });
+    await runtime.spawn(SpawnMemberSpec.fromWire('worker', 'w-1'));
+    expect((await runtime.listMembers()).map((m) => m.meerkatId)).toEqual(['w-1']);
+    expect(typeof (await runtime.sendMessage('w-1', 'hello'))).toBe('string');
+    const report = await runtime.shutdown();
+    expect(report.drain.timedOut).toBe(false);
+    expect(report.mobStop).toEqual({ ok: true });
+    expect(runs).toEqual(['w-1']);
+    expect(isAlive(mob.pid)).toBe(false);
   });
 
   it('a live scheduler fires through the runtime: the scheduling module decides, the member gets the injection', async () => {

@@ -1,5 +1,5 @@
+import { agentEventPayloadToWire } from '@mobkit/core';
 import type { ReferenceAppRuntimeSurface, SurfaceAgentEvent } from '@mobkit/reference-app';
-import { agentEventPayloadToWire } from '../agent-events.js';
 import type { UnifiedRuntime } from '../runtime/unified-runtime.js';
 
 /** The {@link ReferenceAppRuntimeSurface} of a unified runtime: what the reference app router reads and drives. */

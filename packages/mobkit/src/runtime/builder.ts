@@ -51,7 +51,11 @@ export class UnifiedRuntimeBuilder {
    */
   constructor(private readonly assemble: (parts: RuntimeParts) => UnifiedRuntime) {}
 
-  /** The mob to bootstrap (required). */
+  /**
+   * The mob to bootstrap (required): `MobBootstrapSpec.new(definition)` boots an embedded mob,
+   * `MobBootstrapSpec.fromMob(mob)` hands over one you created (embedded or rkat-rpc). The runtime
+   * owns the mob either way and closes it at shutdown.
+   */
   mobSpec(spec: MobBootstrapSpec): this {
     this.state.mobSpec = spec;
     return this;
@@ -118,8 +122,8 @@ export class UnifiedRuntimeBuilder {
   }
 
   /**
-   * Boots the mob, then the modules; if the modules fail to start the mob is stopped again and the
-   * start-up error returned (`ModuleStartupFailed`, or `ModuleStartupRollbackFailed` if stopping
+   * Boots the mob, then the modules; if the modules fail to start the mob is closed again (stopped,
+   * and an rkat-rpc child ended) and the start-up error returned (`ModuleStartupFailed`, or `ModuleStartupRollbackFailed` if stopping
    * failed too). Then runs the pre-spawn hook and discovery and spawns what discovery found.
    */
   async build(): Promise<UnifiedRuntime> {
@@ -162,7 +166,7 @@ function requiredSettings(s: RuntimeSettings): {
   return { mobSpec: s.mobSpec, moduleConfig: s.moduleConfig, timeoutMs: s.timeoutMs };
 }
 
-/** Starts the modules; when that fails the (already started) mob is stopped again before the error is thrown. */
+/** Starts the modules; when that fails the (already started) mob is closed again before the error is thrown. */
 async function startModulesOrRollBack(
   mob: MobHandle,
   config: MobKitConfig,
@@ -173,7 +177,7 @@ async function startModulesOrRollBack(
   } catch (error) {
     const startupError = toMobKitError(error);
     try {
-      await mob.stop();
+      await mob.close();
     } catch (rollbackError) {
       throw new MobKitError(
         'ModuleStartupRollbackFailed',
@@ -214,7 +218,8 @@ async function runDiscovery(runtime: UnifiedRuntime, settings: RuntimeSettings):
       cause: error,
     });
   }
-  if (found.length > 0) await runtime.spawnMany(found.map(discoverySpecToSpawnSpec));
+  if (found.length > 0)
+    await runtime.spawnMany(found.map((member, i) => discoverySpecToSpawnSpec(member, `discovered[${i}]`)));
 }
 
 function missing(field: 'mobSpec' | 'moduleConfig' | 'timeout', hint: string): MobKitError {

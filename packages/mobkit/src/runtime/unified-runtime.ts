@@ -46,7 +46,8 @@ import type {
 } from './types.js';
 
 /**
- * The mob and its modules as one runtime: a roster of LLM agents (embedded mob) plus supervised
+ * The mob and its modules as one runtime: a roster of LLM agents (any `MobRuntime`: the embedded
+ * mob or an external rkat-rpc) plus supervised
  * module processes, one ordered event stream, roster-managed routes, trusted routing, delivery and
  * schedule dispatch with runtime injection into members, and an ordered shutdown. It speaks no
  * protocol itself: `createRpcHandler` serves it as JSON-RPC and `mobkit/http` over HTTP.
@@ -118,7 +119,10 @@ export class UnifiedRuntime {
 
   // ---------------------------------------------------------------- mob
 
-  /** The embedded mob's handle (roster, comms, turns). */
+  /**
+   * The mob's handle (roster, comms, turns): the `MobRuntime` port. The runtime owns it and closes
+   * it at shutdown; narrow it yourself (`kind`) for what only one adapter has.
+   */
   mobHandle(): MobHandle {
     return this.mob;
   }
@@ -350,8 +354,8 @@ export class UnifiedRuntime {
 
   /**
    * Stops accepting work, drains agent activity (bounded), stops the modules (reverse start order,
-   * SIGTERM, grace, SIGKILL of the process group), then stops the mob. Idempotent: later calls
-   * return the first report.
+   * SIGTERM, grace, SIGKILL of the process group), then closes the mob it owns (stops it and releases
+   * what it holds; for rkat-rpc, the child process ends). Idempotent: later calls return the first report.
    */
   shutdown(): Promise<UnifiedRuntimeShutdownReport> {
     this.shutdownReport ??= this.runShutdown();
@@ -368,7 +372,7 @@ export class UnifiedRuntime {
     const moduleShutdown = await this.modules.shutdown();
     let mobStop: MobStopResult;
     try {
-      await this.mob.stop();
+      await this.mob.close();
       mobStop = { ok: true };
     } catch (error) {
       mobStop = { ok: false, error: toMobKitError(error) };
