@@ -1,24 +1,8 @@
+import { closedObject } from '@mobkit/core';
 import { z } from 'zod';
 
 /** LLM providers as named in a definition (`provider = "anthropic"`). */
 export const PROVIDERS = ['anthropic', 'openai', 'gemini', 'self_hosted', 'other'] as const;
-
-/**
- * A table that refuses keys outside `shape`, naming the allowed ones
- * (`profiles.lead: unknown key(s) modle (allowed: model, provider, …)`).
- */
-function closed<S extends z.ZodRawShape>(shape: S) {
-  const allowed = Object.keys(shape);
-  return z.looseObject(shape).superRefine((value, ctx) => {
-    const unknown = Object.keys(value).filter((k) => !Object.hasOwn(shape, k));
-    if (unknown.length > 0)
-      ctx.addIssue({
-        code: 'custom',
-        message: `unknown key(s) ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`,
-        input: value,
-      });
-  });
-}
 
 const nonBlank = z.string().refine((s) => s.trim() !== '', 'must not be empty');
 const positiveInt = z.int().min(1, 'must be >= 1');
@@ -26,7 +10,7 @@ const provider = z.enum(PROVIDERS);
 const table = z.record(z.string(), z.unknown());
 
 /** `[profiles.<name>.tools]`: every flag defaults to false (Meerkat's `ToolConfig`, plus mobkit 0.4's `mob_tasks`). */
-const ToolsSchema = closed({
+const ToolsSchema = closedObject({
   builtins: z.boolean().optional(),
   shell: z.boolean().optional(),
   comms: z.boolean().optional(),
@@ -43,7 +27,7 @@ const ToolsSchema = closed({
 });
 
 /** Meerkat's strict `ProviderParamsOverride`: provider-native knobs; unknown keys are refused. */
-const ProviderParamsSchema = closed({
+const ProviderParamsSchema = closedObject({
   temperature: z.number().optional(),
   top_p: z.number().optional(),
   max_output_tokens: positiveInt.optional(),
@@ -53,7 +37,7 @@ const ProviderParamsSchema = closed({
 });
 
 /** `[profiles.<name>]` (Meerkat's `Profile`, plus the embedded mob's `max_turns` and `max_tokens`). */
-const ProfileSchema = closed({
+const ProfileSchema = closedObject({
   model: nonBlank,
   provider: provider.optional(),
   self_hosted_server_id: z.string().optional(),
@@ -76,7 +60,10 @@ const ProfileSchema = closed({
 /** `[skills.<name>]`: `{source = "inline", content}` or `{source = "path", path}`. */
 const SkillSchema = z.discriminatedUnion(
   'source',
-  [closed({ source: z.literal('inline'), content: z.string() }), closed({ source: z.literal('path'), path: nonBlank })],
+  [
+    closedObject({ source: z.literal('inline'), content: z.string() }),
+    closedObject({ source: z.literal('path'), path: nonBlank }),
+  ],
   {
     error: (issue) => {
       const source = (issue.input as { source?: unknown } | undefined)?.source;
@@ -87,9 +74,9 @@ const SkillSchema = z.discriminatedUnion(
   },
 );
 
-const WiringSchema = closed({
+const WiringSchema = closedObject({
   auto_wire_orchestrator: z.boolean().optional(),
-  role_wiring: z.array(closed({ a: nonBlank, b: nonBlank })).optional(),
+  role_wiring: z.array(closedObject({ a: nonBlank, b: nonBlank })).optional(),
 });
 
 /** `[models.<id>]`: a custom model needs a concrete `provider`; its other keys are Meerkat's to check. */
@@ -101,10 +88,10 @@ const ModelSchema = z.looseObject({ provider: z.string().pipe(provider) }); // m
  * `[limits]`, `[spawn_policy]`, `[event_router]` and mobkit 0.4's `[mcp.*]` are kept for `mob/create`
  * (Meerkat validates them). Unknown top-level keys are refused.
  */
-export const MobDefinitionSchema = closed({
-  mob: closed({
+export const MobDefinitionSchema = closedObject({
+  mob: closedObject({
     id: nonBlank,
-    orchestrator: z.union([z.string(), closed({ profile: nonBlank })]).optional(),
+    orchestrator: z.union([z.string(), closedObject({ profile: nonBlank })]).optional(),
   }),
   image_generation_provider: provider.optional(),
   profiles: z.record(z.string(), ProfileSchema).optional(),

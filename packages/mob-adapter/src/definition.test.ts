@@ -7,6 +7,8 @@ import { MobDefinition } from './definition.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/mob');
 const read = (name: string) => readFileSync(join(fixtures, name), 'utf8');
+const PROFILE_KEYS =
+  'model, provider, self_hosted_server_id, image_generation_provider, auto_compact_threshold, resume_overrides, skills, tools, peer_description, external_addressable, backend, runtime_mode, max_inline_peer_notifications, output_schema, provider_params, max_turns, max_tokens';
 
 function failure(fn: () => unknown): { code: string; message: string; details: Record<string, unknown> | undefined } {
   try {
@@ -73,7 +75,7 @@ describe('MobDefinition.fromToml', () => {
   it('names unknown keys, wrong types and bad enum values with their path', () => {
     expect(
       failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nmodle = "m"\n')).message,
-    ).toContain('profiles.lead: unknown key(s) modle');
+    ).toContain('profiles.lead.modle: unknown key; allowed: model, provider');
     expect(
       failure(() =>
         MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\n[profiles.lead.tools]\ncomms = "yes"\n'),
@@ -91,28 +93,83 @@ describe('MobDefinition.fromToml', () => {
     );
   });
 
+  it('reports an unknown key in the same pass as a missing required one (a typo of it)', () => {
+    const f = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.worker]\nmodle = "gpt-5.2"\n'));
+    expect(f.code).toBe('DefinitionError');
+    expect(f.message).toBe(
+      'invalid mob definition: profiles.worker.model: required (expected string) (and 1 more problem)',
+    );
+    expect(f.details?.issues).toEqual([
+      { field: 'profiles.worker.model', message: 'profiles.worker.model: required (expected string)' },
+      { field: 'profiles.worker.modle', message: `profiles.worker.modle: unknown key; allowed: ${PROFILE_KEYS}` },
+    ]);
+  });
+
+  it('refuses each unknown key at its own path, at every depth, in one pass', () => {
+    const f = failure(() =>
+      MobDefinition.fromToml(
+        'teams = 1\n[mob]\nid = "x"\nname = "y"\n[profiles.a]\nmodel = "m"\nmodle = "m"\n[profiles.a.tools]\nteleport = true\n',
+      ),
+    );
+    expect(f.details?.issues).toEqual([
+      { field: 'mob.name', message: 'mob.name: unknown key; allowed: id, orchestrator' },
+      {
+        field: 'profiles.a.tools.teleport',
+        message:
+          'profiles.a.tools.teleport: unknown key; allowed: builtins, shell, comms, memory, workgraph, mob, mob_tasks, schedule, image_generation, read_only, mcp, mcp_servers, rust_bundles',
+      },
+      { field: 'profiles.a.modle', message: `profiles.a.modle: unknown key; allowed: ${PROFILE_KEYS}` },
+      {
+        field: 'teams',
+        message:
+          'teams: unknown key; allowed: mob, image_generation_provider, profiles, models, wiring, skills, mcp, backend, flows, topology, supervisor, limits, spawn_policy, event_router',
+      },
+    ]);
+  });
+
   it('names the allowed keys where Meerkat refuses unknown ones, and checks value constraints', () => {
     const unknownKey = failure(() =>
       MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.lead]\nmodel = "m"\nmodle = "m"\n'),
     );
-    expect(unknownKey).toMatchObject({ code: 'DefinitionError', details: { field: 'profiles.lead' } });
-    expect(unknownKey.message).toContain('(allowed: model, provider, self_hosted_server_id');
-    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\nname = "y"\n')).message).toContain(
-      'mob: unknown key(s) name (allowed: id, orchestrator)',
+    expect(unknownKey).toMatchObject({ code: 'DefinitionError', details: { field: 'profiles.lead.modle' } });
+    expect(unknownKey.message).toBe(
+      `invalid mob definition: profiles.lead.modle: unknown key; allowed: ${PROFILE_KEYS}`,
     );
+    expect(failure(() => MobDefinition.fromToml('[mob]\nid = "x"\nname = "y"\n'))).toMatchObject({
+      message: 'invalid mob definition: mob.name: unknown key; allowed: id, orchestrator',
+      details: { field: 'mob.name' },
+    });
     expect(
       failure(() =>
         MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\nprovider_params = { temprature = 1 }\n'),
-      ).message,
-    ).toContain('profiles.a.provider_params: unknown key(s) temprature (allowed: temperature, top_p');
+      ),
+    ).toMatchObject({
+      message:
+        'invalid mob definition: profiles.a.provider_params.temprature: unknown key; allowed: temperature, top_p, max_output_tokens, reasoning, thinking_budget_tokens, provider_tag',
+      details: { field: 'profiles.a.provider_params.temprature' },
+    });
     expect(
       failure(() =>
         MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\n[profiles.a.tools]\nteleport = true\n'),
-      ).message,
-    ).toContain('profiles.a.tools: unknown key(s) teleport (allowed: builtins, shell, comms');
-    expect(failure(() => MobDefinition.fromToml('teams = 1\n[mob]\nid = "x"\n')).message).toContain(
-      '<root>: unknown key(s) teams (allowed: mob, image_generation_provider, profiles',
-    );
+      ),
+    ).toMatchObject({
+      message:
+        'invalid mob definition: profiles.a.tools.teleport: unknown key; allowed: builtins, shell, comms, memory, workgraph, mob, mob_tasks, schedule, image_generation, read_only, mcp, mcp_servers, rust_bundles',
+      details: { field: 'profiles.a.tools.teleport' },
+    });
+    expect(failure(() => MobDefinition.fromToml('teams = 1\n[mob]\nid = "x"\n'))).toMatchObject({
+      message:
+        'invalid mob definition: teams: unknown key; allowed: mob, image_generation_provider, profiles, models, wiring, skills, mcp, backend, flows, topology, supervisor, limits, spawn_policy, event_router',
+      details: { field: 'teams' },
+    });
+    expect(
+      failure(() =>
+        MobDefinition.fromToml('[mob]\nid = "x"\n[skills.s]\nsource = "inline"\ncontent = "c"\nurl = "u"\n'),
+      ),
+    ).toMatchObject({
+      message: 'invalid mob definition: skills.s.url: unknown key; allowed: source, content',
+      details: { field: 'skills.s.url' },
+    });
     expect(failure(() => MobDefinition.fromToml('[mob]\nid = " "\n')).message).toContain('mob.id: must not be empty');
     expect(
       failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\nmax_turns = 0\n')).message,
