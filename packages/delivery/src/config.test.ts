@@ -53,6 +53,44 @@ describe('delivery TOML', () => {
       ).code,
     ).toBe('InvalidConfig');
     expect(expectMobKitError(() => parseDeliveryConfig('[sinks\n')).code).toBe('InvalidToml');
+    expect(expectMobKitError(() => loadDeliveryConfig('/nonexistent/delivery.toml'), 'InvalidConfig').message).toBe(
+      'delivery config /nonexistent/delivery.toml: cannot read the file (ENOENT)',
+    );
+  });
+
+  it('refuses each unknown key at its own path, listing the allowed ones, with the other problems', () => {
+    const top = expectMobKitError(() => parseDeliveryConfig('[sink.email]\nhost = "h"\n', 'c'), 'InvalidConfig');
+    expect(top.message).toBe('invalid c: sink: unknown key; allowed: delivery, sinks');
+    expect(top.details?.field).toBe('sink');
+    const table = expectMobKitError(
+      () => parseDeliveryConfig('[delivery]\nledger = "l.jsonl"\nin_flight = "maybe"\n', 'c'),
+      'InvalidConfig',
+    );
+    expect(table.details?.issues).toEqual([
+      { field: 'delivery.in_flight', message: 'delivery.in_flight: expected one of wait, reject, got "maybe"' },
+      {
+        field: 'delivery.ledger',
+        message:
+          'delivery.ledger: unknown key; allowed: ledger_path, history_limit, in_flight, max_backoff_ms, trusted_capacity',
+      },
+    ]);
+    const email = expectMobKitError(
+      () => parseDeliveryConfig('[sinks.email]\nhots = "h"\nport = 25\nfrom = "a"\npasword_env = "P"\n', 'c'),
+      'InvalidConfig',
+    );
+    const emailKeys =
+      'type, host, port, secure, from, user, password_env, default_subject, timeout_ms, reject_unauthorized';
+    expect(email.details?.issues).toEqual([
+      { field: 'sinks.email.host', message: 'sinks.email.host: required (expected string)' },
+      { field: 'sinks.email.hots', message: `sinks.email.hots: unknown key; allowed: ${emailKeys}` },
+      { field: 'sinks.email.pasword_env', message: `sinks.email.pasword_env: unknown key; allowed: ${emailKeys}` },
+    ]);
+    expect(
+      expectMobKitError(() => parseDeliveryConfig('[sinks.hook]\ntype = "webhook"\nheader = {}\n', 'c')).message,
+    ).toBe('invalid c: sinks.hook.header: unknown key; allowed: type, url, timeout_ms, headers');
+    expect(expectMobKitError(() => parseDeliveryConfig('[sinks.memory]\nsize = 3\n', 'c')).message).toBe(
+      'invalid c: sinks.memory.size: unknown key; allowed: type',
+    );
   });
 
   it('reads the SMTP password from the named environment variable', () => {

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { MobKitError, parseTomlText, parseWithSchema } from '@mobkit/core';
+import { MobKitError, closedObject, parseTomlText, parseWithSchema, readConfigFile } from '@mobkit/core';
 import { EmailSink } from './sinks/email.js';
 import { MemorySink } from './sinks/memory.js';
 import type { SinkAdapter } from './sinks/types.js';
@@ -9,14 +8,14 @@ import { WebhookSink } from './sinks/webhook.js';
 
 const positive = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
-const MemorySinkConfig = z.strictObject({ type: z.literal('memory') });
-const WebhookSinkConfig = z.strictObject({
+const MemorySinkConfig = closedObject({ type: z.literal('memory') });
+const WebhookSinkConfig = closedObject({
   type: z.literal('webhook'),
   url: z.url({ protocol: /^https?$/ }).optional(),
   timeout_ms: positive.optional(),
   headers: z.record(z.string(), z.string()).optional(),
 });
-const EmailSinkConfig = z.strictObject({
+const EmailSinkConfig = closedObject({
   type: z.literal('email'),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
@@ -30,17 +29,19 @@ const EmailSinkConfig = z.strictObject({
   reject_unauthorized: z.boolean().optional(),
 });
 
-/** Wire (TOML) form of the delivery module's configuration. */
-export const DeliveryConfigWireSchema = z.strictObject({
-  delivery: z
-    .strictObject({
-      ledger_path: z.string().min(1).optional(),
-      history_limit: positive.optional(),
-      in_flight: z.enum(['wait', 'reject']).optional(),
-      max_backoff_ms: z.number().int().min(0).optional(),
-      trusted_capacity: positive.optional(),
-    })
-    .optional(),
+/**
+ * Wire (TOML) form of the delivery module's configuration. `[delivery]` and each `[sinks.<name>]` (by its
+ * type) are closed: each unknown key is an error at its own path listing the allowed ones
+ * (`sinks.email.hots: unknown key; allowed: type, host, port, …`).
+ */
+export const DeliveryConfigWireSchema = closedObject({
+  delivery: closedObject({
+    ledger_path: z.string().min(1).optional(),
+    history_limit: positive.optional(),
+    in_flight: z.enum(['wait', 'reject']).optional(),
+    max_backoff_ms: z.number().int().min(0).optional(),
+    trusted_capacity: positive.optional(),
+  }).optional(),
   sinks: z.record(z.string(), z.looseObject({ type: z.string().optional() })).optional(),
 });
 
@@ -154,18 +155,6 @@ export function parseDeliveryConfig(
 
 /** Reads and parses a delivery TOML file (relative ledger paths resolve against its directory). */
 export function loadDeliveryConfig(path: string, env: NodeJS.ProcessEnv = process.env): DeliveryConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new MobKitError(
-      'InvalidConfig',
-      `delivery config ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      {
-        cause: error,
-        details: { path },
-      },
-    );
-  }
+  const text = readConfigFile(path, 'delivery config');
   return parseDeliveryConfig(text, `delivery config ${path}`, dirname(resolve(path)), env);
 }

@@ -1,22 +1,22 @@
-import { readFileSync } from 'node:fs';
-import { MobKitError, parseTomlText, parseWithSchema } from '@mobkit/core';
+import { MobKitError, closedObject, parseTomlText, parseWithSchema, readConfigFile } from '@mobkit/core';
 import { z } from 'zod';
 import {
+  ClosedRoutingOverridesSchema,
+  ClosedRuntimeRouteSchema,
   type RoutingOverrides,
   type RuntimeRoute,
-  RuntimeRouteSchema,
-  StrictRoutingOverridesSchema,
 } from './schema.js';
 import { checkChannel, checkRateLimit, checkRetryMax, validateRoute } from './table.js';
 
 /**
- * A routing file (TOML): `[defaults]` with the router-override fields (the overrides codec, strict:
- * an unknown key is an error) and `[[routes]]` of runtime routes (the route codec). Parsing decodes
- * both in one pass.
+ * A routing file (TOML): `[defaults]` with the router-override fields (the overrides codec) and
+ * `[[routes]]` of runtime routes (the route codec). Every table is closed: each unknown key is an
+ * error at its own path listing the allowed ones (`defaults.retrymax: unknown key; allowed: channel, …`).
+ * Parsing decodes both in one pass.
  */
-export const RoutingConfigWireSchema = z.strictObject({
-  defaults: StrictRoutingOverridesSchema.optional(),
-  routes: z.array(RuntimeRouteSchema).optional(),
+export const RoutingConfigWireSchema = closedObject({
+  defaults: ClosedRoutingOverridesSchema.optional(),
+  routes: z.array(ClosedRuntimeRouteSchema).optional(),
 });
 
 /** A routing file: overrides the router applies to every request, and runtime routes. */
@@ -70,18 +70,6 @@ export function parseRoutingConfig(text: string, source = 'routing config'): Rou
 
 /** Reads and parses a routing TOML file (see {@link parseRoutingConfig}); a missing file is `InvalidConfig`. */
 export function loadRoutingConfig(path: string): RoutingConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new MobKitError(
-      'InvalidConfig',
-      `routing config ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      {
-        cause: error,
-        details: { path },
-      },
-    );
-  }
+  const text = readConfigFile(path, 'routing config');
   return parseRoutingConfig(text, `routing config ${path}`);
 }

@@ -1,5 +1,6 @@
 import {
   MobKitError,
+  closedObject,
   RouteResolutionSchema,
   RouteResolutionWireSchema,
   type RouteResolution,
@@ -44,8 +45,8 @@ export const DEFAULT_TARGET_MODULE = 'delivery';
 // ---------------------------------------------------------------------------------------------
 // RuntimeRoute
 
-/** Wire form of a runtime route (`{route_key, recipient, channel?, sink, target_module, …}`). */
-export const RuntimeRouteWireSchema = z.object({
+/** The fields of a runtime route, in wire form. */
+const routeFields = {
   route_key: z.string(),
   recipient: z.string(),
   channel: optionalString,
@@ -54,7 +55,10 @@ export const RuntimeRouteWireSchema = z.object({
   retry_max: optionalCount,
   backoff_ms: optionalCount,
   rate_limit_per_minute: optionalCount,
-});
+};
+
+/** Wire form of a runtime route (`{route_key, recipient, channel?, sink, target_module, …}`); unknown keys are ignored. */
+export const RuntimeRouteWireSchema = z.object(routeFields);
 /** A runtime route as written on the wire. */
 export type RuntimeRouteWire = z.input<typeof RuntimeRouteWireSchema>;
 
@@ -78,26 +82,39 @@ export interface RuntimeRoute {
   rateLimitPerMinute?: number;
 }
 
+type RouteFields = z.output<z.ZodObject<typeof routeFields>>;
+
+function routeCodec<W extends z.ZodType<RouteFields>>(wire: W) {
+  return wireCodec(wire, {
+    decode: (w): RuntimeRoute =>
+      setFields({ routeKey: w.route_key, recipient: w.recipient, sink: w.sink, targetModule: w.target_module }, [
+        ['channel', w.channel],
+        ['retryMax', w.retry_max],
+        ['backoffMs', w.backoff_ms],
+        ['rateLimitPerMinute', w.rate_limit_per_minute],
+      ]),
+    encode: (route) =>
+      setFields(
+        { route_key: route.routeKey, recipient: route.recipient, sink: route.sink, target_module: route.targetModule },
+        [
+          ['channel', route.channel],
+          ['retry_max', route.retryMax],
+          ['backoff_ms', route.backoffMs],
+          ['rate_limit_per_minute', route.rateLimitPerMinute],
+        ],
+      ) as z.output<W>,
+  });
+}
+
 /** The codec between a wire route and {@link RuntimeRoute} (no semantic validation; see `validateRoute`). */
-export const RuntimeRouteSchema = wireCodec(RuntimeRouteWireSchema, {
-  decode: (w): RuntimeRoute =>
-    setFields({ routeKey: w.route_key, recipient: w.recipient, sink: w.sink, targetModule: w.target_module }, [
-      ['channel', w.channel],
-      ['retryMax', w.retry_max],
-      ['backoffMs', w.backoff_ms],
-      ['rateLimitPerMinute', w.rate_limit_per_minute],
-    ]),
-  encode: (route) =>
-    setFields(
-      { route_key: route.routeKey, recipient: route.recipient, sink: route.sink, target_module: route.targetModule },
-      [
-        ['channel', route.channel],
-        ['retry_max', route.retryMax],
-        ['backoff_ms', route.backoffMs],
-        ['rate_limit_per_minute', route.rateLimitPerMinute],
-      ],
-    ),
-});
+export const RuntimeRouteSchema = routeCodec(RuntimeRouteWireSchema);
+
+/**
+ * The same codec over a closed object (each unknown key is an error listing the allowed ones): a
+ * routing file's `[[routes]]`, where a misspelt key must not pass silently.
+ * @internal
+ */
+export const ClosedRuntimeRouteSchema = routeCodec(closedObject(routeFields));
 
 /** Parses a wire route (type checks only; `RouteTable.add` validates it further). */
 export function parseRuntimeRoute(input: unknown, what = 'runtime route'): RuntimeRoute {
@@ -240,11 +257,11 @@ function overridesCodec<W extends z.ZodType<OverridesFields>>(wire: W) {
 export const RoutingOverridesSchema = overridesCodec(RoutingOverridesWireSchema);
 
 /**
- * The same codec over a strict object (unknown keys are errors): a routing file's `[defaults]`,
- * where a misspelt key must not pass silently.
+ * The same codec over a closed object (each unknown key is an error listing the allowed ones): a
+ * routing file's `[defaults]`, where a misspelt key must not pass silently.
  * @internal
  */
-export const StrictRoutingOverridesSchema = overridesCodec(z.strictObject(overrideFields));
+export const ClosedRoutingOverridesSchema = overridesCodec(closedObject(overrideFields));
 
 /**
  * Parses what a router module answered to `routing.resolve` (a JSON object in wire or camelCase
