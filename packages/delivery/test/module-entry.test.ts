@@ -1,6 +1,7 @@
 // `import '@mobkit/delivery'` must not load the MCP SDK (nor the module kit, which brings it): the
-// server factory is on `@mobkit/delivery/module`, whose SDK is an optional peer. A child process imports
-// the BUILT entries (as an install gets them) with a resolution recorder.
+// server factory is on `@mobkit/delivery/module`, whose SDK is an optional peer. Nor does it load nodemailer,
+// which the first e-mail send loads. A child process imports the BUILT entries (as an install gets them)
+// with a resolution recorder.
 import { fileURLToPath } from 'node:url';
 import { builtBin, resolutionsOf, type ModuleResolution } from '@mobkit/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,10 @@ describe('@mobkit/delivery entries (built dist/)', () => {
     ).toBe(true);
     expect(resolutions.some((r) => r.specifier === '@mobkit/core')).toBe(true);
     expect(mcpOf(resolutions)).toEqual([]);
+    // nodemailer is loaded by the first e-mail send, not by importing the package
+    expect(
+      resolutions.filter((r) => r.specifier === 'nodemailer' || /\/node_modules\/nodemailer\//.test(r.url)),
+    ).toEqual([]);
   });
 
   it('the /module subpath does load the MCP server and the kit', () => {

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { SinkAdapter, SinkMessage, SinkOutcome } from './types.js';
 
 /** Options of {@link EmailSink} (SMTP through nodemailer). */
@@ -34,24 +34,32 @@ const RETRYABLE_CODES = new Set([
  * Sends e-mail over SMTP. The recipient is the To address. From the payload: `subject`, `text`
  * (or `body`), `html`; anything else is sent as pretty JSON text. The Message-ID derives from
  * the delivery id so retries of one delivery share it. SMTP 4xx and connection errors are
- * retryable; 5xx replies (bad mailbox, rejected) are permanent.
+ * retryable; 5xx replies (bad mailbox, rejected) are permanent. nodemailer is loaded on the first
+ * send, so a process that configures no email sink (or never sends one) does not pay for loading it.
  */
 export class EmailSink implements SinkAdapter {
   readonly adapter = 'smtp';
-  private readonly transport: nodemailer.Transporter;
+  private transport: Promise<Transporter> | undefined;
 
-  constructor(private readonly options: EmailSinkOptions) {
-    const timeout = options.timeoutMs ?? 10_000;
-    this.transport = nodemailer.createTransport({
-      host: options.host,
-      port: options.port,
-      secure: options.secure ?? false,
-      ...(options.auth === undefined ? {} : { auth: options.auth }),
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-      tls: { rejectUnauthorized: options.rejectUnauthorized ?? true },
+  constructor(private readonly options: EmailSinkOptions) {}
+
+  /** The SMTP transport, created (and nodemailer loaded) on first use. */
+  private transporter(): Promise<Transporter> {
+    this.transport ??= import('nodemailer').then(({ default: nodemailer }) => {
+      const { options } = this;
+      const timeout = options.timeoutMs ?? 10_000;
+      return nodemailer.createTransport({
+        host: options.host,
+        port: options.port,
+        secure: options.secure ?? false,
+        ...(options.auth === undefined ? {} : { auth: options.auth }),
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+        tls: { rejectUnauthorized: options.rejectUnauthorized ?? true },
+      });
     });
+    return this.transport;
   }
 
   async send(message: SinkMessage): Promise<SinkOutcome> {
@@ -70,7 +78,8 @@ export class EmailSink implements SinkAdapter {
             ? message.payload
             : JSON.stringify(message.payload, null, 2);
     try {
-      await this.transport.sendMail({
+      const transport = await this.transporter();
+      await transport.sendMail({
         from: this.options.from,
         to: message.recipient,
         subject,
@@ -95,7 +104,12 @@ export class EmailSink implements SinkAdapter {
     }
   }
 
+  /** Closes the transport if one was created (waiting for a creation in progress); a later send opens a new one. */
   async close(): Promise<void> {
-    this.transport.close();
+    const pending = this.transport;
+    if (pending === undefined) return;
+    this.transport = undefined;
+    const transport = await pending.catch(() => undefined);
+    transport?.close();
   }
 }
