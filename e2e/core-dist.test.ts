@@ -2,7 +2,7 @@
 // fresh Node processes: as ESM `import` and as CommonJS `require` (require(esm), Node ≥ 20.19).
 // `npm test` builds every package before vitest runs, so dist/ exists here.
 import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 

@@ -2,7 +2,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
-import { MobBootstrapSpec, MobKitError, SpawnMemberSpec, UnifiedRuntime, chooseLlm, type LlmChoice } from 'mobkit';
+import {
+  MobBootstrapSpec,
+  MobKitError,
+  UnifiedRuntime,
+  chooseLlm,
+  discoverySpecToSpawnSpec,
+  type LlmChoice,
+} from 'mobkit';
 import { createReferenceAppRouter } from 'mobkit/http';
 import type { AppConfig } from './config.js';
 
@@ -86,9 +93,8 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
       );
     }
     log.info({ loaded }, `modules running: ${loaded.join(', ') || '(none)'}`);
-    const specs = config.members.map((m) =>
-      SpawnMemberSpec.fromWire(m.profile, m.meerkatId, undefined, m.context, m.labels),
-    );
+    // Core's one spawn-spec schema: labels, context, additional_instructions and resume_session_id all reach the mob.
+    const specs = config.members.map((m, i) => discoverySpecToSpawnSpec(m, `members[${i}]`));
     const report = await runtime.reconcile(specs);
     log.info(
       { members: report.mob.spawned, routes: report.routing.addedRouteKeys },

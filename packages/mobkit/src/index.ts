@@ -25,19 +25,20 @@ export type {
   RuntimeScheduler,
 } from './runtime/types.js';
 export { MobBootstrapSpec, MobStorage, type MobBootstrapOptions, type LlmClientFactory } from './spec.js';
-export type {
-  Discovery,
-  DiscoveredMember,
-  ErrorEvent,
-  MobHandle,
-  MobMemberSnapshot,
-  MobReconcileReport,
-  MobStopResult,
-  ReconcileRoutingReport,
-  ShutdownDrainReport,
-  SpawnSpecInput,
-  UnifiedRuntimeReconcileReport,
-  UnifiedRuntimeShutdownReport,
+export {
+  discoverySpecToSpawnSpec,
+  type Discovery,
+  type DiscoveredMember,
+  type ErrorEvent,
+  type MobHandle,
+  type MobMemberSnapshot,
+  type MobReconcileReport,
+  type MobStopResult,
+  type ReconcileRoutingReport,
+  type ShutdownDrainReport,
+  type SpawnSpecInput,
+  type UnifiedRuntimeReconcileReport,
+  type UnifiedRuntimeShutdownReport,
 } from './mob.js';
 export { EventHub, type EventHubOptions, type UnifiedEventListener } from './events.js';
 export { payloadText, type DeliverySendInput, type DeliveryRecordView, type DeliveryHistoryQuery } from './delivery.js';

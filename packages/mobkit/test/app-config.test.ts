@@ -137,7 +137,12 @@ describe('loadAppConfig: problems name the file and the field', () => {
 
   it('an unknown section, an unknown key and a wrongly typed value', () => {
     writeFileSync(kit(), `${readFileSync(kit(), 'utf8')}\n[consol]\nx = 1\n`);
-    expectConfigError(() => loadAppConfig(dir), { file: kit(), field: 'consol', message: 'unknown section' });
+    expectConfigError(() => loadAppConfig(dir), {
+      file: kit(),
+      field: 'consol',
+      message:
+        'consol: unknown key; allowed: modules, pre_spawn, discovery, members, runtime, console, auth, trusted_oidc, bigquery',
+    });
     edit('mobkit.toml', (t) =>
       t.replace('[consol]\nx = 1\n', '').replace('startup_timeout_ms = 15000', 'startup_timeout_ms = "soon"'),
     );
@@ -150,7 +155,7 @@ describe('loadAppConfig: problems name the file and the field', () => {
     expectConfigError(() => loadAppConfig(dir), {
       file: kit(),
       field: 'runtime.startup_timeout',
-      message: 'unknown key',
+      message: 'runtime.startup_timeout: unknown key; allowed: startup_timeout_ms, drain_timeout_ms',
     });
   });
 
@@ -257,8 +262,12 @@ describe('validateConfigText: every section of the app config files', () => {
       ['runtime.startup_timeout', 9, 'InvalidConfig'],
       ['consol', 11, 'InvalidConfig'],
     ]);
-    expect(result.problems[0]?.message).toContain('unknown key (known: startup_timeout_ms, drain_timeout_ms)');
-    expect(result.problems[1]?.message).toContain('unknown section (known: modules, pre_spawn');
+    expect(result.problems[0]?.message).toContain(
+      'runtime.startup_timeout: unknown key; allowed: startup_timeout_ms, drain_timeout_ms',
+    );
+    expect(result.problems[1]?.message).toContain(
+      'consol: unknown key; allowed: modules, pre_spawn, discovery, members, runtime, console, auth, trusted_oidc, bigquery',
+    );
     const fixed = validateConfigText(
       '/cfg/mobkit.toml',
       text.replace('startup_timeout = 1', '').replace('[consol]\nx = 1', ''),

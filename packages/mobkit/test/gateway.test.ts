@@ -2,7 +2,7 @@
 // in child processes, with the MCP fixture as modules. `npm test` builds every package first; to
 // run this file alone: `npx nx run mobkit:build` then `npx vitest run test/gateway.test.ts`.
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -352,6 +352,15 @@ describe('mobkit CLI', () => {
       const delivery = run(['validate', badDelivery]);
       expect(delivery.status).toBe(1);
       expect(delivery.stderr).toMatch(/delivery\.toml:2: .*sinks\.carrier\.type: expected one of .*"pigeon"/);
+
+      const typoKit = join(dir, 'typo', 'mobkit.toml');
+      mkdirSync(dirname(typoKit));
+      writeFileSync(typoKit, '[[modules]]\nid = "router"\ncommand = "r"\n\n[runtime]\nstartup_timeout = 1\n');
+      const typo = run(['validate', typoKit]);
+      expect(typo.status).toBe(1);
+      expect(typo.stderr).toMatch(
+        /typo\/mobkit\.toml:6: .*runtime\.startup_timeout: unknown key; allowed: startup_timeout_ms, drain_timeout_ms/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

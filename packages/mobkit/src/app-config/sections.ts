@@ -1,24 +1,5 @@
-import { AgentDiscoverySpecSchema, describeType, parseWithSchema } from '@mobkit/core';
+import { AgentDiscoverySpecSchema, closedObject, describeType, parseWithSchema } from '@mobkit/core';
 import { z } from 'zod';
-
-/**
- * An object schema that refuses keys it does not know, one issue per unknown key at the key's own
- * path, listing the keys it knows (`runtime.startup_timeout: unknown key (known: startup_timeout_ms, …)`).
- */
-function closedObject<S extends z.ZodRawShape>(shape: S, noun: 'key' | 'section' = 'key') {
-  const known = Object.keys(shape);
-  return z.looseObject(shape).superRefine((value, ctx) => {
-    for (const key of Object.keys(value)) {
-      if (known.includes(key)) continue;
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        input: value[key],
-        message: `unknown ${noun} (known: ${known.join(', ')})`,
-      });
-    }
-  });
-}
 
 const text = z.string().trim().min(1, { message: 'must not be blank' });
 
@@ -62,20 +43,17 @@ const BigQuerySection = closedObject({ dataset: z.string(), table: z.string() })
  * Every section of `mobkit.toml` the app reads. `[[modules]]` is the trust manifest, checked by core's
  * `loadTrustedModulesFromToml` with its own codes; the other sections are checked here.
  */
-export const MobkitTomlSchema = closedObject(
-  {
-    modules: z.unknown().optional(),
-    pre_spawn: z.array(PreSpawnSection).default([]),
-    discovery: DiscoverySection.optional(),
-    members: z.array(AgentDiscoverySpecSchema).default([]),
-    runtime: RuntimeSection.prefault({}),
-    console: ConsoleSection.prefault({}),
-    auth: AuthSection.optional(),
-    trusted_oidc: TrustedOidcSection.optional(),
-    bigquery: BigQuerySection.optional(),
-  },
-  'section',
-);
+export const MobkitTomlSchema = closedObject({
+  modules: z.unknown().optional(),
+  pre_spawn: z.array(PreSpawnSection).default([]),
+  discovery: DiscoverySection.optional(),
+  members: z.array(AgentDiscoverySpecSchema).default([]),
+  runtime: RuntimeSection.prefault({}),
+  console: ConsoleSection.prefault({}),
+  auth: AuthSection.optional(),
+  trusted_oidc: TrustedOidcSection.optional(),
+  bigquery: BigQuerySection.optional(),
+});
 
 /** The app sections of a `mobkit.toml`, validated and with defaults applied. */
 export type MobkitTomlSections = z.output<typeof MobkitTomlSchema>;
