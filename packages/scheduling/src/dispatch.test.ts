@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, isMobKitError } from '@mobkit/core';
+import { waitFor } from '@mobkit/test-utils';
 import { Dispatcher, MAX_CLAIMS, type SchedulingEvent } from './dispatch.js';
 import { dispatchReportToWire } from './report.js';
 import type { ScheduleDefinition } from './definition.js';
@@ -217,6 +218,66 @@ describe('Dispatcher.dispatchTick', () => {
     expect(report.dispatched[0]?.runtimeInjectionError).toBe(
       'mob injection failed: mob injection timed out after 100 ms',
     );
+  });
+
+  it('times the hook and the injection on its clock: a limit runs out when the clock reaches it, and no sleep is left', async () => {
+    const clock = new ManualClock(60_000);
+    const { events, emit } = collect();
+    const abortedAt: Record<string, number> = {};
+    const dispatcher = new Dispatcher({
+      clock,
+      emit,
+      hookTimeoutMs: 5_000,
+      injectionTimeoutMs: 2_000,
+      hook: (args, { signal }) => {
+        if (args.schedule_id === 'quick') return { member_id: 'w', message: 'hi' };
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => {
+            abortedAt.hook = clock.nowMs();
+            reject(signal.reason);
+          }),
+        );
+      },
+      executeInjection: () => ({ sessionId: 's-1' }),
+    });
+    let settled = false;
+    const pending = dispatcher.dispatchTick([minutely('hangs')], 60_000).finally(() => {
+      settled = true;
+    });
+    await waitFor('the hook to start its time limit', () => clock.pendingSleeps === 1);
+    clock.advance(4_999);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    expect(events.map((e) => e.event.eventType)).toEqual(['dispatch']);
+    clock.advance(1);
+    const report = await pending;
+    expect(abortedAt.hook).toBe(65_000);
+    expect(report.dispatched[0]?.runtimeInjectionError).toBe('scheduling dispatch hook timed out after 5000 ms');
+    expect(events.map((e) => e.event.eventType)).toEqual(['dispatch', 'runtime.injection.failed']);
+    expect(clock.pendingSleeps).toBe(0);
+
+    // a hook and an injection that answer in time leave no sleep behind
+    const quick = await dispatcher.dispatchTick([minutely('quick')], 120_000);
+    expect(quick.dispatched[0]?.runtimeInjection).toMatchObject({ memberId: 'w', sessionId: 's-1' });
+    expect(clock.pendingSleeps).toBe(0);
+    expect(clock.nowMs()).toBe(65_000);
+  });
+
+  it('times a hanging mob injection on the clock too', async () => {
+    const clock = new ManualClock(0);
+    const dispatcher = new Dispatcher({
+      clock,
+      injectionTimeoutMs: 2_000,
+      hook: () => ({ member_id: 'slow', message: 'hi' }),
+      executeInjection: () => new Promise(() => undefined),
+    });
+    const pending = dispatcher.dispatchTick([minutely('slow')], 60_000);
+    await waitFor('the injection to start its time limit', () => clock.pendingSleeps === 1);
+    clock.advance(2_000);
+    expect((await pending).dispatched[0]?.runtimeInjectionError).toBe(
+      'mob injection failed: mob injection timed out after 2000 ms',
+    );
+    expect(clock.pendingSleeps).toBe(0);
   });
 
   it('records a failing mob injection as "mob injection failed" with error_kind mob_runtime', async () => {

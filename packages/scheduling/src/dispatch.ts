@@ -59,7 +59,10 @@ export interface DispatcherOptions {
   hookTimeoutMs?: number;
   /** Time limit for the injection executor (default {@link DEFAULT_INJECTION_TIMEOUT_MS}). */
   injectionTimeoutMs?: number;
-  /** Wall clock for `claimedAtMs` (default the system clock). */
+  /**
+   * The clock (default the system clock): `claimedAtMs` reads it, and the hook and injection time limits
+   * sleep on it (with `ManualClock`, a limit runs out when the clock is advanced past it).
+   */
   clock?: Clock;
 }
 
@@ -67,23 +70,28 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Runs `run` with a time limit measured on `clock`: past `timeoutMs` the work's signal aborts and the
+ * result is a `<what> timed out after <ms> ms` error. When the work settles first, the clock's sleep
+ * is aborted, so no timer outlives the call.
+ */
 async function withTimeout<T>(
+  clock: Clock,
   what: string,
   timeoutMs: number,
   run: (signal: AbortSignal) => Promise<T> | T,
 ): Promise<T> {
-  const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new Error(`${what} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
+  const work = new AbortController();
+  const settled = new AbortController();
+  const timeout = clock.sleep(timeoutMs, settled.signal).then((): never => {
+    const error = new Error(`${what} timed out after ${timeoutMs} ms`);
+    work.abort(error);
+    throw error;
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => run(controller.signal)), timeout]);
+    return await Promise.race([Promise.resolve().then(() => run(work.signal)), timeout]);
   } finally {
-    clearTimeout(timer);
+    settled.abort(); // the race already settled: the sleep's Aborted rejection is ignored by it
   }
 }
 
@@ -340,6 +348,7 @@ export class Dispatcher {
     let injection: RuntimeInjection | null;
     try {
       const answer = await withTimeout(
+        this.clock,
         'scheduling dispatch hook',
         this.hookTimeoutMs,
         (signal) => hook(args, { signal }) as Promise<unknown>,
@@ -367,7 +376,7 @@ export class Dispatcher {
     const execute = this.options.executeInjection;
     if (execute === undefined) return;
     try {
-      const result = await withTimeout('mob injection', this.injectionTimeoutMs, () =>
+      const result = await withTimeout(this.clock, 'mob injection', this.injectionTimeoutMs, () =>
         execute({ ...injection, scheduleId: entry.scheduleId, claimKey: entry.claimKey, injectionEventId }),
       );
       const sessionId = result?.sessionId;
