@@ -1,12 +1,14 @@
 // The original end-to-end lifecycle tests (../shared/seed/phase5_lifecycle_e2e.rs, e2e_003 and
 // e2e_004) written against the TypeScript API, with real processes: an `sh` module that crashes
-// once and the MCP fixture (official SDK) as router, delivery and scheduling modules.
+// once and the MCP fixture (official SDK) as router, delivery and scheduling modules. Each runs
+// twice with the same assertions: on the embedded mob, and on the fake Meerkat `rkat-rpc`
+// (fixtures/fake-rkat-rpc.mjs, a child process) behind the same UnifiedRuntime.
 // Runs against the BUILT packages (dist/), as a user's install would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { FAKE_RKAT_RPC, MCP_FIXTURE } from '@mobkit/test-utils';
 import {
   type LifecycleStage,
   type LlmClient,
@@ -21,6 +23,7 @@ import {
   TestClient,
   UnifiedRuntime,
   buildRuntimeDecisionState,
+  createRkatRpcMob,
   sendMessageOnMob,
   type RuntimeDecisionState,
 } from 'mobkit';
@@ -28,8 +31,6 @@ import { createReferenceAppRouter } from 'mobkit/http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const FIXTURE = join(here, '..', 'fixtures', 'mcp-fixture.mjs');
 const ALL_STAGES: LifecycleStage[] = [
   'MobStarted',
   'ModulesStarted',
@@ -69,6 +70,19 @@ function forcedCrashThenReadyScript(moduleId: string, stateFile: string, success
   return `attempt_file='${stateFile}'; attempt=0; if [ -f "$attempt_file" ]; then attempt=$(cat "$attempt_file"); fi; attempt=$((attempt + 1)); echo "$attempt" > "$attempt_file"; if [ "$attempt" -lt ${successAttempt} ]; then exit 1; fi; printf '%s\\n' "{\\"event_id\\":\\"evt-${moduleId}-ready\\",\\"source\\":\\"module\\",\\"timestamp_ms\\":42,\\"event\\":{\\"kind\\":\\"module\\",\\"module\\":\\"${moduleId}\\",\\"event_type\\":\\"ready\\",\\"payload\\":{\\"attempt\\":$attempt,\\"pid\\":$$}}}"; exec sleep 30`;
 }
 
+/** A mob for the seed to run on: its bootstrap spec, and the child processes it leaves alive. */
+interface SeedMob {
+  spec: MobBootstrapSpec;
+  /** Pids of the mob's own processes still alive (none for the embedded mob). */
+  aliveProcesses(): number[];
+}
+
+/** Where the seed's mob runs; `runDelayMs` makes each run take that long (the seed's `TestClient::delayed`). */
+interface MobVariant {
+  name: string;
+  boot(runDelayMs: number): Promise<SeedMob>;
+}
+
 function buildPhase5MobSpec(defaultLlmClient: LlmClient): MobBootstrapSpec {
   return MobBootstrapSpec.new(MobDefinition.fromToml(MOB_TOML), MobStorage.inMemory()).withOptions({
     allowEphemeralSessions: true,
@@ -76,6 +90,31 @@ function buildPhase5MobSpec(defaultLlmClient: LlmClient): MobBootstrapSpec {
     defaultLlmClient,
   });
 }
+
+const MOB_VARIANTS: MobVariant[] = [
+  {
+    name: 'embedded mob',
+    boot: async (runDelayMs) => ({
+      spec: buildPhase5MobSpec(runDelayMs > 0 ? TestClient.delayed(runDelayMs) : new TestClient()),
+      aliveProcesses: () => [],
+    }),
+  },
+  {
+    name: 'fake rkat-rpc',
+    boot: async (runDelayMs) => {
+      const mob = await createRkatRpcMob(MobDefinition.fromToml(MOB_TOML), {
+        command: process.execPath,
+        args: [FAKE_RKAT_RPC],
+        env: { FAKE_RKAT_RUN_DELAY_MS: String(runDelayMs) },
+      });
+      const pid = mob.pid;
+      if (pid === undefined || !isAlive(pid)) throw new Error('the fake rkat-rpc did not start');
+      // If the runtime never takes the mob over (a failed build), close it here.
+      cleanup.push(() => mob.close());
+      return { spec: MobBootstrapSpec.fromMob(mob), aliveProcesses: () => (isAlive(pid) ? [pid] : []) };
+    },
+  },
+];
 
 function trustedModulesToml(): string {
   return `
@@ -116,7 +155,7 @@ function decisionState(): RuntimeDecisionState {
 }
 
 function fixtureModule(id: string): ModuleConfig {
-  return { id, command: process.execPath, args: [FIXTURE, '--module', id], restartPolicy: 'never' };
+  return { id, command: process.execPath, args: [MCP_FIXTURE, '--module', id], restartPolicy: 'never' };
 }
 
 function mcpEnv(extra: Array<[string, string]> = []): Array<[string, string]> {
@@ -139,7 +178,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-describe('seed: phase 5 lifecycle', () => {
+describe.each(MOB_VARIANTS)('seed: phase 5 lifecycle on the $name', (variant) => {
   it('e2e_003: a module crash during activity recovers under its policy and shutdown is ordered', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mobkit-e2e-003-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,8 +190,9 @@ describe('seed: phase 5 lifecycle', () => {
       discovery: { namespace: 'phase5-e2e-003', modules: [] },
       preSpawn: [],
     };
+    const mob = await variant.boot(350);
     const runtime = await UnifiedRuntime.builder()
-      .mobSpec(buildPhase5MobSpec(TestClient.delayed(350)))
+      .mobSpec(mob.spec)
       .moduleConfig(moduleConfig)
       .timeout(1_000)
       .runtimeOptions({ onFailureRetryBudget: 1, supervisorRestartBackoffMs: 80 })
@@ -190,6 +230,7 @@ describe('seed: phase 5 lifecycle', () => {
     expect(shutdown.moduleShutdown.terminatedModules).toEqual(['forced-crash']);
     expect(shutdown.mobStop).toEqual({ ok: true });
     expect(isAlive(pid as number)).toBe(false);
+    expect(mob.aliveProcesses()).toEqual([]);
 
     expect(runtime.moduleLifecycleEvents().map((e) => e.stage)).toEqual(ALL_STAGES);
   });
@@ -211,7 +252,8 @@ describe('seed: phase 5 lifecycle', () => {
         },
       ],
     };
-    const runtime = await UnifiedRuntime.bootstrap(buildPhase5MobSpec(new TestClient()), moduleConfig, 2_000);
+    const mob = await variant.boot(0);
+    const runtime = await UnifiedRuntime.bootstrap(mob.spec, moduleConfig, 2_000);
     cleanup.push(() => runtime.shutdown());
 
     expect(await runtime.mobHandle().status()).toBe('Running');
@@ -292,6 +334,7 @@ describe('seed: phase 5 lifecycle', () => {
     expect(shutdown.moduleShutdown.orphanProcesses).toBe(0);
     expect(shutdown.moduleShutdown.terminatedModules).toEqual(['delivery', 'router', 'scheduling']);
     expect(shutdown.mobStop).toEqual({ ok: true });
+    expect(mob.aliveProcesses()).toEqual([]);
     expect(runtime.moduleLifecycleEvents().map((e) => e.stage)).toEqual(ALL_STAGES);
   });
 });
