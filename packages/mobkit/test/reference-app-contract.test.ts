@@ -1,6 +1,7 @@
 // The reference app router over the REAL UnifiedRuntime (no fake): what the console and the SDKs rely
 // on, served by `createReferenceAppRouter` on a loopback port. The runtime runs an embedded mob on the
-// TestClient and the MCP fixture as its router module.
+// TestClient and the MCP fixture as its router module. reference-app-console-contract.test.ts runs the
+// reference app's own console test mob the same way.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MobDefinition, SpawnMemberSpec, TestClient } from '@mobkit/mob-adapter';
