@@ -50,3 +50,25 @@ describe('readConfigFile', () => {
     expect(error.details).toEqual({ path: missing });
   });
 });
+
+describe('parseWithSchema messages', () => {
+  it('names up to five problems, then how many more', () => {
+    const Six = z.object(Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((k) => [k, z.number()])));
+    const error = expectMobKitError(() => parseWithSchema(Six, {}, { what: 'six' }), 'MissingField');
+    expect(error.message).toBe(
+      'invalid six: a: required (expected number); b: required (expected number); c: required (expected number); ' +
+        'd: required (expected number); e: required (expected number) (and 1 more problem)',
+    );
+    expect((error.details as { issues: unknown[] }).issues).toHaveLength(6);
+  });
+
+  it('encodes through a codec over a closed object', async () => {
+    const { wireCodec, wireEncoder } = await import('./codec.js');
+    const Codec = wireCodec(closedObject({ max_items: z.number() }), {
+      decode: (w) => ({ maxItems: w.max_items }),
+      encode: (v) => ({ max_items: v.maxItems }),
+    });
+    expect(Codec.parse({ max_items: 3 })).toEqual({ maxItems: 3 });
+    expect(wireEncoder(Codec)({ maxItems: 4 })).toEqual({ max_items: 4 });
+  });
+});

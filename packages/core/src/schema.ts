@@ -92,6 +92,9 @@ export function closedObject<S extends z.core.$ZodLooseShape>(shape: S): z.ZodOb
   return z.looseObject(shape).check(refuseUnknown as never);
 }
 
+/** How many problems {@link parseWithSchema} names in its message (every one is in `details.issues`). */
+const MAX_PROBLEMS_IN_MESSAGE = 5;
+
 /** Options for {@link parseWithSchema}. */
 export interface ParseWithSchemaOptions {
   /** What is being parsed, for the message (`module config`, `mobkit/init params`…). */
@@ -104,7 +107,7 @@ export interface ParseWithSchemaOptions {
 
 /**
  * Parses `input` with a zod schema; on failure throws a {@link MobKitError} whose message names the
- * first offending field and what was expected (`modules[1].restart_policy: expected one of never,
+ * offending fields (up to five, `; `-separated, then `(and N more problems)`) and what was expected (`modules[1].restart_policy: expected one of never,
  * on_failure, always, got "sometimes"`), and whose `details.issues` lists every problem.
  * Never lets a zod error or stack reach the caller.
  */
@@ -117,14 +120,20 @@ export function parseWithSchema<S extends z.ZodType>(
   if (result.success) return result.data;
   const summaries = result.error.issues.map((issue) => summarizeIssue(issue, options.pathPrefix ?? ''));
   const first = summaries[0] ?? { code: 'InvalidSchema' as const, field: '<root>', message: 'invalid value' };
-  const more =
-    summaries.length > 1 ? ` (and ${summaries.length - 1} more problem${summaries.length > 2 ? 's' : ''})` : '';
-  throw new MobKitError(options.code ?? first.code, `invalid ${options.what}: ${first.message}${more}`, {
-    details: {
-      field: first.field,
-      issues: summaries.map((s) => ({ field: s.field, message: s.message })),
+  // Name up to five problems, so one run of a config check shows what to fix (all are in details.issues).
+  const shown = summaries.length === 0 ? [first] : summaries.slice(0, MAX_PROBLEMS_IN_MESSAGE);
+  const rest = summaries.length - shown.length;
+  const more = rest > 0 ? ` (and ${rest} more problem${rest > 1 ? 's' : ''})` : '';
+  throw new MobKitError(
+    options.code ?? first.code,
+    `invalid ${options.what}: ${shown.map((p) => p.message).join('; ')}${more}`,
+    {
+      details: {
+        field: first.field,
+        issues: summaries.map((s) => ({ field: s.field, message: s.message })),
+      },
     },
-  });
+  );
 }
 
 /** Parses JSON text, turning a syntax error into `InvalidJson` that quotes the text (cut to 200 chars). */

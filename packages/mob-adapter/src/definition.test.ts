@@ -97,7 +97,7 @@ describe('MobDefinition.fromToml', () => {
     const f = failure(() => MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.worker]\nmodle = "gpt-5.2"\n'));
     expect(f.code).toBe('DefinitionError');
     expect(f.message).toBe(
-      'invalid mob definition: profiles.worker.model: required (expected string) (and 1 more problem)',
+      `invalid mob definition: profiles.worker.model: required (expected string); profiles.worker.modle: unknown key; allowed: ${PROFILE_KEYS}`,
     );
     expect(f.details?.issues).toEqual([
       { field: 'profiles.worker.model', message: 'profiles.worker.model: required (expected string)' },
