@@ -14,7 +14,7 @@ import {
 } from '@mobkit/mob-adapter';
 import { FAKE_RKAT_RPC } from '@mobkit/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ErrorEvent } from '../src/mob.js';
+import { type ErrorEvent, discoverySpecToSpawnSpec } from '../src/mob.js';
 import { UnifiedRuntime } from '../src/runtime/unified-runtime.js';
 import { MobBootstrapSpec } from '../src/spec.js';
 
@@ -119,6 +119,29 @@ describe('UnifiedRuntime builder', () => {
     );
     expect(error.code).toBe('ModuleNotConfigured');
     expect(isAlive(mob.pid)).toBe(false);
+  });
+
+  it('maps a discovered member onto a spawn spec with every field it carries (empty optionals left out)', () => {
+    expect(
+      discoverySpecToSpawnSpec({
+        profile: 'worker',
+        meerkatId: 'w-1',
+        labels: {},
+        context: { ticket: 7 },
+        additionalInstructions: ['Answer in one line.'],
+        resumeSessionId: 'sess-1',
+      }),
+    ).toEqual({
+      profile: 'worker',
+      meerkatId: 'w-1',
+      context: { ticket: 7 },
+      additionalInstructions: ['Answer in one line.'],
+      resumeSessionId: 'sess-1',
+    });
+    expect(discoverySpecToSpawnSpec({ profile: 'worker', meerkatId: 'w-2', additionalInstructions: [] })).toEqual({
+      profile: 'worker',
+      meerkatId: 'w-2',
+    });
   });
 
   it('refuses a discovered member with a blank id (InvalidInput naming it) and leaves nothing running', async () => {
