@@ -12,6 +12,21 @@ export const RPC_ERROR = Object.freeze({
   SERVER_ERROR: -32000,
 });
 
+/**
+ * Bounds every JSON-RPC message is held to at parse time, on every transport: its size in UTF-8
+ * bytes, and how deep it nests (a request object is level 1, its `params` value level 2; each
+ * member of a batch is measured on its own).
+ */
+export interface RpcLimits {
+  /** The deepest nesting a request may have; deeper is `-32602` (in params) or `-32600` (elsewhere). */
+  maxDepth: number;
+  /** The largest message, in UTF-8 bytes; larger is `-32600` before the text is parsed. */
+  maxMessageBytes: number;
+}
+
+/** The limits {@link parseRpcMessage} and {@link handleRpcText} apply unless told otherwise: 64 levels, 1 MiB. */
+export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({ maxDepth: 64, maxMessageBytes: 1024 * 1024 });
+
 /** A JSON-RPC id: string, number or null. */
 export type RpcId = string | number | null;
 
@@ -80,15 +95,73 @@ export function rpcErrorFromException(id: RpcId, error: unknown): RpcErrorRespon
     if (error.details !== undefined) data.details = error.details;
     return rpcError(id, error.rpcCode, error.message, data);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return rpcError(id, RPC_ERROR.INTERNAL_ERROR, `Internal error: ${message}`);
+  return rpcError(id, RPC_ERROR.INTERNAL_ERROR, `Internal error: ${describeThrown(error)}`);
+}
+
+/** The message of anything thrown; a value whose `toString` itself throws is described by its type. */
+function describeThrown(error: unknown): string {
+  if (error instanceof Error) return String(error.message);
+  try {
+    return String(error);
+  } catch {
+    return `a thrown ${typeof error} that has no string form`;
+  }
+}
+
+/** The error response of a code from the one table, `data` carrying `{code, details}` like any other. */
+function framingError(
+  id: RpcId,
+  code: 'RpcMessageTooLarge' | 'RpcNestingTooDeep' | 'RpcParamsTooDeep',
+  message: string,
+  details: object,
+) {
+  const error = new MobKitError(code, message, { details: { ...details } });
+  return rpcError(id, error.rpcCode, message, { code, details: error.details });
+}
+
+/**
+ * How deep `value` nests (a scalar is 0, `[]` and `{}` are 1), counted with an explicit stack so a
+ * value of any depth is measured without recursion; stops as soon as the depth passes `limit`.
+ */
+function nestingDepth(value: unknown, limit: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let deepest = 0;
+  const stack: Array<[object, number]> = [[value, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [node, depth] = top;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
+}
+
+/** True when `text` is longer than `maxBytes` in UTF-8 (a UTF-16 unit is 1 to 3 bytes, so most texts are decided by length). */
+function exceedsBytes(text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return true;
+  if (text.length * 3 <= maxBytes) return false;
+  return Buffer.byteLength(text, 'utf8') > maxBytes;
 }
 
 function validId(id: unknown): id is RpcId {
   return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
 }
 
-function classify(value: unknown): RpcEntry {
+/** {@link classifyShape}, then the depth bound: in params `-32602`, anywhere else `-32600`. */
+function classify(value: unknown, maxDepth: number): RpcEntry {
+  const entry = classifyShape(value);
+  if (!entry.ok || nestingDepth(value, maxDepth) <= maxDepth) return entry;
+  const { request } = entry;
+  const id = request.id ?? null;
+  const inParams = nestingDepth(request.params, maxDepth) + 1 > maxDepth;
+  const message = `${inParams ? 'Invalid params' : 'Invalid Request'}: request nesting deeper than ${maxDepth} levels`;
+  const code = inParams ? 'RpcParamsTooDeep' : 'RpcNestingTooDeep';
+  return { ok: false, response: framingError(id, code, message, { max_depth: maxDepth }) };
+}
+
+function classifyShape(value: unknown): RpcEntry {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return {
       ok: false,
@@ -125,10 +198,19 @@ function classify(value: unknown): RpcEntry {
 }
 
 /**
- * Parses JSON-RPC 2.0 text: a single request or a batch. Unparseable text → one `-32700 Parse error`
- * entry with id null; an empty batch → one `-32600`; each invalid member → its own `-32600`.
+ * Parses JSON-RPC 2.0 text: a single request or a batch. Text over `limits.maxMessageBytes` → one
+ * `-32600` naming the limit, not parsed; unparseable text → one `-32700 Parse error` entry with id
+ * null; an empty batch → one `-32600`; each invalid member → its own `-32600`; a member nesting
+ * deeper than `limits.maxDepth` → `-32602` (the depth is in its params) or `-32600`, naming the limit.
  */
-export function parseRpcMessage(text: string): RpcMessage {
+export function parseRpcMessage(text: string, limits: RpcLimits = DEFAULT_RPC_LIMITS): RpcMessage {
+  if (exceedsBytes(text, limits.maxMessageBytes)) {
+    const { maxMessageBytes } = limits;
+    const message = `Invalid Request: message larger than ${maxMessageBytes} bytes`;
+    const response = framingError(null, 'RpcMessageTooLarge', message, { max_bytes: maxMessageBytes });
+    return { batch: false, entries: [{ ok: false, response }] };
+  }
+  const classifyEntry = (value: unknown) => classify(value, limits.maxDepth);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -142,9 +224,9 @@ export function parseRpcMessage(text: string): RpcMessage {
         entries: [{ ok: false, response: rpcError(null, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: empty batch') }],
       };
     }
-    return { batch: true, entries: value.map(classify) };
+    return { batch: true, entries: value.map(classifyEntry) };
   }
-  return { batch: false, entries: [classify(value)] };
+  return { batch: false, entries: [classifyEntry(value)] };
 }
 
 /** Throws the `-32601 Method not found` error for `method`. */
@@ -170,16 +252,35 @@ export function parseRpcParams<S extends z.ZodType>(schema: S, params: unknown, 
 export type RpcHandler = (request: RpcRequest) => unknown | Promise<unknown>;
 
 /**
- * Serves one JSON-RPC text end to end: parse, run each request through `handler`, and return the
- * response text — an object, an array for batches, or `undefined` when nothing is to be sent
- * (notifications, or a batch of notifications only). Notifications are executed; their errors are
- * swallowed as the protocol demands.
+ * `response` if `JSON.stringify` can write it, else `-32603` for its id: a handler's result or error
+ * that is cyclic, too deep, a bigint or has a throwing `toJSON` must never crash a transport's writer.
+ * Costs one serialization per response (the transport serializes again); that is the price of a
+ * guarantee every transport gets without changing how it writes.
+ */
+function serializable(response: RpcResponse): RpcResponse {
+  try {
+    JSON.stringify(response);
+    return response;
+  } catch {
+    return rpcError(response.id, RPC_ERROR.INTERNAL_ERROR, 'Internal error: the response could not be serialized', {
+      code: 'RpcResponseUnserializable',
+    });
+  }
+}
+
+/**
+ * Serves one JSON-RPC text end to end: parse (within `limits`), run each request through `handler`,
+ * and return the responses — an object, an array for batches, or `undefined` when nothing is to be
+ * sent (notifications, or a batch of notifications only). Notifications are executed; their errors
+ * are swallowed as the protocol demands. Every response returned serializes with `JSON.stringify`
+ * (one that cannot is replaced by `-32603`), so no result or error can crash the writer.
  */
 export async function handleRpcText(
   text: string,
   handler: RpcHandler,
+  limits: RpcLimits = DEFAULT_RPC_LIMITS,
 ): Promise<RpcResponse | RpcResponse[] | undefined> {
-  const message = parseRpcMessage(text);
+  const message = parseRpcMessage(text, limits);
   const responses: RpcResponse[] = [];
   for (const entry of message.entries) {
     if (!entry.ok) {
@@ -189,9 +290,9 @@ export async function handleRpcText(
     const { request } = entry;
     try {
       const result = await handler(request);
-      if (!isNotification(request)) responses.push(rpcResult(request.id ?? null, result));
+      if (!isNotification(request)) responses.push(serializable(rpcResult(request.id ?? null, result)));
     } catch (error) {
-      if (!isNotification(request)) responses.push(rpcErrorFromException(request.id ?? null, error));
+      if (!isNotification(request)) responses.push(serializable(rpcErrorFromException(request.id ?? null, error)));
     }
   }
   if (message.batch) return responses.length > 0 ? responses : undefined;

@@ -24,6 +24,14 @@ export const coreErrorCodes = {
   RpcInvalidRequest: { rpc: -32600, http: 400, summary: 'a JSON-RPC message is not a valid request' },
   RpcMethodNotFound: { rpc: -32601, http: 404, summary: 'no such JSON-RPC method' },
   RpcInvalidParams: { rpc: -32602, http: 400, summary: 'JSON-RPC params are invalid' },
+  RpcMessageTooLarge: { rpc: -32600, http: 413, summary: 'a JSON-RPC message is larger than the framing byte limit' },
+  RpcNestingTooDeep: { rpc: -32600, http: 400, summary: 'a JSON-RPC request nests deeper than the framing limit' },
+  RpcParamsTooDeep: { rpc: -32602, http: 400, summary: 'JSON-RPC params nest deeper than the framing limit' },
+  RpcResponseUnserializable: {
+    rpc: -32603,
+    http: 500,
+    summary: 'a JSON-RPC result or error could not be serialized (cyclic, too deep, a bigint…)',
+  },
   Aborted: { rpc: -32603, http: 503, summary: 'a wait was cancelled through its AbortSignal' },
   Internal: { rpc: -32603, http: 500, summary: 'an unexpected internal failure' },
 } as const satisfies Record<string, ErrorCodeInfo>;
