@@ -296,6 +296,124 @@ describe('mobkit gateway --persistent', () => {
   });
 });
 
+/** The names on `Object.prototype` a method lookup must never reach. */
+const PROTOTYPE_NAMES = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'] as const;
+const nestedArrays = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+
+async function postRpc(base: string, body: string): Promise<{ status: number; body: Json }> {
+  const response = await fetch(`${base}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  return { status: response.status, body: await response.json() };
+}
+// biome-ignore lint/suspicious/noExplicitAny: gateway answers are JSON read freely by the assertions
+type Json = any;
+
+describe('mobkit gateway --persistent: hostile input', () => {
+  it('a line nested 10,000 levels deep is -32602 naming the limit on stdio and over HTTP, and the gateway keeps serving', async () => {
+    const gw = startGateway();
+    gw.send({ jsonrpc: '2.0', id: 'init', method: 'mobkit/init', params: {} });
+    const base = (await gw.next()).result.http_base_url as string;
+    const deep = `{"jsonrpc":"2.0","id":1,"method":"constructor","params":${nestedArrays(10_000)}}`;
+    const tooDeep = {
+      jsonrpc: '2.0',
+      id: 1,
+      error: {
+        code: -32602,
+        message: 'Invalid params: request nesting deeper than 64 levels',
+        data: { code: 'RpcParamsTooDeep', details: { max_depth: 64 } },
+      },
+    };
+    gw.sendRaw(deep);
+    expect(await gw.next()).toEqual(tooDeep);
+    gw.sendRaw(`{"jsonrpc":"2.0","id":2,"method":"mobkit/status","extra":${nestedArrays(10_000)}}`);
+    expect((await gw.next()).error).toMatchObject({
+      code: -32600,
+      message: 'Invalid Request: request nesting deeper than 64 levels',
+    });
+    gw.sendRaw(
+      `{"jsonrpc":"2.0","id":3,"method":"mobkit/scheduling/evaluate","params":{"schedules":[],"tick_ms":${nestedArrays(10_000)}}}`,
+    );
+    expect((await gw.next()).error).toMatchObject({ code: -32602, message: expect.stringContaining('64 levels') });
+    gw.send({ jsonrpc: '2.0', id: 4, method: 'mobkit/status' });
+    expect(await gw.next()).toMatchObject({ id: 4, result: { running: true } });
+
+    expect(await postRpc(base, deep)).toEqual({ status: 200, body: tooDeep });
+    expect(await postRpc(base, `[${deep},{"jsonrpc":"2.0","id":5,"method":"mobkit/status"}]`)).toMatchObject({
+      status: 200,
+      body: [tooDeep, { id: 5, result: { running: true } }],
+    });
+    expect((await postRpc(base, '{"jsonrpc":"2.0","id":6,"method":"mobkit/status"}')).body.result.running).toBe(true);
+    gw.send({ jsonrpc: '2.0', id: 7, method: 'mobkit/status' });
+    expect(await gw.next()).toMatchObject({ id: 7, result: { running: true } });
+
+    gw.child.stdin.end();
+    expect(await gw.exit).toBe(0);
+    expect(gw.stderr()).not.toContain('Maximum call stack');
+  }, 60_000);
+
+  it('a line over the byte limit is -32600 naming the limit, and the next line is answered', async () => {
+    const gw = startGateway();
+    gw.send({ jsonrpc: '2.0', id: 'init', method: 'mobkit/init', params: {} });
+    await gw.next();
+    gw.send({ jsonrpc: '2.0', id: 1, method: 'mobkit/status', params: { pad: 'x'.repeat(2 * 1024 * 1024) } });
+    expect(await gw.next()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: 'Invalid Request: message larger than 1048576 bytes',
+        data: { code: 'RpcMessageTooLarge', details: { max_bytes: 1048576 } },
+      },
+    });
+    gw.send({ jsonrpc: '2.0', id: 2, method: 'mobkit/status' });
+    expect(await gw.next()).toMatchObject({ id: 2, result: { running: true } });
+    gw.child.stdin.end();
+    expect(await gw.exit).toBe(0);
+  }, 60_000);
+
+  it('Object.prototype names are -32601 on stdio and over HTTP, params echoed nowhere', async () => {
+    const gw = startGateway();
+    gw.send({ jsonrpc: '2.0', id: 'init', method: 'mobkit/init', params: {} });
+    const base = (await gw.next()).result.http_base_url as string;
+    for (const method of [...PROTOTYPE_NAMES, 'mobkit/init']) {
+      const request = { jsonrpc: '2.0', id: method, method, params: { echo: 'me' } };
+      const expected = {
+        jsonrpc: '2.0',
+        id: method,
+        error: {
+          code: -32601,
+          message: `Method not found: ${method}`,
+          data: { code: 'RpcMethodNotFound', details: { method } },
+        },
+      };
+      gw.send(request);
+      expect(await gw.next(), `stdio ${method}`).toEqual(expected);
+      expect(await postRpc(base, JSON.stringify(request)), `HTTP ${method}`).toEqual({ status: 200, body: expected });
+    }
+    gw.child.stdin.end();
+    expect(await gw.exit).toBe(0);
+  }, 60_000);
+
+  it('a first line that is too deep, or names an Object.prototype method, is refused and the gateway exits 1', async () => {
+    const deepInit = startGateway();
+    deepInit.sendRaw(
+      `{"jsonrpc":"2.0","id":"init","method":"mobkit/init","params":{"modules":${nestedArrays(10_000)}}}`,
+    );
+    expect(await deepInit.next()).toMatchObject({
+      id: 'init',
+      error: { code: -32602, message: 'Invalid params: request nesting deeper than 64 levels' },
+    });
+    expect(await deepInit.exit).toBe(1);
+    const proto = startGateway();
+    proto.send({ jsonrpc: '2.0', id: 'init', method: 'constructor', params: {} });
+    expect(await proto.next()).toMatchObject({ id: 'init', error: { code: -32600 } });
+    expect(await proto.exit).toBe(1);
+  }, 60_000);
+});
+
 describe('mobkit CLI', () => {
   const run = (args: string[]) =>
     spawnSync(process.execPath, [BIN, ...args], { env: childEnv(), encoding: 'utf8', timeout: 20_000 });

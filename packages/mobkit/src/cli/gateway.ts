@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import {
   MOBKIT_CONTRACT_VERSION,
@@ -12,6 +11,7 @@ import {
   type RpcId,
   parseModuleConfig,
   parsePreSpawnData,
+  parseRpcMessage,
   rpcError,
   rpcErrorFromException,
   rpcResult,
@@ -26,6 +26,13 @@ import { type LlmChoice, chooseLlm } from '../llm.js';
 import { type UnifiedRpcHandler, createRpcHandler } from '../rpc/handler.js';
 import { UnifiedRuntime } from '../runtime/unified-runtime.js';
 import { MobBootstrapSpec, MobStorage } from '../spec.js';
+import { type BoundedLine, boundedLines } from './lines.js';
+
+/**
+ * The longest line the gateway reads, in UTF-8 bytes: core's framing limit (`DEFAULT_RPC_LIMITS`),
+ * enforced while reading so a longer line is never held in memory.
+ */
+const MAX_LINE_BYTES = 1024 * 1024;
 
 /** The mob the gateway runs when `mobkit/init` brings no `mob_config`. */
 export const FALLBACK_MOB_TOML = `
@@ -78,17 +85,20 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
   const env = options.env ?? process.env;
   const write = (value: unknown) =>
     new Promise<void>((resolve) => {
-      options.output.write(`${JSON.stringify(value)}\n`, () => resolve());
+      options.output.write(`${serializeLine(value)}\n`, () => resolve());
     });
-  const lines = createInterface({ input: options.input, crlfDelay: Number.POSITIVE_INFINITY });
-  const iterator = lines[Symbol.asyncIterator]();
+  const iterator = boundedLines(options.input, MAX_LINE_BYTES);
+  const close = () => void iterator.return(undefined);
+  const nextLine = async (): Promise<IteratorResult<BoundedLine>> => {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done || !('text' in next.value) || next.value.text.trim() !== '') return next;
+    }
+  };
 
-  let first: IteratorResult<string>;
-  do {
-    first = await iterator.next();
-  } while (!first.done && first.value.trim() === '');
+  const first = await nextLine();
   if (first.done) {
-    lines.close();
+    close();
     return { exitCode: 0 };
   }
 
@@ -97,29 +107,13 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
   const streams = new AbortController();
   let initId: RpcId = null;
   try {
-    let message: unknown;
-    try {
-      message = JSON.parse(first.value);
-    } catch {
-      await write(rpcError(null, RPC_ERROR.PARSE_ERROR, 'Parse error'));
-      lines.close();
+    const init = readInit(first.value);
+    if (!init.ok) {
+      await write(init.response);
       return { exitCode: 1 };
     }
-    const request = message as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
-    initId = typeof request?.id === 'string' || typeof request?.id === 'number' ? request.id : null;
-    if (
-      request === null ||
-      typeof request !== 'object' ||
-      request.jsonrpc !== '2.0' ||
-      request.method !== 'mobkit/init'
-    ) {
-      await write(
-        rpcError(initId, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: Expected mobkit/init as the first request'),
-      );
-      lines.close();
-      return { exitCode: 1 };
-    }
-    const booted = await bootFromInit(request.params, env, log);
+    initId = init.id;
+    const booted = await bootFromInit(init.params, env, log);
     runtime = booted.runtime;
     let baseUrl: string | undefined;
     const rpc = createRpcHandler(runtime, { httpBaseUrl: () => baseUrl });
@@ -142,10 +136,9 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
     );
 
     for (;;) {
-      const next = await iterator.next();
+      const next = await nextLine();
       if (next.done) break;
-      if (next.value.trim() === '') continue;
-      const response = await rpc.handleText(next.value);
+      const response = 'text' in next.value ? await rpc.handleText(next.value.text) : lineTooLarge();
       if (response !== undefined) await write(response);
     }
     return { exitCode: 0 };
@@ -157,10 +150,56 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
     log(`[mobkit gateway] ${toMobKitError(error).message}`);
     return { exitCode: 1 };
   } finally {
-    lines.close();
+    close();
     streams.abort();
     if (server) await closeServer(server);
     if (runtime) await runtime.shutdown();
+  }
+}
+
+/**
+ * The first line, read with core's JSON-RPC framing (its size and depth limits included): it must be
+ * one `mobkit/init` request; anything else is the error response to send before exiting 1.
+ */
+function readInit(
+  line: BoundedLine,
+): { ok: true; id: RpcId; params: unknown } | { ok: false; response: ReturnType<typeof rpcError> } {
+  if (!('text' in line)) return { ok: false, response: lineTooLarge() };
+  const message = parseRpcMessage(line.text);
+  const [entry] = message.entries;
+  if (entry === undefined) throw new MobKitError('Internal', 'the JSON-RPC framing returned no entry');
+  if (!entry.ok) return { ok: false, response: entry.response };
+  const id = entry.request.id ?? null;
+  if (message.batch || entry.request.method !== 'mobkit/init') {
+    return {
+      ok: false,
+      response: rpcError(id, RPC_ERROR.INVALID_REQUEST, 'Invalid Request: Expected mobkit/init as the first request'),
+    };
+  }
+  return { ok: true, id, params: entry.request.params };
+}
+
+/** The answer to a line longer than {@link MAX_LINE_BYTES}: the framing's own `-32600`, id null (the line was never read). */
+function lineTooLarge(): ReturnType<typeof rpcError> {
+  const message = `Invalid Request: message larger than ${MAX_LINE_BYTES} bytes`;
+  return rpcErrorFromException(
+    null,
+    new MobKitError('RpcMessageTooLarge', message, { details: { max_bytes: MAX_LINE_BYTES } }),
+  );
+}
+
+/** One response line; a value `JSON.stringify` cannot write becomes `-32603` instead of ending the gateway. */
+function serializeLine(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    const id = (value as { id?: unknown } | null)?.id;
+    const safeId: RpcId = typeof id === 'string' || typeof id === 'number' ? id : null;
+    return JSON.stringify(
+      rpcError(safeId, RPC_ERROR.INTERNAL_ERROR, 'Internal error: the response could not be serialized', {
+        code: 'RpcResponseUnserializable',
+      }),
+    );
   }
 }
 
