@@ -182,6 +182,29 @@ describe('createRkatRpcMob against a fake rkat-rpc', () => {
     expect(missing.code).toBe('MobTransport');
   });
 
+  it('refuses a message past maxMessageBytes with MessageTooLarge before it reaches the process', async () => {
+    const mob = await startMob(fixtureDefinition('team.toml'), { maxMessageBytes: 1024 });
+    const events: MobEvent[] = [];
+    mob.subscribe((e) => events.push(e));
+    const tooBig = 'x'.repeat(1025);
+    const spawn = await rejection(mob.spawn({ profile: 'lead', meerkatId: 'lead-1', initialMessage: tooBig }));
+    expect(spawn.code).toBe('MessageTooLarge');
+    expect(spawn.details).toMatchObject({ memberId: 'lead-1', sizeBytes: 1025, limitBytes: 1024 });
+    expect(await mob.getMember('lead-1')).toBeUndefined();
+
+    await mob.spawn({ profile: 'lead', meerkatId: 'lead-1' });
+    const send = await rejection(mob.sendMessage('lead-1', tooBig));
+    expect(send.code).toBe('MessageTooLarge');
+    expect(send.message).toContain('1025 bytes, over the limit of 1024 bytes');
+    expect((await rejection(mob.runTurn('lead-1', tooBig))).code).toBe('MessageTooLarge');
+    await mob.sendMessage('lead-1', 'x'.repeat(1024));
+    await until(() => events.some((e) => e.kind === 'agent' && e.event.type === 'run_completed'));
+    const started = events.filter((e) => e.kind === 'agent' && e.event.type === 'run_started');
+    expect(started.map((e) => e.kind === 'agent' && e.event.type === 'run_started' && e.event.prompt.length)).toEqual([
+      1024,
+    ]);
+  });
+
   it('ends the child process on close()', async () => {
     const mob = await startMob();
     const pid = mob.pid;

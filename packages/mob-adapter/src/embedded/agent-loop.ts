@@ -9,6 +9,7 @@ import {
   zeroUsage,
 } from '../llm/types.js';
 import type { RunResult } from '../types.js';
+import { truncateUtf8 } from '../message-size.js';
 import { type Inbound, type Member, cancelled, renderInbound } from './member.js';
 import type { MemberTools } from './tools.js';
 import type { EmbeddedMobTuning } from './types.js';
@@ -18,6 +19,8 @@ export interface AgentLoopHost {
   readonly clock: Clock;
   readonly tuning: EmbeddedMobTuning;
   readonly tools: MemberTools;
+  /** The bound of one message; a longer tool result is truncated to it. */
+  readonly maxMessageBytes: number;
   emit(member: Member, event: AgentEventPayload): void;
 }
 
@@ -129,7 +132,7 @@ async function runTool(host: AgentLoopHost, m: Member, call: ToolCall, runSignal
   try {
     const work = Promise.resolve().then(() => host.tools.execute(m, call, controller.signal));
     const value = await Promise.race([work, failed]);
-    content = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+    content = truncateUtf8(typeof value === 'string' ? value : JSON.stringify(value ?? null), host.maxMessageBytes);
   } catch (error) {
     isError = true;
     content = (error as Error).message ?? String(error);
@@ -156,10 +159,14 @@ function maxTurnsExceeded(m: Member, maxTurns: number): MobRuntimeError {
   );
 }
 
-/** Records the trigger in the history and emits `run_started` (and `peer_content_ingested` per peer message). */
+/**
+ * Pins the run's messages in the history, records the trigger and emits `run_started` (and
+ * `peer_content_ingested` per peer message).
+ */
 function startRun(host: AgentLoopHost, m: Member, items: Inbound[]): void {
   const prompt = items.map(renderInbound).join('\n\n');
   m.replyTo = undefined;
+  m.history.beginRun();
   for (const item of items) {
     m.history.push({ role: 'user', content: renderInbound(item) });
     if (item.kind === 'peer') m.replyTo = item.from;
@@ -170,7 +177,7 @@ function startRun(host: AgentLoopHost, m: Member, items: Inbound[]): void {
 
 /** Closes tool calls left open in the history, emits `run_failed` and returns the error the run fails with. */
 function failRun(host: AgentLoopHost, m: Member, signal: AbortSignal, error: unknown): unknown {
-  const last = m.history[m.history.length - 1];
+  const last = m.history.last();
   if (last?.role === 'assistant' && last.toolCalls.length > 0) {
     m.history.push({
       role: 'tool_results',
@@ -224,7 +231,7 @@ export async function runAgent(
       const request: LlmRequest = {
         model: m.profile.model,
         system: m.system,
-        messages: m.history.slice(),
+        messages: m.history.messages(),
         tools: host.tools.definitionsFor(m.profile),
         maxTokens: m.profile.maxTokens ?? host.tuning.maxTokens ?? 4096,
         caller: { memberId: m.id, profile: m.profile.name },
@@ -254,5 +261,6 @@ export async function runAgent(
   } finally {
     externalSignal?.removeEventListener('abort', onExternalAbort);
     m.running = undefined;
+    m.history.endRun();
   }
 }

@@ -1,9 +1,12 @@
+import { requireMessageSize } from '../message-size.js';
 import type { HandlingMode } from '../types.js';
 import { type Inbound, type Member, isActive } from './member.js';
 
 /** What the comms tools need from the mob: the roster and a way to queue work for a member. */
 export interface CommsHost {
   readonly mobId: string;
+  /** The bound of one peer message body (a longer one is refused with `MessageTooLarge`). */
+  readonly maxMessageBytes: number;
   member(id: string): Member | undefined;
   enqueue(target: Member, item: Inbound, mode: HandlingMode): void;
 }
@@ -30,6 +33,7 @@ function sendPeer(
       `peer_not_found_or_not_trusted: '${peerId}' is not a wired peer of '${from.id}' (call peers to list wired peers)`,
     );
   }
+  requireMessageSize(body, host.maxMessageBytes, { memberId: peerId, field: 'send_message: body' });
   host.enqueue(target, { kind: 'peer', from: from.id, body }, mode === 'steer' ? 'steer' : 'queue');
   return { sent: true, peer_id: peerId };
 }

@@ -3,6 +3,7 @@ import type { MobDefinition, Profile } from '../definition.js';
 import { resolveLlmClient } from '../llm/resolve.js';
 import type { LlmClient } from '../llm/types.js';
 import type { SpawnMemberSpec } from '../types.js';
+import { type HistoryLimits, MemberHistory } from './history.js';
 import type { Member } from './member.js';
 import { profileSystemPrompt } from './prompt.js';
 import type { EmbeddedMobOptions, EmbeddedMobTuning } from './types.js';
@@ -20,6 +21,7 @@ export class MemberFactory {
     private readonly definition: MobDefinition,
     private readonly llm: EmbeddedMobOptions['llm'],
     private readonly tuning: EmbeddedMobTuning,
+    private readonly historyLimits: HistoryLimits,
   ) {}
 
   /** A new active member of `profile` from `spec` (its session is `resumeSessionId`, or a fresh one). */
@@ -37,7 +39,7 @@ export class MemberFactory {
       labels: spec.labels ?? {},
       state: 'active',
       wired: new Set(),
-      history: [],
+      history: new MemberHistory(this.historyLimits),
       inbox: [],
       lock: Promise.resolve(),
       pumpScheduled: false,

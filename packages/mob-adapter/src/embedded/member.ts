@@ -1,8 +1,9 @@
 import type { Profile, RuntimeMode } from '../definition.js';
 import { MobRuntimeError } from '../errors.js';
-import type { LlmClient, LlmMessage } from '../llm/types.js';
+import type { LlmClient } from '../llm/types.js';
 import { contentText } from '../spec.js';
 import type { ContentInput, MemberSnapshot, MemberState, SpawnMemberSpec } from '../types.js';
+import type { MemberHistory } from './history.js';
 
 /** Work waiting for a member: a host message or a peer message. */
 export type Inbound = { kind: 'external'; content: ContentInput } | { kind: 'peer'; from: string; body: string };
@@ -17,7 +18,8 @@ export interface Member {
   labels: Record<string, string>;
   state: MemberState;
   wired: Set<string>;
-  history: LlmMessage[];
+  /** The conversation, bounded by bytes and count (`historyMaxBytes`, `historyMaxMessages`). */
+  history: MemberHistory;
   inbox: Inbound[];
   /** Serializes the member's runs (and retirement behind them). */
   lock: Promise<void>;

@@ -2,6 +2,7 @@ import { type AgentEventPayload, type Clock, systemClock } from '@mobkit/core';
 import type { MobDefinition } from '../definition.js';
 import { MobRuntimeError, invalidInput, memberNotFound, notExternallyAddressable, requireMemberId } from '../errors.js';
 import type { LlmMessage } from '../llm/types.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, positiveLimit, requireMessageSize } from '../message-size.js';
 import { CursorLog, EventFanout, type MobLogEvent } from '../shared/event-log.js';
 import { applyReconcile, byMemberId, planReconcile, spawnAll, withLabel } from '../shared/roster.js';
 import { normalizeSpawnSpec, requireContent } from '../spec.js';
@@ -21,6 +22,7 @@ import type {
   SubscribeOptions,
 } from '../types.js';
 import { type AgentLoopHost, runAgent } from './agent-loop.js';
+import { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_MAX_MESSAGES, type HistoryLimits } from './history.js';
 import { type Inbound, type Member, isActive, snapshotOf, withLock } from './member.js';
 import { MemberFactory } from './member-factory.js';
 import { Roster } from './roster.js';
@@ -34,6 +36,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
   readonly clock: Clock;
   readonly tuning: EmbeddedMobTuning;
   readonly tools: MemberTools;
+  readonly maxMessageBytes: number;
   private state: MobStatus = 'Creating';
   private readonly roster: Roster;
   private readonly fanout = new EventFanout();
@@ -47,12 +50,18 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     this.mobId = definition.id;
     this.tuning = options.options ?? {};
     this.clock = this.tuning.clock ?? systemClock;
-    this.members = new MemberFactory(definition, options.llm, this.tuning);
+    this.maxMessageBytes = positiveLimit(this.tuning.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes');
+    const historyLimits: HistoryLimits = {
+      maxBytes: positiveLimit(this.tuning.historyMaxBytes, DEFAULT_HISTORY_MAX_BYTES, 'historyMaxBytes'),
+      maxMessages: positiveLimit(this.tuning.historyMaxMessages, DEFAULT_HISTORY_MAX_MESSAGES, 'historyMaxMessages'),
+    };
+    this.members = new MemberFactory(definition, options.llm, this.tuning, historyLimits);
     this.log = new CursorLog(this.tuning.eventLogLimit ?? 10_000);
     this.roster = new Roster(definition, (event) => this.logEvent(event));
     this.tools = new MemberTools(
       {
         mobId: this.mobId,
+        maxMessageBytes: this.maxMessageBytes,
         member: (id) => this.roster.get(id),
         enqueue: (target, item, mode) => this.enqueue(target, item, mode),
       },
@@ -155,6 +164,11 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
         { details: { profile: profile.name, memberId: spec.meerkatId, field: `profiles.${profile.name}.tools.comms` } },
       );
     }
+    if (spec.initialMessage !== undefined)
+      requireMessageSize(spec.initialMessage, this.maxMessageBytes, {
+        memberId: spec.meerkatId,
+        field: 'initial_message',
+      });
     const member = this.members.create(spec, profile);
     this.roster.add(member);
     this.logEvent({
@@ -231,7 +245,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
   history(memberId: string): LlmMessage[] {
     const m = this.roster.get(memberId);
     if (!m) throw memberNotFound(memberId);
-    return structuredClone(m.history);
+    return structuredClone(m.history.messages());
   }
 
   // ---- wiring -------------------------------------------------------------
@@ -251,6 +265,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
   async sendMessage(memberId: string, content: ContentInput, options: SendOptions = {}): Promise<string> {
     requireMemberId(memberId);
     requireContent(content);
+    requireMessageSize(content, this.maxMessageBytes, { memberId, field: 'content' });
     this.requireRunning('send a message');
     const m = this.roster.active(memberId);
     if (!m.profile.externalAddressable) throw notExternallyAddressable(m.id, m.profile.name);
@@ -267,6 +282,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
   async runTurn(memberId: string, prompt: ContentInput, options: RunTurnOptions = {}): Promise<RunResult> {
     requireMemberId(memberId);
     requireContent(prompt, 'prompt');
+    requireMessageSize(prompt, this.maxMessageBytes, { memberId, field: 'prompt' });
     this.requireRunning('run a turn');
     const m = this.roster.active(memberId);
     this.busy++;

@@ -38,6 +38,19 @@ export interface EmbeddedMobTuning {
    * backoff, tool timeouts and `waitForIdle`'s timeout. Pass a `ManualClock` to test timing.
    */
   clock?: Clock;
+  /**
+   * The most UTF-8 bytes of conversation each member keeps in memory (default 8 MiB). Past it, the
+   * oldest exchanges are evicted first; the system prompt and the run in progress never are.
+   */
+  historyMaxBytes?: number;
+  /** The most messages each member keeps in memory (default 1,000), evicted like `historyMaxBytes`. */
+  historyMaxMessages?: number;
+  /**
+   * The largest single message in UTF-8 bytes (default 1 MiB): a bigger host send, prompt, initial
+   * message or peer message is refused with `MessageTooLarge` and nothing is kept; a bigger tool
+   * result is truncated to it, with a note saying so.
+   */
+  maxMessageBytes?: number;
   /** How many mob log events to keep for `events()` (default 10,000). */
   eventLogLimit?: number;
   /** Extra tools for members. */

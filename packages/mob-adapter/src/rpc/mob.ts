@@ -1,6 +1,7 @@
 import { type Clock, agentEventPayloadFromWire, systemClock } from '@mobkit/core';
 import type { MobDefinition } from '../definition.js';
 import { MobRuntimeError, memberNotFound, requireMemberId } from '../errors.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, positiveLimit, requireMessageSize } from '../message-size.js';
 import { EventFanout, type MobLogEvent } from '../shared/event-log.js';
 import { applyReconcile, byMemberId, planReconcile, spawnAll, withLabel } from '../shared/roster.js';
 import { SpawnMemberSpec as SpawnSpecs, normalizeSpawnSpec, requireContent } from '../spec.js';
@@ -61,6 +62,8 @@ export interface RkatRpcMobOptions {
   contractVersions?: string[];
   /** The time seam (default core's `systemClock`): timestamps the server leaves out, the poll waits and `waitForIdle`'s timeout. */
   clock?: Clock;
+  /** The largest single message in UTF-8 bytes (default 1 MiB); a bigger one is refused with `MessageTooLarge` before it is sent. */
+  maxMessageBytes?: number;
 }
 
 /** The rkat-rpc mob: the {@link MobRuntime} port plus access to the process. */
@@ -77,6 +80,7 @@ export interface RkatRpcMob extends MobRuntime {
 interface Settings {
   pollIntervalMs: number;
   clock: Clock;
+  maxMessageBytes: number;
 }
 
 class RkatRpcMobImpl implements RkatRpcMob {
@@ -186,6 +190,11 @@ class RkatRpcMobImpl implements RkatRpcMob {
 
   async spawn(rawSpec: SpawnMemberSpec): Promise<MemberSnapshot> {
     const spec = normalizeSpawnSpec(rawSpec);
+    if (spec.initialMessage !== undefined)
+      requireMessageSize(spec.initialMessage, this.settings.maxMessageBytes, {
+        memberId: spec.meerkatId,
+        field: 'initial_message',
+      });
     const { meerkat_id, resume_session_id, ...wire } = SpawnSpecs.toWire(spec);
     const params: Record<string, unknown> = { mob_id: this.mobId, ...wire, agent_identity: meerkat_id };
     if (resume_session_id) params.launch_mode = { mode: 'resume', bridge_session_id: resume_session_id };
@@ -270,6 +279,7 @@ class RkatRpcMobImpl implements RkatRpcMob {
   async sendMessage(memberId: string, content: ContentInput, options: SendOptions = {}): Promise<string> {
     requireMemberId(memberId);
     requireContent(content);
+    requireMessageSize(content, this.settings.maxMessageBytes, { memberId, field: 'content' });
     const r = await this.send(memberId, content, options);
     return (await this.memberStatus(memberId))?.current_session_id ?? r.member_ref ?? memberId;
   }
@@ -277,6 +287,7 @@ class RkatRpcMobImpl implements RkatRpcMob {
   async runTurn(memberId: string, prompt: ContentInput, options: RunTurnOptions = {}): Promise<RunResult> {
     requireMemberId(memberId);
     requireContent(prompt, 'prompt');
+    requireMessageSize(prompt, this.settings.maxMessageBytes, { memberId, field: 'prompt' });
     const member = (await this.wireMembers()).find((m) => m.agent_identity === memberId);
     if (!member) throw memberNotFound(memberId);
     if (options.signal?.aborted)
@@ -382,6 +393,7 @@ export async function createRkatRpcMob(
   options: RkatRpcMobOptions = {},
 ): Promise<RkatRpcMob> {
   const command = options.command ?? process.env.MEERKAT_BIN_PATH ?? 'rkat-rpc';
+  const maxMessageBytes = positiveLimit(options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes');
   const client = RkatRpcClient.start({
     command,
     args: options.args ?? [],
@@ -398,6 +410,7 @@ export async function createRkatRpcMob(
     const mob = new RkatRpcMobImpl(client, created.mob_id, definition, version, {
       pollIntervalMs: options.pollIntervalMs ?? 100,
       clock: options.clock ?? systemClock,
+      maxMessageBytes,
     });
     await mob.openStream();
     return mob;

@@ -29,6 +29,11 @@ export const mobErrorCodes = {
     http: 400,
     summary: 'a member cannot be wired (e.g. its profile has tools.comms = false)',
   },
+  MessageTooLarge: {
+    rpc: -32602,
+    http: 413,
+    summary: 'one message (host send, prompt, initial or peer message) is larger than the max_message_bytes limit',
+  },
   UnsupportedForMode: { rpc: -32602, http: 400, summary: "the operation is not valid for the member's runtime_mode" },
   TopologyViolation: { rpc: -32602, http: 403, summary: 'the mob topology forbids this dispatch' },
   MobBusy: {
