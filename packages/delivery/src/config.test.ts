@@ -71,7 +71,7 @@ describe('delivery TOML', () => {
       {
         field: 'delivery.ledger',
         message:
-          'delivery.ledger: unknown key; allowed: ledger_path, history_limit, in_flight, max_backoff_ms, trusted_capacity',
+          'delivery.ledger: unknown key; allowed: ledger_path, history_limit, idempotency_key_limit, idempotency_key_ttl_ms, in_flight, max_backoff_ms, trusted_capacity',
       },
     ]);
     const email = expectMobKitError(
@@ -87,7 +87,7 @@ describe('delivery TOML', () => {
     ]);
     expect(
       expectMobKitError(() => parseDeliveryConfig('[sinks.hook]\ntype = "webhook"\nheader = {}\n', 'c')).message,
-    ).toBe('invalid c: sinks.hook.header: unknown key; allowed: type, url, timeout_ms, headers');
+    ).toBe('invalid c: sinks.hook.header: unknown key; allowed: type, url, timeout_ms, headers, secret, secret_env');
     expect(expectMobKitError(() => parseDeliveryConfig('[sinks.memory]\nsize = 3\n', 'c')).message).toBe(
       'invalid c: sinks.memory.size: unknown key; allowed: type',
     );

@@ -14,6 +14,10 @@ const WebhookSinkConfig = closedObject({
   url: z.url({ protocol: /^https?$/ }).optional(),
   timeout_ms: positive.optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /** Standard Webhooks signing secret, `whsec_<base64>` (prefer `secret_env`, which keeps it out of the file). */
+  secret: z.string().min(1).optional(),
+  /** Name of the environment variable holding the signing secret. */
+  secret_env: z.string().min(1).optional(),
 });
 const EmailSinkConfig = closedObject({
   type: z.literal('email'),
@@ -38,6 +42,8 @@ export const DeliveryConfigWireSchema = closedObject({
   delivery: closedObject({
     ledger_path: z.string().min(1).optional(),
     history_limit: positive.optional(),
+    idempotency_key_limit: positive.optional(),
+    idempotency_key_ttl_ms: positive.optional(),
     in_flight: z.enum(['wait', 'reject']).optional(),
     max_backoff_ms: z.number().int().min(0).optional(),
     trusted_capacity: positive.optional(),
@@ -49,7 +55,12 @@ export const DeliveryConfigWireSchema = closedObject({
 export interface DeliveryConfig {
   /** Absolute ledger path (relative paths resolve against the config file), or none for in-memory. */
   ledgerPath?: string;
+  /** Records kept in the history (`history_limit`). */
   historyLimit?: number;
+  /** Finished idempotency keys honoured (`idempotency_key_limit`), independent of the history. */
+  idempotencyKeyLimit?: number;
+  /** How long a finished idempotency key is honoured, ms (`idempotency_key_ttl_ms`). */
+  idempotencyKeyTtlMs?: number;
   inFlight?: 'wait' | 'reject';
   maxBackoffMs?: number;
   /** How many caller-pinned resolutions the module remembers (default 4096). */
@@ -89,6 +100,8 @@ export function parseDeliveryConfig(
   if (d.ledger_path !== undefined)
     config.ledgerPath = isAbsolute(d.ledger_path) ? d.ledger_path : resolve(baseDir, d.ledger_path);
   if (d.history_limit !== undefined) config.historyLimit = d.history_limit;
+  if (d.idempotency_key_limit !== undefined) config.idempotencyKeyLimit = d.idempotency_key_limit;
+  if (d.idempotency_key_ttl_ms !== undefined) config.idempotencyKeyTtlMs = d.idempotency_key_ttl_ms;
   if (d.in_flight !== undefined) config.inFlight = d.in_flight;
   if (d.max_backoff_ms !== undefined) config.maxBackoffMs = d.max_backoff_ms;
   if (d.trusted_capacity !== undefined) config.trustedCapacity = d.trusted_capacity;
@@ -101,10 +114,12 @@ export function parseDeliveryConfig(
       config.sinks[name] = new MemorySink();
     } else if (type === 'webhook') {
       const c = parseWithSchema(WebhookSinkConfig, withType, what);
+      const secret = webhookSecret(c, source, `sinks.${name}`, env);
       config.sinks[name] = new WebhookSink({
         ...(c.url === undefined ? {} : { url: c.url }),
         ...(c.timeout_ms === undefined ? {} : { timeoutMs: c.timeout_ms }),
         ...(c.headers === undefined ? {} : { headers: c.headers }),
+        ...(secret === undefined ? {} : { secret }),
       });
     } else if (type === 'email') {
       const c = parseWithSchema(EmailSinkConfig, withType, what);
@@ -151,6 +166,30 @@ export function parseDeliveryConfig(
     }
   }
   return config;
+}
+
+/** The webhook signing secret from `secret` or the variable `secret_env` names (not both; a named variable must be set). */
+function webhookSecret(
+  c: { secret?: string | undefined; secret_env?: string | undefined },
+  source: string,
+  path: string,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  if (c.secret !== undefined && c.secret_env !== undefined) {
+    throw new MobKitError('InvalidConfig', `${source}: ${path}: give secret or secret_env, not both`, {
+      details: { field: `${path}.secret_env` },
+    });
+  }
+  if (c.secret_env === undefined) return c.secret;
+  const secret = env[c.secret_env];
+  if (secret === undefined || secret === '') {
+    throw new MobKitError(
+      'InvalidConfig',
+      `${source}: ${path}.secret_env: environment variable ${c.secret_env} is not set (it must hold the whsec_… signing secret)`,
+      { details: { field: `${path}.secret_env`, env: c.secret_env } },
+    );
+  }
+  return secret;
 }
 
 /** Reads and parses a delivery TOML file (relative ledger paths resolve against its directory). */

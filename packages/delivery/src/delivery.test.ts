@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ManualClock, MobKitError, isMobKitError } from '@mobkit/core';
 import { Issuer, advanceOnSleep, codeOf } from '../test/fixtures.js';
 import {
+  DELIVERY_ID_PATTERN,
   DeliveryService,
   MemoryLedger,
   MemorySink,
@@ -21,6 +22,8 @@ function setup(
     sinks?: Record<string, SinkAdapter>;
     clock?: ManualClock;
     historyLimit?: number;
+    idempotencyKeyLimit?: number;
+    idempotencyKeyTtlMs?: number;
     inFlight?: 'wait' | 'reject';
   } = {},
 ) {
@@ -35,6 +38,8 @@ function setup(
     clock,
     emit: (e) => events.push(e),
     ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
+    ...(options.idempotencyKeyLimit === undefined ? {} : { idempotencyKeyLimit: options.idempotencyKeyLimit }),
+    ...(options.idempotencyKeyTtlMs === undefined ? {} : { idempotencyKeyTtlMs: options.idempotencyKeyTtlMs }),
     ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
   });
   return { issuer, memory, clock, sleeps, events, delivery };
@@ -46,7 +51,7 @@ describe('send: trust checks in order', () => {
     const r = issuer.issue({ recipient: 'user@example.com' });
     const record = await delivery.send({ resolution: r, payload: { text: 'hi' }, idempotencyKey: 'k1' });
     expect(record).toMatchObject({
-      deliveryId: 'delivery-000000',
+      deliveryId: expect.stringMatching(DELIVERY_ID_PATTERN),
       routeId: r.routeId,
       status: 'sent',
       sinkAdapter: 'memory',
@@ -486,32 +491,84 @@ describe('history and events', () => {
     expect(() => delivery.history({ limit: 0 })).toThrow(/limit/);
   });
 
-  it('keeps 200 by default; an evicted key sends anew', async () => {
+  it('keeps 200 records by default; a key outlives its record leaving the history', async () => {
     const { issuer, delivery, memory } = setup();
     const r = issuer.issue({ recipient: 'a', rateLimitPerMinute: 1000 });
     const first = await delivery.send({ resolution: r, payload: 'p', idempotencyKey: 'first' });
     for (let i = 0; i < 200; i++) await delivery.send({ resolution: r, payload: i });
     expect(delivery.history({ limit: 200 })).toHaveLength(200);
     expect(delivery.history({ limit: 200 })[0]?.payload).toBe(0);
-    const again = await delivery.send({ resolution: r, payload: 'p', idempotencyKey: 'first' });
-    expect(again.deliveryId).not.toBe(first.deliveryId);
-    expect(memory.messages).toHaveLength(202);
+    expect(await delivery.send({ resolution: r, payload: 'p', idempotencyKey: 'first' })).toBe(first);
+    expect(await codeOf(delivery.send({ resolution: r, payload: 'q', idempotencyKey: 'first' }))).toBe(
+      'IdempotencyPayloadMismatch',
+    );
+    expect(memory.messages).toHaveLength(201);
+  });
+
+  it('idempotency keys have their own retention: a count limit (oldest leave first) and an age', async () => {
+    const clock = new ManualClock(0);
+    const { issuer, delivery, memory } = setup({
+      clock,
+      historyLimit: 1,
+      idempotencyKeyLimit: 2,
+      idempotencyKeyTtlMs: 1_000,
+    });
+    const r = issuer.issue({ recipient: 'a', rateLimitPerMinute: 1000 });
+    const k1 = await delivery.send({ resolution: r, payload: 1, idempotencyKey: 'k1' });
+    const k2 = await delivery.send({ resolution: r, payload: 2, idempotencyKey: 'k2' });
+    // History keeps one record, but both keys are honoured.
+    expect(delivery.history().map((x) => x.deliveryId)).toEqual([k2.deliveryId]);
+    expect(await delivery.send({ resolution: r, payload: 1, idempotencyKey: 'k1' })).toBe(k1);
+    expect(memory.messages).toHaveLength(2);
+    // A third key pushes the oldest (k1) out: it is a new delivery again.
+    await delivery.send({ resolution: r, payload: 3, idempotencyKey: 'k3' });
+    expect(await delivery.send({ resolution: r, payload: 2, idempotencyKey: 'k2' })).toBe(k2);
+    const k1again = await delivery.send({ resolution: r, payload: 'new', idempotencyKey: 'k1' });
+    expect(k1again.deliveryId).not.toBe(k1.deliveryId);
+    expect(memory.messages).toHaveLength(4);
+    // After the ttl a key is no longer honoured; just before, it is.
+    clock.advance(1_000);
+    expect(await delivery.send({ resolution: r, payload: 'new', idempotencyKey: 'k1' })).toBe(k1again);
+    clock.advance(1);
+    expect((await delivery.send({ resolution: r, payload: 'newer', idempotencyKey: 'k1' })).status).toBe('sent');
+    expect(memory.messages).toHaveLength(5);
+    expect(() => new DeliveryService({ sinks: {}, trusted: issuer, idempotencyKeyLimit: 0 })).toThrow(
+      /idempotencyKeyLimit: must be a positive integer/,
+    );
+  });
+
+  it('keyless sends are never deduplicated, and every delivery id is new (time-ordered, unique per process run)', async () => {
+    const { issuer, delivery, memory } = setup();
+    const r = issuer.issue({ recipient: 'a', rateLimitPerMinute: 1000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await delivery.send({ resolution: r, payload: 'same' })).deliveryId);
+    expect(memory.messages).toHaveLength(3);
+    for (const id of ids) expect(id).toMatch(DELIVERY_ID_PATTERN);
+    expect([...ids].sort()).toEqual(ids); // the ManualClock stands still: the counter keeps them in order
+    // A second service (a restart without a ledger) never hands out the ids of the first.
+    const restarted = setup({ clock: new ManualClock(0) });
+    const again = await restarted.delivery.send({
+      resolution: restarted.issuer.issue({ recipient: 'a' }),
+      payload: 'same',
+    });
+    expect(ids).not.toContain(again.deliveryId);
   });
 
   it('emits delivery/send with the record summary, stamped at the final attempt', async () => {
     const clock = new ManualClock(1_000);
     const { issuer, delivery, events } = setup({ clock });
     const record = await delivery.send({ resolution: issuer.issue({ recipient: 'a' }), payload: 1 });
+    expect(record.deliveryId).toMatch(DELIVERY_ID_PATTERN);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
-      eventId: 'evt-delivery-000000',
+      eventId: `evt-${record.deliveryId}`,
       source: 'module',
       timestampMs: record.finalAttemptMs,
       event: {
         kind: 'module',
         module: 'delivery',
         eventType: 'send',
-        payload: { delivery_id: 'delivery-000000', recipient: 'a', sink: 'memory', status: 'sent' },
+        payload: { delivery_id: record.deliveryId, recipient: 'a', sink: 'memory', status: 'sent' },
       },
     });
   });
@@ -540,8 +597,9 @@ describe('history and events', () => {
     const resolution = issuer.issue({ recipient: 'a' });
     const record = await delivery.send({ resolution, payload: { n: 1 }, idempotencyKey: 'k' });
     const wire = deliveryRecordToWire(record);
+    expect(record.deliveryId).toMatch(DELIVERY_ID_PATTERN);
     expect(wire).toEqual({
-      delivery_id: 'delivery-000000',
+      delivery_id: record.deliveryId,
       route_id: record.routeId,
       recipient: 'a',
       sink: 'memory',

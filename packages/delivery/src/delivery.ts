@@ -4,11 +4,11 @@ import {
   MobKitError,
   type ModuleEvent,
   type TrustedResolutionLookup,
-  sequenceId,
   systemClock,
 } from '@mobkit/core';
 import { attemptDelivery } from './attempts.js';
 import { checkIssued, checkKey, copyPayload, readRequestKeys } from './checks.js';
+import { DeliveryIdSource } from './delivery-id.js';
 import { IdempotencyIndex, scopedKeyOf } from './idempotency.js';
 import { type DeliveryLedger, FileLedger, type LedgerEntry } from './ledger.js';
 import { freezeRecord, readLedger } from './ledger-replay.js';
@@ -16,6 +16,8 @@ import { RateLimiter } from './rate-limit.js';
 import {
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_PAGE,
+  DEFAULT_IDEMPOTENCY_KEY_LIMIT,
+  DEFAULT_IDEMPOTENCY_KEY_TTL_MS,
   type DeliveryAttemptWire,
   type DeliveryHistoryQuery,
   type DeliveryRecord,
@@ -64,8 +66,15 @@ export interface DeliveryServiceOptions {
    * injectable in-memory one (for tests).
    */
   ledger?: DeliveryLedger;
-  /** Records kept (and idempotency keys honoured); default 200. */
+  /** Records kept in the history; default 200 (idempotency keys have their own retention). */
   historyLimit?: number;
+  /**
+   * Finished idempotency keys honoured (the oldest leave first); default 10 000, independent of
+   * `historyLimit`. A key that left is a new delivery when it is used again.
+   */
+  idempotencyKeyLimit?: number;
+  /** How long a finished idempotency key is honoured after its delivery (ms); default 24 h. */
+  idempotencyKeyTtlMs?: number;
   /** Longest wait between attempts (default 30 000 ms); backoff doubles per attempt up to this. */
   maxBackoffMs?: number;
   /** A duplicate of an in-flight send waits for it (`wait`, default) or fails with `IdempotencyInFlight`. */
@@ -108,7 +117,7 @@ export class DeliveryService {
   private readonly idempotency: IdempotencyIndex;
 
   private readonly records: DeliveryRecord[] = [];
-  private nextSeq = 0;
+  private readonly ids = new DeliveryIdSource();
   private lastEventMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: DeliveryServiceOptions) {
@@ -117,12 +126,12 @@ export class DeliveryService {
     this.trusted = options.trusted;
     this.clock = options.clock ?? systemClock;
     this.ledger = options.ledger;
-    this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
-    if (!Number.isInteger(this.historyLimit) || this.historyLimit < 1) {
-      throw new MobKitError('InvalidConfig', `historyLimit: must be a positive integer, got ${this.historyLimit}`);
-    }
+    this.historyLimit = positiveOption('historyLimit', options.historyLimit, DEFAULT_HISTORY_LIMIT);
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.idempotency = new IdempotencyIndex(options.inFlight ?? 'wait');
+    this.idempotency = new IdempotencyIndex(options.inFlight ?? 'wait', {
+      limit: positiveOption('idempotencyKeyLimit', options.idempotencyKeyLimit, DEFAULT_IDEMPOTENCY_KEY_LIMIT),
+      ttlMs: positiveOption('idempotencyKeyTtlMs', options.idempotencyKeyTtlMs, DEFAULT_IDEMPOTENCY_KEY_TTL_MS),
+    });
     this.rateLimiter = new RateLimiter(this.clock.nowMs());
     if (this.ledger !== undefined) this.replay(this.ledger.replay());
   }
@@ -172,7 +181,7 @@ export class DeliveryService {
     const { routeId, key } = readRequestKeys(request);
     const scopedKey = key === undefined || key === '' ? undefined : scopedKeyOf(routeId, key);
     const current = this.trusted.get(routeId);
-    const known = scopedKey === undefined ? undefined : this.idempotency.known(scopedKey, current);
+    const known = scopedKey === undefined ? undefined : this.idempotency.known(scopedKey, current, this.clock.nowMs());
     // A key that outlived the trusted cache keeps a canonical copy of its resolution.
     const issued = checkIssued(request.resolution, routeId, current ?? known?.resolution);
     checkKey(key);
@@ -186,7 +195,7 @@ export class DeliveryService {
     const adapter = this.adapterFor(issued.sink);
     const reservation = this.rateLimiter.reserve(issued, this.clock.nowMs());
     const admitted: Admitted = {
-      deliveryId: sequenceId('delivery', this.nextSeq++),
+      deliveryId: this.ids.next(this.clock.nowMs()),
       issued,
       adapter,
       payload,
@@ -279,8 +288,9 @@ export class DeliveryService {
     payloadJson: string,
   ): void {
     this.records.push(record);
-    if (scopedKey !== undefined) this.idempotency.remember(scopedKey, { record, resolution, payloadJson });
-    while (this.records.length > this.historyLimit) this.idempotency.evicted(this.records.shift() as DeliveryRecord);
+    if (scopedKey !== undefined)
+      this.idempotency.remember(scopedKey, { record, resolution, payloadJson, atMs: record.finalAttemptMs });
+    if (this.records.length > this.historyLimit) this.records.splice(0, this.records.length - this.historyLimit);
   }
 
   private emit(record: DeliveryRecord): void {
@@ -353,9 +363,9 @@ export class DeliveryService {
     }
   }
 
-  /** Rebuilds records, idempotency keys and the id sequence from ledger entries (see {@link readLedger}). */
+  /** Rebuilds records and idempotency keys from ledger entries (see {@link readLedger}). */
   private replay(entries: Iterable<LedgerEntry>): void {
-    const { deliveries, nextSeq } = readLedger(entries);
+    const deliveries = readLedger(entries);
     for (const { record, resolution, interrupted } of deliveries) {
       registerRecord(record);
       const scoped =
@@ -371,6 +381,13 @@ export class DeliveryService {
           .catch(() => undefined);
       }
     }
-    this.nextSeq = nextSeq;
   }
+}
+
+/** A positive integer option, or its default; `InvalidConfig` naming the option otherwise. */
+function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new MobKitError('InvalidConfig', `${name}: must be a positive integer, got ${n}`);
+  return n;
 }

@@ -6,6 +6,14 @@ interface KnownKey {
   record: DeliveryRecord;
   resolution: DeliveryResolution;
   payloadJson: string;
+  /** When the key was remembered (clock ms); it is honoured until `atMs + ttlMs`. */
+  atMs: number;
+}
+
+/** How long finished idempotency keys are honoured: at most `limit` keys (oldest leave first), each for `ttlMs`. */
+export interface KeyRetention {
+  limit: number;
+  ttlMs: number;
 }
 
 /** The fields a resolution is compared on (camelCase name, wire name for messages). */
@@ -46,16 +54,26 @@ export class IdempotencyIndex {
   private readonly keys = new Map<string, KnownKey>();
   private readonly running = new Map<string, { payloadJson: string; done: Promise<DeliveryRecord> }>();
 
-  /** @param inFlightMode a duplicate of an in-flight send waits for it, or fails with `IdempotencyInFlight`. */
-  constructor(private readonly inFlightMode: 'wait' | 'reject') {}
+  /**
+   * @param inFlightMode a duplicate of an in-flight send waits for it, or fails with `IdempotencyInFlight`.
+   * @param retention how many finished keys are kept and for how long (independent of the history).
+   */
+  constructor(
+    private readonly inFlightMode: 'wait' | 'reject',
+    private readonly retention: KeyRetention,
+  ) {}
 
   /**
    * The finished delivery under `scopedKey`, if it went along the resolution currently trusted
    * under its route id (`current`; route ids restart with a restarted router) or nothing is
    * trusted there any more (the key keeps its own copy of the resolution).
    */
-  known(scopedKey: string, current: DeliveryResolution | undefined): KnownKey | undefined {
-    const stored = this.keys.get(scopedKey);
+  known(scopedKey: string, current: DeliveryResolution | undefined, nowMs: number): KnownKey | undefined {
+    let stored = this.keys.get(scopedKey);
+    if (stored !== undefined && nowMs - stored.atMs > this.retention.ttlMs) {
+      this.keys.delete(scopedKey);
+      stored = undefined;
+    }
     return stored !== undefined && (current === undefined || sameResolution(current, stored.resolution))
       ? stored
       : undefined;
@@ -100,16 +118,22 @@ export class IdempotencyIndex {
     this.running.delete(scopedKey);
   }
 
-  /** Remembers a finished delivery under its key. */
+  /**
+   * Remembers a finished delivery under its key (as the newest key), then forgets the oldest keys
+   * beyond the retention limit and those older than its ttl, as of `entry.atMs`.
+   */
   remember(scopedKey: string, entry: KnownKey): void {
+    this.keys.delete(scopedKey);
     this.keys.set(scopedKey, entry);
+    for (const [key, known] of this.keys) {
+      if (this.keys.size <= this.retention.limit && entry.atMs - known.atMs <= this.retention.ttlMs) break;
+      this.keys.delete(key);
+    }
   }
 
-  /** Forgets `record`'s key when the record leaves the history (a newer record under the same key stays). */
-  evicted(record: DeliveryRecord): void {
-    if (record.idempotencyKey === undefined) return;
-    const scoped = scopedKeyOf(record.routeId, record.idempotencyKey);
-    if (this.keys.get(scoped)?.record === record) this.keys.delete(scoped);
+  /** Number of finished keys honoured now (for diagnostics and tests). */
+  get size(): number {
+    return this.keys.size;
   }
 
   /** The promises of the sends still in flight. */

@@ -9,6 +9,8 @@
 export {
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_PAGE,
+  DEFAULT_IDEMPOTENCY_KEY_LIMIT,
+  DEFAULT_IDEMPOTENCY_KEY_TTL_MS,
   DELIVERY_TARGET_MODULE,
   RATE_WINDOW_MS,
   DeliveryResolutionWireSchema,
@@ -45,6 +47,7 @@ export {
 /** Where delivery looks up issued resolutions (declared once, in `@mobkit/core`; re-exported for existing imports). */
 export type { TrustedResolutionLookup } from '@mobkit/core';
 export { PinnedResolutions } from './pinned.js';
+export { DELIVERY_ID_PATTERN } from './delivery-id.js';
 export {
   FileLedger,
   MemoryLedger,
@@ -56,6 +59,11 @@ export {
 export { SinkError, type SinkAdapter, type SinkMessage, type SinkOutcome } from './sinks/types.js';
 export { MemorySink, type MemorySinkOptions } from './sinks/memory.js';
 export { WebhookSink, type WebhookSinkOptions, type WebhookBody } from './sinks/webhook.js';
+export {
+  verifyWebhookSignature,
+  DEFAULT_WEBHOOK_TOLERANCE_S,
+  type WebhookHeaders,
+} from './sinks/webhook-signature.js';
 export { MobMemberSink, type MobMemberHandler } from './sinks/mob-member.js';
 export { EmailSink, type EmailSinkOptions } from './sinks/email.js';
 export { parseDeliveryConfig, loadDeliveryConfig, DeliveryConfigWireSchema, type DeliveryConfig } from './config.js';

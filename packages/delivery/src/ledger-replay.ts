@@ -27,7 +27,7 @@ const INTERRUPTED = 'interrupted: the runtime stopped before this delivery finis
  * A delivery that began but never finished (the process died mid-delivery), recorded as failed
  * rather than risking a second send of a payload that may already have been handed over.
  */
-function interruptedRecord(begin: LedgerBeginEntry, resolution: DeliveryResolution): DeliveryRecord {
+export function interruptedRecord(begin: LedgerBeginEntry, resolution: DeliveryResolution): DeliveryRecord {
   return freezeRecord({
     deliveryId: begin.delivery_id,
     routeId: resolution.routeId,
@@ -45,32 +45,24 @@ function interruptedRecord(begin: LedgerBeginEntry, resolution: DeliveryResoluti
 
 /**
  * Reads ledger entries (oldest first) into the deliveries they describe, decoded with the record
- * and resolution codecs: finished ones in ledger order, then interrupted ones; and the next
- * delivery sequence number (one past the highest id seen).
+ * and resolution codecs: finished ones in ledger order, then interrupted ones.
  */
-export function readLedger(entries: Iterable<LedgerEntry>): { deliveries: ReplayedDelivery[]; nextSeq: number } {
+export function readLedger(entries: Iterable<LedgerEntry>): ReplayedDelivery[] {
   const open = new Map<string, LedgerBeginEntry>();
   const deliveries: ReplayedDelivery[] = [];
-  let maxSeq = -1;
-  const seqOf = (id: string) => {
-    const m = /^delivery-(\d+)$/.exec(id);
-    if (m) maxSeq = Math.max(maxSeq, Number(m[1]));
-  };
   for (const entry of entries) {
     if (entry.kind === 'begin') {
       open.set(entry.delivery_id, entry);
-      seqOf(entry.delivery_id);
       continue;
     }
     const record = freezeRecord(DeliveryRecordSchema.parse(entry.record));
     const resolution = DeliveryResolutionSchema.parse(entry.resolution);
     open.delete(record.deliveryId);
-    seqOf(record.deliveryId);
     deliveries.push({ record, resolution, interrupted: false });
   }
   for (const begin of open.values()) {
     const resolution = DeliveryResolutionSchema.parse(begin.resolution);
     deliveries.push({ record: interruptedRecord(begin, resolution), resolution, interrupted: true });
   }
-  return { deliveries, nextSeq: maxSeq + 1 };
+  return deliveries;
 }

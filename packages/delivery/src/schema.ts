@@ -12,8 +12,12 @@ import { z } from 'zod';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-/** Default number of delivery records kept (and idempotency keys honoured). */
+/** Default number of delivery records kept in the history. */
 export const DEFAULT_HISTORY_LIMIT = 200;
+/** Default number of finished idempotency keys honoured (independent of the history). */
+export const DEFAULT_IDEMPOTENCY_KEY_LIMIT = 10_000;
+/** Default time a finished idempotency key is honoured: 24 h. */
+export const DEFAULT_IDEMPOTENCY_KEY_TTL_MS = 86_400_000;
 /** Default number of records `history()` returns. */
 export const DEFAULT_HISTORY_PAGE = 20;
 /** The module a resolution must target to be delivered here. */
@@ -55,7 +59,7 @@ export interface DeliveryAttempt {
 
 /** The outcome of one `send`. */
 export interface DeliveryRecord {
-  /** `delivery-000000`, `delivery-000001`, … */
+  /** Time-ordered and unique across restarts: `delivery-<ms base36>-<counter><random>` (`DELIVERY_ID_PATTERN`). */
   deliveryId: string;
   routeId: string;
   recipient: string;

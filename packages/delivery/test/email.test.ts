@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { DeliveryService, EmailSink } from '../src/index.js';
+import { DELIVERY_ID_PATTERN, DeliveryService, EmailSink } from '../src/index.js';
 import { Issuer } from './fixtures.js';
 
 interface Mail {
@@ -77,9 +77,10 @@ describe('email sink over SMTP on loopback (smtp-server)', () => {
     expect(mails[0]?.data).toContain('Subject: Your receipt');
     expect(mails[0]?.data).toContain('Thanks for your order.');
     // nodemailer normalises header-name case (X-Mobkit-Delivery-ID).
-    expect(mails[0]?.data).toMatch(/^x-mobkit-delivery-id: delivery-000000$/im);
+    expect(record.deliveryId).toMatch(DELIVERY_ID_PATTERN);
+    expect(mails[0]?.data).toMatch(new RegExp(`^x-mobkit-delivery-id: ${record.deliveryId}$`, 'im'));
     expect(mails[0]?.data).toMatch(/^x-mobkit-idempotency-key: order-1$/im);
-    expect(mails[0]?.data).toContain('Message-ID: <delivery-000000.route-000000@mobkit.local>');
+    expect(mails[0]?.data).toContain(`Message-ID: <${record.deliveryId}.route-000000@mobkit.local>`);
   });
 
   it('an SMTP 4xx is retried; a 5xx stops at once', async () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeliveryService, FileLedger, MemorySink, type LedgerEntry } from '../src/index.js';
+import { DELIVERY_ID_PATTERN, DeliveryService, FileLedger, MemorySink, type LedgerEntry } from '../src/index.js';
 import { Issuer, codeOf } from './fixtures.js';
 
 const dirs: string[] = [];
@@ -30,13 +30,18 @@ describe('durable JSONL ledger', () => {
       trusted: issuer,
       ledgerPath: path,
     });
-    await delivery.send({ resolution: issuer.issue({ recipient: 'a' }), payload: { n: 1 }, idempotencyKey: 'k' });
+    const sent = await delivery.send({
+      resolution: issuer.issue({ recipient: 'a' }),
+      payload: { n: 1 },
+      idempotencyKey: 'k',
+    });
     await delivery.close();
+    expect(sent.deliveryId).toMatch(DELIVERY_ID_PATTERN);
     const entries = lines(path);
     expect(entries.map((e) => e.kind)).toEqual(['begin', 'record']);
     expect(entries[1]).toMatchObject({
       kind: 'record',
-      record: { delivery_id: 'delivery-000000', status: 'sent', idempotency_key: 'k' },
+      record: { delivery_id: sent.deliveryId, status: 'sent', idempotency_key: 'k' },
       resolution: { route_id: 'route-000000' },
     });
   });
@@ -48,7 +53,7 @@ describe('durable JSONL ledger', () => {
     const run1 = await DeliveryService.open({ sinks: { memory: firstSink }, trusted: issuer1, ledgerPath: path });
     const r1 = issuer1.issue({ recipient: 'user@example.com' });
     const original = await run1.send({ resolution: r1, payload: { text: 'once' }, idempotencyKey: 'order-42' });
-    await run1.send({ resolution: r1, payload: { text: 'other' } });
+    const other = await run1.send({ resolution: r1, payload: { text: 'other' } });
     await run1.close();
 
     // Restart: a fresh router issues the same route again (ids restart), a fresh sink.
@@ -63,9 +68,11 @@ describe('durable JSONL ledger', () => {
     expect(await codeOf(run2.send({ resolution: r2, payload: { text: 'changed' }, idempotencyKey: 'order-42' }))).toBe(
       'IdempotencyPayloadMismatch',
     );
-    // History survived and ids continue after the replayed ones.
-    expect(run2.history().map((r) => r.deliveryId)).toEqual(['delivery-000000', 'delivery-000001']);
-    expect((await run2.send({ resolution: r2, payload: 3 })).deliveryId).toBe('delivery-000002');
+    // History survived, and a new delivery gets an id no earlier run used.
+    expect(run2.history().map((r) => r.deliveryId)).toEqual([original.deliveryId, other.deliveryId]);
+    const fresh = (await run2.send({ resolution: r2, payload: 3 })).deliveryId;
+    expect(fresh).toMatch(DELIVERY_ID_PATTERN);
+    expect([original.deliveryId, other.deliveryId]).not.toContain(fresh);
     await run2.close();
   });
 
@@ -94,14 +101,14 @@ describe('durable JSONL ledger', () => {
     const issuer = new Issuer();
     const run1 = await DeliveryService.open({ sinks: { memory: new MemorySink() }, trusted: issuer, ledgerPath: path });
     const r = issuer.issue({ recipient: 'a' });
-    await run1.send({ resolution: r, payload: 1, idempotencyKey: 'k' });
+    const first = await run1.send({ resolution: r, payload: 1, idempotencyKey: 'k' });
     await run1.close();
     appendFileSync(path, '{"kind":"record","record":{"delivery_id":"deliv');
     const ledger = await FileLedger.open(path);
     expect(ledger.repairedTornLine).toBe(true);
     const sink = new MemorySink();
     const run2 = new DeliveryService({ sinks: { memory: sink }, trusted: issuer, ledger });
-    expect((await run2.send({ resolution: r, payload: 1, idempotencyKey: 'k' })).deliveryId).toBe('delivery-000000');
+    expect((await run2.send({ resolution: r, payload: 1, idempotencyKey: 'k' })).deliveryId).toBe(first.deliveryId);
     await run2.send({ resolution: r, payload: 2 });
     await run2.close();
     expect(sink.attempts).toHaveLength(1);
@@ -133,7 +140,7 @@ describe('durable JSONL ledger', () => {
       },
       payload: { n: 1 },
       idempotency_key: 'k',
-      at_ms: 5,
+      at_ms: Date.now(), // within the key's retention (24 h by default)
     };
     writeFileSync(path, `${JSON.stringify(begin)}\n`);
     const sink = new MemorySink();

@@ -8,6 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { SMTPServer } from 'smtp-server';
 import { builtBin, childEnv } from '@mobkit/test-utils';
+import { DELIVERY_ID_PATTERN } from '../src/index.js';
 
 // Spawns the built dist/bin/mobkit-delivery.js (and routing's mobkit-router.js); the root `npm test`
 // builds every package first, and builtBin() rebuilds this package's bin when src is newer.
@@ -106,7 +107,7 @@ describe('mobkit-delivery MCP module (official SDK client over stdio)', () => {
     const sent = await call(client, 'delivery.send', { resolution, payload, idempotency_key: 'order-1' });
     expect(sent.isError).toBe(false);
     expect(sent.json).toMatchObject({
-      delivery_id: 'delivery-000000',
+      delivery_id: expect.stringMatching(DELIVERY_ID_PATTERN),
       route_id: 'route-000000',
       status: 'sent',
       sink: 'email',
@@ -160,10 +161,11 @@ describe('mobkit-delivery MCP module (official SDK client over stdio)', () => {
     // Restarted module on the same ledger: the known key replays, nothing is sent again.
     const restarted = await connect(bin, [config]);
     const replayed = await call(restarted, 'delivery.send', { resolution, payload, idempotency_key: 'order-1' });
-    expect(replayed.json).toMatchObject({ delivery_id: 'delivery-000000', status: 'sent' });
+    expect(replayed.json).toMatchObject({ delivery_id: sent.json.delivery_id, status: 'sent' });
     expect(mails).toHaveLength(1);
     const fresh = await call(restarted, 'delivery.send', { resolution, payload, idempotency_key: 'order-3' });
-    expect(fresh.json).toMatchObject({ delivery_id: 'delivery-000001', status: 'sent' });
+    expect(fresh.json).toMatchObject({ delivery_id: expect.stringMatching(DELIVERY_ID_PATTERN), status: 'sent' });
+    expect(fresh.json.delivery_id).not.toBe(sent.json.delivery_id);
     expect(mails).toHaveLength(2);
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeliveryService, WebhookSink, type WebhookBody } from '../src/index.js';
+import { DELIVERY_ID_PATTERN, DeliveryService, WebhookSink, type WebhookBody } from '../src/index.js';
 import { Issuer } from './fixtures.js';
 
 const servers: Server[] = [];
@@ -57,14 +57,16 @@ describe('webhook sink against a loopback HTTP server', () => {
     expect(hits).toHaveLength(3);
     expect(hits.map((h) => h.body.attempt)).toEqual([1, 2, 3]);
     expect(hits[0]?.body).toMatchObject({
-      delivery_id: 'delivery-000000',
+      delivery_id: record.deliveryId,
       route_id: r.routeId,
       recipient: 'ops',
       channel: 'notification',
       payload: { alert: 'disk' },
       idempotency_key: 'a-1',
     });
-    expect(hits[0]?.headers['idempotency-key']).toBe('delivery-000000');
+    expect(record.deliveryId).toMatch(DELIVERY_ID_PATTERN);
+    // The send's key is the receiver's idempotency key (a keyless send carries its delivery id, below).
+    expect(hits.map((h) => h.headers['idempotency-key'])).toEqual(['a-1', 'a-1', 'a-1']);
     expect(hits[0]?.headers.authorization).toBe('Bearer t');
     expect(hits[0]?.headers['content-type']).toBe('application/json');
   });
@@ -80,6 +82,8 @@ describe('webhook sink against a loopback HTTP server', () => {
     expect(record.attempts).toHaveLength(1);
     expect(record.attempts[0]?.error).toContain('HTTP 400');
     expect(hits).toHaveLength(1);
+    expect(hits[0]?.headers['idempotency-key']).toBe(record.deliveryId);
+    expect(hits[0]?.body.idempotency_key).toBeNull();
   });
 
   it('a timeout is retryable', async () => {

@@ -27,6 +27,8 @@ export async function createDeliveryMcpServer(
     trusted,
     ...(config.ledgerPath === undefined ? {} : { ledgerPath: config.ledgerPath }),
     ...(config.historyLimit === undefined ? {} : { historyLimit: config.historyLimit }),
+    ...(config.idempotencyKeyLimit === undefined ? {} : { idempotencyKeyLimit: config.idempotencyKeyLimit }),
+    ...(config.idempotencyKeyTtlMs === undefined ? {} : { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs }),
     ...(config.inFlight === undefined ? {} : { inFlight: config.inFlight }),
     ...(config.maxBackoffMs === undefined ? {} : { maxBackoffMs: config.maxBackoffMs }),
   });

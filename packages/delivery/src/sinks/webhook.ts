@@ -1,5 +1,6 @@
-import { MobKitError } from '@mobkit/core';
+import { type Clock, MobKitError, systemClock } from '@mobkit/core';
 import type { SinkAdapter, SinkMessage, SinkOutcome } from './types.js';
+import { decodeWebhookSecret, webhookSignatureHeaders } from './webhook-signature.js';
 
 /** Options of {@link WebhookSink}. */
 export interface WebhookSinkOptions {
@@ -11,6 +12,14 @@ export interface WebhookSinkOptions {
   headers?: Record<string, string>;
   /** The fetch implementation (default the global `fetch`). */
   fetch?: typeof fetch;
+  /**
+   * Standard Webhooks signing secret, `whsec_<base64>` (at least 16 bytes). With it every request
+   * carries `webhook-id`, `webhook-timestamp` and `webhook-signature`; without it requests are
+   * unsigned (`signed` is false) and a receiver cannot tell them from forged ones.
+   */
+  secret?: string;
+  /** Source of `webhook-timestamp` (default the system clock). */
+  clock?: Clock;
 }
 
 /** The JSON body a webhook receives. */
@@ -27,17 +36,23 @@ export interface WebhookBody {
 
 /**
  * POSTs JSON to a URL. 2xx → sent; 5xx, 408, 429, network errors and timeouts → retryable; any
- * other status (4xx) → permanent. Sends `Idempotency-Key: <delivery_id>` so a receiver can drop
- * the duplicates that retries after a lost response produce.
+ * other status (4xx) → permanent. Sends `Idempotency-Key: <idempotency_key>` (the send's key, or
+ * its delivery id when it has none — unique across restarts) so a receiver can drop the duplicates
+ * that retries after a lost response produce, and, with a `secret`, signs every request in the
+ * Standard Webhooks form (see {@link verifyWebhookSignature}).
  */
 export class WebhookSink implements SinkAdapter {
   readonly adapter = 'webhook';
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly key: Buffer | undefined;
+  private readonly clock: Clock;
 
   constructor(private readonly options: WebhookSinkOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetch ?? fetch;
+    this.key = options.secret === undefined ? undefined : decodeWebhookSecret(options.secret);
+    this.clock = options.clock ?? systemClock;
     if (options.url !== undefined && !/^https?:\/\/[^/]/i.test(options.url)) {
       throw new MobKitError(
         'InvalidConfig',
@@ -45,6 +60,11 @@ export class WebhookSink implements SinkAdapter {
         { details: { field: 'url' } },
       );
     }
+  }
+
+  /** True when requests are signed (a `secret` is configured). */
+  get signed(): boolean {
+    return this.key !== undefined;
   }
 
   async send(message: SinkMessage): Promise<SinkOutcome> {
@@ -66,12 +86,22 @@ export class WebhookSink implements SinkAdapter {
       idempotency_key: message.idempotencyKey ?? null,
       attempt: message.attempt,
     };
+    const text = JSON.stringify(body);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'idempotency-key': message.idempotencyKey ?? message.deliveryId,
+      ...this.options.headers,
+      // After the configured headers, so none of them can replace the signature.
+      ...(this.key === undefined
+        ? {}
+        : webhookSignatureHeaders(this.key, message.deliveryId, text, this.clock.nowMs())),
+    };
     let response: Response;
     try {
       response = await this.fetchImpl(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': message.deliveryId, ...this.options.headers },
-        body: JSON.stringify(body),
+        headers,
+        body: text,
         signal: AbortSignal.timeout(this.timeoutMs),
         redirect: 'manual',
       });

@@ -30,5 +30,10 @@ export const deliveryErrorCodes = {
     http: 500,
     summary: 'the delivery ledger file has an unreadable line before its last line',
   },
+  WebhookSignatureInvalid: {
+    rpc: -32602,
+    http: 401,
+    summary: 'a webhook request has no valid Standard Webhooks signature, or its timestamp is outside the tolerance',
+  },
   LedgerWriteFailed: { rpc: -32603, http: 500, summary: 'the delivery ledger could not be appended to or synced' },
 } as const satisfies Record<string, ErrorCodeInfo>;
