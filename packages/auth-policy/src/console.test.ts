@@ -280,6 +280,45 @@ describe('createConsoleAuthenticator: every 401 reason', () => {
     }
   });
 
+  it('refuses a token without exp by default (missing_exp); requireExp: false opts out', async () => {
+    const noExp = await sign(rs, claims({ exp: undefined }));
+    const refused = await createConsoleAuthenticator(config, { clock }).authenticate(noExp);
+    expect(refused.ok === false && refused.reason).toBe('missing_exp');
+    expect(refused.ok === false && refused.error.code).toBe('MissingExpiry');
+    expect(refused.ok === false && refused.body).toEqual({ error: 'unauthorized', reason: 'missing_exp' });
+    const optedOut = await createConsoleAuthenticator(config, { clock, requireExp: false }).authenticate(noExp);
+    expect(optedOut.ok).toBe(true);
+  });
+
+  it('caps the accepted lifetime: exp − iat, or exp − now without iat (token_lifetime_too_long)', async () => {
+    const day = 24 * 3600;
+    const reasonWith = async (extra: Record<string, unknown>, options = {}) => {
+      const result = await createConsoleAuthenticator(config, { clock, ...options }).authenticate(
+        await sign(rs, claims(extra)),
+      );
+      return result.ok ? 'ok' : `${result.reason}/${result.error.code}`;
+    };
+    // The default cap is 24 h.
+    expect(await reasonWith({ iat: now, exp: now + day })).toBe('ok');
+    expect(await reasonWith({ iat: now, exp: now + day + 1 })).toBe('token_lifetime_too_long/TokenLifetimeTooLong');
+    // Issued long ago with a short lifetime left is still too long a lifetime.
+    expect(await reasonWith({ iat: now - day, exp: now + 60 })).toBe('token_lifetime_too_long/TokenLifetimeTooLong');
+    expect(await reasonWith({ exp: now + day })).toBe('ok');
+    expect(await reasonWith({ exp: now + 10 * 365 * day })).toBe('token_lifetime_too_long/TokenLifetimeTooLong');
+    // Configurable.
+    expect(await reasonWith({ iat: now, exp: now + 600 }, { maxTokenLifetimeSeconds: 300 })).toBe(
+      'token_lifetime_too_long/TokenLifetimeTooLong',
+    );
+    expect(await reasonWith({ iat: now, exp: now + 300 }, { maxTokenLifetimeSeconds: 300 })).toBe('ok');
+    expect(await reasonWith({ iat: 'yesterday' })).toBe('invalid_token/InvalidClaims');
+  });
+
+  it('rejects a non-positive token lifetime cap at build time', () => {
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createConsoleAuthenticator(config, { maxTokenLifetimeSeconds: bad })).toThrow(TypeError);
+    }
+  });
+
   it('require_app_auth false allows without a token and without verifying one', async () => {
     const off = {
       ...config,

@@ -14,6 +14,8 @@ export type ConsoleAuthReason =
   | 'jwks_key_not_found'
   | 'invalid_jwks_key_material'
   | 'invalid_token'
+  | 'missing_exp'
+  | 'token_lifetime_too_long'
   | 'missing_token_identity'
   | 'hs256_not_allowed'
   | 'provider_mismatch'
@@ -197,9 +199,23 @@ export interface ConsoleAuthenticatorOptions {
   clock?: Clock;
   /** Leeway for `exp`/`nbf` in seconds (default 30, as the original). */
   leewaySeconds?: number;
+  /**
+   * Refuse tokens without `exp` (reason `missing_exp`; default true: a token that never expires, and every
+   * SSE stream opened with it, would stay valid forever). `false` opts out (`[http] require_exp = false`).
+   */
+  requireExp?: boolean;
+  /**
+   * The longest token lifetime accepted, in seconds (default {@link DEFAULT_MAX_TOKEN_LIFETIME_SECONDS},
+   * 24 h): a token whose `exp − iat` (or `exp − now` without `iat`) is longer is refused with reason
+   * `token_lifetime_too_long` (`[http] max_token_lifetime_s`).
+   */
+  maxTokenLifetimeSeconds?: number;
   /** Verified tokens remembered so a repeated token skips signature work (default 1024, 0 disables; claims and policy are always re-checked). */
   verifiedTokenCacheSize?: number;
 }
+
+/** The console's default cap on a token's lifetime: 24 h. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 
 /** Authenticates console requests against a trusted OIDC config; see {@link createConsoleAuthenticator}. */
 export interface ConsoleAuthenticator {
@@ -216,6 +232,8 @@ const TOKEN_REASON: Record<TokenError['code'], ConsoleAuthReason> = {
   InvalidSignature: 'invalid_token',
   InvalidClaims: 'invalid_token',
   Expired: 'invalid_token',
+  MissingExpiry: 'missing_exp',
+  TokenLifetimeTooLong: 'token_lifetime_too_long',
   NotYetValid: 'invalid_token',
   IssuerMismatch: 'invalid_token',
   AudienceMismatch: 'invalid_token',
@@ -223,8 +241,13 @@ const TOKEN_REASON: Record<TokenError['code'], ConsoleAuthReason> = {
   InvalidKeyMaterial: 'invalid_jwks_key_material',
 };
 
-/** The console 401 reason for a token failure (header faults ⇒ `invalid_token_header`, key faults ⇒ `jwks_key_not_found` / `invalid_jwks_key_material`, the rest ⇒ `invalid_token`). */
+/**
+ * The console 401 reason for a token failure (header faults ⇒ `invalid_token_header`, key faults ⇒
+ * `jwks_key_not_found` / `invalid_jwks_key_material`, the expiry policy ⇒ `missing_exp` /
+ * `token_lifetime_too_long`, the rest ⇒ `invalid_token`).
+ */
 export function reasonForTokenError(error: TokenError): ConsoleAuthReason {
+  if (error.kind === 'MissingExpiry' || error.kind === 'TokenLifetimeTooLong') return TOKEN_REASON[error.kind];
   if (error.stage === 'payload') return 'invalid_token';
   if (error.stage === 'key' && error.kind === 'UnsupportedAlgorithm') return 'invalid_jwks_key_material';
   return TOKEN_REASON[error.kind];
@@ -241,7 +264,8 @@ function refuse(error: ConsoleAccessError): ConsoleAuthResult {
  * (`invalid_trusted_oidc_config`) → header (`invalid_token_header`) → key by kid/alg (`jwks_key_not_found`) →
  * HS256 only for localhost-class issuer and jwks_uri (`hs256_not_allowed`) → key material
  * (`invalid_jwks_key_material`) → signature, exp/nbf (leeway 30 s), iss = discovery issuer, aud = trusted
- * audience (`invalid_token`) → principal (`missing_token_identity`) → {@link enforceConsoleRouteAccess}.
+ * audience (`invalid_token`), `exp` present unless `requireExp: false` (`missing_exp`), lifetime at most
+ * `maxTokenLifetimeSeconds` (`token_lifetime_too_long`) → principal (`missing_token_identity`) → {@link enforceConsoleRouteAccess}.
  */
 export function createConsoleAuthenticator(
   config: ConsoleAuthConfig,
@@ -249,6 +273,13 @@ export function createConsoleAuthenticator(
 ): ConsoleAuthenticator {
   const clock = options.clock ?? systemClock;
   const leewaySeconds = options.leewaySeconds ?? 30;
+  const requireExpiry = options.requireExp ?? true;
+  const maxLifetimeSeconds = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  if (typeof maxLifetimeSeconds !== 'number' || !Number.isFinite(maxLifetimeSeconds) || maxLifetimeSeconds <= 0) {
+    throw new TypeError(
+      `createConsoleAuthenticator: maxTokenLifetimeSeconds must be a positive number of seconds, got ${String(maxLifetimeSeconds)}`,
+    );
+  }
   let trusted: { parsed: ParsedTrustedOidc; keys: KeySet; hs256Allowed: boolean } | undefined;
   let configError: ConsoleAccessError | undefined;
   if (config.console.requireAppAuth) {
@@ -295,6 +326,8 @@ export function createConsoleAuthenticator(
       issuer: trusted.parsed.discovery.issuer,
       audience: trusted.parsed.audience,
       leewaySeconds,
+      requireExpiry,
+      maxLifetimeSeconds,
       nowEpochSeconds: Math.floor(clock.nowMs() / 1000),
     };
     try {

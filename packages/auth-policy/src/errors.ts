@@ -2,7 +2,8 @@ import { MobKitError, type MobKitErrorOptions } from '@mobkit/core';
 
 /**
  * The spec's token validation kinds (§13 `JwtValidationError`, plus `NoMatchingKey`, `InvalidKeyMaterial`,
- * `TokenTooLarge` and `InvalidClaims`). A {@link TokenError}'s `code` is always one of these.
+ * `TokenTooLarge`, `InvalidClaims`, and `MissingExpiry` / `TokenLifetimeTooLong` of the expiry policy).
+ * A {@link TokenError}'s `code` is always one of these.
  */
 export type TokenErrorKind =
   | 'InvalidFormat'
@@ -13,6 +14,8 @@ export type TokenErrorKind =
   | 'InvalidSignature'
   | 'InvalidClaims'
   | 'Expired'
+  | 'MissingExpiry'
+  | 'TokenLifetimeTooLong'
   | 'NotYetValid'
   | 'IssuerMismatch'
   | 'AudienceMismatch'

@@ -69,6 +69,7 @@ export {
   identityFromJwt,
   reasonForTokenError,
   createConsoleAuthenticator,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
   ConsoleAccessError,
   type ConsoleAuthReason,
   type UnauthorizedBody,

@@ -127,14 +127,31 @@ describe('claims', () => {
     );
   });
 
-  it('claims of the wrong type and a required but missing exp are InvalidClaims', async () => {
+  it('claims of the wrong type are InvalidClaims', async () => {
     expect((await refusal(keySet.verify(await sign(keys.HS256, { exp: 'tomorrow' } as never)))).kind).toBe(
       'InvalidClaims',
     );
     expect((await refusal(keySet.verify(await sign(keys.HS256, { aud: 5 } as never)))).kind).toBe('InvalidClaims');
+    expect((await refusal(keySet.verify(await sign(keys.HS256, { iat: 'now' } as never)))).kind).toBe('InvalidClaims');
+  });
+
+  it('a required but missing exp is MissingExpiry; a lifetime past maxLifetimeSeconds is TokenLifetimeTooLong', async () => {
     expect((await refusal(keySet.verify(await sign(keys.HS256, { sub: 'x' }), { requireExpiry: true }))).kind).toBe(
-      'InvalidClaims',
+      'MissingExpiry',
     );
+    const now = Math.floor(Date.now() / 1000);
+    const long = await sign(keys.HS256, { iat: now, exp: now + 3601 });
+    const e = await refusal(keySet.verify(long, { maxLifetimeSeconds: 3600 }));
+    expect(e.kind).toBe('TokenLifetimeTooLong');
+    expect(e.stage).toBe('payload');
+    expect(e.details).toMatchObject({ lifetime: 3601, max: 3600 });
+    await expect(keySet.verify(long, { maxLifetimeSeconds: 3601 })).resolves.toMatchObject({
+      expiresAtEpochSeconds: now + 3601,
+    });
+    // Without exp there is no lifetime to cap (requireExpiry decides about those).
+    await expect(
+      keySet.verify(await sign(keys.HS256, { sub: 'x' }), { maxLifetimeSeconds: 60 }),
+    ).resolves.toBeDefined();
   });
 });
 

@@ -47,8 +47,16 @@ export interface ClaimOptions {
   nowEpochSeconds?: number;
   /** Clock leeway for `exp` and `nbf` in seconds (default 60). */
   leewaySeconds?: number;
-  /** Refuse tokens without `exp` (`InvalidClaims`); off by default, as in the original. */
+  /**
+   * Refuse tokens without `exp` (`MissingExpiry`); off by default in this generic verifier, as in the
+   * original. The console authenticator turns it on by default (`requireExp`).
+   */
   requireExpiry?: boolean;
+  /**
+   * Refuse tokens whose lifetime is longer than this many seconds (`TokenLifetimeTooLong`): `exp − iat`,
+   * or `exp − now` when the token has no `iat`. Unchecked when absent, and for tokens without `exp`.
+   */
+  maxLifetimeSeconds?: number;
 }
 
 /** Options of {@link verifyJwt}. */
@@ -183,9 +191,27 @@ function optionalNumber(claims: Record<string, unknown>, name: string): number |
 }
 
 /**
- * Checks the claims of a verified payload and builds the {@link ValidatedJwt}: `exp` expired iff
- * `exp < now − leeway`; `nbf` invalid iff `nbf > now + leeway`; `iss` exact; `aud` string or array containing
- * the expected audience.
+ * Refuses a token whose lifetime, `exp − iat` (or `exp − now` without `iat`), is longer than `max` seconds:
+ * a stolen long-lived token stays usable for as long as it lives, and an SSE stream opened with it stays
+ * open until its `exp`.
+ */
+function checkLifetime(exp: number | undefined, iat: number | undefined, now: number, max: number | undefined): void {
+  if (exp === undefined || max === undefined) return;
+  const lifetime = exp - (iat ?? now);
+  if (lifetime <= max) return;
+  throw new TokenError(
+    'TokenLifetimeTooLong',
+    `token lifetime is ${lifetime} s (exp − ${iat === undefined ? 'now' : 'iat'}); at most ${max} s is accepted`,
+    'payload',
+    { details: { lifetime, max, from: iat === undefined ? 'now' : 'iat' } },
+  );
+}
+
+/**
+ * Checks the claims of a verified payload and builds the {@link ValidatedJwt}: `exp` required when
+ * `requireExpiry`; the lifetime at most `maxLifetimeSeconds`; `exp` expired iff `exp < now − leeway`; `nbf`
+ * invalid iff `nbf > now + leeway`; `iat` a number when present; `iss` exact; `aud` string or array
+ * containing the expected audience.
  */
 export function validateClaims(
   claims: Record<string, unknown>,
@@ -196,6 +222,7 @@ export function validateClaims(
   const leeway = options.leewaySeconds ?? 60;
   const exp = optionalNumber(claims, 'exp');
   const nbf = optionalNumber(claims, 'nbf');
+  const iat = optionalNumber(claims, 'iat');
   const issuer = optionalString(claims, 'iss');
   const rawAud = claims.aud;
   let audience: string[];
@@ -211,7 +238,7 @@ export function validateClaims(
     );
 
   if (exp === undefined && options.requireExpiry === true) {
-    throw new TokenError('InvalidClaims', 'token has no "exp" claim; this verifier requires one', 'payload', {
+    throw new TokenError('MissingExpiry', 'token has no "exp" claim; this verifier requires one', 'payload', {
       details: { claim: 'exp' },
     });
   }
@@ -228,6 +255,7 @@ export function validateClaims(
       { details: { nbf, now, leeway } },
     );
   }
+  checkLifetime(exp, iat, now, options.maxLifetimeSeconds);
   if (options.issuer !== undefined && issuer !== options.issuer) {
     throw new TokenError(
       'IssuerMismatch',

@@ -15,6 +15,12 @@ export const authErrorCodes = {
   InvalidClaims: { rpc: -32001, http: 401, summary: 'a token claim has the wrong type or a required claim is missing' },
   Expired: { rpc: -32001, http: 401, summary: 'a token is past its exp (beyond the leeway)' },
   NotYetValid: { rpc: -32001, http: 401, summary: 'a token is before its nbf (beyond the leeway)' },
+  MissingExpiry: { rpc: -32001, http: 401, summary: 'a token has no exp claim and the verifier requires one' },
+  TokenLifetimeTooLong: {
+    rpc: -32001,
+    http: 401,
+    summary: 'a token lifetime (exp − iat, or exp − now without iat) is longer than the accepted maximum',
+  },
   IssuerMismatch: { rpc: -32001, http: 401, summary: 'a token iss is not the expected issuer' },
   AudienceMismatch: { rpc: -32001, http: 401, summary: 'a token aud does not contain the expected audience' },
   NoMatchingKey: { rpc: -32001, http: 401, summary: 'no key in the JWKS matches the token kid and alg' },
