@@ -10,6 +10,7 @@ import {
 } from '@mobkit/core';
 import { SupervisorError, moduleError } from './errors.js';
 import type { EventLog } from './event-log.js';
+import { failureCause, givenUpError, whyGivenUp } from './failure-cause.js';
 import type { ModuleLauncher } from './launcher.js';
 import { describeExit } from './module-process.js';
 import type { Instance, Slot, Started } from './module-table.js';
@@ -18,6 +19,9 @@ import { type CrashBackoff, crashRestartDelay, restartBudget } from './supervise
 
 /** Invalid stdout lines warned about per process; later ones are dropped silently. */
 const MAX_INVALID_LINE_WARNINGS = 5;
+
+/** How long a crashed module's pipes may take to close, so its last stderr lines are in the ring before they are quoted. */
+const STDERR_DRAIN_MS = 300;
 
 /** The budgets and backoff of crash restarts after ready. */
 type CrashRestartOptions = Pick<
@@ -117,6 +121,7 @@ export class ModuleMonitor {
     const generation = slot.generation;
     slot.instance = undefined;
     await host.launcher.reap(instance); // its own children go with it
+    await instance.proc.drained(STDERR_DRAIN_MS); // so its last stderr lines are quoted
     const reason = describeExit(info);
     const clean = info.exitCode === 0 && !info.signal;
     const policy = slot.config.restartPolicy;
@@ -133,36 +138,38 @@ export class ModuleMonitor {
       slot.ring,
     );
     if (!clean) {
-      host.record({ moduleId: slot.id, from, to: 'Failed', attempt }, true, { reason });
+      host.record({ moduleId: slot.id, from, to: 'Failed', attempt }, true, { reason, ...failureCause(lastError) });
       from = 'Failed';
     }
     for (;;) {
       if (this.stopping || slot.generation !== generation) return;
       if (!restart || slot.crashStreak >= budget) {
-        host.record({ moduleId: slot.id, from, to: 'Stopped', attempt }, true, { reason });
+        host.record({ moduleId: slot.id, from, to: 'Stopped', attempt }, true, { reason, ...failureCause(lastError) });
         slot.loaded = false;
         if (!clean || restart) {
-          const why = restart ? `its restart budget (${budget}) is exhausted` : `its restart policy is ${policy}`;
-          host.log.warn(
-            slot.id,
-            new SupervisorError(lastError.code, `module "${slot.id}" stopped (${why}): ${lastError.message}`, {
-              details: lastError.details,
-              cause: lastError,
-            }),
-          );
+          const why = restart ? whyGivenUp(policy, budget) : `its restart policy is ${policy}`;
+          host.log.warn(slot.id, givenUpError(slot.id, `module "${slot.id}" stopped`, why, lastError));
         }
         return;
       }
-      host.record({ moduleId: slot.id, from, to: 'Restarting', attempt }, true);
       const delay = crashRestartDelay(slot.crashStreak, this.backoff());
       slot.crashStreak += 1;
       slot.restarts += 1;
+      host.record({ moduleId: slot.id, from, to: 'Restarting', attempt }, true, {
+        reason,
+        restart: slot.restarts,
+        delay_ms: delay,
+        ...failureCause(lastError),
+      });
       if (!(await this.backoffWait(delay))) return;
       const result = await host.locked(() => this.restartOnce(slot, generation));
       if (result === 'done') return;
       lastError = result;
       attempt = slot.attempts;
-      host.record({ moduleId: slot.id, from: 'Restarting', to: 'Failed', attempt }, true, { reason: result.message });
+      host.record({ moduleId: slot.id, from: 'Restarting', to: 'Failed', attempt }, true, {
+        reason: result.message,
+        ...failureCause(result),
+      });
       from = 'Failed';
     }
   }

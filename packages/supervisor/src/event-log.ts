@@ -8,6 +8,7 @@ import {
   insertEventSorted,
   sequenceId,
 } from '@mobkit/core';
+import { failureCause } from './failure-cause.js';
 import type { ModuleEventListener } from './module-runtime.js';
 
 /** How many generated event ids are remembered for de-duplication before the memory is cleared. */
@@ -16,7 +17,7 @@ const MAX_REMEMBERED_IDS = 10_000;
 /**
  * What a module runtime records: its lifecycle stages, every health transition, and the merged
  * event stream (module events, agent events and the supervisor's own `supervisor.health`,
- * `supervisor.warning` and `mcp.ready` events), kept ordered by `(timestampMs, eventId, source)`,
+ * `supervisor.start_failed`, `supervisor.warning` and `mcp.ready` events), kept ordered by `(timestampMs, eventId, source)`,
  * bounded to the newest `maxEvents`, and fanned out to subscribers.
  */
 export class EventLog {
@@ -93,19 +94,35 @@ export class EventLog {
     });
   }
 
-  /** Adds a `supervisor.warning` event (`{ error, code }`) about module `moduleId`. */
+  /**
+   * Adds a `supervisor.warning` event about module `moduleId`: `{ module_id, code, error, exit_code,
+   * signal, stderr }` (see {@link failureCause}).
+   */
   warn(moduleId: string, error: MobKitError): void {
+    this.addSupervisorEvent(moduleId, 'supervisor.warning', { module_id: moduleId, ...failureCause(error) });
+  }
+
+  /**
+   * Adds a `supervisor.start_failed` event: start attempt `attempt` of module `moduleId` failed
+   * (`{ module_id, attempt, will_retry, code, error, exit_code, signal, stderr }`).
+   */
+  startFailed(moduleId: string, attempt: number, error: MobKitError, willRetry: boolean): void {
+    this.addSupervisorEvent(moduleId, 'supervisor.start_failed', {
+      module_id: moduleId,
+      attempt,
+      will_retry: willRetry,
+      ...failureCause(error),
+    });
+  }
+
+  private addSupervisorEvent(moduleId: string, eventType: string, payload: Record<string, unknown>): void {
     const ts = this.clock.nowMs();
+    const kind = eventType.replace(/^supervisor\./, '').replaceAll('_', '-');
     this.add({
-      eventId: this.uniqueId(`evt-supervisor-warning-${moduleId}-${ts}`),
+      eventId: this.uniqueId(`evt-supervisor-${kind}-${moduleId}-${ts}`),
       source: 'module',
       timestampMs: ts,
-      event: {
-        kind: 'module',
-        module: moduleId,
-        eventType: 'supervisor.warning',
-        payload: { error: error.message, code: error.code },
-      },
+      event: { kind: 'module', module: moduleId, eventType, payload },
     });
   }
 

@@ -1,5 +1,6 @@
 import { type Clock, type EventEnvelope, type RuntimeOptions, defaultRuntimeOptions } from '@mobkit/core';
 import { SupervisorError } from './errors.js';
+import type { ModuleEventListener } from './module-runtime.js';
 import type { ProcessSpawner } from './spawner.js';
 
 /** Defaults of the optional MobKit-TS runtime options. */
@@ -32,6 +33,12 @@ export interface StartModuleRuntimeOptions {
    * of their own). Inject a fake to test restart policies without processes.
    */
   spawner?: ProcessSpawner;
+  /**
+   * Receives every event added to the merged stream from the very start, as it happens: the
+   * start-up's `supervisor.start_failed` and `supervisor.warning` events too, which happen before
+   * `startModuleRuntime` returns and `subscribe` could be called. A listener that throws is ignored.
+   */
+  onEvent?: ModuleEventListener;
   /** Most events kept by `ModuleRuntime.mergedEvents()`; the oldest fall out first (default 10000). */
   maxMergedEvents?: number;
   /**

@@ -11,6 +11,7 @@ import {
 import { ModuleMonitor } from './crash-restart.js';
 import { SupervisorError, moduleError } from './errors.js';
 import { EventLog } from './event-log.js';
+import { givenUpError, whyGivenUp } from './failure-cause.js';
 import { ModuleLauncher } from './launcher.js';
 import type { McpToolResult } from './mcp.js';
 import { type CallHost, callModuleTool, routeModuleCall } from './module-calls.js';
@@ -25,7 +26,7 @@ import type {
 import { ModuleTable, type Slot, type Started, sortedIds } from './module-table.js';
 import { type StartModuleRuntimeOptions, type SupervisorOptions, requireTimeout, resolveOptions } from './options.js';
 import { execaSpawner } from './spawner.js';
-import { superviseStart } from './supervise.js';
+import { restartBudget, superviseStart } from './supervise.js';
 
 /**
  * The runtime facade: serializes mutations (start, reconcile, spawn, crash restarts, shutdown) on
@@ -52,6 +53,7 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     this.options = resolveOptions(start.options, start.maxMergedEvents);
     this.clock = start.clock ?? systemClock;
     this.log = new EventLog(this.clock, this.options.maxMergedEvents);
+    if (start.onEvent) this.log.subscribe(start.onEvent);
     this.launcher = new ModuleLauncher(start.spawner ?? execaSpawner, this.options, this.log);
     this.calls = { table: this.table, launcher: this.launcher };
     this.monitor = new ModuleMonitor({
@@ -223,11 +225,17 @@ class ModuleRuntimeImpl implements ModuleRuntime {
         terminate: (started) => this.launcher.stopForRestart(slot, started.instance),
         sleep: (ms) => this.backoffWait(ms),
         record: (t) => this.record(t, false),
+        failed: (attempt, error, willRetry) => this.log.startFailed(moduleId, attempt, error, willRetry),
       },
     );
     if (!outcome.ok) {
+      const policy = slot.config.restartPolicy;
+      const why = whyGivenUp(policy, restartBudget(policy, this.options));
+      const headline = slot.instance
+        ? `module "${moduleId}" could not start a new instance; the running one is kept`
+        : `module "${moduleId}" is not loaded`;
       if (slot.instance) slot.state = 'Healthy';
-      this.log.warn(moduleId, outcome.error);
+      this.log.warn(moduleId, givenUpError(moduleId, headline, why, outcome.error));
       throw outcome.error;
     }
     const started = outcome.instance;

@@ -29,6 +29,8 @@ export interface StartDriver<T> {
   sleep(ms: number): Promise<void>;
   /** Records one health transition. */
   record(transition: ModuleHealthTransition): void;
+  /** Told about every failed attempt, after its `Failed` transition; `willRetry` says whether another attempt follows. */
+  failed?(attempt: number, error: MobKitError, willRetry: boolean): void;
 }
 
 /** How a supervised start ended. */
@@ -63,6 +65,7 @@ export async function superviseStart<T>(
       const error = toMobKitError(raw);
       push(state, 'Failed', attempts);
       const retry = attempts <= restartBudget(policy.restartPolicy, policy);
+      driver.failed?.(attempts, error, retry);
       if (!retry) {
         push('Failed', 'Stopped', attempts);
         return { ok: false, error, attempts };
