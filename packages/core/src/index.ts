@@ -131,6 +131,8 @@ export {
   parseRpcParams,
   methodNotFound,
   handleRpcText,
+  DEFAULT_RPC_LIMITS,
+  type RpcLimits,
   type RpcId,
   type RpcRequest,
   type RpcErrorObject,

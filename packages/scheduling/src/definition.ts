@@ -1,4 +1,4 @@
-import { MAX_SCHEDULES_PER_REQUEST, parseWithSchema, wireCodec } from '@mobkit/core';
+import { MAX_SCHEDULES_PER_REQUEST, describeType, parseWithSchema, wireCodec } from '@mobkit/core';
 import { z } from 'zod';
 import { SchedulingError } from './errors.js';
 import { parseInterval, type ScheduleInterval } from './interval.js';
@@ -128,7 +128,7 @@ export function validateTickMs(tickMs: unknown): number {
   if (typeof tickMs !== 'number' || !Number.isInteger(tickMs) || tickMs < 0 || tickMs > MAX_TICK_MS) {
     throw new SchedulingError(
       'InvalidTickMs',
-      `tick_ms must be an integer number of milliseconds since the epoch between 0 and ${MAX_TICK_MS}, got ${typeof tickMs === 'number' ? String(tickMs) : (JSON.stringify(tickMs) ?? String(tickMs))}`,
+      `tick_ms must be an integer number of milliseconds since the epoch between 0 and ${MAX_TICK_MS}, got ${typeof tickMs === 'number' ? String(tickMs) : describeType(tickMs)}`,
       { details: { field: 'tick_ms', tick_ms: typeof tickMs === 'number' ? tickMs : null } },
     );
   }

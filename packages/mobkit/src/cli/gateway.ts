@@ -7,6 +7,7 @@ import {
   MobKitError,
   type ModuleConfig,
   type PreSpawnData,
+  DEFAULT_RPC_LIMITS,
   RPC_ERROR,
   type RpcId,
   parseModuleConfig,
@@ -32,7 +33,8 @@ import { type BoundedLine, boundedLines } from './lines.js';
  * The longest line the gateway reads, in UTF-8 bytes: core's framing limit (`DEFAULT_RPC_LIMITS`),
  * enforced while reading so a longer line is never held in memory.
  */
-const MAX_LINE_BYTES = 1024 * 1024;
+/** The longest stdin line read: the framing's own message-size limit. */
+const MAX_LINE_BYTES = DEFAULT_RPC_LIMITS.maxMessageBytes;
 
 /** The mob the gateway runs when `mobkit/init` brings no `mob_config`. */
 export const FALLBACK_MOB_TOML = `
