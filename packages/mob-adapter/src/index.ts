@@ -41,6 +41,8 @@ export type {
   HandlingMode,
 } from './types.js';
 export { SpawnMemberSpec, sendMessageOnMob, contentText, type SpawnMemberSpecWire } from './spec.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, contentBytes } from './message-size.js';
+export { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_MAX_MESSAGES } from './embedded/history.js';
 export { createEmbeddedMob } from './embedded/mob.js';
 export type {
   EmbeddedMob,
