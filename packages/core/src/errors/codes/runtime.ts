@@ -35,6 +35,21 @@ export const runtimeErrorCodes = {
     http: 503,
     summary: 'the cap of open SSE streams is reached; close one and retry',
   },
+  UnsupportedMediaType: {
+    rpc: -32600,
+    http: 415,
+    summary: 'a JSON request body was not sent as Content-Type: application/json',
+  },
+  CrossOriginRefused: {
+    rpc: -32600,
+    http: 403,
+    summary: 'a state-changing HTTP request came from another origin than the server and its allowed origins',
+  },
+  HostNotAllowed: {
+    rpc: -32600,
+    http: 403,
+    summary: 'the HTTP Host is not the bound address, a localhost name or an allowed host (DNS rebinding)',
+  },
   Unsupported: {
     rpc: -32000,
     http: 422,
