@@ -10,8 +10,8 @@ import { attemptDelivery } from './attempts.js';
 import { checkIssued, checkKey, copyPayload, readRequestKeys } from './checks.js';
 import { DeliveryIdSource } from './delivery-id.js';
 import { IdempotencyIndex, scopedKeyOf } from './idempotency.js';
-import { type DeliveryLedger, FileLedger, type LedgerEntry } from './ledger.js';
-import { freezeRecord, readLedger } from './ledger-replay.js';
+import { type DeliveryLedger, FileLedger, type LedgerBeginEntry, type LedgerEntry } from './ledger.js';
+import { freezeRecord, interruptedRecord, readLedger } from './ledger-replay.js';
 import { RateLimiter } from './rate-limit.js';
 import {
   DEFAULT_HISTORY_LIMIT,
@@ -231,19 +231,25 @@ export class DeliveryService {
     return adapter;
   }
 
-  /** Writes `begin`, makes the attempts, then records, announces and writes the finished record (its wire form built once). */
+  /**
+   * Writes `begin`, makes the attempts, writes the finished record (its wire form built once), and
+   * only once that line is durable remembers, announces and returns it. If the record line cannot be
+   * written, the send is not acknowledged (`LedgerWriteFailed`) and is remembered as the ledger has
+   * it — begun, never finished, so failed and never sent again — exactly what a restart replays.
+   */
   private async deliver(send: Admitted): Promise<DeliveryRecord> {
     const { deliveryId, issued, adapter, payload, key } = send;
     const ledger = this.ledger;
     const resolutionWire = ledger === undefined ? undefined : deliveryResolutionToWire(issued);
-    await ledger?.append({
+    const begin: LedgerBeginEntry = {
       kind: 'begin',
       delivery_id: deliveryId,
       resolution: resolutionWire as DeliveryResolutionWire,
       payload,
       ...(key === undefined ? {} : { idempotency_key: key }),
       at_ms: this.clock.nowMs(),
-    });
+    };
+    await ledger?.append(begin);
     const message = {
       deliveryId,
       routeId: issued.routeId,
@@ -269,15 +275,21 @@ export class DeliveryService {
       sinkAdapter: adapter.adapter,
       ...(key === undefined ? {} : { idempotencyKey: key }),
     });
-    registerRecord(record); // its wire form is built once, by the first of the event, the ledger or a caller
+    registerRecord(record); // its wire form is built once, by the first of the ledger, the event or a caller
+    if (ledger !== undefined) {
+      try {
+        await ledger.append({ kind: 'record', record: recordWire(record), resolution: begin.resolution });
+      } catch (error) {
+        this.remember(interruptedRecord(begin, issued), issued, send.scopedKey, send.payloadJson);
+        throw new MobKitError(
+          'LedgerWriteFailed',
+          `delivery ${deliveryId} ended ${status} at the sink, but its record could not be written to the ledger (${(error as Error).message}); it is kept as failed and will not be sent again`,
+          { cause: error, details: { delivery_id: deliveryId, route_id: issued.routeId, sink_status: status } },
+        );
+      }
+    }
     this.remember(record, issued, send.scopedKey, send.payloadJson);
     this.emit(record);
-    if (ledger !== undefined)
-      await ledger.append({
-        kind: 'record',
-        record: recordWire(record),
-        resolution: resolutionWire as DeliveryResolutionWire,
-      });
     return record;
   }
 

@@ -51,6 +51,8 @@ export { DELIVERY_ID_PATTERN } from './delivery-id.js';
 export {
   FileLedger,
   MemoryLedger,
+  type FileLedgerOptions,
+  type LedgerFile,
   type DeliveryLedger,
   type LedgerEntry,
   type LedgerBeginEntry,
