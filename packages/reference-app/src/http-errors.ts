@@ -32,6 +32,12 @@ const ROUTE_ERROR_CODES = {
   invalid_member_id: 'InvalidInput',
   /** `POST /interactions/stream` with a blank or non-string `message` (400). */
   invalid_message: 'InvalidInput',
+  /** A JSON body (`/rpc`, `/console/rpc`, `/interactions/stream`) not sent as `application/json` (415). */
+  unsupported_media_type: 'UnsupportedMediaType',
+  /** A state-changing request from another origin than the server's and the allowed ones (403). */
+  cross_origin_refused: 'CrossOriginRefused',
+  /** A `Host` that is not the bound address, a localhost name or an allowed host (403; DNS rebinding). */
+  host_not_allowed: 'HostNotAllowed',
   /** An agent route on a runtime without a mob (422). */
   unsupported: 'Unsupported',
 } as const satisfies Record<string, MobKitErrorCode>;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RequireConsoleAuthOptions } from '@mobkit/auth-policy/express';
 import { CONSOLE_APP_ASSET } from './console-html.js';
+import { type HostHeader, parseHostHeader } from './request-guards.js';
 import type { SseDropInfo } from './sse.js';
 
 /** The JSON-RPC handler the router serves at `POST /rpc` (mobkit's `createRpcHandler(runtime)`). */
@@ -40,7 +41,22 @@ export interface ReferenceAppRouterOptions {
    * error -32600, as the original's later `/console/rpc`). With auth on, a valid token allows every method.
    */
   rpcWithoutAuth?: 'all' | 'read-only';
-  /** Options of the console auth middleware (`requireConsoleAuth`), e.g. `onRefused` for logging. */
+  /**
+   * Origins (`scheme://host[:port]`) besides the server's own that may send state-changing requests
+   * (`POST /rpc`, `/console/rpc`, `/interactions/stream`); any other `Origin` is 403 `cross_origin_refused`.
+   * A request without `Origin` passes. Default none.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * `Host` names besides the bound address and `localhost`/`127.0.0.1`/`[::1]` (with the bound port) that
+   * requests may carry: `name` (any port) or `name:port`. Any other `Host` is 403 `host_not_allowed`
+   * (DNS rebinding). Needed when bound to 0.0.0.0 or served behind a proxy under a public name. Default none.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Options of the console auth middleware (`requireConsoleAuth`), e.g. `onRefused` for logging, and the
+   * token expiry policy: `requireExp` (default true) and `maxTokenLifetimeSeconds` (default 24 h).
+   */
   auth?: RequireConsoleAuthOptions;
   /**
    * Also require auth for the console page and its script (default false: the page is a static shell
@@ -96,6 +112,10 @@ export interface ResolvedRouterOptions
   rpcHandler: ReferenceAppRpcHandler;
   rpcWithoutAuth: 'all' | 'read-only';
   auth: RequireConsoleAuthOptions;
+  /** {@link ReferenceAppRouterOptions.allowedOrigins}, normalized (`URL.origin`). */
+  allowedOrigins: ReadonlySet<string>;
+  /** {@link ReferenceAppRouterOptions.allowedHosts}, parsed. */
+  allowedHosts: readonly HostHeader[];
   /** The leeway the auth middleware grants past a token's `exp`: a stream ends that long after it. */
   authLeewaySeconds: number;
   guardConsoleShell: boolean;
@@ -122,6 +142,43 @@ function positive(name: keyof typeof REFERENCE_APP_DEFAULTS, value: number | und
     throw new TypeError(`buildReferenceAppRouter: options.${name} must be a positive number, got ${String(value)}`);
   }
   return value;
+}
+
+/** A list option's entries, each checked by `parse` (undefined: not accepted, a `TypeError` naming the entry). */
+function entries<T>(
+  name: string,
+  value: readonly string[] | undefined,
+  expected: string,
+  parse: (v: string) => T | undefined,
+): T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value))
+    throw new TypeError(`buildReferenceAppRouter: options.${name} must be an array of ${expected}`);
+  return value.map((entry, i) => {
+    const parsed = typeof entry === 'string' ? parse(entry) : undefined;
+    if (parsed === undefined) {
+      throw new TypeError(
+        `buildReferenceAppRouter: options.${name}[${i}] must be ${expected}, got ${JSON.stringify(entry)}`,
+      );
+    }
+    return parsed;
+  });
+}
+
+/** An `http(s)://host[:port]` origin as `URL.origin` writes it (lowercase, no default port), or undefined for anything else. */
+export function normalizeOrigin(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  // An origin is scheme, host and port only: no path, query, fragment or credentials.
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    return undefined;
+  }
+  return url.origin;
 }
 
 /**
@@ -153,6 +210,15 @@ export function resolveRouterOptions(options: ReferenceAppRouterOptions): Resolv
     interactionIdleTimeoutMs: positive('interactionIdleTimeoutMs', options.interactionIdleTimeoutMs),
     rpcWithoutAuth,
     auth,
+    allowedOrigins: new Set(
+      entries(
+        'allowedOrigins',
+        options.allowedOrigins,
+        'an origin such as "https://console.example.com"',
+        normalizeOrigin,
+      ),
+    ),
+    allowedHosts: entries('allowedHosts', options.allowedHosts, 'a host name or name:port', parseHostHeader),
     authLeewaySeconds: auth.leewaySeconds ?? DEFAULT_AUTH_LEEWAY_SECONDS,
     guardConsoleShell: options.guardConsoleShell === true,
     signal: options.signal,

@@ -9,6 +9,7 @@ import type { RouteContext } from './routes/context.js';
 import { mountEventRoutes } from './routes/events.js';
 import { mountHealthRoutes } from './routes/health.js';
 import { mountInteractionRoutes } from './routes/interactions.js';
+import { hostGuard, originGuard } from './request-guards.js';
 import { mountRpcRoutes } from './routes/rpc.js';
 import { StreamRegistry } from './streams.js';
 import type { ReferenceAppRuntimeSurface } from './surface.js';
@@ -22,6 +23,9 @@ const OWNED_PATHS = [
   '/rpc',
   '/healthz',
 ];
+
+/** Every path but `/healthz` (which holds no data and is probed by load balancers by IP): Host and Origin are checked. */
+const GUARDED_PREFIXES = ['/console', '/agents', '/mob', '/interactions', '/rpc'];
 
 /**
  * The reference app's HTTP edge as an Express router (spec §15), over a runtime surface, the runtime
@@ -37,7 +41,11 @@ const OWNED_PATHS = [
  *
  * With `decisionState.console.requireAppAuth` every route but `/healthz` (and, unless `guardConsoleShell`,
  * the static page shell) goes through `requireConsoleAuth`: console JSON, SSE, interactions and RPC alike.
- * Handlers throw `MobKitError`s; one error handler answers them with their code's status from the one
+ * Before any route and before auth, every request but `/healthz` must carry a `Host` that is the bound
+ * address, a localhost name or one of `allowedHosts` (403 `host_not_allowed`), and every state-changing
+ * one an `Origin` that is absent, the server's own or one of `allowedOrigins` (403 `cross_origin_refused`);
+ * JSON bodies must be `application/json` (415 `unsupported_media_type`). HEAD on an SSE route answers
+ * its headers only. Handlers throw `MobKitError`s; one error handler answers them with their code's status from the one
  * code table and a JSON `{"error":"<code>"}` body, never a stack trace. Options are validated here
  * (a `TypeError` naming the option).
  */
@@ -60,6 +68,9 @@ export function buildReferenceAppRouter(
 
   const router: Router = express.Router();
   mountHealthRoutes(router);
+  // Before any other route (and before auth): the Host of every request but /healthz, then the Origin of
+  // every state-changing one.
+  router.use(GUARDED_PREFIXES, hostGuard(resolved.allowedHosts), originGuard(resolved.allowedOrigins));
   mountConsolePageRoutes(router, ctx);
   mountConsoleJsonRoutes(router, ctx);
   mountEventRoutes(router, ctx);

@@ -16,6 +16,14 @@ export function formatSseFrame(frame: SseFrame): string {
   return `${out}\n`;
 }
 
+/** The head of every SSE answer (and of a HEAD on an SSE route): event stream, no-store, no proxy buffering. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+});
+
 /** Why a stream ended on the server's side. */
 export type SseDropReason = 'buffer_limit' | 'drain_timeout';
 
@@ -56,12 +64,7 @@ export class SseConnection {
 
   /** Writes the 200 head (no-store, no proxy buffering) and starts the keep-alive timer. */
   open(): void {
-    this.res.status(200).set({
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    this.res.status(200).set(SSE_HEADERS);
     this.res.flushHeaders();
     this.req.socket.setNoDelay(true);
     const onClose = () => this.finish();

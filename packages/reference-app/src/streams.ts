@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { RouteError } from './http-errors.js';
 import type { ResolvedRouterOptions } from './options.js';
-import { ReplayBuffer, SseConnection, formatSseFrame } from './sse.js';
+import { ReplayBuffer, SSE_HEADERS, SseConnection, formatSseFrame } from './sse.js';
 import type { ReferenceAppRuntimeSurface, SurfaceAgentEvent } from './surface.js';
 
 /** The longest delay `setTimeout` honours. */
@@ -134,11 +134,8 @@ export class StreamRegistry {
     for (const conn of [...this.open]) conn.end();
   }
 
-  /**
-   * Opens an SSE response for `route`. Throws {@link RouteError} `shutting_down` once the router is closed
-   * and `too_many_streams` at the cap (nothing is written then, so the error handler answers).
-   */
-  openStream(req: Request, res: Response, route: string): SseConnection {
+  /** Throws what a new stream would be refused with now: `shutting_down`, or `too_many_streams` at the cap. */
+  private admit(): void {
     if (this.closed) throw new RouteError('shutting_down', 'the server is shutting down');
     const { maxStreams } = this.options;
     if (this.open.size >= maxStreams) {
@@ -147,6 +144,23 @@ export class StreamRegistry {
         `at most ${maxStreams} event streams may be open at once; close one and retry`,
       );
     }
+  }
+
+  /**
+   * Answers a HEAD on an SSE route: the status and head a GET would get now, and no body. No stream is
+   * opened and no slot of the cap is taken, so HEAD requests cannot exhaust it.
+   */
+  answerHead(res: Response): void {
+    this.admit();
+    res.status(200).set(SSE_HEADERS).end();
+  }
+
+  /**
+   * Opens an SSE response for `route`. Throws {@link RouteError} `shutting_down` once the router is closed
+   * and `too_many_streams` at the cap (nothing is written then, so the error handler answers).
+   */
+  openStream(req: Request, res: Response, route: string): SseConnection {
+    this.admit();
     const conn = new SseConnection(req, res, {
       keepAliveMs: this.options.keepAliveMs,
       maxBufferedBytes: this.options.maxBufferedBytes,

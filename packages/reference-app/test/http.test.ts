@@ -410,6 +410,7 @@ describe('rpcWithoutAuth: read-only', () => {
     try {
       const ok = await fetch(`${ro.url}/console/rpc`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify([
           { jsonrpc: '2.0', id: 1, method: 'mobkit/status' },
           { jsonrpc: '2.0', id: 2, method: 'mobkit/list_members' },
@@ -420,6 +421,7 @@ describe('rpcWithoutAuth: read-only', () => {
       expect(ro.rpc.calls.map((c) => c.method)).toEqual(['mobkit/status', 'mobkit/list_members']);
       const refused = await fetch(`${ro.url}/rpc`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify([
           { jsonrpc: '2.0', id: 1, method: 'mobkit/status' },
           { jsonrpc: '2.0', id: 2, method: 'mobkit/send_message', params: { member_id: 'lead-1', message: 'x' } },
@@ -463,7 +465,11 @@ describe('a runtime without a mob', () => {
         ['GET', '/agents/lead-1/events', undefined],
         ['POST', '/interactions/stream', '{"member_id":"lead-1"}'],
       ] as const) {
-        const res = await fetch(`${base}${path}`, { method, body });
+        const res = await fetch(`${base}${path}`, {
+          method,
+          body,
+          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        });
         expect(res.status, path).toBe(422);
         expect(((await res.json()) as HttpErrorBody).error).toBe('unsupported');
       }

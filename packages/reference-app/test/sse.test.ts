@@ -261,6 +261,7 @@ describe('stream cap', () => {
     }
     const interaction = await fetch(`${app.url}/interactions/stream`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ member_id: 'lead-1' }),
     });
     expect(interaction.status).toBe(503);

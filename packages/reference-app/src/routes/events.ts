@@ -1,16 +1,37 @@
 import { MobKitError } from '@mobkit/core';
 import type { Router } from 'express';
 import { agentFrame, mobFrame } from '../streams.js';
+import type { ReferenceAppRuntimeSurface } from '../surface.js';
 import { type RouteContext, requireMember, requireMob } from './context.js';
 
 const NO_MOB = 'no mob runtime is attached, so there are no agent events';
 
+/** Throws unless `agentId` is a non-blank id of a member of the attached mob. */
+async function requireAgent(surface: ReferenceAppRuntimeSurface, agentId: string): Promise<void> {
+  if (agentId.trim() === '') throw new MobKitError('InvalidAgentId', 'agent id must not be blank');
+  requireMob(surface, NO_MOB);
+  await requireMember(surface, agentId);
+}
+
 /**
  * The agent event streams (SSE): `GET /mob/events` (every member, ids `mob:<seq>`) and
- * `GET /agents/:agentId/events` (one member, ids `<agent>:<seq>`), both resumable with `Last-Event-ID`.
+ * `GET /agents/:agentId/events` (one member, ids `<agent>:<seq>`), both resumable with `Last-Event-ID`;
+ * HEAD on either answers the same status and head with no body, opening nothing.
  */
 export function mountEventRoutes(router: Router, ctx: RouteContext): void {
   const { surface, streams, guard } = ctx;
+
+  // HEAD answers what a GET would get, headers only (Express would otherwise run the GET handler and open
+  // a stream that never ends and holds a slot of the cap).
+  router.head('/mob/events', guard, (_req, res) => {
+    requireMob(surface, NO_MOB);
+    streams.answerHead(res);
+  });
+
+  router.head('/agents/:agentId/events', guard, async (req, res) => {
+    await requireAgent(surface, String(req.params.agentId));
+    streams.answerHead(res);
+  });
 
   router.get('/mob/events', guard, (req, res) => {
     requireMob(surface, NO_MOB);
@@ -20,9 +41,7 @@ export function mountEventRoutes(router: Router, ctx: RouteContext): void {
 
   router.get('/agents/:agentId/events', guard, async (req, res) => {
     const agentId = String(req.params.agentId);
-    if (agentId.trim() === '') throw new MobKitError('InvalidAgentId', 'agent id must not be blank');
-    requireMob(surface, NO_MOB);
-    await requireMember(surface, agentId);
+    await requireAgent(surface, agentId);
     const conn = streams.openStream(req, res, '/agents/:id/events');
     streams.replayAndFollow(req, conn, { prefix: agentId, member: agentId, frame: agentFrame });
   });

@@ -2,6 +2,7 @@ import { MobKitError, isMobKitError } from '@mobkit/core';
 import express, { type Request, type Response, type Router } from 'express';
 import { TERMINAL_EVENT_TYPES } from '../experience.js';
 import { RouteError, snakeCode } from '../http-errors.js';
+import { requireJsonBody } from '../request-guards.js';
 import type { SseConnection } from '../sse.js';
 import { agentFrame } from '../streams.js';
 import { type RouteContext, requireMember, requireMob } from './context.js';
@@ -36,14 +37,14 @@ function parseInteractionRequest(text: unknown): InteractionRequest {
 
 /**
  * `POST /interactions/stream` `{member_id, message?}`: one externally addressable member's events (SSE)
- * until a terminal event, or `interactionIdleTimeoutMs` without one. With a `message`, the stream
+ * until a terminal event, or `interactionIdleTimeoutMs` without one. The body must be `application/json` (415). With a `message`, the stream
  * subscribes first, then sends it, and only the run that carries it ends the stream.
  */
 export function mountInteractionRoutes(router: Router, ctx: RouteContext): void {
   const { surface, guard } = ctx;
   const body = express.text({ type: () => true, limit: ctx.options.maxInteractionBodyBytes });
 
-  router.post('/interactions/stream', guard, body, async (req, res) => {
+  router.post('/interactions/stream', requireJsonBody, guard, body, async (req, res) => {
     const request = parseInteractionRequest(req.body);
     requireMob(surface, 'no mob runtime is attached');
     const member = await requireMember(surface, request.memberId);

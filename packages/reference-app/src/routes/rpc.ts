@@ -1,6 +1,7 @@
 import { errorCodeInfo } from '@mobkit/core';
 import express, { type Router } from 'express';
 import { READ_ONLY_RPC_METHODS } from '../options.js';
+import { requireJsonBody } from '../request-guards.js';
 import type { RouteContext } from './context.js';
 
 /** The methods of a JSON-RPC text that are not read-only, or undefined when it does not parse (the handler answers that). */
@@ -22,7 +23,7 @@ function mutatingMethods(text: string): string[] | undefined {
 
 /**
  * `POST /rpc` and `POST /console/rpc`: JSON-RPC 2.0 text (a request or a batch) through the `rpcHandler`,
- * 200 with its answer or 204 when there is none (notifications only). With console auth off and
+ * 200 with its answer or 204 when there is none (notifications only); the body must be `application/json` (415). With console auth off and
  * `rpcWithoutAuth: 'read-only'`, a request holding any other method than {@link READ_ONLY_RPC_METHODS}
  * is refused whole: a JSON-RPC error -32600 (as the original's `/console/rpc`) with the status of
  * `ScopeDenied` (403: the caller lacks the scope a mutating method needs).
@@ -32,7 +33,7 @@ export function mountRpcRoutes(router: Router, ctx: RouteContext): void {
   const readOnly = !ctx.decisionState.console.requireAppAuth && options.rpcWithoutAuth === 'read-only';
   const body = express.text({ type: () => true, limit: options.maxRpcBodyBytes });
 
-  router.post(['/rpc', '/console/rpc'], guard, body, async (req, res) => {
+  router.post(['/rpc', '/console/rpc'], requireJsonBody, guard, body, async (req, res) => {
     const text = typeof req.body === 'string' ? req.body : '';
     const refused = readOnly ? mutatingMethods(text) : undefined;
     if (refused !== undefined && refused.length > 0) {
