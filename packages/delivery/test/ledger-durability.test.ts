@@ -83,7 +83,13 @@ describe('FileLedger on a failing disk (injected file)', () => {
     const issuer = new Issuer();
     const sink = new MemorySink();
     let onSend: (() => void) | undefined;
-    const hooked = { adapter: 'memory', send: (m: SinkMessage) => (onSend?.(), sink.send(m)) };
+    const hooked = {
+      adapter: 'memory',
+      send: (m: SinkMessage) => {
+        onSend?.();
+        return sink.send(m);
+      },
+    };
     const ledger = await FileLedger.open(path, { openFile });
     const delivery = new DeliveryService({ sinks: { memory: hooked }, trusted: issuer, ledger });
     const r = issuer.issue({ recipient: 'a' });
