@@ -39,7 +39,13 @@ export {
 } from './jwt.js';
 export { KeySet, verifyJwtWithJwks, validateJwtLocally, type LocalJwtOptions, type VerifiedToken } from './keyset.js';
 export { JwksCache, type JwksCacheConfig, type JwksCacheStats, type FetchLike } from './jwks-cache.js';
-export { isLocalhostClassHost, isLocalhostClassUrl } from './hosts.js';
+export {
+  isLocalhostClassHost,
+  isLocalhostClassUrl,
+  parseHostHeader,
+  normalizeOrigin,
+  type HostHeader,
+} from './hosts.js';
 export {
   parseTrustedOidcConfig,
   TrustedOidcConfigCodec,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RequireConsoleAuthOptions } from '@mobkit/auth-policy/express';
 import { CONSOLE_APP_ASSET } from './console-html.js';
-import { type HostHeader, parseHostHeader } from './request-guards.js';
+import { type HostHeader, normalizeOrigin, parseHostHeader } from '@mobkit/auth-policy';
 import type { SseDropInfo } from './sse.js';
 
 /** The JSON-RPC handler the router serves at `POST /rpc` (mobkit's `createRpcHandler(runtime)`). */
@@ -163,22 +163,6 @@ function entries<T>(
     }
     return parsed;
   });
-}
-
-/** An `http(s)://host[:port]` origin as `URL.origin` writes it (lowercase, no default port), or undefined for anything else. */
-export function normalizeOrigin(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  // An origin is scheme, host and port only: no path, query, fragment or credentials.
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    return undefined;
-  }
-  return url.origin;
 }
 
 /**

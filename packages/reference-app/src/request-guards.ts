@@ -1,25 +1,9 @@
 import type { Request, RequestHandler } from 'express';
+import { type HostHeader, parseHostHeader } from '@mobkit/auth-policy';
 import { RouteError } from './http-errors.js';
 
 /** Host names that always mean this machine (with the bound port). `*.localhost` is not among them. */
 const LOCALHOST_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** A `Host` header split into a lowercased name (IPv6 in brackets) and its port, or undefined when malformed. */
-export interface HostHeader {
-  name: string;
-  port: number | undefined;
-}
-
-const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::(\d{1,5}))?$/;
-
-/** Parses `name`, `name:port`, `[v6]` or `[v6]:port` (case-insensitive); undefined for anything else. */
-export function parseHostHeader(value: string): HostHeader | undefined {
-  const match = HOST_HEADER.exec(value.trim().toLowerCase());
-  if (match === null) return undefined;
-  const port = match[2] === undefined ? undefined : Number(match[2]);
-  if (port !== undefined && (port < 1 || port > 65_535)) return undefined;
-  return { name: match[1] as string, port };
-}
 
 /** The socket's local address as a Host name: IPv4 as is (also when IPv4-mapped), IPv6 in brackets. */
 function boundName(req: Request): string | undefined {
