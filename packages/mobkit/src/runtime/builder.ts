@@ -95,6 +95,17 @@ export class UnifiedRuntimeBuilder {
     this.state.onError = hook;
     return this;
   }
+  /**
+   * Receives every event of the module supervisor's stream as it happens, from the first module
+   * start on: module events and the supervisor's own — `supervisor.start_failed` (each failed
+   * start attempt), `supervisor.health` (crashes, restarts, `Stopped`) and `supervisor.warning` (a
+   * module given up on), each naming the module and quoting the cause. Start-up failures happen
+   * during `build()`, before `subscribe` could be called; this sees them too. A throw is ignored.
+   */
+  onModuleEvent(listener: (event: EventEnvelope) => void): this {
+    this.state.onModuleEvent = listener;
+    return this;
+  }
   /** Agent discovery run once at build (after the pre-spawn hook). */
   discovery(discovery: Discovery): this {
     this.state.discovery = discovery;
@@ -135,6 +146,7 @@ export class UnifiedRuntimeBuilder {
       timeoutMs,
       options,
       agentEvents: settings.moduleAgentEvents,
+      ...(settings.onModuleEvent ? { onEvent: settings.onModuleEvent } : {}),
     });
     const runtime = this.assemble({ settings, options, mob, modules });
     try {

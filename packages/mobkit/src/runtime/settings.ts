@@ -17,6 +17,7 @@ export interface RuntimeSettings {
   postSpawnHook?: (memberIds: string[]) => unknown;
   postReconcileHook?: (report: UnifiedRuntimeReconcileReport) => unknown;
   onError?: (event: ErrorEvent) => unknown;
+  onModuleEvent?: (event: EventEnvelope) => void;
   discovery?: Discovery;
   preSpawnHook?: () => unknown;
   drainTimeoutMs: number;
