@@ -1,3 +1,4 @@
+import type { EventEnvelope } from '@mobkit/core';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -30,4 +31,104 @@ export function prettyLogging(
 ): boolean {
   const format = env.LOG_FORMAT?.trim().toLowerCase();
   return format === 'pretty' || (format !== 'json' && isTty);
+}
+
+/** The payload fields of the supervisor's failure events this module reads (see `@mobkit/supervisor`). */
+interface SupervisorPayload {
+  module_id?: string;
+  from?: string | null;
+  to?: string;
+  attempt?: number;
+  reason?: string;
+  code?: string;
+  error?: string;
+  exit_code?: number | null;
+  signal?: string | null;
+  stderr?: string[];
+  will_retry?: boolean;
+  restart?: number;
+  delay_ms?: number;
+}
+
+/** The events {@link logModuleEvent} logs. */
+const SUPERVISOR_EVENTS = new Set(['supervisor.start_failed', 'supervisor.health', 'supervisor.warning']);
+
+/**
+ * Logs one event of the module supervisor if it is about a module's supervision: a failed start
+ * attempt (`supervisor.start_failed`, error), a crash (`supervisor.health` to `Failed`, error), a
+ * restart (`Restarting`, warn) and its recovery (`Healthy`, info), a module given up on (`Stopped`,
+ * error) and the supervisor's warnings (warn). Each line names the module (`module`) and carries
+ * the quoted cause: `code`, `exitCode`, `signal` and the module's last `stderr` lines. Other events
+ * are ignored; returns whether the event was logged.
+ */
+export function logModuleEvent(log: Logger, envelope: EventEnvelope): boolean {
+  const event = envelope.event;
+  if (event.kind !== 'module' || !SUPERVISOR_EVENTS.has(event.eventType)) return false;
+  const p = (typeof event.payload === 'object' && event.payload !== null ? event.payload : {}) as SupervisorPayload;
+  const id = p.module_id ?? event.module;
+  const fields = {
+    module: id,
+    event: event.eventType,
+    ...(p.attempt === undefined ? {} : { attempt: p.attempt }),
+    ...(p.from === undefined ? {} : { from: p.from }),
+    ...(p.to === undefined ? {} : { to: p.to }),
+    ...(p.code === undefined ? {} : { code: p.code }),
+    ...(p.exit_code === undefined ? {} : { exitCode: p.exit_code }),
+    ...(p.signal === undefined ? {} : { signal: p.signal }),
+    ...(p.stderr === undefined ? {} : { stderr: p.stderr }),
+    ...(p.restart === undefined ? {} : { restart: p.restart, delayMs: p.delay_ms }),
+    ...(p.will_retry === undefined ? {} : { willRetry: p.will_retry }),
+  };
+  const cause = p.error ?? p.reason ?? 'no cause given';
+  switch (event.eventType) {
+    case 'supervisor.start_failed':
+      log.error(
+        fields,
+        `module ${id}: start attempt ${p.attempt}${p.will_retry ? ' failed, retrying' : ' failed'}: ${cause}`,
+      );
+      return true;
+    case 'supervisor.warning':
+      log.warn(fields, `module ${id}: ${cause}`);
+      return true;
+  }
+  switch (p.to) {
+    case 'Failed':
+      log.error(fields, `module ${id} failed (attempt ${p.attempt}): ${cause}`);
+      return true;
+    case 'Restarting':
+      log.warn(
+        fields,
+        `module ${id} restarting (restart ${p.restart ?? '?'}, in ${p.delay_ms ?? 0} ms) after ${p.reason ?? cause}`,
+      );
+      return true;
+    case 'Stopped':
+      log.error(fields, `module ${id} stopped: ${p.reason ?? cause}`);
+      return true;
+    case 'Healthy':
+      log.info(fields, `module ${id} is healthy again (attempt ${p.attempt})`);
+      return true;
+    default:
+      log.info(fields, `module ${id}: ${p.from ?? 'none'} → ${p.to}`);
+      return true;
+  }
+}
+
+/** The part of the unified runtime {@link logModuleEvents} reads. */
+export interface ModuleEventSource {
+  /** The events so far (the supervisor's merged stream and agent events). */
+  moduleEvents(): readonly EventEnvelope[];
+  /** Live events from now on; returns the unsubscribe function. */
+  subscribe(listener: (event: EventEnvelope) => void): () => void;
+}
+
+/**
+ * Logs every supervision event of `runtime` with {@link logModuleEvent}: those that happened before
+ * this call (start-up failures), then each new one as it happens. Nothing is logged twice or lost:
+ * the replay and the subscription happen in the same tick. Returns the unsubscribe function.
+ */
+export function logModuleEvents(log: Logger, runtime: ModuleEventSource): () => void {
+  for (const event of runtime.moduleEvents()) logModuleEvent(log, event);
+  return runtime.subscribe((event) => {
+    logModuleEvent(log, event);
+  });
 }
