@@ -10,7 +10,7 @@ import {
   discoverySpecToSpawnSpec,
   type LlmChoice,
 } from 'mobkit';
-import { createReferenceAppRouter } from 'mobkit/http';
+import { createReferenceAppRouter, httpSecurityOptions } from 'mobkit/http';
 import type { AppConfig } from './config.js';
 
 /** Where and how the app listens. */
@@ -126,6 +126,8 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
     app.use(
       // The runtime's router: JSON-RPC through createRpcHandler, streams closed when it shuts down.
       createReferenceAppRouter(runtime, config.decisionState, {
+        // [http] of mobkit.toml: allowed origins and hosts, console token exp and lifetime cap.
+        ...httpSecurityOptions(config.http),
         signal: streams.signal,
         onError: (error) => log.error({ err: error }, 'request failed'),
         onStreamDropped: (info) => log.warn({ stream: info }, 'slow SSE client dropped'),

@@ -65,6 +65,59 @@ describe('loadAppConfig: the example config', () => {
   });
 });
 
+describe('loadAppConfig: the [http] section (what the edge refuses)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mobkit-http-config-'));
+    cpSync(DEFAULT_CONFIG_DIR, dir, { recursive: true });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const kit = () => join(dir, 'mobkit.toml');
+  // The example's mobkit.toml with its [http] section (the last one) cut off, then this one appended.
+  const withHttp = (section: string) => {
+    const base = readFileSync(join(DEFAULT_CONFIG_DIR, 'mobkit.toml'), 'utf8').split(/^\[http\]$/m)[0];
+    writeFileSync(kit(), `${base}\n[http]\n${section}\n`);
+  };
+
+  it('defaults: no extra origins or hosts, exp required, tokens live at most 24 h', () => {
+    withHttp('');
+    expect(loadAppConfig(dir).http).toEqual({
+      allowedOrigins: [],
+      allowedHosts: [],
+      requireExp: true,
+      maxTokenLifetimeSeconds: 86_400,
+    });
+  });
+
+  it('reads every key', () => {
+    withHttp(
+      'allowed_origins = ["https://console.example.com"]\nallowed_hosts = ["mobkit.internal", "console.example.com:8443"]\nrequire_exp = false\nmax_token_lifetime_s = 3600',
+    );
+    expect(loadAppConfig(dir).http).toEqual({
+      allowedOrigins: ['https://console.example.com'],
+      allowedHosts: ['mobkit.internal', 'console.example.com:8443'],
+      requireExp: false,
+      maxTokenLifetimeSeconds: 3600,
+    });
+  });
+
+  it('names the key of a bad value, also in mobkit validate', () => {
+    for (const [line, field, message] of [
+      ['allowed_origins = ["console.example.com"]', 'http.allowed_origins[0]', 'expected an origin'],
+      ['allowed_origins = ["https://x.example/path"]', 'http.allowed_origins[0]', 'expected an origin'],
+      ['allowed_hosts = ["http://mobkit.internal"]', 'http.allowed_hosts[0]', 'expected a host name'],
+      ['max_token_lifetime_s = 0', 'http.max_token_lifetime_s', 'expected an integer from 1'],
+      ['require_exp = "yes"', 'http.require_exp', 'expected boolean'],
+      ['allowed_origin = []', 'http.allowed_origin', 'unknown key'],
+    ] as const) {
+      withHttp(line);
+      expectConfigError(() => loadAppConfig(dir), { code: 'InvalidConfig', file: kit(), field, message });
+      const result = validateConfigText(kit(), readFileSync(kit(), 'utf8'));
+      expect(result.problems.map((p) => p.key)).toEqual([field]);
+    }
+  });
+});
+
 describe('loadAppConfig: problems name the file and the field', () => {
   let dir: string;
   beforeEach(() => {
@@ -141,7 +194,7 @@ describe('loadAppConfig: problems name the file and the field', () => {
       file: kit(),
       field: 'consol',
       message:
-        'consol: unknown key; allowed: modules, pre_spawn, discovery, members, runtime, console, auth, trusted_oidc, bigquery',
+        'consol: unknown key; allowed: modules, pre_spawn, discovery, members, runtime, console, auth, trusted_oidc, bigquery, http',
     });
     edit('mobkit.toml', (t) =>
       t.replace('[consol]\nx = 1\n', '').replace('startup_timeout_ms = 15000', 'startup_timeout_ms = "soon"'),
@@ -266,7 +319,7 @@ describe('validateConfigText: every section of the app config files', () => {
       'runtime.startup_timeout: unknown key; allowed: startup_timeout_ms, drain_timeout_ms',
     );
     expect(result.problems[1]?.message).toContain(
-      'consol: unknown key; allowed: modules, pre_spawn, discovery, members, runtime, console, auth, trusted_oidc, bigquery',
+      'consol: unknown key; allowed: modules, pre_spawn, discovery, members, runtime, console, auth, trusted_oidc, bigquery, http',
     );
     const fixed = validateConfigText(
       '/cfg/mobkit.toml',

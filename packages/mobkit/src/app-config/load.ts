@@ -33,10 +33,24 @@ export interface AppConfig {
   schedules: ScheduleDefinition[];
   /** Console and auth policy (`[console]`, `[auth]`, `[trusted_oidc]` of `mobkit.toml`). */
   decisionState: RuntimeDecisionState;
+  /** What the HTTP edge refuses (`[http]` of `mobkit.toml`): pass it to the router with `httpSecurityOptions`. */
+  http: AppHttpSecurity;
   /** Per-module start-up timeout. */
   startupTimeoutMs: number;
   /** Bound on draining agent turns at shutdown. */
   drainTimeoutMs: number;
+}
+
+/** `[http]` of `mobkit.toml`, camelCase: the Origin and Host allowlists and the console token expiry policy. */
+export interface AppHttpSecurity {
+  /** Origins besides the server's own that may send state-changing requests. */
+  allowedOrigins: string[];
+  /** `Host` names (`name` or `name:port`) besides the bound address and the localhost names. */
+  allowedHosts: string[];
+  /** Console tokens must carry `exp` (default true). */
+  requireExp: boolean;
+  /** The longest console token lifetime accepted, in seconds (default 86 400). */
+  maxTokenLifetimeSeconds: number;
 }
 
 /** Replaces `${config_dir}` in a config value. */
@@ -166,6 +180,12 @@ export function loadAppConfig(configDir: string): AppConfig {
     members,
     schedules,
     decisionState,
+    http: {
+      allowedOrigins: sections.http.allowed_origins,
+      allowedHosts: sections.http.allowed_hosts,
+      requireExp: sections.http.require_exp,
+      maxTokenLifetimeSeconds: sections.http.max_token_lifetime_s,
+    },
     startupTimeoutMs: sections.runtime.startup_timeout_ms,
     drainTimeoutMs: sections.runtime.drain_timeout_ms,
   };

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, normalizeOrigin, parseHostHeader } from '@mobkit/auth-policy';
 import { AgentDiscoverySpecSchema, closedObject, describeType, parseWithSchema } from '@mobkit/core';
 import { z } from 'zod';
 
@@ -39,6 +40,28 @@ const TrustedOidcSection = closedObject({
 });
 const BigQuerySection = closedObject({ dataset: z.string(), table: z.string() });
 
+/** An `http(s)://host[:port]` origin (kept as written; the router normalizes it). */
+const OriginEntry = z.string().refine((v) => normalizeOrigin(v) !== undefined, {
+  error: (issue) => `expected an origin such as "https://console.example.com", got ${JSON.stringify(issue.input)}`,
+});
+/** A host name, IP literal or `[v6]`, with an optional `:port`. */
+const HostEntry = z.string().refine((v) => parseHostHeader(v) !== undefined, {
+  error: (issue) =>
+    `expected a host name or name:port such as "mobkit.internal:8443", got ${JSON.stringify(issue.input)}`,
+});
+
+/**
+ * `[http]`: what the HTTP edge refuses. `allowed_origins` may send state-changing requests besides the
+ * server's own origin; `allowed_hosts` may appear as `Host` besides the bound address and the localhost
+ * names; console tokens need `exp` unless `require_exp = false`, and live at most `max_token_lifetime_s`.
+ */
+const HttpSection = closedObject({
+  allowed_origins: z.array(OriginEntry).default([]),
+  allowed_hosts: z.array(HostEntry).default([]),
+  require_exp: z.boolean().default(true),
+  max_token_lifetime_s: integerIn(1, 366 * 24 * 3600, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS),
+});
+
 /**
  * Every section of `mobkit.toml` the app reads. `[[modules]]` is the trust manifest, checked by core's
  * `loadTrustedModulesFromToml` with its own codes; the other sections are checked here.
@@ -53,6 +76,7 @@ export const MobkitTomlSchema = closedObject({
   auth: AuthSection.optional(),
   trusted_oidc: TrustedOidcSection.optional(),
   bigquery: BigQuerySection.optional(),
+  http: HttpSection.prefault({}),
 });
 
 /** The app sections of a `mobkit.toml`, validated and with defaults applied. */

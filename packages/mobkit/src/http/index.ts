@@ -4,6 +4,7 @@
  * `POST /rpc`. The root entry (`mobkit`) never loads Express; this subpath does.
  * @packageDocumentation
  */
-export { createReferenceAppRouter, type CreateReferenceAppRouterOptions } from './router.js';
+export { createReferenceAppRouter, httpSecurityOptions, type CreateReferenceAppRouterOptions } from './router.js';
+export type { AppHttpSecurity } from '../app-config/load.js';
 export { referenceAppSurface } from './surface.js';
 export type { UnifiedRuntime } from '../runtime/unified-runtime.js';

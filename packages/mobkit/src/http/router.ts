@@ -1,6 +1,7 @@
 import type { RuntimeDecisionState } from '@mobkit/auth-policy';
 import { type ReferenceAppRouterOptions, buildReferenceAppRouter } from '@mobkit/reference-app';
 import type { Router } from 'express';
+import type { AppHttpSecurity } from '../app-config/load.js';
 import { createRpcHandler } from '../rpc/handler.js';
 import type { RpcHandlerOptions } from '../rpc/registry.js';
 import type { UnifiedRuntime } from '../runtime/unified-runtime.js';
@@ -33,4 +34,19 @@ export function createReferenceAppRouter(
     rpcHandler: rpcHandler ?? createRpcHandler(runtime, rpc),
     signal: signal ? AbortSignal.any([signal, runtime.shutdownSignal]) : runtime.shutdownSignal,
   });
+}
+
+/**
+ * The router options of an app's `[http]` section (`AppConfig.http`): the Origin and Host allowlists,
+ * and the console token expiry policy for the auth middleware. Spread them into
+ * {@link createReferenceAppRouter}'s options (merge your own `auth` options over `auth`).
+ */
+export function httpSecurityOptions(
+  http: AppHttpSecurity,
+): Pick<CreateReferenceAppRouterOptions, 'allowedOrigins' | 'allowedHosts' | 'auth'> {
+  return {
+    allowedOrigins: http.allowedOrigins,
+    allowedHosts: http.allowedHosts,
+    auth: { requireExp: http.requireExp, maxTokenLifetimeSeconds: http.maxTokenLifetimeSeconds },
+  };
 }
