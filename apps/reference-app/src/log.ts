@@ -112,23 +112,3 @@ export function logModuleEvent(log: Logger, envelope: EventEnvelope): boolean {
       return true;
   }
 }
-
-/** The part of the unified runtime {@link logModuleEvents} reads. */
-export interface ModuleEventSource {
-  /** The events so far (the supervisor's merged stream and agent events). */
-  moduleEvents(): readonly EventEnvelope[];
-  /** Live events from now on; returns the unsubscribe function. */
-  subscribe(listener: (event: EventEnvelope) => void): () => void;
-}
-
-/**
- * Logs every supervision event of `runtime` with {@link logModuleEvent}: those that happened before
- * this call (start-up failures), then each new one as it happens. Nothing is logged twice or lost:
- * the replay and the subscription happen in the same tick. Returns the unsubscribe function.
- */
-export function logModuleEvents(log: Logger, runtime: ModuleEventSource): () => void {
-  for (const event of runtime.moduleEvents()) logModuleEvent(log, event);
-  return runtime.subscribe((event) => {
-    logModuleEvent(log, event);
-  });
-}

@@ -8,7 +8,7 @@
 import { isMobKitError, toMobKitError } from '@mobkit/core';
 import type { Logger } from 'pino';
 import { type AppConfig, DEFAULT_CONFIG_DIR, displayPath, loadAppConfig } from './config.js';
-import { createLogger, logModuleEvents, prettyLogging } from './log.js';
+import { createLogger, prettyLogging } from './log.js';
 import { type RunningApp, startApp } from './server.js';
 
 const USAGE = `Usage: node apps/reference-app/dist/main.js [--config <dir>]   (or: npm start -- --config <dir>)
@@ -147,8 +147,6 @@ async function main(): Promise<number> {
     reportFailure(log, 'start-up failed', error);
     return 1;
   }
-  // Module failures with their causes: those of the start-up first, then each one as it happens.
-  logModuleEvents(log, running.runtime);
   // The banner goes with pretty logs on stdout; with JSON logs it goes to stderr so stdout stays one JSON object per line.
   if (!stopRequested) (prettyLogging() ? process.stdout : process.stderr).write(banner(running, config.dir));
   log.info({ url: running.url }, `listening on ${running.url}`);

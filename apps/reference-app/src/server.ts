@@ -12,6 +12,7 @@ import {
 } from 'mobkit';
 import { createReferenceAppRouter, httpSecurityOptions } from 'mobkit/http';
 import type { AppConfig } from './config.js';
+import { logModuleEvent } from './log.js';
 
 /** Where and how the app listens. */
 export interface ServeOptions {
@@ -52,6 +53,8 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
     .timeout(config.startupTimeoutMs)
     .drainTimeout(config.drainTimeoutMs)
     .onError((event) => log.warn({ errorEvent: event }, `runtime error event: ${event.category}`))
+    // Every module failure, crash, restart and budget exhaustion is logged as it happens, start-up included.
+    .onModuleEvent((event) => logModuleEvent(log, event))
     .build();
 
   let server: Server | undefined;

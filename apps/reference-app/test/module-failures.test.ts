@@ -131,10 +131,10 @@ describe('module failures are logged with their cause', () => {
     }
     const stopped = lines.find((l) => l.event === 'supervisor.warning');
     expect(stopped?.msg, output).toContain('ENOTDIR');
-    // Logged at start-up, before the app says it listens.
+    // Logged as it happens at start-up: before the summary of modules that are not running.
     const all = logLines(output);
-    const listening = all.findIndex((l) => l.msg.startsWith('listening on'));
-    expect(listening).toBeGreaterThan(all.indexOf(failures[1] as LogLine));
+    const summary = all.findIndex((l) => l.msg.startsWith('modules not running'));
+    expect(summary).toBeGreaterThan(all.indexOf(failures[1] as LogLine));
 
     const status = await rpc<{ loaded_modules: string[] }>(base, 'mobkit/status');
     expect(status.loaded_modules).toEqual(['router', 'scheduling']);

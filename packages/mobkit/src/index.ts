@@ -56,7 +56,7 @@ export {
 export { SUBSCRIBE_REPLAY_EVENT_CAP, KEEP_ALIVE_INTERVAL_MS } from './rpc/methods/events.js';
 export { MemberSnapshotCodec, memberSnapshotToWire, type MemberSnapshotView } from './rpc/member-wire.js';
 export { chooseLlm, PROVIDER_ENV_KEYS, type LlmChoice } from './llm.js';
-export { loadAppConfig, checkMobkitToml, type AppConfig } from './app-config/load.js';
+export { loadAppConfig, checkMobkitToml, type AppConfig, type AppHttpSecurity } from './app-config/load.js';
 export { MobkitTomlSchema, parseMobkitTomlSections, type MobkitTomlSections } from './app-config/sections.js';
 export { resolveModuleCommand, MODULE_BINS } from './app-config/module-command.js';
 export { appDecisionState, authOffDecisionState } from './app-config/decision-state.js';
