@@ -6,10 +6,10 @@ const STANDARD_CODES = new Set([-32700, -32600, -32601, -32602, -32603]);
 /** The implementation-defined server-error range the code table maps its domain codes into. */
 const SERVER_ERROR_RANGE = { min: -32099, max: -32000 };
 /** The HTTP refusals the reference app documents: bad request, forbidden (Origin/Host/scope), too large, media type. */
-export const HTTP_REFUSALS = new Set([400, 403, 413, 415]);
+const HTTP_REFUSALS = new Set([400, 403, 413, 415]);
 
 /** True for a code a JSON-RPC error may carry under the contract. */
-export function isAllowedCode(code: unknown): boolean {
+function isAllowedCode(code: unknown): boolean {
   return (
     Number.isInteger(code) &&
     (STANDARD_CODES.has(code as number) ||

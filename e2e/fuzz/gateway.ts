@@ -9,14 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { REPO_ROOT, childEnv } from '@mobkit/test-utils';
 
 /** The gateway executable users run (`npx nx run mobkit:build` builds it). */
-export const GATEWAY_BIN = join(REPO_ROOT, 'packages', 'mobkit', 'dist', 'bin', 'mobkit.js');
+const GATEWAY_BIN = join(REPO_ROOT, 'packages', 'mobkit', 'dist', 'bin', 'mobkit.js');
 const GC_HOOK = fileURLToPath(new URL('./gc-hook.mjs', import.meta.url));
 
 /** How long one answer may take before the exchange counts as hung. */
 const ANSWER_TIMEOUT_MS = 15_000;
 
 /** One HTTP answer: its status, content type and body bytes; `reset` when the server closed the connection instead. */
-export interface HttpAnswer {
+interface HttpAnswer {
   status: number;
   contentType: string;
   body: string;

@@ -9,7 +9,7 @@ const MAX_DEPTH = 64;
 const MAX_BYTES = 1024 * 1024;
 
 /** Names `Object.prototype` (and friends) answer to: as method names and as param keys. */
-export const PROTOTYPE_KEYS = [
+const PROTOTYPE_KEYS = [
   '__proto__',
   'constructor',
   'toString',
@@ -95,7 +95,7 @@ const objectText = (pairs: ReadonlyArray<readonly [string, string]>) =>
 const anyUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
 
 /** Scalar JSON text: odd numbers, control characters, lone surrogates, plausible names. */
-export const scalarText: fc.Arbitrary<string> = fc.oneof(
+const scalarText: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
     'null',
     'true',
@@ -122,7 +122,7 @@ export const scalarText: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** A string of `bytes` UTF-8 bytes (one to four bytes a character, or a 6-byte escape), around the limits up to ~2 MiB. */
-export const longStringText: fc.Arbitrary<string> = fc
+const longStringText: fc.Arbitrary<string> = fc
   .tuple(
     fc.oneof(
       { weight: 3, arbitrary: fc.integer({ min: 1_000, max: 64 * 1024 }) },
@@ -134,7 +134,7 @@ export const longStringText: fc.Arbitrary<string> = fc
   .map(([bytes, [unit, size]]) => `"${(unit as string).repeat(Math.max(1, Math.floor(bytes / (size as number))))}"`);
 
 /** A value nested `depth` levels (arrays, objects or both), around and far past the 64-level limit. */
-export const deepText: fc.Arbitrary<string> = fc
+const deepText: fc.Arbitrary<string> = fc
   .record({
     depth: fc.oneof(
       fc.integer({ min: MAX_DEPTH - 4, max: MAX_DEPTH + 4 }),

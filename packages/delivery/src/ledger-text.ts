@@ -14,7 +14,7 @@ export interface ParsedLedger {
 }
 
 /** True for an object with a known ledger `kind`. */
-export function isEntry(value: unknown): value is LedgerEntry {
+function isEntry(value: unknown): value is LedgerEntry {
   if (value === null || typeof value !== 'object') return false;
   const kind = (value as { kind?: unknown }).kind;
   return kind === 'begin' || kind === 'record';

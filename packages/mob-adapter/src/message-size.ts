@@ -16,7 +16,7 @@ export interface MessageSource {
 }
 
 /** `MessageTooLarge`, naming the member, the size and the limit (Meerkat wire code `INVALID_INPUT`). */
-export function messageTooLarge(source: MessageSource, sizeBytes: number, limitBytes: number): MobRuntimeError {
+function messageTooLarge(source: MessageSource, sizeBytes: number, limitBytes: number): MobRuntimeError {
   return new MobRuntimeError(
     'INVALID_INPUT',
     `${source.field} for member ${source.memberId} is ${sizeBytes} bytes, over the limit of ${limitBytes} bytes (max_message_bytes); send it in smaller parts or raise the limit`,

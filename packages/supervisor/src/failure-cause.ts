@@ -2,7 +2,7 @@ import type { MobKitError, RestartPolicy } from '@mobkit/core';
 import { SupervisorError } from './errors.js';
 
 /** Most stderr lines a failure event quotes (the newest ones). */
-export const QUOTED_STDERR_LINES = 10;
+const QUOTED_STDERR_LINES = 10;
 
 /**
  * The cause of a module failure as it appears in the payload of the supervisor's failure events

@@ -12,7 +12,7 @@ export interface HistoryLimits {
 }
 
 /** The size a message counts for: its UTF-8 bytes as JSON (deterministic, unlike heap use). */
-export function messageBytes(message: LlmMessage): number {
+function messageBytes(message: LlmMessage): number {
   return Buffer.byteLength(JSON.stringify(message), 'utf8');
 }
 
