@@ -181,8 +181,14 @@ describe('module failures are logged with their cause', () => {
     const status = await rpc<{ loaded_modules: string[] }>(base, 'mobkit/status');
     expect(status.loaded_modules).toEqual(['delivery', 'router', 'scheduling']);
     const console = (await (await fetch(`${base}/console/experience`)).json()) as {
-      health_overview: { live_snapshot: { modules: { module_id: string; loaded: boolean; state: string | null }[] } };
+      health_overview: {
+        live_snapshot: {
+          loaded_modules: string[];
+          modules: { module_id: string; loaded: boolean; state: string | null }[];
+        };
+      };
     };
+    expect(console.health_overview.live_snapshot.loaded_modules).toEqual(status.loaded_modules);
     const modules = console.health_overview.live_snapshot.modules;
     expect(modules.filter((m) => m.loaded).map((m) => m.module_id)).toEqual(status.loaded_modules);
     expect(modules.find((m) => m.module_id === 'crashy')).toMatchObject({ loaded: false, state: 'Stopped' });

@@ -172,12 +172,15 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput) {
     entry.has_wiring ||= agent.wired_to.length > 0;
   }
 
+  // With a runtime, a trusted module counts as loaded only while the runtime has it loaded (a module
+  // that crash-looped to Stopped is not), so this agrees with `mobkit/status`.
+  const loadedNow = new Set(hasMob ? surface.loadedModules() : []);
   const loadedModules = hasMob
     ? sortedTrusted.length > 0
-      ? sortedTrusted
+      ? sortedTrusted.filter((id) => loadedNow.has(id))
       : agents.map((a) => a.agent_id)
     : sortedTrusted;
-  const running = hasMob ? surface.isRunning() : sortedTrusted.length > 0;
+  const isRunning = hasMob ? surface.isRunning() : sortedTrusted.length > 0;
   const keepAlive = { interval_ms: keepAliveMs, comment: 'keep-alive', event: 'keep-alive' };
 
   return {
@@ -282,7 +285,7 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput) {
       title: 'Health',
       source_method: 'mobkit/status',
       live_snapshot: {
-        running,
+        running: isRunning,
         loaded_modules: loadedModules,
         loaded_module_count: loadedModules.length,
         modules: consoleModules(surface, sortedTrusted),
