@@ -131,6 +131,7 @@ export {
   parseRpcParams,
   methodNotFound,
   handleRpcText,
+  stringifyRpcResponses,
   DEFAULT_RPC_LIMITS,
   type RpcLimits,
   type RpcId,

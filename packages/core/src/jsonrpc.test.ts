@@ -4,6 +4,7 @@ import { MobKitError } from './errors/error.js';
 import {
   DEFAULT_RPC_LIMITS,
   RPC_ERROR,
+  type RpcHandler,
   type RpcRequest,
   handleRpcText,
   isNotification,
@@ -13,6 +14,7 @@ import {
   rpcError,
   rpcErrorFromException,
   rpcResult,
+  stringifyRpcResponses,
 } from './jsonrpc.js';
 
 const EchoParams = z.object({ modules: z.array(z.string()), timeout_ms: z.number().int().positive().optional() });
@@ -252,6 +254,10 @@ describe('framing limits', () => {
 });
 
 describe('a response that cannot be serialized', () => {
+  // What a transport writes: the answer of handleRpcText through stringifyRpcResponses, parsed back.
+  const wire = async (text: string, handler: RpcHandler) =>
+    JSON.parse(stringifyRpcResponses(await handleRpcText(text, handler)));
+
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
   const deep = JSON.parse(nested(10_000));
@@ -269,7 +275,7 @@ describe('a response that cannot be serialized', () => {
       }),
     ],
   ])('%s is answered -32603, and the answer itself serializes', async (_what, result) => {
-    const response = await handleRpcText('{"jsonrpc":"2.0","id":5,"method":"x"}', result);
+    const response = await wire('{"jsonrpc":"2.0","id":5,"method":"x"}', result);
     expect(response).toEqual({
       jsonrpc: '2.0',
       id: 5,
@@ -283,11 +289,11 @@ describe('a response that cannot be serialized', () => {
   });
 
   it('an error whose details or message cannot be serialized is answered -32603 too', async () => {
-    const badDetails = await handleRpcText('{"jsonrpc":"2.0","id":6,"method":"x"}', () => {
+    const badDetails = await wire('{"jsonrpc":"2.0","id":6,"method":"x"}', () => {
       throw new MobKitError('InvalidInput', 'bad', { details: { cyclic } });
     });
     expect(badDetails).toMatchObject({ id: 6, error: { code: -32603, data: { code: 'RpcResponseUnserializable' } } });
-    const badThrow = await handleRpcText('{"jsonrpc":"2.0","id":7,"method":"x"}', () => {
+    const badThrow = await wire('{"jsonrpc":"2.0","id":7,"method":"x"}', () => {
       throw {
         toString: () => {
           throw new Error('no string');
@@ -300,7 +306,7 @@ describe('a response that cannot be serialized', () => {
 
   it('in a batch only the unserializable member is replaced', async () => {
     const text = '[{"jsonrpc":"2.0","id":1,"method":"ok"},{"jsonrpc":"2.0","id":2,"method":"cyclic"}]';
-    const responses = await handleRpcText(text, (r) => (r.method === 'ok' ? 'fine' : cyclic));
+    const responses = await wire(text, (r) => (r.method === 'ok' ? 'fine' : cyclic));
     expect(responses).toMatchObject([
       { id: 1, result: 'fine' },
       { id: 2, error: { code: -32603 } },

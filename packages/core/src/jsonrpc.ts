@@ -251,20 +251,32 @@ export function parseRpcParams<S extends z.ZodType>(schema: S, params: unknown, 
 /** A function that executes one JSON-RPC request and returns its result (or throws). */
 export type RpcHandler = (request: RpcRequest) => unknown | Promise<unknown>;
 
+/** The `-32603` a response is replaced by when `JSON.stringify` cannot write it. */
+function unserializable(id: unknown): RpcErrorResponse {
+  const safeId: RpcId = typeof id === 'string' || typeof id === 'number' ? id : null;
+  return rpcError(safeId, RPC_ERROR.INTERNAL_ERROR, 'Internal error: the response could not be serialized', {
+    code: 'RpcResponseUnserializable',
+  });
+}
+
 /**
- * `response` if `JSON.stringify` can write it, else `-32603` for its id: a handler's result or error
- * that is cyclic, too deep, a bigint or has a throwing `toJSON` must never crash a transport's writer.
- * Costs one serialization per response (the transport serializes again); that is the price of a
- * guarantee every transport gets without changing how it writes.
+ * The wire text of what {@link handleRpcText} returned (a response or a batch of them), serialized
+ * once. A response that `JSON.stringify` cannot write — a cyclic, too deep or bigint result, a
+ * throwing `toJSON` — is replaced by `-32603` for its id (in a batch, only that member), so no
+ * handler result or error can crash a transport's writer. Every transport writes through this.
  */
-function serializable(response: RpcResponse): RpcResponse {
+export function stringifyRpcResponses(out: unknown): string {
   try {
-    JSON.stringify(response);
-    return response;
+    return JSON.stringify(out);
   } catch {
-    return rpcError(response.id, RPC_ERROR.INTERNAL_ERROR, 'Internal error: the response could not be serialized', {
-      code: 'RpcResponseUnserializable',
-    });
+    const one = (response: unknown): string => {
+      try {
+        return JSON.stringify(response);
+      } catch {
+        return JSON.stringify(unserializable((response as { id?: unknown } | null)?.id));
+      }
+    };
+    return Array.isArray(out) ? `[${out.map(one).join(',')}]` : one(out);
   }
 }
 
@@ -272,8 +284,8 @@ function serializable(response: RpcResponse): RpcResponse {
  * Serves one JSON-RPC text end to end: parse (within `limits`), run each request through `handler`,
  * and return the responses — an object, an array for batches, or `undefined` when nothing is to be
  * sent (notifications, or a batch of notifications only). Notifications are executed; their errors
- * are swallowed as the protocol demands. Every response returned serializes with `JSON.stringify`
- * (one that cannot is replaced by `-32603`), so no result or error can crash the writer.
+ * are swallowed as the protocol demands. Write the answer with {@link stringifyRpcResponses}, which
+ * replaces a response that cannot be serialized by `-32603`.
  */
 export async function handleRpcText(
   text: string,
@@ -290,9 +302,9 @@ export async function handleRpcText(
     const { request } = entry;
     try {
       const result = await handler(request);
-      if (!isNotification(request)) responses.push(serializable(rpcResult(request.id ?? null, result)));
+      if (!isNotification(request)) responses.push(rpcResult(request.id ?? null, result));
     } catch (error) {
-      if (!isNotification(request)) responses.push(serializable(rpcErrorFromException(request.id ?? null, error)));
+      if (!isNotification(request)) responses.push(rpcErrorFromException(request.id ?? null, error));
     }
   }
   if (message.batch) return responses.length > 0 ? responses : undefined;

@@ -16,6 +16,7 @@ import {
   rpcError,
   rpcErrorFromException,
   rpcResult,
+  stringifyRpcResponses,
   toMobKitError,
 } from '@mobkit/core';
 import { MobDefinition } from '@mobkit/mob-adapter';
@@ -87,7 +88,7 @@ export async function runGateway(options: GatewayOptions): Promise<GatewayResult
   const env = options.env ?? process.env;
   const write = (value: unknown) =>
     new Promise<void>((resolve) => {
-      options.output.write(`${serializeLine(value)}\n`, () => resolve());
+      options.output.write(`${stringifyRpcResponses(value)}\n`, () => resolve());
     });
   const iterator = boundedLines(options.input, MAX_LINE_BYTES);
   const close = () => void iterator.return(undefined);
@@ -188,21 +189,6 @@ function lineTooLarge(): ReturnType<typeof rpcError> {
     null,
     new MobKitError('RpcMessageTooLarge', message, { details: { max_bytes: MAX_LINE_BYTES } }),
   );
-}
-
-/** One response line; a value `JSON.stringify` cannot write becomes `-32603` instead of ending the gateway. */
-function serializeLine(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    const id = (value as { id?: unknown } | null)?.id;
-    const safeId: RpcId = typeof id === 'string' || typeof id === 'number' ? id : null;
-    return JSON.stringify(
-      rpcError(safeId, RPC_ERROR.INTERNAL_ERROR, 'Internal error: the response could not be serialized', {
-        code: 'RpcResponseUnserializable',
-      }),
-    );
-  }
 }
 
 async function bootFromInit(

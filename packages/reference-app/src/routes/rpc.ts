@@ -1,4 +1,4 @@
-import { errorCodeInfo } from '@mobkit/core';
+import { errorCodeInfo, stringifyRpcResponses } from '@mobkit/core';
 import express, { type Router } from 'express';
 import { READ_ONLY_RPC_METHODS } from '../options.js';
 import { requireJsonBody } from '../request-guards.js';
@@ -56,6 +56,6 @@ export function mountRpcRoutes(router: Router, ctx: RouteContext): void {
       res.status(204).set('cache-control', 'no-store').end();
       return;
     }
-    res.status(200).set('cache-control', 'no-store').type('application/json').send(JSON.stringify(out));
+    res.status(200).set('cache-control', 'no-store').type('application/json').send(stringifyRpcResponses(out));
   });
 }
