@@ -90,7 +90,8 @@ describe.each(implementations)('the seed lifecycle on the %s mob', (_name, creat
 });
 
 describe('the rkat-rpc mob without server-reported progress', () => {
-  it('drains by its own sends and the stream run events', async () => {
+  // A child process start plus a 5 s idle wait: more than vitest's default 5 s on two loaded cores.
+  it('drains by its own sends and the stream run events', { timeout: 20_000 }, async () => {
     const mob = await createRkatRpcMob(definition, {
       command: process.execPath,
       args: [FAKE_RKAT_RPC],
