@@ -10,9 +10,14 @@ export class RunActivity {
   private readonly pending = new Set<string>();
   private readonly open = new Set<string>();
 
-  /** A host send to `memberId` was accepted. */
+  /** A host send to `memberId` is being made (marked before its answer, which may come after its run starts). */
   sent(memberId: string): void {
     this.pending.add(memberId);
+  }
+
+  /** A host send to `memberId` was refused: it leaves no run to wait for. */
+  unsent(memberId: string): void {
+    this.pending.delete(memberId);
   }
 
   /** An agent event of `memberId` arrived on the stream. */

@@ -266,14 +266,19 @@ class RkatRpcMobImpl implements RkatRpcMob {
   // ---- work ---------------------------------------------------------------
   /** `mob/member_send`: returns on ingress acceptance. */
   private async send(memberId: string, content: ContentInput, options: SendOptions): Promise<{ member_ref?: string }> {
-    const r = await this.client.request<{ member_ref?: string }>('mob/member_send', {
-      mob_id: this.mobId,
-      agent_identity: memberId,
-      content,
-      handling_mode: options.handlingMode ?? 'queue',
-    });
+    // Pending before the request: the run's `run_started` can reach the stream before the send's answer.
     this.activity.sent(memberId);
-    return r;
+    try {
+      return await this.client.request<{ member_ref?: string }>('mob/member_send', {
+        mob_id: this.mobId,
+        agent_identity: memberId,
+        content,
+        handling_mode: options.handlingMode ?? 'queue',
+      });
+    } catch (error) {
+      this.activity.unsent(memberId);
+      throw error;
+    }
   }
 
   async sendMessage(memberId: string, content: ContentInput, options: SendOptions = {}): Promise<string> {
