@@ -27,12 +27,45 @@ export interface SurfaceProfile {
  */
 export interface SurfaceAgentEvent {
   memberId: string;
-  /** Increases by one per event of the mob. */
+  /** The event's seq: the durable log's (gapless over all events) when the runtime has a log, else one per agent event. */
   seq: number;
   timestampMs: number;
   /** `run_started`, `text_delta`, `run_completed`, … */
   type: string;
   payload: Record<string, unknown>;
+}
+
+/** The store behind the runtime, as status and the console show it. */
+export interface SurfaceStoreInfo {
+  /** `memory`, `sqlite`, `postgres`, … */
+  kind: string;
+  /** A file path, a host/database (no password), or `memory`. */
+  location: string;
+  schemaVersion: number;
+}
+
+/** A query of {@link SurfaceEventLog.readAgentEvents}. */
+export interface SurfaceAgentEventQuery {
+  /** Only events with a greater seq. */
+  afterSeq: number;
+  /** Only this member's events. */
+  memberId?: string;
+  /** At most this many. */
+  limit: number;
+}
+
+/**
+ * The runtime's durable event log, as the SSE routes resume from it. `seq` is the log's gapless sequence
+ * number over every event (agent, module, runtime), so one stream's ids skip the numbers of events it
+ * does not carry; they stay valid across restarts of the app for as long as retention keeps the events.
+ */
+export interface SurfaceEventLog {
+  /** Agent events after `afterSeq` (oldest first), with their payloads, read from the log. */
+  readAgentEvents(query: SurfaceAgentEventQuery): Promise<SurfaceAgentEvent[]>;
+  /** The smallest seq still kept (0 when empty) and the largest ever assigned (0 when none). */
+  bounds(): Promise<{ firstSeq: number; lastSeq: number }>;
+  /** The store the log lives in. */
+  readonly store: SurfaceStoreInfo;
 }
 
 /**
@@ -65,6 +98,11 @@ export interface ReferenceAppRuntimeSurface {
   events(): EventEnvelope<UnifiedEvent>[];
   /** Live merged-stream events; returns the unsubscribe function. */
   subscribe(listener: (event: EventEnvelope<UnifiedEvent>) => void): () => void;
+  /**
+   * The durable event log, when the runtime has one. Live agent events (`subscribeAgentEvents`) then
+   * carry the log's seq and are delivered after they were appended, in seq order.
+   */
+  eventLog?(): SurfaceEventLog | undefined;
   /** Live agent events with payloads, of one member or all; returns the unsubscribe function. */
   subscribeAgentEvents(listener: (event: SurfaceAgentEvent) => void, memberId?: string): () => void;
 }

@@ -5,6 +5,7 @@ import { mobErrorCodes } from './codes/mob.js';
 import { routingErrorCodes } from './codes/routing.js';
 import { runtimeErrorCodes } from './codes/runtime.js';
 import { schedulingErrorCodes } from './codes/scheduling.js';
+import { storeErrorCodes } from './codes/store.js';
 import { supervisorErrorCodes } from './codes/supervisor.js';
 import type { ErrorCodeInfo } from './codes/types.js';
 
@@ -24,6 +25,7 @@ export const ERROR_CODES = Object.freeze({
   ...schedulingErrorCodes,
   ...authErrorCodes,
   ...runtimeErrorCodes,
+  ...storeErrorCodes,
 });
 
 /** Every error code MobKit raises. */
@@ -44,4 +46,5 @@ export const ERROR_CODE_SECTIONS: Readonly<Record<string, Readonly<Record<string
   scheduling: schedulingErrorCodes,
   auth: authErrorCodes,
   runtime: runtimeErrorCodes,
+  store: storeErrorCodes,
 });

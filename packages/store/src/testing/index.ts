@@ -1,0 +1,5 @@
+/**
+ * @mobkit/store — adapters behind core's storage ports.
+ * @packageDocumentation
+ */
+export {};
