@@ -89,6 +89,12 @@ export interface EventLogPort {
   query(query?: EventLogQuery): Promise<EventLogEntry[]>;
   /** The first and last seq and the count. */
   bounds(): Promise<EventLogBounds>;
+  /**
+   * Writes entries that keep their own seq (for `mobkit store import`: moving a log keeps its
+   * `Last-Event-ID`s valid). Every seq must be greater than the log's `lastSeq` and the entries in
+   * ascending seq order; gaps between them are kept (they were pruned at the source). All or nothing.
+   */
+  restore(entries: readonly EventLogEntry[]): Promise<void>;
   /** Removes what `retention` says; resolves with how many entries went. Never removes the entry holding `lastSeq`'s number from the sequence: seqs are not reused. */
   prune(retention: EventLogRetention): Promise<number>;
 }
