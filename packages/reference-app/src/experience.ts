@@ -59,6 +59,29 @@ export interface ConsoleModuleWire {
   attempt: number;
 }
 
+/** The store behind the runtime (`store` of `/console/experience`; an addition to the original's contract). */
+export interface ConsoleStoreWire {
+  /** `memory`, `sqlite`, `postgres`, or a user adapter's name. */
+  kind: string;
+  /** A file path, a host/database (no password), or `memory`. */
+  location: string;
+  schema_version: number;
+  /** True when events and state survive a restart (every kind but `memory`). */
+  durable: boolean;
+}
+
+/** The `store` field of `/console/experience`: the runtime's store, or null when it has no event log. */
+export function consoleStore(surface: ReferenceAppRuntimeSurface): ConsoleStoreWire | null {
+  const store = surface.eventLog?.()?.store;
+  if (store === undefined) return null;
+  return {
+    kind: store.kind,
+    location: store.location,
+    schema_version: store.schemaVersion,
+    durable: store.kind !== 'memory',
+  };
+}
+
 /** Inputs of {@link buildConsoleExperience}. */
 export interface ConsoleExperienceInput {
   surface: ReferenceAppRuntimeSurface;
@@ -141,7 +164,8 @@ export function consoleModules(
  * The `/console/experience` body (spec §15.1): every v0.2.0 top-level field, with a live agent snapshot
  * from the runtime surface. Labels `display_name` (label), `group` (group), `addressable` (`"false"` hides
  * send) and `singleton` (`"true"` prevents retire) are honoured. Additive fields: `session_id` per agent and
- * `health_overview.live_snapshot.modules` (each module's latest health).
+ * `health_overview.live_snapshot.modules` (each module's latest health), and `store` (the runtime's store,
+ * null without one). With a durable log, SSE ids are the log's `<seq>`.
  */
 export async function buildConsoleExperience(input: ConsoleExperienceInput) {
   const { surface, trustedModules, keepAliveMs } = input;
@@ -181,12 +205,14 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput) {
       : agents.map((a) => a.agent_id)
     : sortedTrusted;
   const isRunning = hasMob ? surface.isRunning() : sortedTrusted.length > 0;
+  const durableIds = surface.eventLog?.() !== undefined;
   const keepAlive = { interval_ms: keepAliveMs, comment: 'keep-alive', event: 'keep-alive' };
 
   return {
     contract_version: CONSOLE_CONTRACT_VERSION,
     runtime_id: mobId ?? null,
     mob_status: hasMob ? await surface.mobStatus() : null,
+    store: consoleStore(surface),
     runtime_capabilities: {
       can_spawn_members: hasMob,
       can_send_messages: hasMob,
@@ -252,14 +278,20 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput) {
           route: '/interactions/stream',
           body: { member_id: 'string', message: 'string (optional)' },
         },
-        resume: { header: 'Last-Event-ID', id_formats: ['mob:<seq>', '<agent_id>:<seq>'] },
+        resume: {
+          header: 'Last-Event-ID',
+          query_param: 'last_event_id',
+          id_formats: durableIds ? ['<seq>'] : ['mob:<seq>', '<agent_id>:<seq>'],
+        },
         auth: { bearer: true, query_param: 'auth_token' },
       },
       event_contract: {
         envelope_fields: ['member_id', 'source', 'payload', 'timestamp_ms'],
         event_type_path: 'event.event_type',
         payload_type_path: 'payload.type',
-        frame_format: 'id: <scope>:<seq>\\nevent: <agent event type>\\ndata: <json>\\n\\n',
+        frame_format: durableIds
+          ? 'id: <seq>\\nevent: <agent event type>\\ndata: <json>\\n\\n'
+          : 'id: <scope>:<seq>\\nevent: <agent event type>\\ndata: <json>\\n\\n',
       },
       keep_alive: keepAlive,
     },

@@ -45,16 +45,43 @@ export interface SseConnectionLimits {
   onDrop?: (info: SseDropInfo) => void;
 }
 
+// Frames are not written as they are sent: each connection queues them and one `setImmediate` per tick
+// writes every dirty connection's queue in one `res.write`, so a burst of events costs one write (one
+// chunk, one syscall) per socket per tick instead of one per frame.
+const dirty = new Set<SseConnection>();
+let flushScheduled = false;
+
+function flushDirty(): void {
+  flushScheduled = false;
+  // A connection marked dirty while this runs (a close handler sending) is flushed in this same pass.
+  for (const conn of dirty) {
+    dirty.delete(conn);
+    conn.flush();
+  }
+}
+
+function markDirty(conn: SseConnection): void {
+  dirty.add(conn);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushDirty);
+  }
+}
+
 /**
  * One open SSE response with keep-alive comments and backpressure: when the client stops reading,
  * writes queue in the socket; past `maxBufferedBytes` queued, or when the queue does not drain within
  * `slowClientTimeoutMs`, the connection is destroyed, so a slow client never grows memory without bound.
+ * Frames sent in one tick are written together, in order, at the end of it (see {@link SseConnection.flush}).
  */
 export class SseConnection {
   private closed = false;
   private keepAlive: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private readonly closeHandlers: Array<() => void> = [];
+  /** Frames sent this tick and not yet written (whole frames, in order). */
+  private pending = '';
+  private pendingBytes = 0;
 
   constructor(
     private readonly req: Request,
@@ -86,31 +113,25 @@ export class SseConnection {
     else this.closeHandlers.push(fn);
   }
 
-  /** Sends one frame; false when the connection is closed (or was just dropped). */
+  /** Queues one frame; false when the connection is closed (or was just dropped). */
   send(frame: SseFrame): boolean {
     return this.write(formatSseFrame(frame));
   }
 
-  /** Sends an already formatted frame (see {@link formatSseFrame}); shared text avoids re-encoding per client. */
+  /** Queues an already formatted frame (see {@link formatSseFrame}); shared text avoids re-encoding per client. */
   sendRaw(text: string): boolean {
     return this.write(text);
   }
 
-  /** Ends the response normally. */
-  end(): void {
-    if (this.closed) return;
-    this.res.end();
-    this.finish();
-  }
-
-  private write(chunk: string): boolean {
-    if (this.closed) return false;
-    // Never queue past the cap: a client that would exceed it is dropped instead of written to.
-    const queued = this.res.writableLength;
-    if (queued + Buffer.byteLength(chunk) > this.limits.maxBufferedBytes) {
-      this.drop('buffer_limit', queued);
-      return false;
-    }
+  /**
+   * Writes the queued frames now, in one `res.write`. Runs once per tick for every connection that sent
+   * something; {@link end} and {@link whenWritable} call it too.
+   */
+  flush(): void {
+    if (this.closed || this.pending === '') return;
+    const chunk = this.pending;
+    this.pending = '';
+    this.pendingBytes = 0;
     const flushed = this.res.write(chunk);
     if (!flushed && this.drainTimer === undefined) {
       this.drainTimer = setTimeout(
@@ -123,6 +144,45 @@ export class SseConnection {
         this.drainTimer = undefined;
       });
     }
+  }
+
+  /**
+   * Resolves when the socket can take more (its queue is below the high-water mark) or the connection has
+   * ended: a long replay waits on it between pages instead of queueing everything at once.
+   */
+  whenWritable(): Promise<void> {
+    this.flush();
+    if (this.closed || !this.res.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        resolve();
+      };
+      this.res.once('drain', done);
+      this.onClose(done);
+    });
+  }
+
+  /** Writes what is queued and ends the response normally. */
+  end(): void {
+    if (this.closed) return;
+    this.flush();
+    this.res.end();
+    this.finish();
+  }
+
+  private write(chunk: string): boolean {
+    if (this.closed) return false;
+    // Never queue past the cap: a client that would exceed it is dropped instead of written to.
+    const queued = this.res.writableLength + this.pendingBytes;
+    const bytes = Buffer.byteLength(chunk);
+    if (queued + bytes > this.limits.maxBufferedBytes) {
+      this.drop('buffer_limit', queued);
+      return false;
+    }
+    if (this.pending === '') markDirty(this);
+    this.pending += chunk;
+    this.pendingBytes += bytes;
     return true;
   }
 
@@ -142,6 +202,9 @@ export class SseConnection {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pending = '';
+    this.pendingBytes = 0;
+    dirty.delete(this);
     clearInterval(this.keepAlive);
     clearTimeout(this.drainTimer);
     this.drainTimer = undefined;

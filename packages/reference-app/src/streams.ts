@@ -1,17 +1,22 @@
 import type { Request, Response } from 'express';
 import { RouteError } from './http-errors.js';
 import type { ResolvedRouterOptions } from './options.js';
+import { followFromLog, lastEventIdOf } from './resume.js';
 import { ReplayBuffer, SSE_HEADERS, SseConnection, formatSseFrame } from './sse.js';
-import type { ReferenceAppRuntimeSurface, SurfaceAgentEvent } from './surface.js';
+import type { ReferenceAppRuntimeSurface, SurfaceAgentEvent, SurfaceEventLog } from './surface.js';
 
 /** The longest delay `setTimeout` honours. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type AgentEventListener = (event: SurfaceAgentEvent) => void;
 
-/** Fans the runtime's agent events out to SSE clients and keeps the bounded replay buffer. */
+/**
+ * Fans the runtime's agent events out to SSE clients; without a durable log it also keeps the bounded
+ * replay buffer streams resume from.
+ */
 export class AgentEventHub {
-  readonly buffer: ReplayBuffer<SurfaceAgentEvent>;
+  /** The replay buffer (undefined when the runtime has a durable log: streams resume from it instead). */
+  readonly buffer: ReplayBuffer<SurfaceAgentEvent> | undefined;
   /** The seq of the newest event seen (−1: none). */
   lastSeq = -1;
   // Listeners of every member, and listeners of one member by id: an event visits only its own.
@@ -19,15 +24,15 @@ export class AgentEventHub {
   private readonly byMember = new Map<string, Set<AgentEventListener>>();
   private readonly detach: () => void;
 
-  constructor(surface: ReferenceAppRuntimeSurface, capacity: number) {
-    this.buffer = new ReplayBuffer(capacity);
+  constructor(surface: ReferenceAppRuntimeSurface, capacity: number | undefined) {
+    this.buffer = capacity === undefined ? undefined : new ReplayBuffer(capacity);
     this.detach =
       surface.mobId() === undefined ? () => undefined : surface.subscribeAgentEvents((event) => this.publish(event));
   }
 
   private publish(event: SurfaceAgentEvent): void {
     this.lastSeq = Math.max(this.lastSeq, event.seq);
-    this.buffer.push(event);
+    this.buffer?.push(event);
     // A Set may lose members while it is iterated (a listener ending its stream), so no copy is needed.
     for (const fn of this.all) fn(event);
     const own = this.byMember.get(event.memberId);
@@ -60,52 +65,66 @@ export class AgentEventHub {
   }
 }
 
-// Each event is encoded once per stream kind and shared by every client (fan-out costs one write each).
-const mobFrames = new WeakMap<SurfaceAgentEvent, string>();
-const agentFrames = new WeakMap<SurfaceAgentEvent, string>();
+// Each event is encoded once per stream kind and id style and shared by every client (fan-out costs one
+// queued write each).
+const frameCaches = {
+  mob: new WeakMap<SurfaceAgentEvent, string>(),
+  mobDurable: new WeakMap<SurfaceAgentEvent, string>(),
+  agent: new WeakMap<SurfaceAgentEvent, string>(),
+  agentDurable: new WeakMap<SurfaceAgentEvent, string>(),
+};
 
-/** The `/mob/events` frame of an event: id `mob:<seq>`, data `{member_id, source, payload, timestamp_ms}`. */
-export function mobFrame(e: SurfaceAgentEvent): string {
-  let text = mobFrames.get(e);
+function cachedFrame(cache: WeakMap<SurfaceAgentEvent, string>, e: SurfaceAgentEvent, encode: () => string): string {
+  let text = cache.get(e);
   if (text === undefined) {
-    text = formatSseFrame({
-      id: `mob:${e.seq}`,
+    text = encode();
+    cache.set(e, text);
+  }
+  return text;
+}
+
+/**
+ * The `/mob/events` frame of an event: data `{member_id, source, payload, timestamp_ms}`; id the log's
+ * `<seq>` when `durable` (the runtime has an event log), else `mob:<seq>`.
+ */
+export function mobFrame(e: SurfaceAgentEvent, durable = false): string {
+  return cachedFrame(durable ? frameCaches.mobDurable : frameCaches.mob, e, () =>
+    formatSseFrame({
+      id: durable ? String(e.seq) : `mob:${e.seq}`,
       event: e.type,
       data: JSON.stringify({ member_id: e.memberId, source: 'agent', payload: e.payload, timestamp_ms: e.timestampMs }),
-    });
-    mobFrames.set(e, text);
-  }
-  return text;
+    }),
+  );
 }
 
-/** The per-member frame of an event: id `<member>:<seq>`, data the AgentEvent JSON. */
-export function agentFrame(e: SurfaceAgentEvent): string {
-  let text = agentFrames.get(e);
-  if (text === undefined) {
-    text = formatSseFrame({ id: `${e.memberId}:${e.seq}`, event: e.type, data: JSON.stringify(e.payload) });
-    agentFrames.set(e, text);
-  }
-  return text;
+/** The per-member frame of an event: data the AgentEvent JSON; id `<seq>` when `durable`, else `<member>:<seq>`. */
+export function agentFrame(e: SurfaceAgentEvent, durable = false): string {
+  return cachedFrame(durable ? frameCaches.agentDurable : frameCaches.agent, e, () =>
+    formatSseFrame({
+      id: durable ? String(e.seq) : `${e.memberId}:${e.seq}`,
+      event: e.type,
+      data: JSON.stringify(e.payload),
+    }),
+  );
 }
 
-/** The seq after `<prefix>:` in `Last-Event-ID` (or `?last_event_id=`), or undefined. */
+/** The seq after `<prefix>:` in `Last-Event-ID` (or `?last_event_id=`), or undefined (the replay buffer's ids). */
 function resumeFrom(req: Request, prefix: string): { raw: string; seq: number } | undefined {
-  const header = req.get('last-event-id');
-  const query = typeof req.query.last_event_id === 'string' ? req.query.last_event_id : undefined;
-  const raw = (header ?? query)?.trim();
+  const raw = lastEventIdOf(req);
   if (raw === undefined || !raw.startsWith(`${prefix}:`)) return undefined;
   const digits = raw.slice(prefix.length + 1);
   if (!/^\d{1,15}$/.test(digits)) return undefined;
   return { raw, seq: Number(digits) };
 }
 
-/** What {@link StreamRegistry.replayAndFollow} streams: whose events, under which id prefix, in which frame. */
+/** Which stream {@link StreamRegistry.replayAndFollow} serves. */
+export type StreamKind = 'mob' | 'agent';
+
+/** What {@link StreamRegistry.replayAndFollow} streams: whose events, in which kind of frame. */
 export interface StreamFeed {
-  /** The `Last-Event-ID` prefix of this stream (`mob` or the member id). */
-  prefix: string;
-  /** Only this member's events (undefined: every member's). */
+  kind: StreamKind;
+  /** Only this member's events (undefined: every member's); required for `agent`. */
   member?: string;
-  frame: (event: SurfaceAgentEvent) => string;
 }
 
 /**
@@ -114,6 +133,8 @@ export interface StreamFeed {
  */
 export class StreamRegistry {
   readonly hub: AgentEventHub;
+  /** The runtime's durable event log (read once, when the router is built), or undefined. */
+  readonly log: SurfaceEventLog | undefined;
   private readonly open = new Set<SseConnection>();
   private closed = false;
 
@@ -121,7 +142,8 @@ export class StreamRegistry {
     surface: ReferenceAppRuntimeSurface,
     private readonly options: ResolvedRouterOptions,
   ) {
-    this.hub = new AgentEventHub(surface, options.replayBufferSize);
+    this.log = surface.eventLog?.();
+    this.hub = new AgentEventHub(surface, this.log === undefined ? options.replayBufferSize : undefined);
     const { signal } = options;
     if (signal?.aborted) this.close();
     else signal?.addEventListener('abort', () => this.close(), { once: true });
@@ -175,14 +197,32 @@ export class StreamRegistry {
     return conn;
   }
 
+  /** The frame of `e` on a stream of `kind`, with the id style of this router (log seqs when it has a log). */
+  frame(kind: StreamKind, e: SurfaceAgentEvent): string {
+    return kind === 'mob' ? mobFrame(e, this.log !== undefined) : agentFrame(e, this.log !== undefined);
+  }
+
   /**
-   * Replays the kept events after the request's `Last-Event-ID` of `feed.prefix` (after a
-   * `replay_truncated` frame when some were evicted), then follows the live events until the stream ends.
+   * Resumes after the request's `Last-Event-ID` and follows the live events until the stream ends: from
+   * the durable log when the runtime has one (see {@link followFromLog}), else from the replay buffer
+   * (ids `mob:<seq>` / `<member>:<seq>`; a `replay_truncated` frame first when some were evicted).
    */
   replayAndFollow(req: Request, conn: SseConnection, feed: StreamFeed): void {
-    const resume = resumeFrom(req, feed.prefix);
-    if (resume) {
-      const { member } = feed;
+    const frame = (e: SurfaceAgentEvent) => this.frame(feed.kind, e);
+    if (this.log !== undefined) {
+      void followFromLog(conn, {
+        log: this.log,
+        listen: (fn, member) => this.hub.listen(fn, member),
+        frame,
+        lastEventId: lastEventIdOf(req),
+        onError: this.options.onError,
+        ...(feed.member === undefined ? {} : { member: feed.member }),
+      });
+      return;
+    }
+    const { member } = feed;
+    const resume = resumeFrom(req, feed.kind === 'mob' ? 'mob' : (member as string));
+    if (resume && this.hub.buffer) {
       const { items, truncated } = this.hub.buffer.since(
         resume.seq,
         member === undefined ? undefined : (e) => e.memberId === member,
@@ -192,9 +232,9 @@ export class StreamRegistry {
           event: 'replay_truncated',
           data: JSON.stringify({ type: 'replay_truncated', last_event_id: resume.raw }),
         });
-      for (const e of items) if (!conn.sendRaw(feed.frame(e))) return;
+      for (const e of items) if (!conn.sendRaw(frame(e))) return;
     }
-    conn.onClose(this.hub.listen((e) => void conn.sendRaw(feed.frame(e)), feed.member));
+    conn.onClose(this.hub.listen((e) => void conn.sendRaw(frame(e)), member));
   }
 
   /**

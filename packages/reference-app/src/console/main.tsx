@@ -34,6 +34,7 @@ interface ModuleEntry {
 interface Experience {
   runtime_id: string | null;
   mob_status?: string | null;
+  store?: { kind: string; location: string; durable?: boolean } | null;
   agent_sidebar?: { live_snapshot?: { agents?: Agent[] } };
   health_overview?: { live_snapshot?: { running?: boolean; loaded_modules?: string[]; modules?: ModuleEntry[] } };
   topology?: { live_snapshot?: { nodes?: string[]; node_count?: number } };
@@ -478,6 +479,12 @@ function ConsoleApp() {
         <span class="muted" data-testid="runtime-id">
           {experience?.runtime_id ?? ''} {experience?.mob_status ? `· ${experience.mob_status}` : ''}
         </span>
+        {experience?.store && (
+          <span class="muted" data-testid="store" title={experience.store.location}>
+            · store: {experience.store.kind}
+            {experience.store.kind === 'memory' ? ' (not kept across restarts)' : ` (${experience.store.location})`}
+          </span>
+        )}
         <span class="grow" />
         <TokenBar token={token} onChange={setToken} authError={authError} />
       </header>

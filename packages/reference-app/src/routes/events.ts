@@ -1,6 +1,5 @@
 import { MobKitError } from '@mobkit/core';
 import type { Router } from 'express';
-import { agentFrame, mobFrame } from '../streams.js';
 import type { ReferenceAppRuntimeSurface } from '../surface.js';
 import { type RouteContext, requireMember, requireMob } from './context.js';
 
@@ -14,9 +13,11 @@ async function requireAgent(surface: ReferenceAppRuntimeSurface, agentId: string
 }
 
 /**
- * The agent event streams (SSE): `GET /mob/events` (every member, ids `mob:<seq>`) and
- * `GET /agents/:agentId/events` (one member, ids `<agent>:<seq>`), both resumable with `Last-Event-ID`;
- * HEAD on either answers the same status and head with no body, opening nothing.
+ * The agent event streams (SSE): `GET /mob/events` (every member) and `GET /agents/:agentId/events` (one
+ * member), both resumable with `Last-Event-ID`. With the runtime's durable log the ids are the log's
+ * `<seq>` and resume reaches back as far as retention, across restarts; without one they are `mob:<seq>` /
+ * `<agent>:<seq>` and resume reaches back as far as the replay buffer. HEAD on either answers the same
+ * status and head with no body, opening nothing.
  */
 export function mountEventRoutes(router: Router, ctx: RouteContext): void {
   const { surface, streams, guard } = ctx;
@@ -36,13 +37,13 @@ export function mountEventRoutes(router: Router, ctx: RouteContext): void {
   router.get('/mob/events', guard, (req, res) => {
     requireMob(surface, NO_MOB);
     const conn = streams.openStream(req, res, '/mob/events');
-    streams.replayAndFollow(req, conn, { prefix: 'mob', frame: mobFrame });
+    streams.replayAndFollow(req, conn, { kind: 'mob' });
   });
 
   router.get('/agents/:agentId/events', guard, async (req, res) => {
     const agentId = String(req.params.agentId);
     await requireAgent(surface, agentId);
     const conn = streams.openStream(req, res, '/agents/:id/events');
-    streams.replayAndFollow(req, conn, { prefix: agentId, member: agentId, frame: agentFrame });
+    streams.replayAndFollow(req, conn, { kind: 'agent', member: agentId });
   });
 }

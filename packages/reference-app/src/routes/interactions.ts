@@ -4,7 +4,6 @@ import { TERMINAL_EVENT_TYPES } from '../experience.js';
 import { RouteError, snakeCode } from '../http-errors.js';
 import { requireJsonBody } from '../request-guards.js';
 import type { SseConnection } from '../sse.js';
-import { agentFrame } from '../streams.js';
 import { type RouteContext, requireMember, requireMob } from './context.js';
 
 /** A validated `POST /interactions/stream` body. */
@@ -92,7 +91,7 @@ async function streamInteraction(
       const prompt = e.payload.prompt;
       ours = typeof prompt !== 'string' || prompt.includes(message as string);
     }
-    if (!conn.sendRaw(agentFrame(e))) return;
+    if (!conn.sendRaw(streams.frame('agent', e))) return;
     if (ours && TERMINAL_EVENT_TYPES.includes(e.type)) conn.end();
   }, memberId);
   conn.onClose(() => {
