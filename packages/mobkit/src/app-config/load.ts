@@ -18,6 +18,7 @@ import { appDecisionState } from './decision-state.js';
 import { displayPath, fail, inFile, readConfigFile } from './files.js';
 import { resolveModuleCommand } from './module-command.js';
 import { type MobkitTomlSections, parseMobkitTomlSections } from './sections.js';
+import { type AppStoreChoice, type AppStoreOverrides, chooseAppStore } from './store.js';
 
 /** Everything an app runs, read and checked from a config directory before anything starts. */
 export interface AppConfig {
@@ -39,6 +40,8 @@ export interface AppConfig {
   startupTimeoutMs: number;
   /** Bound on draining agent turns at shutdown. */
   drainTimeoutMs: number;
+  /** Where durable state lives (`[store]`, `DATABASE_URL`, `--ephemeral`); open it with `@mobkit/store`'s `openStore`. */
+  store: AppStoreChoice;
 }
 
 /** `[http]` of `mobkit.toml`, camelCase: the Origin and Host allowlists and the console token expiry policy. */
@@ -134,10 +137,11 @@ function checkModuleFiles(dir: string): void {
 
 /**
  * Reads an app's config directory (`mob.toml`, `mobkit.toml`, `schedules.toml`, and checks `routing.toml`
- * and `delivery.toml` when present). Every problem is a MobKitError whose message starts with the
+ * and `delivery.toml` when present), and chooses the store (`storeOverrides`: `DATABASE_URL` and
+ * `--ephemeral`). Every problem is a MobKitError whose message starts with the
  * file and names the key path (`details.file`, `details.field`); nothing is started here.
  */
-export function loadAppConfig(configDir: string): AppConfig {
+export function loadAppConfig(configDir: string, storeOverrides: AppStoreOverrides = {}): AppConfig {
   const dir = resolve(configDir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new MobKitError(
@@ -165,6 +169,11 @@ export function loadAppConfig(configDir: string): AppConfig {
   const schedules = loadSchedules(join(dir, 'schedules.toml'), memberIds);
   checkModuleFiles(dir);
   const decisionState = inFile(kitFile, () => appDecisionState(sections, kitText, dir, kitFile));
+  // DATABASE_URL and --ephemeral come from outside the file; only a [store] problem names mobkit.toml.
+  const store =
+    storeOverrides.ephemeral || storeOverrides.databaseUrl?.trim()
+      ? chooseAppStore(sections.store, dir, storeOverrides)
+      : inFile(kitFile, () => chooseAppStore(sections.store, dir, storeOverrides));
 
   return {
     dir,
@@ -188,5 +197,6 @@ export function loadAppConfig(configDir: string): AppConfig {
     },
     startupTimeoutMs: sections.runtime.startup_timeout_ms,
     drainTimeoutMs: sections.runtime.drain_timeout_ms,
+    store,
   };
 }

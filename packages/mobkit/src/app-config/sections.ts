@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, normalizeOrigin, parseHostHeader } from '@mobkit/auth-policy';
 import { AgentDiscoverySpecSchema, closedObject, describeType, parseWithSchema } from '@mobkit/core';
 import { z } from 'zod';
+import { StoreSection } from './store.js';
 
 const text = z.string().trim().min(1, { message: 'must not be blank' });
 
@@ -77,6 +78,7 @@ export const MobkitTomlSchema = closedObject({
   trusted_oidc: TrustedOidcSection.optional(),
   bigquery: BigQuerySection.optional(),
   http: HttpSection.prefault({}),
+  store: StoreSection.optional(),
 });
 
 /** The app sections of a `mobkit.toml`, validated and with defaults applied. */
