@@ -2,4 +2,6 @@
  * @mobkit/store — adapters behind core's storage ports.
  * @packageDocumentation
  */
-export {};
+
+// memory
+export { createMemoryStore, type MemoryStoreOptions } from './memory/index.js';
