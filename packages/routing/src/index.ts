@@ -39,7 +39,7 @@ export {
   type RoutingOverridesWire,
 } from './schema.js';
 export { RouteTable, validateRoute, checkRetryMax, checkRateLimit, checkChannel } from './table.js';
-export { TrustedResolutions } from './trusted.js';
+export { TrustedResolutions, TRUSTED_RESOLUTIONS_NAMESPACE } from './trusted.js';
 /** Read access to issued resolutions (declared once, in `@mobkit/core`; re-exported for existing imports). */
 export type { TrustedResolutionLookup } from '@mobkit/core';
 export {

@@ -179,6 +179,7 @@ export async function resolveRouting(
     backoffMs,
     rateLimitPerMinute: rate,
   });
+  await deps.trusted.persist(resolution);
   if (deps.emit !== undefined) {
     const now = (deps.clock ?? systemClock).nowMs();
     const timestampMs = deps.trusted.nextEventTimestamp(
@@ -200,6 +201,8 @@ export interface RoutingServiceOptions extends Omit<ResolveRoutingDeps, 'trusted
   routes?: Iterable<import('./schema.js').RuntimeRoute> | RouteTable;
   /** How many trusted resolutions to remember (default 512). */
   trustedCapacity?: number;
+  /** The trusted resolutions to use, e.g. durable ones from `TrustedResolutions.open(store.records)` (then `trustedCapacity` is theirs). */
+  trusted?: TrustedResolutions;
 }
 
 /**
@@ -214,9 +217,9 @@ export class RoutingService {
   private readonly deps: Omit<ResolveRoutingDeps, 'trusted' | 'routes'>;
 
   constructor(options: RoutingServiceOptions = {}) {
-    const { routes, trustedCapacity, ...deps } = options;
+    const { routes, trustedCapacity, trusted, ...deps } = options;
     this.routes = routes instanceof RouteTable ? routes : new RouteTable(routes ?? []);
-    this.trusted = new TrustedResolutions(trustedCapacity);
+    this.trusted = trusted ?? new TrustedResolutions(trustedCapacity);
     this.deps = deps;
   }
 

@@ -1,5 +1,14 @@
-import { MobKitError, type TrustedResolutionLookup, sequenceId } from '@mobkit/core';
-import { DEFAULT_TRUSTED_CAPACITY, type RoutingResolution } from './schema.js';
+import {
+  MobKitError,
+  type RecordsPort,
+  type TrustedResolutionLookup,
+  parseRouteResolution,
+  sequenceId,
+} from '@mobkit/core';
+import { DEFAULT_TRUSTED_CAPACITY, type RoutingResolution, routingResolutionToWire } from './schema.js';
+
+/** The records namespace durable trusted resolutions live in (key: route id; range: its issue number). */
+export const TRUSTED_RESOLUTIONS_NAMESPACE = 'routing.trusted';
 
 /**
  * Every resolution that route resolution issued, remembered as *trusted*: bounded (512 by
@@ -10,6 +19,33 @@ export class TrustedResolutions implements TrustedResolutionLookup {
   private readonly byId = new Map<string, RoutingResolution>();
   private issued = 0;
   private lastEventMs = Number.NEGATIVE_INFINITY;
+  private records: RecordsPort | undefined;
+  private pruning: Promise<void> = Promise.resolve();
+
+  /**
+   * Trusted resolutions that survive a restart: the newest `capacity` issued ones are read back from
+   * `records` (namespace {@link TRUSTED_RESOLUTIONS_NAMESPACE}), the route-id counter continues after the
+   * highest issued number (so an id is never handed out twice), and {@link TrustedResolutions.persist}
+   * writes each new one. Without this a restart forgets every resolution, and `route-000000` is issued
+   * again for another recipient.
+   */
+  static async open(records: RecordsPort, capacity: number = DEFAULT_TRUSTED_CAPACITY): Promise<TrustedResolutions> {
+    const trusted = new TrustedResolutions(capacity);
+    const newest = await records.list(TRUSTED_RESOLUTIONS_NAMESPACE, {
+      orderBy: 'range',
+      order: 'desc',
+      limit: capacity,
+    });
+    for (const record of newest.reverse()) {
+      const resolution = Object.freeze(
+        parseRouteResolution(record.value, `${TRUSTED_RESOLUTIONS_NAMESPACE}/${record.key}`),
+      );
+      trusted.byId.set(resolution.routeId, resolution);
+      trusted.issued = Math.max(trusted.issued, (record.range ?? 0) + 1);
+    }
+    trusted.records = records;
+    return trusted;
+  }
 
   /** @param capacity how many resolutions to remember (≥ 1). */
   constructor(readonly capacity: number = DEFAULT_TRUSTED_CAPACITY) {
@@ -40,6 +76,32 @@ export class TrustedResolutions implements TrustedResolutionLookup {
       this.byId.delete(oldest);
     }
     return resolution;
+  }
+
+  /**
+   * Makes `resolution` (just {@link TrustedResolutions.issue}d) durable when this instance was
+   * {@link TrustedResolutions.open}ed on a store, and forgets the one that fell out of the window there
+   * too; resolves at once otherwise. Resolution awaits it before answering, so a resolution a client
+   * holds is still trusted after a restart (within the capacity).
+   */
+  async persist(resolution: RoutingResolution): Promise<void> {
+    const records = this.records;
+    if (records === undefined) return;
+    const number = Number(resolution.routeId.slice(resolution.routeId.lastIndexOf('-') + 1));
+    await records.put(TRUSTED_RESOLUTIONS_NAMESPACE, resolution.routeId, routingResolutionToWire(resolution), {
+      range: number,
+    });
+    const forgotten = number - this.capacity;
+    if (forgotten >= 0) {
+      // Best effort and off the answer's path: a record left behind is ignored at the next open (only the newest `capacity` are read).
+      const key = sequenceId('route', forgotten);
+      this.pruning = this.pruning.then(() =>
+        records.delete(TRUSTED_RESOLUTIONS_NAMESPACE, key).then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
+    }
   }
 
   /** The trusted resolution under `routeId`, if still remembered. */
