@@ -18,7 +18,8 @@ interface AttemptsOutcome {
   attempts: DeliveryAttempt[];
 }
 
-async function attemptOnce(adapter: SinkAdapter, message: SinkMessage): Promise<SinkOutcome> {
+/** One attempt through `adapter`; a thrown error is an outcome too (retryable unless a `SinkError` says not). */
+export async function attemptOnce(adapter: SinkAdapter, message: SinkMessage): Promise<SinkOutcome> {
   try {
     return await adapter.send(message);
   } catch (error) {

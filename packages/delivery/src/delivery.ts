@@ -1,6 +1,7 @@
 import {
   type Clock,
   type EventEnvelope,
+  type MobKitStore,
   MobKitError,
   type ModuleEvent,
   type TrustedResolutionLookup,
@@ -13,6 +14,7 @@ import { IdempotencyIndex, scopedKeyOf } from './idempotency.js';
 import { type DeliveryLedger, FileLedger, type LedgerBeginEntry, type LedgerEntry } from './ledger.js';
 import { freezeRecord, interruptedRecord, readLedger } from './ledger-replay.js';
 import { RateLimiter } from './rate-limit.js';
+import { StoreLedger } from './store-ledger.js';
 import {
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_PAGE,
@@ -21,6 +23,7 @@ import {
   type DeliveryAttemptWire,
   type DeliveryHistoryQuery,
   type DeliveryRecord,
+  DeliveryRecordSchema,
   type DeliveryResolution,
   type DeliveryResolutionWire,
   type DeliverySendRequest,
@@ -66,6 +69,14 @@ export interface DeliveryServiceOptions {
    * injectable in-memory one (for tests).
    */
   ledger?: DeliveryLedger;
+  /**
+   * A durable store (core's `MobKitStore`) to keep the ledger, the idempotency keys and the history
+   * in, through a {@link StoreLedger} (instead of `ledger`): keys hold across restarts, a delivery
+   * begun when the process died is in doubt and never attempted again, and {@link
+   * DeliveryService.queryHistory} reads the store. The store is read before the first send (sends
+   * wait for it; {@link DeliveryService.ready}); closing the service leaves the store open.
+   */
+  store?: MobKitStore;
   /** Records kept in the history; default 200 (idempotency keys have their own retention). */
   historyLimit?: number;
   /**
@@ -109,7 +120,9 @@ export class DeliveryService {
   private readonly sinks: Map<string, SinkAdapter>;
   private readonly trusted: TrustedResolutionLookup;
   private readonly clock: Clock;
-  private readonly ledger: DeliveryLedger | undefined;
+  private ledger: DeliveryLedger | undefined;
+  /** Set while a store-backed ledger is being read; sends wait for it. */
+  private loading: Promise<void> | undefined;
   private readonly historyLimit: number;
   private readonly maxBackoffMs: number;
   private readonly options: DeliveryServiceOptions;
@@ -133,7 +146,30 @@ export class DeliveryService {
       ttlMs: positiveOption('idempotencyKeyTtlMs', options.idempotencyKeyTtlMs, DEFAULT_IDEMPOTENCY_KEY_TTL_MS),
     });
     this.rateLimiter = new RateLimiter(this.clock.nowMs());
+    if (options.store !== undefined && options.ledger !== undefined)
+      throw new MobKitError('InvalidConfig', 'delivery: pass either `store` or `ledger`, not both');
     if (this.ledger !== undefined) this.replay(this.ledger.replay());
+    if (options.store !== undefined) {
+      this.loading = this.openStore(options.store);
+      this.loading.catch(() => undefined); // sends and ready() still see the rejection
+    }
+  }
+
+  private async openStore(store: MobKitStore): Promise<void> {
+    const ledger = await StoreLedger.open(store, {
+      historyLimit: this.historyLimit,
+      idempotencyKeyLimit: this.idempotency.retention.limit,
+      idempotencyKeyTtlMs: this.idempotency.retention.ttlMs,
+      nowMs: () => this.clock.nowMs(),
+    });
+    this.ledger = ledger;
+    this.replay(ledger.replay());
+    this.loading = undefined;
+  }
+
+  /** Resolves once the store (if any) was read; rejects with what reading it failed with. */
+  async ready(): Promise<void> {
+    await this.loading;
   }
 
   /**
@@ -144,8 +180,12 @@ export class DeliveryService {
     options: Omit<DeliveryServiceOptions, 'ledger'> & { ledgerPath?: string; ledger?: DeliveryLedger },
   ): Promise<DeliveryService> {
     const { ledgerPath, ...rest } = options;
+    if (ledgerPath !== undefined && rest.store !== undefined)
+      throw new MobKitError('InvalidConfig', 'delivery: pass either `store` or `ledgerPath`, not both');
     const ledger = rest.ledger ?? (ledgerPath === undefined ? undefined : await FileLedger.open(ledgerPath));
-    return new DeliveryService({ ...rest, ...(ledger === undefined ? {} : { ledger }) });
+    const service = new DeliveryService({ ...rest, ...(ledger === undefined ? {} : { ledger }) });
+    await service.ready();
+    return service;
   }
 
   /** Sink names this service can deliver to. */
@@ -169,6 +209,7 @@ export class DeliveryService {
    * `deliveryRecordToWire(record)` returns that same object (the event and the ledger carry it too).
    */
   send(request: DeliverySendRequest): Promise<DeliveryRecord> {
+    if (this.loading !== undefined) return this.loading.then(() => this.admit(request));
     try {
       return this.admit(request);
     } catch (error) {
@@ -336,11 +377,7 @@ export class DeliveryService {
 
   /** The newest `limit` (default 20) records matching `recipient`/`sink`, oldest first. */
   history(query: DeliveryHistoryQuery = {}): DeliveryRecord[] {
-    const limit = query.limit ?? DEFAULT_HISTORY_PAGE;
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new MobKitError('InvalidInput', `limit: must be a positive integer, got ${limit}`, {
-        details: { field: 'limit' },
-      });
+    const limit = historyPage(query);
     const out: DeliveryRecord[] = [];
     for (let i = this.records.length - 1; i >= 0 && out.length < limit; i--) {
       const r = this.records[i] as DeliveryRecord;
@@ -351,8 +388,22 @@ export class DeliveryService {
     return out.reverse();
   }
 
-  /** Waits for in-flight sends and closes the ledger and the sinks. */
+  /**
+   * The newest `limit` (default 20) records matching `recipient`/`sink`, oldest first, like
+   * {@link history} — read from the store when the service has one (so it includes what earlier runs
+   * sent), else from memory.
+   */
+  async queryHistory(query: DeliveryHistoryQuery = {}): Promise<DeliveryRecord[]> {
+    const limit = historyPage(query);
+    await this.loading;
+    if (!(this.ledger instanceof StoreLedger)) return this.history(query);
+    const wires = await this.ledger.history({ ...query, limit });
+    return wires.reverse().map((wire) => freezeRecord(DeliveryRecordSchema.parse(wire)));
+  }
+
+  /** Waits for in-flight sends and closes the ledger and the sinks (a `store` stays open: its owner closes it). */
   async close(): Promise<void> {
+    await this.loading?.catch(() => undefined);
     await Promise.allSettled(this.idempotency.inFlight());
     await this.ledger?.close();
     for (const sink of new Set([
@@ -394,6 +445,16 @@ export class DeliveryService {
       }
     }
   }
+}
+
+/** The page size of a history query (default 20); `InvalidInput` unless a positive integer. */
+function historyPage(query: DeliveryHistoryQuery): number {
+  const limit = query.limit ?? DEFAULT_HISTORY_PAGE;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new MobKitError('InvalidInput', `limit: must be a positive integer, got ${limit}`, {
+      details: { field: 'limit' },
+    });
+  return limit;
 }
 
 /** A positive integer option, or its default; `InvalidConfig` naming the option otherwise. */

@@ -60,7 +60,7 @@ export class IdempotencyIndex {
    */
   constructor(
     private readonly inFlightMode: 'wait' | 'reject',
-    private readonly retention: KeyRetention,
+    readonly retention: KeyRetention,
   ) {}
 
   /**

@@ -1,6 +1,6 @@
 /**
  * @mobkit/delivery — sends payloads along trusted routing resolutions: forged-resolution checks,
- * idempotency with a durable JSONL ledger, per-minute rate limits, real attempts with backoff
+ * idempotency with a durable ledger (JSONL, or a `MobKitStore`'s records), per-minute rate limits, real attempts with backoff
  * through sink adapters (memory, webhook, mob_member, email over SMTP) and history. The
  * `mobkit-delivery` MCP module's server is on the `@mobkit/delivery/module` subpath (this entry never
  * loads the MCP SDK).
@@ -58,6 +58,20 @@ export {
   type LedgerBeginEntry,
   type LedgerRecordEntry,
 } from './ledger.js';
+export {
+  StoreLedger,
+  DELIVERY_NAMESPACE,
+  DELIVERY_KEYS_NAMESPACE,
+  type StoreLedgerOptions,
+} from './store-ledger.js';
+export { IN_DOUBT_ERROR } from './ledger-replay.js';
+export {
+  executeDeliveryAttempt,
+  parseDeliveryAttemptRequest,
+  DeliveryAttemptRequestWireSchema,
+  type DeliveryAttemptRequest,
+  type DeliveryAttemptOutcomeWire,
+} from './execute.js';
 export { SinkError, type SinkAdapter, type SinkMessage, type SinkOutcome } from './sinks/types.js';
 export { MemorySink, type MemorySinkOptions } from './sinks/memory.js';
 export { WebhookSink, type WebhookSinkOptions, type WebhookBody } from './sinks/webhook.js';

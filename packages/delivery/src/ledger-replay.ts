@@ -21,11 +21,17 @@ interface ReplayedDelivery {
   interrupted: boolean;
 }
 
-const INTERRUPTED = 'interrupted: the runtime stopped before this delivery finished; it was not retried';
+/**
+ * The error of an in-doubt delivery's one recorded attempt. Its status is `failed` (the spec's two
+ * statuses), and this text says why: the sink may or may not have received it.
+ */
+export const IN_DOUBT_ERROR =
+  'in_doubt: interrupted — the process stopped during this delivery, so the sink may or may not have received it; it is never attempted again (check the sink before sending it under a new idempotency key)';
 
 /**
- * A delivery that began but never finished (the process died mid-delivery), recorded as failed
- * rather than risking a second send of a payload that may already have been handed over.
+ * A delivery that began but never finished (the process died mid-delivery): in doubt, recorded as
+ * failed with {@link IN_DOUBT_ERROR} rather than risking a second send of a payload that may already
+ * have been handed over. A repeat of its idempotency key returns this record.
  */
 export function interruptedRecord(begin: LedgerBeginEntry, resolution: DeliveryResolution): DeliveryRecord {
   return freezeRecord({
@@ -36,7 +42,7 @@ export function interruptedRecord(begin: LedgerBeginEntry, resolution: DeliveryR
     targetModule: resolution.targetModule,
     payload: begin.payload,
     status: 'failed',
-    attempts: [{ attempt: 1, status: 'failed', atMs: begin.at_ms, backoffMs: 0, error: INTERRUPTED }],
+    attempts: [{ attempt: 1, status: 'failed', atMs: begin.at_ms, backoffMs: 0, error: IN_DOUBT_ERROR }],
     firstAttemptMs: begin.at_ms,
     finalAttemptMs: begin.at_ms,
     ...(begin.idempotency_key === undefined ? {} : { idempotencyKey: begin.idempotency_key }),

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,7 +101,11 @@ describe('mobkit-delivery MCP module (official SDK client over stdio)', () => {
     );
 
     const client = await connect(bin, ['--config', config]);
-    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['delivery.history', 'delivery.send']);
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([
+      'delivery.attempt',
+      'delivery.history',
+      'delivery.send',
+    ]);
 
     const payload = { subject: 'Receipt', text: 'Thanks!' };
     const sent = await call(client, 'delivery.send', { resolution, payload, idempotency_key: 'order-1' });
@@ -167,6 +171,76 @@ describe('mobkit-delivery MCP module (official SDK client over stdio)', () => {
     expect(fresh.json).toMatchObject({ delivery_id: expect.stringMatching(DELIVERY_ID_PATTERN), status: 'sent' });
     expect(fresh.json.delivery_id).not.toBe(sent.json.delivery_id);
     expect(mails).toHaveLength(2);
+  });
+
+  it("delivery.attempt executes one attempt under the caller's delivery id (webhook-id on every retry), with no ledger line, key or rate charge of its own", async () => {
+    const hits: Array<{ id: string | undefined; key: string | undefined; attempt: number }> = [];
+    let status = 503;
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        const body = JSON.parse(text) as { attempt: number };
+        hits.push({
+          id: req.headers['webhook-id'] as string | undefined,
+          key: req.headers['idempotency-key'] as string | undefined,
+          attempt: body.attempt,
+        });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const dir = mkdtempSync(join(tmpdir(), 'mobkit-delivery-attempt-'));
+      dirs.push(dir);
+      const config = join(dir, 'delivery.toml');
+      writeFileSync(
+        config,
+        `[delivery]\nledger_path = "ledger.jsonl"\n\n[sinks.hook]\ntype = "webhook"\nurl = "${url}"\nsecret = "whsec_${Buffer.alloc(24, 7).toString('base64')}"\n`,
+      );
+      const client = await connect(bin, [config]);
+      const hook = { ...resolution, sink: 'hook', rate_limit_per_minute: 1 };
+      const args = { delivery_id: 'delivery-0000owner-00001234567890', resolution: hook, payload: { n: 1 } };
+      const first = await call(client, 'delivery.attempt', { ...args, attempt: 1 });
+      expect(first).toEqual({
+        isError: false,
+        json: {
+          delivery_id: args.delivery_id,
+          attempt: 1,
+          ok: false,
+          retryable: true,
+          error: expect.stringContaining('HTTP 503'),
+          adapter: 'webhook',
+        },
+      });
+      status = 204;
+      // Past the route's rate limit of 1: the owner charges rates, not the module.
+      for (const attempt of [2, 3]) {
+        const next = await call(client, 'delivery.attempt', { ...args, idempotency_key: 'k-1', attempt });
+        expect(next.json).toMatchObject({ ok: true, retryable: false, error: null, attempt });
+      }
+      expect(hits).toEqual([
+        { id: args.delivery_id, key: args.delivery_id, attempt: 1 },
+        { id: args.delivery_id, key: 'k-1', attempt: 2 },
+        { id: args.delivery_id, key: 'k-1', attempt: 3 },
+      ]);
+      expect(await call(client, 'delivery.attempt', { ...args, attempt: 0 })).toMatchObject({ isError: true });
+      expect(
+        await call(client, 'delivery.attempt', { ...args, resolution: { ...hook, sink: 'nope' }, attempt: 1 }),
+      ).toMatchObject({
+        isError: true,
+        json: { code: 'UnknownSink' },
+      });
+      expect((await call(client, 'delivery.history', {})).json).toEqual({ deliveries: [] });
+      await client.close();
+      clients.length = 0;
+      expect(existsSync(join(dir, 'ledger.jsonl')) ? readFileSync(join(dir, 'ledger.jsonl'), 'utf8') : '').toBe('');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('e2e_004 through both executables: router resolves user@example.com on transactional → email/delivery; delivery sends it', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import pkg from '../../package.json' with { type: 'json' };
 import type { DeliveryConfig } from '../config.js';
 import { DeliveryService } from '../delivery.js';
+import { executeDeliveryAttempt, parseDeliveryAttemptRequest } from '../execute.js';
 import { PinnedResolutions } from '../pinned.js';
 import { deliveryRecordToWire, parseDeliveryHistoryQuery, parseDeliverySendRequest } from '../schema.js';
 
@@ -15,7 +16,10 @@ const anyField = (description: string) => z.unknown().optional().describe(descri
  * {@link PinnedResolutions} trust store and the configured ledger. Tools: `delivery.send`
  * (`{resolution, payload, idempotency_key?}` → the DeliveryRecord, plus `adapter` and `force_fail`
  * so an original MobKit runtime reads it too) and `delivery.history` (`{recipient?, sink?, limit?}`
- * → `{deliveries}`). Errors answer `isError` with `{code, message}`. Close the returned `delivery`
+ * → `{deliveries}`), and `delivery.attempt` (`{delivery_id, resolution, payload, idempotency_key?,
+ * attempt}` → `{delivery_id, attempt, ok, retryable, error, adapter}`): exactly one attempt through
+ * the configured sink, for a runtime that owns the delivery (its ledger, keys, rate limits and
+ * retries) — no ledger line, no idempotency, no rate charge here. Errors answer `isError` with `{code, message}`. Close the returned `delivery`
  * (its ledger) when the server stops.
  */
 export async function createDeliveryMcpServer(
@@ -51,6 +55,22 @@ export async function createDeliveryMcpServer(
       const wire = deliveryRecordToWire(record);
       return { ...wire, adapter: record.sinkAdapter ?? null, force_fail: record.status === 'failed' };
     }),
+  );
+  const sinks = new Map(Object.entries(config.sinks));
+  server.registerTool(
+    'delivery.attempt',
+    {
+      description:
+        "Make exactly one attempt of a delivery the caller owns (its ledger, idempotency, rate limits and retries), under the caller's delivery_id. Returns {ok, retryable, error, adapter}.",
+      inputSchema: z.looseObject({
+        delivery_id: anyField("the owner's delivery id (string, required); the sink sees it on every retry"),
+        resolution: anyField('the RoutingResolution the owner checked (object, required)'),
+        payload: anyField('any JSON value (required)'),
+        idempotency_key: anyField("the owner's idempotency key, if any (string)"),
+        attempt: anyField('1-based attempt number (integer, required)'),
+      }),
+    },
+    jsonTool(async (args) => ({ ...(await executeDeliveryAttempt(sinks, parseDeliveryAttemptRequest(args))) })),
   );
   server.registerTool(
     'delivery.history',

@@ -1,0 +1,251 @@
+import { type MobKitStore, MobKitError, type StoreJson, type StoreRecord } from '@mobkit/core';
+import { scopedKeyOf } from './idempotency.js';
+import type { DeliveryLedger, LedgerEntry } from './ledger.js';
+import { DEFAULT_HISTORY_LIMIT, DEFAULT_IDEMPOTENCY_KEY_LIMIT, DEFAULT_IDEMPOTENCY_KEY_TTL_MS } from './schema.js';
+import type { DeliveryHistoryQuery, DeliveryRecordWire } from './schema.js';
+
+/** The records namespace of deliveries: one record per delivery id (its begin entry, then its finished record). */
+export const DELIVERY_NAMESPACE = 'delivery.deliveries';
+/** The records namespace of idempotency keys: one record per `route_id:key`, holding its delivery's latest entry. */
+export const DELIVERY_KEYS_NAMESPACE = 'delivery.keys';
+
+/** The value of a key record: which delivery holds the key, and that delivery's latest ledger entry. */
+interface KeyRow {
+  delivery_id: string;
+  entry: LedgerEntry;
+}
+
+/** Options of {@link StoreLedger.open}. */
+export interface StoreLedgerOptions {
+  /** Finished deliveries kept for the history (the newest); default 200. Begun ones are never pruned. */
+  historyLimit?: number;
+  /** Idempotency keys kept (the newest); default 10 000. */
+  idempotencyKeyLimit?: number;
+  /** How long a key is kept after its delivery's last write (ms); default 24 h. */
+  idempotencyKeyTtlMs?: number;
+  /** Prune (history beyond its limit, expired and excess keys) after this many finished deliveries; default 64. */
+  pruneEvery?: number;
+  /** The time key expiry is measured on (default `Date.now`). */
+  nowMs?: () => number;
+}
+
+function scopedOf(entry: LedgerEntry): string | undefined {
+  if (entry.kind === 'begin')
+    return entry.idempotency_key === undefined
+      ? undefined
+      : scopedKeyOf(entry.resolution.route_id, entry.idempotency_key);
+  return entry.record.idempotency_key === undefined
+    ? undefined
+    : scopedKeyOf(entry.record.route_id, entry.record.idempotency_key);
+}
+
+function deliveryIdOf(entry: LedgerEntry): string {
+  return entry.kind === 'begin' ? entry.delivery_id : entry.record.delivery_id;
+}
+
+function writeFailed(what: string, error: unknown): MobKitError {
+  return new MobKitError('LedgerWriteFailed', `delivery ledger (store): ${what} (${(error as Error).message})`, {
+    cause: error,
+    details: { namespace: DELIVERY_NAMESPACE },
+  });
+}
+
+/**
+ * The delivery ledger on a {@link MobKitStore}'s records (the store knows nothing of deliveries).
+ * A delivery is one record in {@link DELIVERY_NAMESPACE} under its delivery id (ids sort by time),
+ * indexed by recipient; a keyed delivery also owns a record in {@link DELIVERY_KEYS_NAMESPACE} under
+ * `route_id:key`. The begin entry — the history row and the key reservation — is written in ONE
+ * transaction before the first attempt, the key created with compare-and-set (`expectedVersion: 0`),
+ * so two writers never both own a key; the finished record replaces both rows in one transaction.
+ * A row still `begin` when a store is reopened is a delivery whose process died mid-attempt: it
+ * replays as in doubt and is never attempted again. History beyond `historyLimit` and keys past
+ * their ttl or limit are pruned in the background, a few transactions per `pruneEvery` sends.
+ */
+export class StoreLedger implements DeliveryLedger {
+  private closed = false;
+  /** Keys this ledger knows exist in the store (so a new key is created with compare-and-set). */
+  private readonly keys = new Map<string, { deliveryId: string; atMs: number }>();
+  private finishedSincePrune = 0;
+  private pruning: Promise<void> = Promise.resolve();
+  private readonly historyLimit: number;
+  private readonly keyLimit: number;
+  private readonly keyTtlMs: number;
+  private readonly pruneEvery: number;
+  private readonly nowMs: () => number;
+
+  private constructor(
+    private readonly store: MobKitStore,
+    private readonly loaded: LedgerEntry[],
+    options: StoreLedgerOptions,
+  ) {
+    this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+    this.keyLimit = options.idempotencyKeyLimit ?? DEFAULT_IDEMPOTENCY_KEY_LIMIT;
+    this.keyTtlMs = options.idempotencyKeyTtlMs ?? DEFAULT_IDEMPOTENCY_KEY_TTL_MS;
+    this.pruneEvery = options.pruneEvery ?? 64;
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  /**
+   * Reads what earlier runs left in `store`: the newest `historyLimit` deliveries, every delivery
+   * still begun, and the newest `idempotencyKeyLimit` keys within their ttl.
+   */
+  static async open(store: MobKitStore, options: StoreLedgerOptions = {}): Promise<StoreLedger> {
+    const historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+    const keyLimit = options.idempotencyKeyLimit ?? DEFAULT_IDEMPOTENCY_KEY_LIMIT;
+    const ttl = options.idempotencyKeyTtlMs ?? DEFAULT_IDEMPOTENCY_KEY_TTL_MS;
+    const now = (options.nowMs ?? Date.now)();
+    const [recent, keyRows] = await Promise.all([
+      store.records.list<StoreJson>(DELIVERY_NAMESPACE, { orderBy: 'range', order: 'desc', limit: historyLimit }),
+      store.records.list<StoreJson>(DELIVERY_KEYS_NAMESPACE, {
+        orderBy: 'range',
+        order: 'desc',
+        rangeMin: now - ttl,
+        limit: keyLimit,
+      }),
+    ]);
+    const byId = new Map<string, LedgerEntry>();
+    for (const row of keyRows) {
+      const value = row.value as unknown as KeyRow;
+      byId.set(value.delivery_id, value.entry);
+    }
+    for (const row of recent) byId.set(row.key, row.value as unknown as LedgerEntry);
+    // Begun deliveries older than the history window (a long retry when the process died) are in doubt too.
+    const begun =
+      recent.length < historyLimit
+        ? []
+        : await store.records.list<StoreJson>(DELIVERY_NAMESPACE, {
+            orderBy: 'range',
+            order: 'asc',
+            rangeMax: (recent.at(-1)?.range ?? 0) + 1,
+          });
+    for (const row of begun) {
+      const entry = row.value as unknown as LedgerEntry;
+      if (entry.kind === 'begin') byId.set(row.key, entry);
+    }
+    const entries = [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+    const ledger = new StoreLedger(store, entries, options);
+    for (const row of keyRows) {
+      const value = row.value as unknown as KeyRow;
+      ledger.keys.set(row.key, { deliveryId: value.delivery_id, atMs: row.range ?? 0 });
+    }
+    return ledger;
+  }
+
+  replay(): Iterable<LedgerEntry> {
+    return [...this.loaded];
+  }
+
+  /**
+   * `begin`: the delivery row and (for a keyed send) the key row, in one transaction, durable when
+   * it resolves. `record`: the finished record over both rows, in one transaction.
+   */
+  async append(entry: LedgerEntry): Promise<void> {
+    if (this.closed) throw new MobKitError('LedgerWriteFailed', 'delivery ledger (store): closed');
+    const deliveryId = deliveryIdOf(entry);
+    const scoped = scopedOf(entry);
+    const owned = scoped === undefined ? undefined : this.keys.get(scoped);
+    // A finished record updates the key only while the key still names this delivery.
+    const writeKey = scoped !== undefined && (entry.kind === 'begin' || owned?.deliveryId === deliveryId);
+    const atMs = entry.kind === 'begin' ? entry.at_ms : entry.record.final_attempt_ms;
+    const row = entry as unknown as StoreJson;
+    const options = {
+      index: entry.kind === 'begin' ? entry.resolution.recipient : entry.record.recipient,
+      range: entry.kind === 'begin' ? entry.at_ms : entry.record.first_attempt_ms,
+      ...(entry.kind === 'begin' ? { expectedVersion: 0 } : {}),
+    };
+    try {
+      if (!writeKey) await this.store.records.put(DELIVERY_NAMESPACE, deliveryId, row, options);
+      else {
+        const key = scoped as string;
+        // A key this ledger never saw must not exist yet: compare-and-set against another writer.
+        const keyCas = entry.kind === 'begin' && owned === undefined ? { expectedVersion: 0 } : {};
+        const keyRow: KeyRow = { delivery_id: deliveryId, entry };
+        await this.store.transaction(async (tx) => {
+          await tx.records.put(DELIVERY_NAMESPACE, deliveryId, row, options);
+          await tx.records.put(DELIVERY_KEYS_NAMESPACE, key, keyRow as unknown as StoreJson, {
+            ...keyCas,
+            range: atMs,
+          });
+        });
+        this.keys.set(key, { deliveryId, atMs });
+      }
+    } catch (error) {
+      if (error instanceof MobKitError && error.code === 'VersionConflict') {
+        throw new MobKitError(
+          'IdempotencyInFlight',
+          `idempotency key ${JSON.stringify(scoped)} was taken by another writer of this store; retry to get its outcome`,
+          { cause: error, details: { delivery_id: deliveryId } },
+        );
+      }
+      throw writeFailed(`cannot write ${entry.kind} of ${deliveryId}`, error);
+    }
+    if (entry.kind === 'record' && ++this.finishedSincePrune >= this.pruneEvery) {
+      this.finishedSincePrune = 0;
+      this.pruning = this.pruning.then(() => this.prune()).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The newest `limit` finished deliveries matching `recipient`/`sink`, newest first, read from the
+   * store (recipient by its index; sink filtered while paging back through the history).
+   */
+  async history(query: DeliveryHistoryQuery & { limit: number }): Promise<DeliveryRecordWire[]> {
+    const base = {
+      ...(query.recipient === undefined ? {} : { index: query.recipient }),
+      orderBy: 'range' as const,
+      order: 'desc' as const,
+    };
+    // The namespace is bounded (the history limit, the sends in flight, the prune slack), so when
+    // the first page does not hold enough matches the rest is read whole.
+    const page = query.limit + 64;
+    let rows = await this.store.records.list<StoreJson>(DELIVERY_NAMESPACE, { ...base, limit: page });
+    let out = matching(rows, query.sink);
+    if (out.length < query.limit && rows.length === page) {
+      rows = await this.store.records.list<StoreJson>(DELIVERY_NAMESPACE, base);
+      out = matching(rows, query.sink);
+    }
+    // Delivery ids sort by admission time, within a millisecond too.
+    return out.sort((a, b) => (a.delivery_id < b.delivery_id ? 1 : -1)).slice(0, query.limit);
+  }
+
+  /** Removes finished deliveries beyond the history limit and keys past their ttl or the key limit. */
+  private async prune(): Promise<void> {
+    if (this.closed) return;
+    const rows = await this.store.records.list<StoreJson>(DELIVERY_NAMESPACE, {
+      orderBy: 'range',
+      order: 'desc',
+      limit: this.historyLimit + 4 * this.pruneEvery,
+    });
+    const oldDeliveries = rows
+      .slice(this.historyLimit)
+      .filter((r: StoreRecord<StoreJson>) => (r.value as unknown as LedgerEntry).kind === 'record');
+    const horizon = this.nowMs() - this.keyTtlMs;
+    const byAge = [...this.keys.entries()].sort((a, b) => a[1].atMs - b[1].atMs);
+    const excess = Math.max(0, byAge.length - this.keyLimit);
+    const oldKeys = byAge.filter(([, k], i) => i < excess || k.atMs < horizon).map(([key]) => key);
+    if (oldDeliveries.length === 0 && oldKeys.length === 0) return;
+    for (const key of oldKeys) this.keys.delete(key);
+    await this.store.transaction(async (tx) => {
+      for (const row of oldDeliveries)
+        await tx.records.delete(DELIVERY_NAMESPACE, row.key, { expectedVersion: row.version });
+      for (const key of oldKeys) await tx.records.delete(DELIVERY_KEYS_NAMESPACE, key);
+    });
+  }
+
+  /** Waits for a running prune; later appends fail. The store stays open (its owner closes it). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pruning;
+  }
+}
+
+/** The finished records among `rows`, of `sink` when given. */
+function matching(rows: readonly StoreRecord<StoreJson>[], sink: string | undefined): DeliveryRecordWire[] {
+  const out: DeliveryRecordWire[] = [];
+  for (const row of rows) {
+    const entry = row.value as unknown as LedgerEntry;
+    if (entry.kind === 'record' && (sink === undefined || entry.record.sink === sink)) out.push(entry.record);
+  }
+  return out;
+}
