@@ -1,0 +1,200 @@
+import type { RecordListQuery, RecordsPort, StoreJson, StoreRecord } from '@mobkit/core';
+import type { InValue, Row } from '@libsql/client';
+import { MobKitError } from '@mobkit/core';
+import { optionalLimit, requireFinite, requireName, toJsonText } from '../memory/validate.js';
+import { optionalNumber, optionalString, type SqlPortContext } from './sql.js';
+
+const COLUMNS = 'namespace, key, value, version, updated_at_ms, idx, range, text';
+
+function toRecord<T extends StoreJson>(row: Row): StoreRecord<T> {
+  const record: StoreRecord<T> = {
+    namespace: String(row.namespace),
+    key: String(row.key),
+    value: JSON.parse(String(row.value)) as T,
+    version: Number(row.version),
+    updatedAtMs: Number(row.updated_at_ms),
+  };
+  const index = optionalString(row.idx);
+  const range = optionalNumber(row.range);
+  const text = optionalString(row.text);
+  if (index !== undefined) record.index = index;
+  if (range !== undefined) record.range = range;
+  if (text !== undefined) record.text = text;
+  return record;
+}
+
+function conflict(namespace: string, key: string, expected: number, found: number | undefined): MobKitError {
+  const now = found === undefined ? 'it does not exist' : `it is at version ${found}`;
+  return new MobKitError(
+    'VersionConflict',
+    `record ${namespace}/${key}: expected version ${expected}, but ${now}; read it again and retry`,
+    { details: { namespace, key, expectedVersion: expected, foundVersion: found ?? 0 } },
+  );
+}
+
+/**
+ * The smallest string greater than every string starting with `prefix` (in SQLite's binary order,
+ * which is code-point order), or undefined when there is none.
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = (points.pop() as string).codePointAt(0) as number;
+    if (last < 0x10ffff) {
+      const next = last === 0xd7ff ? 0xe000 : last + 1;
+      return points.join('') + String.fromCodePoint(next);
+    }
+  }
+  return undefined;
+}
+
+function whereOf(namespace: string, query: RecordListQuery): { clause: string; args: InValue[]; order: string } {
+  const parts = ['namespace = ?'];
+  const args: InValue[] = [namespace];
+  const add = (condition: string, ...values: InValue[]) => {
+    parts.push(condition);
+    args.push(...values);
+  };
+  if (query.prefix !== undefined && query.prefix !== '') {
+    add('key >= ?', String(query.prefix));
+    const upper = prefixUpperBound(String(query.prefix));
+    if (upper !== undefined) add('key < ?', upper);
+  }
+  if (query.index !== undefined) add('idx = ?', requireName(query.index, 'index'));
+  if (query.rangeMin !== undefined) add('range >= ?', requireFinite(query.rangeMin, 'rangeMin'));
+  if (query.rangeMax !== undefined) add('range < ?', requireFinite(query.rangeMax, 'rangeMax'));
+  const desc = query.order === 'desc';
+  const byRange = query.orderBy === 'range';
+  const after = desc ? '<' : '>';
+  if (query.afterKey !== undefined) {
+    const afterKey = String(query.afterKey);
+    if (byRange) {
+      // Keyset paging in (range, key) order: after the record the caller last saw.
+      add(
+        `(range, key) ${after} ((SELECT range FROM records WHERE namespace = ? AND key = ?), ?)`,
+        namespace,
+        afterKey,
+        afterKey,
+      );
+    } else add(`key ${after} ?`, afterKey);
+  }
+  const direction = desc ? 'DESC' : 'ASC';
+  const order = byRange ? `range ${direction}, key ${direction}` : `key ${direction}`;
+  return { clause: parts.join(' AND '), args, order };
+}
+
+/** The words of a search text, as an FTS5 query that matches all of them. */
+export function ftsQuery(text: string): string | undefined {
+  const words = text.match(/[\p{L}\p{N}]+/gu);
+  return words === null ? undefined : words.map((word) => `"${word}"`).join(' ');
+}
+
+/** The records port over the `records` table (FTS5 keeps `records_fts` in step through triggers). */
+export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
+  return {
+    async get<T extends StoreJson = StoreJson>(namespace: string, key: string) {
+      const result = await ctx.read.execute({
+        sql: `SELECT ${COLUMNS} FROM records WHERE namespace = ? AND key = ?`,
+        args: [requireName(namespace, 'namespace'), requireName(key, 'key')],
+      });
+      const row = result.rows[0];
+      return row === undefined ? undefined : toRecord<T>(row);
+    },
+
+    async put<T extends StoreJson>(
+      namespace: string,
+      key: string,
+      value: T,
+      options: Parameters<RecordsPort['put']>[3] = {},
+    ) {
+      requireName(namespace, 'namespace');
+      requireName(key, 'key');
+      const valueJson = toJsonText(value, 'value');
+      const expected =
+        options.expectedVersion === undefined ? undefined : optionalLimit(options.expectedVersion, 'expectedVersion');
+      const index = options.index === undefined ? null : requireName(options.index, 'index');
+      const range = options.range === undefined ? null : requireFinite(options.range, 'range');
+      const text = options.text === undefined ? null : String(options.text);
+      return ctx.write(async (sql) => {
+        const now = ctx.nowMs();
+        const fields = [valueJson, now, index, range, text];
+        let statement: { sql: string; args: InValue[] };
+        if (expected === undefined || expected === 0) {
+          const onConflict =
+            expected === 0
+              ? 'DO NOTHING'
+              : `DO UPDATE SET value = excluded.value, version = records.version + 1, updated_at_ms = excluded.updated_at_ms,
+                   idx = excluded.idx, range = excluded.range, text = excluded.text`;
+          statement = {
+            sql: `INSERT INTO records (namespace, key, value, updated_at_ms, idx, range, text, version)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (namespace, key) ${onConflict} RETURNING ${COLUMNS}`,
+            args: [namespace, key, ...fields],
+          };
+        } else {
+          statement = {
+            sql: `UPDATE records SET value = ?, updated_at_ms = ?, idx = ?, range = ?, text = ?, version = version + 1
+                  WHERE namespace = ? AND key = ? AND version = ? RETURNING ${COLUMNS}`,
+            args: [...fields, namespace, key, expected],
+          };
+        }
+        const row = (await sql.execute(statement)).rows[0];
+        if (row !== undefined) return toRecord<T>(row);
+        const found = await sql.execute({
+          sql: 'SELECT version FROM records WHERE namespace = ? AND key = ?',
+          args: [namespace, key],
+        });
+        throw conflict(namespace, key, expected ?? 0, optionalNumber(found.rows[0]?.version));
+      }, true);
+    },
+
+    async delete(namespace, key, options = {}) {
+      requireName(namespace, 'namespace');
+      requireName(key, 'key');
+      const expected =
+        options.expectedVersion === undefined ? undefined : optionalLimit(options.expectedVersion, 'expectedVersion');
+      return ctx.write(async (sql) => {
+        const guard = expected === undefined ? '' : ' AND version = ?';
+        const args: InValue[] = expected === undefined ? [namespace, key] : [namespace, key, expected];
+        const removed = await sql.execute({ sql: `DELETE FROM records WHERE namespace = ? AND key = ?${guard}`, args });
+        if (removed.rowsAffected > 0 || expected === undefined) return removed.rowsAffected > 0;
+        const found = await sql.execute({
+          sql: 'SELECT version FROM records WHERE namespace = ? AND key = ?',
+          args: [namespace, key],
+        });
+        throw conflict(namespace, key, expected, optionalNumber(found.rows[0]?.version));
+      }, true);
+    },
+
+    async list<T extends StoreJson = StoreJson>(namespace: string, query: RecordListQuery = {}) {
+      const { clause, args, order } = whereOf(requireName(namespace, 'namespace'), query);
+      const limit = optionalLimit(query.limit, 'limit');
+      const result = await ctx.read.execute({
+        sql: `SELECT ${COLUMNS} FROM records WHERE ${clause} ORDER BY ${order}${limit === undefined ? '' : ' LIMIT ?'}`,
+        args: limit === undefined ? args : [...args, limit],
+      });
+      return result.rows.map((row) => toRecord<T>(row));
+    },
+
+    async search<T extends StoreJson = StoreJson>(namespace: string, text: string, options: { limit?: number } = {}) {
+      requireName(namespace, 'namespace');
+      const match = ftsQuery(String(text));
+      const limit = optionalLimit(options.limit, 'limit');
+      if (match === undefined || limit === 0) return [];
+      const result = await ctx.read.execute({
+        sql: `SELECT ${COLUMNS.split(', ')
+          .map((c) => `r.${c}`)
+          .join(', ')}
+              FROM records_fts JOIN records r ON r.rowid = records_fts.rowid
+              WHERE records_fts MATCH ? AND r.namespace = ?
+              ORDER BY bm25(records_fts), r.key${limit === undefined ? '' : ' LIMIT ?'}`,
+        args: limit === undefined ? [match, namespace] : [match, namespace, limit],
+      });
+      return result.rows.map((row) => toRecord<T>(row));
+    },
+
+    async namespaces() {
+      const result = await ctx.read.execute({ sql: 'SELECT DISTINCT namespace FROM records ORDER BY namespace' });
+      return result.rows.map((row) => String(row.namespace));
+    },
+  };
+}

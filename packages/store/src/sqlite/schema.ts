@@ -1,0 +1,124 @@
+import type { Client, Transaction } from '@libsql/client';
+import { assertSchemaVersion } from '../schema-version.js';
+import { corruptStore } from './sql.js';
+
+/**
+ * The migrations, in order: migration `i` (0-based) brings the schema from version `i` to `i + 1`.
+ * Append new ones; never edit a released one.
+ */
+const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
+    `INSERT INTO meta (key, value) VALUES ('last_seq', 0)`,
+    `CREATE TABLE events (
+       seq INTEGER PRIMARY KEY,
+       id TEXT NOT NULL UNIQUE,
+       timestamp_ms INTEGER NOT NULL,
+       member_id TEXT,
+       kind TEXT NOT NULL,
+       event_type TEXT NOT NULL,
+       data TEXT NOT NULL
+     )`,
+    `CREATE INDEX events_member_seq ON events (member_id, seq)`,
+    `CREATE INDEX events_type_seq ON events (event_type, seq)`,
+    `CREATE INDEX events_kind_seq ON events (kind, seq)`,
+    `CREATE INDEX events_timestamp ON events (timestamp_ms)`,
+    `CREATE TABLE records (
+       namespace TEXT NOT NULL,
+       key TEXT NOT NULL,
+       value TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       updated_at_ms INTEGER NOT NULL,
+       idx TEXT,
+       range REAL,
+       text TEXT,
+       PRIMARY KEY (namespace, key)
+     )`,
+    `CREATE INDEX records_idx ON records (namespace, idx, key) WHERE idx IS NOT NULL`,
+    `CREATE INDEX records_range ON records (namespace, range, key) WHERE range IS NOT NULL`,
+    `CREATE VIRTUAL TABLE records_fts USING fts5 (
+       text, content = 'records', content_rowid = 'rowid', tokenize = 'unicode61 remove_diacritics 0'
+     )`,
+    `CREATE TRIGGER records_fts_insert AFTER INSERT ON records WHEN new.text IS NOT NULL BEGIN
+       INSERT INTO records_fts (rowid, text) VALUES (new.rowid, new.text);
+     END`,
+    `CREATE TRIGGER records_fts_delete AFTER DELETE ON records WHEN old.text IS NOT NULL BEGIN
+       INSERT INTO records_fts (records_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+     END`,
+    // One trigger for both halves of an update: SQLite does not promise an order between triggers.
+    `CREATE TRIGGER records_fts_update AFTER UPDATE ON records BEGIN
+       INSERT INTO records_fts (records_fts, rowid, text) SELECT 'delete', old.rowid, old.text WHERE old.text IS NOT NULL;
+       INSERT INTO records_fts (rowid, text) SELECT new.rowid, new.text WHERE new.text IS NOT NULL;
+     END`,
+    `CREATE TABLE claims (
+       namespace TEXT NOT NULL,
+       key TEXT NOT NULL,
+       owner TEXT NOT NULL,
+       claimed_at_ms INTEGER NOT NULL,
+       expires_at_ms INTEGER,
+       PRIMARY KEY (namespace, key)
+     )`,
+    `CREATE TABLE leases (
+       name TEXT PRIMARY KEY,
+       owner TEXT,
+       token INTEGER NOT NULL,
+       expires_at_ms INTEGER NOT NULL
+     )`,
+  ],
+];
+
+/** The schema version this build writes (the number of migrations). */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+const VERSION_TABLE = 'mobkit_schema_version';
+
+type Runner = Pick<Client, 'execute'> | Pick<Transaction, 'execute'>;
+
+/** The schema version stored in the file (0 for a new, empty database); refuses a file that is another app's. */
+async function readSchemaVersion(db: Runner, location: string): Promise<number> {
+  const tables = await db.execute(
+    `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+  );
+  const names = tables.rows.map((row) => String(row.name));
+  if (!names.includes(VERSION_TABLE)) {
+    if (names.length === 0) return 0;
+    throw corruptStore(
+      location,
+      undefined,
+      `it is an SQLite database, but not a MobKit store: it has tables ${names.slice(0, 5).join(', ')} and no ${VERSION_TABLE}`,
+    );
+  }
+  const rows = (await db.execute(`SELECT version FROM ${VERSION_TABLE}`)).rows;
+  const version = Number(rows[0]?.version);
+  if (rows.length !== 1 || !Number.isInteger(version) || version < 0) {
+    throw corruptStore(location, undefined, `its ${VERSION_TABLE} table does not hold one version number`);
+  }
+  return version;
+}
+
+/**
+ * Brings the database to {@link SQLITE_SCHEMA_VERSION}: refuses a newer schema before anything is
+ * written (`StoreSchemaTooNew`, naming both versions), then runs the missing migrations in one write
+ * transaction (re-reading the version inside it, since another process may have migrated meanwhile).
+ * Resolves with the version found at open.
+ */
+export async function migrate(client: Client, location: string): Promise<number> {
+  const found = await readSchemaVersion(client, location);
+  assertSchemaVersion(found, SQLITE_SCHEMA_VERSION, location);
+  if (found === SQLITE_SCHEMA_VERSION) return found;
+  const tx = await client.transaction('write');
+  try {
+    const current = await readSchemaVersion(tx, location);
+    assertSchemaVersion(current, SQLITE_SCHEMA_VERSION, location);
+    if (current === 0) await tx.execute(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL)`);
+    for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
+      for (const sql of MIGRATIONS[version] ?? []) await tx.execute(sql);
+    }
+    await tx.execute(`DELETE FROM ${VERSION_TABLE}`);
+    await tx.execute({ sql: `INSERT INTO ${VERSION_TABLE} (version) VALUES (?)`, args: [SQLITE_SCHEMA_VERSION] });
+    await tx.commit();
+    return current;
+  } finally {
+    tx.close();
+  }
+}

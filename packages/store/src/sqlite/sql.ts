@@ -1,0 +1,89 @@
+import { isMobKitError, MobKitError } from '@mobkit/core';
+import type { InArgs, ResultSet } from '@libsql/client';
+
+/** One SQL statement runner: the read client, or the write transaction a port's write runs in. */
+export interface SqlRunner {
+  execute(stmt: { sql: string; args?: InArgs }): Promise<ResultSet>;
+}
+
+/**
+ * How a port writes: `run` gets the write transaction. `atomic` says the operation issues at most one
+ * writing statement (SQLite rolls a failed statement back by itself), so it needs no savepoint of its
+ * own; anything that writes twice must pass `false`.
+ */
+export type WriteRunner = <T>(op: (sql: SqlRunner) => Promise<T>, atomic: boolean) => Promise<T>;
+
+/** What each port is built on: where reads go, how writes go, and the store's clock. */
+export interface SqlPortContext {
+  /** Reads: the read connections (committed data only), or the transaction (its own writes too). */
+  readonly read: SqlRunner;
+  /** Writes: the group-commit queue, or the open transaction. */
+  readonly write: WriteRunner;
+  /** The store's clock (`updatedAtMs`, claim and lease expiry). */
+  readonly nowMs: () => number;
+}
+
+/** The SQLite result codes that mean the file is not a database or is damaged. */
+const CORRUPT_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+
+/** The SQLite code of a libsql error (`SQLITE_BUSY`, …), if it has one. */
+export function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** True when `error` says the database file is not SQLite or is damaged. */
+export function isCorruption(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code !== undefined && [...CORRUPT_CODES].some((c) => code.startsWith(c));
+}
+
+function describeCause(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A failed write as the ports report it: MobKit errors pass through, anything else is `StoreWriteFailed`. */
+export function writeFailure(error: unknown, location: string): MobKitError {
+  if (isMobKitError(error)) return error;
+  return new MobKitError(
+    'StoreWriteFailed',
+    `a write to the SQLite store at ${location} failed and was not acknowledged: ${describeCause(error)}; check the disk (space, permissions) and retry`,
+    { cause: error, details: { location, sqliteCode: sqliteCode(error) } },
+  );
+}
+
+/** A failed read: MobKit errors pass through; a damaged file is `StoreCorrupt`, anything else `StoreUnavailable`. */
+export function readFailure(error: unknown, location: string): MobKitError {
+  if (isMobKitError(error)) return error;
+  if (isCorruption(error)) return corruptStore(location, error);
+  return new MobKitError(
+    'StoreUnavailable',
+    `a read from the SQLite store at ${location} failed: ${describeCause(error)}`,
+    { cause: error, details: { location, sqliteCode: sqliteCode(error) } },
+  );
+}
+
+/** `StoreCorrupt` for the file at `location`. */
+export function corruptStore(location: string, cause?: unknown, why?: string): MobKitError {
+  const reason = why ?? (cause === undefined ? 'it is damaged' : describeCause(cause));
+  return new MobKitError(
+    'StoreCorrupt',
+    `the file ${location} is not a usable MobKit SQLite store (${reason}); restore it from a backup, or point the store at another path`,
+    { cause, details: { location } },
+  );
+}
+
+/** A JSON text column back to its value. */
+export function parseJsonColumn(value: unknown): unknown {
+  return JSON.parse(String(value));
+}
+
+/** A nullable integer/real column as a number or undefined. */
+export function optionalNumber(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}
+
+/** A nullable text column as a string or undefined. */
+export function optionalString(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : String(value);
+}

@@ -1,0 +1,200 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { ManualClock, type MobKitStore } from '@mobkit/core';
+import { expectMobKitError } from '@mobkit/test-utils';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../src/sqlite/index.js';
+
+let dir: string;
+const open: MobKitStore[] = [];
+
+async function openAt(path: string, clock?: ManualClock): Promise<MobKitStore> {
+  const store = await openSqliteStore({ path, ...(clock ? { clock } : {}) });
+  open.push(store);
+  return store;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mobkit-sqlite-'));
+});
+
+afterEach(async () => {
+  for (const store of open.splice(0)) await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('openSqliteStore: open, migrations and bad input', () => {
+  it('creates missing parent directories, runs the migrations and reports the absolute path', async () => {
+    const path = join(dir, 'a', 'b', 'store.db');
+    const store = await openAt(path);
+    expect(store.info).toEqual({ kind: 'sqlite', location: path, schemaVersion: SQLITE_SCHEMA_VERSION });
+    const raw = createClient({ url: `file:${path}` });
+    const version = await raw.execute('SELECT version FROM mobkit_schema_version');
+    const mode = await raw.execute('PRAGMA journal_mode');
+    raw.close();
+    expect(version.rows.map((row) => row.version)).toEqual([SQLITE_SCHEMA_VERSION]);
+    expect(mode.rows[0]?.journal_mode).toBe('wal');
+  });
+
+  it('reopens a store without migrating again and keeps its data', async () => {
+    const path = join(dir, 'store.db');
+    const first = await openAt(path);
+    await first.records.put('ns', 'k', { a: 1 });
+    await first.events.append([{ id: 'e1', timestampMs: 1, memberId: null, kind: 'runtime', eventType: 'x', data: 1 }]);
+    await first.close();
+    const second = await openAt(path);
+    expect((await second.records.get('ns', 'k'))?.value).toEqual({ a: 1 });
+    expect(await second.events.bounds()).toEqual({ firstSeq: 1, lastSeq: 1, count: 1 });
+  });
+
+  it('refuses a store written by a newer schema, naming both versions, and writes nothing', async () => {
+    const path = join(dir, 'store.db');
+    await (await openAt(path)).close();
+    const raw = createClient({ url: `file:${path}` });
+    await raw.execute({ sql: 'UPDATE mobkit_schema_version SET version = ?', args: [SQLITE_SCHEMA_VERSION + 5] });
+    const tablesBefore = (await raw.execute('SELECT COUNT(*) AS n FROM sqlite_master')).rows[0]?.n;
+    const error = await expectMobKitError(openSqliteStore({ path }), 'StoreSchemaTooNew');
+    expect(error.message).toContain(`schema version ${SQLITE_SCHEMA_VERSION + 5}`);
+    expect(error.message).toContain(`up to ${SQLITE_SCHEMA_VERSION}`);
+    expect(error.message).toContain(path);
+    const after = await raw.execute('SELECT version FROM mobkit_schema_version');
+    expect(after.rows[0]?.version).toBe(SQLITE_SCHEMA_VERSION + 5);
+    expect((await raw.execute('SELECT COUNT(*) AS n FROM sqlite_master')).rows[0]?.n).toBe(tablesBefore);
+    raw.close();
+  });
+
+  it('refuses a file that is not SQLite with StoreCorrupt naming the path', async () => {
+    const path = join(dir, 'junk.db');
+    writeFileSync(path, 'this is not a database, just some text that is long enough to look like a header '.repeat(4));
+    const error = await expectMobKitError(openSqliteStore({ path }), 'StoreCorrupt');
+    expect(error.message).toContain(path);
+  });
+
+  it('refuses a damaged SQLite file with StoreCorrupt', async () => {
+    const path = join(dir, 'damaged.db');
+    writeFileSync(path, Buffer.concat([Buffer.from('SQLite format 3\u0000', 'latin1'), Buffer.alloc(4096, 0xab)]));
+    const error = await expectMobKitError(openSqliteStore({ path }), 'StoreCorrupt');
+    expect(error.message).toContain(path);
+  });
+
+  it('refuses an SQLite database of another application with StoreCorrupt', async () => {
+    const path = join(dir, 'other.db');
+    const raw = createClient({ url: `file:${path}` });
+    await raw.execute('CREATE TABLE customers (id INTEGER PRIMARY KEY)');
+    raw.close();
+    const error = await expectMobKitError(openSqliteStore({ path }), 'StoreCorrupt');
+    expect(error.message).toContain('customers');
+  });
+
+  it('refuses a data directory that cannot be created with StoreUnavailable naming the path', async () => {
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, 'x');
+    const path = join(blocker, 'sub', 'store.db');
+    const error = await expectMobKitError(openSqliteStore({ path }), 'StoreUnavailable');
+    expect(error.message).toContain(join(blocker, 'sub'));
+    expect(error.message).toMatch(/writable path/);
+  });
+
+  it('refuses a path that is a directory', async () => {
+    const error = await expectMobKitError(openSqliteStore({ path: dir }), 'StoreUnavailable');
+    expect(error.message).toContain(dir);
+  });
+
+  it('rejects calls after close with StoreClosed', async () => {
+    const store = await openSqliteStore({ path: join(dir, 's.db') });
+    await store.close();
+    await store.close();
+    await expectMobKitError(store.records.put('ns', 'k', 1), 'StoreClosed');
+    await expectMobKitError(store.records.get('ns', 'k'), 'StoreClosed');
+  });
+});
+
+describe('SQLite group commit', () => {
+  it('commits 64 concurrent writers, failing only the one whose compare-and-set conflicts', async () => {
+    const store = await openAt(join(dir, 'g.db'));
+    await store.records.put('ns', 'taken', 'first');
+    const writes = Array.from({ length: 64 }, (_, i) =>
+      i === 17
+        ? store.records.put('ns', 'taken', 'second', { expectedVersion: 0 })
+        : store.records.put('ns', `k${String(i).padStart(2, '0')}`, i, { index: i % 2 === 0 ? 'even' : 'odd' }),
+    );
+    const events = Array.from({ length: 64 }, (_, i) =>
+      store.events.append([{ id: `e${i}`, timestampMs: i, memberId: 'm', kind: 'agent', eventType: 't', data: { i } }]),
+    );
+    const results = await Promise.allSettled([...writes, ...events]);
+    const rejected = results.flatMap((result, i) =>
+      result.status === 'rejected' ? [{ i, reason: result.reason }] : [],
+    );
+    expect(rejected.map((r) => r.i)).toEqual([17]);
+    expect((rejected[0]?.reason as { code?: string } | undefined)?.code).toBe('VersionConflict');
+    expect((await store.records.get('ns', 'taken'))?.value).toBe('first');
+    expect(await store.records.list('ns', { index: 'even' })).toHaveLength(32);
+    const seqs = (await store.events.query({ limit: 100 })).map((entry) => entry.seq);
+    expect(seqs).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
+  });
+
+  it('rolls back a failing multi-statement write without touching its group', async () => {
+    const store = await openAt(join(dir, 'r.db'));
+    await store.events.append([{ id: 'dup', timestampMs: 0, memberId: null, kind: 'k', eventType: 't', data: 0 }]);
+    const good = store.events.append([{ id: 'a', timestampMs: 1, memberId: null, kind: 'k', eventType: 't', data: 1 }]);
+    const bad = store.events.restore([
+      { seq: 10, id: 'fresh', timestampMs: 2, memberId: null, kind: 'k', eventType: 't', data: 2 },
+      { seq: 11, id: 'dup', timestampMs: 3, memberId: null, kind: 'k', eventType: 't', data: 3 },
+    ]);
+    const tx = store.transaction(async (t) => {
+      await t.records.put('ns', 'in-tx', true);
+      throw new Error('changed my mind');
+    });
+    await expect(tx).rejects.toThrow('changed my mind');
+    await expectMobKitError(bad, 'InvalidInput');
+    expect((await good)[0]?.seq).toBe(2);
+    expect(await store.events.bounds()).toEqual({ firstSeq: 1, lastSeq: 2, count: 2 });
+    expect(await store.records.get('ns', 'in-tx')).toBeUndefined();
+  });
+
+  it('a transaction sees its own writes; readers outside see them only after the commit', async () => {
+    const store = await openAt(join(dir, 't.db'));
+    let seenOutside: unknown = 'unset';
+    await store.transaction(async (t) => {
+      await t.records.put('ns', 'k', 1);
+      expect((await t.records.get('ns', 'k'))?.value).toBe(1);
+      seenOutside = await store.records.get('ns', 'k');
+      await t.events.append([{ id: 'x', timestampMs: 1, memberId: null, kind: 'k', eventType: 't', data: null }]);
+    });
+    expect(seenOutside).toBeUndefined();
+    expect((await store.records.get('ns', 'k'))?.version).toBe(1);
+    expect((await store.events.bounds()).lastSeq).toBe(1);
+  });
+});
+
+describe('SQLite records: text search and seqs', () => {
+  it('finds records whose text has every word, best match first, within the namespace', async () => {
+    const store = await openAt(join(dir, 'f.db'));
+    await store.records.put('notes', 'a', 1, { text: 'the quick brown fox' });
+    await store.records.put('notes', 'b', 2, { text: 'a lazy brown dog, brown as a fox' });
+    await store.records.put('notes', 'c', 3, { text: 'nothing here' });
+    await store.records.put('other', 'd', 4, { text: 'brown fox elsewhere' });
+    expect((await store.records.search('notes', 'Brown FOX')).map((r) => r.key).sort()).toEqual(['a', 'b']);
+    expect(await store.records.search('notes', 'brown cat')).toEqual([]);
+    await store.records.put('notes', 'a', 1, { text: 'rewritten entirely' });
+    expect((await store.records.search('notes', 'fox')).map((r) => r.key)).toEqual(['b']);
+    await store.records.delete('notes', 'b');
+    expect(await store.records.search('notes', 'fox')).toEqual([]);
+    expect((await store.records.search('notes', 'rewritten')).map((r) => r.key)).toEqual(['a']);
+  });
+
+  it('never reuses a seq after prune empties the log, also across a reopen', async () => {
+    const path = join(dir, 'p.db');
+    const clock = new ManualClock(1_000);
+    const store = await openAt(path, clock);
+    const input = (id: string) => ({ id, timestampMs: 0, memberId: null, kind: 'k', eventType: 't', data: id });
+    await store.events.append([input('a'), input('b'), input('c')]);
+    expect(await store.events.prune({ maxRows: 0 })).toBe(3);
+    await store.close();
+    const again = await openAt(path, clock);
+    expect(await again.events.bounds()).toEqual({ firstSeq: 0, lastSeq: 3, count: 0 });
+    expect((await again.events.append([input('d')]))[0]?.seq).toBe(4);
+  });
+});
