@@ -74,3 +74,44 @@ describe('buildConsoleExperience without a mob', () => {
     expect(body.activity_feed.keep_alive.interval_ms).toBe(1000);
   });
 });
+
+describe('buildConsoleExperience store', () => {
+  it('is null without an event log, with plain mob:/agent ids advertised for resume', async () => {
+    const body = await buildConsoleExperience({
+      surface: moduleOnlySurface([]),
+      trustedModules: [],
+      keepAliveMs: 1000,
+    });
+    expect(body.store).toBeNull();
+    expect(body.activity_feed.request_contract.resume.id_formats).toEqual(['mob:<seq>', '<agent_id>:<seq>']);
+  });
+
+  it('names the store behind the event log (kind, location, schema version, durable) and advertises <seq> ids', async () => {
+    const surfaceWith = (kind: string, location: string): ReferenceAppRuntimeSurface => ({
+      ...moduleOnlySurface([]),
+      eventLog: () => ({
+        store: { kind, location, schemaVersion: kind === 'memory' ? 0 : 3 },
+        readAgentEvents: async () => [],
+        bounds: async () => ({ firstSeq: 0, lastSeq: 0 }),
+      }),
+    });
+    const sqlite = await buildConsoleExperience({
+      surface: surfaceWith('sqlite', '/srv/app/data/mobkit.db'),
+      trustedModules: [],
+      keepAliveMs: 1000,
+    });
+    expect(sqlite.store).toEqual({
+      kind: 'sqlite',
+      location: '/srv/app/data/mobkit.db',
+      schema_version: 3,
+      durable: true,
+    });
+    expect(sqlite.activity_feed.request_contract.resume.id_formats).toEqual(['<seq>']);
+    const memory = await buildConsoleExperience({
+      surface: surfaceWith('memory', 'memory'),
+      trustedModules: [],
+      keepAliveMs: 1000,
+    });
+    expect(memory.store).toMatchObject({ kind: 'memory', durable: false });
+  });
+});
