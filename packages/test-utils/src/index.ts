@@ -136,3 +136,11 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 export { openSse, type SseEvent, type SseStream } from './mobkit-http.js';
 export { builtEntry, resolutionsOf, type ModuleResolution } from './modules.js';
 export { CONSOLE_TEST_EMAIL, consoleTestTrustedOidc, signConsoleTestToken } from './console-auth.js';
+
+export {
+  startFakeBigQuery,
+  type FakeBigQuery,
+  type FakeBigQueryOptions,
+  type FakeBigQueryRequest,
+  type FakeBigQueryRow,
+} from './bigquery.js';
