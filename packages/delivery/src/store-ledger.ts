@@ -190,6 +190,8 @@ export class StoreLedger implements DeliveryLedger {
    * store (recipient by its index; sink filtered while paging back through the history).
    */
   async history(query: DeliveryHistoryQuery & { limit: number }): Promise<DeliveryRecordWire[]> {
+    // The history keeps the newest `historyLimit`; rows past it wait for the next prune.
+    const limit = Math.min(query.limit, this.historyLimit);
     const base = {
       ...(query.recipient === undefined ? {} : { index: query.recipient }),
       orderBy: 'range' as const,
@@ -197,15 +199,15 @@ export class StoreLedger implements DeliveryLedger {
     };
     // The namespace is bounded (the history limit, the sends in flight, the prune slack), so when
     // the first page does not hold enough matches the rest is read whole.
-    const page = query.limit + 64;
+    const page = limit + 64;
     let rows = await this.store.records.list<StoreJson>(DELIVERY_NAMESPACE, { ...base, limit: page });
     let out = matching(rows, query.sink);
-    if (out.length < query.limit && rows.length === page) {
+    if (out.length < limit && rows.length === page) {
       rows = await this.store.records.list<StoreJson>(DELIVERY_NAMESPACE, base);
       out = matching(rows, query.sink);
     }
     // Delivery ids sort by admission time, within a millisecond too.
-    return out.sort((a, b) => (a.delivery_id < b.delivery_id ? 1 : -1)).slice(0, query.limit);
+    return out.sort((a, b) => (a.delivery_id < b.delivery_id ? 1 : -1)).slice(0, limit);
   }
 
   /** Removes finished deliveries beyond the history limit and keys past their ttl or the key limit. */
