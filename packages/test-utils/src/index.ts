@@ -136,7 +136,7 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 export { openSse, type SseEvent, type SseStream } from './mobkit-http.js';
 export { builtEntry, resolutionsOf, type ModuleResolution } from './modules.js';
 export { CONSOLE_TEST_EMAIL, consoleTestTrustedOidc, signConsoleTestToken } from './console-auth.js';
-
+export { postgresOrSkip, startTestPostgres, TEST_DATABASE_URL_ENV, type TestPostgres } from './postgres.js';
 export {
   startFakeBigQuery,
   type FakeBigQuery,
