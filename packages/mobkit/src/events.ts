@@ -1,7 +1,16 @@
-import { type EventEnvelope, type UnifiedEvent, compareEvents, insertEventSorted } from '@mobkit/core';
+import {
+  type AgentEventPayload,
+  type EventEnvelope,
+  type UnifiedEvent,
+  compareEvents,
+  insertEventSorted,
+} from '@mobkit/core';
 
-/** A listener of the runtime's merged event stream. */
-export type UnifiedEventListener = (event: EventEnvelope<UnifiedEvent>) => void;
+/**
+ * A listener of the runtime's merged event stream. An agent event's envelope carries no payload;
+ * when the event came from the mob, `agentPayload` is it (the event log stores it).
+ */
+export type UnifiedEventListener = (event: EventEnvelope<UnifiedEvent>, agentPayload?: AgentEventPayload) => void;
 
 /** Options of {@link EventHub}. */
 export interface EventHubOptions {
@@ -23,15 +32,15 @@ export class EventHub {
     this.capacity = Math.max(1, options.capacity ?? 10_000);
   }
 
-  /** Adds an event at its place in the order and tells every subscriber. */
-  publish(event: EventEnvelope<UnifiedEvent>): void {
+  /** Adds an event at its place in the order and tells every subscriber (with an agent event's payload, if given). */
+  publish(event: EventEnvelope<UnifiedEvent>, agentPayload?: AgentEventPayload): void {
     const last = this.log.at(-1);
     if (last === undefined || compareEvents(last, event) <= 0) this.log.push(event);
     else insertEventSorted(this.log, event);
     if (this.log.length > this.capacity) this.log.splice(0, this.log.length - this.capacity);
     for (const listener of [...this.listeners]) {
       try {
-        listener(event);
+        listener(event, agentPayload);
       } catch {
         // A subscriber's failure is its own; the stream goes on.
       }

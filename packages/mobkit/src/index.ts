@@ -11,7 +11,42 @@
  */
 export { UnifiedRuntime } from './runtime/unified-runtime.js';
 export { UnifiedRuntimeBuilder, type RuntimeParts } from './runtime/builder.js';
-export { DEFAULT_DRAIN_TIMEOUT_MS, CORE_MODULE_MCP_TIMEOUT_MS, type RuntimeSettings } from './runtime/settings.js';
+export {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  CORE_MODULE_MCP_TIMEOUT_MS,
+  type RuntimeErrorEvent,
+  type RuntimeSettings,
+} from './runtime/settings.js';
+export { PERSISTENT_STATE_FILE, type StoreChoice, type OpenedStore } from './runtime/store-choice.js';
+export {
+  EVENT_LOG_KINDS,
+  type EventLogKind,
+  type LoggedEnvelope,
+  type PersistedEvent,
+  type PersistedEventWire,
+  persistedEventToWire,
+} from './event-log/entries.js';
+export {
+  type EventQuery,
+  QueryEventsParams,
+  MAX_QUERY_EVENTS_LIMIT,
+  DEFAULT_QUERY_EVENTS_LIMIT,
+} from './event-log/query.js';
+export {
+  type EventRetention,
+  DEFAULT_EVENT_RETENTION_MAX_AGE_MS,
+  DEFAULT_EVENT_RETENTION_MAX_ROWS,
+  DEFAULT_MEMORY_EVENT_RETENTION_MAX_ROWS,
+  EVENT_RETENTION_INTERVAL_MS,
+} from './event-log/retention.js';
+export {
+  EVENT_LOG_BATCH_SIZE,
+  EVENT_LOG_QUEUE_CAPACITY,
+  EVENT_LOG_RETRY_INITIAL_MS,
+  EVENT_LOG_RETRY_MAX_MS,
+  type EventLogWriterStatus,
+} from './event-log/writer.js';
+export type { PersistedEventListener } from './event-log/runtime-log.js';
 export { MANAGED_ROUTE_PREFIX } from './runtime/managed-routes.js';
 export type {
   RuntimeMobStatus,
@@ -53,7 +88,7 @@ export {
   type RpcParamsSpec,
   type RpcHandlerOptions,
 } from './rpc/registry.js';
-export { SUBSCRIBE_REPLAY_EVENT_CAP, KEEP_ALIVE_INTERVAL_MS } from './rpc/methods/events.js';
+export { SUBSCRIBE_REPLAY_EVENT_CAP, KEEP_ALIVE_INTERVAL_MS, INTERACTION_SCAN_LIMIT } from './rpc/methods/events.js';
 export { MemberSnapshotCodec, memberSnapshotToWire, type MemberSnapshotView } from './rpc/member-wire.js';
 export { chooseLlm, PROVIDER_ENV_KEYS, type LlmChoice } from './llm.js';
 export { loadAppConfig, checkMobkitToml, type AppConfig, type AppHttpSecurity } from './app-config/load.js';

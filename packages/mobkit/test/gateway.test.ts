@@ -213,7 +213,7 @@ describe('mobkit gateway --persistent', () => {
       gw.send({ jsonrpc: '2.0', id: 2, method: 'mobkit/send_message', params: { member_id: 'w-1', message: 'hello' } });
       expect((await gw.next()).result).toMatchObject({ accepted: true, member_id: 'w-1' });
       const started = await stream.next((e) => e.event === 'run_started');
-      expect(started.id).toMatch(/^mob:\d+$/);
+      expect(started.id).toMatch(/^[1-9]\d*$/);
       expect(JSON.parse(started.data)).toMatchObject({ member_id: 'w-1', source: 'agent' });
       const completed = await stream.next((e) => e.event === 'run_completed');
       expect(JSON.parse(completed.data)).toMatchObject({ member_id: 'w-1', payload: { type: 'run_completed' } });

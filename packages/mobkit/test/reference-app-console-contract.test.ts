@@ -143,7 +143,7 @@ describe('the console over the real runtime (console test mob, beacon module)', 
       expect(stream.status).toBe(200);
       await app.runtime.sendMessage('worker-1', 'hello worker');
       const started = await stream.next((e) => e.event === 'run_started' && e.data.includes('hello worker'));
-      expect(started.id).toMatch(/^mob:\d+$/);
+      expect(started.id).toMatch(/^[1-9]\d*$/);
       const startedData = JSON.parse(started.data) as Json;
       expect(startedData).toMatchObject({
         member_id: 'worker-1',

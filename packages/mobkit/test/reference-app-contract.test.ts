@@ -129,7 +129,7 @@ describe('reference app contract over the real runtime', () => {
       const sent = await rpc('mobkit/send_message', { member_id: 'lead-1', message: 'hello' });
       expect(sent.result).toMatchObject({ accepted: true, member_id: 'lead-1', session_id: expect.any(String) });
       const completed = await stream.next((e) => e.event === 'run_completed');
-      expect(completed.id).toMatch(/^mob:\d+$/);
+      expect(completed.id).toMatch(/^[1-9]\d*$/);
       expect(JSON.parse(completed.data)).toMatchObject({
         member_id: 'lead-1',
         source: 'agent',

@@ -235,9 +235,14 @@ describe('mobkit JSON-RPC surface', () => {
     expect(all.result.events.length).toBeGreaterThan(0);
     expect(all.result.events.length).toBeLessThanOrEqual(3);
     expect(all.result.keep_alive).toEqual({ interval_ms: 15_000, event: 'keep-alive' });
-    const last = all.result.events.at(-1).event_id as string;
+    // The frame ids and checkpoints are the event log's seqs (durable across restarts).
+    const seqs = all.result.events.map((e: { seq: number }) => e.seq) as number[];
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(all.result.replay_from_event_id).toBe(String(seqs[0]));
+    const last = String(seqs.at(-1));
     const resumed = await call('mobkit/events/subscribe', { last_event_id: last });
-    expect(resumed.result.events.map((e: { event_id: string }) => e.event_id)).toEqual([last]);
+    expect(resumed.result.events.map((e: { seq: number }) => String(e.seq))).toEqual([last]);
+    expect(resumed.result.replay_from_event_id).toBe(last);
     expect(resumed.result.event_frames[0]).toMatch(new RegExp(`^id: ${last}\\nevent: `));
     const unknown = await call('mobkit/events/subscribe', { last_event_id: 'evt-nope' });
     expect(unknown.error?.data?.code).toBe('UnknownCheckpoint');

@@ -14,7 +14,8 @@ import {
 } from '@mobkit/mob-adapter';
 import { FAKE_RKAT_RPC } from '@mobkit/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ErrorEvent, discoverySpecToSpawnSpec } from '../src/mob.js';
+import { discoverySpecToSpawnSpec } from '../src/mob.js';
+import type { RuntimeErrorEvent } from '../src/runtime/settings.js';
 import { UnifiedRuntime } from '../src/runtime/unified-runtime.js';
 import { MobBootstrapSpec } from '../src/spec.js';
 
@@ -213,7 +214,7 @@ describe('UnifiedRuntime builder', () => {
 
 describe('UnifiedRuntime at work', () => {
   it('hooks that throw never break the runtime; spawn failures reach onError', async () => {
-    const errors: ErrorEvent[] = [];
+    const errors: RuntimeErrorEvent[] = [];
     const runtime = keep(
       await UnifiedRuntime.builder()
         .mobSpec(spec())

@@ -3,6 +3,7 @@ import {
   type EventEnvelope,
   type MobKitConfig,
   MobKitError,
+  type MobKitStore,
   type RuntimeOptions,
   type UnifiedEvent,
   defaultRuntimeOptions,
@@ -14,14 +15,20 @@ import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
 import {
   type DiscoveredMember,
   type Discovery,
-  type ErrorEvent,
   type MobHandle,
   type UnifiedRuntimeReconcileReport,
   bootMob,
   discoverySpecToSpawnSpec,
 } from '../mob.js';
 import type { MobBootstrapSpec } from '../spec.js';
-import { CORE_MODULE_MCP_TIMEOUT_MS, DEFAULT_DRAIN_TIMEOUT_MS, type RuntimeSettings } from './settings.js';
+import type { EventRetention } from '../event-log/retention.js';
+import {
+  CORE_MODULE_MCP_TIMEOUT_MS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  type RuntimeErrorEvent,
+  type RuntimeSettings,
+} from './settings.js';
+import { type OpenedStore, openChosenStore } from './store-choice.js';
 import type { UnifiedRuntime } from './unified-runtime.js';
 
 /** What a started runtime is made of, handed by the builder to the runtime it assembles. */
@@ -30,6 +37,8 @@ export interface RuntimeParts {
   options: RuntimeOptions;
   mob: MobHandle;
   modules: ModuleRuntime;
+  /** The store, opened, with the event log's bounds at start. */
+  store: OpenedStore;
 }
 
 /**
@@ -43,6 +52,8 @@ export class UnifiedRuntimeBuilder {
     drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
     clock: systemClock,
     coreModuleTimeoutMs: CORE_MODULE_MCP_TIMEOUT_MS,
+    store: { kind: 'memory' },
+    eventRetention: {},
   };
 
   /**
@@ -91,7 +102,7 @@ export class UnifiedRuntimeBuilder {
     return this;
   }
   /** Receives error events (`spawn_failure`, `host_loop_crash`, …); fire-and-forget. */
-  onError(hook: (event: ErrorEvent) => unknown): this {
+  onError(hook: (event: RuntimeErrorEvent) => unknown): this {
     this.state.onError = hook;
     return this;
   }
@@ -133,7 +144,38 @@ export class UnifiedRuntimeBuilder {
   }
 
   /**
-   * Boots the mob, then the modules; if the modules fail to start the mob is closed again (stopped,
+   * The store the runtime keeps its event log (and, through delivery and scheduling, their ledgers
+   * and claims) in. It is the caller's: the runtime never closes it. Without `.store()` or
+   * {@link persistentState}, a fresh in-memory store is used (nothing survives the process; its
+   * event log keeps at most 100,000 events by default).
+   */
+  store(store: MobKitStore): this {
+    this.state.store = { kind: 'given', store };
+    return this;
+  }
+  /**
+   * Keeps the runtime's state in the SQLite store `<dir>/mobkit.db` (WAL; durable across a killed
+   * process), opened at `build()` and closed by the runtime at shutdown. A directory that cannot be
+   * written, or a file that is not a MobKit store or was written by a newer schema, fails `build()`
+   * with a typed error naming the path (`StoreUnavailable`, `StoreCorrupt`, `StoreSchemaTooNew`)
+   * before the mob or any module starts.
+   */
+  persistentState(dir: string): this {
+    this.state.store = { kind: 'directory', dir };
+    return this;
+  }
+  /**
+   * How long and how many events the event log keeps, whichever limit is reached first; pruned in
+   * the background. Defaults: 7 days and 1,000,000 events (100,000 for the in-memory store).
+   */
+  eventRetention(retention: Partial<EventRetention>): this {
+    this.state.eventRetention = { ...this.state.eventRetention, ...checkRetention(retention) };
+    return this;
+  }
+
+  /**
+   * Opens the store first (a store that fails to open fails the build before anything starts), then
+   * boots the mob, then the modules; if the modules fail to start the mob is closed again (stopped,
    * and an rkat-rpc child ended) and the start-up error returned (`ModuleStartupFailed`, or `ModuleStartupRollbackFailed` if stopping
    * failed too). Then runs the pre-spawn hook and discovery and spawns what discovery found.
    */
@@ -141,14 +183,22 @@ export class UnifiedRuntimeBuilder {
     const settings: RuntimeSettings = { ...this.state };
     const { mobSpec, moduleConfig, timeoutMs } = requiredSettings(settings);
     const options: RuntimeOptions = { ...defaultRuntimeOptions(), ...settings.runtimeOptions };
-    const mob = await bootMob(mobSpec);
-    const modules = await startModulesOrRollBack(mob, moduleConfig, {
-      timeoutMs,
-      options,
-      agentEvents: settings.moduleAgentEvents,
-      ...(settings.onModuleEvent ? { onEvent: settings.onModuleEvent } : {}),
-    });
-    const runtime = this.assemble({ settings, options, mob, modules });
+    const store = await openChosenStore(settings.store, settings.eventRetention);
+    let mob: MobHandle;
+    let modules: ModuleRuntime;
+    try {
+      mob = await bootMob(mobSpec);
+      modules = await startModulesOrRollBack(mob, moduleConfig, {
+        timeoutMs,
+        options,
+        agentEvents: settings.moduleAgentEvents,
+        ...(settings.onModuleEvent ? { onEvent: settings.onModuleEvent } : {}),
+      });
+    } catch (error) {
+      if (store.owned) await store.store.close().catch(() => undefined);
+      throw error;
+    }
+    const runtime = this.assemble({ settings, options, mob, modules, store });
     try {
       await runDiscovery(runtime, settings);
     } catch (error) {
@@ -232,6 +282,20 @@ async function runDiscovery(runtime: UnifiedRuntime, settings: RuntimeSettings):
   }
   if (found.length > 0)
     await runtime.spawnMany(found.map((member, i) => discoverySpecToSpawnSpec(member, `discovered[${i}]`)));
+}
+
+function checkRetention(retention: Partial<EventRetention>): Partial<EventRetention> {
+  for (const field of ['maxAgeMs', 'maxRows'] as const) {
+    const value = retention[field];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+      throw new MobKitError(
+        'InvalidInput',
+        `eventRetention.${field}: expected a positive integer, got ${String(value)}`,
+        { details: { field: `eventRetention.${field}` } },
+      );
+    }
+  }
+  return retention;
 }
 
 function missing(field: 'mobSpec' | 'moduleConfig' | 'timeout', hint: string): MobKitError {

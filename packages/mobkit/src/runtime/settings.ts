@@ -1,6 +1,15 @@
 import type { Clock, EventEnvelope, MobKitConfig, RuntimeOptions, UnifiedEvent } from '@mobkit/core';
+import type { EventRetention } from '../event-log/retention.js';
 import type { Discovery, ErrorEvent, UnifiedRuntimeReconcileReport } from '../mob.js';
 import type { MobBootstrapSpec } from '../spec.js';
+import type { StoreChoice } from './store-choice.js';
+
+/**
+ * What the builder's `onError` hook receives: the mob's error events, and `event_log_flush_failure`
+ * (an append to the event log failed; it is retried with the same ids and nothing in it was
+ * acknowledged) with the error's message.
+ */
+export type RuntimeErrorEvent = ErrorEvent | { category: 'event_log_flush_failure'; error: string };
 
 /** Default bound on draining agent activity at shutdown. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
@@ -16,13 +25,17 @@ export interface RuntimeSettings {
   moduleAgentEvents: EventEnvelope<UnifiedEvent>[];
   postSpawnHook?: (memberIds: string[]) => unknown;
   postReconcileHook?: (report: UnifiedRuntimeReconcileReport) => unknown;
-  onError?: (event: ErrorEvent) => unknown;
+  onError?: (event: RuntimeErrorEvent) => unknown;
   onModuleEvent?: (event: EventEnvelope) => void;
   discovery?: Discovery;
   preSpawnHook?: () => unknown;
   drainTimeoutMs: number;
   clock: Clock;
   coreModuleTimeoutMs: number;
+  /** The store the runtime keeps its state in (default: a new in-memory store). */
+  store: StoreChoice;
+  /** Event log retention over the defaults. */
+  eventRetention: Partial<EventRetention>;
 }
 
 /** Runs a user hook so that neither a throw nor a rejection can reach the runtime. */

@@ -3,17 +3,22 @@ import {
   type LifecycleEvent,
   type MobKitConfig,
   MobKitError,
+  type MobKitStore,
   type ModuleHealthTransition,
   type RuntimeOptions,
+  type StoreInfo,
   type UnifiedEvent,
   toMobKitError,
 } from '@mobkit/core';
 import type { ModuleRuntime } from '@mobkit/supervisor';
 import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, RoutingService } from '@mobkit/routing';
+import type { PersistedEvent } from '../event-log/entries.js';
+import type { EventQuery } from '../event-log/query.js';
+import { type PersistedEventListener, RuntimeEventLog } from '../event-log/runtime-log.js';
+import type { EventLogWriterStatus } from '../event-log/writer.js';
 import { EventHub, type UnifiedEventListener } from '../events.js';
 import type { MobBootstrapSpec } from '../spec.js';
 import {
-  type ErrorEvent,
   type MobHandle,
   type MobReconcileReport,
   type MobStopResult,
@@ -32,7 +37,7 @@ import {
 import { SchedulingBridge, type RuntimeDispatchReport, type ScheduleInput } from '../scheduling.js';
 import { type RuntimeParts, UnifiedRuntimeBuilder } from './builder.js';
 import { reconcileManagedRoutes } from './managed-routes.js';
-import { type RuntimeSettings, fireAndForget } from './settings.js';
+import { type RuntimeErrorEvent, type RuntimeSettings, fireAndForget } from './settings.js';
 import type {
   RuntimeMemberSnapshot,
   RuntimeMessageContent,
@@ -62,6 +67,9 @@ export class UnifiedRuntime {
   private readonly routing: RoutingService;
   private readonly deliveryBridge: DeliveryBridge;
   private readonly schedulingBridge: SchedulingBridge;
+  private readonly eventLog: RuntimeEventLog;
+  private readonly store: MobKitStore;
+  private readonly storeOwned: boolean;
   private readonly unsubscribers: Array<() => void> = [];
   private readonly shutdownController = new AbortController();
   private shutdownReport: Promise<UnifiedRuntimeShutdownReport> | undefined;
@@ -79,12 +87,26 @@ export class UnifiedRuntime {
 
   /** @internal use {@link UnifiedRuntime.builder}. */
   constructor(parts: RuntimeParts) {
-    const { settings, options, mob, modules } = parts;
+    const { settings, options, mob, modules, store } = parts;
     const hub = this.hub;
     this.settings = settings;
     this.options = options;
     this.mob = mob;
     this.modules = modules;
+    this.store = store.store;
+    this.storeOwned = store.owned;
+    this.eventLog = new RuntimeEventLog({
+      store: store.store,
+      clock: settings.clock,
+      retention: store.retention,
+      bounds: store.bounds,
+      onFailure: (what, error) => {
+        if (what === 'flush') this.fireError({ category: 'event_log_flush_failure', error: error.message });
+      },
+    });
+    const log = this.eventLog;
+    this.unsubscribers.push(hub.subscribe((event, agentPayload) => log.record(event, agentPayload)));
+    log.recordLifecycle(modules.lifecycleEvents());
     for (const event of modules.mergedEvents()) hub.publish(event);
     this.unsubscribers.push(modules.subscribe((event) => hub.publish(event)));
     this.unsubscribers.push(
@@ -94,7 +116,7 @@ export class UnifiedRuntime {
         if (mobEvent.event.type === 'run_failed') {
           this.fireError({ category: 'host_loop_crash', member_id: mobEvent.memberId, error: mobEvent.event.error });
         }
-        hub.publish(agentEventToEnvelope(mobEvent));
+        hub.publish(agentEventToEnvelope(mobEvent), mobEvent.event);
       }),
     );
     const timeoutMs = settings.coreModuleTimeoutMs;
@@ -273,9 +295,60 @@ export class UnifiedRuntime {
     return this.hub.events();
   }
 
-  /** Live agent and module events; returns the unsubscribe function. */
+  /**
+   * Live agent and module events as the merged stream sees them (at once, before they are in the
+   * event log, without seqs); returns the unsubscribe function. For events with their log seq, after
+   * they were appended, use {@link subscribeEventLog}.
+   */
   subscribe(listener: UnifiedEventListener): () => void {
-    return this.hub.subscribe(listener);
+    return this.hub.subscribe((event) => listener(event));
+  }
+
+  // ---------------------------------------------------------------- event log
+
+  /**
+   * Events of the operational event log matching `query`, oldest first: every merged-stream event
+   * (agent events with their payload), the lifecycle stages and the log's own `event_log.dropped`,
+   * each with its gapless `seq`. `limit` is 1..1,000 (default 100); page on with `afterSeq`. A bad
+   * field is a `MobKitError` naming it.
+   */
+  queryEvents(query: EventQuery = {}): Promise<PersistedEvent[]> {
+    return this.eventLog.query(query);
+  }
+
+  /**
+   * The newest events matching `query` (at most `limit`), newest first, e.g. for a replay window.
+   * @internal for the runtime's RPC and HTTP surfaces.
+   */
+  newestEvents(query: Omit<EventQuery, 'limit'>, limit: number): Promise<PersistedEvent[]> {
+    return this.eventLog.newest(query, limit);
+  }
+
+  /** The event log's first and last seq and its count, as the store has them. */
+  eventLogBounds(): Promise<{ firstSeq: number; lastSeq: number; count: number }> {
+    return this.eventLog.bounds();
+  }
+
+  /**
+   * Live events of the event log, each after its append resolved (durable: its seq is never
+   * reassigned, even after a crash), in seq order; returns the unsubscribe function.
+   */
+  subscribeEventLog(listener: PersistedEventListener): () => void {
+    return this.eventLog.subscribe(listener);
+  }
+
+  /**
+   * The store in use (`kind`, `location`, `schemaVersion`) and the event log writer's counters:
+   * `lastSeq` acknowledged, events `pending` (queued or being appended), and events `dropped` because
+   * the writer fell behind (each drop is also recorded as a `runtime`/`event_log.dropped` event).
+   */
+  storeStatus(): { store: StoreInfo; eventLog: EventLogWriterStatus } {
+    return { store: this.eventLog.storeInfo, eventLog: this.eventLog.status() };
+  }
+
+  /** Resolves when every event recorded so far is in the log (or after `timeoutMs`); true when flushed. */
+  flushEventLog(timeoutMs = this.settings.drainTimeoutMs): Promise<boolean> {
+    return this.eventLog.flush(timeoutMs);
   }
 
   // ---------------------------------------------------------------- routing & delivery
@@ -370,6 +443,7 @@ export class UnifiedRuntime {
     this.shutdownController.abort();
     const drain = await this.drainAgentEvents();
     const moduleShutdown = await this.modules.shutdown();
+    this.eventLog.recordLifecycle(this.modules.lifecycleEvents());
     let mobStop: MobStopResult;
     try {
       await this.mob.close();
@@ -380,8 +454,21 @@ export class UnifiedRuntime {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.deliveryBridge.close();
     await this.schedulingBridge.close();
+    await this.closeStore();
     this.hub.close();
     return { drain, moduleShutdown, mobStop };
+  }
+
+  /** Flushes the event log (bounded by the drain timeout), then closes the store if the runtime opened it. */
+  private async closeStore(): Promise<void> {
+    const unwritten = await this.eventLog.close(this.settings.drainTimeoutMs);
+    if (unwritten > 0) {
+      this.fireError({
+        category: 'event_log_flush_failure',
+        error: `shutdown: ${unwritten} event(s) could not be appended to the event log within ${this.settings.drainTimeoutMs} ms`,
+      });
+    }
+    if (this.storeOwned) await this.store.close().catch(() => undefined);
   }
 
   private async drainAgentEvents(): Promise<ShutdownDrainReport> {
@@ -418,7 +505,7 @@ export class UnifiedRuntime {
     });
   }
 
-  private fireError(event: ErrorEvent): void {
+  private fireError(event: RuntimeErrorEvent): void {
     const hook = this.settings.onError;
     if (hook) fireAndForget(() => hook(event));
   }

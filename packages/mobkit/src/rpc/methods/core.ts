@@ -1,7 +1,11 @@
 import { MAX_SCHEDULES_PER_REQUEST, MOBKIT_CONTRACT_VERSION } from '@mobkit/core';
 import { NO_PARAMS, type RpcMethod, rpcMethod } from '../registry.js';
 
-/** `mobkit/status` and `mobkit/capabilities`: what runs, and which methods it serves. */
+/**
+ * `mobkit/status` and `mobkit/capabilities`: what runs, and which methods it serves. Status also
+ * names the store (`store: {kind, location, schema_version}`) and the event log writer's counters
+ * (`event_log: {last_seq, pending, dropped}`).
+ */
 export const coreMethods: readonly RpcMethod[] = [
   rpcMethod('mobkit/status', NO_PARAMS, (_params, { runtime, options }) => {
     const status: Record<string, unknown> = {
@@ -10,6 +14,9 @@ export const coreMethods: readonly RpcMethod[] = [
       loaded_modules: runtime.loadedModules(),
       mob_state: runtime.isShuttingDown() ? 'Stopping' : 'Running',
     };
+    const { store, eventLog } = runtime.storeStatus();
+    status.store = { kind: store.kind, location: store.location, schema_version: store.schemaVersion };
+    status.event_log = { last_seq: eventLog.lastSeq, pending: eventLog.pending, dropped: eventLog.dropped };
     const url = options.httpBaseUrl?.();
     if (url !== undefined) status.http_base_url = url;
     return status;
