@@ -29,6 +29,8 @@ export interface FakeBigQueryOptions {
   project?: string;
   /** Rows per query answer page, at most the request's `maxResults` (default: all). */
   pageSize?: number;
+  /** insertAll rows whose JSON is longer than this are rejected as too large (default: no limit). */
+  maxRowBytes?: number;
 }
 
 /** A running fake. */
@@ -65,12 +67,14 @@ const apiError = (status: number, reason: string, message: string): Answer => [
 ];
 
 /** Why a row does not fit the session table's schema, or undefined when it does. */
-function rowProblem(row: unknown): { location: string; message: string } | undefined {
+function rowProblem(row: unknown, maxRowBytes: number): { location: string; message: string } | undefined {
   if (typeof row !== 'object' || row === null || Array.isArray(row))
     return { location: '', message: 'row is not an object' };
   const json = (row as { json?: unknown }).json;
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     return { location: 'json', message: 'missing json' };
+  if (JSON.stringify(json).length > maxRowBytes)
+    return { location: '', message: 'row is larger than the maximum row size' };
   const allowed = COLUMNS.split(', ');
   for (const key of Object.keys(json)) {
     if (!allowed.includes(key)) return { location: key, message: `no such field: ${key}.` };
@@ -199,7 +203,7 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
     if (body.ignoreUnknownValues !== false || body.skipInvalidRows !== false || !Array.isArray(body.rows)) {
       return apiError(400, 'INVALID_ARGUMENT', 'expected {ignoreUnknownValues:false, skipInvalidRows:false, rows:[…]}');
     }
-    const problems = body.rows.map(rowProblem);
+    const problems = body.rows.map((row) => rowProblem(row, options.maxRowBytes ?? Number.POSITIVE_INFINITY));
     if (problems.some((p) => p !== undefined)) {
       // skipInvalidRows:false: one bad row stops the whole request; the others are reported "stopped".
       const insertErrors = problems.map((p, index) => ({

@@ -106,17 +106,17 @@ export class BigQuerySessionStore {
   }
 
   /** Every row, `ORDER BY updated_at_ms ASC`. */
-  readRows(): Promise<SessionPersistenceRow[]> {
+  async readRows(): Promise<SessionPersistenceRow[]> {
     return this.query(`SELECT ${COLUMNS} FROM \`${this.fullTable()}\` ORDER BY updated_at_ms ASC`);
   }
 
   /** The latest row of each session (`QUALIFY ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY updated_at_ms DESC) = 1`). */
-  readLatestRows(): Promise<SessionPersistenceRow[]> {
+  async readLatestRows(): Promise<SessionPersistenceRow[]> {
     return this.query(latestQuery(this.fullTable()));
   }
 
   /** The latest row of each session, without tombstones (`WHERE deleted = false`). */
-  readLiveRows(): Promise<SessionPersistenceRow[]> {
+  async readLiveRows(): Promise<SessionPersistenceRow[]> {
     return this.query(`SELECT ${COLUMNS} FROM (${latestQuery(this.fullTable())}) WHERE deleted = false`);
   }
 
@@ -144,7 +144,7 @@ export class BigQuerySessionStore {
     return `${this.apiBaseUrl}/projects/${encodeURIComponent(this.resolveProjectId())}/queries`;
   }
 
-  private dml(query: string): Promise<unknown> {
+  private async dml(query: string): Promise<unknown> {
     return this.request('POST', this.queriesUrl(), { query, useLegacySql: false });
   }
 
@@ -182,7 +182,7 @@ export class BigQuerySessionStore {
     return `${this.queriesUrl()}/${encodeURIComponent(job.jobId)}?${params}`;
   }
 
-  private request(method: 'GET' | 'POST', url: string, body?: unknown): Promise<unknown> {
+  private async request(method: 'GET' | 'POST', url: string, body?: unknown): Promise<unknown> {
     return bigQueryRequest({
       method,
       url,
