@@ -14,6 +14,7 @@ export { UnifiedRuntimeBuilder, type RuntimeParts } from './runtime/builder.js';
 export {
   DEFAULT_DRAIN_TIMEOUT_MS,
   CORE_MODULE_MCP_TIMEOUT_MS,
+  type EventLogWriterBounds,
   type RuntimeErrorEvent,
   type RuntimeSettings,
 } from './runtime/settings.js';

@@ -25,6 +25,7 @@ import type { EventRetention } from '../event-log/retention.js';
 import {
   CORE_MODULE_MCP_TIMEOUT_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
+  type EventLogWriterBounds,
   type RuntimeErrorEvent,
   type RuntimeSettings,
 } from './settings.js';
@@ -54,6 +55,7 @@ export class UnifiedRuntimeBuilder {
     coreModuleTimeoutMs: CORE_MODULE_MCP_TIMEOUT_MS,
     store: { kind: 'memory' },
     eventRetention: {},
+    eventLogWriter: {},
   };
 
   /**
@@ -170,6 +172,29 @@ export class UnifiedRuntimeBuilder {
    */
   eventRetention(retention: Partial<EventRetention>): this {
     this.state.eventRetention = { ...this.state.eventRetention, ...checkRetention(retention) };
+    return this;
+  }
+
+  /**
+   * Bounds of the event log writer: `batchSize` events per append at most (default 512) and
+   * `queueCapacity` events waiting (default 16,384). When the store is slower than events arrive and
+   * the queue is full, an event is dropped — counted in status (`event_log.dropped`) and recorded as a
+   * `runtime`/`event_log.dropped` event once there is room, never silently.
+   */
+  eventLogWriter(bounds: EventLogWriterBounds): this {
+    for (const field of ['batchSize', 'queueCapacity'] as const) {
+      const value = bounds[field];
+      if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+        throw new MobKitError(
+          'InvalidInput',
+          `eventLogWriter.${field}: expected a positive integer, got ${String(value)}`,
+          {
+            details: { field: `eventLogWriter.${field}` },
+          },
+        );
+      }
+    }
+    this.state.eventLogWriter = { ...this.state.eventLogWriter, ...bounds };
     return this;
   }
 

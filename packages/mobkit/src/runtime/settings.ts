@@ -1,5 +1,13 @@
 import type { Clock, EventEnvelope, MobKitConfig, RuntimeOptions, UnifiedEvent } from '@mobkit/core';
 import type { EventRetention } from '../event-log/retention.js';
+
+/** Bounds of the event log writer (see `EventLogWriter`): events per append, and events queued before one is dropped. */
+export interface EventLogWriterBounds {
+  /** Most events in one append (default 512). */
+  batchSize?: number;
+  /** Most events waiting for the writer (default 16,384); one more is dropped, counted and reported. */
+  queueCapacity?: number;
+}
 import type { Discovery, ErrorEvent, UnifiedRuntimeReconcileReport } from '../mob.js';
 import type { MobBootstrapSpec } from '../spec.js';
 import type { StoreChoice } from './store-choice.js';
@@ -36,6 +44,8 @@ export interface RuntimeSettings {
   store: StoreChoice;
   /** Event log retention over the defaults. */
   eventRetention: Partial<EventRetention>;
+  /** Event log writer bounds over the defaults. */
+  eventLogWriter: EventLogWriterBounds;
 }
 
 /** Runs a user hook so that neither a throw nor a rejection can reach the runtime. */

@@ -100,6 +100,7 @@ export class UnifiedRuntime {
       clock: settings.clock,
       retention: store.retention,
       bounds: store.bounds,
+      ...settings.eventLogWriter,
       onFailure: (what, error) => {
         if (what === 'flush') this.fireError({ category: 'event_log_flush_failure', error: error.message });
       },
