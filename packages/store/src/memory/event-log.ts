@@ -12,7 +12,7 @@ import type { PortAccess } from './access.js';
 import { optionalLimit, requireFinite, requireName, toJsonText } from './validate.js';
 
 /** How many entries a query returns when it names no limit. */
-export const DEFAULT_QUERY_LIMIT = 1000;
+const DEFAULT_QUERY_LIMIT = 1000;
 
 function toStored(input: EventLogInput, seq: number, where: string): StoredEvent {
   if (input === null || typeof input !== 'object') {

@@ -53,7 +53,7 @@ try {
 `;
 
 /** A message the child printed. */
-export type ChildMessage = { type: string } & Record<string, unknown>;
+type ChildMessage = { type: string } & Record<string, unknown>;
 
 /** A running child: its messages in order, a way to wait for the next one, stdin, and kill. */
 export interface ConformanceChild {
