@@ -3,6 +3,42 @@
  * @packageDocumentation
  */
 
+// opening a store by config
+export {
+  type MemoryStoreConfig,
+  type OpenStoreOptions,
+  openStore,
+  type PostgresStoreConfig,
+  type SqliteStoreConfig,
+  type StoreConfig,
+} from './open.js';
+
+// moving data between stores
+export {
+  type ExportStoreOptions,
+  exportStore,
+  type ImportStoreOptions,
+  importStore,
+  STORE_EXPORT_FORMAT,
+  STORE_EXPORT_VERSION,
+  type StoreExportClaim,
+  type StoreExportEnd,
+  type StoreExportEvent,
+  type StoreExportHeader,
+  type StoreExportRecord,
+  type StoreTransferCounts,
+} from './transfer/index.js';
+
+// sqlite
+export {
+  backupSqliteStore,
+  openSqliteStore,
+  SQLITE_EVENT_QUERY_CAP,
+  SQLITE_SCHEMA_VERSION,
+  type SqliteBackupResult,
+  type SqliteStoreOptions,
+} from './sqlite/index.js';
+
 // memory
 export { createMemoryStore, type MemoryStoreOptions } from './memory/index.js';
 

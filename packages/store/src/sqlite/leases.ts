@@ -13,8 +13,9 @@ function toLease(row: Row): Lease {
 }
 
 /**
- * The leases port over the `leases` table. A released lease keeps its row (owner cleared) so its
- * fencing token keeps rising; an owner whose lease lapsed but was not taken may renew it.
+ * The leases port over the `leases` table. The fencing token rises every time an owner takes the lease
+ * without holding it (free, released or lapsed); a released lease keeps its row (owner cleared) so the
+ * token never goes back. Renew and release act only on a live lease of that owner.
  */
 export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
   return {
@@ -27,11 +28,12 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
         const result = await sql.execute({
           sql: `INSERT INTO leases (name, owner, token, expires_at_ms) VALUES (?, ?, 1, ?)
                 ON CONFLICT (name) DO UPDATE SET
-                  token = CASE WHEN leases.owner IS excluded.owner THEN leases.token ELSE leases.token + 1 END,
+                  token = CASE WHEN leases.owner IS excluded.owner AND leases.expires_at_ms > ?
+                               THEN leases.token ELSE leases.token + 1 END,
                   owner = excluded.owner, expires_at_ms = excluded.expires_at_ms
                 WHERE leases.owner IS excluded.owner OR leases.owner IS NULL OR leases.expires_at_ms <= ?
                 RETURNING name, owner, token, expires_at_ms`,
-          args: [name, owner, now + ttlMs, now],
+          args: [name, owner, now + ttlMs, now, now],
         });
         const row = result.rows[0];
         return row === undefined ? undefined : toLease(row);
@@ -43,9 +45,11 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
       requireName(owner, 'owner');
       requirePositive(ttlMs, 'ttlMs');
       return ctx.write(async (sql) => {
+        const now = ctx.nowMs();
         const result = await sql.execute({
-          sql: `UPDATE leases SET expires_at_ms = ? WHERE name = ? AND owner = ? RETURNING name, owner, token, expires_at_ms`,
-          args: [ctx.nowMs() + ttlMs, name, owner],
+          sql: `UPDATE leases SET expires_at_ms = ? WHERE name = ? AND owner = ? AND expires_at_ms > ?
+                RETURNING name, owner, token, expires_at_ms`,
+          args: [now + ttlMs, name, owner, now],
         });
         const row = result.rows[0];
         return row === undefined ? undefined : toLease(row);
@@ -57,17 +61,11 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
       requireName(owner, 'owner');
       return ctx.write(async (sql) => {
         const now = ctx.nowMs();
-        const held = await sql.execute({
-          sql: 'SELECT expires_at_ms FROM leases WHERE name = ? AND owner = ?',
-          args: [name, owner],
+        const released = await sql.execute({
+          sql: 'UPDATE leases SET owner = NULL, expires_at_ms = 0 WHERE name = ? AND owner = ? AND expires_at_ms > ?',
+          args: [name, owner, now],
         });
-        const row = held.rows[0];
-        if (row === undefined) return false;
-        await sql.execute({
-          sql: 'UPDATE leases SET owner = NULL, expires_at_ms = 0 WHERE name = ? AND owner = ?',
-          args: [name, owner],
-        });
-        return Number(row.expires_at_ms) > now;
+        return released.rowsAffected > 0;
       }, true);
     },
 

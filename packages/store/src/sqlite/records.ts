@@ -69,9 +69,15 @@ function whereOf(namespace: string, query: RecordListQuery): { clause: string; a
   if (query.afterKey !== undefined) {
     const afterKey = String(query.afterKey);
     if (byRange) {
-      // Keyset paging in (range, key) order: after the record the caller last saw.
+      // Keyset paging in (range, key) order after the record the caller last saw (by key alone when
+      // that record is gone); records without a range sort after those with one.
+      const anchor = 'FROM records WHERE namespace = ? AND key = ?';
       add(
-        `(range, key) ${after} ((SELECT range FROM records WHERE namespace = ? AND key = ?), ?)`,
+        `(CASE WHEN EXISTS (SELECT 1 ${anchor})
+           THEN (range IS NULL, COALESCE(range, 0), key) ${after} (SELECT range IS NULL, COALESCE(range, 0), key ${anchor})
+           ELSE key ${after} ? END)`,
+        namespace,
+        afterKey,
         namespace,
         afterKey,
         afterKey,
@@ -79,7 +85,7 @@ function whereOf(namespace: string, query: RecordListQuery): { clause: string; a
     } else add(`key ${after} ?`, afterKey);
   }
   const direction = desc ? 'DESC' : 'ASC';
-  const order = byRange ? `range ${direction}, key ${direction}` : `key ${direction}`;
+  const order = byRange ? `range IS NULL ${direction}, range ${direction}, key ${direction}` : `key ${direction}`;
   return { clause: parts.join(' AND '), args, order };
 }
 
