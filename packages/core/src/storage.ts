@@ -95,7 +95,10 @@ export interface EventLogPort {
    * ascending seq order; gaps between them are kept (they were pruned at the source). All or nothing.
    */
   restore(entries: readonly EventLogEntry[]): Promise<void>;
-  /** Removes what `retention` says; resolves with how many entries went. Never removes the entry holding `lastSeq`'s number from the sequence: seqs are not reused. */
+  /**
+   * Removes what `retention` says; resolves with how many entries went. It may leave the log empty
+   * (`count` 0, `firstSeq` 0); `lastSeq` stays, and the next append gets `lastSeq + 1`: seqs are never reused.
+   */
   prune(retention: EventLogRetention): Promise<number>;
 }
 
@@ -144,7 +147,10 @@ export interface RecordListQuery {
   rangeMin?: number;
   /** Only records whose range field is `< rangeMax`. */
   rangeMax?: number;
-  /** Keyset paging: only keys after this one (in key order), or — when ordering by range — see `orderBy`. */
+  /**
+   * Keyset paging: only records after this key in the listing's order — after it in key order (before it
+   * with `order: 'desc'`), or, with `orderBy: 'range'`, after that record's place in (range, key) order.
+   */
   afterKey?: string;
   /** Order by key (default) or by the range field (then key). */
   orderBy?: 'key' | 'range';
@@ -233,7 +239,7 @@ export interface Lease {
 export interface LeasesPort {
   /** Takes the lease for `ttlMs` if it is free, expired or already `owner`'s; undefined when another owner holds it. */
   acquire(name: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
-  /** Extends `owner`'s lease by `ttlMs` from now; undefined when `owner` no longer holds it (it lapsed and was taken). */
+  /** Extends `owner`'s lease by `ttlMs` from now; undefined when `owner` no longer holds it (it lapsed — taken or not: acquire again). */
   renew(name: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
   /** Releases `owner`'s lease; resolves true when it held it. */
   release(name: string, owner: string): Promise<boolean>;
