@@ -1,6 +1,6 @@
 import type { Client, Transaction } from '@libsql/client';
 import { MobKitError } from '@mobkit/core';
-import { type SqlRunner, writeFailure } from './sql.js';
+import { type SqlRunner, sqliteCode, writeFailure } from './sql.js';
 
 interface PendingWrite {
   readonly op: (sql: SqlRunner) => Promise<unknown>;
@@ -101,7 +101,8 @@ export class GroupCommitWriter {
       if (!write.atomic) await tx.execute('RELEASE mobkit_write');
       return { ok: true, value };
     } catch (error) {
-      write.reject(writeFailure(error, this.location));
+      // A transaction function's own error is rethrown as it is; a failed statement is StoreWriteFailed.
+      write.reject(sqliteCode(error) === undefined ? error : writeFailure(error, this.location));
       if (!write.atomic && !tx.closed) {
         await tx.execute('ROLLBACK TO mobkit_write');
         await tx.execute('RELEASE mobkit_write');
