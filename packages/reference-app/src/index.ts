@@ -4,7 +4,15 @@
  * a runtime surface and an RPC handler; it never builds a runtime.
  * @packageDocumentation
  */
-export type { ReferenceAppRuntimeSurface, SurfaceAgentEvent, SurfaceMember, SurfaceProfile } from './surface.js';
+export type {
+  ReferenceAppRuntimeSurface,
+  SurfaceAgentEvent,
+  SurfaceAgentEventQuery,
+  SurfaceEventLog,
+  SurfaceMember,
+  SurfaceProfile,
+  SurfaceStoreInfo,
+} from './surface.js';
 export { buildReferenceAppRouter } from './router.js';
 export {
   defaultConsoleAssetsDir,
@@ -16,12 +24,14 @@ export {
 export {
   buildConsoleExperience,
   consoleModules,
+  consoleStore,
   CONSOLE_CONTRACT_VERSION,
   TERMINAL_EVENT_TYPES,
   EXPERIENCE_REQUIRED_FIELDS,
   type ConsoleAgentWire,
   type ConsoleExperienceWire,
   type ConsoleModuleWire,
+  type ConsoleStoreWire,
   type ConsoleExperienceInput,
 } from './experience.js';
 export {

@@ -10,10 +10,10 @@ import {
   type ReferenceAppRouterOptions,
   type ReferenceAppRuntimeSurface,
   type SurfaceAgentEvent,
+  type SurfaceEventLog,
   type SurfaceMember,
   buildReferenceAppRouter,
 } from '../src/index.js';
-import type { SurfaceEventLog } from '../src/surface.js';
 import { decisionState, rpcProbe } from './helpers.js';
 
 /** One event to publish: an agent event of a member, or (without `memberId`) a module event. */
