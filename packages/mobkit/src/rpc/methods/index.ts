@@ -6,6 +6,7 @@ import { memberMethods } from './members.js';
 import { moduleMethods } from './modules.js';
 import { routingMethods } from './routing.js';
 import { schedulingMethods } from './scheduling.js';
+import { sessionStoreMethods } from './session-store.js';
 
 /**
  * Every subsystem's JSON-RPC methods, one group per file. A new subsystem adds its methods in a file
@@ -19,4 +20,5 @@ export const METHOD_GROUPS: ReadonlyArray<readonly RpcMethod[]> = [
   deliveryMethods,
   schedulingMethods,
   eventMethods,
+  sessionStoreMethods,
 ];
