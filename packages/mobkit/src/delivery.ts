@@ -1,4 +1,11 @@
-import { type Clock, type EventEnvelope, MobKitError, type UnifiedEvent, toMobKitError } from '@mobkit/core';
+import {
+  type Clock,
+  type EventEnvelope,
+  MobKitError,
+  type MobKitStore,
+  type UnifiedEvent,
+  toMobKitError,
+} from '@mobkit/core';
 import {
   DeliveryService,
   type DeliveryHistoryQuery as HistoryQuery,
@@ -43,6 +50,14 @@ export function payloadText(payload: unknown): string {
   return JSON.stringify(payload);
 }
 
+/** What `delivery.attempt` answers (the module's one attempt). */
+interface AttemptAnswer {
+  ok?: unknown;
+  retryable?: unknown;
+  error?: unknown;
+  adapter?: unknown;
+}
+
 /**
  * A sink that hands the attempt to the `delivery` MCP module (`delivery.send` on its kept session),
  * which owns the real adapters (SMTP, webhooks…). The module's answer is final: `force_fail` or a
@@ -55,6 +70,8 @@ class DeliveryModuleSink implements SinkAdapter {
     private readonly modules: ModuleRuntime,
     private readonly trusted: TrustedResolutionLookup,
     private readonly timeoutMs: number,
+    /** Only execute attempts (`delivery.attempt`): the runtime owns the ledger, keys, rates and retries. */
+    private readonly executeOnly: boolean,
   ) {}
 
   async send(message: SinkMessage): Promise<SinkOutcome> {
@@ -62,6 +79,7 @@ class DeliveryModuleSink implements SinkAdapter {
     if (!resolution) return { ok: false, retryable: false, error: `route ${message.routeId} is no longer trusted` };
     if (!this.modules.loadedModules().includes('delivery'))
       return { ok: false, retryable: true, error: 'the delivery module is not loaded' };
+    if (this.executeOnly) return this.attempt(message, resolution);
     try {
       const result = await this.modules.callTool(
         'delivery',
@@ -86,9 +104,50 @@ class DeliveryModuleSink implements SinkAdapter {
       return { ok: false, retryable: true, error: toMobKitError(error).message };
     }
   }
+
+  /**
+   * One attempt through `delivery.attempt`, under the runtime's delivery id and attempt number (the
+   * sink sees the same `webhook-id` on every retry). A call that fails (timeout, crash) is retryable:
+   * the module may have made the attempt, and the sink can tell the retry by its id.
+   */
+  private async attempt(
+    message: SinkMessage,
+    resolution: NonNullable<ReturnType<TrustedResolutionLookup['get']>>,
+  ): Promise<SinkOutcome> {
+    try {
+      const result = await this.modules.callTool(
+        'delivery',
+        'delivery.attempt',
+        {
+          delivery_id: message.deliveryId,
+          resolution: routingResolutionToWire(resolution),
+          payload: message.payload,
+          ...(message.idempotencyKey === undefined ? {} : { idempotency_key: message.idempotencyKey }),
+          attempt: message.attempt,
+        },
+        this.timeoutMs,
+      );
+      const answer = (result.payload ?? {}) as AttemptAnswer;
+      if (answer.ok === true) return { ok: true };
+      const adapter = typeof answer.adapter === 'string' ? ` (adapter ${answer.adapter})` : '';
+      return {
+        ok: false,
+        retryable: answer.retryable !== false,
+        error: `${typeof answer.error === 'string' ? answer.error : 'the delivery module reported a failed attempt'}${adapter}`,
+      };
+    } catch (error) {
+      return { ok: false, retryable: true, error: toMobKitError(error).message };
+    }
+  }
 }
 
-/** Wires {@link DeliveryService} into the unified runtime: trust from routing, `mob_member` to the mob, other sinks to the delivery module. */
+/**
+ * Wires {@link DeliveryService} into the unified runtime: trust from routing, `mob_member` to the
+ * mob, other sinks to the delivery module. With a `store`, this service is the ONE owner of every
+ * delivery — the durable ledger, idempotency keys, rate limits and retries, on the store's records —
+ * and the module only executes single attempts (`delivery.attempt`, under this delivery id).
+ * Without one, state stays in memory and the module's `delivery.send` is called, as before.
+ */
 export class DeliveryBridge {
   private readonly service: DeliveryService;
 
@@ -99,6 +158,8 @@ export class DeliveryBridge {
     hub: EventHub;
     clock: Clock;
     timeoutMs: number;
+    /** The runtime's durable store: the ledger, keys and history live in it (the runtime closes it). */
+    store?: MobKitStore;
   }) {
     this.service = new DeliveryService({
       // `mob_member` goes to the mob in process; every other sink is the delivery module's.
@@ -107,7 +168,8 @@ export class DeliveryBridge {
           await deps.mob.sendMessage(memberId, payloadText(payload));
         }),
       },
-      fallbackSink: new DeliveryModuleSink(deps.modules, deps.trusted, deps.timeoutMs),
+      fallbackSink: new DeliveryModuleSink(deps.modules, deps.trusted, deps.timeoutMs, deps.store !== undefined),
+      ...(deps.store === undefined ? {} : { store: deps.store }),
       trusted: deps.trusted,
       clock: deps.clock,
       loadedModules: () => deps.modules.loadedModules(),
@@ -120,8 +182,19 @@ export class DeliveryBridge {
     return this.service.send(request);
   }
 
+  /** The newest records in memory (with a store: warmed from it at start and written through). */
   history(query: HistoryQuery): DeliveryRecord[] {
     return this.service.history(query);
+  }
+
+  /** The history read from the store when there is one (it includes earlier runs), else from memory. */
+  queryHistory(query: HistoryQuery): Promise<DeliveryRecord[]> {
+    return this.service.queryHistory(query);
+  }
+
+  /** Resolves once the store's ledger was read (sends wait for it anyway). */
+  ready(): Promise<void> {
+    return this.service.ready();
   }
 
   close(): Promise<void> {

@@ -1,4 +1,11 @@
-import { type Clock, type EventEnvelope, MobKitError, type UnifiedEvent, toMobKitError } from '@mobkit/core';
+import {
+  type Clock,
+  type EventEnvelope,
+  MobKitError,
+  type MobKitStore,
+  type UnifiedEvent,
+  toMobKitError,
+} from '@mobkit/core';
 import {
   Dispatcher,
   Scheduler,
@@ -6,6 +13,7 @@ import {
   type ScheduleDefinition,
   type ScheduleDispatchReport,
   type ScheduleEvaluation,
+  StoreClaimStore,
   type SupervisorSignal,
   evaluateSchedulesAtTick,
   parseScheduleRequest,
@@ -45,14 +53,24 @@ export function parseScheduleParams(
 /**
  * Wires the {@link Dispatcher} into the unified runtime: the `scheduling` module (when loaded, over
  * MCP) decides each dispatch's `runtime_injection`, which is sent to the member through the mob;
- * every event goes into the merged stream.
+ * every event goes into the merged stream. With the runtime's `store`, due-tick claims are taken on
+ * its claims port ({@link StoreClaimStore}) before any injection, so a restarted runtime never
+ * injects a claimed tick twice; without one they live in memory, as before.
  */
 export class SchedulingBridge {
   private readonly dispatcher: Dispatcher;
   private readonly schedulers = new Set<Scheduler>();
 
   constructor(
-    private readonly deps: { modules: ModuleRuntime; mob: MobHandle; hub: EventHub; clock: Clock; timeoutMs: number },
+    private readonly deps: {
+      modules: ModuleRuntime;
+      mob: MobHandle;
+      hub: EventHub;
+      clock: Clock;
+      timeoutMs: number;
+      /** The runtime's durable store: claims are taken on it (the runtime closes it). */
+      store?: MobKitStore;
+    },
   ) {
     const moduleHook = toolDispatchHook(async (tool, args) => {
       const result = await deps.modules.callTool('scheduling', tool, { ...args }, deps.timeoutMs);
@@ -66,6 +84,7 @@ export class SchedulingBridge {
       emit: (event) => deps.hub.publish(event as EventEnvelope<UnifiedEvent>),
       supervisorSignal: () => this.supervisorSignal(),
       clock: deps.clock,
+      ...(deps.store === undefined ? {} : { claimStore: new StoreClaimStore(deps.store) }),
     });
   }
 

@@ -64,6 +64,12 @@ export interface ClaimStore {
   load(): Promise<ScheduleClaim[]>;
   /** Stores one new claim durably. */
   append(claim: ScheduleClaim): Promise<void>;
+  /**
+   * Takes one claim durably if no one else holds it (a store shared by several processes); resolves
+   * false when another owner already claimed that key, and the dispatcher then skips the tick.
+   * Optional: without it the dispatcher calls {@link append}.
+   */
+  claim?(claim: ScheduleClaim): Promise<boolean>;
   /** Replaces the stored claims with exactly `claims` (after pruning). Optional. */
   compact?(claims: readonly ScheduleClaim[]): Promise<void>;
   /** Releases files or connections. */

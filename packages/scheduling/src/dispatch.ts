@@ -302,7 +302,13 @@ export class Dispatcher {
         claimedAtMs: this.clock.nowMs(),
       };
       // Durable before any side effect: a crash after this line never dispatches the tick twice.
-      await this.store.append(claim);
+      if (this.store.claim === undefined) await this.store.append(claim);
+      else if (!(await this.store.claim(claim))) {
+        // Claimed by another owner of a shared store (an earlier run, another replica): never twice.
+        this.remember(claim);
+        report.skippedClaims.push(claimKey);
+        continue;
+      }
       this.storedLines++;
       this.remember(claim);
       const seq = this.seq++;

@@ -88,6 +88,7 @@ export {
   type ScheduleClaimWire,
   type JsonlClaimStoreOptions,
 } from './claims.js';
+export { StoreClaimStore, SCHEDULE_CLAIMS_NAMESPACE, type StoreClaimStoreOptions } from './store-claims.js';
 export { Scheduler, type SchedulerOptions, type SchedulerFire, type SchedulerState } from './scheduler.js';
 export {
   parseSchedulesToml,
