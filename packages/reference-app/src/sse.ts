@@ -132,6 +132,8 @@ export class SseConnection {
     const chunk = this.pending;
     this.pending = '';
     this.pendingBytes = 0;
+    // The socket may have gone during the tick, before its 'close' event reached this connection.
+    if (this.res.destroyed || this.res.writableEnded) return;
     const flushed = this.res.write(chunk);
     if (!flushed && this.drainTimer === undefined) {
       this.drainTimer = setTimeout(
