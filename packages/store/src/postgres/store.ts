@@ -55,6 +55,8 @@ function makePool(options: PostgresStoreOptions): { pool: pg.Pool; target: Postg
     max,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
+    // Statements a caller does not wait on (BEGIN, SAVEPOINT) go out with the next one.
+    pipeline: true,
   });
   return { pool, target, owned: true };
 }

@@ -124,9 +124,12 @@ export class GroupWriter {
     let broken: unknown;
     let committing = false;
     try {
-      await client.query('begin');
+      // Not awaited: it precedes the first op's statements on the connection, which fail if it did.
+      const begun = client.query('begin');
+      begun.catch(() => undefined);
       const outcomes: Outcome[] = [];
       for (const op of group) outcomes.push(op.isolated ? await runIsolated(client, op) : await runPlain(client, op));
+      await begun;
       committing = true;
       await client.query('commit');
       return outcomes;
@@ -157,13 +160,17 @@ async function runPlain(client: Queryable, op: Op): Promise<Outcome> {
 }
 
 async function runIsolated(client: Queryable, op: Op): Promise<Outcome> {
-  await client.query('savepoint mobkit_tx');
+  // Not awaited: on a pipelined client the savepoint travels with fn's first statement (it runs
+  // first either way; if it failed, so does every statement after it, and it is awaited below).
+  const savepoint = client.query('savepoint mobkit_tx');
+  savepoint.catch(() => undefined);
   let value: unknown;
   try {
     value = await op.run(client);
+    await savepoint;
   } catch (error) {
+    await savepoint;
     await client.query('rollback to savepoint mobkit_tx');
-    await client.query('release savepoint mobkit_tx');
     return { ok: false, error };
   }
   await client.query('release savepoint mobkit_tx');
