@@ -1,11 +1,11 @@
-// The SQL session store over core's records port, on the in-memory adapter and on SQLite (a file
-// reopened to show the rows are durable): the same read semantics as the JSON-file store.
+// The SQL session store over core's records port, on the in-memory adapter, on SQLite (a file
+// reopened to show the rows are durable) and on PostgreSQL: the same read semantics as the JSON-file store.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MobKitStore } from '@mobkit/core';
-import { expectMobKitError } from '@mobkit/test-utils';
-import { afterEach, describe, expect, it } from 'vitest';
+import { expectMobKitError, postgresOrSkip } from '@mobkit/test-utils';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   RecordsSessionStore,
   materializeLatestSessionRows,
@@ -13,7 +13,16 @@ import {
   sessionRow,
 } from '../src/index.js';
 import { createMemoryStore } from '../src/memory/index.js';
+import { openPostgresStore } from '../src/postgres/index.js';
 import { openSqliteStore } from '../src/sqlite/index.js';
+
+// PostgreSQL when a server can be had (postgresOrSkip says how to enable it otherwise; under CI it must).
+const server = await postgresOrSkip();
+const pgUrl = server ? await server.createDatabase() : '';
+afterAll(async () => {
+  await server?.stop();
+});
+let schemas = 0;
 
 const dirs: string[] = [];
 const opened: MobKitStore[] = [];
@@ -55,6 +64,27 @@ const adapters: Adapter[] = [
       };
     },
   },
+  ...(server
+    ? [
+        {
+          name: 'postgres',
+          open: async () => {
+            const schema = `session_rows_${schemas++}`;
+            const store = await openPostgresStore({ url: pgUrl, schema });
+            opened.push(store);
+            return {
+              store,
+              reopen: async () => {
+                await store.close();
+                const again = await openPostgresStore({ url: pgUrl, schema });
+                opened.push(again);
+                return again;
+              },
+            };
+          },
+        },
+      ]
+    : []),
 ];
 
 const rows = [
