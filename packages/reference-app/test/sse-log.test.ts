@@ -148,6 +148,21 @@ describe('SSE resume from the event log', () => {
     }
   });
 
+  it('ends the stream with replay_failed (the store error code) when the log cannot be read', async () => {
+    const { store, log, app } = await setup();
+    await log.publish(burst(3));
+    await store.close();
+    const sse = await open(app, '/mob/events', '1');
+    await sse.end();
+    expect(sse.frames).toHaveLength(1);
+    expect(sse.frames[0]?.event).toBe('replay_failed');
+    expect(JSON.parse(sse.frames[0]?.data ?? '{}')).toEqual({
+      type: 'replay_failed',
+      last_event_id: '1',
+      error: 'store_closed',
+    });
+  });
+
   it('GET /agents/:id/events resumes with that member’s events only (?last_event_id= too), data the AgentEvent', async () => {
     const { log, app } = await setup();
     const published = await log.publish(burst(40));
