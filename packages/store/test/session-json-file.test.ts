@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { expectMobKitError } from '@mobkit/test-utils';
+import { builtEntry, expectMobKitError } from '@mobkit/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonFileSessionStore, isProcessAlive, sessionRow } from '../src/index.js';
 
-const HOLDER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'session-lock-holder.mjs');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const HOLDER = join(HERE, 'fixtures', 'session-lock-holder.mjs');
+const APPENDER = join(HERE, 'fixtures', 'session-appender.mjs');
 const MINUTE = 60_000;
 
 let dir: string;
@@ -161,4 +163,35 @@ describe('JsonFileSessionStore', () => {
     expect(existsSync(ok.dataPath)).toBe(false);
     expect(existsSync(ok.lockPath)).toBe(false);
   });
+
+  it('a child SIGKILLed mid-append leaves a whole array holding every acknowledged row, in order', async () => {
+    const dataPath = join(dir, 'sessions.jsonl');
+    const child = spawn(process.execPath, [APPENDER, builtEntry(join(HERE, '..')), dataPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    let acked = -1;
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        acked = Number(line.split(' ')[1]);
+        if (acked === 40) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.once('exit', (code, signal) => {
+        if (signal !== 'SIGKILL') reject(new Error(`appender exited (${code}) before it was killed`));
+      });
+    });
+    await new Promise((resolve) =>
+      child.exitCode === null && child.signalCode === null ? child.once('exit', resolve) : resolve(0),
+    );
+    const store = new JsonFileSessionStore(dataPath, { staleLockThresholdMs: 0 });
+    const survivors = await store.readRows();
+    expect(survivors.length).toBeGreaterThanOrEqual(acked + 1);
+    expect(survivors.map((r) => r.sessionId)).toEqual(survivors.map((_, i) => `s${i}`));
+    // The dead appender's lock (if it died holding it) is stale at once under a 0 ms threshold.
+    await store.appendRows([sessionRow({ sessionId: 'after' })]);
+    expect((await store.readRows()).at(-1)?.sessionId).toBe('after');
+  }, 180_000);
 });
