@@ -69,7 +69,7 @@ describe('JsonFileSessionStore', () => {
       { session_id: 's2', updated_at_ms: 3, deleted: true, payload: null, labels: {} },
     ]);
     expect(existsSync(store.lockPath)).toBe(false);
-    expect(existsSync(join(dir, 'nested', 'sessions.tmp'))).toBe(false);
+    expect(existsSync(join(dir, 'nested', 'sessions.jsonl.tmp'))).toBe(false);
     expect(await store.readRows()).toEqual(rows);
     expect((await store.readLatestRows()).map((r) => [r.sessionId, r.updatedAtMs])).toEqual([
       ['s1', 1],
@@ -120,6 +120,10 @@ describe('JsonFileSessionStore', () => {
     await deadLock(store.lockPath, 2_000);
     await store.appendRows(rows);
     expect(await store.readRows()).toHaveLength(3);
+  });
+
+  it('a data path whose lock path would be itself is refused', () => {
+    expectMobKitError(() => new JsonFileSessionStore(join(dir, 'sessions.lock')), 'InvalidInput');
   });
 
   it('a lock held by this very process (another instance) is held', async () => {

@@ -56,6 +56,15 @@ describe('SessionPersistenceRow codec', () => {
     expect(error.message).toContain(text);
   });
 
+  it('keeps a __proto__ label as a label', () => {
+    const row = sessionRowFromWire(JSON.parse('{"labels":{"__proto__":"x","b":"y"}}'));
+    expect(Object.getPrototypeOf(sessionRowToWire(row).labels)).toBe(Object.prototype);
+    expect(Object.entries(sessionRowToWire(row).labels)).toEqual([
+      ['__proto__', 'x'],
+      ['b', 'y'],
+    ]);
+  });
+
   it('refuses a document that is not an array', () => {
     expect(expectMobKitError(() => sessionRowsFromWire({ rows: [] }), 'InvalidStoreData').message).toContain(
       'expected an array of session rows, got object',

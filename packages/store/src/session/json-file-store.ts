@@ -34,7 +34,7 @@ export function withExtension(path: string, extension: string): string {
  * `*.jsonl`, but the content is a single array). `appendRows` takes the lock file (O_EXCL,
  * `{owner_pid, created_at_ms}`; a stale one — at least `staleLockThresholdMs` old and its owner not
  * alive — is taken over, with one retry), reads the array, appends, and rewrites it atomically
- * (temp file, fsync, rename), so a process killed mid-write leaves the old array or the new one,
+ * (`<data path>.tmp`, fsync, rename), so a process killed mid-write leaves the old array or the new one,
  * never half of one. Reads take no lock. Appends of one instance run one at a time.
  */
 export class JsonFileSessionStore implements SessionStore {
@@ -56,6 +56,15 @@ export class JsonFileSessionStore implements SessionStore {
     }
     this.dataPath = dataPath;
     this.lockPath = options.lockPath ?? withExtension(dataPath, 'lock');
+    if (this.lockPath === dataPath) {
+      throw new MobKitError(
+        'InvalidInput',
+        `session store lock path ${this.lockPath} is the data path; pass another lockPath`,
+        {
+          details: { field: 'lockPath' },
+        },
+      );
+    }
     this.staleLockThresholdMs = threshold;
     this.clock = options.clock ?? systemClock;
   }
@@ -124,7 +133,7 @@ export class JsonFileSessionStore implements SessionStore {
   }
 
   private async writeAtomically(text: string): Promise<void> {
-    const tmpPath = withExtension(this.dataPath, 'tmp');
+    const tmpPath = `${this.dataPath}.tmp`;
     try {
       const handle = await open(tmpPath, 'w');
       try {

@@ -98,7 +98,16 @@ export class RecordsSessionStore implements SessionStore {
 
   private async appendIn(records: RecordsPort, rows: readonly SessionPersistenceRow[]): Promise<void> {
     const counter = await records.get<{ next: number }>(this.metaNs, 'seq');
-    let next = counter?.value.next ?? 1;
+    let next = counter === undefined ? 1 : counter.value?.next;
+    if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 1) {
+      throw new MobKitError(
+        'InvalidStoreData',
+        `session store counter ${this.metaNs}/seq is not {next: <positive integer>}`,
+        {
+          details: { namespace: this.metaNs, key: 'seq' },
+        },
+      );
+    }
     await records.put(this.metaNs, 'seq', { next: next + rows.length }, { expectedVersion: counter?.version ?? 0 });
     // Within the batch a later row for the same session replaces an earlier one, as in the file.
     for (const row of materializeLatestSessionRows(rows)) {

@@ -127,9 +127,8 @@ export function sessionRowsFromWire(wire: unknown, options: SessionRowParseOptio
 
 /** Labels with their keys in code-point order (how the original serializes its `BTreeMap`). */
 export function sortedLabels(labels: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(labels).sort(compareCodePoints)) out[key] = labels[key] as string;
-  return out;
+  // fromEntries defines own properties, so a `__proto__` label stays a label.
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => compareCodePoints(a, b)));
 }
 
 /** Compares strings by Unicode code point (= UTF-8 byte order), not by UTF-16 unit. */
