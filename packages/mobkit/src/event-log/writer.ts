@@ -111,6 +111,7 @@ export class EventLogWriter {
   /** Resolves when every event queued so far (and any drop notice owed) is acknowledged, or after `timeoutMs`; true when flushed. */
   async flush(timeoutMs: number): Promise<boolean> {
     if (this.idle()) return true;
+    if (this.closed) return false;
     this.wakeRetry?.();
     let timer: NodeJS.Timeout | undefined;
     const flushed = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));

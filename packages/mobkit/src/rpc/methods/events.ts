@@ -15,6 +15,12 @@ export const KEEP_ALIVE_INTERVAL_MS = 15_000;
  */
 export const INTERACTION_SCAN_LIMIT = 10_000;
 const SCAN_PAGE = MAX_QUERY_EVENTS_LIMIT;
+/**
+ * How long a read waits for the events published before it to be appended (read-your-writes: a
+ * snapshot taken right after an action includes its events). A store slower than this answers with
+ * what is appended.
+ */
+export const READ_FLUSH_WAIT_MS = 1_000;
 
 const SubscribeParams = z.strictObject({
   scope: z.enum(['mob', 'agent', 'interaction']).default('mob'),
@@ -89,6 +95,7 @@ const idOf = (event: PersistedEvent | undefined): string | null => (event === un
  */
 export const eventMethods: readonly RpcMethod[] = [
   rpcMethod('mobkit/events/subscribe', SubscribeParams, async (params, { runtime }) => {
+    await runtime.flushEventLog(READ_FLUSH_WAIT_MS);
     const { replay, replayFrom } = replayWindow(await newestInScope(runtime, params), params);
     return {
       scope: params.scope,
@@ -106,6 +113,7 @@ export const eventMethods: readonly RpcMethod[] = [
     };
   }),
   rpcMethod('mobkit/query_events', QueryEventsParams, async (params, { runtime }) => {
+    await runtime.flushEventLog(READ_FLUSH_WAIT_MS);
     const events = await runtime.queryEvents(eventQueryFromParams(params));
     return events.map(persistedEventToWire);
   }),
