@@ -137,7 +137,14 @@ export class UnifiedRuntime {
       clock: settings.clock,
       timeoutMs,
     });
-    this.schedulingBridge = new SchedulingBridge({ modules, mob, hub, clock: settings.clock, timeoutMs });
+    this.schedulingBridge = new SchedulingBridge({
+      modules,
+      mob,
+      hub,
+      clock: settings.clock,
+      timeoutMs,
+      store: store.store,
+    });
   }
 
   // ---------------------------------------------------------------- mob
