@@ -114,96 +114,126 @@ const cells = (row: FakeBigQueryRow) => ({
   ],
 });
 
-/** Starts the fake on 127.0.0.1 (an ephemeral port). */
-export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Promise<FakeBigQuery> {
-  const token = options.token ?? 'test-token';
-  const project = options.project ?? 'test-project';
-  const tables = new Map<string, FakeBigQueryRow[]>();
-  const requests: FakeBigQueryRequest[] = [];
-  const pending = new Map<string, FakeBigQueryRow[][]>();
-  let failure: Answer | undefined;
-  let jobs = 0;
-  const table = (dataset: string, name: string) => {
+/** The fake's tables and query jobs, and how it answers each REST call. */
+class FakeApi {
+  readonly tables = new Map<string, FakeBigQueryRow[]>();
+  private readonly pending = new Map<string, FakeBigQueryRow[][]>();
+  private jobs = 0;
+
+  constructor(
+    readonly token: string,
+    readonly project: string,
+    private readonly options: FakeBigQueryOptions,
+  ) {}
+
+  table(dataset: string, name: string): FakeBigQueryRow[] {
     const key = `${dataset}.${name}`;
-    let rows = tables.get(key);
+    let rows = this.tables.get(key);
     if (rows === undefined) {
       rows = [];
-      tables.set(key, rows);
+      this.tables.set(key, rows);
     }
     return rows;
-  };
+  }
 
-  const pageOut = (rows: FakeBigQueryRow[], maxResults: unknown): Answer => {
-    const jobId = `job_${++jobs}`;
-    const size = Math.min(options.pageSize ?? rows.length, typeof maxResults === 'number' ? maxResults : rows.length);
+  route(method: string, authorization: string | undefined, url: URL, body: unknown): Answer {
+    if (authorization !== `Bearer ${this.token}`) {
+      return apiError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+    }
+    const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+    if (parts[0] !== 'bigquery' || parts[1] !== 'v2' || parts[2] !== 'projects')
+      return apiError(404, 'NOT_FOUND', 'Not found');
+    if (parts[3] !== this.project) return apiError(404, 'NOT_FOUND', `Not found: Project ${parts[3]}`);
+    const [resource, id, sub, name, verb, ...extra] = parts.slice(4);
+    const object =
+      typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    if (method === 'POST' && resource === 'queries' && id === undefined) return this.query(object);
+    if (method === 'GET' && resource === 'queries' && id !== undefined && sub === undefined) return this.results(id);
+    const insert = resource === 'datasets' && sub === 'tables' && verb === 'insertAll' && extra.length === 0;
+    if (method === 'POST' && insert) return this.insertAll(id as string, name as string, object);
+    return apiError(404, 'NOT_FOUND', `Not found: ${method} ${url.pathname}`);
+  }
+
+  private query(body: Record<string, unknown>): Answer {
+    if (body.useLegacySql !== false) return apiError(400, 'INVALID_ARGUMENT', 'useLegacySql must be false');
+    const sql = String(body.query ?? '');
+    const ref = /`([^`]+)\.([^`.]+)\.([^`.]+)`/.exec(sql);
+    if (ref === null || ref[1] !== this.project)
+      return apiError(400, 'INVALID_ARGUMENT', `Syntax error or unknown table in: ${sql}`);
+    const t = `\`${ref[1]}.${ref[2]}.${ref[3]}\``;
+    const rows = this.table(ref[2] as string, ref[3] as string);
+    const latestSql = `SELECT ${COLUMNS} FROM ${t} QUALIFY ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY updated_at_ms DESC) = 1`;
+    if (sql === `SELECT ${COLUMNS} FROM ${t} ORDER BY updated_at_ms ASC`) {
+      const sorted = rows.map((row, i) => ({ row, i }));
+      sorted.sort((a, b) => Number(BigInt(a.row.updated_at_ms) - BigInt(b.row.updated_at_ms)) || a.i - b.i);
+      return this.pageOut(
+        sorted.map((x) => x.row),
+        body.maxResults,
+      );
+    }
+    if (sql === latestSql) return this.pageOut(latest(rows), body.maxResults);
+    if (sql === `SELECT ${COLUMNS} FROM (${latestSql}) WHERE deleted = false`) {
+      return this.pageOut(
+        latest(rows).filter((row) => !row.deleted),
+        body.maxResults,
+      );
+    }
+    const gc = `DELETE FROM ${t} AS t WHERE STRUCT(t.session_id, t.updated_at_ms) NOT IN ( SELECT AS STRUCT session_id, MAX(updated_at_ms) FROM ${t} GROUP BY session_id )`;
+    if (sql === gc)
+      return [200, { kind: 'bigquery#queryResponse', jobComplete: true, numDmlAffectedRows: deleteSuperseded(rows) }];
+    if (sql === `TRUNCATE TABLE ${t}`) {
+      rows.splice(0, rows.length);
+      return [200, { kind: 'bigquery#queryResponse', jobComplete: true }];
+    }
+    return apiError(400, 'INVALID_ARGUMENT', `the fake does not know this query: ${sql}`);
+  }
+
+  /** The first page of a query's rows; the rest wait under the job id for `GET queries/<job>`. */
+  private pageOut(rows: FakeBigQueryRow[], maxResults: unknown): Answer {
+    const jobId = `job_${++this.jobs}`;
+    const limit = typeof maxResults === 'number' ? maxResults : rows.length;
+    const size = Math.max(1, Math.min(this.options.pageSize ?? rows.length, limit));
     const pages: FakeBigQueryRow[][] = [];
-    for (let i = 0; i < rows.length; i += Math.max(1, size)) pages.push(rows.slice(i, i + Math.max(1, size)));
+    for (let i = 0; i < rows.length; i += size) pages.push(rows.slice(i, i + size));
     const [first = [], ...rest] = pages;
-    if (rest.length > 0) pending.set(jobId, rest);
+    if (rest.length > 0) this.pending.set(jobId, rest);
     return [
       200,
       {
         kind: 'bigquery#queryResponse',
         schema: SCHEMA,
-        jobReference: { projectId: project, jobId, location: 'US' },
+        jobReference: { projectId: this.project, jobId, location: 'US' },
         totalRows: String(rows.length),
         ...(first.length > 0 ? { rows: first.map(cells) } : {}),
         ...(rest.length > 0 ? { pageToken: `${jobId}:1` } : {}),
         jobComplete: true,
       },
     ];
-  };
+  }
 
-  const query = (body: Record<string, unknown>): Answer => {
-    if (body.useLegacySql !== false) return apiError(400, 'INVALID_ARGUMENT', 'useLegacySql must be false');
-    const sql = String(body.query ?? '');
-    const ref = /`([^`]+)\.([^`.]+)\.([^`.]+)`/.exec(sql);
-    if (ref === null || ref[1] !== project)
-      return apiError(400, 'INVALID_ARGUMENT', `Syntax error or unknown table in: ${sql}`);
-    const t = `\`${ref[1]}.${ref[2]}.${ref[3]}\``;
-    const rows = table(ref[2] as string, ref[3] as string);
-    const latestSql = `SELECT ${COLUMNS} FROM ${t} QUALIFY ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY updated_at_ms DESC) = 1`;
-    if (sql === `SELECT ${COLUMNS} FROM ${t} ORDER BY updated_at_ms ASC`) {
-      const sorted = rows.map((row, i) => ({ row, i }));
-      sorted.sort((a, b) => Number(BigInt(a.row.updated_at_ms) - BigInt(b.row.updated_at_ms)) || a.i - b.i);
-      return pageOut(
-        sorted.map((s) => s.row),
-        body.maxResults,
-      );
-    }
-    if (sql === latestSql) return pageOut(latest(rows), body.maxResults);
-    if (sql === `SELECT ${COLUMNS} FROM (${latestSql}) WHERE deleted = false`) {
-      return pageOut(
-        latest(rows).filter((row) => !row.deleted),
-        body.maxResults,
-      );
-    }
-    if (
-      sql ===
-      `DELETE FROM ${t} AS t WHERE STRUCT(t.session_id, t.updated_at_ms) NOT IN ( SELECT AS STRUCT session_id, MAX(updated_at_ms) FROM ${t} GROUP BY session_id )`
-    ) {
-      const max = new Map<string, bigint>();
-      for (const row of rows) {
-        const v = BigInt(row.updated_at_ms);
-        if ((max.get(row.session_id) ?? -1n) < v) max.set(row.session_id, v);
-      }
-      const kept = rows.filter((row) => max.get(row.session_id) === BigInt(row.updated_at_ms));
-      const removed = rows.length - kept.length;
-      rows.splice(0, rows.length, ...kept);
-      return [200, { kind: 'bigquery#queryResponse', jobComplete: true, numDmlAffectedRows: String(removed) }];
-    }
-    if (sql === `TRUNCATE TABLE ${t}`) {
-      rows.splice(0, rows.length);
-      return [200, { kind: 'bigquery#queryResponse', jobComplete: true }];
-    }
-    return apiError(400, 'INVALID_ARGUMENT', `the fake does not know this query: ${sql}`);
-  };
+  private results(jobId: string): Answer {
+    const pages = this.pending.get(jobId);
+    const page = pages?.shift();
+    if (page === undefined) return apiError(404, 'NOT_FOUND', `Not found: Job ${jobId}`);
+    if (pages?.length === 0) this.pending.delete(jobId);
+    return [
+      200,
+      {
+        kind: 'bigquery#getQueryResultsResponse',
+        schema: SCHEMA,
+        jobReference: { projectId: this.project, jobId, location: 'US' },
+        rows: page.map(cells),
+        ...(pages && pages.length > 0 ? { pageToken: `${jobId}:next` } : {}),
+        jobComplete: true,
+      },
+    ];
+  }
 
-  const insertAll = (dataset: string, name: string, body: Record<string, unknown>): Answer => {
+  private insertAll(dataset: string, name: string, body: Record<string, unknown>): Answer {
     if (body.ignoreUnknownValues !== false || body.skipInvalidRows !== false || !Array.isArray(body.rows)) {
       return apiError(400, 'INVALID_ARGUMENT', 'expected {ignoreUnknownValues:false, skipInvalidRows:false, rows:[…]}');
     }
-    const problems = body.rows.map((row) => rowProblem(row, options.maxRowBytes ?? Number.POSITIVE_INFINITY));
+    const problems = body.rows.map((row) => rowProblem(row, this.options.maxRowBytes ?? Number.POSITIVE_INFINITY));
     if (problems.some((p) => p !== undefined)) {
       // skipInvalidRows:false: one bad row stops the whole request; the others are reported "stopped".
       const insertErrors = problems.map((p, index) => ({
@@ -214,7 +244,7 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
     }
     for (const row of body.rows as Array<{ json: Record<string, unknown> }>) {
       const j = row.json;
-      table(dataset, name).push({
+      this.table(dataset, name).push({
         session_id: j.session_id as string,
         updated_at_ms: String(j.updated_at_ms),
         deleted: j.deleted as boolean,
@@ -223,81 +253,61 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
       });
     }
     return [200, { kind: 'bigquery#tableDataInsertAllResponse' }];
-  };
+  }
+}
 
-  const route = (req: IncomingMessage, url: URL, body: unknown): Answer => {
-    if (req.headers.authorization !== `Bearer ${token}`) {
-      return apiError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
-    }
-    const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
-    if (parts[0] !== 'bigquery' || parts[1] !== 'v2' || parts[2] !== 'projects')
-      return apiError(404, 'NOT_FOUND', 'Not found');
-    if (parts[3] !== project) return apiError(404, 'NOT_FOUND', `Not found: Project ${parts[3]}`);
-    const rest = parts.slice(4);
-    const object =
-      typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-    if (req.method === 'POST' && rest.length === 1 && rest[0] === 'queries') return query(object);
-    if (req.method === 'GET' && rest.length === 2 && rest[0] === 'queries') {
-      const pages = pending.get(rest[1] as string);
-      const page = pages?.shift();
-      if (page === undefined) return apiError(404, 'NOT_FOUND', `Not found: Job ${rest[1]}`);
-      if (pages?.length === 0) pending.delete(rest[1] as string);
-      return [
-        200,
-        {
-          kind: 'bigquery#getQueryResultsResponse',
-          schema: SCHEMA,
-          jobReference: { projectId: project, jobId: rest[1], location: 'US' },
-          rows: page.map(cells),
-          ...(pages && pages.length > 0 ? { pageToken: `${rest[1]}:next` } : {}),
-          jobComplete: true,
-        },
-      ];
-    }
-    if (
-      req.method === 'POST' &&
-      rest.length === 5 &&
-      rest[0] === 'datasets' &&
-      rest[2] === 'tables' &&
-      rest[4] === 'insertAll'
-    ) {
-      return insertAll(rest[1] as string, rest[3] as string, object);
-    }
-    return apiError(404, 'NOT_FOUND', `Not found: ${req.method} ${url.pathname}`);
-  };
+/** Keeps only each session's rows at its greatest updated_at_ms (NOT IN semantics); the count removed, as a string. */
+function deleteSuperseded(rows: FakeBigQueryRow[]): string {
+  const max = new Map<string, bigint>();
+  for (const row of rows) {
+    const v = BigInt(row.updated_at_ms);
+    if ((max.get(row.session_id) ?? -1n) < v) max.set(row.session_id, v);
+  }
+  const kept = rows.filter((row) => max.get(row.session_id) === BigInt(row.updated_at_ms));
+  const removed = rows.length - kept.length;
+  rows.splice(0, rows.length, ...kept);
+  return String(removed);
+}
 
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
       try {
-        body = text === '' ? undefined : JSON.parse(text);
+        resolve(text === '' ? undefined : JSON.parse(text));
       } catch {
-        body = text;
+        resolve(text);
       }
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      requests.push({
-        method: req.method ?? '',
-        path: `${url.pathname}${url.search}`,
-        authorization: req.headers.authorization,
-        body,
-      });
-      const [status, answer] = failure ?? route(req, url, body);
-      failure = undefined;
-      res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
-      res.end(typeof answer === 'string' ? answer : JSON.stringify(answer));
     });
+  });
+}
+
+/** Starts the fake on 127.0.0.1 (an ephemeral port). */
+export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Promise<FakeBigQuery> {
+  const api = new FakeApi(options.token ?? 'test-token', options.project ?? 'test-project', options);
+  const requests: FakeBigQueryRequest[] = [];
+  let failure: Answer | undefined;
+  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? '';
+    const { authorization } = req.headers;
+    requests.push({ method, path: `${url.pathname}${url.search}`, authorization, body });
+    const [status, answer] = failure ?? api.route(method, authorization, url, body);
+    failure = undefined;
+    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
+    res.end(typeof answer === 'string' ? answer : JSON.stringify(answer));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/bigquery/v2`,
-    token,
-    project,
+    token: api.token,
+    project: api.project,
     requests,
-    table,
+    table: (dataset, name) => api.table(dataset, name),
     failNext: (status, body) => {
       failure = [status, body];
     },
