@@ -72,4 +72,9 @@ export {
   type PeriodicGcOptions,
   type PeriodicGcHandle,
   DEFAULT_BIGQUERY_GC_INTERVAL_MS,
+  sessionStoreContracts,
+  sessionStoreContractToWire,
+  type SessionStoreContract,
+  type SessionStoreContractWire,
+  type SessionStoreKind,
 } from './session/index.js';

@@ -5,6 +5,8 @@ import {
   materializeLiveSessionRows,
   sessionRow,
   sessionRowFromWire,
+  sessionStoreContractToWire,
+  sessionStoreContracts,
   sessionRowToWire,
   sessionRowsFromWire,
 } from '../src/index.js';
@@ -99,5 +101,32 @@ describe('materializeLatestSessionRows / materializeLiveSessionRows', () => {
     expect(
       materializeLatestSessionRows(ids.map((sessionId) => sessionRow({ sessionId }))).map((r) => r.sessionId),
     ).toEqual(['z', '\uFFFD', '\u{1F600}']);
+  });
+});
+
+describe('sessionStoreContracts', () => {
+  it('describes BigQuery (on the decisions’ dataset and table) and the JSON file store, in wire form', () => {
+    expect(sessionStoreContracts({ dataset: 'ds', table: 'tbl' }).map(sessionStoreContractToWire)).toEqual([
+      {
+        store: 'big_query',
+        latest_row_per_session: true,
+        tombstones_supported: true,
+        dedup_read_path: true,
+        file_locking: false,
+        crash_recovery: false,
+        bigquery_dataset: 'ds',
+        bigquery_table: 'tbl',
+      },
+      {
+        store: 'json_file',
+        latest_row_per_session: true,
+        tombstones_supported: true,
+        dedup_read_path: true,
+        file_locking: true,
+        crash_recovery: true,
+        bigquery_dataset: null,
+        bigquery_table: null,
+      },
+    ]);
   });
 });

@@ -37,3 +37,10 @@ export {
   type PeriodicGcHandle,
   DEFAULT_BIGQUERY_GC_INTERVAL_MS,
 } from './bigquery/gc.js';
+export {
+  sessionStoreContracts,
+  sessionStoreContractToWire,
+  type SessionStoreContract,
+  type SessionStoreContractWire,
+  type SessionStoreKind,
+} from './contracts.js';
