@@ -23,7 +23,7 @@ export interface JsonFileSessionStoreOptions {
 }
 
 /** `path` with the extension of its last component replaced (Rust's `Path::with_extension`). */
-export function withExtension(path: string, extension: string): string {
+function withExtension(path: string, extension: string): string {
   const name = basename(path);
   const stem = name.slice(0, name.length - extname(name).length);
   return join(dirname(path), `${stem}.${extension}`);
