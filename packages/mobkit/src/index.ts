@@ -98,6 +98,15 @@ export { resolveModuleCommand, MODULE_BINS } from './app-config/module-command.j
 export { appDecisionState, authOffDecisionState } from './app-config/decision-state.js';
 export { displayPath } from './app-config/files.js';
 export {
+  chooseAppStore,
+  redactUrl,
+  StoreSection,
+  DEFAULT_SQLITE_PATH,
+  type AppStoreChoice,
+  type AppStoreOverrides,
+  type StoreSectionValue,
+} from './app-config/store.js';
+export {
   validateConfigText,
   validateConfigFiles,
   detectKind,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { MOBKIT_CONTRACT_VERSION } from '@mobkit/core';
 import { formatProblem, validateConfigFiles } from '../app-config/validate.js';
 import { runGateway } from './gateway.js';
+import { STORE_HELP, runStoreCommand } from './store.js';
 
 const HELP: Record<string, string> = {
   main: `mobkit — MobKit-TS command line
@@ -9,6 +10,7 @@ const HELP: Record<string, string> = {
 Usage:
   mobkit gateway --persistent         JSON-RPC gateway on stdio (first line: mobkit/init)
   mobkit validate <file.toml> [...]   check mob.toml, mobkit.toml, schedules.toml, routing and delivery TOML
+  mobkit store export|import|backup   move and keep a store (JSON lines; online SQLite backup)
   mobkit --version                    print the package and contract versions
   mobkit <command> --help             help for one command
 `,
@@ -28,6 +30,7 @@ down the runtime and its modules. The reference app is served at <http_base_url>
 LLM: a real provider when OPENAI_API_KEY / ANTHROPIC_API_KEY (or OPENAI_BASE_URL) is set, else the
 TestClient; MOBKIT_LLM=test forces the TestClient. The choice is logged on stderr.
 `,
+  store: STORE_HELP,
   validate: `mobkit validate <file.toml> [...]
 
 Checks each file by its content: a [mob] table (mob definition), [[modules]] (trust manifest,
@@ -111,6 +114,8 @@ export async function runCli(
       if (problems > 0) err(`${problems} problem${problems === 1 ? '' : 's'} found`);
       return problems > 0 ? 1 : 0;
     }
+    case 'store':
+      return runStoreCommand(rest, io);
     default:
       err(`mobkit: unknown command "${command}"`);
       err(HELP.main ?? '');
