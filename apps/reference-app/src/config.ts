@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AppConfig, loadAppConfig as loadConfigDir } from 'mobkit';
+import { type AppConfig, type AppStoreOverrides, loadAppConfig as loadConfigDir } from 'mobkit';
 
 export { displayPath, type AppConfig } from 'mobkit';
 
@@ -9,8 +9,12 @@ export const DEFAULT_CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)
 
 /**
  * Reads and checks a config directory (default: the app's example config) with mobkit's loader, the
- * one `mobkit validate` shares; every problem names the file and the key path.
+ * one `mobkit validate` shares; every problem names the file and the key path. `storeOverrides`:
+ * `DATABASE_URL` and `--ephemeral`, which win over `[store]` of mobkit.toml.
  */
-export function loadAppConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
-  return loadConfigDir(configDir);
+export function loadAppConfig(
+  configDir: string = DEFAULT_CONFIG_DIR,
+  storeOverrides: AppStoreOverrides = {},
+): AppConfig {
+  return loadConfigDir(configDir, storeOverrides);
 }

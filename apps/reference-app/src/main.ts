@@ -11,10 +11,12 @@ import { type AppConfig, DEFAULT_CONFIG_DIR, displayPath, loadAppConfig } from '
 import { createLogger, prettyLogging } from './log.js';
 import { type RunningApp, startApp } from './server.js';
 
-const USAGE = `Usage: node apps/reference-app/dist/main.js [--config <dir>]   (or: npm start -- --config <dir>)
+const USAGE = `Usage: node apps/reference-app/dist/main.js [--config <dir>] [--ephemeral]   (or: npm start -- …)
 
   --config <dir>   config directory with mob.toml, mobkit.toml, schedules.toml, routing.toml,
                    delivery.toml (default: ${DEFAULT_CONFIG_DIR})
+  --ephemeral      keep everything in memory for this run ([store] of mobkit.toml and DATABASE_URL
+                   are ignored; nothing survives a restart)
 
 Environment:
   PORT             HTTP port (default 8080; 0 picks a free one)
@@ -22,6 +24,7 @@ Environment:
   OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENAI_BASE_URL
                    use real models (per profile); without them members answer with the TestClient
   MOBKIT_LLM=test  force the TestClient
+  DATABASE_URL     postgres://user@host:port/db keeps state in PostgreSQL instead of [store]
   LOG_LEVEL        pino level (default info); LOG_FORMAT=json|pretty overrides the TTY choice
 `;
 
@@ -31,13 +34,15 @@ const SHUTDOWN_DEADLINE_MS = 20_000;
 interface Args {
   configDir: string;
   help: boolean;
+  ephemeral: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { configDir: DEFAULT_CONFIG_DIR, help: false };
+  const args: Args = { configDir: DEFAULT_CONFIG_DIR, help: false, ephemeral: false };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') args.help = true;
+    else if (arg === '--ephemeral') args.ephemeral = true;
     else if (arg === '--config' || arg === '-c') {
       const value = argv[i + 1];
       if (value === undefined || value.startsWith('-')) throw new UsageError('--config needs a directory');
@@ -67,6 +72,7 @@ function banner(app: RunningApp, configDir: string): string {
     `MobKit reference app running at ${app.url}`,
     `  config  ${configDir}`,
     `  LLM     ${app.llm.description}`,
+    `  store   ${app.store.kind} ${app.store.location}`,
     '',
     'Try:',
     `  open the console        ${app.url}/console`,
@@ -133,7 +139,7 @@ async function main(): Promise<number> {
 
   let config: AppConfig;
   try {
-    config = loadAppConfig(args.configDir);
+    config = loadAppConfig(args.configDir, { databaseUrl: process.env.DATABASE_URL, ephemeral: args.ephemeral });
   } catch (error) {
     reportFailure(log, 'invalid configuration', error);
     return 1;

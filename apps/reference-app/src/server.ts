@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { MobKitStore, StoreInfo } from '@mobkit/core';
+import { openStore } from '@mobkit/store';
 import express from 'express';
 import type { Logger } from 'pino';
 import {
@@ -30,19 +32,50 @@ export interface RunningApp {
   url: string;
   runtime: UnifiedRuntime;
   llm: LlmChoice;
+  /** The store in use (kind, location, schema version). */
+  store: StoreInfo;
   /** Stops HTTP (closing every stream), then shuts the runtime down (scheduler, modules, mob). Idempotent. */
   close(): Promise<void>;
 }
 
+/** Opens the configured store; a bad path, URL or a server that is down fails here, before any module starts. */
+async function openAppStore(config: AppConfig, log: Logger): Promise<MobKitStore> {
+  const choice = config.store;
+  const store = await openStore(
+    choice.kind === 'sqlite'
+      ? { kind: 'sqlite', path: choice.path }
+      : choice.kind === 'postgres'
+        ? { kind: 'postgres', url: choice.url }
+        : { kind: 'memory' },
+  );
+  log.info({ store: store.info }, `store: ${store.info.kind} ${store.info.location}`);
+  return store;
+}
+
 /**
- * Boots the UnifiedRuntime from `config` (mob, modules, members), starts the live scheduler and
- * serves the reference app router on `host:port`. If any step fails, whatever was started is
- * stopped again before the error is thrown.
+ * Opens the store, boots the UnifiedRuntime from `config` (mob, modules, members) on it, starts the live
+ * scheduler and serves the reference app router on `host:port`. If any step fails, whatever was started
+ * is stopped again (and the store closed) before the error is thrown.
  */
 export async function startApp(config: AppConfig, options: ServeOptions, log: Logger): Promise<RunningApp> {
   const llm = chooseLlm(options.env ?? process.env, (line) => log.warn(line.replace(/^\[mobkit\] /, '')));
   log.info({ llm: llm.kind }, `LLM client: ${llm.description}`);
+  const store = await openAppStore(config, log);
+  try {
+    return await serveOnStore(config, options, log, llm, store);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}
 
+async function serveOnStore(
+  config: AppConfig,
+  options: ServeOptions,
+  log: Logger,
+  llm: LlmChoice,
+  store: MobKitStore,
+): Promise<RunningApp> {
   log.info(
     { modules: config.modules.discovery.modules },
     `starting modules ${config.modules.discovery.modules.join(', ') || '(none)'}`,
@@ -51,6 +84,7 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
     .mobSpec(MobBootstrapSpec.new(config.mob).withOptions({ defaultLlmClient: llm.client }))
     .moduleConfig(config.modules)
     .timeout(config.startupTimeoutMs)
+    .store(store)
     .drainTimeout(config.drainTimeoutMs)
     .onError((event) => log.warn({ errorEvent: event }, `runtime error event: ${event.category}`))
     // Every module failure, crash, restart and budget exhaustion is logged as it happens, start-up included.
@@ -78,6 +112,7 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
         },
         'runtime stopped',
       );
+      await store.close();
     })();
     return closing;
   };
@@ -145,7 +180,7 @@ export async function startApp(config: AppConfig, options: ServeOptions, log: Lo
   }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { url: `http://${host}:${address.port}`, runtime, llm, close };
+  return { url: `http://${host}:${address.port}`, runtime, llm, store: store.info, close };
 }
 
 function listen(app: express.Express, port: number, host: string): Promise<Server> {
