@@ -79,7 +79,10 @@ class DeliveryModuleSink implements SinkAdapter {
     if (!resolution) return { ok: false, retryable: false, error: `route ${message.routeId} is no longer trusted` };
     if (!this.modules.loadedModules().includes('delivery'))
       return { ok: false, retryable: true, error: 'the delivery module is not loaded' };
-    if (this.executeOnly) return this.attempt(message, resolution);
+    // A delivery module that predates `delivery.attempt` (the original's, a user's) still gets `delivery.send`:
+    // it then keeps its own ledger too, and the runtime's idempotency key (or delivery id) travels with it.
+    if (this.executeOnly && this.modules.moduleStatus('delivery')?.tools.includes('delivery.attempt'))
+      return this.attempt(message, resolution);
     try {
       const result = await this.modules.callTool(
         'delivery',
@@ -145,7 +148,8 @@ class DeliveryModuleSink implements SinkAdapter {
  * Wires {@link DeliveryService} into the unified runtime: trust from routing, `mob_member` to the
  * mob, other sinks to the delivery module. With a `store`, this service is the ONE owner of every
  * delivery — the durable ledger, idempotency keys, rate limits and retries, on the store's records —
- * and the module only executes single attempts (`delivery.attempt`, under this delivery id).
+ * and the module only executes single attempts (`delivery.attempt`, under this delivery id; a module
+ * without that tool gets `delivery.send` with the runtime's key, as before).
  * Without one, state stays in memory and the module's `delivery.send` is called, as before.
  */
 export class DeliveryBridge {

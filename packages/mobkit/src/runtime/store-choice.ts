@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type EventLogBounds, MobKitError, type MobKitStore, isMobKitError, toMobKitError } from '@mobkit/core';
+import { TrustedResolutions } from '@mobkit/routing';
 import { createMemoryStore, openSqliteStore } from '@mobkit/store';
 import {
   DEFAULT_EVENT_RETENTION_MAX_AGE_MS,
@@ -24,10 +25,12 @@ export interface OpenedStore {
   owned: boolean;
   retention: EventRetention;
   bounds: EventLogBounds;
+  /** The trusted resolutions issued before (read back from the store), and the route-id counter after them. */
+  trusted: TrustedResolutions;
 }
 
 /**
- * Opens the chosen store and reads its event log's bounds, so that a store that cannot be opened or
+ * Opens the chosen store and reads its event log's bounds and the trusted resolutions, so that a store that cannot be opened or
  * read fails the build before anything starts: a typed error (`StoreUnavailable`, `StoreCorrupt`,
  * `StoreSchemaTooNew`, …) naming the path. A store the runtime opened is closed again on failure.
  */
@@ -38,10 +41,12 @@ export async function openChosenStore(choice: StoreChoice, retention: Partial<Ev
     const maxRows =
       retention.maxRows ??
       (choice.kind === 'memory' ? DEFAULT_MEMORY_EVENT_RETENTION_MAX_ROWS : DEFAULT_EVENT_RETENTION_MAX_ROWS);
+    const trusted = await TrustedResolutions.open(store.records);
     return {
       store,
       owned,
       bounds,
+      trusted,
       retention: { maxAgeMs: retention.maxAgeMs ?? DEFAULT_EVENT_RETENTION_MAX_AGE_MS, maxRows },
     };
   } catch (error) {

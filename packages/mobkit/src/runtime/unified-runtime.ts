@@ -128,6 +128,7 @@ export class UnifiedRuntime {
       emit: (event) => hub.publish(event as EventEnvelope<UnifiedEvent>),
       clock: settings.clock,
       latestEventMs: () => hub.latestTimestampMs(),
+      trusted: store.trusted,
     });
     this.deliveryBridge = new DeliveryBridge({
       trusted: this.routing.trusted,
@@ -136,6 +137,7 @@ export class UnifiedRuntime {
       hub,
       clock: settings.clock,
       timeoutMs,
+      store: store.store,
     });
     this.schedulingBridge = new SchedulingBridge({
       modules,
@@ -388,9 +390,9 @@ export class UnifiedRuntime {
     return this.deliveryBridge.send(request);
   }
 
-  /** Newest deliveries, in order. */
-  deliveryHistory(query: DeliveryHistoryQuery = {}): DeliveryRecordView[] {
-    return this.deliveryBridge.history(query);
+  /** Newest deliveries, in order: from the store (earlier runs included). */
+  deliveryHistory(query: DeliveryHistoryQuery = {}): Promise<DeliveryRecordView[]> {
+    return this.deliveryBridge.queryHistory(query);
   }
 
   // ---------------------------------------------------------------- scheduling

@@ -14,9 +14,9 @@ export const deliveryMethods: readonly RpcMethod[] = [
   rpcMethod('mobkit/delivery/send', { parseParams: parseDeliverySendParams }, async (request, { runtime }) =>
     deliveryRecordToWire(await runtime.sendDelivery(request)),
   ),
-  rpcMethod('mobkit/delivery/history', HistoryParams, (p, { runtime }) => ({
-    deliveries: runtime
-      .deliveryHistory({ recipient: p.recipient, sink: p.sink, limit: p.limit })
-      .map(deliveryRecordToWire),
+  rpcMethod('mobkit/delivery/history', HistoryParams, async (p, { runtime }) => ({
+    deliveries: (await runtime.deliveryHistory({ recipient: p.recipient, sink: p.sink, limit: p.limit })).map(
+      deliveryRecordToWire,
+    ),
   })),
 ];
