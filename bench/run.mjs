@@ -7,7 +7,7 @@
 // Exits 0 when every scenario produced figures (whether or not targets were met), 1 when one could not run.
 //   --quick   shorter measuring windows (under two minutes on 2 cores)
 //   --build   run `nx run-many -t build` first even when every dist exists (it always runs when one is missing)
-//   --only=a,b  run only these groups (supervisor, delivery, roster, scheduling, http, auth)
+//   --only=a,b  run only these groups (supervisor, delivery, roster, scheduling, http, store, auth)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, release, arch } from 'node:os';
@@ -36,6 +36,7 @@ const NEEDED = [
   'packages/auth-policy/dist/express.js',
   'packages/mobkit/dist/index.js',
   'packages/reference-app/dist/index.js',
+  'packages/store/dist/index.js',
 ];
 const missing = NEEDED.filter((p) => !existsSync(join(root, p)));
 if (missing.length > 0 || process.argv.includes('--build')) {
@@ -77,6 +78,12 @@ const GROUPS = [
   },
   { id: 'scheduling', script: 'packages/scheduling/bench/evaluate.mjs', args: [], timeoutS: 90 },
   { id: 'http', script: 'bench/http.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 120 : 300 },
+  {
+    id: 'store',
+    script: 'packages/store/bench/store.mjs',
+    args: quick ? ['--quick'] : [],
+    timeoutS: quick ? 120 : 300,
+  },
   // Informational (full run only): JWT verifications/s and the auth middleware's CPU cost per request.
   { id: 'auth', script: 'packages/auth-policy/bench/verify.mjs', args: [], timeoutS: 150, fullOnly: true },
 ];
@@ -366,6 +373,38 @@ function rowsFor(id, { data, error }) {
         { mobkitMs: ten, baselineMs: one, growth, ...m },
       );
     } else failedRow('evaluate 10,000 schedules at one tick', '< 50 ms, linear', error ?? 'no figures');
+  } else if (id === 'store') {
+    const a = m?.append;
+    if (a) {
+      row(
+        'event-log append (SQLite store)',
+        `${n0(a.storeEventsPerSec)} events/s`,
+        `${n0(a.rawEventsPerSec)} events/s (raw batched INSERTs, same file, same indexes)`,
+        `${a.ratio.toFixed(2)}×`,
+        '≥ 0.8×',
+        a.ratio >= 0.8,
+        `batches of ${a.batch}; median of ${a.rounds} interleaved rounds; WAL, synchronous=NORMAL on both${m.appendPostgres ? `; PostgreSQL store ${n0(m.appendPostgres.storeEventsPerSec)} events/s` : ''}`,
+        { mobkitPerSec: a.storeEventsPerSec, baselinePerSec: a.rawEventsPerSec, ratio: a.ratio },
+      );
+    } else failedRow('event-log append (SQLite store)', '≥ 0.8×', error ?? m?.error ?? 'no figures');
+    const q = m?.query;
+    if (q) {
+      row(
+        `events of one member over ${n0(q.largeEvents)} events (SQLite)`,
+        `${ms(q.large.medianMs)} median, p99 ${ms(q.large.p99Ms)}`,
+        `${ms(q.small.medianMs)} median over ${n0(q.smallEvents)} events`,
+        `${q.ratio.toFixed(2)}×`,
+        '< 20 ms and < 2×',
+        q.large.medianMs < 20 && q.ratio < 2,
+        `${q.queries} queries of 100 events after a spread of seqs, 100 members; store.events.query (what mobkit/query_events serves)`,
+        { mobkitMs: q.large.medianMs, baselineMs: q.small.medianMs, ratio: q.ratio },
+      );
+    } else
+      failedRow(
+        'events of one member over 1,000,000 events (SQLite)',
+        '< 20 ms and < 2×',
+        error ?? m?.error ?? 'no figures',
+      );
   } else if (id === 'auth') {
     if (m?.http) {
       row(
