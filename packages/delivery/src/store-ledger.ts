@@ -1,6 +1,7 @@
 import { type MobKitStore, MobKitError, type StoreJson, type StoreRecord } from '@mobkit/core';
 import { scopedKeyOf } from './idempotency.js';
 import type { DeliveryLedger, LedgerEntry } from './ledger.js';
+import { type EntryFailure, type LedgerPut, type LedgerWrite, LedgerGroupWriter } from './ledger-group.js';
 import { DEFAULT_HISTORY_LIMIT, DEFAULT_IDEMPOTENCY_KEY_LIMIT, DEFAULT_IDEMPOTENCY_KEY_TTL_MS } from './schema.js';
 import type { DeliveryHistoryQuery, DeliveryRecordWire } from './schema.js';
 
@@ -50,6 +51,27 @@ function writeFailed(what: string, error: unknown): MobKitError {
   });
 }
 
+/** The caller's error for an entry the group refused on its own: a key or delivery id already taken, bad input. */
+function refusal(_write: LedgerWrite, failure: EntryFailure): MobKitError {
+  const { put, error } = failure;
+  const conflict = error instanceof MobKitError && error.code === 'VersionConflict';
+  if (conflict && put.namespace === DELIVERY_KEYS_NAMESPACE) {
+    return new MobKitError(
+      'IdempotencyInFlight',
+      `idempotency key ${JSON.stringify(put.key)} was taken by another writer of this store; retry to get its outcome`,
+      { cause: error, details: { delivery_id: (put.value as unknown as KeyRow).delivery_id } },
+    );
+  }
+  if (conflict) {
+    return new MobKitError(
+      'LedgerWriteFailed',
+      `delivery ledger (store): delivery id ${put.key} is already in ${DELIVERY_NAMESPACE}; it was not written`,
+      { cause: error, details: { namespace: DELIVERY_NAMESPACE, delivery_id: put.key } },
+    );
+  }
+  return writeFailed(`cannot write ${put.namespace}/${put.key}`, error);
+}
+
 /**
  * The delivery ledger on a {@link MobKitStore}'s records (the store knows nothing of deliveries).
  * A delivery is one record in {@link DELIVERY_NAMESPACE} under its delivery id (ids sort by time),
@@ -57,6 +79,9 @@ function writeFailed(what: string, error: unknown): MobKitError {
  * `route_id:key`. The begin entry — the history row and the key reservation — is written in ONE
  * transaction before the first attempt, the key created with compare-and-set (`expectedVersion: 0`),
  * so two writers never both own a key; the finished record replaces both rows in one transaction.
+ * Appends of concurrent sends (begins and finished records alike) are group-committed: they share one
+ * transaction per group, each entry still landing whole or not at all, a refused key failing only its
+ * own send, and each append resolving only after the commit that holds it.
  * A row still `begin` when a store is reopened is a delivery whose process died mid-attempt: it
  * replays as in doubt and is never attempted again. History beyond `historyLimit` and keys past
  * their ttl or limit are pruned in the background, a few transactions per `pruneEvery` sends.
@@ -67,6 +92,7 @@ export class StoreLedger implements DeliveryLedger {
   private readonly keys = new Map<string, { deliveryId: string; atMs: number }>();
   private finishedSincePrune = 0;
   private pruning: Promise<void> = Promise.resolve();
+  private readonly writer: LedgerGroupWriter;
   private readonly historyLimit: number;
   private readonly keyLimit: number;
   private readonly keyTtlMs: number;
@@ -83,6 +109,9 @@ export class StoreLedger implements DeliveryLedger {
     this.keyTtlMs = options.idempotencyKeyTtlMs ?? DEFAULT_IDEMPOTENCY_KEY_TTL_MS;
     this.pruneEvery = options.pruneEvery ?? 64;
     this.nowMs = options.nowMs ?? Date.now;
+    this.writer = new LedgerGroupWriter(store, refusal, (error) =>
+      writeFailed('cannot write a group of entries', error),
+    );
   }
 
   /**
@@ -136,53 +165,54 @@ export class StoreLedger implements DeliveryLedger {
   }
 
   /**
-   * `begin`: the delivery row and (for a keyed send) the key row, in one transaction, durable when
-   * it resolves. `record`: the finished record over both rows, in one transaction.
+   * `begin`: the delivery row and (for a keyed send) the key row, durable when it resolves.
+   * `record`: the finished record over both rows. Concurrent appends share one transaction (see
+   * {@link LedgerGroupWriter}); each resolves only once the commit holding it did.
    */
   async append(entry: LedgerEntry): Promise<void> {
     if (this.closed) throw new MobKitError('LedgerWriteFailed', 'delivery ledger (store): closed');
-    const deliveryId = deliveryIdOf(entry);
-    const scoped = scopedOf(entry);
-    const owned = scoped === undefined ? undefined : this.keys.get(scoped);
-    // A finished record updates the key only while the key still names this delivery.
-    const writeKey = scoped !== undefined && (entry.kind === 'begin' || owned?.deliveryId === deliveryId);
-    const atMs = entry.kind === 'begin' ? entry.at_ms : entry.record.final_attempt_ms;
-    const row = entry as unknown as StoreJson;
-    const options = {
-      index: entry.kind === 'begin' ? entry.resolution.recipient : entry.record.recipient,
-      range: entry.kind === 'begin' ? entry.at_ms : entry.record.first_attempt_ms,
-      ...(entry.kind === 'begin' ? { expectedVersion: 0 } : {}),
-    };
-    try {
-      if (!writeKey) await this.store.records.put(DELIVERY_NAMESPACE, deliveryId, row, options);
-      else {
-        const key = scoped as string;
-        // A key this ledger never saw must not exist yet: compare-and-set against another writer.
-        const keyCas = entry.kind === 'begin' && owned === undefined ? { expectedVersion: 0 } : {};
-        const keyRow: KeyRow = { delivery_id: deliveryId, entry };
-        await this.store.transaction(async (tx) => {
-          await tx.records.put(DELIVERY_NAMESPACE, deliveryId, row, options);
-          await tx.records.put(DELIVERY_KEYS_NAMESPACE, key, keyRow as unknown as StoreJson, {
-            ...keyCas,
-            range: atMs,
-          });
-        });
-        this.keys.set(key, { deliveryId, atMs });
-      }
-    } catch (error) {
-      if (error instanceof MobKitError && error.code === 'VersionConflict') {
-        throw new MobKitError(
-          'IdempotencyInFlight',
-          `idempotency key ${JSON.stringify(scoped)} was taken by another writer of this store; retry to get its outcome`,
-          { cause: error, details: { delivery_id: deliveryId } },
-        );
-      }
-      throw writeFailed(`cannot write ${entry.kind} of ${deliveryId}`, error);
-    }
+    await this.writer.submit(this.planOf(entry));
     if (entry.kind === 'record' && ++this.finishedSincePrune >= this.pruneEvery) {
       this.finishedSincePrune = 0;
       this.pruning = this.pruning.then(() => this.prune()).catch(() => undefined);
     }
+  }
+
+  /**
+   * The puts of `entry`. A keyed begin writes its key row FIRST, created with compare-and-set when
+   * this ledger never saw the key, so a key taken by another writer fails only this entry (nothing
+   * written); the delivery row is created with compare-and-set too (ids never repeat). A finished
+   * record replaces the delivery row, and the key row while the key still names this delivery.
+   */
+  private planOf(entry: LedgerEntry): LedgerWrite {
+    const deliveryId = deliveryIdOf(entry);
+    const scoped = scopedOf(entry);
+    const owned = scoped === undefined ? undefined : this.keys.get(scoped);
+    const begin = entry.kind === 'begin';
+    const atMs = begin ? entry.at_ms : entry.record.final_attempt_ms;
+    const deliveryPut: LedgerPut = {
+      namespace: DELIVERY_NAMESPACE,
+      key: deliveryId,
+      value: entry as unknown as StoreJson,
+      options: {
+        index: begin ? entry.resolution.recipient : entry.record.recipient,
+        range: begin ? entry.at_ms : entry.record.first_attempt_ms,
+        ...(begin ? { expectedVersion: 0 } : {}),
+      },
+    };
+    if (scoped === undefined || !(begin || owned?.deliveryId === deliveryId)) return { puts: [deliveryPut] };
+    const keyRow: KeyRow = { delivery_id: deliveryId, entry };
+    const keyPut: LedgerPut = {
+      namespace: DELIVERY_KEYS_NAMESPACE,
+      key: scoped,
+      value: keyRow as unknown as StoreJson,
+      // A key this ledger never saw must not exist yet: compare-and-set against another writer.
+      options: { range: atMs, ...(begin && owned === undefined ? { expectedVersion: 0 } : {}) },
+    };
+    return {
+      puts: begin ? [keyPut, deliveryPut] : [deliveryPut, keyPut],
+      committed: () => this.keys.set(scoped, { deliveryId, atMs }),
+    };
   }
 
   /**
@@ -234,10 +264,11 @@ export class StoreLedger implements DeliveryLedger {
     });
   }
 
-  /** Waits for a running prune; later appends fail. The store stays open (its owner closes it). */
+  /** Waits for queued appends and a running prune; later appends fail. The store stays open (its owner closes it). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.writer.idle();
     await this.pruning;
   }
 }
