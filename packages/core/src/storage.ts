@@ -222,6 +222,8 @@ export interface ClaimsPort {
   holder(namespace: string, key: string): Promise<ClaimHolder | undefined>;
   /** The live claims of a namespace, by key. */
   list(namespace: string, options?: { prefix?: string; limit?: number }): Promise<ClaimHolder[]>;
+  /** Every namespace that holds a live (unexpired) claim, sorted; for export and for the console. */
+  namespaces(): Promise<string[]>;
 }
 
 // ------------------------------------------------------------------------------------------ leases

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@libsql/client';
+import Database from 'libsql';
 import { ManualClock, type MobKitStore } from '@mobkit/core';
 import { expectMobKitError } from '@mobkit/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -30,12 +30,12 @@ describe('openSqliteStore: open, migrations and bad input', () => {
     const path = join(dir, 'a', 'b', 'store.db');
     const store = await openAt(path);
     expect(store.info).toEqual({ kind: 'sqlite', location: path, schemaVersion: SQLITE_SCHEMA_VERSION });
-    const raw = createClient({ url: `file:${path}` });
-    const version = await raw.execute('SELECT version FROM mobkit_schema_version');
-    const mode = await raw.execute('PRAGMA journal_mode');
+    const raw = new Database(path);
+    const version = raw.prepare('SELECT version FROM mobkit_schema_version').raw().all();
+    const mode = raw.prepare('PRAGMA journal_mode').raw().all();
     raw.close();
-    expect(version.rows.map((row) => row.version)).toEqual([SQLITE_SCHEMA_VERSION]);
-    expect(mode.rows[0]?.journal_mode).toBe('wal');
+    expect(version).toEqual([[SQLITE_SCHEMA_VERSION]]);
+    expect(mode).toEqual([['wal']]);
   });
 
   it('reopens a store without migrating again and keeps its data', async () => {
@@ -52,16 +52,17 @@ describe('openSqliteStore: open, migrations and bad input', () => {
   it('refuses a store written by a newer schema, naming both versions, and writes nothing', async () => {
     const path = join(dir, 'store.db');
     await (await openAt(path)).close();
-    const raw = createClient({ url: `file:${path}` });
-    await raw.execute({ sql: 'UPDATE mobkit_schema_version SET version = ?', args: [SQLITE_SCHEMA_VERSION + 5] });
-    const tablesBefore = (await raw.execute('SELECT COUNT(*) AS n FROM sqlite_master')).rows[0]?.n;
+    const raw = new Database(path);
+    const tableCount = () => raw.prepare('SELECT COUNT(*) AS n FROM sqlite_master').raw().all();
+    raw.prepare('UPDATE mobkit_schema_version SET version = ?').run([SQLITE_SCHEMA_VERSION + 5]);
+    const tablesBefore = tableCount();
     const error = await expectMobKitError(openSqliteStore({ path }), 'StoreSchemaTooNew');
     expect(error.message).toContain(`schema version ${SQLITE_SCHEMA_VERSION + 5}`);
     expect(error.message).toContain(`up to ${SQLITE_SCHEMA_VERSION}`);
     expect(error.message).toContain(path);
-    const after = await raw.execute('SELECT version FROM mobkit_schema_version');
-    expect(after.rows[0]?.version).toBe(SQLITE_SCHEMA_VERSION + 5);
-    expect((await raw.execute('SELECT COUNT(*) AS n FROM sqlite_master')).rows[0]?.n).toBe(tablesBefore);
+    const after = raw.prepare('SELECT version FROM mobkit_schema_version').raw().all();
+    expect(after).toEqual([[SQLITE_SCHEMA_VERSION + 5]]);
+    expect(tableCount()).toEqual(tablesBefore);
     raw.close();
   });
 
@@ -81,8 +82,8 @@ describe('openSqliteStore: open, migrations and bad input', () => {
 
   it('refuses an SQLite database of another application with StoreCorrupt', async () => {
     const path = join(dir, 'other.db');
-    const raw = createClient({ url: `file:${path}` });
-    await raw.execute('CREATE TABLE customers (id INTEGER PRIMARY KEY)');
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY)');
     raw.close();
     const error = await expectMobKitError(openSqliteStore({ path }), 'StoreCorrupt');
     expect(error.message).toContain('customers');

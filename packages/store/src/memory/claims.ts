@@ -69,5 +69,13 @@ export function memoryClaims(table: TableView<StoredClaim>, access: PortAccess, 
           .map(toHolder);
         return limit === undefined ? found : found.slice(0, limit);
       }),
+    namespaces: () =>
+      access.read(() => {
+        const now = nowMs();
+        return table
+          .namespaces()
+          .filter((namespace) => table.values(namespace).some((c) => live(c, now)))
+          .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      }),
   };
 }

@@ -89,6 +89,17 @@ export function postgresClaims(exec: Exec, t: Tables): ClaimsPort {
       );
       return found.rows.map(holderOf);
     },
+    async namespaces() {
+      const now = exec.nowMs();
+      const found = await exec.read((q) =>
+        q.query(
+          `select distinct namespace from ${t.claims}
+           where expires_at_ms is null or expires_at_ms > $1 order by namespace`,
+          [now],
+        ),
+      );
+      return found.rows.map((row) => String(row.namespace));
+    },
   };
 }
 

@@ -14,8 +14,9 @@ export interface SqliteBackupResult {
 
 /**
  * Writes an online backup of a store opened by `openSqliteStore` to `destPath` (`VACUUM INTO`): a
- * consistent, compacted copy of what was committed when it started, taken while the store keeps
- * serving reads and writes (writers are not blocked). The copy opens with `openSqliteStore` as a
+ * consistent, compacted copy of what was committed when it started, taken on the read connection, so
+ * writers (this process's and others') are not blocked; the copy runs synchronously, so this process's
+ * event loop waits for it (a large file takes a while). The copy opens with `openSqliteStore` as a
  * store with the same data. Refuses an existing `destPath` (`InvalidInput`) and any other kind of
  * store; a copy that cannot be written is `StoreWriteFailed`.
  */
@@ -44,7 +45,13 @@ export async function backupSqliteStore(store: MobKitStore, destPath: string): P
   }
   try {
     mkdirSync(dirname(path), { recursive: true });
-    await sqlite.readClient.execute({ sql: 'VACUUM INTO ?', args: [path] });
+    // The read connection is query_only (it never writes the store); VACUUM INTO writes only the copy.
+    sqlite.reader.exec('PRAGMA query_only = 0');
+    try {
+      sqlite.reader.run('VACUUM INTO ?', [path]);
+    } finally {
+      sqlite.reader.exec('PRAGMA query_only = 1');
+    }
   } catch (error) {
     throw new MobKitError(
       'StoreWriteFailed',

@@ -1,8 +1,7 @@
 import type { ClaimHolder, ClaimsPort } from '@mobkit/core';
-import type { InValue, Row } from '@libsql/client';
 import { optionalLimit, requireName, requirePositive } from '../memory/validate.js';
 import { prefixUpperBound } from './records.js';
-import { optionalNumber, type SqlPortContext, type SqlRunner } from './sql.js';
+import { optionalNumber, type Row, type SqlPortContext, type SqlRunner, type SqlValue } from './sql.js';
 
 function toHolder(row: Row): ClaimHolder {
   const holder: ClaimHolder = {
@@ -17,17 +16,11 @@ function toHolder(row: Row): ClaimHolder {
 
 const LIVE = '(expires_at_ms IS NULL OR expires_at_ms > ?)';
 
-async function liveHolder(
-  sql: SqlRunner,
-  namespace: string,
-  key: string,
-  now: number,
-): Promise<ClaimHolder | undefined> {
-  const result = await sql.execute({
-    sql: `SELECT key, owner, claimed_at_ms, expires_at_ms FROM claims WHERE namespace = ? AND key = ? AND ${LIVE}`,
-    args: [namespace, key, now],
-  });
-  const row = result.rows[0];
+function liveHolder(sql: SqlRunner, namespace: string, key: string, now: number): ClaimHolder | undefined {
+  const row = sql.all(
+    `SELECT key, owner, claimed_at_ms, expires_at_ms FROM claims WHERE namespace = ? AND key = ? AND ${LIVE}`,
+    [namespace, key, now],
+  )[0];
   return row === undefined ? undefined : toHolder(row);
 }
 
@@ -43,22 +36,21 @@ export function sqliteClaims(ctx: SqlPortContext): ClaimsPort {
       requireName(key, 'key');
       requireName(owner, 'owner');
       const ttlMs = options.ttlMs === undefined ? undefined : requirePositive(options.ttlMs, 'ttlMs');
-      return ctx.write(async (sql) => {
+      return ctx.write((sql) => {
         const now = ctx.nowMs();
         const expires = ttlMs === undefined ? null : now + ttlMs;
-        const taken = await sql.execute({
-          sql: `INSERT INTO claims (namespace, key, owner, claimed_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)
+        const row = sql.all(
+          `INSERT INTO claims (namespace, key, owner, claimed_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (namespace, key) DO UPDATE SET
                   claimed_at_ms = CASE WHEN claims.owner = excluded.owner AND (claims.expires_at_ms IS NULL OR claims.expires_at_ms > ?)
                                        THEN claims.claimed_at_ms ELSE excluded.claimed_at_ms END,
                   owner = excluded.owner, expires_at_ms = excluded.expires_at_ms
                 WHERE claims.owner = excluded.owner OR (claims.expires_at_ms IS NOT NULL AND claims.expires_at_ms <= ?)
                 RETURNING key, owner, claimed_at_ms, expires_at_ms`,
-          args: [namespace, key, owner, now, expires, now, now],
-        });
-        const row = taken.rows[0];
+          [namespace, key, owner, now, expires, now, now],
+        )[0];
         if (row !== undefined) return { claimed: true, holder: toHolder(row) };
-        const holder = await liveHolder(sql, namespace, key, now);
+        const holder = liveHolder(sql, namespace, key, now);
         // The conflicting row was live a statement ago and nothing else writes inside this transaction.
         return { claimed: false, holder: holder as ClaimHolder };
       }, true);
@@ -68,12 +60,11 @@ export function sqliteClaims(ctx: SqlPortContext): ClaimsPort {
       requireName(namespace, 'namespace');
       requireName(key, 'key');
       requireName(owner, 'owner');
-      return ctx.write(async (sql) => {
-        const removed = await sql.execute({
-          sql: `DELETE FROM claims WHERE namespace = ? AND key = ? AND owner = ? RETURNING expires_at_ms`,
-          args: [namespace, key, owner],
-        });
-        const row = removed.rows[0];
+      return ctx.write((sql) => {
+        const row = sql.all(
+          'DELETE FROM claims WHERE namespace = ? AND key = ? AND owner = ? RETURNING expires_at_ms',
+          [namespace, key, owner],
+        )[0];
         if (row === undefined) return false;
         const expires = optionalNumber(row.expires_at_ms);
         return expires === undefined || expires > ctx.nowMs();
@@ -87,7 +78,7 @@ export function sqliteClaims(ctx: SqlPortContext): ClaimsPort {
     async list(namespace, options = {}) {
       requireName(namespace, 'namespace');
       const limit = optionalLimit(options.limit, 'limit');
-      const args: InValue[] = [namespace, ctx.nowMs()];
+      const args: SqlValue[] = [namespace, ctx.nowMs()];
       let range = '';
       if (options.prefix !== undefined && options.prefix !== '') {
         const upper = prefixUpperBound(options.prefix);
@@ -95,12 +86,19 @@ export function sqliteClaims(ctx: SqlPortContext): ClaimsPort {
         args.push(options.prefix, ...(upper === undefined ? [] : [upper]));
       }
       if (limit !== undefined) args.push(limit);
-      const result = await ctx.read.execute({
-        sql: `SELECT key, owner, claimed_at_ms, expires_at_ms FROM claims WHERE namespace = ? AND ${LIVE}${range}
-              ORDER BY key${limit === undefined ? '' : ' LIMIT ?'}`,
+      const rows = ctx.read.all(
+        `SELECT key, owner, claimed_at_ms, expires_at_ms FROM claims WHERE namespace = ? AND ${LIVE}${range}
+         ORDER BY key${limit === undefined ? '' : ' LIMIT ?'}`,
         args,
-      });
-      return result.rows.map(toHolder);
+      );
+      return rows.map(toHolder);
+    },
+
+    async namespaces() {
+      const rows = ctx.read.all(`SELECT DISTINCT namespace FROM claims WHERE ${LIVE} ORDER BY namespace`, [
+        ctx.nowMs(),
+      ]);
+      return rows.map((row) => String(row.namespace));
     },
   };
 }

@@ -7,10 +7,9 @@ import type {
   EventLogRetention,
   StoreJson,
 } from '@mobkit/core';
-import type { InValue, Row } from '@libsql/client';
 import { MobKitError } from '@mobkit/core';
 import { optionalLimit, requireFinite, requireName, toJsonText } from '../memory/validate.js';
-import type { SqlPortContext, SqlRunner } from './sql.js';
+import type { Row, SqlPortContext, SqlRunner, SqlValue } from './sql.js';
 
 /** The most entries one query returns (a larger `limit` is cut to it). */
 export const SQLITE_EVENT_QUERY_CAP = 10_000;
@@ -46,44 +45,45 @@ function checkInput(event: EventLogInput, at: string): string {
   return toJsonText(event.data, `${at}.data`);
 }
 
-async function lastSeq(sql: SqlRunner): Promise<number> {
-  const rows = (await sql.execute({ sql: `SELECT value FROM meta WHERE key = 'last_seq'` })).rows;
+function lastSeq(sql: SqlRunner): number {
+  const rows = sql.all(`SELECT value FROM meta WHERE key = 'last_seq'`);
   return Number(rows[0]?.value ?? 0);
 }
 
-async function insertRows(sql: SqlRunner, rows: readonly EventRow[]): Promise<void> {
+/** `count` placeholder groups of `group` (e.g. `(?, ?)`), joined by commas. */
+function placeholders(count: number, group: string): string {
+  return new Array<string>(count).fill(group).join(', ');
+}
+
+function insertRows(sql: SqlRunner, rows: readonly EventRow[]): void {
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
-    const args: InValue[] = [];
+    const args: SqlValue[] = [];
     for (const { entry, dataJson } of chunk) {
       args.push(entry.seq, entry.id, entry.timestampMs, entry.memberId, entry.kind, entry.eventType, dataJson);
     }
-    const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
-    await sql.execute({ sql: `INSERT INTO events (${COLUMNS}) VALUES ${values}`, args });
+    sql.run(`INSERT INTO events (${COLUMNS}) VALUES ${placeholders(chunk.length, '(?, ?, ?, ?, ?, ?, ?)')}`, args);
   }
 }
 
-async function setLastSeq(sql: SqlRunner, seq: number): Promise<void> {
-  await sql.execute({ sql: `UPDATE meta SET value = ? WHERE key = 'last_seq' AND value < ?`, args: [seq, seq] });
+function setLastSeq(sql: SqlRunner, seq: number): void {
+  sql.run(`UPDATE meta SET value = ? WHERE key = 'last_seq' AND value < ?`, [seq, seq]);
 }
 
 /** The stored entries among `ids`, by id. */
-async function storedByIds(sql: SqlRunner, ids: readonly string[]): Promise<Map<string, EventLogEntry>> {
+function storedByIds(sql: SqlRunner, ids: readonly string[]): Map<string, EventLogEntry> {
   const found = new Map<string, EventLogEntry>();
   for (let start = 0; start < ids.length; start += INSERT_CHUNK) {
     const chunk = ids.slice(start, start + INSERT_CHUNK);
-    const result = await sql.execute({
-      sql: `SELECT ${COLUMNS} FROM events WHERE id IN (${chunk.map(() => '?').join(', ')})`,
-      args: chunk,
-    });
-    for (const row of result.rows) found.set(String(row.id), toEntry(row));
+    const rows = sql.all(`SELECT ${COLUMNS} FROM events WHERE id IN (${placeholders(chunk.length, '?')})`, chunk);
+    for (const row of rows) found.set(String(row.id), toEntry(row));
   }
   return found;
 }
 
-async function appendIn(sql: SqlRunner, events: readonly EventLogInput[], texts: string[]): Promise<EventLogEntry[]> {
-  const known = await storedByIds(sql, [...new Set(events.map((event) => event.id))]);
-  let seq = await lastSeq(sql);
+function appendIn(sql: SqlRunner, events: readonly EventLogInput[], texts: string[]): EventLogEntry[] {
+  const known = storedByIds(sql, [...new Set(events.map((event) => event.id))]);
+  let seq = lastSeq(sql);
   const fresh: EventRow[] = [];
   const entries = events.map((event, i) => {
     const stored = known.get(event.id);
@@ -103,16 +103,16 @@ async function appendIn(sql: SqlRunner, events: readonly EventLogInput[], texts:
     return entry;
   });
   if (fresh.length > 0) {
-    await insertRows(sql, fresh);
-    await setLastSeq(sql, seq);
+    insertRows(sql, fresh);
+    setLastSeq(sql, seq);
   }
   return entries;
 }
 
-function whereOf(query: EventLogQuery): { clause: string; args: InValue[] } {
+function whereOf(query: EventLogQuery): { clause: string; args: SqlValue[] } {
   const parts: string[] = [];
-  const args: InValue[] = [];
-  const add = (condition: string, value: InValue) => {
+  const args: SqlValue[] = [];
+  const add = (condition: string, value: SqlValue) => {
     parts.push(condition);
     args.push(value);
   };
@@ -146,19 +146,16 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
       const { clause, args } = whereOf(query);
       const limit = Math.min(optionalLimit(query.limit, 'limit') ?? DEFAULT_LIMIT, SQLITE_EVENT_QUERY_CAP);
       const order = query.order === 'desc' ? 'DESC' : 'ASC';
-      const result = await ctx.read.execute({
-        sql: `SELECT ${COLUMNS} FROM events ${clause} ORDER BY seq ${order} LIMIT ?`,
-        args: [...args, limit],
-      });
-      return result.rows.map(toEntry);
+      return ctx.read
+        .all(`SELECT ${COLUMNS} FROM events ${clause} ORDER BY seq ${order} LIMIT ?`, [...args, limit])
+        .map(toEntry);
     },
 
     async bounds(): Promise<EventLogBounds> {
-      const result = await ctx.read.execute({
-        sql: `SELECT (SELECT MIN(seq) FROM events) AS first_seq, (SELECT COUNT(*) FROM events) AS count,
-                     (SELECT value FROM meta WHERE key = 'last_seq') AS last_seq`,
-      });
-      const row = result.rows[0];
+      const row = ctx.read.all(
+        `SELECT (SELECT MIN(seq) FROM events) AS first_seq, (SELECT COUNT(*) FROM events) AS count,
+                (SELECT value FROM meta WHERE key = 'last_seq') AS last_seq`,
+      )[0];
       return {
         firstSeq: Number(row?.first_seq ?? 0),
         lastSeq: Number(row?.last_seq ?? 0),
@@ -186,8 +183,8 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
         return { entry, dataJson };
       });
       if (rows.length === 0) return;
-      await ctx.write(async (sql) => {
-        const last = await lastSeq(sql);
+      await ctx.write((sql) => {
+        const last = lastSeq(sql);
         const first = rows[0]?.entry.seq ?? 0;
         if (first <= last) {
           throw new MobKitError(
@@ -196,7 +193,7 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
             { details: { firstSeq: first, lastSeq: last } },
           );
         }
-        const duplicates = await storedByIds(
+        const duplicates = storedByIds(
           sql,
           rows.map((row) => row.entry.id),
         );
@@ -204,8 +201,8 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
         if (duplicate !== undefined) {
           throw new MobKitError('InvalidInput', `cannot restore: an event with id ${duplicate} is already in the log`);
         }
-        await insertRows(sql, rows);
-        await setLastSeq(sql, rows[rows.length - 1]?.entry.seq ?? last);
+        insertRows(sql, rows);
+        setLastSeq(sql, rows[rows.length - 1]?.entry.seq ?? last);
       }, false);
     },
 
@@ -214,21 +211,14 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
       const maxAgeMs = retention.maxAgeMs === undefined ? undefined : requireFinite(retention.maxAgeMs, 'maxAgeMs');
       const maxRows = optionalLimit(retention.maxRows, 'maxRows');
       if (maxAgeMs === undefined && maxRows === undefined) return 0;
-      return ctx.write(async (sql) => {
+      return ctx.write((sql) => {
         let removed = 0;
-        if (maxAgeMs !== undefined) {
-          const aged = await sql.execute({
-            sql: 'DELETE FROM events WHERE timestamp_ms < ?',
-            args: [nowMs - maxAgeMs],
-          });
-          removed += aged.rowsAffected;
-        }
+        if (maxAgeMs !== undefined) removed += sql.run('DELETE FROM events WHERE timestamp_ms < ?', [nowMs - maxAgeMs]);
         if (maxRows !== undefined) {
-          const over = await sql.execute({
-            sql: 'DELETE FROM events WHERE seq <= (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?)',
-            args: [maxRows],
-          });
-          removed += over.rowsAffected;
+          removed += sql.run(
+            'DELETE FROM events WHERE seq <= (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?)',
+            [maxRows],
+          );
         }
         return removed;
       }, false);

@@ -1,7 +1,6 @@
 import type { Lease, LeasesPort } from '@mobkit/core';
-import type { Row } from '@libsql/client';
 import { requireName, requirePositive } from '../memory/validate.js';
-import type { SqlPortContext } from './sql.js';
+import type { Row, SqlPortContext } from './sql.js';
 
 function toLease(row: Row): Lease {
   return {
@@ -23,19 +22,18 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
       requireName(name, 'name');
       requireName(owner, 'owner');
       requirePositive(ttlMs, 'ttlMs');
-      return ctx.write(async (sql) => {
+      return ctx.write((sql) => {
         const now = ctx.nowMs();
-        const result = await sql.execute({
-          sql: `INSERT INTO leases (name, owner, token, expires_at_ms) VALUES (?, ?, 1, ?)
+        const row = sql.all(
+          `INSERT INTO leases (name, owner, token, expires_at_ms) VALUES (?, ?, 1, ?)
                 ON CONFLICT (name) DO UPDATE SET
                   token = CASE WHEN leases.owner IS excluded.owner AND leases.expires_at_ms > ?
                                THEN leases.token ELSE leases.token + 1 END,
                   owner = excluded.owner, expires_at_ms = excluded.expires_at_ms
                 WHERE leases.owner IS excluded.owner OR leases.owner IS NULL OR leases.expires_at_ms <= ?
                 RETURNING name, owner, token, expires_at_ms`,
-          args: [name, owner, now + ttlMs, now, now],
-        });
-        const row = result.rows[0];
+          [name, owner, now + ttlMs, now, now],
+        )[0];
         return row === undefined ? undefined : toLease(row);
       }, true);
     },
@@ -44,14 +42,13 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
       requireName(name, 'name');
       requireName(owner, 'owner');
       requirePositive(ttlMs, 'ttlMs');
-      return ctx.write(async (sql) => {
+      return ctx.write((sql) => {
         const now = ctx.nowMs();
-        const result = await sql.execute({
-          sql: `UPDATE leases SET expires_at_ms = ? WHERE name = ? AND owner = ? AND expires_at_ms > ?
-                RETURNING name, owner, token, expires_at_ms`,
-          args: [now + ttlMs, name, owner, now],
-        });
-        const row = result.rows[0];
+        const row = sql.all(
+          `UPDATE leases SET expires_at_ms = ? WHERE name = ? AND owner = ? AND expires_at_ms > ?
+           RETURNING name, owner, token, expires_at_ms`,
+          [now + ttlMs, name, owner, now],
+        )[0];
         return row === undefined ? undefined : toLease(row);
       }, true);
     },
@@ -59,22 +56,21 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
     async release(name, owner) {
       requireName(name, 'name');
       requireName(owner, 'owner');
-      return ctx.write(async (sql) => {
+      return ctx.write((sql) => {
         const now = ctx.nowMs();
-        const released = await sql.execute({
-          sql: 'UPDATE leases SET owner = NULL, expires_at_ms = 0 WHERE name = ? AND owner = ? AND expires_at_ms > ?',
-          args: [name, owner, now],
-        });
-        return released.rowsAffected > 0;
+        const released = sql.run(
+          'UPDATE leases SET owner = NULL, expires_at_ms = 0 WHERE name = ? AND owner = ? AND expires_at_ms > ?',
+          [name, owner, now],
+        );
+        return released > 0;
       }, true);
     },
 
     async current(name) {
-      const result = await ctx.read.execute({
-        sql: 'SELECT name, owner, token, expires_at_ms FROM leases WHERE name = ? AND owner IS NOT NULL AND expires_at_ms > ?',
-        args: [requireName(name, 'name'), ctx.nowMs()],
-      });
-      const row = result.rows[0];
+      const row = ctx.read.all(
+        'SELECT name, owner, token, expires_at_ms FROM leases WHERE name = ? AND owner IS NOT NULL AND expires_at_ms > ?',
+        [requireName(name, 'name'), ctx.nowMs()],
+      )[0];
       return row === undefined ? undefined : toLease(row);
     },
   };

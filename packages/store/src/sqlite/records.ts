@@ -1,10 +1,12 @@
 import type { RecordListQuery, RecordsPort, StoreJson, StoreRecord } from '@mobkit/core';
-import type { InValue, Row } from '@libsql/client';
 import { MobKitError } from '@mobkit/core';
 import { optionalLimit, requireFinite, requireName, toJsonText } from '../memory/validate.js';
-import { optionalNumber, optionalString, type SqlPortContext } from './sql.js';
+import { optionalNumber, optionalString, type Row, type SqlPortContext, type SqlRunner, type SqlValue } from './sql.js';
 
 const COLUMNS = 'namespace, key, value, version, updated_at_ms, idx, range, text';
+const SEARCH_COLUMNS = COLUMNS.split(', ')
+  .map((column) => `r.${column}`)
+  .join(', ');
 
 function toRecord<T extends StoreJson>(row: Row): StoreRecord<T> {
   const record: StoreRecord<T> = {
@@ -32,6 +34,13 @@ function conflict(namespace: string, key: string, expected: number, found: numbe
   );
 }
 
+/** The version of the stored record, or undefined when there is none. */
+function storedVersion(sql: SqlRunner, namespace: string, key: string): number | undefined {
+  return optionalNumber(
+    sql.all('SELECT version FROM records WHERE namespace = ? AND key = ?', [namespace, key])[0]?.version,
+  );
+}
+
 /**
  * The smallest string greater than every string starting with `prefix` (in SQLite's binary order,
  * which is code-point order), or undefined when there is none.
@@ -48,10 +57,10 @@ export function prefixUpperBound(prefix: string): string | undefined {
   return undefined;
 }
 
-function whereOf(namespace: string, query: RecordListQuery): { clause: string; args: InValue[]; order: string } {
+function whereOf(namespace: string, query: RecordListQuery): { clause: string; args: SqlValue[]; order: string } {
   const parts = ['namespace = ?'];
-  const args: InValue[] = [namespace];
-  const add = (condition: string, ...values: InValue[]) => {
+  const args: SqlValue[] = [namespace];
+  const add = (condition: string, ...values: SqlValue[]) => {
     parts.push(condition);
     args.push(...values);
   };
@@ -99,11 +108,10 @@ export function ftsQuery(text: string): string | undefined {
 export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
   return {
     async get<T extends StoreJson = StoreJson>(namespace: string, key: string) {
-      const result = await ctx.read.execute({
-        sql: `SELECT ${COLUMNS} FROM records WHERE namespace = ? AND key = ?`,
-        args: [requireName(namespace, 'namespace'), requireName(key, 'key')],
-      });
-      const row = result.rows[0];
+      const row = ctx.read.all(`SELECT ${COLUMNS} FROM records WHERE namespace = ? AND key = ?`, [
+        requireName(namespace, 'namespace'),
+        requireName(key, 'key'),
+      ])[0];
       return row === undefined ? undefined : toRecord<T>(row);
     },
 
@@ -121,10 +129,10 @@ export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
       const index = options.index === undefined ? null : requireName(options.index, 'index');
       const range = options.range === undefined ? null : requireFinite(options.range, 'range');
       const text = options.text === undefined ? null : String(options.text);
-      return ctx.write(async (sql) => {
+      return ctx.write((sql) => {
         const now = ctx.nowMs();
         const fields = [valueJson, now, index, range, text];
-        let statement: { sql: string; args: InValue[] };
+        let statement: { sql: string; args: SqlValue[] };
         if (expected === undefined || expected === 0) {
           const onConflict =
             expected === 0
@@ -143,13 +151,9 @@ export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
             args: [...fields, namespace, key, expected],
           };
         }
-        const row = (await sql.execute(statement)).rows[0];
+        const row = sql.all(statement.sql, statement.args)[0];
         if (row !== undefined) return toRecord<T>(row);
-        const found = await sql.execute({
-          sql: 'SELECT version FROM records WHERE namespace = ? AND key = ?',
-          args: [namespace, key],
-        });
-        throw conflict(namespace, key, expected ?? 0, optionalNumber(found.rows[0]?.version));
+        throw conflict(namespace, key, expected ?? 0, storedVersion(sql, namespace, key));
       }, true);
     },
 
@@ -158,27 +162,23 @@ export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
       requireName(key, 'key');
       const expected =
         options.expectedVersion === undefined ? undefined : optionalLimit(options.expectedVersion, 'expectedVersion');
-      return ctx.write(async (sql) => {
+      return ctx.write((sql) => {
         const guard = expected === undefined ? '' : ' AND version = ?';
-        const args: InValue[] = expected === undefined ? [namespace, key] : [namespace, key, expected];
-        const removed = await sql.execute({ sql: `DELETE FROM records WHERE namespace = ? AND key = ?${guard}`, args });
-        if (removed.rowsAffected > 0 || expected === undefined) return removed.rowsAffected > 0;
-        const found = await sql.execute({
-          sql: 'SELECT version FROM records WHERE namespace = ? AND key = ?',
-          args: [namespace, key],
-        });
-        throw conflict(namespace, key, expected, optionalNumber(found.rows[0]?.version));
+        const args: SqlValue[] = expected === undefined ? [namespace, key] : [namespace, key, expected];
+        const removed = sql.run(`DELETE FROM records WHERE namespace = ? AND key = ?${guard}`, args);
+        if (removed > 0 || expected === undefined) return removed > 0;
+        throw conflict(namespace, key, expected, storedVersion(sql, namespace, key));
       }, true);
     },
 
     async list<T extends StoreJson = StoreJson>(namespace: string, query: RecordListQuery = {}) {
       const { clause, args, order } = whereOf(requireName(namespace, 'namespace'), query);
       const limit = optionalLimit(query.limit, 'limit');
-      const result = await ctx.read.execute({
-        sql: `SELECT ${COLUMNS} FROM records WHERE ${clause} ORDER BY ${order}${limit === undefined ? '' : ' LIMIT ?'}`,
-        args: limit === undefined ? args : [...args, limit],
-      });
-      return result.rows.map((row) => toRecord<T>(row));
+      const rows = ctx.read.all(
+        `SELECT ${COLUMNS} FROM records WHERE ${clause} ORDER BY ${order}${limit === undefined ? '' : ' LIMIT ?'}`,
+        limit === undefined ? args : [...args, limit],
+      );
+      return rows.map((row) => toRecord<T>(row));
     },
 
     async search<T extends StoreJson = StoreJson>(namespace: string, text: string, options: { limit?: number } = {}) {
@@ -186,21 +186,19 @@ export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
       const match = ftsQuery(String(text));
       const limit = optionalLimit(options.limit, 'limit');
       if (match === undefined || limit === 0) return [];
-      const result = await ctx.read.execute({
-        sql: `SELECT ${COLUMNS.split(', ')
-          .map((c) => `r.${c}`)
-          .join(', ')}
-              FROM records_fts JOIN records r ON r.rowid = records_fts.rowid
-              WHERE records_fts MATCH ? AND r.namespace = ?
-              ORDER BY bm25(records_fts), r.key${limit === undefined ? '' : ' LIMIT ?'}`,
-        args: limit === undefined ? [match, namespace] : [match, namespace, limit],
-      });
-      return result.rows.map((row) => toRecord<T>(row));
+      const rows = ctx.read.all(
+        `SELECT ${SEARCH_COLUMNS} FROM records_fts JOIN records r ON r.rowid = records_fts.rowid
+         WHERE records_fts MATCH ? AND r.namespace = ?
+         ORDER BY bm25(records_fts), r.key${limit === undefined ? '' : ' LIMIT ?'}`,
+        limit === undefined ? [match, namespace] : [match, namespace, limit],
+      );
+      return rows.map((row) => toRecord<T>(row));
     },
 
     async namespaces() {
-      const result = await ctx.read.execute({ sql: 'SELECT DISTINCT namespace FROM records ORDER BY namespace' });
-      return result.rows.map((row) => String(row.namespace));
+      return ctx.read
+        .all('SELECT DISTINCT namespace FROM records ORDER BY namespace')
+        .map((row) => String(row.namespace));
     },
   };
 }

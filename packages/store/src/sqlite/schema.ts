@@ -1,5 +1,5 @@
-import type { Client, Transaction } from '@libsql/client';
 import { assertSchemaVersion } from '../schema-version.js';
+import type { SqliteConnection } from './connection.js';
 import { corruptStore } from './sql.js';
 
 /**
@@ -72,14 +72,12 @@ export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 const VERSION_TABLE = 'mobkit_schema_version';
 
-type Runner = Pick<Client, 'execute'> | Pick<Transaction, 'execute'>;
-
 /** The schema version stored in the file (0 for a new, empty database); refuses a file that is another app's. */
-async function readSchemaVersion(db: Runner, location: string): Promise<number> {
-  const tables = await db.execute(
+function readSchemaVersion(db: SqliteConnection, location: string): number {
+  const tables = db.all(
     `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
   );
-  const names = tables.rows.map((row) => String(row.name));
+  const names = tables.map((row) => String(row.name));
   if (!names.includes(VERSION_TABLE)) {
     if (names.length === 0) return 0;
     throw corruptStore(
@@ -88,7 +86,7 @@ async function readSchemaVersion(db: Runner, location: string): Promise<number> 
       `it is an SQLite database, but not a MobKit store: it has tables ${names.slice(0, 5).join(', ')} and no ${VERSION_TABLE}`,
     );
   }
-  const rows = (await db.execute(`SELECT version FROM ${VERSION_TABLE}`)).rows;
+  const rows = db.all(`SELECT version FROM ${VERSION_TABLE}`);
   const version = Number(rows[0]?.version);
   if (rows.length !== 1 || !Number.isInteger(version) || version < 0) {
     throw corruptStore(location, undefined, `its ${VERSION_TABLE} table does not hold one version number`);
@@ -102,23 +100,24 @@ async function readSchemaVersion(db: Runner, location: string): Promise<number> 
  * transaction (re-reading the version inside it, since another process may have migrated meanwhile).
  * Resolves with the version found at open.
  */
-export async function migrate(client: Client, location: string): Promise<number> {
-  const found = await readSchemaVersion(client, location);
+export function migrate(db: SqliteConnection, location: string): number {
+  const found = readSchemaVersion(db, location);
   assertSchemaVersion(found, SQLITE_SCHEMA_VERSION, location);
   if (found === SQLITE_SCHEMA_VERSION) return found;
-  const tx = await client.transaction('write');
+  db.exec('BEGIN IMMEDIATE');
   try {
-    const current = await readSchemaVersion(tx, location);
+    const current = readSchemaVersion(db, location);
     assertSchemaVersion(current, SQLITE_SCHEMA_VERSION, location);
-    if (current === 0) await tx.execute(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL)`);
+    if (current === 0) db.exec(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL)`);
     for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
-      for (const sql of MIGRATIONS[version] ?? []) await tx.execute(sql);
+      for (const sql of MIGRATIONS[version] ?? []) db.exec(sql);
     }
-    await tx.execute(`DELETE FROM ${VERSION_TABLE}`);
-    await tx.execute({ sql: `INSERT INTO ${VERSION_TABLE} (version) VALUES (?)`, args: [SQLITE_SCHEMA_VERSION] });
-    await tx.commit();
+    db.exec(`DELETE FROM ${VERSION_TABLE}`);
+    db.run(`INSERT INTO ${VERSION_TABLE} (version) VALUES (?)`, [SQLITE_SCHEMA_VERSION]);
+    db.exec('COMMIT');
     return current;
-  } finally {
-    tx.close();
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
   }
 }

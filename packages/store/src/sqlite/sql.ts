@@ -1,9 +1,18 @@
 import { isMobKitError, MobKitError } from '@mobkit/core';
-import type { InArgs, ResultSet } from '@libsql/client';
+import type { Row, SqlValue } from './connection.js';
 
-/** One SQL statement runner: the read client, or the write transaction a port's write runs in. */
+export type { Row, SqlValue } from './connection.js';
+
+/**
+ * Runs statements (synchronously) on the read connection, or in the write transaction a port's write
+ * runs in. A failed statement throws a `MobKitError` (`StoreWriteFailed` on the write side,
+ * `StoreUnavailable`/`StoreCorrupt` on the read side), never a driver error.
+ */
 export interface SqlRunner {
-  execute(stmt: { sql: string; args?: InArgs }): Promise<ResultSet>;
+  /** Runs a statement that returns rows (SELECT, PRAGMA, a write with `RETURNING`) and returns them. */
+  all(sql: string, args?: readonly SqlValue[]): Row[];
+  /** Runs a statement that returns no rows and returns the number of rows it changed. */
+  run(sql: string, args?: readonly SqlValue[]): number;
 }
 
 /**
@@ -11,7 +20,7 @@ export interface SqlRunner {
  * writing statement (SQLite rolls a failed statement back by itself), so it needs no savepoint of its
  * own; anything that writes twice must pass `false`.
  */
-export type WriteRunner = <T>(op: (sql: SqlRunner) => Promise<T>, atomic: boolean) => Promise<T>;
+export type WriteRunner = <T>(op: (sql: SqlRunner) => T | Promise<T>, atomic: boolean) => Promise<T>;
 
 /** What each port is built on: where reads go, how writes go, and the store's clock. */
 export interface SqlPortContext {
@@ -23,13 +32,18 @@ export interface SqlPortContext {
   readonly nowMs: () => number;
 }
 
+/** True when `value` is a promise (or another thenable), which an operation's result is awaited as. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 /** The SQLite result codes that mean the file is not a database or is damaged. */
 const CORRUPT_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 
 /** The SQLite code of a libsql error (`SQLITE_BUSY`, …), if it has one. */
 export function sqliteCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
 }
 
 /** True when `error` says the database file is not SQLite or is damaged. */

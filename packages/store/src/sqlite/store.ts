@@ -1,8 +1,8 @@
 import { accessSync, constants, mkdirSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type Client, createClient } from '@libsql/client';
 import { type Clock, MobKitError, type MobKitStore, type StoreTransaction, systemClock } from '@mobkit/core';
 import { sqliteClaims } from './claims.js';
+import { SqliteConnection } from './connection.js';
 import { sqliteEventLog } from './events.js';
 import { sqliteLeases } from './leases.js';
 import { sqliteRecords } from './records.js';
@@ -10,6 +10,7 @@ import { migrate, SQLITE_SCHEMA_VERSION } from './schema.js';
 import {
   corruptStore,
   isCorruption,
+  isThenable,
   readFailure,
   type SqlPortContext,
   type SqlRunner,
@@ -30,7 +31,7 @@ export interface SqliteStoreOptions {
 /** What a SQLite store keeps beside its ports, for {@link backupSqliteStore}. */
 interface SqliteInternals {
   readonly location: string;
-  readonly readClient: Client;
+  readonly reader: SqliteConnection;
   readonly isClosed: () => boolean;
 }
 
@@ -89,9 +90,9 @@ function preparePath(location: string): void {
   }
 }
 
-function openClient(location: string, busyTimeoutMs: number, concurrency?: number): Client {
+function openConnection(location: string, busyTimeoutMs: number): SqliteConnection {
   try {
-    return createClient({ url: `file:${location}`, timeout: busyTimeoutMs, ...(concurrency ? { concurrency } : {}) });
+    return new SqliteConnection(location, busyTimeoutMs);
   } catch (error) {
     if (isCorruption(error)) throw corruptStore(location, error);
     throw unavailable(
@@ -113,17 +114,17 @@ function openFailure(error: unknown, location: string): MobKitError {
   );
 }
 
-async function configure(writeClient: Client, location: string): Promise<number> {
+function configure(conn: SqliteConnection, location: string): number {
   // Read the schema version (and refuse a newer one) before anything is written, WAL mode included.
-  const found = await migrate(writeClient, location);
-  const mode = await writeClient.execute('PRAGMA journal_mode = WAL');
-  if (String(mode.rows[0]?.journal_mode).toLowerCase() !== 'wal') {
+  const found = migrate(conn, location);
+  const mode = conn.all('PRAGMA journal_mode = WAL');
+  if (String(mode[0]?.journal_mode).toLowerCase() !== 'wal') {
     throw unavailable(
       location,
       `the SQLite store at ${location} could not switch to WAL mode (the file system may not support it)`,
     );
   }
-  await writeClient.execute('PRAGMA synchronous = NORMAL');
+  conn.exec('PRAGMA synchronous = NORMAL');
   return found;
 }
 
@@ -157,31 +158,43 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<MobK
     );
   }
   preparePath(location);
-  const writeClient = openClient(location, busyTimeoutMs, 1);
-  let readClient: Client | undefined;
+  const writeConn = openConnection(location, busyTimeoutMs);
+  let reader: SqliteConnection | undefined;
+  let writer: GroupCommitWriter;
   try {
-    await configure(writeClient, location);
-    readClient = openClient(location, busyTimeoutMs);
+    configure(writeConn, location);
+    writer = new GroupCommitWriter(writeConn, location, busyTimeoutMs);
+    reader = openConnection(location, busyTimeoutMs);
+    // The read connection never writes; this makes SQLite refuse it if a bug ever tried.
+    reader.exec('PRAGMA query_only = 1');
   } catch (error) {
-    writeClient.close();
-    readClient?.close();
+    writeConn.close();
+    reader?.close();
     throw openFailure(error, location);
   }
-  return buildStore(location, clock, writeClient, readClient);
+  return buildStore(location, clock, { writeConn, writer, reader });
 }
 
-function buildStore(location: string, clock: Clock, writeClient: Client, readClient: Client): MobKitStore {
-  const writer = new GroupCommitWriter(writeClient, location);
+interface Connections {
+  readonly writeConn: SqliteConnection;
+  readonly writer: GroupCommitWriter;
+  readonly reader: SqliteConnection;
+}
+
+function buildStore(location: string, clock: Clock, { writeConn, writer, reader }: Connections): MobKitStore {
   let closed = false;
+  const readGuard = <T>(statement: () => T): T => {
+    if (closed) throw closedError(location);
+    try {
+      return statement();
+    } catch (error) {
+      throw readFailure(error, location);
+    }
+  };
+  // One read connection is enough: its calls are synchronous, so they never overlap in this process.
   const read: SqlRunner = {
-    async execute(stmt) {
-      if (closed) throw closedError(location);
-      try {
-        return await readClient.execute(stmt);
-      } catch (error) {
-        throw readFailure(error, location);
-      }
-    },
+    all: (sql, args) => readGuard(() => reader.all(sql, args)),
+    run: (sql, args) => readGuard(() => reader.run(sql, args)),
   };
   const nowMs = () => clock.nowMs();
   const write: WriteRunner = (op, atomic) => writer.submit(op, atomic);
@@ -198,11 +211,11 @@ function buildStore(location: string, clock: Clock, writeClient: Client, readCli
       if (closed) return;
       closed = true;
       await writer.close();
-      writeClient.close();
-      readClient.close();
+      writeConn.close();
+      reader.close();
     },
   };
-  internals.set(store, { location, readClient, isClosed: () => closed });
+  internals.set(store, { location, reader, isClosed: () => closed });
   return store;
 }
 
@@ -219,26 +232,31 @@ async function runTransaction<T>(
   fn: (tx: StoreTransaction) => Promise<T>,
 ): Promise<T> {
   let open = true;
+  const ended = () =>
+    new MobKitError('StoreClosed', `a transaction of the SQLite store at ${location} was used after it ended`);
   const guarded: SqlRunner = {
-    execute(stmt) {
-      if (!open) {
-        return Promise.reject(
-          new MobKitError('StoreClosed', `a transaction of the SQLite store at ${location} was used after it ended`),
-        );
-      }
-      return sql.execute(stmt);
+    all(statement, args) {
+      if (!open) throw ended();
+      return sql.all(statement, args);
+    },
+    run(statement, args) {
+      if (!open) throw ended();
+      return sql.run(statement, args);
     },
   };
   const write: WriteRunner = async (op, atomic) => {
     if (atomic) return op(guarded);
-    await guarded.execute({ sql: 'SAVEPOINT mobkit_tx_write' });
+    guarded.run('SAVEPOINT mobkit_tx_write');
     try {
-      const value = await op(guarded);
-      await guarded.execute({ sql: 'RELEASE mobkit_tx_write' });
+      // A synchronous operation runs start to end without yielding, so concurrent writes inside `fn`
+      // never interleave their savepoints.
+      let value = op(guarded);
+      if (isThenable(value)) value = await value;
+      guarded.run('RELEASE mobkit_tx_write');
       return value;
     } catch (error) {
-      await guarded.execute({ sql: 'ROLLBACK TO mobkit_tx_write' });
-      await guarded.execute({ sql: 'RELEASE mobkit_tx_write' });
+      guarded.run('ROLLBACK TO mobkit_tx_write');
+      guarded.run('RELEASE mobkit_tx_write');
       throw error;
     }
   };

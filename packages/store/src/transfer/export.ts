@@ -14,11 +14,6 @@ const PAGE = 1_000;
 
 /** Options of {@link exportStore}. */
 export interface ExportStoreOptions {
-  /**
-   * The namespaces whose live claims are exported (the claims port cannot list namespaces).
-   * Default: the namespaces that hold records.
-   */
-  claimNamespaces?: readonly string[];
   /** The export's `exported_at_ms` (default `Date.now()`). */
   nowMs?: number;
 }
@@ -26,7 +21,7 @@ export interface ExportStoreOptions {
 /**
  * Writes every part of `store` as JSON lines through `write` (one call per line, no newline; awaited,
  * so a slow file or socket holds the export back): a header (format, version, source), every event
- * with its seq, every record of every namespace with its index, range and text, the live claims,
+ * with its seq, every record of every namespace with its index, range and text, the live claims of every namespace,
  * and an end line with the counts. Uses only the ports, so it works on every adapter; the result
  * imports with {@link importStore}. Leases are not exported (they are elections, held for seconds).
  * Resolves with the counts.
@@ -98,7 +93,7 @@ export async function exportStore(
     }
   }
 
-  for (const namespace of [...new Set(options.claimNamespaces ?? namespaces)].sort()) {
+  for (const namespace of await store.claims.namespaces()) {
     for (const holder of await store.claims.list(namespace)) {
       const line: StoreExportClaim = {
         type: 'claim',

@@ -55,6 +55,26 @@ export function claimAndLeaseCases(ctx: SuiteContext): void {
       expect((await store.claims.list('ls')).map((c) => c.key)).toEqual(['a/1', 'a/2', 'c']);
       expect(await store.claims.list('empty')).toEqual([]);
     });
+
+    it('names the namespaces that hold live claims, sorted; released and lapsed claims drop out', async () => {
+      const store = await ctx.open();
+      expect(await store.claims.namespaces()).toEqual([]);
+      await store.claims.claim('zeta', 'k', 'alice');
+      await store.claims.claim('alpha', 'k', 'alice');
+      await store.claims.claim('mid', 'short', 'bob', { ttlMs: ctx.ttlMs });
+      await store.claims.claim('gone', 'k', 'carol');
+      await store.records.put('records-only', 'k', { n: 1 });
+      expect(await store.claims.namespaces()).toEqual(['alpha', 'gone', 'mid', 'zeta']);
+      await store.claims.release('gone', 'k', 'carol');
+      expect(await store.claims.namespaces()).toEqual(['alpha', 'mid', 'zeta']);
+      await ctx.expire();
+      expect(await store.claims.namespaces()).toEqual(['alpha', 'zeta']);
+      await store.transaction(async (tx) => {
+        await tx.claims.claim('beta', 'k', 'dave');
+        expect(await tx.claims.namespaces()).toEqual(['alpha', 'beta', 'zeta']);
+      });
+      expect(await store.claims.namespaces()).toEqual(['alpha', 'beta', 'zeta']);
+    });
   });
 
   describe('leases', () => {
