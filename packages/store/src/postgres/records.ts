@@ -61,27 +61,41 @@ async function put(q: Queryable, t: Tables, p: CheckedPut, nowMs: number): Promi
   const { namespace, key, valueText, options } = p;
   const values = [namespace, key, valueText, nowMs, options.index ?? null, options.range ?? null, options.text ?? null];
   const expected = options.expectedVersion;
-  let sql: string;
   if (expected === undefined) {
-    sql = `insert into ${t.records} as r (${COLUMNS}) values ($1, $2, $3, 1, $4, $5, $6, $7)
-           on conflict (namespace, key) do update set value = excluded.value, version = r.version + 1,
-             updated_at_ms = excluded.updated_at_ms, index_value = excluded.index_value,
-             range_value = excluded.range_value, text_value = excluded.text_value
-           returning version`;
-  } else if (expected === 0) {
-    sql = `insert into ${t.records} (${COLUMNS}) values ($1, $2, $3, 1, $4, $5, $6, $7)
-           on conflict (namespace, key) do nothing returning version`;
+    const written = await q.query(
+      `insert into ${t.records} as r (${COLUMNS}) values ($1, $2, $3, 1, $4, $5, $6, $7)
+       on conflict (namespace, key) do update set value = excluded.value, version = r.version + 1,
+         updated_at_ms = excluded.updated_at_ms, index_value = excluded.index_value,
+         range_value = excluded.range_value, text_value = excluded.text_value
+       returning version`,
+      values,
+    );
+    return written.rows[0] as Row;
+  }
+  // Compare-and-set in one statement (so it can be pipelined): the write, and the version the
+  // statement's snapshot saw, which names what the caller conflicted with.
+  let write: string;
+  if (expected === 0) {
+    write = `insert into ${t.records} (${COLUMNS}) values ($1, $2, $3, 1, $4, $5, $6, $7)
+             on conflict (namespace, key) do nothing returning version`;
   } else {
     values.push(expected);
-    sql = `update ${t.records} set value = $3, version = version + 1, updated_at_ms = $4, index_value = $5,
-             range_value = $6, text_value = $7
-           where namespace = $1 and key = $2 and version = $8 returning version`;
+    write = `update ${t.records} set value = $3, version = version + 1, updated_at_ms = $4, index_value = $5,
+               range_value = $6, text_value = $7
+             where namespace = $1 and key = $2 and version = $8 returning version`;
   }
-  const written = await q.query(sql, values);
-  if (written.rows[0] === undefined) {
-    throw conflict(namespace, key, expected ?? 0, await versionOf(q, t, namespace, key));
-  }
-  return written.rows[0];
+  const result = await q.query(
+    `with w as (${write})
+     select (select version from w) as version,
+            (select version from ${t.records} where namespace = $1 and key = $2) as found`,
+    values,
+  );
+  const row = result.rows[0] as Row;
+  if (row.version !== null) return row;
+  let found = row.found === null ? undefined : num(row.found);
+  // A writer that committed after this statement's snapshot was taken: read what it left.
+  if (found === undefined || found === expected) found = await versionOf(q, t, namespace, key);
+  throw conflict(namespace, key, expected, found);
 }
 
 function checkPut(namespace: string, key: string, value: unknown, options: RecordPutOptions): CheckedPut {
@@ -142,7 +156,7 @@ export function postgresRecords(exec: Exec, t: Tables): RecordsPort {
     async put<T extends StoreJson>(namespace: string, key: string, value: T, options: RecordPutOptions = {}) {
       const checked = checkPut(namespace, key, value, options);
       const nowMs = exec.nowMs();
-      const row = await exec.write((q) => put(q, t, checked, nowMs));
+      const row = await exec.write((q) => put(q, t, checked, nowMs), true);
       const record: StoreRecord<T> = {
         namespace,
         key,
@@ -167,7 +181,7 @@ export function postgresRecords(exec: Exec, t: Tables): RecordsPort {
         const found = await versionOf(q, t, namespace, key);
         if (found === undefined && expected === 0) return false;
         throw conflict(namespace, key, expected, found);
-      });
+      }, true);
     },
     async list<T extends StoreJson = StoreJson>(namespace: string, query: RecordListQuery = {}) {
       const { sql, values } = listSql(t, namespace, query);

@@ -22,7 +22,11 @@ export interface Queryable {
  */
 export interface Exec {
   read<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
-  write<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * `independent`: one statement of `fn` decides and does all of its writing (any later statement only
+   * reads), so the group-commit writer may send it without waiting for the writes before it.
+   */
+  write<T>(fn: (q: Queryable) => Promise<T>, independent?: boolean): Promise<T>;
   /** The adapter's clock, for claim and lease expiry and `updatedAtMs`. */
   nowMs(): number;
 }

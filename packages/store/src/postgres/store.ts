@@ -154,9 +154,9 @@ function assemble(parts: Parts): MobKitStore {
         throw wrapError(error, 'StoreUnavailable', info.location, 'a read');
       }
     },
-    async write(fn) {
+    async write(fn, independent) {
       open();
-      return writer.submit(fn, false);
+      return writer.submit(fn, independent === true ? 'independent' : 'serial');
     },
     nowMs: () => clock.nowMs(),
   };
@@ -167,7 +167,7 @@ function assemble(parts: Parts): MobKitStore {
     leases: postgresLeases(exec, t),
     async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
       open();
-      return (await writer.submit((client) => runTransaction(client, info.location, clock, t, fn), true)) as T;
+      return (await writer.submit((client) => runTransaction(client, info.location, clock, t, fn), 'isolated')) as T;
     },
     close() {
       closing ??= (async () => {

@@ -3,6 +3,13 @@
  * here, and one loop runs what has queued as one database transaction on one pooled client, so
  * concurrent callers share a COMMIT (and its fsync). A caller's promise settles only after the COMMIT
  * that holds its write has been acknowledged by the server.
+ *
+ * Round trips: the connection is in pipeline mode, so statements nobody waits on travel together.
+ * BEGIN goes out with the group's first statement; every `independent` write (one statement decides
+ * and does all of its writing, e.g. a record upsert with its compare-and-set) is sent without waiting
+ * for the one before; a transaction's SAVEPOINT goes with its first statement and its RELEASE with
+ * whatever follows; COMMIT goes out right behind the last statement. A group of plain record writes is
+ * thus one round trip and one fsync, however many callers it holds.
  * @module
  */
 import { MobKitError, isMobKitError } from '@mobkit/core';
@@ -12,17 +19,24 @@ import { type Queryable, isServerError, wrapError } from './sql.js';
 /** The most operations one group transaction carries. */
 const MAX_BATCH = 256;
 
+/**
+ * How an operation runs in its group: `independent` ones are pipelined (their statements may
+ * interleave with other operations' reads); `serial` ones (several statements that read what the
+ * previous one did) run alone, in order; `isolated` is a caller's `transaction(fn)`, under a savepoint.
+ */
+export type WriteMode = 'independent' | 'serial' | 'isolated';
+
 interface Op {
   run: (q: Queryable) => Promise<unknown>;
-  /** A caller's `transaction(fn)`: runs under a savepoint and is never run twice. */
-  isolated: boolean;
+  mode: WriteMode;
   /** Already re-run once, alone, after its group failed. */
   retried: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** `own`: the error is the caller's own (its `fn` rejected), passed on as it is. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; own?: boolean };
 
 /** A failure of the group as a whole, and whether COMMIT had been sent (its outcome is then unknown). */
 class GroupFailed extends Error {
@@ -34,16 +48,18 @@ class GroupFailed extends Error {
   }
 }
 
+const ignore = () => undefined;
+
 /**
  * The group-commit writer of one store.
  *
- * Retries: a group that fails before its COMMIT is sent (a lost connection, a server error such as a
- * deadlock or a full disk) was rolled back by the server, so nothing of it landed; its plain port
- * writes are then re-run once each, alone, on a fresh connection — safe, and it isolates a write that
- * fails on its own. A `transaction(fn)` in such a group is never re-run (its `fn` may have done other
- * things): it rejects with `StoreWriteFailed`. A group whose COMMIT was sent and not answered (the
- * connection dropped) may or may not have landed: every write in it rejects with `StoreWriteFailed`
- * and none is retried. Nothing is ever acknowledged that was not committed.
+ * Retries: a group that fails before its COMMIT took effect (a lost connection before COMMIT was sent,
+ * a server error such as a deadlock or a full disk — the server then answers COMMIT with a rollback)
+ * landed nothing; its plain port writes are then re-run once each, alone, on a fresh connection — safe,
+ * and it isolates a write that fails on its own. A `transaction(fn)` in such a group is never re-run
+ * (its `fn` may have done other things): it rejects with `StoreWriteFailed`. A group whose COMMIT was
+ * sent and not answered (the connection dropped) may or may not have landed: every write in it rejects
+ * with `StoreWriteFailed` and none is retried. Nothing is ever acknowledged that was not committed.
  */
 export class GroupWriter {
   private readonly queue: Op[] = [];
@@ -54,10 +70,10 @@ export class GroupWriter {
     private readonly location: string,
   ) {}
 
-  /** Queues `run` for the next group; `isolated` for a caller's transaction (savepoint, no re-run). */
-  submit<T>(run: (q: Queryable) => Promise<T>, isolated: boolean): Promise<T> {
+  /** Queues `run` for the next group, to run as `mode` says. */
+  submit<T>(run: (q: Queryable) => Promise<T>, mode: WriteMode): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, isolated, retried: false, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ run, mode, retried: false, resolve: resolve as (v: unknown) => void, reject });
       this.running ??= this.drain();
     });
   }
@@ -103,7 +119,7 @@ export class GroupWriter {
     for (const op of group) {
       if (failure.committing)
         failed(op, `the connection was lost during COMMIT (${cause}); it may or may not have landed`);
-      else if (op.isolated) failed(op, `its transaction was rolled back (${cause})`);
+      else if (op.mode === 'isolated') failed(op, `its transaction was rolled back (${cause})`);
       else if (op.retried || group.length === 1)
         op.reject(wrapError(failure.reason, 'StoreWriteFailed', this.location, 'a write'));
       else {
@@ -124,56 +140,97 @@ export class GroupWriter {
     let broken: unknown;
     let committing = false;
     try {
-      // Not awaited: it precedes the first op's statements on the connection, which fail if it did.
-      const begun = client.query('begin');
-      begun.catch(() => undefined);
-      const outcomes: Outcome[] = [];
-      for (const op of group) outcomes.push(op.isolated ? await runIsolated(client, op) : await runPlain(client, op));
-      await begun;
-      committing = true;
-      await client.query('commit');
+      const outcomes = await this.sendGroup(client, group, () => {
+        committing = true;
+      });
       return outcomes;
     } catch (error) {
       // A server error leaves the connection usable once rolled back; a lost connection is dropped.
-      if (!committing && isServerError(error)) {
+      const failure =
+        error instanceof GroupFailed ? error : new GroupFailed(error, committing && !isServerError(error));
+      if (isServerError(failure.reason)) {
         await client.query('rollback').catch((rollbackError: unknown) => {
           broken = rollbackError;
         });
       } else {
-        broken = error;
+        broken = failure.reason;
       }
-      throw new GroupFailed(error, committing && !isServerError(error));
+      throw failure;
     } finally {
       client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
     }
   }
-}
 
-async function runPlain(client: Queryable, op: Op): Promise<Outcome> {
-  try {
-    return { ok: true, value: await op.run(client) };
-  } catch (error) {
-    // A MobKitError from a port (VersionConflict, InvalidInput) is thrown before it wrote anything.
-    if (isMobKitError(error)) return { ok: false, error };
-    throw error;
+  /**
+   * Sends BEGIN, the group's operations and COMMIT on `client`, waiting only where an operation needs
+   * the answer of its own statement before its next one; then checks every answer. Throws
+   * {@link GroupFailed} when the group as a whole did not commit (or may not have).
+   */
+  private async sendGroup(client: Queryable, group: Op[], onCommitSent: () => void): Promise<Outcome[]> {
+    const statements: Promise<unknown>[] = [];
+    const send = (sql: string) => {
+      const sent = client.query(sql);
+      sent.catch(ignore);
+      statements.push(sent);
+      return sent;
+    };
+    send('begin');
+    const outcomes: Promise<Outcome>[] = [];
+    for (const op of group) {
+      if (op.mode === 'independent') outcomes.push(settle(op.run(client)));
+      else if (op.mode === 'serial') outcomes.push(Promise.resolve(await settle(op.run(client))));
+      else outcomes.push(Promise.resolve(await runIsolated(client, op, send)));
+    }
+    const commit = client.query('commit');
+    commit.catch(ignore);
+    onCommitSent();
+    const settled = await Promise.all(outcomes);
+    let committed: { command?: string };
+    try {
+      for (const statement of statements) await statement;
+      committed = (await commit) as { command?: string };
+    } catch (error) {
+      // A server error means the server rolled the group back: nothing of it landed.
+      throw new GroupFailed(error, !isServerError(error));
+    }
+    // A failed statement aborts the transaction, and PostgreSQL then answers COMMIT with ROLLBACK.
+    const failedStatement = settled.find((o) => !o.ok && o.own !== true && !isMobKitError(o.error));
+    if (committed.command !== 'COMMIT') {
+      throw new GroupFailed(failedStatement?.ok === false ? failedStatement.error : new Error('rolled back'), false);
+    }
+    // Committed: an op whose own follow-up read failed after it wrote nothing is refused, never acknowledged.
+    return settled.map((o) =>
+      o.ok || o.own === true || isMobKitError(o.error)
+        ? o
+        : { ok: false, error: wrapError(o.error, 'StoreWriteFailed', this.location, 'a write') },
+    );
   }
 }
 
-async function runIsolated(client: Queryable, op: Op): Promise<Outcome> {
-  // Not awaited: on a pipelined client the savepoint travels with fn's first statement (it runs
-  // first either way; if it failed, so does every statement after it, and it is awaited below).
-  const savepoint = client.query('savepoint mobkit_tx');
-  savepoint.catch(() => undefined);
+async function settle(running: Promise<unknown>): Promise<Outcome> {
+  try {
+    return { ok: true, value: await running };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/**
+ * Runs a caller's transaction under a savepoint. SAVEPOINT travels with `fn`'s first statement and
+ * RELEASE with whatever is sent next (both are checked before COMMIT is trusted); when `fn` rejects,
+ * its writes are rolled back to the savepoint before the group goes on, and its error is its outcome.
+ */
+async function runIsolated(client: Queryable, op: Op, send: (sql: string) => Promise<unknown>): Promise<Outcome> {
+  const savepoint = send('savepoint mobkit_tx');
   let value: unknown;
   try {
     value = await op.run(client);
-    await savepoint;
   } catch (error) {
     await savepoint;
     await client.query('rollback to savepoint mobkit_tx');
-    return { ok: false, error };
+    return { ok: false, error, own: true };
   }
-  await client.query('release savepoint mobkit_tx');
+  send('release savepoint mobkit_tx');
   return { ok: true, value };
 }
 
