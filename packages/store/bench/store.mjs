@@ -2,13 +2,18 @@
 //   1. event-log append throughput (SQLite store, batches of 256) against raw batched inserts of the same
 //      rows into a table of the same shape and indexes in the same database file (target ≥ 0.8×);
 //   2. an event query for one member (100 events after a random seq) over 1,000,000 events, against the
-//      same query over 100,000 (target < 20 ms at 1,000,000 and < 2× the time at 100,000).
+//      same query over 100,000 (target < 20 ms at 1,000,000 and < 2× the time at 100,000);
+//   3. durable writes: 64 concurrent callers, each "send" three record puts in a row (create the delivery
+//      with expectedVersion 0, its idempotency key, then mark it sent with expectedVersion 1), every one
+//      acknowledged only once committed (target ≥ 10,000 sends/s).
+// The raw baseline of 1. is the plain sync driver at its fastest: one transaction per batch, one reused
+// prepared INSERT, WAL and synchronous=NORMAL like the store.
 // With MOBKIT_BENCH_DATABASE_URL=postgres://… the append row is measured on PostgreSQL too.
 // Run after a build: `node packages/store/bench/store.mjs [--quick] [--json]`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@libsql/client';
+import Database from 'libsql';
 import { openSqliteStore } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -19,6 +24,8 @@ const MEMBERS = 100;
 const SMALL = 100_000;
 const LARGE = quick ? 300_000 : 1_000_000;
 const QUERIES = 200;
+const SENDERS = 64;
+const SENDS = quick ? 6_400 : 32_000;
 
 const payload = (i) => ({
   event_id: `evt-${i}`,
@@ -53,31 +60,57 @@ async function appendStore(store, count, prefix, from = 0) {
   return count / ((performance.now() - t0) / 1000);
 }
 
-/** The baseline: the same rows as plain INSERTs in one write batch per 256, into a table with the same columns and indexes. */
-async function appendRaw(client, count, prefix) {
-  await client.batch(
-    [
-      'create table if not exists bench_raw (seq integer primary key, id text not null unique, timestamp_ms integer not null, member_id text, kind text not null, event_type text not null, data text not null)',
-      'create index if not exists bench_raw_member on bench_raw (member_id, seq)',
-      'create index if not exists bench_raw_type on bench_raw (event_type, seq)',
-      'create index if not exists bench_raw_kind on bench_raw (kind, seq)',
-      'create index if not exists bench_raw_ts on bench_raw (timestamp_ms)',
-    ],
-    'write',
+/** The baseline: the same rows as plain INSERTs, one transaction per 256, into a table with the same columns and indexes. */
+async function appendRaw(db, count, prefix) {
+  db.exec(
+    `create table if not exists bench_raw (seq integer primary key, id text not null unique, timestamp_ms integer not null,
+       member_id text, kind text not null, event_type text not null, data text not null);
+     create index if not exists bench_raw_member on bench_raw (member_id, seq);
+     create index if not exists bench_raw_type on bench_raw (event_type, seq);
+     create index if not exists bench_raw_kind on bench_raw (kind, seq);
+     create index if not exists bench_raw_ts on bench_raw (timestamp_ms);`,
+  );
+  const insert = db.prepare(
+    'insert into bench_raw (id, timestamp_ms, member_id, kind, event_type, data) values (?, ?, ?, ?, ?, ?)',
   );
   const t0 = performance.now();
   for (let i = 0; i < count; i += BATCH) {
-    const statements = [];
+    db.exec('begin immediate');
     for (let k = i; k < Math.min(i + BATCH, count); k++) {
       const d = draft(k, prefix);
-      statements.push({
-        sql: 'insert into bench_raw (id, timestamp_ms, member_id, kind, event_type, data) values (?, ?, ?, ?, ?, ?)',
-        args: [d.id, d.timestampMs, d.memberId, d.kind, d.eventType, JSON.stringify(d.data)],
-      });
+      insert.run([d.id, d.timestampMs, d.memberId, d.kind, d.eventType, JSON.stringify(d.data)]);
     }
-    await client.batch(statements, 'write');
+    db.exec('commit');
+    // Yield like an awaited store call does, so both sides pay the same event-loop turn per batch.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return count / ((performance.now() - t0) / 1000);
+}
+
+/** 3. `SENDERS` concurrent callers, each running sends (three record puts, two with expectedVersion) one after another. */
+async function durableWrites(store) {
+  let next = 0;
+  const sender = async () => {
+    for (let i = next++; i < SENDS; i = next++) {
+      const id = `delivery-${i}`;
+      const created = await store.records.put(
+        'deliveries',
+        id,
+        { state: 'pending', to: `member-${i % MEMBERS}`, body: `message ${i}` },
+        { expectedVersion: 0, index: 'pending' },
+      );
+      await store.records.put('idempotency', `key-${i}`, { delivery: id });
+      await store.records.put(
+        'deliveries',
+        id,
+        { state: 'sent', to: `member-${i % MEMBERS}`, body: `message ${i}` },
+        { expectedVersion: created.version, index: 'sent' },
+      );
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: SENDERS }, sender));
+  return SENDS / ((performance.now() - t0) / 1000);
 }
 
 async function queryTimes(store, total) {
@@ -102,9 +135,9 @@ async function main() {
     // 1. append throughput, interleaved rounds so drift hits both sides
     const file = join(dir, 'append.db');
     const store = await openSqliteStore({ path: file });
-    const raw = createClient({ url: `file:${file}` });
-    await raw.execute('pragma journal_mode=wal');
-    await raw.execute('pragma synchronous=normal');
+    const raw = new Database(file, { timeout: 5_000 });
+    raw.exec('pragma journal_mode=wal');
+    raw.exec('pragma synchronous=normal');
     const storeRates = [];
     const rawRates = [];
     const per = APPEND_EVENTS / 3;
@@ -151,6 +184,21 @@ async function main() {
     };
     console.log(
       `query one member, 100 rows: ${large.medianMs.toFixed(2)} ms median at ${LARGE} events vs ${small.medianMs.toFixed(2)} ms at ${SMALL}: ${results.query.ratio.toFixed(2)}×`,
+    );
+
+    // 3. durable record writes from concurrent callers (group commit)
+    const wstore = await openSqliteStore({ path: join(dir, 'writes.db') });
+    await durableWrites(wstore); // warm-up round: statements prepared, file grown
+    const rates = [];
+    for (let round = 0; round < 3; round++) {
+      const rstore = await openSqliteStore({ path: join(dir, `writes-${round}.db`) });
+      rates.push(await durableWrites(rstore));
+      await rstore.close();
+    }
+    await wstore.close();
+    results.durableWrites = { opsPerSec: median(rates), concurrency: SENDERS, writesPerOp: 3, rounds: 3 };
+    console.log(
+      `durable writes (SQLite)     ${Math.round(results.durableWrites.opsPerSec)} sends/s (${SENDERS} concurrent senders, 3 committed record puts each)`,
     );
   } catch (error) {
     results.error = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -17,10 +17,10 @@ function toHolder(row: Row): ClaimHolder {
 const LIVE = '(expires_at_ms IS NULL OR expires_at_ms > ?)';
 
 function liveHolder(sql: SqlRunner, namespace: string, key: string, now: number): ClaimHolder | undefined {
-  const row = sql.all(
+  const row = sql.get(
     `SELECT key, owner, claimed_at_ms, expires_at_ms FROM claims WHERE namespace = ? AND key = ? AND ${LIVE}`,
     [namespace, key, now],
-  )[0];
+  );
   return row === undefined ? undefined : toHolder(row);
 }
 
@@ -39,7 +39,7 @@ export function sqliteClaims(ctx: SqlPortContext): ClaimsPort {
       return ctx.write((sql) => {
         const now = ctx.nowMs();
         const expires = ttlMs === undefined ? null : now + ttlMs;
-        const row = sql.all(
+        const row = sql.get(
           `INSERT INTO claims (namespace, key, owner, claimed_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (namespace, key) DO UPDATE SET
                   claimed_at_ms = CASE WHEN claims.owner = excluded.owner AND (claims.expires_at_ms IS NULL OR claims.expires_at_ms > ?)
@@ -48,7 +48,7 @@ export function sqliteClaims(ctx: SqlPortContext): ClaimsPort {
                 WHERE claims.owner = excluded.owner OR (claims.expires_at_ms IS NOT NULL AND claims.expires_at_ms <= ?)
                 RETURNING key, owner, claimed_at_ms, expires_at_ms`,
           [namespace, key, owner, now, expires, now, now],
-        )[0];
+        );
         if (row !== undefined) return { claimed: true, holder: toHolder(row) };
         const holder = liveHolder(sql, namespace, key, now);
         // The conflicting row was live a statement ago and nothing else writes inside this transaction.
@@ -61,10 +61,10 @@ export function sqliteClaims(ctx: SqlPortContext): ClaimsPort {
       requireName(key, 'key');
       requireName(owner, 'owner');
       return ctx.write((sql) => {
-        const row = sql.all(
+        const row = sql.get(
           'DELETE FROM claims WHERE namespace = ? AND key = ? AND owner = ? RETURNING expires_at_ms',
           [namespace, key, owner],
-        )[0];
+        );
         if (row === undefined) return false;
         const expires = optionalNumber(row.expires_at_ms);
         return expires === undefined || expires > ctx.nowMs();

@@ -35,6 +35,15 @@ export class SqliteConnection {
     return this.statement(sql).all(args) as Row[];
   }
 
+  /**
+   * Runs a statement and returns its first row (undefined when none): for a lookup by key or a write
+   * whose `RETURNING` yields one row; cheaper than {@link all}. The driver adds an enumerable
+   * `_metadata` key to the row, so read the columns by name rather than spreading it.
+   */
+  get(sql: string, args: readonly SqlValue[] = []): Row | undefined {
+    return this.statement(sql).get(args) as Row | undefined;
+  }
+
   /** Runs a statement that returns no rows; returns the number of rows it changed. */
   run(sql: string, args: readonly SqlValue[] = []): number {
     return this.statement(sql).run(args).changes;

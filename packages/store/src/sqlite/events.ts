@@ -46,8 +46,7 @@ function checkInput(event: EventLogInput, at: string): string {
 }
 
 function lastSeq(sql: SqlRunner): number {
-  const rows = sql.all(`SELECT value FROM meta WHERE key = 'last_seq'`);
-  return Number(rows[0]?.value ?? 0);
+  return Number(sql.get(`SELECT value FROM meta WHERE key = 'last_seq'`)?.value ?? 0);
 }
 
 /** `count` placeholder groups of `group` (e.g. `(?, ?)`), joined by commas. */
@@ -152,10 +151,10 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
     },
 
     async bounds(): Promise<EventLogBounds> {
-      const row = ctx.read.all(
+      const row = ctx.read.get(
         `SELECT (SELECT MIN(seq) FROM events) AS first_seq, (SELECT COUNT(*) FROM events) AS count,
                 (SELECT value FROM meta WHERE key = 'last_seq') AS last_seq`,
-      )[0];
+      );
       return {
         firstSeq: Number(row?.first_seq ?? 0),
         lastSeq: Number(row?.last_seq ?? 0),

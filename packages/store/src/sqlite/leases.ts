@@ -24,7 +24,7 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
       requirePositive(ttlMs, 'ttlMs');
       return ctx.write((sql) => {
         const now = ctx.nowMs();
-        const row = sql.all(
+        const row = sql.get(
           `INSERT INTO leases (name, owner, token, expires_at_ms) VALUES (?, ?, 1, ?)
                 ON CONFLICT (name) DO UPDATE SET
                   token = CASE WHEN leases.owner IS excluded.owner AND leases.expires_at_ms > ?
@@ -33,7 +33,7 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
                 WHERE leases.owner IS excluded.owner OR leases.owner IS NULL OR leases.expires_at_ms <= ?
                 RETURNING name, owner, token, expires_at_ms`,
           [name, owner, now + ttlMs, now, now],
-        )[0];
+        );
         return row === undefined ? undefined : toLease(row);
       }, true);
     },
@@ -44,11 +44,11 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
       requirePositive(ttlMs, 'ttlMs');
       return ctx.write((sql) => {
         const now = ctx.nowMs();
-        const row = sql.all(
+        const row = sql.get(
           `UPDATE leases SET expires_at_ms = ? WHERE name = ? AND owner = ? AND expires_at_ms > ?
            RETURNING name, owner, token, expires_at_ms`,
           [now + ttlMs, name, owner, now],
-        )[0];
+        );
         return row === undefined ? undefined : toLease(row);
       }, true);
     },
@@ -67,10 +67,10 @@ export function sqliteLeases(ctx: SqlPortContext): LeasesPort {
     },
 
     async current(name) {
-      const row = ctx.read.all(
+      const row = ctx.read.get(
         'SELECT name, owner, token, expires_at_ms FROM leases WHERE name = ? AND owner IS NOT NULL AND expires_at_ms > ?',
         [requireName(name, 'name'), ctx.nowMs()],
-      )[0];
+      );
       return row === undefined ? undefined : toLease(row);
     },
   };

@@ -34,10 +34,22 @@ function conflict(namespace: string, key: string, expected: number, found: numbe
   );
 }
 
+const INSERT_PREFIX = `INSERT INTO records (namespace, key, value, updated_at_ms, idx, range, text, version)
+  VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (namespace, key)`;
+/** A put without `expectedVersion`: create at version 1 or replace at the next version. */
+const UPSERT = `${INSERT_PREFIX} DO UPDATE SET value = excluded.value, version = records.version + 1,
+  updated_at_ms = excluded.updated_at_ms, idx = excluded.idx, range = excluded.range, text = excluded.text
+  RETURNING version`;
+/** A put with `expectedVersion: 0`: create, or return no row when the key exists. */
+const INSERT_NEW = `${INSERT_PREFIX} DO NOTHING RETURNING version`;
+/** A put with `expectedVersion: n`: replace only at version n, or return no row. */
+const UPDATE_AT_VERSION = `UPDATE records SET value = ?, updated_at_ms = ?, idx = ?, range = ?, text = ?,
+  version = version + 1 WHERE namespace = ? AND key = ? AND version = ? RETURNING version`;
+
 /** The version of the stored record, or undefined when there is none. */
 function storedVersion(sql: SqlRunner, namespace: string, key: string): number | undefined {
   return optionalNumber(
-    sql.all('SELECT version FROM records WHERE namespace = ? AND key = ?', [namespace, key])[0]?.version,
+    sql.get('SELECT version FROM records WHERE namespace = ? AND key = ?', [namespace, key])?.version,
   );
 }
 
@@ -108,10 +120,10 @@ export function ftsQuery(text: string): string | undefined {
 export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
   return {
     async get<T extends StoreJson = StoreJson>(namespace: string, key: string) {
-      const row = ctx.read.all(`SELECT ${COLUMNS} FROM records WHERE namespace = ? AND key = ?`, [
+      const row = ctx.read.get(`SELECT ${COLUMNS} FROM records WHERE namespace = ? AND key = ?`, [
         requireName(namespace, 'namespace'),
         requireName(key, 'key'),
-      ])[0];
+      ]);
       return row === undefined ? undefined : toRecord<T>(row);
     },
 
@@ -132,28 +144,25 @@ export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
       return ctx.write((sql) => {
         const now = ctx.nowMs();
         const fields = [valueJson, now, index, range, text];
-        let statement: { sql: string; args: SqlValue[] };
-        if (expected === undefined || expected === 0) {
-          const onConflict =
-            expected === 0
-              ? 'DO NOTHING'
-              : `DO UPDATE SET value = excluded.value, version = records.version + 1, updated_at_ms = excluded.updated_at_ms,
-                   idx = excluded.idx, range = excluded.range, text = excluded.text`;
-          statement = {
-            sql: `INSERT INTO records (namespace, key, value, updated_at_ms, idx, range, text, version)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (namespace, key) ${onConflict} RETURNING ${COLUMNS}`,
-            args: [namespace, key, ...fields],
-          };
-        } else {
-          statement = {
-            sql: `UPDATE records SET value = ?, updated_at_ms = ?, idx = ?, range = ?, text = ?, version = version + 1
-                  WHERE namespace = ? AND key = ? AND version = ? RETURNING ${COLUMNS}`,
-            args: [...fields, namespace, key, expected],
-          };
-        }
-        const row = sql.all(statement.sql, statement.args)[0];
-        if (row !== undefined) return toRecord<T>(row);
-        throw conflict(namespace, key, expected ?? 0, storedVersion(sql, namespace, key));
+        const row =
+          expected === undefined
+            ? sql.get(UPSERT, [namespace, key, ...fields])
+            : expected === 0
+              ? sql.get(INSERT_NEW, [namespace, key, ...fields])
+              : sql.get(UPDATE_AT_VERSION, [...fields, namespace, key, expected]);
+        if (row === undefined) throw conflict(namespace, key, expected ?? 0, storedVersion(sql, namespace, key));
+        // The stored row is exactly these fields at the version SQLite assigned.
+        const record: StoreRecord<T> = {
+          namespace,
+          key,
+          value: JSON.parse(valueJson) as T,
+          version: Number(row.version),
+          updatedAtMs: now,
+        };
+        if (index !== null) record.index = index;
+        if (range !== null) record.range = range;
+        if (text !== null) record.text = text;
+        return record;
       }, true);
     },
 

@@ -11,6 +11,8 @@ export type { Row, SqlValue } from './connection.js';
 export interface SqlRunner {
   /** Runs a statement that returns rows (SELECT, PRAGMA, a write with `RETURNING`) and returns them. */
   all(sql: string, args?: readonly SqlValue[]): Row[];
+  /** Runs a statement and returns its first row (by key lookups, single-row `RETURNING`); read columns by name. */
+  get(sql: string, args?: readonly SqlValue[]): Row | undefined;
   /** Runs a statement that returns no rows and returns the number of rows it changed. */
   run(sql: string, args?: readonly SqlValue[]): number;
 }

@@ -194,6 +194,7 @@ function buildStore(location: string, clock: Clock, { writeConn, writer, reader 
   // One read connection is enough: its calls are synchronous, so they never overlap in this process.
   const read: SqlRunner = {
     all: (sql, args) => readGuard(() => reader.all(sql, args)),
+    get: (sql, args) => readGuard(() => reader.get(sql, args)),
     run: (sql, args) => readGuard(() => reader.run(sql, args)),
   };
   const nowMs = () => clock.nowMs();
@@ -238,6 +239,10 @@ async function runTransaction<T>(
     all(statement, args) {
       if (!open) throw ended();
       return sql.all(statement, args);
+    },
+    get(statement, args) {
+      if (!open) throw ended();
+      return sql.get(statement, args);
     },
     run(statement, args) {
       if (!open) throw ended();

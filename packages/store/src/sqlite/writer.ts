@@ -52,6 +52,7 @@ export class GroupCommitWriter {
   ) {
     this.tx = {
       all: (sql, args) => this.guard(() => conn.all(sql, args)),
+      get: (sql, args) => this.guard(() => conn.get(sql, args)),
       run: (sql, args) => this.guard(() => conn.run(sql, args)),
     };
     conn.exec(`PRAGMA busy_timeout = ${Math.min(busyTimeoutMs, BEGIN_WAIT_SLICE_MS)}`);
