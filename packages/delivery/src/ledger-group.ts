@@ -132,30 +132,42 @@ export class LedgerGroupWriter {
 }
 
 /**
- * Writes every member's puts in order in one transaction. A compare-and-set refused on a member's
- * first put (nothing written) is that member's outcome; any other failure is thrown as
- * {@link EntryFailed} so the transaction rolls back.
+ * Writes every member's puts in one transaction, in rounds: the first put of every member, then the
+ * second put of every member whose first one landed, … Each round's puts are issued together without
+ * waiting for one another (in member order), so an adapter that pipelines statements (PostgreSQL) sends
+ * a round in one round trip; they touch distinct rows, except a key two members both claim, and then
+ * the first in order wins. A compare-and-set refused on a member's first put (nothing written) is that
+ * member's outcome; any other failure is thrown as {@link EntryFailed} (the first in member order: on
+ * PostgreSQL a failed statement makes every later one fail too) so the transaction rolls back.
  */
 async function writeGroup(
   records: MobKitStore['records'],
   members: readonly Pending[],
 ): Promise<Map<Pending, EntryFailure>> {
   const refused = new Map<Pending, EntryFailure>();
-  for (const pending of members) {
-    const { puts } = pending.write;
-    for (let i = 0; i < puts.length; i++) {
-      const put = puts[i] as LedgerPut;
-      try {
-        await records.put(put.namespace, put.key, put.value, put.options);
-      } catch (error) {
-        const failure: EntryFailure = { put, putIndex: i, error };
-        if (i === 0 && isMobKitError(error) && error.code === 'VersionConflict') {
-          refused.set(pending, failure);
-          break;
+  let writing = members;
+  for (let round = 0; writing.length > 0; round++) {
+    const outcomes = await Promise.all(
+      writing.map(async (pending) => {
+        const put = pending.write.puts[round] as LedgerPut;
+        try {
+          await records.put(put.namespace, put.key, put.value, put.options);
+          return undefined;
+        } catch (error) {
+          return { put, putIndex: round, error } satisfies EntryFailure;
         }
-        throw new EntryFailed(pending, failure);
-      }
+      }),
+    );
+    const next: Pending[] = [];
+    for (const [i, pending] of writing.entries()) {
+      const failure = outcomes[i];
+      if (failure === undefined) {
+        if (pending.write.puts.length > round + 1) next.push(pending);
+      } else if (round === 0 && isMobKitError(failure.error) && failure.error.code === 'VersionConflict') {
+        refused.set(pending, failure);
+      } else throw new EntryFailed(pending, failure);
     }
+    writing = next;
   }
   return refused;
 }
