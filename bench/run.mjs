@@ -31,6 +31,7 @@ const NEEDED = [
   'packages/routing/dist/bin/mobkit-router.js',
   'packages/delivery/dist/index.js',
   'packages/delivery/dist/bin/mobkit-delivery.js',
+  'packages/store/dist/postgres/index.js',
   'packages/scheduling/dist/index.js',
   'packages/auth-policy/dist/index.js',
   'packages/auth-policy/dist/express.js',
@@ -69,6 +70,13 @@ const GROUPS = [
     script: 'packages/delivery/bench/throughput.mjs',
     args: quick ? ['--quick'] : [],
     timeoutS: quick ? 60 : 120,
+  },
+  // Durable resolve + send on the stores (memory, SQLite, PostgreSQL when a server can be had).
+  {
+    id: 'durable',
+    script: 'packages/delivery/bench/durable.mjs',
+    args: quick ? ['--quick'] : [],
+    timeoutS: quick ? 120 : 240,
   },
   {
     id: 'roster',
@@ -337,6 +345,8 @@ function rowsFor(id, { data, error }) {
         m,
       );
     } else failedRow('resolve + send, memory sink, in-process', '≥ 20,000 ops/s', error ?? 'no figures');
+  } else if (id === 'durable') {
+    durableRows(m, error);
   } else if (id === 'roster') {
     if (m?.big) {
       const { small, big } = m;
@@ -418,6 +428,34 @@ function rowsFor(id, { data, error }) {
         m,
       );
     } else failedRow('(info) auth middleware cost', 'info', error ?? 'no figures');
+  }
+}
+
+/** The durable resolve + send rows: SQLite and PostgreSQL against their targets, the in-memory store beside them. */
+function durableRows(m, error) {
+  const memory = m?.memory;
+  const stores = [
+    ['sqlite', 'SQLite', 10_000],
+    ['postgres', 'PostgreSQL', 3_000],
+  ];
+  for (const [kind, name, target] of stores) {
+    const scenario = `durable resolve + send, 64 senders (${name} store)`;
+    const targetText = `≥ ${n0(target)} ops/s`;
+    const s = m?.[kind];
+    if (!s || !memory) {
+      failedRow(scenario, targetText, error ?? (kind === 'postgres' ? m?.postgresSkipped : undefined) ?? 'no figures');
+      continue;
+    }
+    row(
+      scenario,
+      `${n0(s.opsPerSec)} ops/s`,
+      `${n0(memory.opsPerSec)} ops/s (in-memory store)`,
+      `${(s.opsPerSec / memory.opsPerSec).toFixed(2)}×`,
+      targetText,
+      s.opsPerSec >= target,
+      `RoutingService with durable TrustedResolutions (a record put per resolve) + DeliveryService with the store's ledger (begin before the attempt, record after; group-committed), memory sink, keyed sends; median of ${m.rounds} interleaved rounds of ${m.roundSeconds} s (${s.perRound.join(', ')} ops/s); ${s.sendsPerTransaction.toFixed(1)} sends per ledger transaction${s.server ? `; server: ${s.server}` : ''}; load average ${m.loadavgBefore[0]} → ${m.loadavgAfter[0]}`,
+      { mobkitOpsPerSec: s.opsPerSec, baselineOpsPerSec: memory.opsPerSec, ratio: s.opsPerSec / memory.opsPerSec },
+    );
   }
 }
 

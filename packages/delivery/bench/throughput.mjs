@@ -1,7 +1,8 @@
 // Resolve+send throughput: in-process (routing → delivery with the memory sink) against the same
 // flow through the two MCP executables (mobkit-router, mobkit-delivery) on kept stdio sessions.
 // Run after a build: `npm run bench -w @mobkit/delivery` or `node packages/delivery/bench/throughput.mjs`.
-// Targets (issue 5): in-process >= 20,000 ops/s; MCP path within 10x of in-process.
+// Targets (issue 5): in-process >= 20,000 ops/s; MCP path within 10x of in-process. The durable flow on a
+// store (memory, SQLite, PostgreSQL) is bench/durable.mjs.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { RoutingService } from '../../routing/dist/index.js';
-import { createMemoryStore, openSqliteStore } from '../../store/dist/index.js';
 import { DeliveryService, MemorySink } from '../dist/index.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -62,14 +62,13 @@ async function measureConcurrent(label, seconds, concurrency, op) {
   return rate;
 }
 
-async function inProcess(ledgerPath, store) {
+async function inProcess(ledgerPath) {
   const routing = new RoutingService();
   const memory = new MemorySink();
   const delivery = await DeliveryService.open({
     sinks: { email: memory },
     trusted: routing.trusted,
     ...(ledgerPath ? { ledgerPath } : {}),
-    ...(store ? { store } : {}),
   });
   const op = async (i) => {
     const resolution = await routing.resolve(REQUEST);
@@ -118,29 +117,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// Durable resolve+send with the store's ledger (begin+key in one transaction, then the record), 64 senders.
-const storeRates = {};
-const storeDir = mkdtempSync(join(tmpdir(), 'mobkit-bench-store-'));
-try {
-  for (const [kind, open] of [
-    ['memory', async () => createMemoryStore()],
-    ['sqlite', async () => openSqliteStore({ path: join(storeDir, 'state.db') })],
-  ]) {
-    const store = await open();
-    const flow = await inProcess(undefined, store);
-    storeRates[kind] = await measureConcurrent(
-      `in-process resolve+send, store ledger (${kind}), 64 senders`,
-      secs(2),
-      64,
-      (i) => flow.op(2e9 + i),
-    );
-    await flow.close();
-    await store.close();
-  }
-} finally {
-  rmSync(storeDir, { recursive: true, force: true });
-}
-
 const router = await connect(routerBin, []);
 const delivery = await connect(deliveryBin, [memoryToml]);
 let mcpSequential;
@@ -181,13 +157,8 @@ console.log(
 console.log(
   `MCP (64 in flight)  vs in-process: ${ratioPipe.toFixed(1)}x slower -> ${ratioPipe <= 10 ? 'PASS' : 'MISS'} (target within 10x)`,
 );
-console.log(
-  `store ledger on SQLite target >= 10,000 ops/s: ${Math.round(storeRates.sqlite).toLocaleString('en-US')} ops/s -> ${storeRates.sqlite >= 10_000 ? 'PASS' : 'MISS'} (memory: ${Math.round(storeRates.memory).toLocaleString('en-US')})`,
-);
 if (json) {
   const metrics = {
-    storeMemoryConcurrentOpsPerSec: storeRates.memory,
-    storeSqliteConcurrentOpsPerSec: storeRates.sqlite,
     inProcessOpsPerSec: baseline,
     ledgerSequentialOpsPerSec: ledgerSequential,
     ledgerConcurrentOpsPerSec: ledgerConcurrent,
