@@ -17,6 +17,7 @@ import {
   likePrefix,
   num,
   parseJson,
+  prepared,
 } from './sql.js';
 
 const COLUMNS = 'namespace, key, value, version, updated_at_ms, index_value, range_value, text_value';
@@ -46,7 +47,10 @@ function conflict(namespace: string, key: string, expected: number, found: numbe
 }
 
 async function versionOf(q: Queryable, t: Tables, namespace: string, key: string): Promise<number | undefined> {
-  const found = await q.query(`select version from ${t.records} where namespace = $1 and key = $2`, [namespace, key]);
+  const found = await q.query(prepared(`select version from ${t.records} where namespace = $1 and key = $2`), [
+    namespace,
+    key,
+  ]);
   return found.rows[0] === undefined ? undefined : num(found.rows[0].version);
 }
 
@@ -63,11 +67,11 @@ async function put(q: Queryable, t: Tables, p: CheckedPut, nowMs: number): Promi
   const expected = options.expectedVersion;
   if (expected === undefined) {
     const written = await q.query(
-      `insert into ${t.records} as r (${COLUMNS}) values ($1, $2, $3, 1, $4, $5, $6, $7)
+      prepared(`insert into ${t.records} as r (${COLUMNS}) values ($1, $2, $3, 1, $4, $5, $6, $7)
        on conflict (namespace, key) do update set value = excluded.value, version = r.version + 1,
          updated_at_ms = excluded.updated_at_ms, index_value = excluded.index_value,
          range_value = excluded.range_value, text_value = excluded.text_value
-       returning version`,
+       returning version`),
       values,
     );
     return written.rows[0] as Row;
@@ -85,9 +89,9 @@ async function put(q: Queryable, t: Tables, p: CheckedPut, nowMs: number): Promi
              where namespace = $1 and key = $2 and version = $8 returning version`;
   }
   const result = await q.query(
-    `with w as (${write})
+    prepared(`with w as (${write})
      select (select version from w) as version,
-            (select version from ${t.records} where namespace = $1 and key = $2) as found`,
+            (select version from ${t.records} where namespace = $1 and key = $2) as found`),
     values,
   );
   const row = result.rows[0] as Row;
@@ -175,7 +179,10 @@ export function postgresRecords(exec: Exec, t: Tables): RecordsPort {
       if (expected !== undefined) values.push(checkInteger('options.expectedVersion', expected, 0));
       const guard = expected === undefined ? '' : ' and version = $3';
       return exec.write(async (q) => {
-        const deleted = await q.query(`delete from ${t.records} where namespace = $1 and key = $2${guard}`, values);
+        const deleted = await q.query(
+          prepared(`delete from ${t.records} where namespace = $1 and key = $2${guard}`),
+          values,
+        );
         if ((deleted.rowCount ?? 0) > 0) return true;
         if (expected === undefined) return false;
         const found = await versionOf(q, t, namespace, key);

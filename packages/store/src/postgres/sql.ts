@@ -3,15 +3,41 @@
  * transaction), input checks that keep every valid call free of SQL errors, and error wrapping.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { MobKitError, isMobKitError } from '@mobkit/core';
 import type { StoreJson } from '@mobkit/core';
 
 /** A row as `pg` returns it. */
 export type Row = Record<string, unknown>;
 
+/** A statement prepared once per connection under `name` (see {@link prepared}). */
+export interface PreparedStatement {
+  name: string;
+  text: string;
+}
+
 /** Something that runs one parameterized statement: a `pg.Pool` or a `pg.PoolClient`. */
 export interface Queryable {
-  query(text: string, values?: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+  query(
+    text: string | PreparedStatement,
+    values?: readonly unknown[],
+  ): Promise<{ rows: Row[]; rowCount: number | null; command?: string }>;
+}
+
+const preparedByText = new Map<string, PreparedStatement>();
+
+/**
+ * `text` as a named statement: each connection parses and plans it once and then only binds values,
+ * which saves the server most of the work of a small write. The name is a hash of the text (which
+ * holds the schema), so two stores on one pool never share a name for different statements.
+ */
+export function prepared(text: string): PreparedStatement {
+  let statement = preparedByText.get(text);
+  if (statement === undefined) {
+    statement = { name: `mobkit_${createHash('sha256').update(text).digest('hex').slice(0, 40)}`, text };
+    preparedByText.set(text, statement);
+  }
+  return statement;
 }
 
 /**

@@ -74,7 +74,7 @@ export class GroupWriter {
   submit<T>(run: (q: Queryable) => Promise<T>, mode: WriteMode): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, mode, retried: false, resolve: resolve as (v: unknown) => void, reject });
-      this.running ??= this.drain();
+      this.pump();
     });
   }
 
@@ -83,12 +83,19 @@ export class GroupWriter {
     while (this.running !== undefined) await this.running;
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) await this.flush(this.queue.splice(0, MAX_BATCH));
-    } finally {
-      this.running = undefined;
-    }
+  /** Starts the group loop unless it runs: one group at a time, each taking what queued meanwhile. */
+  private pump(): void {
+    if (this.running !== undefined || this.queue.length === 0) return;
+    const group = this.queue.splice(0, MAX_BATCH);
+    this.running = this.flush(group)
+      .catch((error: unknown) => {
+        // Not reached unless a bug: settle every op of the group rather than leave a caller hanging.
+        for (const op of group) op.reject(wrapError(error, 'StoreWriteFailed', this.location, 'a write'));
+      })
+      .finally(() => {
+        this.running = undefined;
+        this.pump();
+      });
   }
 
   private async flush(group: Op[]): Promise<void> {
