@@ -7,7 +7,7 @@
 // Exits 0 when every scenario produced figures (whether or not targets were met), 1 when one could not run.
 //   --quick   shorter measuring windows (under two minutes on 2 cores)
 //   --build   run `nx run-many -t build` first even when every dist exists (it always runs when one is missing)
-//   --only=a,b  run only these groups (supervisor, delivery, roster, scheduling, http, store, auth)
+//   --only=a,b  run only these groups (supervisor, delivery, durable, roster, scheduling, http, store, auth)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, release, arch } from 'node:os';
