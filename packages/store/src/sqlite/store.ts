@@ -132,8 +132,11 @@ function configure(conn: SqliteConnection, location: string): number {
  * Opens (creating it if missing) the SQLite store in one file: WAL, `synchronous=NORMAL` (an
  * acknowledged write survives a killed process; not a power loss), a busy timeout so that several
  * processes can share the file, and the schema migrated to {@link SQLITE_SCHEMA_VERSION} in one
- * transaction. Writes go through one connection in group commits; reads use other connections and see
- * only committed data.
+ * transaction. Statements run on the synchronous `libsql` driver with prepared statements cached per
+ * connection. Writes go through one connection in group commits (at most 512 operations
+ * or 20 ms of work per group, yielding to the event loop between groups; a write that
+ * finds another process holding the lock waits on timers, up to `busyTimeoutMs`); reads use a second
+ * connection and see only committed data.
  *
  * Fails before anything is started: `StoreUnavailable` when the directory cannot be created or
  * written, `StoreCorrupt` when the file is not a MobKit SQLite store or is damaged,
