@@ -6,6 +6,7 @@ import { ManualClock, type MobKitStore } from '@mobkit/core';
 import { expectMobKitError } from '@mobkit/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../src/sqlite/index.js';
+import { exportStore } from '../src/transfer/index.js';
 
 let dir: string;
 const open: MobKitStore[] = [];
@@ -197,5 +198,27 @@ describe('SQLite records: text search and seqs', () => {
     const again = await openAt(path, clock);
     expect(await again.events.bounds()).toEqual({ firstSeq: 0, lastSeq: 3, count: 0 });
     expect((await again.events.append([input('d')]))[0]?.seq).toBe(4);
+  });
+});
+
+describe('SQLite export', () => {
+  it('exports the live claims of every namespace, also of namespaces without records', async () => {
+    const clock = new ManualClock(1_000_000);
+    const store = await openAt(join(dir, 'x.db'), clock);
+    await store.records.put('ledger', 'r', 1);
+    await store.claims.claim('ledger', 'mine', 'a');
+    await store.claims.claim('jobs', 'job-1', 'b');
+    await store.claims.claim('locks', 'short', 'c', { ttlMs: 1_000 });
+    clock.advance(1_000);
+    const lines: string[] = [];
+    const counts = await exportStore(store, (line) => {
+      lines.push(line);
+    });
+    const claims = lines.map((line) => JSON.parse(line)).filter((line) => line.type === 'claim');
+    expect(claims.map((c) => [c.namespace, c.key, c.owner])).toEqual([
+      ['jobs', 'job-1', 'b'],
+      ['ledger', 'mine', 'a'],
+    ]);
+    expect(counts).toEqual({ events: 0, records: 1, claims: 2 });
   });
 });
