@@ -1,6 +1,8 @@
 // SIGTERM to the app's pid alone (as a process manager or `docker stop` sends it): open SSE
 // streams are ended, the modules stopped, exit 0, no process left. Runs the built entry
 // (apps/reference-app/dist/main.js; `npm test` builds it first).
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -21,6 +23,8 @@ describe('SIGTERM', () => {
   let started: Started | undefined;
   let procs: ProcRef[] = [];
 
+  let dir = '';
+
   afterEach(() => {
     if (started?.child.pid !== undefined && started.child.exitCode === null) {
       try {
@@ -32,12 +36,17 @@ describe('SIGTERM', () => {
     killAll(procs);
     started = undefined;
     procs = [];
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    dir = '';
   });
 
   it('ends open streams, stops the modules and exits 0', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    started = startNode([join(APP_DIR, 'dist', 'main.js'), '--config', join(FIXTURES, 'fast')], {
+    // A copy of the config, so the SQLite store it keeps in <config>/data is this run's alone.
+    dir = mkdtempSync(join(tmpdir(), 'mobkit-ref-app-sigterm-'));
+    cpSync(join(FIXTURES, 'fast'), dir, { recursive: true });
+    started = startNode([join(APP_DIR, 'dist', 'main.js'), '--config', dir], {
       cwd: APP_DIR,
       env: childEnv({ PORT: String(port) }),
     });

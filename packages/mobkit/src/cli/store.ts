@@ -100,6 +100,15 @@ async function withStore<T>(config: StoreConfig, fn: (store: MobKitStore) => Pro
   }
 }
 
+/**
+ * The lines of `input`, read only once the import asks for the first one: a readline interface made
+ * earlier starts reading at once and loses the lines (and its close) emitted while the import still
+ * checks that the target is empty.
+ */
+async function* readLines(input: Readable): AsyncGenerator<string> {
+  yield* createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+}
+
 async function writeLines(store: MobKitStore, output: Writable): Promise<number> {
   let lines = 0;
   await exportStore(store, async (line) => {
@@ -150,8 +159,7 @@ export async function runStoreCommand(
       err(`exported ${lines} lines from ${describeStore(config)}${args.out === undefined ? '' : ` to ${args.out}`}`);
     } else if (sub === 'import') {
       const input = args.in === undefined ? (io.stdin as Readable) : createReadStream(resolve(args.in));
-      const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-      const report = await withStore(config, (store) => importStore(store, lines));
+      const report = await withStore(config, (store) => importStore(store, readLines(input)));
       err(`imported into ${describeStore(config)}: ${JSON.stringify(report)}`);
     } else {
       if (config.kind !== 'sqlite')
