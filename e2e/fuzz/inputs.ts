@@ -266,6 +266,23 @@ const TEMPLATES: Record<string, Record<string, unknown>> = {
     schedules: [{ schedule_id: 's', interval: '*/1 * * * *', timezone: 'UTC', enabled: true }],
     tick_ms: 120_000,
   },
+  'mobkit/query_events': {
+    member_id: 'w-1',
+    kinds: ['agent'],
+    event_types: ['run_completed'],
+    after_seq: 0,
+    limit: 10,
+  },
+  // Port 9 on loopback refuses: a valid call fails with -32011, never a request off the machine.
+  'mobkit/session_store/bigquery': {
+    operation: 'read_rows',
+    dataset: 'd',
+    table: 't',
+    project_id: 'p',
+    access_token: 'tok',
+    api_base_url: 'http://127.0.0.1:9/bigquery/v2',
+    timeout_ms: 500,
+  },
 };
 
 /**
