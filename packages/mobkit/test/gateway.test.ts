@@ -217,6 +217,25 @@ describe('mobkit gateway --persistent', () => {
       expect(JSON.parse(started.data)).toMatchObject({ member_id: 'w-1', source: 'agent' });
       const completed = await stream.next((e) => e.event === 'run_completed');
       expect(JSON.parse(completed.data)).toMatchObject({ member_id: 'w-1', payload: { type: 'run_completed' } });
+
+      // The same run through mobkit/query_events on stdio: the log's seqs are the stream's ids.
+      gw.send({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'mobkit/query_events',
+        params: { member_id: 'w-1', event_types: ['run_started', 'run_completed'] },
+      });
+      const logged = (await gw.next()).result as Array<{
+        seq: number;
+        member_id: string;
+        event: Record<string, unknown>;
+      }>;
+      expect(logged.map((e) => String(e.seq))).toEqual([started.id, completed.id]);
+      expect(logged[1]).toMatchObject({ member_id: 'w-1', event: { kind: 'agent', event_type: 'run_completed' } });
+      gw.send({ jsonrpc: '2.0', id: 4, method: 'mobkit/query_events', params: { limit: 5000, member: 'w-1' } });
+      const refused = await gw.next();
+      expect(refused.error.code).toBe(-32602);
+      expect(refused.error.message).toMatch(/limit|member/);
     } finally {
       stream.close();
     }
