@@ -88,7 +88,10 @@ function refusal(_write: LedgerWrite, failure: EntryFailure): MobKitError {
  */
 export class StoreLedger implements DeliveryLedger {
   private closed = false;
-  /** Keys this ledger knows exist in the store (so a new key is created with compare-and-set). */
+  /**
+   * Keys this ledger knows exist in the store (so a new key is created with compare-and-set), oldest
+   * write first (a key written again moves to the end), so pruning takes them from the front.
+   */
   private readonly keys = new Map<string, { deliveryId: string; atMs: number }>();
   private finishedSincePrune = 0;
   private pruning: Promise<void> = Promise.resolve();
@@ -102,6 +105,8 @@ export class StoreLedger implements DeliveryLedger {
   private constructor(
     private readonly store: MobKitStore,
     private readonly loaded: LedgerEntry[],
+    /** Finished deliveries in the store, oldest first: what pruning the history removes from the front. */
+    private readonly finished: string[],
     options: StoreLedgerOptions,
   ) {
     this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
@@ -151,9 +156,14 @@ export class StoreLedger implements DeliveryLedger {
       const entry = row.value as unknown as LedgerEntry;
       if (entry.kind === 'begin') byId.set(row.key, entry);
     }
+    // Finished rows oldest first: those before the window (left by a run that died before pruning), then the window's.
+    const finished = new Set<string>();
+    for (const row of [...begun, ...[...recent].reverse()]) {
+      if ((row.value as unknown as LedgerEntry).kind === 'record') finished.add(row.key);
+    }
     const entries = [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
-    const ledger = new StoreLedger(store, entries, options);
-    for (const row of keyRows) {
+    const ledger = new StoreLedger(store, entries, [...finished], options);
+    for (const row of [...keyRows].reverse()) {
       const value = row.value as unknown as KeyRow;
       ledger.keys.set(row.key, { deliveryId: value.delivery_id, atMs: row.range ?? 0 });
     }
@@ -200,7 +210,11 @@ export class StoreLedger implements DeliveryLedger {
         ...(begin ? { expectedVersion: 0 } : {}),
       },
     };
-    if (scoped === undefined || !(begin || owned?.deliveryId === deliveryId)) return { puts: [deliveryPut] };
+    const finished = () => {
+      if (!begin) this.finished.push(deliveryId);
+    };
+    if (scoped === undefined || !(begin || owned?.deliveryId === deliveryId))
+      return { puts: [deliveryPut], committed: finished };
     const keyRow: KeyRow = { delivery_id: deliveryId, entry };
     const keyPut: LedgerPut = {
       namespace: DELIVERY_KEYS_NAMESPACE,
@@ -211,7 +225,11 @@ export class StoreLedger implements DeliveryLedger {
     };
     return {
       puts: begin ? [keyPut, deliveryPut] : [deliveryPut, keyPut],
-      committed: () => this.keys.set(scoped, { deliveryId, atMs }),
+      committed: () => {
+        finished();
+        this.keys.delete(scoped);
+        this.keys.set(scoped, { deliveryId, atMs });
+      },
     };
   }
 
@@ -240,28 +258,36 @@ export class StoreLedger implements DeliveryLedger {
     return out.sort((a, b) => (a.delivery_id < b.delivery_id ? 1 : -1)).slice(0, limit);
   }
 
-  /** Removes finished deliveries beyond the history limit and keys past their ttl or the key limit. */
+  /**
+   * Removes finished deliveries beyond the history limit (the oldest this ledger knows of: none is
+   * ever written again, and a begun one is never among them) and keys past their ttl or the key limit,
+   * in one transaction, without reading the store.
+   */
   private async prune(): Promise<void> {
     if (this.closed) return;
-    const rows = await this.store.records.list<StoreJson>(DELIVERY_NAMESPACE, {
-      orderBy: 'range',
-      order: 'desc',
-      limit: this.historyLimit + 4 * this.pruneEvery,
-    });
-    const oldDeliveries = rows
-      .slice(this.historyLimit)
-      .filter((r: StoreRecord<StoreJson>) => (r.value as unknown as LedgerEntry).kind === 'record');
+    const oldDeliveries = this.finished.splice(0, Math.max(0, this.finished.length - this.historyLimit));
     const horizon = this.nowMs() - this.keyTtlMs;
-    const byAge = [...this.keys.entries()].sort((a, b) => a[1].atMs - b[1].atMs);
-    const excess = Math.max(0, byAge.length - this.keyLimit);
-    const oldKeys = byAge.filter(([, k], i) => i < excess || k.atMs < horizon).map(([key]) => key);
+    let excess = this.keys.size - this.keyLimit;
+    const oldKeys: string[] = [];
+    for (const [key, k] of this.keys) {
+      if (excess <= 0 && k.atMs >= horizon) break;
+      oldKeys.push(key);
+      excess--;
+    }
     if (oldDeliveries.length === 0 && oldKeys.length === 0) return;
     for (const key of oldKeys) this.keys.delete(key);
-    await this.store.transaction(async (tx) => {
-      for (const row of oldDeliveries)
-        await tx.records.delete(DELIVERY_NAMESPACE, row.key, { expectedVersion: row.version });
-      for (const key of oldKeys) await tx.records.delete(DELIVERY_KEYS_NAMESPACE, key);
-    });
+    try {
+      await this.store.transaction(async (tx) => {
+        await Promise.all([
+          ...oldDeliveries.map((id) => tx.records.delete(DELIVERY_NAMESPACE, id)),
+          ...oldKeys.map((key) => tx.records.delete(DELIVERY_KEYS_NAMESPACE, key)),
+        ]);
+      });
+    } catch (error) {
+      // Nothing was removed: the next prune takes these deliveries again (an expired key is never read back).
+      this.finished.unshift(...oldDeliveries);
+      throw error;
+    }
   }
 
   /** Waits for queued appends and a running prune; later appends fail. The store stays open (its owner closes it). */

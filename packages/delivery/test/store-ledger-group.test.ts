@@ -160,4 +160,33 @@ describe.each([
     expect(replayed.deliveryId).toBe(records[7]?.deliveryId);
     expect(sink.messages).toHaveLength(sends);
   });
+
+  it('a run that died before pruning left rows beyond the history window: the next run prunes them', async () => {
+    const factory = makeFactory();
+    factories.push(factory);
+    const store = await factory.open();
+    const trusted = new Issuer();
+    const r = trusted.issue({ recipient: 'c@example.com', rateLimitPerMinute: 1_000_000 });
+    const first = new DeliveryService({
+      sinks: { memory: new MemorySink() },
+      trusted,
+      ledger: await StoreLedger.open(store, { historyLimit: 5, pruneEvery: 1_000 }),
+    });
+    for (let n = 0; n < 20; n++) await first.send({ resolution: r, payload: n, idempotencyKey: `p-${n}` });
+    await first.close();
+    expect(await store.records.list(DELIVERY_NAMESPACE)).toHaveLength(20);
+    const ledger = await StoreLedger.open(await factory.open(), { historyLimit: 5, pruneEvery: 1 });
+    const second = new DeliveryService({ sinks: { memory: new MemorySink() }, trusted, ledger });
+    closers.push(() => second.close());
+    await second.send({ resolution: r, payload: 'after', idempotencyKey: 'p-after' });
+    await ledger.close(); // waits for the prune the send started
+    const rows = await store.records.list<StoreJson>(DELIVERY_NAMESPACE, { orderBy: 'range' });
+    expect(rows.map((row) => (row.value as { record: { payload: unknown } }).record.payload)).toEqual([
+      16,
+      17,
+      18,
+      19,
+      'after',
+    ]);
+  });
 });
