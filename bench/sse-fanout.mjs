@@ -171,6 +171,7 @@ async function measure() {
   const MESSAGES = Number(process.env.BENCH_SSE_MESSAGES ?? (quick ? 12 : 20));
   const INTERVAL_MS = Number(process.env.BENCH_SSE_INTERVAL_MS ?? 250);
   const ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? (quick ? 1 : 3));
+  const WARMUP_MESSAGES = 4;
   const percentile = (sorted, p) =>
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 
@@ -231,11 +232,11 @@ async function measure() {
     return subs;
   }
 
-  async function fanOut(port, path) {
+  async function fanOut(port, path, messages = MESSAGES) {
     const subs = await openSubscribers(port, SUBSCRIBERS, path);
     await new Promise((r) => setTimeout(r, 200));
     const cpu0 = (await ask('cpu')).cpuMicros;
-    const { publishTimes, drops } = await ask('generate', { messages: MESSAGES, intervalMs: INTERVAL_MS });
+    const { publishTimes, drops } = await ask('generate', { messages, intervalMs: INTERVAL_MS });
     const expected = publishTimes.length;
     const deadline = performance.now() + 15_000;
     while (performance.now() < deadline && subs.some((s) => s.seqs.length < expected))
@@ -285,14 +286,23 @@ async function measure() {
     });
     out.store = ready.store;
     console.log(
-      `# SSE fan-out (node ${process.version}, ${quick ? 'quick' : 'full'}): ${SUBSCRIBERS} subscribers, ${MESSAGES} bursts of 6 events every ${INTERVAL_MS} ms, ${ROUNDS} interleaved round(s); log-backed surface over a ${ready.store.kind} store`,
+      `# SSE fan-out (node ${process.version}, ${quick ? 'quick' : 'full'}): ${SUBSCRIBERS} subscribers, ${MESSAGES} bursts of 6 events every ${INTERVAL_MS} ms, ${ROUNDS} interleaved round(s) after a warm-up of each route; log-backed surface over a ${ready.store.kind} store`,
     );
+    // Warm-up, not counted: the first 1,000 connections and bursts of a fresh process pay JIT and allocation
+    // costs that would otherwise land on whichever route runs first.
+    for (const path of ['/mob/events', '/bare/events']) await fanOut(ready.port, path, WARMUP_MESSAGES);
     const runs = { router: [], bare: [] };
     for (let r = 0; r < ROUNDS; r += 1) {
       // Alternate which goes first, so drift on a shared machine hits both alike.
       const order = r % 2 === 0 ? ['router', 'bare'] : ['bare', 'router'];
-      for (const kind of order)
-        runs[kind].push(await fanOut(ready.port, kind === 'router' ? '/mob/events' : '/bare/events'));
+      for (const kind of order) {
+        const run = await fanOut(ready.port, kind === 'router' ? '/mob/events' : '/bare/events');
+        runs[kind].push(run);
+        const sorted = [...run.latencies].sort((x, y) => x - y);
+        console.log(
+          `  round ${r + 1} ${kind.padEnd(6)} p50 ${percentile(sorted, 50)?.toFixed(1)} ms p99 ${percentile(sorted, 99)?.toFixed(1)} ms (${sorted.length}/${run.expected})`,
+        );
+      }
     }
     const router = summarize('/mob/events', runs.router);
     const bare = summarize('/bare/events', runs.bare);
