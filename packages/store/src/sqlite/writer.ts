@@ -126,7 +126,7 @@ export class GroupCommitWriter {
         taken += 1;
         const outcome = await this.runOne(write);
         if (outcome.ok) ran.push({ write, value: outcome.value });
-        else if (!this.conn.inTransaction) throw outcome.error;
+        else if (!this.conn.inTransaction) throw lostTransaction(outcome.error, this.location);
       }
       this.conn.exec('COMMIT');
     } catch (error) {
@@ -166,6 +166,16 @@ export class GroupCommitWriter {
       return { ok: false, error };
     }
   }
+}
+
+/** `StoreWriteFailed` for the writes of a group whose transaction SQLite ended while one of them failed. */
+function lostTransaction(cause: unknown, location: string): MobKitError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new MobKitError(
+    'StoreWriteFailed',
+    `a write to the SQLite store at ${location} failed and was not acknowledged: SQLite ended its transaction when another write in the same commit failed (${why}); check the disk (space, permissions) and retry`,
+    { cause, details: { location } },
+  );
 }
 
 /** `StoreClosed` for the store at `location`. */
