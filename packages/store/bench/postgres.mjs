@@ -8,7 +8,7 @@
 // Run after a build: `node packages/store/bench/postgres.mjs [--quick] [--json] [--fsync-off]`.
 // With MOBKIT_BENCH_DATABASE_URL=postgres://… it uses that server instead of starting one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +75,8 @@ async function startServer() {
       rmSync(dir, { recursive: true, force: true });
     }
   };
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop, postmaster };
 }
 
 /** One send-shaped unit: an idempotency key taken with compare-and-set, a history record, then its finish. */
@@ -127,6 +128,40 @@ async function measure(store, unit) {
 
 const load = () => loadavg().map((l) => l.toFixed(2));
 
+const TICKS = 100; // USER_HZ on Linux
+/** CPU seconds used so far by the server: the postmaster and every process it started. */
+function serverCpuSeconds(postmaster) {
+  if (postmaster === undefined) return Number.NaN;
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pid) === postmaster || Number(fields[1]) === postmaster)
+      ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / TICKS;
+}
+
+/** Runs `unit` for the window and reports ops/s and the CPU cores the bench process and the server used. */
+async function measureWithCpu(store, unit, postmaster) {
+  const cpu0 = process.cpuUsage();
+  const server0 = serverCpuSeconds(postmaster);
+  const t0 = performance.now();
+  const opsPerSec = await measure(store, unit);
+  const seconds = (performance.now() - t0) / 1000;
+  const used = process.cpuUsage(cpu0);
+  return {
+    opsPerSec,
+    clientCores: (used.user + used.system) / 1e6 / seconds,
+    serverCores: (serverCpuSeconds(postmaster) - server0) / seconds,
+  };
+}
+
 const external = process.env.MOBKIT_BENCH_DATABASE_URL;
 const server = external ? { url: external, stop: () => undefined } : await startServer();
 const rows = [];
@@ -145,9 +180,9 @@ try {
     const schema = `bench_${rows.length}_${process.pid}`;
     const store = await openPostgresStore({ url: server.url, schema });
     const before = load();
-    const opsPerSec = await measure(store, unit);
+    const measured = await measureWithCpu(store, unit, server.postmaster);
     await store.close();
-    rows.push({ name, opsPerSec, writesPerOp, loadBefore: before, loadAfter: load(), durability });
+    rows.push({ name, ...measured, writesPerOp, loadBefore: before, loadAfter: load(), durability });
   }
 } finally {
   server.stop();
@@ -164,7 +199,9 @@ if (json) {
   for (const r of rows) {
     console.log(
       `${r.name}: ${Math.round(r.opsPerSec)} ops/s (${Math.round(r.opsPerSec * r.writesPerOp)} writes/s), ` +
-        `${CONCURRENCY} callers, ${r.durability}; load average ${r.loadBefore.join(' ')} → ${r.loadAfter.join(' ')}`,
+        `${CONCURRENCY} callers, ${r.durability}; CPU cores used: bench ${r.clientCores.toFixed(2)}, ` +
+        `server ${Number.isNaN(r.serverCores) ? 'n/a' : r.serverCores.toFixed(2)}; ` +
+        `load average ${r.loadBefore.join(' ')} → ${r.loadAfter.join(' ')}`,
     );
   }
   console.log('target: ≥ 3,000 sends/s with 64 concurrent senders');

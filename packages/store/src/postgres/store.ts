@@ -73,14 +73,16 @@ function makePool(options: PostgresStoreOptions): { pool: pg.Pool; target: Postg
  * Writes: every write through the store's ports, and every `transaction(fn)`, joins a group that
  * commits as one PostgreSQL transaction (group commit); a promise resolves only once its group's COMMIT
  * is acknowledged. A write that fails (connection lost, server error) rejects with `StoreWriteFailed`
- * and is not acknowledged. Retried only where that is safe: a plain port write whose group failed
- * before COMMIT was sent (so nothing of it landed) is re-run once, alone; a `transaction(fn)` is never
- * re-run, and nothing is retried once COMMIT was sent. Reads run on the pool and fail with
+ * and is not acknowledged. Retried only where that is safe: a plain port write whose group the server
+ * rolled back (so nothing of it landed) is re-run once, alone; a `transaction(fn)` is never re-run, and
+ * nothing is retried when the answer to COMMIT was lost. Statements are pipelined (see the writer):
+ * a group of plain record writes is one round trip. Reads run on the pool and fail with
  * `StoreUnavailable` when the server cannot be reached.
  *
  * `transaction(fn)` runs `fn` inside its group under a savepoint: its writes land with the group or,
- * when `fn` rejects, are rolled back alone. Writes through the store's own ports while `fn` runs wait
- * for the group, so `fn` must use the ports it is given, never the store's.
+ * when `fn` rejects, are rolled back alone. Transactions run one after another (one group at a time,
+ * on one connection). Writes through the store's own ports while `fn` runs wait for the group, so `fn`
+ * must use the ports it is given, never the store's.
  */
 export async function openPostgresStore(options: PostgresStoreOptions = {}): Promise<MobKitStore> {
   const t = tablesOf(checkSchema(options.schema ?? 'mobkit'));
