@@ -45,6 +45,12 @@ class EntryFailed extends Error {
 /** The most entries one group transaction carries, so that one commit's latency stays bounded. */
 export const MAX_LEDGER_GROUP = 256;
 
+/**
+ * How many ledger group transactions may be in flight at once by default: one, so that every append
+ * arriving during a commit joins the next group (measured: more in flight only made groups smaller).
+ */
+export const LEDGER_GROUPS_IN_FLIGHT = 1;
+
 /** Error codes that speak of the store as a whole (every entry of the group failed with it), not of one entry. */
 const STORE_LEVEL_CODES = new Set(['StoreWriteFailed', 'StoreUnavailable', 'StoreClosed', 'StoreCorrupt']);
 
@@ -67,7 +73,8 @@ function isEntryError(error: unknown): boolean {
  */
 export class LedgerGroupWriter {
   private readonly queue: Pending[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private scheduled = false;
 
   constructor(
     private readonly store: MobKitStore,
@@ -75,28 +82,46 @@ export class LedgerGroupWriter {
     private readonly refuse: (write: LedgerWrite, failure: EntryFailure) => unknown,
     /** The callers' error when the group's transaction failed as a whole. */
     private readonly failed: (error: unknown) => unknown,
+    /**
+     * How many group transactions may be in flight at once (the store orders or overlaps them; the
+     * entries of two groups are independent: a finished record is appended only after its begin committed).
+     */
+    private readonly inFlight = LEDGER_GROUPS_IN_FLIGHT,
   ) {}
 
   /** Queues `write` for the next group; resolves once the transaction holding it committed. */
   submit(write: LedgerWrite): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ write, resolve, reject });
-      this.draining ??= this.drain();
+      if (this.scheduled || this.running.size >= this.inFlight) return;
+      // Let the callers of this tick queue theirs before the group starts.
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        this.pump();
+      });
     });
   }
 
   /** Resolves once every queued write has settled. */
   async idle(): Promise<void> {
-    while (this.draining !== undefined) await this.draining;
+    while (this.running.size > 0) await Promise.all(this.running);
   }
 
-  private async drain(): Promise<void> {
-    // Let the callers of this tick queue theirs before the first group starts.
-    await Promise.resolve();
-    try {
-      while (this.queue.length > 0) await this.runGroup(this.queue.splice(0, MAX_LEDGER_GROUP));
-    } finally {
-      this.draining = undefined;
+  /** Starts a group on every free slot while writes are queued. */
+  private pump(): void {
+    while (this.running.size < this.inFlight && this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_LEDGER_GROUP);
+      const running: Promise<void> = this.runGroup(group)
+        // Not reached unless a bug: settle every caller rather than leave one hanging.
+        .catch((error: unknown) => {
+          for (const p of group) p.reject(this.failed(error));
+        })
+        .finally(() => {
+          this.running.delete(running);
+          this.pump();
+        });
+      this.running.add(running);
     }
   }
 

@@ -1,5 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MobKitError, type MobKitStore, type StoreJson } from '@mobkit/core';
+import { openPostgresStore } from '@mobkit/store/postgres';
+import { postgresOrSkip } from '@mobkit/test-utils';
 import {
   DELIVERY_KEYS_NAMESPACE,
   DELIVERY_NAMESPACE,
@@ -10,9 +12,41 @@ import {
   deliveryResolutionToWire,
 } from '../src/index.js';
 import { Issuer, codeOf } from './fixtures.js';
-import { type StoreFactory, memoryFactory, sqliteFactory } from './store-factories.js';
+import { memoryFactory, sqliteFactory } from './store-factories.js';
 
-const factories: StoreFactory[] = [];
+interface Factory {
+  open(): Promise<MobKitStore>;
+  cleanup(): Promise<void>;
+}
+
+const server = await postgresOrSkip();
+afterAll(() => server?.stop());
+
+/** A fresh PostgreSQL database; each `open` is another store (its own pool) on it. */
+function postgresFactory(): Factory {
+  const opened: MobKitStore[] = [];
+  let url: Promise<string> | undefined;
+  return {
+    async open() {
+      if (server === undefined) throw new Error('no PostgreSQL server');
+      url ??= server.createDatabase();
+      const store = await openPostgresStore({ url: await url, schema: 'ledger' });
+      opened.push(store);
+      return store;
+    },
+    async cleanup() {
+      for (const store of opened.splice(0)) await store.close();
+    },
+  };
+}
+
+const kinds: Array<[string, () => Factory]> = [
+  ['memory', memoryFactory],
+  ['sqlite', sqliteFactory],
+  ...(server === undefined ? [] : [['postgres', postgresFactory] as [string, () => Factory]]),
+];
+
+const factories: Factory[] = [];
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const close of closers.splice(0)) await close();
@@ -52,10 +86,7 @@ function begin(n: number, key: string | undefined = `k-${n}`): LedgerBeginEntry 
 
 const scoped = (key: string) => `${resolution.route_id}:${key}`;
 
-describe.each([
-  ['memory', memoryFactory],
-  ['sqlite', sqliteFactory],
-])('store ledger group commit (%s)', (_kind, makeFactory) => {
+describe.each(kinds)('store ledger group commit (%s)', (_kind, makeFactory) => {
   async function ledgerOn(failCommit = false) {
     const factory = makeFactory();
     factories.push(factory);
