@@ -22,15 +22,19 @@ interface Factory {
 const server = await postgresOrSkip();
 afterAll(() => server?.stop());
 
-/** A fresh PostgreSQL database; each `open` is another store (its own pool) on it. */
-function postgresFactory(): Factory {
+/** A fresh PostgreSQL database (`url()`); each `open` is another store (its own pool) on it. */
+function postgresFactory(): Factory & { url(): Promise<string> } {
   const opened: MobKitStore[] = [];
   let url: Promise<string> | undefined;
+  const urlOf = () => {
+    if (server === undefined) throw new Error('no PostgreSQL server');
+    url ??= server.createDatabase();
+    return url;
+  };
   return {
+    url: urlOf,
     async open() {
-      if (server === undefined) throw new Error('no PostgreSQL server');
-      url ??= server.createDatabase();
-      const store = await openPostgresStore({ url: await url, schema: 'ledger' });
+      const store = await openPostgresStore({ url: await urlOf(), schema: 'ledger' });
       opened.push(store);
       return store;
     },
@@ -218,6 +222,38 @@ describe.each(kinds)('store ledger group commit (%s)', (_kind, makeFactory) => {
       18,
       19,
       'after',
+    ]);
+  });
+});
+
+describe.skipIf(server === undefined)('store ledger group commit (postgres, a statement the server refuses)', () => {
+  it('fails the whole group (the server aborted its transaction), acknowledges none of it, and the next group commits', async () => {
+    const factory = postgresFactory();
+    factories.push(factory);
+    const store = await factory.open();
+    const { default: pg } = await import('pg');
+    const admin = new pg.Client({ connectionString: await factory.url() });
+    await admin.connect();
+    try {
+      // A refusal no input check can foresee (as a full disk or a constraint would be).
+      await admin.query(`create function ledger.refuse_poison() returns trigger language plpgsql as $$
+        begin if new.key like '%poison%' then raise exception 'poisoned key %', new.key; end if; return new; end $$`);
+      await admin.query(`create trigger refuse_poison before insert or update on ledger.records
+        for each row execute function ledger.refuse_poison()`);
+    } finally {
+      await admin.end();
+    }
+    const ledger = await StoreLedger.open(store);
+    closers.push(() => ledger.close());
+    const entries = [begin(0), begin(1, 'poison'), begin(2)];
+    const codes = await Promise.all(entries.map((e) => codeOf(ledger.append(e))));
+    expect(codes).toEqual(['LedgerWriteFailed', 'LedgerWriteFailed', 'LedgerWriteFailed']);
+    expect(await store.records.list(DELIVERY_NAMESPACE)).toEqual([]);
+    expect(await store.records.list(DELIVERY_KEYS_NAMESPACE)).toEqual([]);
+    await Promise.all([ledger.append(begin(3)), ledger.append(begin(4))]);
+    expect((await store.records.list(DELIVERY_NAMESPACE)).map((r) => r.key)).toEqual([
+      begin(3).delivery_id,
+      begin(4).delivery_id,
     ]);
   });
 });
