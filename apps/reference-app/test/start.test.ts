@@ -161,7 +161,7 @@ describe('npm start (scripts/start.mjs → apps/reference-app/dist/main.js)', ()
       (f) => f.data.includes('fixture-tick:fast') && f.data.includes('worker-1'),
       15_000,
     );
-    expect(frame.id).toMatch(/^mob:\d+$/);
+    expect(frame.id).toMatch(/^[1-9]\d*$/); // the durable log seq
     const agentEvents = await rpc(base, 'mobkit/events/subscribe', { scope: 'agent', agent_id: 'worker-1' });
     expect((agentEvents.result?.events as unknown[] | undefined)?.length ?? 0).toBeGreaterThan(0);
 
