@@ -86,6 +86,8 @@ const GROUPS = [
   },
   { id: 'scheduling', script: 'packages/scheduling/bench/evaluate.mjs', args: [], timeoutS: 90 },
   { id: 'http', script: 'bench/http.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 120 : 300 },
+  // SSE fan-out through the log-backed surface (a memory store behind it) against a bare Express SSE route.
+  { id: 'sse', script: 'bench/sse-fanout.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 90 : 240 },
   {
     id: 'store',
     script: 'packages/store/bench/store.mjs',
@@ -383,6 +385,21 @@ function rowsFor(id, { data, error }) {
         { mobkitMs: ten, baselineMs: one, growth, ...m },
       );
     } else failedRow('evaluate 10,000 schedules at one tick', '< 50 ms, linear', error ?? 'no figures');
+  } else if (id === 'sse') {
+    const f = data?.sseFanout;
+    if (f) {
+      const complete = f.router.deliveries === f.router.expectedDeliveries;
+      row(
+        `SSE fan-out p99 to ${n0(f.router.subscribers)} subscribers, log-backed (/mob/events)`,
+        `p99 ${ms(f.router.p99Ms)}, p50 ${ms(f.router.p50Ms)}`,
+        `p99 ${ms(f.bare.p99Ms)}, p50 ${ms(f.bare.p50Ms)} (bare Express SSE route, same events)`,
+        `${f.p99Ratio.toFixed(2)}×`,
+        '≤ 1.1×',
+        f.p99Ratio <= 1.1 && complete,
+        `${f.router.runs} interleaved rounds after a warm-up of each route; events appended to a ${data.store?.kind ?? 'memory'} store's log, then fanned out; server CPU ${f.router.serverCpuUsPerDelivery.toFixed(2)} vs ${f.bare.serverCpuUsPerDelivery.toFixed(2)} µs per delivery; ${f.router.deliveries}/${f.router.expectedDeliveries} delivered, ${f.router.dropped} dropped`,
+        { mobkitP99Ms: f.router.p99Ms, baselineP99Ms: f.bare.p99Ms, ratio: f.p99Ratio },
+      );
+    } else failedRow('SSE fan-out p99, log-backed (/mob/events)', '≤ 1.1×', error ?? 'no figures');
   } else if (id === 'store') {
     const a = m?.append;
     if (a) {
