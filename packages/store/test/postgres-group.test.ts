@@ -79,6 +79,32 @@ describe.skipIf(!server)('openPostgresStore: group commit', () => {
     expect(await other.records.get('cas', 'k')).toMatchObject({ value: 'c', version: 2 });
   });
 
+  it('many compare-and-set puts of one group: each conflicting row fails its own caller, naming its version', async () => {
+    await Promise.all(['k2', 'k5', 'k7'].map((key) => store.records.put('many', key, 'old')));
+    await store.records.put('many', 'k5', 'older');
+    const absent = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => store.records.put('many', `k${i}`, i, { expectedVersion: 0 })),
+    );
+    const conflicts = absent.flatMap((r, i) =>
+      r.status === 'rejected' ? [[i, (r.reason as MobKitError).code, (r.reason as MobKitError).details]] : [],
+    );
+    expect(conflicts).toEqual([
+      [2, 'VersionConflict', expect.objectContaining({ expectedVersion: 0, foundVersion: 1 })],
+      [5, 'VersionConflict', expect.objectContaining({ expectedVersion: 0, foundVersion: 2 })],
+      [7, 'VersionConflict', expect.objectContaining({ expectedVersion: 0, foundVersion: 1 })],
+    ]);
+    // Now k0..k9 are at version 1 except k5 (2): update them all expecting version 1.
+    const at = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => store.records.put('many', `k${i}`, `v${i}`, { expectedVersion: 1 })),
+    );
+    expect(at.map((r) => r.status)).toEqual(Array.from({ length: 10 }, (_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+    expect(((at[5] as PromiseRejectedResult).reason as MobKitError).details).toMatchObject({ foundVersion: 2 });
+    const stored = await other.records.list('many');
+    expect(stored.map((r) => [r.key, r.value, r.version])).toEqual(
+      Array.from({ length: 10 }, (_, i) => (i === 5 ? ['k5', 'older', 2] : [`k${i}`, `v${i}`, 2])),
+    );
+  });
+
   it('plain writes, event appends and transactions in one group each land as their caller was told', async () => {
     const boom = new Error('boom');
     const results = await Promise.allSettled([

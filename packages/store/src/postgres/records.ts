@@ -3,11 +3,9 @@
  * value and the range field, and full-text search over a generated `tsvector` (the `simple` config).
  * @module
  */
-import { MobKitError } from '@mobkit/core';
 import type { RecordListQuery, RecordPutOptions, RecordsPort, StoreJson, StoreRecord } from '@mobkit/core';
 import {
   type Exec,
-  type Queryable,
   type Row,
   type Tables,
   checkFinite,
@@ -19,8 +17,14 @@ import {
   parseJson,
   prepared,
 } from './sql.js';
+import { COLUMNS, conflict, versionOf } from './record-writes.js';
 
-const COLUMNS = 'namespace, key, value, version, updated_at_ms, index_value, range_value, text_value';
+interface CheckedPut {
+  namespace: string;
+  key: string;
+  valueText: string;
+  options: RecordPutOptions;
+}
 
 function recordOf<T extends StoreJson>(row: Row): StoreRecord<T> {
   const record: StoreRecord<T> = {
@@ -34,72 +38,6 @@ function recordOf<T extends StoreJson>(row: Row): StoreRecord<T> {
   if (row.range_value !== null) record.range = num(row.range_value);
   if (row.text_value !== null) record.text = String(row.text_value);
   return record;
-}
-
-function conflict(namespace: string, key: string, expected: number, found: number | undefined): MobKitError {
-  const actual = found === undefined ? 'no record' : `version ${found}`;
-  const wanted = expected === 0 ? 'no record yet' : `version ${expected}`;
-  return new MobKitError(
-    'VersionConflict',
-    `record ${namespace}/${key}: expected ${wanted}, found ${actual}; read it again and retry`,
-    { details: { namespace, key, expectedVersion: expected, foundVersion: found ?? 0 } },
-  );
-}
-
-async function versionOf(q: Queryable, t: Tables, namespace: string, key: string): Promise<number | undefined> {
-  const found = await q.query(prepared(`select version from ${t.records} where namespace = $1 and key = $2`), [
-    namespace,
-    key,
-  ]);
-  return found.rows[0] === undefined ? undefined : num(found.rows[0].version);
-}
-
-interface CheckedPut {
-  namespace: string;
-  key: string;
-  valueText: string;
-  options: RecordPutOptions;
-}
-
-async function put(q: Queryable, t: Tables, p: CheckedPut, nowMs: number): Promise<Row> {
-  const { namespace, key, valueText, options } = p;
-  const values = [namespace, key, valueText, nowMs, options.index ?? null, options.range ?? null, options.text ?? null];
-  const expected = options.expectedVersion;
-  if (expected === undefined) {
-    const written = await q.query(
-      prepared(`insert into ${t.records} as r (${COLUMNS}) values ($1, $2, $3, 1, $4, $5, $6, $7)
-       on conflict (namespace, key) do update set value = excluded.value, version = r.version + 1,
-         updated_at_ms = excluded.updated_at_ms, index_value = excluded.index_value,
-         range_value = excluded.range_value, text_value = excluded.text_value
-       returning version`),
-      values,
-    );
-    return written.rows[0] as Row;
-  }
-  // Compare-and-set in one statement (so it can be pipelined): the write, and the version the
-  // statement's snapshot saw, which names what the caller conflicted with.
-  let write: string;
-  if (expected === 0) {
-    write = `insert into ${t.records} (${COLUMNS}) values ($1, $2, $3, 1, $4, $5, $6, $7)
-             on conflict (namespace, key) do nothing returning version`;
-  } else {
-    values.push(expected);
-    write = `update ${t.records} set value = $3, version = version + 1, updated_at_ms = $4, index_value = $5,
-               range_value = $6, text_value = $7
-             where namespace = $1 and key = $2 and version = $8 returning version`;
-  }
-  const result = await q.query(
-    prepared(`with w as (${write})
-     select (select version from w) as version,
-            (select version from ${t.records} where namespace = $1 and key = $2) as found`),
-    values,
-  );
-  const row = result.rows[0] as Row;
-  if (row.version !== null) return row;
-  let found = row.found === null ? undefined : num(row.found);
-  // A writer that committed after this statement's snapshot was taken: read what it left.
-  if (found === undefined || found === expected) found = await versionOf(q, t, namespace, key);
-  throw conflict(namespace, key, expected, found);
 }
 
 function checkPut(namespace: string, key: string, value: unknown, options: RecordPutOptions): CheckedPut {
@@ -160,7 +98,7 @@ export function postgresRecords(exec: Exec, t: Tables): RecordsPort {
     async put<T extends StoreJson>(namespace: string, key: string, value: T, options: RecordPutOptions = {}) {
       const checked = checkPut(namespace, key, value, options);
       const nowMs = exec.nowMs();
-      const row = await exec.write((q) => put(q, t, checked, nowMs), true);
+      const row = await exec.putRecord({ ...checked, nowMs });
       const record: StoreRecord<T> = {
         namespace,
         key,

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { MobKitError, isMobKitError } from '@mobkit/core';
 import type { StoreJson } from '@mobkit/core';
+import type { RecordWrite } from './record-writes.js';
 
 /** A row as `pg` returns it. */
 export type Row = Record<string, unknown>;
@@ -53,6 +54,8 @@ export interface Exec {
    * reads), so the group-commit writer may send it without waiting for the writes before it.
    */
   write<T>(fn: (q: Queryable) => Promise<T>, independent?: boolean): Promise<T>;
+  /** Puts one record (an independent write the group-commit writer may fold with others into one statement). */
+  putRecord(write: RecordWrite): Promise<Row>;
   /** The adapter's clock, for claim and lease expiry and `updatedAtMs`. */
   nowMs(): number;
 }

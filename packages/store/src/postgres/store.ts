@@ -10,6 +10,7 @@ import { postgresClaims, postgresLeases } from './claims.js';
 import { type PostgresTarget, locationOf, parsePostgresUrl, targetOfPool } from './connection.js';
 import { postgresEventLog } from './events.js';
 import { migrate } from './migrations.js';
+import { type RecordWrite, putMany, putOne, rowIdOf } from './record-writes.js';
 import { postgresRecords } from './records.js';
 import { type Exec, type Queryable, tablesOf, wrapError } from './sql.js';
 import { GroupWriter } from './writer.js';
@@ -138,7 +139,7 @@ function portsOver(exec: Exec, t: Parts['t']): StoreTransaction {
 
 function assemble(parts: Parts): MobKitStore {
   const { pool, clock, t, info } = parts;
-  const writer = new GroupWriter(pool, info.location);
+  const writer = new GroupWriter(pool, info.location, (q, payloads) => putMany(q, t, payloads as RecordWrite[]));
   let closing: Promise<void> | undefined;
   const open = () => {
     if (closing !== undefined) {
@@ -159,6 +160,10 @@ function assemble(parts: Parts): MobKitStore {
     async write(fn, independent) {
       open();
       return writer.submit(fn, independent === true ? 'independent' : 'serial');
+    },
+    async putRecord(write) {
+      open();
+      return writer.submit((q) => putOne(q, t, write), 'independent', { rowId: rowIdOf(write), payload: write });
     },
     nowMs: () => clock.nowMs(),
   };
@@ -209,6 +214,9 @@ async function runTransaction<T>(
       } catch (error) {
         throw wrapError(error, 'StoreWriteFailed', location, 'a write in a transaction');
       }
+    },
+    putRecord(write) {
+      return this.write((q) => putOne(q, t, write));
     },
     nowMs: () => clock.nowMs(),
   };

@@ -7,7 +7,7 @@
  * Round trips: the connection is in pipeline mode, so statements nobody waits on travel together.
  * BEGIN goes out with the group's first statement; every `independent` write (one statement decides
  * and does all of its writing, e.g. a record upsert with its compare-and-set) is sent without waiting
- * for the one before; a transaction's SAVEPOINT goes with its first statement and its RELEASE with
+ * for the one before, and record puts are folded into multi-row statements (see `putMany`); a transaction's SAVEPOINT goes with its first statement and its RELEASE with
  * whatever follows; COMMIT goes out right behind the last statement. A group of plain record writes is
  * thus one round trip and one fsync, however many callers it holds.
  * @module
@@ -26,9 +26,20 @@ const MAX_BATCH = 256;
  */
 export type WriteMode = 'independent' | 'serial' | 'isolated';
 
+/** An independent write the writer may fold with others of its group into one statement. */
+export interface Foldable {
+  /** The row it writes: two writes of one row never fold into one statement (their order matters). */
+  rowId: string;
+  payload: unknown;
+}
+
+/** Sends many foldable writes (distinct rows) on `q` at once; one promise per payload, in order. */
+export type Folder = (q: Queryable, payloads: unknown[]) => Promise<unknown>[];
+
 interface Op {
   run: (q: Queryable) => Promise<unknown>;
   mode: WriteMode;
+  fold?: Foldable;
   /** Already re-run once, alone, after its group failed. */
   retried: boolean;
   resolve: (value: unknown) => void;
@@ -65,15 +76,22 @@ export class GroupWriter {
   private readonly queue: Op[] = [];
   private running: Promise<void> | undefined;
 
+  /** @param folder sends a group's foldable writes together (see {@link GroupWriter.submit}). */
   constructor(
     private readonly pool: pg.Pool,
     private readonly location: string,
+    private readonly folder: Folder,
   ) {}
 
-  /** Queues `run` for the next group, to run as `mode` says. */
-  submit<T>(run: (q: Queryable) => Promise<T>, mode: WriteMode): Promise<T> {
+  /**
+   * Queues `run` for the next group, to run as `mode` says. With `fold`, the write may instead be sent
+   * by the folder together with other foldable writes of the group (still in queue order for its row).
+   */
+  submit<T>(run: (q: Queryable) => Promise<T>, mode: WriteMode, fold?: Foldable): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, mode, retried: false, resolve: resolve as (v: unknown) => void, reject });
+      const op: Op = { run, mode, retried: false, resolve: resolve as (v: unknown) => void, reject };
+      if (fold !== undefined) op.fold = fold;
+      this.queue.push(op);
       this.pump();
     });
   }
@@ -182,12 +200,34 @@ export class GroupWriter {
       return sent;
     };
     send('begin');
-    const outcomes: Promise<Outcome>[] = [];
-    for (const op of group) {
-      if (op.mode === 'independent') outcomes.push(settle(op.run(client)));
-      else if (op.mode === 'serial') outcomes.push(Promise.resolve(await settle(op.run(client))));
-      else outcomes.push(Promise.resolve(await runIsolated(client, op, send)));
+    const outcomes: Promise<Outcome>[] = new Array(group.length);
+    // Foldable writes gather until another kind of op (or a second write of one of their rows) comes,
+    // so every row sees its writes in queue order.
+    const folding: number[] = [];
+    const rows = new Set<string>();
+    const sendFolded = () => {
+      if (folding.length === 0) return;
+      const results = this.folder(
+        client,
+        folding.map((i) => group[i]?.fold?.payload),
+      );
+      for (const [j, i] of folding.entries()) outcomes[i] = settle(results[j] as Promise<unknown>);
+      folding.length = 0;
+      rows.clear();
+    };
+    for (const [i, op] of group.entries()) {
+      if (op.fold !== undefined) {
+        if (rows.has(op.fold.rowId)) sendFolded();
+        folding.push(i);
+        rows.add(op.fold.rowId);
+        continue;
+      }
+      sendFolded();
+      if (op.mode === 'independent') outcomes[i] = settle(op.run(client));
+      else if (op.mode === 'serial') outcomes[i] = Promise.resolve(await settle(op.run(client)));
+      else outcomes[i] = Promise.resolve(await runIsolated(client, op, send));
     }
+    sendFolded();
     const commit = client.query('commit');
     commit.catch(ignore);
     onCommitSent();
