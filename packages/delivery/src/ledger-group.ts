@@ -104,9 +104,13 @@ export class LedgerGroupWriter {
     });
   }
 
-  /** Resolves once every queued write has settled. */
+  /** Resolves once every queued write has settled (starting the ones still waiting for their tick). */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all(this.running);
+    for (;;) {
+      if (this.running.size === 0 && this.queue.length > 0) this.pump();
+      if (this.running.size === 0) return;
+      await Promise.all(this.running);
+    }
   }
 
   /** Starts a group on every free slot while writes are queued. */

@@ -257,3 +257,20 @@ describe.skipIf(server === undefined)('store ledger group commit (postgres, a st
     ]);
   });
 });
+
+describe('store ledger close', () => {
+  it('waits for appends made in the same tick, and refuses appends after it', async () => {
+    const factory = memoryFactory();
+    factories.push(factory);
+    const store = await factory.open();
+    const ledger = await StoreLedger.open(store);
+    const appended = [ledger.append(begin(0)), ledger.append(begin(1))];
+    await ledger.close();
+    expect((await store.records.list(DELIVERY_NAMESPACE)).map((r) => r.key)).toEqual([
+      begin(0).delivery_id,
+      begin(1).delivery_id,
+    ]);
+    await Promise.all(appended);
+    expect(await codeOf(ledger.append(begin(2)))).toBe('LedgerWriteFailed');
+  });
+});
