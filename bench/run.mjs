@@ -470,7 +470,7 @@ function durableRows(m, error) {
       `${(s.opsPerSec / memory.opsPerSec).toFixed(2)}×`,
       targetText,
       s.opsPerSec >= target,
-      `RoutingService with durable TrustedResolutions (a record put per resolve) + DeliveryService with the store's ledger (begin before the attempt, record after; group-committed), memory sink, keyed sends; median of ${m.rounds} interleaved rounds of ${m.roundSeconds} s (${s.perRound.join(', ')} ops/s); ${s.sendsPerTransaction.toFixed(1)} sends per ledger transaction${s.server ? `; server: ${s.server}` : ''}; load average ${m.loadavgBefore[0]} → ${m.loadavgAfter[0]}`,
+      `RoutingService with durable TrustedResolutions (a record put per resolve) + DeliveryService with the store's ledger (begin before the attempt, record after; group-committed), memory sink, keyed sends; median of ${m.rounds} interleaved rounds of ${m.roundSeconds} s (${s.perRound.join(', ')} ops/s); ${s.sendsPerTransaction.toFixed(1)} sends per ledger transaction; ${s.cpuUsPerOp.toFixed(0)} µs of the bench process's CPU per send (memory store ${memory.cpuUsPerOp.toFixed(0)} µs)${s.server ? `; server: ${s.server}` : ''}; load average ${m.loadavgBefore[0]} → ${m.loadavgAfter[0]}`,
       { mobkitOpsPerSec: s.opsPerSec, baselineOpsPerSec: memory.opsPerSec, ratio: s.opsPerSec / memory.opsPerSec },
     );
   }

@@ -56,9 +56,10 @@ async function flowOn(rawStore) {
 }
 
 let next = 0;
-/** Runs `SENDERS` concurrent senders for `ms`; resolves with the sends completed and the seconds taken. */
+/** Runs `SENDERS` concurrent senders for `ms`; resolves with the sends completed, the seconds and this process's CPU µs. */
 async function drive(flow, ms) {
   let n = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const end = start + ms;
   await Promise.all(
@@ -69,7 +70,8 @@ async function drive(flow, ms) {
       }
     }),
   );
-  return { ops: n, seconds: (performance.now() - start) / 1000 };
+  const used = process.cpuUsage(cpu);
+  return { ops: n, seconds: (performance.now() - start) / 1000, cpuUs: used.user + used.system };
 }
 
 async function dropSchema(url, schema) {
@@ -125,17 +127,20 @@ async function main() {
       const rates = s.rounds.map((r) => r.opsPerSec);
       const ops = s.rounds.reduce((a, r) => a + r.ops, 0);
       const transactions = s.rounds.reduce((a, r) => a + r.transactions, 0);
+      const cpuUs = s.rounds.reduce((a, r) => a + r.cpuUs, 0);
       metrics[s.kind] = {
         opsPerSec: median(rates),
         perRound: rates.map((x) => Math.round(x)),
         ops,
         // Each send appends two ledger entries (begin, finished record); prunes add a few transactions.
         sendsPerTransaction: ops / Math.max(transactions, 1),
+        // CPU of this process (routing, delivery, the store adapter; not a PostgreSQL server's) per send.
+        cpuUsPerOp: cpuUs / Math.max(ops, 1),
         ...(s.kind === 'postgres' ? { server: postgresWhere } : {}),
       };
       console.log(
         `resolve+send, store ledger (${s.kind}), ${SENDERS} senders`.padEnd(58) +
-          `${Math.round(metrics[s.kind].opsPerSec).toLocaleString('en-US').padStart(9)} ops/s  (rounds ${rates.map((x) => Math.round(x)).join(', ')}; ${metrics[s.kind].sendsPerTransaction.toFixed(1)} sends per ledger transaction)`,
+          `${Math.round(metrics[s.kind].opsPerSec).toLocaleString('en-US').padStart(9)} ops/s  (rounds ${rates.map((x) => Math.round(x)).join(', ')}; ${metrics[s.kind].sendsPerTransaction.toFixed(1)} sends per ledger transaction; ${metrics[s.kind].cpuUsPerOp.toFixed(0)} µs CPU per send here)`,
       );
     }
     if (postgresSkipped) {
