@@ -3,7 +3,8 @@
 // test harness does (initdb + pg_ctl, as the `postgres` user when run as root) — but with fsync ON and
 // synchronous_commit ON: every acknowledged write is on disk.
 //   send:      put(idempotency key, expectedVersion 0), put(history record), put(history record finished)
-//   keyed-tx:  two transaction(fn) calls of two puts each (the delivery ledger's keyed send)
+//   keyed-tx:  two transaction(fn) calls of two puts each (the delivery ledger's keyed send), awaited one
+//              by one as the ledger does today, and then issued together (Promise.all) inside each fn
 // Prints ops/s and the load average (2 shared cores: read the figures with it).
 // Run after a build: `node packages/store/bench/postgres.mjs [--quick] [--json] [--fsync-off]`.
 // With MOBKIT_BENCH_DATABASE_URL=postgres://… it uses that server instead of starting one.
@@ -103,6 +104,26 @@ async function keyedSend(store, worker, n) {
   });
 }
 
+/** The same keyed send with each transaction's two puts issued together (one round trip, not two). */
+async function keyedSendTogether(store, worker, n) {
+  const id = `p-${worker}-${n}`;
+  const at = 1_700_000_000_000 + n;
+  let keyVersion = 0;
+  await store.transaction(async (tx) => {
+    const [, key] = await Promise.all([
+      tx.records.put('bench_history', id, { id, state: 'begun' }, { index: `r-${worker}`, range: at }),
+      tx.records.put('bench_keys', `key-${id}`, { id }, { expectedVersion: 0, range: at }),
+    ]);
+    keyVersion = key.version;
+  });
+  await store.transaction((tx) =>
+    Promise.all([
+      tx.records.put('bench_history', id, { id, state: 'delivered' }, { index: `r-${worker}`, range: at }),
+      tx.records.put('bench_keys', `key-${id}`, { id, done: true }, { expectedVersion: keyVersion, range: at }),
+    ]),
+  );
+}
+
 async function measure(store, unit) {
   let stopAt = performance.now() + WARMUP_SECONDS * 1000;
   let counting = false;
@@ -176,6 +197,7 @@ try {
   for (const [name, unit, writesPerOp] of [
     ['send (3 puts, one CAS)', send, 3],
     ['keyed send (2 transactions × 2 puts)', keyedSend, 4],
+    ['keyed send, puts of each transaction issued together', keyedSendTogether, 4],
   ]) {
     const schema = `bench_${rows.length}_${process.pid}`;
     const store = await openPostgresStore({ url: server.url, schema });
@@ -189,10 +211,11 @@ try {
 }
 
 if (json) {
-  const [sendRow, txRow] = rows;
+  const [sendRow, txRow, togetherRow] = rows;
   const metrics = {
     durableWrites: { opsPerSec: Math.round(sendRow.opsPerSec), concurrency: CONCURRENCY, writesPerOp: 3 },
     keyedSends: { opsPerSec: Math.round(txRow.opsPerSec), concurrency: CONCURRENCY, writesPerOp: 4 },
+    keyedSendsPutsTogether: { opsPerSec: Math.round(togetherRow.opsPerSec), concurrency: CONCURRENCY, writesPerOp: 4 },
   };
   console.log(`@@bench-json ${JSON.stringify({ metrics, loadavg: rows[0].loadBefore.map(Number) })}`);
 } else {

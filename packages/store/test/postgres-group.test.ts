@@ -105,6 +105,27 @@ describe.skipIf(!server)('openPostgresStore: group commit', () => {
     );
   });
 
+  it('puts issued together inside a transaction land together, and one conflict rolls them all back', async () => {
+    await store.transaction((tx) =>
+      Promise.all([tx.records.put('together', 'a', 1), tx.records.put('together', 'b', 1, { expectedVersion: 0 })]),
+    );
+    const failed = store.transaction((tx) =>
+      Promise.all([
+        tx.records.put('together', 'c', 1),
+        tx.records.put('together', 'b', 2, { expectedVersion: 0 }),
+        tx.records.put('together', 'a', 2),
+      ]),
+    );
+    const conflict = (await failed.catch((error: unknown) => error)) as MobKitError;
+    expect(conflict.code).toBe('VersionConflict');
+    expect(conflict.details).toMatchObject({ key: 'b', foundVersion: 1 });
+    const stored = await other.records.list('together');
+    expect(stored.map((r) => [r.key, r.value])).toEqual([
+      ['a', 1],
+      ['b', 1],
+    ]);
+  });
+
   it('plain writes, event appends and transactions in one group each land as their caller was told', async () => {
     const boom = new Error('boom');
     const results = await Promise.allSettled([
