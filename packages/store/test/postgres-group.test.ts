@@ -126,6 +126,20 @@ describe.skipIf(!server)('openPostgresStore: group commit', () => {
     ]);
   });
 
+  it('inside a transaction, puts and reads issued together run in the order they were issued', async () => {
+    const [first, second, , seen, removed] = await store.transaction((tx) =>
+      Promise.all([
+        tx.records.put('order', 'x', 1),
+        tx.records.put('order', 'x', 2),
+        tx.records.put('order', 'y', 1, { expectedVersion: 0 }),
+        tx.records.get('order', 'x'),
+        tx.records.delete('order', 'y'),
+      ]),
+    );
+    expect([first.version, second.version, seen?.value, removed]).toEqual([1, 2, 2, true]);
+    expect((await other.records.list('order')).map((r) => [r.key, r.value, r.version])).toEqual([['x', 2, 2]]);
+  });
+
   it('plain writes, event appends and transactions in one group each land as their caller was told', async () => {
     const boom = new Error('boom');
     const results = await Promise.allSettled([

@@ -11,6 +11,7 @@ import { type PostgresTarget, locationOf, parsePostgresUrl, targetOfPool } from 
 import { postgresEventLog } from './events.js';
 import { migrate } from './migrations.js';
 import { type RecordWrite, putMany, putOne, rowIdOf } from './record-writes.js';
+import { PutBatcher } from './put-batcher.js';
 import { postgresRecords } from './records.js';
 import { type Exec, type Queryable, tablesOf, wrapError } from './sql.js';
 import { GroupWriter } from './writer.js';
@@ -198,9 +199,11 @@ async function runTransaction<T>(
   const live = () => {
     if (ended) throw new MobKitError('StoreClosed', 'the transaction has ended; use its ports only inside fn');
   };
+  const puts = new PutBatcher(client, t);
   const exec: Exec = {
     async read(run) {
       live();
+      puts.flush();
       try {
         return await run(client);
       } catch (error) {
@@ -209,14 +212,20 @@ async function runTransaction<T>(
     },
     async write(run) {
       live();
+      puts.flush();
       try {
         return await run(client);
       } catch (error) {
         throw wrapError(error, 'StoreWriteFailed', location, 'a write in a transaction');
       }
     },
-    putRecord(write) {
-      return this.write((q) => putOne(q, t, write));
+    async putRecord(write) {
+      live();
+      try {
+        return await puts.put(write);
+      } catch (error) {
+        throw wrapError(error, 'StoreWriteFailed', location, 'a write in a transaction');
+      }
     },
     nowMs: () => clock.nowMs(),
   };
