@@ -273,16 +273,6 @@ const TEMPLATES: Record<string, Record<string, unknown>> = {
     after_seq: 0,
     limit: 10,
   },
-  // Port 9 on loopback refuses: a valid call fails with -32011, never a request off the machine.
-  'mobkit/session_store/bigquery': {
-    operation: 'read_rows',
-    dataset: 'd',
-    table: 't',
-    project_id: 'p',
-    access_token: 'tok',
-    api_base_url: 'http://127.0.0.1:9/bigquery/v2',
-    timeout_ms: 500,
-  },
 };
 
 /**

@@ -57,6 +57,7 @@ describe('the app on its store', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'mobkit-ref-app-store-'));
     cpSync(join(FIXTURES, 'fast'), dir, { recursive: true });
+    rmSync(join(dir, 'data'), { recursive: true, force: true }); // a run of the app in the fixture itself may have left one
   });
   afterEach(() => {
     if (started?.child.exitCode === null && started.child.pid !== undefined)

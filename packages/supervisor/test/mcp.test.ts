@@ -39,7 +39,7 @@ describe('MCP modules (official SDK client, one kept session per module)', () =>
     const ready = moduleEvents(runtime, 'router', 'mcp.ready')[0];
     expect(ready?.eventId).toMatch(/^evt-mcp-ready-router-\d+$/);
     expect(ready?.event.payload).toEqual({ tools: ['routing.resolve'] });
-    expect(payloadOf(runtime, 'delivery', 'mcp.ready')).toEqual({ tools: ['delivery.send'] });
+    expect(payloadOf(runtime, 'delivery', 'mcp.ready')).toEqual({ tools: ['delivery.attempt', 'delivery.send'] });
 
     const pid = runtime.moduleStatus('router')?.pid;
     trackPids(pid, runtime.moduleStatus('delivery')?.pid);
