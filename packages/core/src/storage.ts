@@ -280,7 +280,10 @@ export interface MobKitStore {
   readonly leases: LeasesPort;
   /**
    * Runs `fn` with ports whose writes commit together when it resolves, and are rolled back when it
-   * rejects (its error is rethrown). Writes through the store's own ports while `fn` runs wait for it.
+   * rejects (its error is rethrown). Writes through the store's own ports while `fn` runs wait for it
+   * (so `fn` must not call them: it would wait for itself). `fn` may call the transaction's ports
+   * concurrently (issue several puts, then await them together); they apply in the order issued.
+   * Transactions run one after another.
    */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Releases files and connections; later calls reject with `StoreClosed`. Idempotent. */

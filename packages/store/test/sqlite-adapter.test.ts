@@ -50,6 +50,34 @@ describe('openSqliteStore: open, migrations and bad input', () => {
     expect(await second.events.bounds()).toEqual({ firstSeq: 1, lastSeq: 1, count: 1 });
   });
 
+  it('migrates a version-1 file forward, keeping its data (the FTS update trigger gains its WHEN)', async () => {
+    const path = join(dir, 'store.db');
+    const first = await openAt(path);
+    await first.records.put('notes', 'n1', { a: 1 }, { text: 'hello world' });
+    await first.close();
+    // Put the file back to how version 1 left it: the unconditional update trigger, version 1.
+    const raw = new Database(path);
+    raw.exec('DROP TRIGGER records_fts_update');
+    raw.exec(`CREATE TRIGGER records_fts_update AFTER UPDATE ON records BEGIN
+       INSERT INTO records_fts (records_fts, rowid, text) SELECT 'delete', old.rowid, old.text WHERE old.text IS NOT NULL;
+       INSERT INTO records_fts (rowid, text) SELECT new.rowid, new.text WHERE new.text IS NOT NULL;
+     END`);
+    raw.prepare('UPDATE mobkit_schema_version SET version = 1').run();
+    raw.close();
+
+    const second = await openAt(path);
+    expect(second.info.schemaVersion).toBe(SQLITE_SCHEMA_VERSION);
+    expect(SQLITE_SCHEMA_VERSION).toBeGreaterThanOrEqual(2);
+    const check = new Database(path);
+    const trigger = check.prepare("SELECT sql FROM sqlite_master WHERE name = 'records_fts_update'").raw().all();
+    check.close();
+    expect(String(trigger[0]?.[0])).toContain('WHEN old.text IS NOT NULL OR new.text IS NOT NULL');
+    expect((await second.records.search('notes', 'hello')).map((r) => r.key)).toEqual(['n1']);
+    await second.records.put('notes', 'n1', { a: 2 }, { text: 'goodbye moon' });
+    expect(await second.records.search('notes', 'hello')).toEqual([]);
+    expect((await second.records.search('notes', 'moon')).map((r) => r.key)).toEqual(['n1']);
+  });
+
   it('refuses a store written by a newer schema, naming both versions, and writes nothing', async () => {
     const path = join(dir, 'store.db');
     await (await openAt(path)).close();

@@ -65,6 +65,15 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        expires_at_ms INTEGER NOT NULL
      )`,
   ],
+  // 2: the FTS update trigger fires only when a text is involved (it cost ~11 µs on every upsert of a
+  // record without text: the delivery ledger's, the trusted resolutions').
+  [
+    'DROP TRIGGER records_fts_update',
+    `CREATE TRIGGER records_fts_update AFTER UPDATE ON records WHEN old.text IS NOT NULL OR new.text IS NOT NULL BEGIN
+       INSERT INTO records_fts (records_fts, rowid, text) SELECT 'delete', old.rowid, old.text WHERE old.text IS NOT NULL;
+       INSERT INTO records_fts (rowid, text) SELECT new.rowid, new.text WHERE new.text IS NOT NULL;
+     END`,
+  ],
 ];
 
 /** The schema version this build writes (the number of migrations). */
