@@ -6,7 +6,7 @@ import { UnifiedRuntime } from '../src/runtime/unified-runtime.js';
 import type { UnifiedRuntimeBuilder } from '../src/runtime/builder.js';
 import { MobBootstrapSpec } from '../src/spec.js';
 
-export const MOB_TOML = `
+const MOB_TOML = `
 [mob]
 id = "event-log-test"
 

@@ -12,7 +12,7 @@ export const REPLAY_PAGE_SIZE = 500;
  * discarded and the replay reads on from the log instead (every live event is in the log before it is
  * delivered), so a long replay under heavy traffic never grows memory without bound.
  */
-export const MAX_HELD_LIVE_EVENTS = 10_000;
+const MAX_HELD_LIVE_EVENTS = 10_000;
 
 /** The raw `Last-Event-ID` of a request (the header, else `?last_event_id=`), trimmed; undefined when absent or blank. */
 export function lastEventIdOf(req: Request): string | undefined {
@@ -23,7 +23,7 @@ export function lastEventIdOf(req: Request): string | undefined {
 }
 
 /** The log seq of a durable SSE id (plain decimal digits), or undefined for any other text (an old `mob:<n>` id, garbage). */
-export function parseLogCursor(raw: string): number | undefined {
+function parseLogCursor(raw: string): number | undefined {
   return /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
 }
 
@@ -32,7 +32,7 @@ export function parseLogCursor(raw: string): number | undefined {
  * when everything was pruned, anything before `lastSeq`), or ahead of the log (`afterSeq > lastSeq`: the id
  * came from another log, e.g. a store that was replaced, so the client cannot know what it missed).
  */
-export function cursorIsTruncated(afterSeq: number, bounds: { firstSeq: number; lastSeq: number }): boolean {
+function cursorIsTruncated(afterSeq: number, bounds: { firstSeq: number; lastSeq: number }): boolean {
   if (afterSeq > bounds.lastSeq) return true;
   return bounds.firstSeq > 0 ? afterSeq < bounds.firstSeq - 1 : afterSeq < bounds.lastSeq;
 }

@@ -87,7 +87,7 @@ function cachedFrame(cache: WeakMap<SurfaceAgentEvent, string>, e: SurfaceAgentE
  * The `/mob/events` frame of an event: data `{member_id, source, payload, timestamp_ms}`; id the log's
  * `<seq>` when `durable` (the runtime has an event log), else `mob:<seq>`.
  */
-export function mobFrame(e: SurfaceAgentEvent, durable = false): string {
+function mobFrame(e: SurfaceAgentEvent, durable = false): string {
   return cachedFrame(durable ? frameCaches.mobDurable : frameCaches.mob, e, () =>
     formatSseFrame({
       id: durable ? String(e.seq) : `mob:${e.seq}`,
@@ -98,7 +98,7 @@ export function mobFrame(e: SurfaceAgentEvent, durable = false): string {
 }
 
 /** The per-member frame of an event: data the AgentEvent JSON; id `<seq>` when `durable`, else `<member>:<seq>`. */
-export function agentFrame(e: SurfaceAgentEvent, durable = false): string {
+function agentFrame(e: SurfaceAgentEvent, durable = false): string {
   return cachedFrame(durable ? frameCaches.agentDurable : frameCaches.agent, e, () =>
     formatSseFrame({
       id: durable ? String(e.seq) : `${e.memberId}:${e.seq}`,

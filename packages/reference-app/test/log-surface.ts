@@ -24,7 +24,7 @@ export interface PublishedEvent {
 }
 
 /** Hooks around each log read of a replay (to publish while a replay is in flight). */
-export interface ReadHooks {
+interface ReadHooks {
   /** Runs before the read's query (what it appends is in the read). */
   beforeQuery?: () => Promise<void>;
   /** Runs after the query answered, before the read resolves (what it appends is not in the read). */

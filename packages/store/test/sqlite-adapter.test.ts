@@ -69,7 +69,10 @@ describe('openSqliteStore: open, migrations and bad input', () => {
     expect(second.info.schemaVersion).toBe(SQLITE_SCHEMA_VERSION);
     expect(SQLITE_SCHEMA_VERSION).toBeGreaterThanOrEqual(2);
     const check = new Database(path);
-    const trigger = check.prepare("SELECT sql FROM sqlite_master WHERE name = 'records_fts_update'").raw().all();
+    const trigger = check
+      .prepare("SELECT sql FROM sqlite_master WHERE name = 'records_fts_update'")
+      .raw()
+      .all() as unknown[][];
     check.close();
     expect(String(trigger[0]?.[0])).toContain('WHEN old.text IS NOT NULL OR new.text IS NOT NULL');
     expect((await second.records.search('notes', 'hello')).map((r) => r.key)).toEqual(['n1']);

@@ -21,7 +21,7 @@ export type EventLogKind = 'agent' | 'module' | 'runtime' | 'lifecycle';
 export const EVENT_LOG_KINDS: readonly EventLogKind[] = ['agent', 'module', 'runtime', 'lifecycle'];
 
 /** The module name the runtime's own events carry (`{kind:"module", module:"runtime", …}`). */
-export const RUNTIME_MODULE = 'runtime';
+const RUNTIME_MODULE = 'runtime';
 
 /**
  * The `data` of a log entry: the event envelope as the wire writes it (`event_id`, `source`,

@@ -111,7 +111,7 @@ function whereOf(namespace: string, query: RecordListQuery): { clause: string; a
 }
 
 /** The words of a search text, as an FTS5 query that matches all of them. */
-export function ftsQuery(text: string): string | undefined {
+function ftsQuery(text: string): string | undefined {
   const words = text.match(/[\p{L}\p{N}]+/gu);
   return words === null ? undefined : words.map((word) => `"${word}"`).join(' ');
 }

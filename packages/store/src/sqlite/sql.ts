@@ -90,7 +90,7 @@ export function corruptStore(location: string, cause?: unknown, why?: string): M
 }
 
 /** A JSON text column back to its value. */
-export function parseJsonColumn(value: unknown): unknown {
+function parseJsonColumn(value: unknown): unknown {
   return JSON.parse(String(value));
 }
 

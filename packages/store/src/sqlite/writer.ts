@@ -18,9 +18,9 @@ interface RanWrite {
  * The most operations one group commit takes. Statements run synchronously, so a group holds the
  * event loop for as long as its operations run; this and {@link GROUP_BUDGET_MS} bound that.
  */
-export const MAX_GROUP = 512;
+const MAX_GROUP = 512;
 /** After this many milliseconds a group takes no further operations and commits. */
-export const GROUP_BUDGET_MS = 20;
+const GROUP_BUDGET_MS = 20;
 /**
  * How long one `BEGIN IMMEDIATE` may block inside SQLite waiting for another process's write lock;
  * longer waits are retried on timers, so the event loop keeps running while another process writes.

@@ -20,7 +20,7 @@ const SCAN_PAGE = MAX_QUERY_EVENTS_LIMIT;
  * snapshot taken right after an action includes its events). A store slower than this answers with
  * what is appended.
  */
-export const READ_FLUSH_WAIT_MS = 1_000;
+const READ_FLUSH_WAIT_MS = 1_000;
 
 const SubscribeParams = z.strictObject({
   scope: z.enum(['mob', 'agent', 'interaction']).default('mob'),
