@@ -1,7 +1,8 @@
 import { createMemoryStore } from '@mobkit/store';
 import { describe, expect, it } from 'vitest';
 import { RoutingService } from './resolve.js';
-import { TRUSTED_RESOLUTIONS_NAMESPACE, TrustedResolutions } from './trusted.js';
+import type { RecordsPort } from '@mobkit/core';
+import { TRUSTED_PRUNE_BATCH, TRUSTED_RESOLUTIONS_NAMESPACE, TrustedResolutions } from './trusted.js';
 
 const request = (recipient: string) => ({ recipient, channel: 'webhook' });
 
@@ -31,7 +32,7 @@ describe('durable trusted resolutions', () => {
     expect(reopened.get('route-000001')).toBeUndefined();
     expect(reopened.get('route-000003')?.recipient).toBe('https://d.example/');
     expect(reopened.issuedCount).toBe(4);
-    await new Promise((r) => setTimeout(r, 10));
+    // Fewer than a prune batch fell out of the window, so the reopen deleted them.
     const kept = await store.records.list(TRUSTED_RESOLUTIONS_NAMESPACE);
     expect(kept.map((k) => k.key)).toEqual(['route-000002', 'route-000003']);
   });
@@ -42,5 +43,56 @@ describe('durable trusted resolutions', () => {
     await store.close();
     const service = new RoutingService({ trusted });
     await expect(service.resolve(request('https://a.example/'))).rejects.toMatchObject({ code: 'StoreClosed' });
+  });
+
+  it('prunes a burst in bounded batches, one at a time, each deleting what fell out of the window together', async () => {
+    const store = createMemoryStore();
+    const deletes: string[][] = [];
+    let inFlight = 0;
+    const inFlightAtBatchStart: number[] = [];
+    let batch: string[] | undefined;
+    const records: RecordsPort = {
+      ...store.records,
+      delete: async (namespace, key, options) => {
+        // Deletes issued in the same tick belong to one batch.
+        if (batch === undefined) {
+          const current: string[] = [];
+          batch = current;
+          deletes.push(current);
+          inFlightAtBatchStart.push(inFlight);
+          queueMicrotask(() => {
+            batch = undefined;
+          });
+        }
+        batch.push(key);
+        inFlight++;
+        try {
+          return await store.records.delete(namespace, key, options);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    const capacity = 8;
+    const burst = 1000;
+    const service = new RoutingService({ trusted: await TrustedResolutions.open(records, capacity) });
+    await Promise.all(Array.from({ length: burst }, (_, i) => service.resolve(request(`https://${i}.example/`))));
+    await service.trusted.settled();
+
+    expect(deletes.length).toBeGreaterThan(0);
+    for (const keys of deletes) expect(keys.length).toBeGreaterThanOrEqual(TRUSTED_PRUNE_BATCH);
+    // One prune at a time: a batch starts only once the previous one's deletes have all settled.
+    expect(inFlightAtBatchStart.every((n) => n === 0)).toBe(true);
+    const deleted = deletes.flat();
+    expect(new Set(deleted).size).toBe(deleted.length);
+    const left = await store.records.list(TRUSTED_RESOLUTIONS_NAMESPACE);
+    expect(left.length).toBe(burst - deleted.length);
+    expect(left.length).toBeLessThan(capacity + TRUSTED_PRUNE_BATCH);
+    const newest = Array.from({ length: capacity }, (_, i) => `route-${String(burst - capacity + i).padStart(6, '0')}`);
+    expect(left.map((r) => r.key).slice(-capacity)).toEqual(newest);
+
+    // Nothing is left pending to fail once the store closes; the next open deletes the rest beyond the window.
+    await TrustedResolutions.open(store.records, capacity);
+    expect((await store.records.list(TRUSTED_RESOLUTIONS_NAMESPACE)).map((r) => r.key)).toEqual(newest);
   });
 });

@@ -11,6 +11,13 @@ import { DEFAULT_TRUSTED_CAPACITY, type RoutingResolution, routingResolutionToWi
 export const TRUSTED_RESOLUTIONS_NAMESPACE = 'routing.trusted';
 
 /**
+ * How many durable resolutions must have fallen out of the window before a prune deletes them (all
+ * of them, issued together so the store commits them as one group). One prune runs at a time, so the
+ * deletes pending never exceed what fell out while the previous prune ran.
+ */
+export const TRUSTED_PRUNE_BATCH = 64;
+
+/**
  * Every resolution that route resolution issued, remembered as *trusted*: bounded (512 by
  * default), oldest forgotten first. It also hands out the route ids (`route-000000`, …) so that
  * ids and trust can never disagree.
@@ -20,7 +27,12 @@ export class TrustedResolutions implements TrustedResolutionLookup {
   private issued = 0;
   private lastEventMs = Number.NEGATIVE_INFINITY;
   private records: RecordsPort | undefined;
-  private pruning: Promise<void> = Promise.resolve();
+  /** Lowest issue number that may still be in the store below the window (everything under it was deleted or tried). */
+  private pruneFrom = 0;
+  /** One past the highest issue number that fell out of the window (what the next prune deletes up to). */
+  private pruneTo = 0;
+  /** The prune in flight, if any (at most one). */
+  private pruning: Promise<void> | undefined;
 
   /**
    * Trusted resolutions that survive a restart: the newest `capacity` issued ones are read back from
@@ -43,6 +55,18 @@ export class TrustedResolutions implements TrustedResolutionLookup {
       trusted.byId.set(resolution.routeId, resolution);
       trusted.issued = Math.max(trusted.issued, (record.range ?? 0) + 1);
     }
+    // What lies beyond the window (a run that died, or stopped, before its last prune): deleted now.
+    const oldest = newest[0]?.range;
+    if (newest.length === capacity && oldest !== undefined) {
+      const stale = await records.list(TRUSTED_RESOLUTIONS_NAMESPACE, { orderBy: 'range', rangeMax: oldest });
+      await deleteAll(
+        records,
+        stale.map((r) => r.key),
+      );
+    }
+    // Everything below the oldest kept record is gone; the next prune starts there.
+    trusted.pruneFrom = oldest ?? trusted.issued;
+    trusted.pruneTo = Math.max(trusted.pruneFrom, trusted.issued - capacity);
     trusted.records = records;
     return trusted;
   }
@@ -80,9 +104,10 @@ export class TrustedResolutions implements TrustedResolutionLookup {
 
   /**
    * Makes `resolution` (just {@link TrustedResolutions.issue}d) durable when this instance was
-   * {@link TrustedResolutions.open}ed on a store, and forgets the one that fell out of the window there
-   * too; resolves at once otherwise. Resolution awaits it before answering, so a resolution a client
-   * holds is still trusted after a restart (within the capacity).
+   * {@link TrustedResolutions.open}ed on a store; resolves at once otherwise. Resolution awaits it
+   * before answering, so a resolution a client holds is still trusted after a restart (within the
+   * capacity). The records that fell out of the window are deleted off the answer's path, in bounded
+   * prunes (see {@link TRUSTED_PRUNE_BATCH}); what a prune leaves behind is deleted at the next open.
    */
   async persist(resolution: RoutingResolution): Promise<void> {
     const records = this.records;
@@ -91,17 +116,30 @@ export class TrustedResolutions implements TrustedResolutionLookup {
     await records.put(TRUSTED_RESOLUTIONS_NAMESPACE, resolution.routeId, routingResolutionToWire(resolution), {
       range: number,
     });
-    const forgotten = number - this.capacity;
-    if (forgotten >= 0) {
-      // Best effort and off the answer's path: a record left behind is ignored at the next open (only the newest `capacity` are read).
-      const key = sequenceId('route', forgotten);
-      this.pruning = this.pruning.then(() =>
-        records.delete(TRUSTED_RESOLUTIONS_NAMESPACE, key).then(
-          () => undefined,
-          () => undefined,
-        ),
-      );
-    }
+    this.pruneTo = Math.max(this.pruneTo, number - this.capacity + 1);
+    if (this.pruning === undefined && this.pruneTo - this.pruneFrom >= TRUSTED_PRUNE_BATCH) this.prune(records);
+  }
+
+  /**
+   * Deletes every record that fell out of the window since the last prune, together (best effort: a
+   * failed delete is left for the next open, which deletes what lies beyond the window), then starts
+   * the next prune if enough fell out meanwhile.
+   */
+  private prune(records: RecordsPort): void {
+    const from = this.pruneFrom;
+    const to = this.pruneTo;
+    this.pruneFrom = to;
+    const keys: string[] = [];
+    for (let n = from; n < to; n++) keys.push(sequenceId('route', n));
+    this.pruning = deleteAll(records, keys).then(() => {
+      this.pruning = undefined;
+      if (this.pruneTo - this.pruneFrom >= TRUSTED_PRUNE_BATCH) this.prune(records);
+    });
+  }
+
+  /** Resolves once no prune is running (e.g. before closing the store, so none fails on a closed store). */
+  async settled(): Promise<void> {
+    while (this.pruning !== undefined) await this.pruning;
   }
 
   /** The trusted resolution under `routeId`, if still remembered. */
@@ -125,4 +163,16 @@ export class TrustedResolutions implements TrustedResolutionLookup {
     this.lastEventMs = ts;
     return ts;
   }
+}
+
+/** Deletes `keys` of the namespace, issued together; never rejects (a record left behind is pruned later). */
+async function deleteAll(records: RecordsPort, keys: readonly string[]): Promise<void> {
+  await Promise.all(
+    keys.map((key) =>
+      records.delete(TRUSTED_RESOLUTIONS_NAMESPACE, key).then(
+        () => undefined,
+        () => undefined,
+      ),
+    ),
+  );
 }
