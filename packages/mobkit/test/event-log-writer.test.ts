@@ -123,12 +123,18 @@ describe('EventLogWriter', () => {
     for (let n = 1; n <= 5; n += 1) writer.enqueue(draft(n));
     await drained(writer);
     expect(failures).toEqual(['StoreWriteFailed', 'StoreWriteFailed']);
-    expect(gated.batches).toHaveLength(3);
+    expect(gated.batches).toHaveLength(4); // fail, lose the answer, land; then the outage notice
     expect(gated.batches[2]?.map((e) => e.id)).toEqual(gated.batches[0]?.map((e) => e.id));
-    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    // After the five, the outage itself is logged: two failed attempts, the last error's code.
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
     const stored = await store.events.query({ limit: 100 });
-    expect(stored.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(writer.status()).toEqual({ lastSeq: 5, pending: 0, dropped: 0 });
+    expect(stored.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(stored[5]).toMatchObject({ kind: 'runtime', eventType: 'event_log.flush_failed' });
+    expect((stored[5]?.data as { event?: { payload?: unknown } } | undefined)?.event?.payload).toMatchObject({
+      failed_attempts: 2,
+      code: 'StoreWriteFailed',
+    });
+    expect(writer.status()).toEqual({ lastSeq: 6, pending: 0, dropped: 0 });
   });
 
   it('close flushes what is queued; a store that never recovers leaves the count unwritten and nothing acknowledged', async () => {

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type Clock, type EventLogEntry, type EventLogInput, type EventLogPort, toMobKitError } from '@mobkit/core';
+import {
+  type Clock,
+  type EventLogEntry,
+  type EventLogInput,
+  type EventLogPort,
+  type MobKitError,
+  toMobKitError,
+} from '@mobkit/core';
 import { type LogEventDraft, runtimeDraft } from './entries.js';
 
 /** Most events in one append (one transaction of the store). */
@@ -193,13 +200,25 @@ export class EventLogWriter {
     );
   }
 
-  /** Appends, retrying with backoff until the store takes the batch; undefined when closed meanwhile. */
+  /**
+   * Appends, retrying with backoff until the store takes the batch; undefined when closed meanwhile.
+   * Once a batch lands after failures, a `runtime`/`event_log.flush_failed` event (how many attempts
+   * failed, the last error and its code, since when) is queued, so the outage is in the log itself.
+   */
   private async appendUntilDone(batch: EventLogInput[]): Promise<EventLogEntry[] | undefined> {
     let delayMs = EVENT_LOG_RETRY_INITIAL_MS;
+    let failures = 0;
+    let firstFailedAtMs = 0;
+    let lastError: MobKitError | undefined;
     for (;;) {
       try {
-        return await this.log.append(batch);
+        const entries = await this.log.append(batch);
+        if (lastError !== undefined) this.noteRecovery(failures, firstFailedAtMs, lastError);
+        return entries;
       } catch (error) {
+        lastError = toMobKitError(error);
+        if (failures === 0) firstFailedAtMs = this.clock.nowMs();
+        failures += 1;
         this.reportFailure(error);
         if (this.closed) return undefined;
         await this.pause(delayMs);
@@ -207,6 +226,27 @@ export class EventLogWriter {
         delayMs = Math.min(delayMs * 2, EVENT_LOG_RETRY_MAX_MS);
       }
     }
+  }
+
+  private noteRecovery(failures: number, firstFailedAtMs: number, error: MobKitError): void {
+    const now = this.clock.nowMs();
+    this.queue.push(
+      this.entryInput(
+        runtimeDraft(
+          `evt-event-log-flush-failed-${this.runId}-${this.counter + 1}`,
+          'runtime',
+          'event_log.flush_failed',
+          now,
+          {
+            failed_attempts: failures,
+            error: error.message,
+            code: error.code,
+            first_failed_at_ms: firstFailedAtMs,
+            recovered_at_ms: now,
+          },
+        ),
+      ),
+    );
   }
 
   private pause(ms: number): Promise<void> {
