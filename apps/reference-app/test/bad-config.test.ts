@@ -3,33 +3,14 @@
 // use) stops everything again. Runs the built entry (apps/reference-app/dist/
 // main.js): `npm test` builds every project first; locally run `npx nx run
 // @mobkit/reference-app-server:build` (or start.test.ts, which builds through npm start's script).
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { APP_DIR, FIXTURES, type ProcRef, childEnv, freePort, isAlive, killAll, startNode } from './helpers.js';
+import { APP_DIR, FIXTURES, childEnv, freePort, killAll, processesMentioning, startNode } from './helpers.js';
 
 const MAIN = join(APP_DIR, 'dist', 'main.js');
-
-/** Live processes whose command line mentions `needle` (module processes carry the config dir in their args). */
-function processesMentioning(needle: string): ProcRef[] {
-  const out: ProcRef[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
-      if (!cmd.includes(needle)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const proc = { pid: Number(name), startTime: rest[19] as string, cmd };
-      if (isAlive(proc)) out.push(proc);
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
-}
 
 describe('bad configuration and failed start-up', () => {
   let dir: string;

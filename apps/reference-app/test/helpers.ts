@@ -150,3 +150,34 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Live processes whose command line mentions `needle` (module processes carry the config dir in their args). */
+export function processesMentioning(needle: string): ProcRef[] {
+  const out: ProcRef[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const pid = Number(name);
+    const cmd = cmdline(pid);
+    if (!cmd.includes(needle)) continue;
+    const stat = readStat(pid);
+    if (stat === undefined) continue; // exited while we looked
+    const proc = { pid, startTime: stat.startTime, cmd };
+    if (isAlive(proc)) out.push(proc);
+  }
+  return out;
+}
+
+/** One JSON-RPC call over `POST <base>/rpc`; throws unless the answer is HTTP 200. */
+export async function postRpc(
+  base: string,
+  method: string,
+  params: unknown = {},
+): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
+  const response = await fetch(`${base}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  if (response.status !== 200) throw new Error(`${method}: HTTP ${response.status}: ${await response.text()}`);
+  return (await response.json()) as { result?: unknown; error?: { code: number; message: string } };
+}

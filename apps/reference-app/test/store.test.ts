@@ -3,52 +3,24 @@
 // DATABASE_URL, a data directory that cannot be created, a file that is not a store — stops the app
 // at start with a typed error naming the host or path, before any module process starts. Runs the
 // built entry (apps/reference-app/dist/main.js; `npm test` builds it first).
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   APP_DIR,
   FIXTURES,
-  type ProcRef,
   type Started,
   childEnv,
   freePort,
-  isAlive,
   killAll,
+  postRpc as rpc,
+  processesMentioning,
   startNode,
   waitFor,
 } from './helpers.js';
 
 const MAIN = join(APP_DIR, 'dist', 'main.js');
-
-/** Live processes whose command line mentions `needle` (module processes carry the config dir in their args). */
-function processesMentioning(needle: string): ProcRef[] {
-  const out: ProcRef[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
-      if (!cmd.includes(needle)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const proc = { pid: Number(name), startTime: rest[19] as string, cmd };
-      if (isAlive(proc)) out.push(proc);
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
-}
-
-async function rpc(base: string, method: string, params: unknown = {}): Promise<Record<string, unknown>> {
-  const res = await fetch(`${base}/rpc`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  return (await res.json()) as Record<string, unknown>;
-}
 
 describe('the app on its store', () => {
   let dir: string;
