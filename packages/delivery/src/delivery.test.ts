@@ -498,11 +498,16 @@ describe('history and events', () => {
     for (let i = 0; i < 200; i++) await delivery.send({ resolution: r, payload: i });
     expect(delivery.history({ limit: 200 })).toHaveLength(200);
     expect(delivery.history({ limit: 200 })[0]?.payload).toBe(0);
+    // Never more than the limit, whatever page is asked for, and still the newest after many more sends.
+    expect(delivery.history({ limit: 1_000 })).toHaveLength(200);
+    for (let i = 200; i < 650; i++) await delivery.send({ resolution: r, payload: i });
+    const kept = delivery.history({ limit: 1_000 });
+    expect(kept.map((x) => x.payload)).toEqual(Array.from({ length: 200 }, (_, i) => 450 + i));
     expect(await delivery.send({ resolution: r, payload: 'p', idempotencyKey: 'first' })).toBe(first);
     expect(await codeOf(delivery.send({ resolution: r, payload: 'q', idempotencyKey: 'first' }))).toBe(
       'IdempotencyPayloadMismatch',
     );
-    expect(memory.messages).toHaveLength(201);
+    expect(memory.messages).toHaveLength(651);
   });
 
   it('idempotency keys have their own retention: a count limit (oldest leave first) and an age', async () => {

@@ -343,7 +343,8 @@ export class DeliveryService {
     this.records.push(record);
     if (scopedKey !== undefined)
       this.idempotency.remember(scopedKey, { record, resolution, payloadJson, atMs: record.finalAttemptMs });
-    if (this.records.length > this.historyLimit) this.records.splice(0, this.records.length - this.historyLimit);
+    // Trimmed in batches (the history reads only the newest `historyLimit`): one splice per `historyLimit` sends.
+    if (this.records.length >= 2 * this.historyLimit) this.records.splice(0, this.records.length - this.historyLimit);
   }
 
   private emit(record: DeliveryRecord): void {
@@ -379,7 +380,8 @@ export class DeliveryService {
   history(query: DeliveryHistoryQuery = {}): DeliveryRecord[] {
     const limit = historyPage(query);
     const out: DeliveryRecord[] = [];
-    for (let i = this.records.length - 1; i >= 0 && out.length < limit; i--) {
+    const oldest = Math.max(0, this.records.length - this.historyLimit);
+    for (let i = this.records.length - 1; i >= oldest && out.length < limit; i--) {
       const r = this.records[i] as DeliveryRecord;
       if (query.recipient !== undefined && r.recipient !== query.recipient) continue;
       if (query.sink !== undefined && r.sink !== query.sink) continue;

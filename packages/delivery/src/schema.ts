@@ -189,7 +189,9 @@ export function registerRecord(record: DeliveryRecord): void {
 export function recordWire(record: DeliveryRecord): DeliveryRecordWire {
   let wire = serviceRecords.get(record);
   if (wire === undefined) {
-    wire = z.encode(DeliveryRecordSchema, record);
+    // What `z.encode(DeliveryRecordSchema, record)` does — the codec's mapping, then the wire schema's
+    // checks — at a fraction of the codec machinery's cost (it was ~4% of a durable send's CPU).
+    wire = DeliveryRecordWireSchema.parse(encodeRecord(record));
     for (const attempt of wire.attempts) Object.freeze(attempt);
     Object.freeze(wire.attempts);
     Object.freeze(wire);
