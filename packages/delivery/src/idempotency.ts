@@ -52,6 +52,14 @@ function mismatch(routeId: string, key: string): MobKitError {
  */
 export class IdempotencyIndex {
   private readonly keys = new Map<string, KnownKey>();
+  /**
+   * The remembered keys oldest first, from `head` on (an entry whose key was remembered again since is
+   * stale and skipped). Eviction reads it instead of iterating `keys` from its start: a Map that is
+   * used as a queue keeps its deleted entries at the front until it is rehashed, and every such
+   * iteration walks over them (thousands per send once the key limit is reached).
+   */
+  private order: Array<{ scopedKey: string; entry: KnownKey }> = [];
+  private head = 0;
   private readonly running = new Map<string, { payloadJson: string; done: Promise<DeliveryRecord> }>();
 
   /**
@@ -125,9 +133,23 @@ export class IdempotencyIndex {
   remember(scopedKey: string, entry: KnownKey): void {
     this.keys.delete(scopedKey);
     this.keys.set(scopedKey, entry);
-    for (const [key, known] of this.keys) {
-      if (this.keys.size <= this.retention.limit && entry.atMs - known.atMs <= this.retention.ttlMs) break;
-      this.keys.delete(key);
+    this.order.push({ scopedKey, entry });
+    while (this.head < this.order.length) {
+      const oldest = this.order[this.head] as { scopedKey: string; entry: KnownKey };
+      const live = this.keys.get(oldest.scopedKey) === oldest.entry;
+      if (live && this.keys.size <= this.retention.limit && entry.atMs - oldest.entry.atMs <= this.retention.ttlMs)
+        break;
+      if (live) this.keys.delete(oldest.scopedKey);
+      this.head++;
+    }
+    // Drop what was evicted, and stale entries, once they outnumber the live keys.
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+    if (this.order.length - this.head > 2 * this.keys.size + 1024) {
+      this.order = this.order.slice(this.head).filter((o) => this.keys.get(o.scopedKey) === o.entry);
+      this.head = 0;
     }
   }
 
