@@ -52,7 +52,11 @@ async function flowOn(rawStore) {
     if (record.status !== 'sent') throw new Error(`send ${i} ended ${record.status}`);
     if (memory.messages.length > 10_000) memory.clear();
   };
-  return { op, counts, close: () => delivery.close() };
+  const close = async () => {
+    await delivery.close();
+    await routing.trusted.settled(); // the trusted-resolution prune in flight, before the store closes
+  };
+  return { op, counts, close };
 }
 
 let next = 0;
