@@ -43,14 +43,14 @@ class EntryFailed extends Error {
 }
 
 /** The most entries one group transaction carries, so that one commit's latency stays bounded. */
-export const MAX_LEDGER_GROUP = 256;
+const MAX_LEDGER_GROUP = 256;
 
 /**
  * How many ledger group transactions may be in flight at once by default. Two lets the begins of some
  * sends and the finished records of others reach the store's own group commit together (measured on
  * SQLite with 64 senders: ~15% more sends/s than one at a time; more than two gained nothing clear).
  */
-export const LEDGER_GROUPS_IN_FLIGHT = 2;
+const LEDGER_GROUPS_IN_FLIGHT = 2;
 
 /** Error codes that speak of the store as a whole (every entry of the group failed with it), not of one entry. */
 const STORE_LEVEL_CODES = new Set(['StoreWriteFailed', 'StoreUnavailable', 'StoreClosed', 'StoreCorrupt']);

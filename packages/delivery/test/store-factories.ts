@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock, MobKitStore } from '@mobkit/core';
-import * as storeLib from '@mobkit/store';
+import { createMemoryStore, openSqliteStore } from '@mobkit/store';
 
 /** Opens a store again on the same data (a restart); the memory adapter hands back the same object. */
 export interface StoreFactory {
@@ -11,18 +11,13 @@ export interface StoreFactory {
   cleanup(): Promise<void>;
 }
 
-type OpenSqlite = (options: { path: string; clock?: Clock }) => Promise<MobKitStore>;
-
-/** The SQLite adapter's opener (from `@mobkit/store`), once that adapter is exported. */
-export const openSqliteStore = (storeLib as unknown as { openSqliteStore?: OpenSqlite }).openSqliteStore;
-
 /** A memory store (reopening returns the same store: its "restart" keeps the data, as a database would). */
 export function memoryFactory(): StoreFactory {
   let store: MobKitStore | undefined;
   return {
     kind: 'memory',
     async open(clock) {
-      store ??= storeLib.createMemoryStore(clock === undefined ? {} : { clock });
+      store ??= createMemoryStore(clock === undefined ? {} : { clock });
       return store;
     },
     async cleanup() {
@@ -38,7 +33,6 @@ export function sqliteFactory(): StoreFactory {
   return {
     kind: 'sqlite',
     async open(clock) {
-      if (openSqliteStore === undefined) throw new Error('@mobkit/store does not export openSqliteStore yet');
       const store = await openSqliteStore({ path: join(dir, 'state.db'), ...(clock === undefined ? {} : { clock }) });
       opened.push(store);
       return store;

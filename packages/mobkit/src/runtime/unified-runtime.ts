@@ -464,6 +464,8 @@ export class UnifiedRuntime {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.deliveryBridge.close();
     await this.schedulingBridge.close();
+    // A prune of old trusted resolutions may be in flight: let it land before the store closes.
+    await this.routing.trusted.settled();
     await this.closeStore();
     this.hub.close();
     return { drain, moduleShutdown, mobStop };
