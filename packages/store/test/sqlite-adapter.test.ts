@@ -218,6 +218,51 @@ describe('SQLite records: text search and seqs', () => {
     expect((await store.records.search('notes', 'rewritten')).map((r) => r.key)).toEqual(['a']);
   });
 
+  it('keeps the text index in step through compare-and-set puts (created at 0, replaced at a version)', async () => {
+    const store = await openAt(join(dir, 'cas.db'));
+    const created = await store.records.put('notes', 'a', { n: 1 }, { expectedVersion: 0, text: 'amber falcon' });
+    expect(created.version).toBe(1);
+    await expectMobKitError(store.records.put('notes', 'a', { n: 9 }, { expectedVersion: 0 }), 'VersionConflict');
+    const replaced = await store.records.put('notes', 'a', { n: 2 }, { expectedVersion: 1, text: 'cobalt heron' });
+    expect(replaced).toEqual({
+      namespace: 'notes',
+      key: 'a',
+      value: { n: 2 },
+      version: 2,
+      updatedAtMs: replaced.updatedAtMs,
+      text: 'cobalt heron',
+    });
+    await expectMobKitError(store.records.put('notes', 'a', { n: 9 }, { expectedVersion: 1 }), 'VersionConflict');
+    expect(await store.records.search('notes', 'falcon')).toEqual([]);
+    expect((await store.records.search('notes', 'heron')).map((r) => [r.key, r.version, r.value])).toEqual([
+      ['a', 2, { n: 2 }],
+    ]);
+    const cleared = await store.records.put('notes', 'a', { n: 3 }, { expectedVersion: 2 });
+    expect(cleared.text).toBeUndefined();
+    expect(await store.records.search('notes', 'heron')).toEqual([]);
+    expect((await store.records.get('notes', 'a'))?.version).toBe(3);
+  });
+
+  it('resolves a put with a copy of what it stored: neither the input nor the returned value is shared', async () => {
+    const store = await openAt(join(dir, 'copy.db'));
+    const input = { list: [1, 2], nested: { a: 'x' }, gone: undefined };
+    const put = await store.records.put('ns', 'k', input as unknown as { list: number[]; nested: { a: string } });
+    input.list.push(3);
+    input.nested.a = 'changed after put';
+    expect(put.value).toEqual({ list: [1, 2], nested: { a: 'x' } });
+    expect(Object.hasOwn(put.value, 'gone')).toBe(false);
+    put.value.list.push(99);
+    expect(put.value.list).toEqual([1, 2, 99]);
+    expect((await store.records.get('ns', 'k'))?.value).toEqual({ list: [1, 2], nested: { a: 'x' } });
+    // A plain record to spread, serialize or clone; its value can be replaced.
+    expect(Object.keys(put)).toEqual(['namespace', 'key', 'value', 'version', 'updatedAtMs']);
+    expect(JSON.parse(JSON.stringify(put)).value).toEqual({ list: [1, 2, 99], nested: { a: 'x' } });
+    expect(structuredClone(put).value).toEqual({ list: [1, 2, 99], nested: { a: 'x' } });
+    expect({ ...put }.value).toBe(put.value);
+    put.value = { list: [], nested: { a: 'y' } };
+    expect(put.value).toEqual({ list: [], nested: { a: 'y' } });
+  });
+
   it('never reuses a seq after prune empties the log, also across a reopen', async () => {
     const path = join(dir, 'p.db');
     const clock = new ManualClock(1_000);

@@ -40,17 +40,75 @@ const INSERT_PREFIX = `INSERT INTO records (namespace, key, value, updated_at_ms
 const UPSERT = `${INSERT_PREFIX} DO UPDATE SET value = excluded.value, version = records.version + 1,
   updated_at_ms = excluded.updated_at_ms, idx = excluded.idx, range = excluded.range, text = excluded.text
   RETURNING version`;
-/** A put with `expectedVersion: 0`: create, or return no row when the key exists. */
-const INSERT_NEW = `${INSERT_PREFIX} DO NOTHING RETURNING version`;
-/** A put with `expectedVersion: n`: replace only at version n, or return no row. */
+/**
+ * A put with `expectedVersion: 0`: create, or change nothing when the key exists. It runs without
+ * `RETURNING` (which costs the driver a result row): one changed row means version 1.
+ */
+const INSERT_NEW = `${INSERT_PREFIX} DO NOTHING`;
+/** A put with `expectedVersion: n`: replace only at version n (one changed row means version n + 1), or change nothing. */
 const UPDATE_AT_VERSION = `UPDATE records SET value = ?, updated_at_ms = ?, idx = ?, range = ?, text = ?,
-  version = version + 1 WHERE namespace = ? AND key = ? AND version = ? RETURNING version`;
+  version = version + 1 WHERE namespace = ? AND key = ? AND version = ?`;
 
 /** The version of the stored record, or undefined when there is none. */
 function storedVersion(sql: SqlRunner, namespace: string, key: string): number | undefined {
   return optionalNumber(
     sql.get('SELECT version FROM records WHERE namespace = ? AND key = ?', [namespace, key])?.version,
   );
+}
+
+/**
+ * Writes one record in ONE statement (so the writer needs no savepoint for it) and returns the version
+ * it now has: a compare-and-set runs without `RETURNING` and reads its outcome from the changed-row
+ * count, since the version it writes is known; only an unconditional put needs `RETURNING version`.
+ * Rejects with `VersionConflict` (naming the version found) when the compare-and-set changed nothing.
+ */
+function writeRecord(
+  sql: SqlRunner,
+  namespace: string,
+  key: string,
+  expected: number | undefined,
+  fields: readonly SqlValue[],
+): number {
+  if (expected === undefined) {
+    const row = sql.get(UPSERT, [namespace, key, ...fields]);
+    if (row === undefined) {
+      throw new MobKitError('StoreWriteFailed', `the put of record ${namespace}/${key} returned no version; retry it`, {
+        details: { namespace, key },
+      });
+    }
+    return Number(row.version);
+  }
+  const changed =
+    expected === 0
+      ? sql.run(INSERT_NEW, [namespace, key, ...fields])
+      : sql.run(UPDATE_AT_VERSION, [...fields, namespace, key, expected]);
+  if (changed === 0) throw conflict(namespace, key, expected, storedVersion(sql, namespace, key));
+  return expected + 1;
+}
+
+/**
+ * Gives `record` an own enumerable `value` that is `JSON.parse(json)`, parsed on first read: a put's
+ * caller gets a copy of what was stored (never the object it passed in, so mutating either leaves the
+ * other alone) without paying for the parse when it only needs the version. Assigning replaces it.
+ */
+function defineParsedValue(record: StoreRecord, json: string): void {
+  let parsed: StoreJson | undefined;
+  let isParsed = false;
+  Object.defineProperty(record, 'value', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (!isParsed) {
+        parsed = JSON.parse(json) as StoreJson;
+        isParsed = true;
+      }
+      return parsed;
+    },
+    set(value: StoreJson) {
+      parsed = value;
+      isParsed = true;
+    },
+  });
 }
 
 /**
@@ -143,22 +201,13 @@ export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
       const text = options.text === undefined ? null : String(options.text);
       return ctx.write((sql) => {
         const now = ctx.nowMs();
-        const fields = [valueJson, now, index, range, text];
-        const row =
-          expected === undefined
-            ? sql.get(UPSERT, [namespace, key, ...fields])
-            : expected === 0
-              ? sql.get(INSERT_NEW, [namespace, key, ...fields])
-              : sql.get(UPDATE_AT_VERSION, [...fields, namespace, key, expected]);
-        if (row === undefined) throw conflict(namespace, key, expected ?? 0, storedVersion(sql, namespace, key));
-        // The stored row is exactly these fields at the version SQLite assigned.
-        const record: StoreRecord<T> = {
-          namespace,
-          key,
-          value: JSON.parse(valueJson) as T,
-          version: Number(row.version),
-          updatedAtMs: now,
-        };
+        const version = writeRecord(sql, namespace, key, expected, [valueJson, now, index, range, text]);
+        // The stored row is exactly these fields at the version SQLite assigned; its value is parsed
+        // from the stored text only if the caller reads it.
+        const record = { namespace, key } as StoreRecord<T>;
+        defineParsedValue(record, valueJson);
+        record.version = version;
+        record.updatedAtMs = now;
         if (index !== null) record.index = index;
         if (range !== null) record.range = range;
         if (text !== null) record.text = text;

@@ -89,11 +89,6 @@ export function corruptStore(location: string, cause?: unknown, why?: string): M
   );
 }
 
-/** A JSON text column back to its value. */
-function parseJsonColumn(value: unknown): unknown {
-  return JSON.parse(String(value));
-}
-
 /** A nullable integer/real column as a number or undefined. */
 export function optionalNumber(value: unknown): number | undefined {
   return value === null || value === undefined ? undefined : Number(value);
