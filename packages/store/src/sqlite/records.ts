@@ -87,28 +87,37 @@ function writeRecord(
 }
 
 /**
- * Gives `record` an own enumerable `value` that is `JSON.parse(json)`, parsed on first read: a put's
- * caller gets a copy of what was stored (never the object it passed in, so mutating either leaves the
- * other alone) without paying for the parse when it only needs the version. Assigning replaces it.
+ * The record a put stored, with an own enumerable `value` that is `JSON.parse(json)`, parsed on first
+ * read: the caller gets a copy of what was stored (never the object it passed in, so mutating either
+ * leaves the other alone) without paying for the parse when it only needs the version (the ledger's
+ * puts). Assigning `value` replaces it. An object literal's accessor keeps the object's fast shape.
  */
-function defineParsedValue(record: StoreRecord, json: string): void {
-  let parsed: StoreJson | undefined;
+function storedRecord<T extends StoreJson>(
+  namespace: string,
+  key: string,
+  json: string,
+  version: number,
+  updatedAtMs: number,
+): StoreRecord<T> {
+  let parsed: T | undefined;
   let isParsed = false;
-  Object.defineProperty(record, 'value', {
-    enumerable: true,
-    configurable: true,
-    get() {
+  return {
+    namespace,
+    key,
+    get value(): T {
       if (!isParsed) {
-        parsed = JSON.parse(json) as StoreJson;
+        parsed = JSON.parse(json) as T;
         isParsed = true;
       }
-      return parsed;
+      return parsed as T;
     },
-    set(value: StoreJson) {
+    set value(value: T) {
       parsed = value;
       isParsed = true;
     },
-  });
+    version,
+    updatedAtMs,
+  };
 }
 
 /**
@@ -204,10 +213,7 @@ export function sqliteRecords(ctx: SqlPortContext): RecordsPort {
         const version = writeRecord(sql, namespace, key, expected, [valueJson, now, index, range, text]);
         // The stored row is exactly these fields at the version SQLite assigned; its value is parsed
         // from the stored text only if the caller reads it.
-        const record = { namespace, key } as StoreRecord<T>;
-        defineParsedValue(record, valueJson);
-        record.version = version;
-        record.updatedAtMs = now;
+        const record = storedRecord<T>(namespace, key, valueJson, version, now);
         if (index !== null) record.index = index;
         if (range !== null) record.range = range;
         if (text !== null) record.text = text;
