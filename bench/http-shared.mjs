@@ -1,5 +1,39 @@
-// Shared fixtures of the HTTP scenarios of `npm run bench`: the mob, the console-auth config (HS256) and its token.
+// Shared fixtures of the HTTP scenarios of `npm run bench`: the mob, the console-auth config (HS256) and its
+// token, and the plumbing both HTTP benches use (wall clock, percentiles, a bench server in a child process).
+import { fork } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
+
+/** Milliseconds since the epoch at sub-millisecond resolution, comparable across processes of one machine. */
+export const wallNow = () => performance.timeOrigin + performance.now();
+
+/** The `p`th percentile of an ascending array (nearest rank). */
+export const percentile = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+
+/**
+ * Forks a bench server (`script` with `args`, its stdio inherited, no colours) and returns it with `ask`:
+ * send `{cmd, ...extra}` over IPC and resolve with the first reply whose `reply` is `cmd`.
+ */
+export function forkBenchServer(script, args = []) {
+  const env = { ...process.env, NO_COLOR: '1' };
+  delete env.FORCE_COLOR;
+  const child = fork(script, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = (cmd, extra = {}) =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m) => {
+        if (m?.reply !== cmd) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m);
+      };
+      const onExit = (code) => reject(new Error(`bench server exited (${code})`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ cmd, ...extra });
+    });
+  return { child, ask };
+}
 
 /** The mob behind the runtime: externally addressable workers answering with TestClient. */
 export const MOB_TOML = `

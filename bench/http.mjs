@@ -3,12 +3,11 @@
 // subscribers against one. The server runs in a child process (bench/http-server.mjs); load comes from
 // autocannon (JSON-RPC) and plain http clients (SSE) in this process, all on 127.0.0.1.
 // Run: `node bench/http.mjs [--quick] [--json]` after a build. Exits 0 either way.
-import { fork } from 'node:child_process';
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { consoleToken } from './http-shared.mjs';
+import { consoleToken, forkBenchServer, percentile, wallNow } from './http-shared.mjs';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
@@ -22,34 +21,12 @@ const SSE_INTERVAL_MS = Number(process.env.BENCH_SSE_INTERVAL_MS ?? 250);
 const SSE_ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? (quick ? 1 : 3));
 // Capacity: this many host messages sent at once; deliveries/s until every subscriber has every event.
 const SSE_BURST = Number(process.env.BENCH_SSE_BURST ?? 16);
-const wallNow = () => performance.timeOrigin + performance.now();
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const percentile = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-
-const env = { ...process.env, NO_COLOR: '1' };
-delete env.FORCE_COLOR;
-const child = fork(fileURLToPath(new URL('./http-server.mjs', import.meta.url)), [], {
-  env,
-  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-});
-const ask = (cmd, extra = {}) =>
-  new Promise((resolve, reject) => {
-    const onMessage = (m) => {
-      if (m?.reply !== cmd) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(m);
-    };
-    const onExit = (code) => reject(new Error(`bench server exited (${code})`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    child.send({ cmd, ...extra });
-  });
+const { child, ask } = forkBenchServer(fileURLToPath(new URL('./http-server.mjs', import.meta.url)));
 
 function cannon(port, path, headers, seconds) {
   return new Promise((resolve, reject) => {

@@ -16,12 +16,11 @@
 // Env: BENCH_SSE_SUBSCRIBERS (1000), BENCH_SSE_MESSAGES (20; quick 12), BENCH_SSE_INTERVAL_MS (250),
 // BENCH_SSE_ROUNDS (3; quick 1). With --json the last line is `@@bench-json {...}` for bench/run.mjs.
 // Exits 0 either way (an error is reported in the JSON).
-import { fork } from 'node:child_process';
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-const wallNow = () => performance.timeOrigin + performance.now();
+import { forkBenchServer, percentile, wallNow } from './http-shared.mjs';
 
 if (process.argv.includes('--server')) await serve();
 else await measure();
@@ -172,28 +171,7 @@ async function measure() {
   const INTERVAL_MS = Number(process.env.BENCH_SSE_INTERVAL_MS ?? 250);
   const ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? (quick ? 1 : 3));
   const WARMUP_MESSAGES = 4;
-  const percentile = (sorted, p) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-
-  const env = { ...process.env, NO_COLOR: '1' };
-  delete env.FORCE_COLOR;
-  const child = fork(fileURLToPath(import.meta.url), ['--server'], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const ask = (cmd, extra = {}) =>
-    new Promise((resolve, reject) => {
-      const onMessage = (m) => {
-        if (m?.reply !== cmd) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      const onExit = (code) => reject(new Error(`bench server exited (${code})`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      child.send({ cmd, ...extra });
-    });
+  const { child, ask } = forkBenchServer(fileURLToPath(import.meta.url), ['--server']);
 
   /** Opens `n` subscribers of `path`; each records [seq, wall ms] of every frame it parses. */
   async function openSubscribers(port, n, path) {
