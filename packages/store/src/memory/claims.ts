@@ -1,7 +1,7 @@
 import type { ClaimHolder, ClaimResult, ClaimsPort } from '@mobkit/core';
 import type { PortAccess } from './access.js';
 import type { TableView } from './table.js';
-import { optionalLimit, requireName, requirePositive } from './validate.js';
+import { optionalLimit, requireName, requirePositive } from '../validate.js';
 
 /** A claim as the memory store keeps it. */
 export interface StoredClaim {

@@ -9,30 +9,15 @@ import type {
 import { MobKitError } from '@mobkit/core';
 import { type EventLogView, type StoredEvent, toEntry } from './event-log-state.js';
 import type { PortAccess } from './access.js';
-import { optionalLimit, requireFinite, requireName, toJsonText } from './validate.js';
+import { checkEventInput, optionalLimit, requireFinite, requireName } from '../validate.js';
 
 /** How many entries a query returns when it names no limit. */
 const DEFAULT_QUERY_LIMIT = 1000;
 
 function toStored(input: EventLogInput, seq: number, where: string): StoredEvent {
-  if (input === null || typeof input !== 'object') {
-    throw new MobKitError('InvalidInput', `${where} must be an object`, { details: { field: where } });
-  }
-  const memberId = input.memberId;
-  if (memberId !== null && typeof memberId !== 'string') {
-    throw new MobKitError('InvalidInput', `${where}.memberId must be a string or null`, {
-      details: { field: `${where}.memberId` },
-    });
-  }
-  return {
-    seq,
-    id: requireName(input.id, `${where}.id`),
-    timestampMs: requireFinite(input.timestampMs, `${where}.timestampMs`),
-    memberId,
-    kind: requireName(input.kind, `${where}.kind`),
-    eventType: requireName(input.eventType, `${where}.eventType`),
-    dataJson: toJsonText(input.data, `${where}.data`),
-  };
+  const dataJson = checkEventInput(input, where);
+  const { id, timestampMs, memberId, kind, eventType } = input;
+  return { seq, id, timestampMs, memberId, kind, eventType, dataJson };
 }
 
 function append(view: EventLogView, events: readonly EventLogInput[]): EventLogEntry[] {

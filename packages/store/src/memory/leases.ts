@@ -1,6 +1,6 @@
 import type { Lease, LeasesPort } from '@mobkit/core';
 import type { PortAccess } from './access.js';
-import { requireName, requirePositive } from './validate.js';
+import { requireName, requirePositive } from '../validate.js';
 
 /**
  * The leases port, kept in `leases`. The fencing token of a name rises every time an owner takes the

@@ -3,7 +3,7 @@ import { MobKitError } from '@mobkit/core';
 import type { PortAccess } from './access.js';
 import { matchScore, words } from './search.js';
 import type { TableView } from './table.js';
-import { optionalLimit, requireFinite, requireName, toJsonText } from './validate.js';
+import { optionalLimit, requireFinite, requireName, toJsonText } from '../validate.js';
 
 /** A record as the memory store keeps it: its value as JSON text, so every read hands out a fresh copy. */
 export interface StoredRecord {

@@ -11,7 +11,8 @@ import type {
   EventLogQuery,
   EventLogRetention,
 } from '@mobkit/core';
-import { type Exec, type Queryable, type Row, type Tables, checkInteger, checkText, jsonText, num } from './sql.js';
+import { checkEventInput } from '../validate.js';
+import { type Exec, type Queryable, type Row, type Tables, checkInteger, checkText, num } from './sql.js';
 
 /** The most entries one `query` returns, whatever its `limit`. */
 export const MAX_EVENT_QUERY_LIMIT = 10_000;
@@ -37,15 +38,7 @@ interface CheckedInput {
 }
 
 function checkInput(event: EventLogInput, at: string): CheckedInput {
-  if (typeof event !== 'object' || event === null) {
-    throw new MobKitError('InvalidInput', `${at} must be an event object`, { details: { field: at } });
-  }
-  checkText(`${at}.id`, event.id);
-  checkInteger(`${at}.timestampMs`, event.timestampMs);
-  if (event.memberId !== null) checkText(`${at}.memberId`, event.memberId);
-  checkText(`${at}.kind`, event.kind);
-  checkText(`${at}.eventType`, event.eventType);
-  return { input: event, dataText: jsonText(`${at}.data`, event.data) };
+  return { input: event, dataText: checkEventInput(event, at) };
 }
 
 /** Inserts `rows` (seq given) with one statement. */

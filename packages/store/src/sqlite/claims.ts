@@ -1,5 +1,5 @@
 import type { ClaimHolder, ClaimsPort } from '@mobkit/core';
-import { optionalLimit, requireName, requirePositive } from '../memory/validate.js';
+import { optionalLimit, requireName, requirePositive } from '../validate.js';
 import { prefixUpperBound } from './records.js';
 import { optionalNumber, type Row, type SqlPortContext, type SqlRunner, type SqlValue } from './sql.js';
 

@@ -8,7 +8,7 @@ import type {
   StoreJson,
 } from '@mobkit/core';
 import { MobKitError } from '@mobkit/core';
-import { optionalLimit, requireFinite, requireName, toJsonText } from '../memory/validate.js';
+import { checkEventInput, optionalLimit, requireFinite, requireName } from '../validate.js';
 import type { Row, SqlPortContext, SqlRunner, SqlValue } from './sql.js';
 
 /** The most entries one query returns (a larger `limit` is cut to it). */
@@ -34,15 +34,6 @@ function toEntry(row: Row): EventLogEntry {
     eventType: String(row.event_type),
     data: JSON.parse(String(row.data)) as StoreJson,
   };
-}
-
-function checkInput(event: EventLogInput, at: string): string {
-  requireName(event?.id, `${at}.id`);
-  requireFinite(event.timestampMs, `${at}.timestampMs`);
-  if (event.memberId !== null && typeof event.memberId !== 'string') requireName(event.memberId, `${at}.memberId`);
-  requireName(event.kind, `${at}.kind`);
-  requireName(event.eventType, `${at}.eventType`);
-  return toJsonText(event.data, `${at}.data`);
 }
 
 function lastSeq(sql: SqlRunner): number {
@@ -136,7 +127,7 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
   return {
     async append(events) {
       if (!Array.isArray(events)) throw new MobKitError('InvalidInput', 'events must be an array of events');
-      const texts = events.map((event, i) => checkInput(event, `events[${i}]`));
+      const texts = events.map((event, i) => checkEventInput(event, `events[${i}]`));
       if (events.length === 0) return [];
       return ctx.write((sql) => appendIn(sql, events, texts), false);
     },
@@ -165,7 +156,7 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
     async restore(entries) {
       if (!Array.isArray(entries)) throw new MobKitError('InvalidInput', 'entries must be an array of log entries');
       const rows = entries.map((entry, i) => {
-        const dataJson = checkInput(entry, `entries[${i}]`);
+        const dataJson = checkEventInput(entry, `entries[${i}]`);
         if (!Number.isSafeInteger(entry.seq) || entry.seq < 1) {
           throw new MobKitError(
             'InvalidInput',

@@ -1,5 +1,5 @@
 import type { Lease, LeasesPort } from '@mobkit/core';
-import { requireName, requirePositive } from '../memory/validate.js';
+import { requireName, requirePositive } from '../validate.js';
 import type { Row, SqlPortContext } from './sql.js';
 
 function toLease(row: Row): Lease {

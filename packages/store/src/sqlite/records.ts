@@ -1,6 +1,6 @@
 import type { RecordListQuery, RecordsPort, StoreJson, StoreRecord } from '@mobkit/core';
 import { MobKitError } from '@mobkit/core';
-import { optionalLimit, requireFinite, requireName, toJsonText } from '../memory/validate.js';
+import { optionalLimit, requireFinite, requireName, toJsonText } from '../validate.js';
 import { optionalNumber, optionalString, type Row, type SqlPortContext, type SqlRunner, type SqlValue } from './sql.js';
 
 const COLUMNS = 'namespace, key, value, version, updated_at_ms, idx, range, text';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { EventLogInput, StoreJson } from '@mobkit/core';
 import { event, events, expectStoreError, type SuiteContext, seqs, span } from '../context.js';
 
 /** The event log: ordering, gapless seqs, idempotency, concurrency, queries, bounds, retention, restore. */
@@ -28,6 +29,23 @@ export function eventLogCases(ctx: SuiteContext): void {
       expect(again[0]).toEqual(first);
       expect(again[1]?.seq).toBe(2);
       expect(await store.events.bounds()).toEqual({ firstSeq: 1, lastSeq: 2, count: 2 });
+    });
+
+    it('refuses, by the same rules on every adapter, an event no engine can store exactly, and writes nothing of its batch', async () => {
+      const store = await ctx.open();
+      const bad: Array<[Partial<EventLogInput>, string]> = [
+        [{ id: '' }, 'events[1].id'],
+        [{ timestampMs: 1.5 }, 'events[1].timestampMs'],
+        [{ memberId: '' }, 'events[1].memberId'],
+        [{ kind: 'a\u0000b' }, 'events[1].kind'],
+        [{ eventType: '\ud800' }, 'events[1].eventType'],
+        [{ data: undefined as unknown as StoreJson }, 'events[1].data'],
+      ];
+      for (const [fields, field] of bad) {
+        const error = await expectStoreError(store.events.append([event('ok'), event('bad', fields)]), 'InvalidInput');
+        expect(error.message, field).toContain(field);
+      }
+      expect(await store.events.bounds()).toEqual({ firstSeq: 0, lastSeq: 0, count: 0 });
     });
 
     it('skips an id repeated within one batch, without a gap', async () => {

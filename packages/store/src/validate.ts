@@ -1,13 +1,56 @@
-import { MobKitError } from '@mobkit/core';
+import { type EventLogInput, MobKitError } from '@mobkit/core';
 
-/** Rejects what is not a non-empty string, naming the argument. */
+/*
+ * The input rules of the storage ports, shared by every adapter so that what one store accepts another does
+ * too: a name (namespace, key, owner, an event's id, kind and type) is a non-empty string that every engine
+ * stores exactly — no NUL and no unpaired surrogate (PostgreSQL's text refuses the first, UTF-8 replaces the
+ * second) — an instant is a safe integer of milliseconds, and a value is JSON.
+ */
+
+// Lone surrogates would be replaced on the way to UTF-8 (PostgreSQL's text type also refuses NUL, checked apart).
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Rejects what is not a non-empty string every engine stores exactly, naming the argument. */
 export function requireName(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new MobKitError('InvalidInput', `${what} must be a non-empty string, got ${describe(value)}`, {
       details: { field: what },
     });
   }
+  if (value.includes('\u0000') || LONE_SURROGATE.test(value)) {
+    throw new MobKitError('InvalidInput', `${what} must not contain NUL characters or unpaired surrogates`, {
+      details: { field: what },
+    });
+  }
   return value;
+}
+
+/** Rejects what is not a safe integer (milliseconds), naming the argument. */
+export function requireMs(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new MobKitError('InvalidInput', `${what} must be an integer number of milliseconds, got ${describe(value)}`, {
+      details: { field: what },
+    });
+  }
+  return value;
+}
+
+/**
+ * Checks one event of `events.append` / `events.restore` (`at` names it, e.g. `events[3]`) by the rules every
+ * adapter shares; resolves with its data's JSON text.
+ */
+export function checkEventInput(event: EventLogInput, at: string): string {
+  if (typeof event !== 'object' || event === null) {
+    throw new MobKitError('InvalidInput', `${at} must be an event object, got ${describe(event)}`, {
+      details: { field: at },
+    });
+  }
+  requireName(event.id, `${at}.id`);
+  requireMs(event.timestampMs, `${at}.timestampMs`);
+  if (event.memberId !== null) requireName(event.memberId, `${at}.memberId`);
+  requireName(event.kind, `${at}.kind`);
+  requireName(event.eventType, `${at}.eventType`);
+  return toJsonText(event.data, `${at}.data`);
 }
 
 /** Rejects what is not a finite number, naming the argument. */
