@@ -1,6 +1,7 @@
 // Shared fixtures of the HTTP scenarios of `npm run bench`: the mob, the console-auth config (HS256) and its
 // token, and the plumbing both HTTP benches use (wall clock, percentiles, a bench server in a child process).
 import { fork } from 'node:child_process';
+import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 
@@ -79,4 +80,46 @@ export function consoleToken() {
   })
     .setProtectedHeader({ alg: 'HS256', kid: 'hs' })
     .sign(HS_SECRET);
+}
+
+/**
+ * Opens `n` SSE subscribers of `path` on 127.0.0.1:`port` (in batches of 100); each records the seq of every
+ * frame's id (`<seq>` or `<prefix>:<seq>`) and the wall time its chunk arrived. Set `closing` before
+ * destroying `req` so the abort is not taken for a failure.
+ */
+export async function openSubscribers(port, n, path) {
+  const subs = [];
+  const opening = [];
+  for (let i = 0; i < n; i += 1) {
+    const sub = { seqs: [], times: [], buffer: '', req: undefined, res: undefined, closing: false };
+    subs.push(sub);
+    opening.push(
+      new Promise((resolve, reject) => {
+        sub.req = request({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream' } }, (res) => {
+          sub.res = res;
+          if (res.statusCode !== 200) return reject(new Error(`${path} answered ${res.statusCode}`));
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => {
+            const at = wallNow();
+            sub.buffer += chunk;
+            for (let end = sub.buffer.indexOf('\n\n'); end >= 0; end = sub.buffer.indexOf('\n\n')) {
+              const frame = sub.buffer.slice(0, end);
+              sub.buffer = sub.buffer.slice(end + 2);
+              const m = /^id: (?:[^\n]*:)?(\d+)$/m.exec(frame);
+              if (m) {
+                sub.seqs.push(Number(m[1]));
+                sub.times.push(at);
+              }
+            }
+          });
+          resolve();
+        });
+        sub.req.on('error', (error) => (sub.closing ? undefined : reject(error)));
+        sub.req.end();
+      }),
+    );
+    if (i % 100 === 99) await Promise.all(opening.slice(-100));
+  }
+  await Promise.all(opening);
+  return subs;
 }

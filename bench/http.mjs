@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { consoleToken, forkBenchServer, percentile, wallNow } from './http-shared.mjs';
+import { consoleToken, forkBenchServer, openSubscribers, percentile, wallNow } from './http-shared.mjs';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
@@ -137,44 +137,6 @@ async function benchRpc(port, authPort) {
     rpcCpuOverBare: median(rounds.rpc.map((x, i) => x.cpuUsPerRequest / rounds.bare[i].cpuUsPerRequest)),
     authCpuOverRpc: median(rounds.auth.map((x, i) => x.cpuUsPerRequest / rounds.rpc[i].cpuUsPerRequest)),
   };
-}
-
-/** Opens `n` SSE subscribers on /mob/events; each records [seq, wall ms] of every frame it receives. */
-async function openSubscribers(port, n, path) {
-  const subs = [];
-  const opening = [];
-  for (let i = 0; i < n; i += 1) {
-    const sub = { seqs: [], times: [], buffer: '', req: undefined, res: undefined };
-    subs.push(sub);
-    opening.push(
-      new Promise((resolve, reject) => {
-        sub.req = request({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream' } }, (res) => {
-          sub.res = res;
-          if (res.statusCode !== 200) return reject(new Error(`${path} answered ${res.statusCode}`));
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => {
-            const at = wallNow();
-            sub.buffer += chunk;
-            for (let end = sub.buffer.indexOf('\n\n'); end >= 0; end = sub.buffer.indexOf('\n\n')) {
-              const frame = sub.buffer.slice(0, end);
-              sub.buffer = sub.buffer.slice(end + 2);
-              const m = /^id: (?:[^\n]*:)?(\d+)$/m.exec(frame);
-              if (m) {
-                sub.seqs.push(Number(m[1]));
-                sub.times.push(at);
-              }
-            }
-          });
-          resolve();
-        });
-        sub.req.on('error', (error) => (sub.closing ? undefined : reject(error)));
-        sub.req.end();
-      }),
-    );
-    if (i % 100 === 99) await Promise.all(opening.slice(-100)); // open in batches of 100
-  }
-  await Promise.all(opening);
-  return subs;
 }
 
 async function fanOut(port, n, path = '/mob/events', messages = SSE_MESSAGES, intervalMs = SSE_INTERVAL_MS) {

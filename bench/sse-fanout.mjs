@@ -16,11 +16,10 @@
 // Env: BENCH_SSE_SUBSCRIBERS (1000), BENCH_SSE_MESSAGES (20; quick 12), BENCH_SSE_INTERVAL_MS (250),
 // BENCH_SSE_ROUNDS (3; quick 1). With --json the last line is `@@bench-json {...}` for bench/run.mjs.
 // Exits 0 either way (an error is reported in the JSON).
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-import { forkBenchServer, percentile, wallNow } from './http-shared.mjs';
+import { forkBenchServer, openSubscribers, percentile, wallNow } from './http-shared.mjs';
 
 if (process.argv.includes('--server')) await serve();
 else await measure();
@@ -172,43 +171,6 @@ async function measure() {
   const ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? (quick ? 1 : 3));
   const WARMUP_MESSAGES = 4;
   const { child, ask } = forkBenchServer(fileURLToPath(import.meta.url), ['--server']);
-
-  /** Opens `n` subscribers of `path`; each records [seq, wall ms] of every frame it parses. */
-  async function openSubscribers(port, n, path) {
-    const subs = [];
-    const opening = [];
-    for (let i = 0; i < n; i += 1) {
-      const sub = { seqs: [], times: [], buffer: '', req: undefined, closing: false };
-      subs.push(sub);
-      opening.push(
-        new Promise((resolve, reject) => {
-          sub.req = request({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream' } }, (res) => {
-            if (res.statusCode !== 200) return reject(new Error(`${path} answered ${res.statusCode}`));
-            res.setEncoding('utf8');
-            res.on('data', (chunk) => {
-              const at = wallNow();
-              sub.buffer += chunk;
-              for (let end = sub.buffer.indexOf('\n\n'); end >= 0; end = sub.buffer.indexOf('\n\n')) {
-                const frame = sub.buffer.slice(0, end);
-                sub.buffer = sub.buffer.slice(end + 2);
-                const m = /^id: (\d+)$/m.exec(frame);
-                if (m) {
-                  sub.seqs.push(Number(m[1]));
-                  sub.times.push(at);
-                }
-              }
-            });
-            resolve();
-          });
-          sub.req.on('error', (error) => (sub.closing ? undefined : reject(error)));
-          sub.req.end();
-        }),
-      );
-      if (i % 100 === 99) await Promise.all(opening.slice(-100));
-    }
-    await Promise.all(opening);
-    return subs;
-  }
 
   async function fanOut(port, path, messages = MESSAGES) {
     const subs = await openSubscribers(port, SUBSCRIBERS, path);
