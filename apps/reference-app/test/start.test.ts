@@ -3,6 +3,9 @@
 // every 2 s, then Ctrl-Cs it like a terminal would and checks that no process it started survived.
 // Nx answers the build from its cache when `npm test` (which builds everything first) or an earlier
 // run already built it; a cold build makes the first run slower.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FIXTURES,
@@ -95,6 +98,7 @@ async function rpc(
 describe('npm start (scripts/start.mjs → apps/reference-app/dist/main.js)', () => {
   let started: Started | undefined;
   let seenProcs: ProcRef[] = [];
+  let dir = '';
 
   afterEach(() => {
     if (started?.child.pid !== undefined && started.child.exitCode === null) {
@@ -107,12 +111,17 @@ describe('npm start (scripts/start.mjs → apps/reference-app/dist/main.js)', ()
     killAll(seenProcs);
     started = undefined;
     seenProcs = [];
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    dir = '';
   });
 
   it('serves /healthz, runs the scheduled injection into a worker, and leaves no process behind after Ctrl-C', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    started = startNode(['scripts/start.mjs', '--config', `${FIXTURES}/fast`], {
+    // A copy of the config, so the SQLite store it keeps in <config>/data is this run's alone.
+    dir = mkdtempSync(join(tmpdir(), 'mobkit-npm-start-'));
+    cpSync(join(FIXTURES, 'fast'), dir, { recursive: true });
+    started = startNode(['scripts/start.mjs', '--config', dir], {
       cwd: REPO_ROOT,
       env: childEnv({ PORT: String(port) }),
     });
