@@ -26,7 +26,7 @@ export function requireName(value: unknown, what: string): string {
 }
 
 /** Rejects what is not a safe integer (milliseconds), naming the argument. */
-export function requireMs(value: unknown, what: string): number {
+function requireMs(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     throw new MobKitError('InvalidInput', `${what} must be an integer number of milliseconds, got ${describe(value)}`, {
       details: { field: what },
