@@ -6,7 +6,7 @@
 // mixed). Properties: every answer is a JSON-RPC 2.0 response with a standard code (or, over HTTP, a
 // documented 400/403/413/415 refusal, never a 5xx); no `result` ever holds the run's marker (which is
 // only ever put in EXTRA keys, so it can only come back as an echo); the child stays alive and a
-// `mobkit/status` after every case answers; after the storm and a forced GC its RSS is within 64 MB
+// `mobkit/status` after every case answers; after the storm and a forced GC its RSS is within 96 MB
 // of before. The mob runs on the TestClient (MOBKIT_LLM=test): mutating calls never reach a network.
 //
 // Run: `npx nx run mobkit:build` (the suite runs dist/), then `npx vitest run e2e/fuzz-rpc.test.ts`.
@@ -25,8 +25,13 @@ const SCALE = Math.max(0.1, Number(process.env.FUZZ_SCALE ?? 1));
 const MARKER = `fuzzmark${(SEED >>> 0).toString(36)}q${Math.floor(Math.random() * 36 ** 6).toString(36)}`;
 /** The reference app's default `POST /rpc` body limit (1 MiB). */
 const HTTP_BODY_LIMIT = 1024 * 1024;
-/** The most RSS the gateway may keep after the storm and a forced GC. */
-const RSS_GROWTH_LIMIT = 64 * 1024 * 1024;
+/**
+ * The most RSS the gateway may keep after the storm and a forced GC. Since the runtime keeps an event log,
+ * the same seed-to-seed spread of RSS growth is 14–75 MB on Node 24 with the live heap flat or smaller
+ * (allocator and V8 page retention, not kept objects), so 64 MB failed one CI run in three; the live-heap
+ * limit below is what catches a leak.
+ */
+const RSS_GROWTH_LIMIT = 96 * 1024 * 1024;
 /** The most live heap (after GC) the storm may leave behind: a few members and their sessions, no kept inputs. */
 const HEAP_GROWTH_LIMIT = 32 * 1024 * 1024;
 
@@ -229,7 +234,7 @@ describe("the gateway's HTTP POST /rpc under generated input", () => {
 });
 
 describe('after the storm', () => {
-  it('the gateway is alive, a valid call works on both transports, and its RSS after GC is within 64 MB of before', async () => {
+  it('the gateway is alive, a valid call works on both transports, and its RSS after GC is within 96 MB of before', async () => {
     expect(gw.alive()).toBe(true);
     const { lines, sentinel } = await gw.stdioExchange(
       Buffer.from('{"jsonrpc":"2.0","id":"last","method":"mobkit/list_members"}'),
