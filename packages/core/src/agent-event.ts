@@ -22,6 +22,16 @@ export type AgentEventPayload =
   | { type: 'run_failed'; sessionId: string; errorClass: string; error: string }
   | { type: 'peer_content_ingested'; peer: string }
   | { type: 'retrying'; attempt: number; delayMs: number; error: string }
+  | {
+      /** Older turns of the session were summarised by the member's model; the full history stays in the store. */
+      type: 'compacted';
+      sessionId: string;
+      /** Messages the summary replaces in what the model sees. */
+      summarizedMessages: number;
+      /** Estimated prompt tokens before and after. */
+      tokensBefore: number;
+      tokensAfter: number;
+    }
   | { type: 'other'; raw: unknown };
 
 /** Names of {@link AgentEventPayload} types. */
@@ -51,6 +61,7 @@ const VALUE_SHAPES = {
   run_failed: { sessionId: text, errorClass: text, error: text },
   peer_content_ingested: { peer: text },
   retrying: { attempt: count, delayMs: count, error: text },
+  compacted: { sessionId: text, summarizedMessages: count, tokensBefore: count, tokensAfter: count },
 } as const satisfies Record<Exclude<AgentEventType, 'other'>, z.ZodRawShape>;
 
 type KnownType = keyof typeof VALUE_SHAPES;
@@ -189,6 +200,17 @@ const KnownAgentEventCodec = z.discriminatedUnion('type', [
     delayMs: num(w.delay_ms),
     error: str(w.error),
   })),
+  typeCodec(
+    'compacted',
+    { session_id: loose, summarized_messages: loose, tokens_before: loose, tokens_after: loose },
+    (w) => ({
+      type: 'compacted',
+      sessionId: str(w.session_id),
+      summarizedMessages: num(w.summarized_messages),
+      tokensBefore: num(w.tokens_before),
+      tokensAfter: num(w.tokens_after),
+    }),
+  ),
 ]);
 
 /** Any other type (Meerkat has ~40): kept whole as `raw`; our own `{type: "other", raw}` reads back as itself. */

@@ -100,6 +100,13 @@ export interface EventLogPort {
    * (`count` 0, `firstSeq` 0); `lastSeq` stays, and the next append gets `lastSeq + 1`: seqs are never reused.
    */
   prune(retention: EventLogRetention): Promise<number>;
+  /**
+   * Replaces the `data` of every entry of `memberId` with `{redacted: true, reason}` (for a purge, so
+   * an operator can honour a deletion request). Seq, id, timestamp, kind and event type stay, so
+   * cursors and counts do not move; `memberId` itself is kept so the redaction can be audited.
+   * Resolves with how many entries were redacted (already-redacted entries count again). All or nothing.
+   */
+  redact(memberId: string, reason: string): Promise<number>;
 }
 
 // ------------------------------------------------------------------------------------------ records

@@ -40,6 +40,27 @@ export type {
   ContentBlock,
   HandlingMode,
 } from './types.js';
+export {
+  memberRef,
+  type MobMemberApi,
+  type MobCapabilities,
+  type MemberApiMethod,
+  type MemberStatus,
+  type MemberStatusValue,
+  type MemberRunState,
+  type SessionRef,
+  type SessionMessage,
+  type SessionHistoryQuery,
+  type SessionHistoryPage,
+  type HelperOptions,
+  type HelperResult,
+  type ForkContext,
+  type WaitReadyOptions,
+  type WaitReadyResult,
+  type CompletedMember,
+  type PurgeOptions,
+  type PurgeReport,
+} from './member-api.js';
 export { SpawnMemberSpec, sendMessageOnMob, contentText, type SpawnMemberSpecWire } from './spec.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, contentBytes } from './message-size.js';
 export { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_MAX_MESSAGES } from './embedded/history.js';
@@ -50,6 +71,7 @@ export type {
   EmbeddedMobTuning,
   EmbeddedTool,
   ToolContext,
+  HistoryRetention,
 } from './embedded/types.js';
 export type { MobLogEvent } from './shared/event-log.js';
 export { MOB_COMMUNICATION_INSTRUCTION, COMMS_TOOLS } from './embedded/prompt.js';

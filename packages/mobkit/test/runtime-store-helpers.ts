@@ -55,6 +55,7 @@ export function controlledStore(inner: MobKitStore) {
     bounds: () => inner.events.bounds(),
     restore: (entries) => inner.events.restore(entries),
     prune: (retention) => inner.events.prune(retention),
+    redact: (memberId, reason) => inner.events.redact(memberId, reason),
   };
   const store: MobKitStore = {
     info: inner.info,

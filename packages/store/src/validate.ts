@@ -112,3 +112,8 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return `${typeof value} ${String(value)}`;
 }
+
+/** The `data` an event keeps once {@link EventLogPort.redact} has redacted it. */
+export function redactedData(reason: string): { redacted: true; reason: string } {
+  return { redacted: true, reason };
+}

@@ -1,4 +1,4 @@
-import type { Clock } from '@mobkit/core';
+import type { Clock, MobKitStore } from '@mobkit/core';
 import type { MobDefinition, Profile } from '../definition.js';
 import type { ProviderEnv } from '../llm/resolve.js';
 import type { LlmClient, LlmMessage, ToolDef } from '../llm/types.js';
@@ -63,11 +63,31 @@ export interface EmbeddedMobTuning {
   llmRetryBaseMs?: number;
 }
 
+/** History retention of the embedded mob's store (off by default: everything is kept). */
+export interface HistoryRetention {
+  /** Delete committed messages older than this, per member (the current run's are kept). */
+  maxAgeMs?: number;
+  /** Keep at most this many committed messages per member (the newest). */
+  maxMessages?: number;
+}
+
 /** Options of {@link createEmbeddedMob}. */
 export interface EmbeddedMobOptions {
   /** One client for every member, or a factory per profile (called once per profile). Default: a real provider client from the profile and env. */
   llm?: LlmClient | ((profile: Profile) => LlmClient);
   options?: EmbeddedMobTuning;
+  /**
+   * Where the mob keeps its state: roster, sessions, histories (each message committed as it
+   * completes), inboxes and the mob state, through the store's records. With a store that holds
+   * the state of this mob id, `createEmbeddedMob` restores it instead of starting empty (same
+   * member ids, sessions, wiring; queued messages run; an interrupted run continues from its last
+   * committed step). The store is the caller's: the mob never closes it. Default: in memory only.
+   */
+  store?: MobKitStore;
+  /** After a restore, tell the orchestrator which members resumed (the original's resume notice). Default true. */
+  notifyOrchestratorOnResume?: boolean;
+  /** History retention in the store (default off). */
+  historyRetention?: HistoryRetention;
 }
 
 /** The embedded mob: the {@link MobRuntime} port plus a few in-process extras. */

@@ -38,6 +38,8 @@ export interface EventLogView {
   add(entries: readonly StoredEvent[]): void;
   /** Removes the entries with these seqs (`lastSeq` stays). */
   remove(seqs: ReadonlySet<number>): void;
+  /** Puts `entry` in place of the entry with its seq (a redaction). */
+  replace(entry: StoredEvent): void;
 }
 
 /** The committed log: entries in seq order, an id index, and the seq counter. */
@@ -90,6 +92,14 @@ export class EventLogState implements EventLogView {
     this.entries = kept;
   }
 
+  replace(entry: StoredEvent): void {
+    const i = this.firstIndexAfter(entry.seq - 1);
+    const old = this.entries[i];
+    if (old === undefined || old.seq !== entry.seq) return;
+    this.entries[i] = entry;
+    this.ids.set(entry.id, entry);
+  }
+
   /** The index of the first entry with `seq > afterSeq` (binary search: entries are in seq order). */
   private firstIndexAfter(afterSeq: number): number {
     let lo = 0;
@@ -112,6 +122,7 @@ export class EventLogDraft implements EventLogView {
   private readonly added: StoredEvent[] = [];
   private readonly addedIds = new Map<string, StoredEvent>();
   private readonly removed = new Set<number>();
+  private readonly replaced = new Map<number, StoredEvent>();
   private last: number;
 
   constructor(private readonly base: EventLogState) {
@@ -130,14 +141,15 @@ export class EventLogDraft implements EventLogView {
     const added = this.addedIds.get(id);
     if (added) return added;
     const committed = this.base.byId(id);
-    return committed && !this.removed.has(committed.seq) ? committed : undefined;
+    if (!committed || this.removed.has(committed.seq)) return undefined;
+    return this.replaced.get(committed.seq) ?? committed;
   }
 
   scan(order: 'asc' | 'desc', afterSeq: number, visit: (entry: StoredEvent) => boolean): void {
     let going = true;
     const visitCommitted = (entry: StoredEvent) => {
       if (this.removed.has(entry.seq)) return true;
-      going = visit(entry);
+      going = visit(this.replaced.get(entry.seq) ?? entry);
       return going;
     };
     const visitAdded = () => {
@@ -175,8 +187,17 @@ export class EventLogDraft implements EventLogView {
     for (const seq of seqs) if (seq <= this.base.lastSeq) this.removed.add(seq);
   }
 
+  replace(entry: StoredEvent): void {
+    const i = this.added.findIndex((e) => e.seq === entry.seq);
+    if (i >= 0) {
+      this.added[i] = entry;
+      this.addedIds.set(entry.id, entry);
+    } else if (entry.seq <= this.base.lastSeq) this.replaced.set(entry.seq, entry);
+  }
+
   /** Writes the transaction's changes into the committed log. */
   commit(): void {
+    for (const entry of this.replaced.values()) this.base.replace(entry);
     this.base.remove(this.removed);
     this.base.add(this.added);
     this.base.advanceTo(this.last);

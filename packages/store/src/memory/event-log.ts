@@ -9,7 +9,7 @@ import type {
 import { MobKitError } from '@mobkit/core';
 import { type EventLogView, type StoredEvent, toEntry } from './event-log-state.js';
 import type { PortAccess } from './access.js';
-import { checkEventInput, optionalLimit, requireFinite, requireName } from '../validate.js';
+import { checkEventInput, optionalLimit, redactedData, requireFinite, requireName } from '../validate.js';
 
 /** How many entries a query returns when it names no limit. */
 const DEFAULT_QUERY_LIMIT = 1000;
@@ -133,6 +133,19 @@ function prune(view: EventLogView, retention: EventLogRetention, nowMs: () => nu
   return doomed.size;
 }
 
+function redact(view: EventLogView, memberId: string, reason: string): number {
+  requireName(memberId, 'memberId');
+  if (typeof reason !== 'string') throw new MobKitError('InvalidInput', 'reason must be a string');
+  const dataJson = JSON.stringify(redactedData(reason));
+  const hits: StoredEvent[] = [];
+  view.scan('asc', 0, (entry) => {
+    if (entry.memberId === memberId) hits.push({ ...entry, dataJson });
+    return true;
+  });
+  for (const entry of hits) view.replace(entry);
+  return hits.length;
+}
+
 /** The event log port over `view`, reading and writing through `access`. */
 export function memoryEventLog(view: EventLogView, access: PortAccess, nowMs: () => number): EventLogPort {
   return {
@@ -141,5 +154,6 @@ export function memoryEventLog(view: EventLogView, access: PortAccess, nowMs: ()
     bounds: () => access.read(() => bounds(view)),
     restore: (entries) => access.write(() => restore(view, entries)),
     prune: (retention) => access.write(() => prune(view, retention, nowMs)),
+    redact: (memberId, reason) => access.write(() => redact(view, memberId, reason)),
   };
 }

@@ -11,7 +11,7 @@ import type {
   EventLogQuery,
   EventLogRetention,
 } from '@mobkit/core';
-import { checkEventInput } from '../validate.js';
+import { checkEventInput, redactedData, requireName } from '../validate.js';
 import { type Exec, type Queryable, type Row, type Tables, checkInteger, checkText, num } from './sql.js';
 
 /** The most entries one `query` returns, whatever its `limit`. */
@@ -197,6 +197,15 @@ export function postgresEventLog(exec: Exec, t: Tables): EventLogPort {
     },
     async prune(retention) {
       return exec.write((q) => prune(q, t, retention, exec.nowMs()));
+    },
+    async redact(memberId, reason) {
+      const member = requireName(memberId, 'memberId');
+      if (typeof reason !== 'string') throw new MobKitError('InvalidInput', 'reason must be a string');
+      const data = JSON.stringify(redactedData(reason));
+      const result = await exec.write((q) =>
+        q.query(`update ${t.events} set data = $1 where member_id = $2`, [data, member]),
+      );
+      return result.rowCount ?? 0;
     },
   };
 }

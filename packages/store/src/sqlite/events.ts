@@ -8,7 +8,7 @@ import type {
   StoreJson,
 } from '@mobkit/core';
 import { MobKitError } from '@mobkit/core';
-import { checkEventInput, optionalLimit, requireFinite, requireName } from '../validate.js';
+import { checkEventInput, optionalLimit, redactedData, requireFinite, requireName } from '../validate.js';
 import type { Row, SqlPortContext, SqlRunner, SqlValue } from './sql.js';
 
 /** The most entries one query returns (a larger `limit` is cut to it). */
@@ -194,6 +194,13 @@ export function sqliteEventLog(ctx: SqlPortContext): EventLogPort {
         insertRows(sql, rows);
         setLastSeq(sql, rows[rows.length - 1]?.entry.seq ?? last);
       }, false);
+    },
+
+    async redact(memberId: string, reason: string) {
+      requireName(memberId, 'memberId');
+      if (typeof reason !== 'string') throw new MobKitError('InvalidInput', 'reason must be a string');
+      const data = JSON.stringify(redactedData(reason));
+      return ctx.write((sql) => sql.run('UPDATE events SET data = ? WHERE member_id = ?', [data, memberId]), false);
     },
 
     async prune(retention: EventLogRetention) {

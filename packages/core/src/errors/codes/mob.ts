@@ -12,6 +12,11 @@ export const mobErrorCodes = {
     http: 404,
     summary: 'the mob has no member with that id (Meerkat: "mob member not found: X")',
   },
+  SessionNotFound: {
+    rpc: -32602,
+    http: 404,
+    summary: 'no session with that id is known to the mob (not in its store, or purged)',
+  },
   MemberAlreadyExists: { rpc: -32602, http: 409, summary: 'a member with that id is already in the roster' },
   NotExternallyAddressable: {
     rpc: -32602,

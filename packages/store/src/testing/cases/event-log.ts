@@ -146,6 +146,45 @@ export function eventLogCases(ctx: SuiteContext): void {
       expect(await store.events.bounds()).toEqual({ firstSeq: 2, lastSeq: 4, count: 1 });
     });
 
+    it('redacts one member’s payloads in place: seqs, ids, kinds and counts stay; other members are untouched', async () => {
+      const store = await ctx.open();
+      await store.events.append([
+        event('m1', { memberId: 'alice', data: { text: 'secret one' } }),
+        event('m2', { memberId: 'bob', data: { text: 'keep' } }),
+        event('m3', { memberId: 'alice', data: { text: 'secret two' } }),
+      ]);
+      const before = await store.events.bounds();
+      expect(await store.events.redact('alice', 'purged')).toBe(2);
+      expect(await store.events.bounds()).toEqual(before);
+      const after = await store.events.query();
+      expect(after.map((e) => [e.seq, e.id, e.memberId, e.kind, e.eventType])).toEqual([
+        [1, 'm1', 'alice', 'agent', 'run_started'],
+        [2, 'm2', 'bob', 'agent', 'run_started'],
+        [3, 'm3', 'alice', 'agent', 'run_started'],
+      ]);
+      expect(after.map((e) => e.data)).toEqual([
+        { redacted: true, reason: 'purged' },
+        { text: 'keep' },
+        { redacted: true, reason: 'purged' },
+      ]);
+      expect(JSON.stringify(after)).not.toContain('secret');
+      expect(await store.events.redact('nobody', 'purged')).toBe(0);
+      await expectStoreError(store.events.redact('', 'purged'), 'InvalidInput');
+    });
+
+    it('rolls a redaction inside a failed transaction back', async () => {
+      const store = await ctx.open();
+      await store.events.append([event('k1', { memberId: 'carol', data: { text: 'kept' } })]);
+      await expect(
+        store.transaction(async (tx) => {
+          expect(await tx.events.redact('carol', 'purged')).toBe(1);
+          expect((await tx.events.query())[0]?.data).toEqual({ redacted: true, reason: 'purged' });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect((await store.events.query())[0]?.data).toEqual({ text: 'kept' });
+    });
+
     it('never reuses a seq: after pruning everything the log is empty and the next append gets lastSeq + 1', async () => {
       const store = await ctx.open();
       await store.events.append(events('all', 5, { timestampMs: 1000 }));
