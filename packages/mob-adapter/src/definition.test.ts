@@ -259,4 +259,25 @@ describe('MobDefinition.fromToml', () => {
     expect(def.profile('a').maxTurns).toBe(4);
     expect(def.toWire()).toEqual({ id: 'x', profiles: { a: { model: 'm', tools: { comms: true } } } });
   });
+
+  it('surfaces auto_compact_threshold, keeps it in the mob/create JSON and refuses a non-positive one', () => {
+    const def = MobDefinition.fromToml(
+      '[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\nauto_compact_threshold = 8000\n[profiles.b]\nmodel = "m"\n',
+    );
+    expect(def.profile('a').autoCompactThreshold).toBe(8000);
+    expect(def.profile('b').autoCompactThreshold).toBeUndefined();
+    expect(def.toWire()).toMatchObject({ profiles: { a: { auto_compact_threshold: 8000 } } });
+    expect(MobDefinition.fromJson(def.toWire()).profile('a').autoCompactThreshold).toBe(8000);
+    const zero = failure(() =>
+      MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\nauto_compact_threshold = 0\n'),
+    );
+    expect(zero.code).toBe('DefinitionError');
+    expect(zero.message).toContain('profiles.a.auto_compact_threshold: must be >= 1');
+    expect(zero.details).toMatchObject({ field: 'profiles.a.auto_compact_threshold' });
+    expect(
+      failure(() =>
+        MobDefinition.fromToml('[mob]\nid = "x"\n[profiles.a]\nmodel = "m"\nauto_compact_threshold = 1.5\n'),
+      ).details,
+    ).toMatchObject({ field: 'profiles.a.auto_compact_threshold' });
+  });
 });

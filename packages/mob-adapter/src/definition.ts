@@ -46,6 +46,7 @@ function profileFrom(name: string, p: ProfileFields): Profile {
     maxInlinePeerNotifications: p.max_inline_peer_notifications,
     maxTokens: p.max_tokens,
     maxTurns: p.max_turns,
+    autoCompactThreshold: p.auto_compact_threshold,
     providerParams: p.provider_params,
     outputSchema: p.output_schema,
   };
@@ -124,6 +125,11 @@ export interface Profile {
   maxTokens: number | undefined;
   /** Max LLM turns per run (embedded mob; default from the mob options). */
   maxTurns: number | undefined;
+  /**
+   * `auto_compact_threshold`: estimated tokens of the prompt (system plus history) past which the older
+   * turns are summarised by the member's own model before the next LLM call (embedded mob; unset: never).
+   */
+  autoCompactThreshold: number | undefined;
   providerParams: Record<string, unknown> | undefined;
   outputSchema: Record<string, unknown> | undefined;
 }
