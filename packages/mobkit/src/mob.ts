@@ -2,6 +2,7 @@ import {
   type AgentDiscoverySpec,
   type EventEnvelope,
   type MobKitError,
+  type MobKitStore,
   type SpawnSpec,
   type UnifiedEvent,
   normalizeSpawnSpec,
@@ -97,12 +98,19 @@ export interface UnifiedRuntimeShutdownReport {
 
 /**
  * The mob of a bootstrap spec: the one handed over with `MobBootstrapSpec.fromMob`, or a new
- * embedded mob of its definition. Either way the runtime owns what this returns and closes it at
- * shutdown (or at once when the modules fail to start).
+ * embedded mob of its definition kept in `store` (the runtime's store: roster, sessions, histories
+ * and inboxes are durable when it is; a store that holds this mob's state is restored, not
+ * re-spawned). `MobStorage.inMemory()` keeps the mob in memory whatever the store. Either way the
+ * runtime owns what this returns and closes it at shutdown (or at once when the modules fail to
+ * start); the store stays the runtime's.
  */
-export async function bootMob(spec: MobBootstrapSpec): Promise<MobHandle> {
+export async function bootMob(spec: MobBootstrapSpec, store?: MobKitStore): Promise<MobHandle> {
   if (spec.mob) return spec.mob;
-  return createEmbeddedMob(spec.definition, { llm: spec.options.defaultLlmClient ?? new TestClient() });
+  return createEmbeddedMob(spec.definition, {
+    llm: spec.options.defaultLlmClient ?? new TestClient(),
+    ...(store !== undefined && spec.storage.kind === 'runtime-store' ? { store } : {}),
+    notifyOrchestratorOnResume: spec.options.notifyOrchestratorOnResume,
+  });
 }
 
 /** Maps an agent event of the mob onto the merged stream's envelope (`source: agent`). */

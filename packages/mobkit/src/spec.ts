@@ -1,14 +1,20 @@
 import type { LlmClient, MobDefinition, MobRuntime, Profile } from '@mobkit/mob-adapter';
 
 /**
- * Where the mob keeps its roster and sessions. The embedded mob is in-memory; this type exists so a
- * durable store can be added without changing the bootstrap API (the original's `MobStorage`).
+ * Where the embedded mob keeps its roster, sessions, histories and inboxes (the original's
+ * `MobStorage`). The default, {@link MobStorage.runtimeStore}, is the runtime's own store: durable
+ * when the runtime's is (`.persistentState(dir)`, `.store(sqliteOrPostgres)`), in memory with the
+ * default in-memory store. {@link MobStorage.inMemory} keeps the mob in memory even on a durable store.
  */
 export class MobStorage {
-  private constructor(readonly kind: 'memory') {}
-  /** Roster and sessions live in this process and end with it. */
+  private constructor(readonly kind: 'memory' | 'runtime-store') {}
+  /** Roster and sessions live in this process and end with it, whatever the runtime's store. */
   static inMemory(): MobStorage {
     return new MobStorage('memory');
+  }
+  /** The mob persists through the runtime's store (the default) and is restored from it at the next build. */
+  static runtimeStore(): MobStorage {
+    return new MobStorage('runtime-store');
   }
 }
 
@@ -17,9 +23,12 @@ export type LlmClientFactory = (profile: Profile) => LlmClient;
 
 /** Options of {@link MobBootstrapSpec} (the original's `MobBootstrapOptions`). */
 export interface MobBootstrapOptions {
-  /** Members may run on sessions that are not persisted (the embedded mob's only kind today). Default true. */
+  /** Members may run on sessions that are not persisted (with an in-memory store or `MobStorage.inMemory()`). Default true. */
   allowEphemeralSessions?: boolean;
-  /** Tell the orchestrator when a member resumes a session. Default true. */
+  /**
+   * After a restart restores the mob, send each orchestrator the original's notice (`Mob '<id>' resumed
+   * with <n> active meerkats and <m> wiring links. …`). Default true.
+   */
   notifyOrchestratorOnResume?: boolean;
   /** The LLM client for every member, or a factory choosing one per profile. Default: the TestClient. */
   defaultLlmClient?: LlmClient | LlmClientFactory;
@@ -41,8 +50,8 @@ export class MobBootstrapSpec {
     readonly mob?: MobRuntime,
   ) {}
 
-  /** A spec for `definition` kept in `storage` (default in-memory). */
-  static new(definition: MobDefinition, storage: MobStorage = MobStorage.inMemory()): MobBootstrapSpec {
+  /** A spec for `definition` kept in `storage` (default: the runtime's store). */
+  static new(definition: MobDefinition, storage: MobStorage = MobStorage.runtimeStore()): MobBootstrapSpec {
     return new MobBootstrapSpec(definition, storage, {
       allowEphemeralSessions: true,
       notifyOrchestratorOnResume: true,

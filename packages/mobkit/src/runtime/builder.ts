@@ -212,7 +212,7 @@ export class UnifiedRuntimeBuilder {
     let mob: MobHandle;
     let modules: ModuleRuntime;
     try {
-      mob = await bootMob(mobSpec);
+      mob = await bootMob(mobSpec, store.store);
       modules = await startModulesOrRollBack(mob, moduleConfig, {
         timeoutMs,
         options,
@@ -305,8 +305,11 @@ async function runDiscovery(runtime: UnifiedRuntime, settings: RuntimeSettings):
       cause: error,
     });
   }
-  if (found.length > 0)
-    await runtime.spawnMany(found.map((member, i) => discoverySpecToSpawnSpec(member, `discovered[${i}]`)));
+  const specs = found.map((member, i) => discoverySpecToSpawnSpec(member, `discovered[${i}]`));
+  // After a restore the members discovery finds are already in the roster: retained, as if the process had never stopped.
+  const present = new Set((await runtime.listMembers()).map((m) => m.meerkatId));
+  const missing = specs.filter((spec) => !present.has(spec.meerkatId));
+  if (missing.length > 0) await runtime.spawnMany(missing);
 }
 
 function checkRetention(retention: Partial<EventRetention>): Partial<EventRetention> {
