@@ -135,8 +135,9 @@ async function serveOnStore(
     const specs = config.members.map((m, i) => discoverySpecToSpawnSpec(m, `members[${i}]`));
     const report = await runtime.reconcile(specs);
     log.info(
-      { members: report.mob.spawned, routes: report.routing.addedRouteKeys },
-      `members ${report.mob.spawned.join(', ') || '(none)'} spawned`,
+      { members: report.mob.spawned, retained: report.mob.retained, routes: report.routing.addedRouteKeys },
+      `members ${report.mob.spawned.join(', ') || '(none)'} spawned` +
+        (report.mob.retained.length > 0 ? `, ${report.mob.retained.join(', ')} restored from the store` : ''),
     );
 
     runtime.subscribe((event) => {
