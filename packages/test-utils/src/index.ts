@@ -144,3 +144,14 @@ export {
   type FakeBigQueryRequest,
   type FakeBigQueryRow,
 } from './bigquery.js';
+export {
+  startFakeOpenAi,
+  type FakeOpenAi,
+  type FakeOpenAiCallSpec,
+  type FakeOpenAiMessage,
+  type FakeOpenAiOptions,
+  type FakeOpenAiReply,
+  type FakeOpenAiRequest,
+  type FakeOpenAiRequestState,
+  type FakeOpenAiToolCall,
+} from './openai.js';
