@@ -96,6 +96,7 @@ export const READ_ONLY_RPC_METHODS: readonly string[] = [
   'member_status',
   'member_current_session_id',
   'member_session_ref',
+  'read_session_history',
   'collect_completed',
   'flow_status',
   'query_events',

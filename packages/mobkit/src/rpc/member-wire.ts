@@ -1,5 +1,15 @@
 import { wireCodec, wireEncoder } from '@mobkit/core';
-import type { MemberSnapshot } from '@mobkit/mob-adapter';
+import type {
+  CompletedMember,
+  HelperResult,
+  MemberRunState,
+  MemberSnapshot,
+  MemberStatus,
+  MemberStatusValue,
+  SessionHistoryPage,
+  SessionMessage,
+  SessionRef,
+} from '@mobkit/mob-adapter';
 import { z } from 'zod';
 
 /** A member snapshot as the JSON-RPC methods return it (`runtimeMode` stays off the wire, as the original). */
@@ -38,3 +48,238 @@ export const MemberSnapshotCodec = wireCodec(MemberSnapshotWireSchema, {
 /** A member snapshot on the wire (the encoder of {@link MemberSnapshotCodec}). */
 export const memberSnapshotToWire: (snapshot: MemberSnapshotView) => z.input<typeof MemberSnapshotWireSchema> =
   wireEncoder(MemberSnapshotCodec);
+
+// ---------------------------------------------------------------- the member API (MobKit 0.5+)
+
+/** Meerkat's `MemberProgressSnapshot` on the wire (`progress` of a member status). */
+export interface MemberProgressWire {
+  run_state: MemberRunState;
+  /** Runs open on the member (0 or 1: a member runs one turn at a time). */
+  in_flight_work: number;
+  /** When the member last made progress, ms since the epoch (0: never). */
+  last_progress_at_ms: number;
+  /** `execution_advanced` (a run is open), `became_idle` (its last run is over) or `unchanged` (no progress yet). */
+  last_progress_event: 'execution_advanced' | 'became_idle' | 'unchanged';
+  /** `degraded` for a broken member, `unknown` when its run state is unknown, `healthy` otherwise. */
+  health: 'healthy' | 'degraded' | 'wedged' | 'unknown';
+}
+
+/**
+ * A member's status on the wire (`mobkit/member_status`): Meerkat's `MobMemberSnapshot` fields
+ * (`status, is_final, tokens_used, output_preview?, error?, current_session_id?, progress`), its
+ * `member_ref`, and mobkit's own `member_id, profile, queued_messages`. Optional fields are omitted
+ * when unset (not `null`), as the latest original.
+ */
+export interface MemberStatusWire {
+  member_id: string;
+  profile: string;
+  status: MemberStatusValue;
+  is_final: boolean;
+  tokens_used: number;
+  output_preview?: string;
+  error?: string;
+  current_session_id?: string;
+  queued_messages: number;
+  progress: MemberProgressWire;
+  member_ref: string;
+}
+
+/** The wire progress event of a status: a run open advances, a finished run became idle, no progress is unchanged. */
+function progressEvent(status: MemberStatus): MemberProgressWire['last_progress_event'] {
+  if (status.lastProgressEvent === undefined && status.lastProgressAtMs === undefined) return 'unchanged';
+  return status.runState === 'run_open' ? 'execution_advanced' : 'became_idle';
+}
+
+function progressHealth(status: MemberStatus): MemberProgressWire['health'] {
+  if (status.status === 'broken') return 'degraded';
+  if (status.runState === 'unknown' || status.status === 'unknown') return 'unknown';
+  return 'healthy';
+}
+
+/** A member's status on the wire ({@link MemberStatusWire}). */
+export function memberStatusToWire(status: MemberStatus): MemberStatusWire {
+  return {
+    member_id: status.memberId,
+    profile: status.profile,
+    status: status.status,
+    is_final: status.isFinal,
+    tokens_used: status.tokensUsed,
+    ...(status.outputPreview === undefined ? {} : { output_preview: status.outputPreview }),
+    ...(status.error === undefined ? {} : { error: status.error }),
+    ...(status.currentSessionId === undefined ? {} : { current_session_id: status.currentSessionId }),
+    queued_messages: status.queuedMessages,
+    progress: {
+      run_state: status.runState,
+      in_flight_work: status.runState === 'run_open' ? 1 : 0,
+      last_progress_at_ms: status.lastProgressAtMs ?? 0,
+      last_progress_event: progressEvent(status),
+      health: progressHealth(status),
+    },
+    member_ref: status.memberRef,
+  };
+}
+
+/** A member with its status on the wire (an entry of `collect_completed` and `wait_ready`). */
+export function completedMemberToWire(member: CompletedMember): { member_id: string; snapshot: MemberStatusWire } {
+  return { member_id: member.memberId, snapshot: memberStatusToWire(member.status) };
+}
+
+/** A member's session on the wire (`mobkit/member_session_ref`). */
+export interface SessionRefWire {
+  member_id: string;
+  session_id: string;
+  member_ref: string;
+  created_at_ms: number;
+  message_count: number;
+}
+
+/** A member's session on the wire ({@link SessionRefWire}). */
+export function sessionRefToWire(ref: SessionRef): SessionRefWire {
+  return {
+    member_id: ref.memberId,
+    session_id: ref.sessionId,
+    member_ref: ref.memberRef,
+    created_at_ms: ref.createdAtMs,
+    message_count: ref.messageCount,
+  };
+}
+
+/** Meerkat's `AssistantBlock` (adjacently tagged), as far as the embedded mob writes them. */
+export type AssistantBlockWire =
+  | { block_type: 'text'; data: { text: string } }
+  | { block_type: 'tool_use'; data: { id: string; name: string; args: unknown } };
+
+/**
+ * One committed message in Meerkat's serialization (`MessageWire`, tagged by `role`; `created_at`
+ * RFC 3339 UTC). A host or peer message is `user` with `render_metadata.class` `user_prompt` or
+ * `peer_message`; an answer is `block_assistant` (text and `tool_use` blocks, `stop_reason`); tool
+ * results are `tool_results`; a compaction summary is `user` with `transcript_role:
+ * "compaction_summary"`. mobkit adds `index` (the message's place in the session), `identity.run_id`
+ * (the run that wrote it, Meerkat's `identity`), `peer` (a peer message's sender), `source: "resume"`
+ * (the resume notice), `usage` (an answer's tokens) and `summary_of` (messages a summary replaces).
+ */
+export type SessionMessageWire = { index: number; created_at: string; identity?: { run_id: string } } & (
+  | {
+      role: 'user';
+      content: string;
+      render_metadata?: { class: 'user_prompt' | 'peer_message' };
+      source?: 'resume';
+      peer?: string;
+      transcript_role?: 'compaction_summary';
+      summary_of?: number;
+    }
+  | {
+      role: 'block_assistant';
+      blocks: AssistantBlockWire[];
+      stop_reason: 'end_turn' | 'tool_use';
+      usage?: { input_tokens: number; output_tokens: number };
+    }
+  | {
+      role: 'tool_results';
+      results: Array<{ tool_use_id: string; content: string; is_error: boolean }>;
+    }
+);
+
+/** One committed message on the wire ({@link SessionMessageWire}). */
+export function sessionMessageToWire(message: SessionMessage): SessionMessageWire {
+  const common = {
+    index: message.index,
+    created_at: new Date(message.createdAtMs).toISOString(),
+    ...(message.runId === undefined ? {} : { identity: { run_id: message.runId } }),
+  };
+  switch (message.role) {
+    case 'user':
+      return {
+        role: 'user',
+        content: message.content,
+        render_metadata: { class: message.source === 'peer' ? 'peer_message' : 'user_prompt' },
+        ...(message.source === 'resume' ? { source: 'resume' as const } : {}),
+        ...(message.peer === undefined ? {} : { peer: message.peer }),
+        ...common,
+      };
+    case 'assistant': {
+      const blocks: AssistantBlockWire[] = [];
+      if (message.content !== '') blocks.push({ block_type: 'text', data: { text: message.content } });
+      for (const call of message.toolCalls) {
+        blocks.push({ block_type: 'tool_use', data: { id: call.id, name: call.name, args: call.args } });
+      }
+      return {
+        role: 'block_assistant',
+        blocks,
+        stop_reason: message.toolCalls.length > 0 ? 'tool_use' : 'end_turn',
+        ...(message.usage === undefined
+          ? {}
+          : { usage: { input_tokens: message.usage.inputTokens, output_tokens: message.usage.outputTokens } }),
+        ...common,
+      };
+    }
+    case 'tool_results':
+      return {
+        role: 'tool_results',
+        results: message.results.map((r) => ({ tool_use_id: r.toolCallId, content: r.content, is_error: r.isError })),
+        ...common,
+      };
+    case 'system':
+      return {
+        role: 'user',
+        content: message.content,
+        transcript_role: 'compaction_summary',
+        ...(message.summaryOf === undefined ? {} : { summary_of: message.summaryOf }),
+        ...common,
+      };
+  }
+}
+
+/**
+ * A page of a session's history on the wire (`mobkit/read_session_history`, Meerkat's
+ * `SessionHistoryPage`): `limit` omitted when none was asked for; mobkit adds `member_id` when known.
+ */
+export interface SessionHistoryPageWire {
+  session_id: string;
+  member_id?: string;
+  message_count: number;
+  offset: number;
+  limit?: number;
+  has_more: boolean;
+  messages: SessionMessageWire[];
+}
+
+/** A page of a session's history on the wire ({@link SessionHistoryPageWire}). */
+export function sessionHistoryPageToWire(page: SessionHistoryPage): SessionHistoryPageWire {
+  return {
+    session_id: page.sessionId,
+    ...(page.memberId === undefined ? {} : { member_id: page.memberId }),
+    message_count: page.messageCount,
+    offset: page.offset,
+    ...(page.limit === undefined ? {} : { limit: page.limit }),
+    has_more: page.hasMore,
+    messages: page.messages.map(sessionMessageToWire),
+  };
+}
+
+/**
+ * A helper's result on the wire (`mobkit/spawn_helper`, `mobkit/fork_helper`): the original's
+ * `output, tokens_used, session_id`, plus mobkit's `member_id, turns, tool_calls, usage`.
+ */
+export interface HelperResultWire {
+  output: string;
+  tokens_used: number;
+  session_id: string;
+  member_id: string;
+  turns: number;
+  tool_calls: number;
+  usage: { input_tokens: number; output_tokens: number };
+}
+
+/** A helper's result on the wire ({@link HelperResultWire}). */
+export function helperResultToWire(result: HelperResult): HelperResultWire {
+  return {
+    output: result.output,
+    tokens_used: result.tokensUsed,
+    session_id: result.sessionId,
+    member_id: result.memberId,
+    turns: result.turns,
+    tool_calls: result.toolCalls,
+    usage: { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens },
+  };
+}

@@ -10,6 +10,7 @@ import {
   type UnifiedEvent,
   toMobKitError,
 } from '@mobkit/core';
+import type { PurgeOptions, PurgeReport } from '@mobkit/mob-adapter';
 import type { ModuleRuntime } from '@mobkit/supervisor';
 import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, RoutingService } from '@mobkit/routing';
 import type { PersistedEvent } from '../event-log/entries.js';
@@ -36,7 +37,8 @@ import {
 } from '../delivery.js';
 import { SchedulingBridge, type RuntimeDispatchReport, type ScheduleInput } from '../scheduling.js';
 import { type RuntimeParts, UnifiedRuntimeBuilder } from './builder.js';
-import { reconcileManagedRoutes } from './managed-routes.js';
+import { requireMemberApi } from '../rpc/methods/member-api.js';
+import { MANAGED_ROUTE_PREFIX, reconcileManagedRoutes } from './managed-routes.js';
 import { type RuntimeErrorEvent, type RuntimeSettings, fireAndForget } from './settings.js';
 import type {
   RuntimeMemberSnapshot,
@@ -49,6 +51,12 @@ import type {
   RuntimeSchedulerOptions,
   RuntimeToolResult,
 } from './types.js';
+
+/** What {@link UnifiedRuntime.purgeMember} removed: the mob's report plus the event-log entries redacted. */
+export interface RuntimePurgeReport extends PurgeReport {
+  /** Event-log entries of the member whose payload is now `{redacted: true, reason: "purged"}`. */
+  eventsRedacted: number;
+}
 
 /**
  * The mob and its modules as one runtime: a roster of LLM agents (any `MobRuntime`: the embedded
@@ -223,6 +231,30 @@ export class UnifiedRuntime {
   async respawnMember(memberId: string): Promise<RuntimeMemberSnapshot> {
     this.assertAccepting('respawnMember');
     return this.mob.respawn(memberId);
+  }
+
+  /**
+   * Purges a member for a deletion request: the mob deletes its sessions, history and inbox
+   * (retiring it first unless `retire: false`, which refuses an active member), its managed route
+   * (`mob.member.<id>`) goes at once, and every event-log entry of the member — flushed first, so
+   * nothing recorded before the purge escapes — has its payload replaced by `{redacted: true,
+   * reason: "purged"}` (seqs and counts do not move). `UnsupportedForMode` when the mob cannot purge.
+   */
+  async purgeMember(memberId: string, options: PurgeOptions = {}): Promise<RuntimePurgeReport> {
+    this.assertAccepting('purgeMember');
+    const report = await requireMemberApi(this.mob, 'purgeMember')(memberId, options);
+    const routeKey = `${MANAGED_ROUTE_PREFIX}${memberId}`;
+    if (this.routing.routes.get(routeKey)) this.routing.routes.delete(routeKey);
+    const flushed = await this.eventLog.flush(this.settings.drainTimeoutMs);
+    const eventsRedacted = await this.store.events.redact(memberId, 'purged');
+    if (!flushed) {
+      throw new MobKitError(
+        'StoreWriteFailed',
+        `purge of ${memberId}: its state is deleted and ${eventsRedacted} logged events are redacted, but the event log did not flush within ${this.settings.drainTimeoutMs} ms, so events still queued may keep their payloads; check the store and call purge_member again`,
+        { details: { member_id: memberId, events_redacted: eventsRedacted } },
+      );
+    }
+    return { ...report, eventsRedacted };
   }
 
   /** Sends a message to a member from the host; returns the accepting session id. */

@@ -2,6 +2,7 @@ import type { RpcMethod } from '../registry.js';
 import { coreMethods } from './core.js';
 import { deliveryMethods } from './delivery.js';
 import { eventMethods } from './events.js';
+import { memberApiMethods } from './member-api.js';
 import { memberMethods } from './members.js';
 import { moduleMethods } from './modules.js';
 import { routingMethods } from './routing.js';
@@ -15,6 +16,7 @@ import { sessionStoreMethods } from './session-store.js';
 export const METHOD_GROUPS: ReadonlyArray<readonly RpcMethod[]> = [
   coreMethods,
   memberMethods,
+  memberApiMethods,
   moduleMethods,
   routingMethods,
   deliveryMethods,
