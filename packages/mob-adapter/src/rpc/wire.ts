@@ -8,6 +8,8 @@ export interface WireMember {
   role: string;
   runtime_mode?: RuntimeMode;
   status?: string;
+  /** True when the member takes no more work (Meerkat 0.8's roster entry). */
+  is_final?: boolean;
   labels?: Record<string, string>;
   wired_to?: string[];
   member_ref?: string;
