@@ -190,7 +190,7 @@ export function sessionMessagesFromWire(
  * The Meerkat methods each member API method needs on the rkat-rpc mob. The methods absent here
  * have no Meerkat counterpart (see {@link UNSUPPORTED_WHY}).
  */
-export const MEMBER_API_BACKING: Readonly<Partial<Record<MemberApiMethod, readonly string[]>>> = Object.freeze({
+const MEMBER_API_BACKING: Readonly<Partial<Record<MemberApiMethod, readonly string[]>>> = Object.freeze({
   member_status: ['mob/member_status', 'mob/members'],
   member_current_session_id: ['mob/member_status'],
   member_session_ref: ['mob/member_status', 'session/read'],
