@@ -5,6 +5,7 @@ export type MobErrorWireCode =
   | 'MOB_NOT_FOUND'
   | 'PROFILE_NOT_FOUND'
   | 'MEMBER_NOT_FOUND'
+  | 'SESSION_NOT_FOUND'
   | 'MEMBER_ALREADY_EXISTS'
   | 'NOT_EXTERNALLY_ADDRESSABLE'
   | 'INVALID_TRANSITION'
@@ -29,6 +30,7 @@ export const MOB_CODE_BY_WIRE: Readonly<Record<MobErrorWireCode, MobKitErrorCode
   MOB_NOT_FOUND: 'MobNotFound',
   PROFILE_NOT_FOUND: 'ProfileNotFound',
   MEMBER_NOT_FOUND: 'MemberNotFound',
+  SESSION_NOT_FOUND: 'SessionNotFound',
   MEMBER_ALREADY_EXISTS: 'MemberAlreadyExists',
   NOT_EXTERNALLY_ADDRESSABLE: 'NotExternallyAddressable',
   INVALID_TRANSITION: 'InvalidTransition',

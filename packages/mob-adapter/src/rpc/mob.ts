@@ -458,9 +458,9 @@ class RkatRpcMobImpl implements RkatRpcMob {
     const unparsable = rpcCode === -32602 && /^invalid session_id/i.test(rpcMessage ?? '');
     if (rpcCode !== -32001 && !unparsable) return error;
     return new MobRuntimeError(
-      'INVALID_INPUT',
+      'SESSION_NOT_FOUND',
       `session not found: ${sessionId} (rkat-rpc knows no such session in its realm; pass a session id from memberStatus or a helper result)`,
-      { code: 'SessionNotFound', details: { sessionId, rpcCode, rpcMessage }, cause: error },
+      { details: { sessionId, rpcCode, rpcMessage }, cause: error },
     );
   }
 
@@ -488,8 +488,7 @@ class RkatRpcMobImpl implements RkatRpcMob {
     this.requireMemberApi('member_current_session_id');
     const sessionId = (await this.snapshot(memberId)).current_session_id;
     if (typeof sessionId !== 'string')
-      throw new MobRuntimeError('INVALID_INPUT', `member ${memberId} has no current session`, {
-        code: 'SessionNotFound',
+      throw new MobRuntimeError('SESSION_NOT_FOUND', `member ${memberId} has no current session`, {
         details: { memberId },
       });
     return sessionId;
