@@ -7,7 +7,8 @@
 // Exits 0 when every scenario produced figures (whether or not targets were met), 1 when one could not run.
 //   --quick   shorter measuring windows (under two minutes on 2 cores)
 //   --build   run `nx run-many -t build` first even when every dist exists (it always runs when one is missing)
-//   --only=a,b  run only these groups (supervisor, delivery, durable, roster, scheduling, http, store, auth)
+//   --only=a,b  run only these groups (supervisor, delivery, durable, roster, durable-mob, scheduling, http, sse,
+//               store, auth)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, release, arch } from 'node:os';
@@ -84,6 +85,9 @@ const GROUPS = [
     args: quick ? ['--runs=3'] : ['--runs=7'],
     timeoutS: quick ? 60 : 120,
   },
+  // The durable embedded mob: restoring 1,000 members with histories against spawning them fresh, and one turn
+  // against a loopback OpenAI-compatible server, durable on SQLite against in memory.
+  { id: 'durable-mob', script: 'bench/durable-mob.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 180 : 420 },
   { id: 'scheduling', script: 'packages/scheduling/bench/evaluate.mjs', args: [], timeoutS: 90 },
   { id: 'http', script: 'bench/http.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 120 : 300 },
   // SSE fan-out through the log-backed surface (a memory store behind it) against a bare Express SSE route.
@@ -370,6 +374,8 @@ function rowsFor(id, { data, error }) {
         },
       );
     } else failedRow('reconcile 1,000 members (TestClient)', '< 1 s, linear', error ?? 'no figures');
+  } else if (id === 'durable-mob') {
+    durableMobRows(m, error);
   } else if (id === 'scheduling') {
     if (m?.medians) {
       const { one, ten } = m.medians;
@@ -474,6 +480,38 @@ function durableRows(m, error) {
       { mobkitOpsPerSec: s.opsPerSec, baselineOpsPerSec: memory.opsPerSec, ratio: s.opsPerSec / memory.opsPerSec },
     );
   }
+}
+
+/** The durable embedded mob's rows: restore against a fresh spawn, and a durable turn against the same turn in memory. */
+function durableMobRows(m, error) {
+  const r = m?.restore;
+  const restoreScenario = `restore ${r ? n0(r.members) : '1,000'} members with ${r?.messagesPerMember ?? 20}-message histories (SQLite)`;
+  if (r) {
+    row(
+      restoreScenario,
+      ms(r.restoreMs),
+      `${ms(r.spawnSqliteMs)} (spawn ${n0(r.members)} fresh members, fresh SQLite store)`,
+      `${r.ratio.toFixed(2)}×`,
+      '≤ 1.5×, < 1 s',
+      r.ratio <= 1.5 && r.restoreMs < 1000,
+      `createEmbeddedMob on the store (a lead and ${n0(r.members - 1)} workers wired to it; untimed check: every member back with its ${r.messagesPerMember} messages and its wiring); median of ${r.runs} runs, each in a fresh process, interleaved (restore ${r.perRun.restore.map((x) => x.toFixed(0)).join(', ')} ms; spawn ${r.perRun.spawnSqlite.map((x) => x.toFixed(0)).join(', ')} ms); the same spawn in memory ${ms(r.spawnMemoryMs)}`,
+      { mobkitMs: r.restoreMs, baselineMs: r.spawnSqliteMs, ratio: r.ratio, spawnMemoryMs: r.spawnMemoryMs },
+    );
+  } else failedRow(restoreScenario, '≤ 1.5×, < 1 s', m?.restoreError ?? error ?? 'no figures');
+  const t = m?.turn;
+  const turnScenario = 'one turn, OpenAI-compatible server answering after 10 ms (durable, SQLite)';
+  if (t) {
+    row(
+      turnScenario,
+      `${ms(t.sqlite.medianMs)} median, p90 ${ms(t.sqlite.p90Ms)}`,
+      `${ms(t.memory.medianMs)} median, p90 ${ms(t.memory.p90Ms)} (the same turn in memory)`,
+      `${t.ratio.toFixed(2)}×`,
+      '≤ 1.1×',
+      t.ratio <= 1.1,
+      `runTurn through the real OpenAI-compatible client against test-utils' startFakeOpenAi on loopback (${t.delayMs} ms before each answer); ${t.turns} turns on each mob, interleaved, after ${t.warmup} warm-up turns each; p99 ${ms(t.sqlite.p99Ms)} vs ${ms(t.memory.p99Ms)}`,
+      { mobkitMs: t.sqlite.medianMs, baselineMs: t.memory.medianMs, ratio: t.ratio },
+    );
+  } else failedRow(turnScenario, '≤ 1.1×', m?.turnError ?? error ?? 'no figures');
 }
 
 // ---------------------------------------------------------------------------------------------- run
