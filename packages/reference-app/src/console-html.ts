@@ -46,6 +46,16 @@ button:disabled { opacity: .5; cursor: default; }
 .reply { white-space: pre-wrap; padding: 8px; border: 1px dashed var(--line); border-radius: 6px; min-height: 40px; margin-top: 8px; }
 .row { display: flex; gap: 8px; align-items: center; margin: 6px 0; flex-wrap: wrap; }
 .grow { flex: 1; }
+section.wide { grid-column: 1 / -1; }
+li.selected { background: color-mix(in srgb, var(--accent) 10%, transparent); }
+button.small { padding: 2px 8px; font-size: 12px; margin-top: 4px; }
+.transcript { list-style: none; padding: 0; max-height: 70vh; overflow: auto; margin: 8px 0; }
+.transcript .msg { padding: 8px 4px; }
+.msg-user, .msg-peer { border-left: 3px solid var(--accent); padding-left: 8px; }
+.msg-summary, .msg-context, .msg-system, .msg-notice { border-left: 3px solid var(--warn); padding-left: 8px; }
+.transcript .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.transcript .tool { margin: 4px 0 4px 10px; }
+.transcript pre { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--bg); padding: 4px 6px; border-radius: 4px; }
 </style>
 </head>
 <body>

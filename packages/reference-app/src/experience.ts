@@ -9,6 +9,22 @@ export const TERMINAL_EVENT_TYPES: readonly string[] = [
   'interaction_failed',
 ];
 
+/** Messages per page of the console's history view (`session_history.page_size`). */
+export const SESSION_HISTORY_PAGE_SIZE = 50;
+
+/** Agent events after which the console's history view reads what is new (`session_history.refresh_policy`). */
+export const SESSION_HISTORY_REFRESH_EVENTS: readonly string[] = ['run_completed', 'run_failed', 'compacted'];
+
+/** How the history view draws each message role of `mobkit/read_session_history` (Meerkat's serialization). */
+const SESSION_HISTORY_ROLES = {
+  user: 'user prompt; render_metadata.class "peer_message" as a peer message; transcript_role "compaction_summary" as a summary, "injected_context" as context',
+  block_assistant:
+    'assistant text (blocks text/transcript), reasoning (collapsed) and tool calls (blocks tool_use: name and args)',
+  tool_results: 'tool results by tool_use_id with the called tool name; is_error marks an error',
+  system: 'system text',
+  system_notice: 'a notice: kind, body and block summaries',
+};
+
 /** The console contract version (`0.2.0`). */
 export const CONSOLE_CONTRACT_VERSION: string = MOBKIT_CONTRACT_VERSION;
 
@@ -254,6 +270,16 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput) {
           'addressable',
           'affordances',
         ],
+        status_contract: {
+          source_method: 'mobkit/member_status',
+          params: { member_id: 'string' },
+          fields: ['status', 'run_state', 'queued_messages', 'tokens_used', 'error', 'current_session_id', 'is_final'],
+          refresh_policy: {
+            mode: 'pull+push',
+            poll_interval_ms: 5000,
+            on_events: ['run_started', 'run_completed', 'run_failed', 'peer_content_ingested', 'compacted'],
+          },
+        },
         well_known_labels: {
           display_name: 'shown instead of the member id',
           group: 'groups agents in the sidebar (default: the profile)',
@@ -332,7 +358,29 @@ export async function buildConsoleExperience(input: ConsoleExperienceInput) {
       note: 'schedules are evaluated and dispatched through the scheduling module',
     },
     session_history: hasMob
-      ? { panel_id: 'console.sessions', title: 'Sessions', source_method: 'mobkit/query_events', available: true }
+      ? {
+          panel_id: 'console.sessions',
+          title: 'Sessions',
+          available: true,
+          source_method: 'mobkit/read_session_history',
+          transport: 'rpc',
+          route: '/console/rpc',
+          session_id_sources: ['mobkit/member_status#current_session_id', 'mobkit/member_current_session_id'],
+          selection_contract: { from_panel: 'console.agents', key: 'member_id' },
+          page_size: SESSION_HISTORY_PAGE_SIZE,
+          request_contract: {
+            session_id: 'string (required)',
+            offset: 'integer >= 0 (default 0; clamped to message_count)',
+            limit: 'positive integer (default: every message from offset)',
+          },
+          response_contract: {
+            fields: ['session_id', 'message_count', 'offset', 'limit', 'has_more', 'messages'],
+            message_tag: 'role',
+            rendered_roles: SESSION_HISTORY_ROLES,
+          },
+          paging: { initial: 'newest page', older: 'load older', newer: 'load newer' },
+          refresh_policy: { mode: 'push', stream_route: '/mob/events', on_events: [...SESSION_HISTORY_REFRESH_EVENTS] },
+        }
       : { panel_id: 'console.sessions', title: 'Sessions', available: false, reason: 'no mob runtime is attached' },
   };
 }

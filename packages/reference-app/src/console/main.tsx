@@ -5,10 +5,17 @@
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { HistoryView, MemberStatusLine, type MemberStatusState, useMemberStatuses } from './members.js';
 import { HttpError, readSse, type ParsedFrame } from './sse-client.js';
 
 const TOKEN_KEY = 'mobkit.console.token';
 const FEED_LIMIT = 200;
+/** The history view's page size when the experience does not advertise one. */
+const DEFAULT_HISTORY_PAGE = 50;
+/** Agent events after which a member's status is read again. */
+const STATUS_EVENTS = new Set(['run_started', 'run_completed', 'run_failed', 'peer_content_ingested', 'compacted']);
+/** Agent events after which the open history view reads what is new. */
+const HISTORY_EVENTS = new Set(['run_completed', 'run_failed', 'compacted']);
 
 interface Agent {
   agent_id: string;
@@ -21,6 +28,7 @@ interface Agent {
   labels: Record<string, string>;
   group: string;
   addressable: boolean;
+  session_id?: string | null;
   affordances: { can_send_message: boolean; can_retire: boolean };
 }
 
@@ -38,6 +46,7 @@ interface Experience {
   agent_sidebar?: { live_snapshot?: { agents?: Agent[] } };
   health_overview?: { live_snapshot?: { running?: boolean; loaded_modules?: string[]; modules?: ModuleEntry[] } };
   topology?: { live_snapshot?: { nodes?: string[]; node_count?: number } };
+  session_history?: { available?: boolean; source_method?: string; page_size?: number };
 }
 
 interface FeedItem {
@@ -161,7 +170,13 @@ function TokenBar(props: { token: string; onChange: (token: string) => void; aut
   );
 }
 
-function Agents(props: { agents: Agent[] }) {
+function Agents(props: {
+  agents: Agent[];
+  statuses: Record<string, MemberStatusState>;
+  selected: string | undefined;
+  historyAvailable: boolean;
+  onSelect: (memberId: string) => void;
+}) {
   if (props.agents.length === 0)
     return (
       <p class="muted" data-testid="agents-empty">
@@ -171,7 +186,13 @@ function Agents(props: { agents: Agent[] }) {
   return (
     <ul data-testid="agent-list">
       {props.agents.map((a) => (
-        <li key={a.agent_id} data-testid="agent-item" data-member-id={a.member_id}>
+        <li
+          key={a.agent_id}
+          data-testid="agent-item"
+          data-member-id={a.member_id}
+          class={props.selected === a.member_id ? 'selected' : undefined}
+          aria-current={props.selected === a.member_id ? 'true' : undefined}
+        >
           <div>
             <strong data-testid="agent-label">{a.label}</strong>
             {a.label !== a.member_id && <span class="muted"> ({a.member_id})</span>}
@@ -195,6 +216,18 @@ function Agents(props: { agents: Agent[] }) {
                 .map(([k, v]) => `${k}=${v}`)
                 .join(' · ')}
             </div>
+          )}
+          {a.kind === 'mob_agent' && <MemberStatusLine state={props.statuses[a.member_id]} />}
+          {a.kind === 'mob_agent' && props.historyAvailable && (
+            <button
+              type="button"
+              class="secondary small"
+              data-testid="agent-history"
+              aria-pressed={props.selected === a.member_id ? 'true' : 'false'}
+              onClick={() => props.onSelect(a.member_id)}
+            >
+              History
+            </button>
           )}
         </li>
       ))}
@@ -230,8 +263,16 @@ function Modules(props: { modules: ModuleEntry[]; running: boolean | undefined }
   );
 }
 
-function ActivityFeed(props: { token: string; enabled: boolean; onUnauthorized: (reason: string) => void }) {
+function ActivityFeed(props: {
+  token: string;
+  enabled: boolean;
+  onUnauthorized: (reason: string) => void;
+  /** Every agent event of the feed, by type and member (the members list and history follow runs with it). */
+  onEvent?: (type: string, memberId: string) => void;
+}) {
   const [items, setItems] = useState<FeedItem[]>([]);
+  const onEvent = useRef(props.onEvent);
+  onEvent.current = props.onEvent;
   const [status, setStatus] = useState('connecting');
   const lastId = useRef<string | undefined>(undefined);
   const counter = useRef(0);
@@ -263,6 +304,7 @@ function ActivityFeed(props: { token: string; enabled: boolean; onUnauthorized: 
             text: clip(summarize(frame.event, data.payload ?? {})),
           };
           setItems((prev) => [item, ...prev].slice(0, FEED_LIMIT));
+          onEvent.current?.(item.type, item.memberId);
         },
         controller.signal,
         () => setStatus('live'),
@@ -416,6 +458,9 @@ function ConsoleApp() {
   const [modules, setModules] = useState<string[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
   const [authError, setAuthError] = useState<string | undefined>(undefined);
+  const [selected, setSelected] = useState<string | undefined>(undefined);
+  const [statusKey, setStatusKey] = useState(0);
+  const [historyKeys, setHistoryKeys] = useState<Record<string, number>>({});
 
   const setToken = (next: string) => {
     if (next) sessionStorage.setItem(TOKEN_KEY, next);
@@ -453,7 +498,7 @@ function ConsoleApp() {
     };
   }, [token]);
 
-  const agents =
+  const agents: Agent[] =
     experience?.agent_sidebar?.live_snapshot?.agents ??
     modules.map((id) => ({
       agent_id: id,
@@ -471,6 +516,23 @@ function ConsoleApp() {
   const health = experience?.health_overview?.live_snapshot;
   const moduleEntries: ModuleEntry[] = health?.modules ?? modules.map((id) => ({ module_id: id, state: null }));
   const hasMob = experience !== undefined && experience.runtime_id !== null;
+  const historyPanel = experience?.session_history;
+  const historyAvailable =
+    hasMob && historyPanel?.available === true && historyPanel.source_method === 'mobkit/read_session_history';
+  const pageSize =
+    typeof historyPanel?.page_size === 'number' && historyPanel.page_size > 0
+      ? Math.floor(historyPanel.page_size)
+      : DEFAULT_HISTORY_PAGE;
+  const onUnauthorized = (r: string) => setAuthError(`unauthorized: ${r}`);
+  const api = { baseUrl, headers: authHeaders(token), onUnauthorized };
+  const memberIds = hasMob && !authError ? agents.filter((a) => a.kind === 'mob_agent').map((a) => a.member_id) : [];
+  const statuses = useMemberStatuses(api, memberIds, statusKey);
+  const selectedAgent = agents.find((a) => a.kind === 'mob_agent' && a.member_id === selected);
+  const onEvent = (type: string, memberId: string) => {
+    if (STATUS_EVENTS.has(type)) setStatusKey((n) => n + 1);
+    if (HISTORY_EVENTS.has(type) && memberId)
+      setHistoryKeys((prev) => ({ ...prev, [memberId]: (prev[memberId] ?? 0) + 1 }));
+  };
 
   return (
     <div>
@@ -508,7 +570,13 @@ function ConsoleApp() {
         <main>
           <section data-testid="agents-panel">
             <h2>Agents ({agents.length})</h2>
-            <Agents agents={agents} />
+            <Agents
+              agents={agents}
+              statuses={statuses}
+              selected={selectedAgent?.member_id}
+              historyAvailable={historyAvailable}
+              onSelect={(id) => setSelected((prev) => (prev === id ? undefined : id))}
+            />
             <h2 style="margin-top: 14px">Modules</h2>
             <Modules modules={moduleEntries} running={health?.running} />
           </section>
@@ -517,13 +585,28 @@ function ConsoleApp() {
             <ActivityFeed
               token={token}
               enabled={hasMob && !authError}
-              onUnauthorized={(r) => setAuthError(`unauthorized: ${r}`)}
+              onUnauthorized={onUnauthorized}
+              onEvent={onEvent}
             />
           </section>
           <section data-testid="chat-panel">
             <h2>Chat</h2>
-            <Chat token={token} agents={agents} onUnauthorized={(r) => setAuthError(`unauthorized: ${r}`)} />
+            <Chat token={token} agents={agents} onUnauthorized={onUnauthorized} />
           </section>
+          {selectedAgent && historyAvailable && (
+            <section class="wide" data-testid="history-panel">
+              <h2>History</h2>
+              <HistoryView
+                {...api}
+                memberId={selectedAgent.member_id}
+                label={selectedAgent.label}
+                sessionId={statuses[selectedAgent.member_id]?.sessionId ?? selectedAgent.session_id ?? undefined}
+                pageSize={pageSize}
+                refreshKey={historyKeys[selectedAgent.member_id] ?? 0}
+                onClose={() => setSelected(undefined)}
+              />
+            </section>
+          )}
         </main>
       )}
     </div>
