@@ -10,7 +10,8 @@ import {
 } from '../llm/types.js';
 import type { RunResult } from '../types.js';
 import { truncateUtf8 } from '../message-size.js';
-import { type Inbound, type Member, cancelled, renderInbound } from './member.js';
+import type { PeerEffect, RunJournal } from './journal.js';
+import { type Inbound, type Member, type OpenRun, cancelled } from './member.js';
 import type { MemberTools } from './tools.js';
 import type { EmbeddedMobTuning } from './types.js';
 
@@ -21,7 +22,24 @@ export interface AgentLoopHost {
   readonly tools: MemberTools;
   /** The bound of one message; a longer tool result is truncated to it. */
   readonly maxMessageBytes: number;
+  /** Commits each step of a run (to the store, when there is one). */
+  readonly journal: RunJournal;
   emit(member: Member, event: AgentEventPayload): void;
+  /** Applies a committed peer delivery (queues the item, steers, wakes the peer). */
+  deliver(effect: PeerEffect): void;
+  /**
+   * Runs before each LLM turn (history compaction); may replace older messages of the member's
+   * model-visible history.
+   */
+  beforeTurn?(member: Member, run: OpenRun, signal: AbortSignal): Promise<void>;
+}
+
+/** Errors of a run that failed before it started (its trigger was not committed; the inbox items are back). */
+const notStarted = new WeakSet<object>();
+
+/** Whether `error` is a run that never started (its start could not be committed). */
+export function runNotStarted(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && notStarted.has(error);
 }
 
 /** What one LLM turn produced. */
@@ -104,7 +122,13 @@ async function streamTurnWithRetry(
 }
 
 /** Runs one tool call with the tool timeout; a failure, timeout or cancellation becomes an error result. */
-async function runTool(host: AgentLoopHost, m: Member, call: ToolCall, runSignal: AbortSignal): Promise<ToolResult> {
+async function runTool(
+  host: AgentLoopHost,
+  m: Member,
+  call: ToolCall,
+  runSignal: AbortSignal,
+  effects: PeerEffect[],
+): Promise<{ result: ToolResult; durationMs: number }> {
   const startedReal = performance.now();
   const timeoutMs = host.tuning.toolTimeoutMs ?? 60_000;
   const controller = new AbortController();
@@ -130,25 +154,84 @@ async function runTool(host: AgentLoopHost, m: Member, call: ToolCall, runSignal
   let content: string;
   let isError = false;
   try {
-    const work = Promise.resolve().then(() => host.tools.execute(m, call, controller.signal));
+    const work = Promise.resolve().then(() => host.tools.execute(m, call, controller.signal, effects));
     const value = await Promise.race([work, failed]);
     content = truncateUtf8(typeof value === 'string' ? value : JSON.stringify(value ?? null), host.maxMessageBytes);
   } catch (error) {
     isError = true;
     content = (error as Error).message ?? String(error);
+    effects.length = 0; // a failed or cancelled call delivers nothing
   } finally {
     timer.abort();
     runSignal.removeEventListener('abort', onAbort);
   }
-  host.emit(m, {
-    type: 'tool_execution_completed',
-    id: call.id,
-    name: call.name,
-    result: content,
-    isError,
+  return {
+    result: { toolCallId: call.id, name: call.name, content, isError },
     durationMs: Math.round(performance.now() - startedReal),
-  });
-  return { toolCallId: call.id, name: call.name, content, isError };
+  };
+}
+
+/** The tool phase of a turn: its calls, the results committed so far, and the message index they go to. */
+interface ToolPhase {
+  index: number;
+  calls: ToolCall[];
+  done: Map<string, ToolResult>;
+}
+
+/** The phase's results in call order (only the calls that have one). */
+function resultsSoFar(phase: ToolPhase): ToolResult[] {
+  const out: ToolResult[] = [];
+  for (const c of phase.calls) {
+    const r = phase.done.get(c.id);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Runs a turn's calls concurrently. As each completes, its result is committed (the turn's
+ * `tool_results` message as it stands, plus the peer deliveries it made) — one commit at a time,
+ * in completion order — then the deliveries are applied and `tool_execution_completed` emitted.
+ */
+async function runTools(
+  host: AgentLoopHost,
+  m: Member,
+  run: OpenRun,
+  phase: ToolPhase,
+  signal: AbortSignal,
+): Promise<ToolResult[]> {
+  let chain: Promise<void> = Promise.resolve();
+  let commitError: unknown;
+  await Promise.all(
+    phase.calls.map(async (call) => {
+      const effects: PeerEffect[] = [];
+      const { result, durationMs } = await runTool(host, m, call, signal, effects);
+      const step = chain.then(async () => {
+        if (commitError !== undefined) return;
+        phase.done.set(call.id, result);
+        try {
+          await host.journal.toolResults(m, run, phase.index, resultsSoFar(phase), effects);
+        } catch (error) {
+          phase.done.delete(call.id);
+          commitError = error;
+          return;
+        }
+        for (const e of effects) host.deliver(e);
+        host.emit(m, {
+          type: 'tool_execution_completed',
+          id: call.id,
+          name: call.name,
+          result: result.content,
+          isError: result.isError,
+          durationMs,
+        });
+      });
+      chain = step;
+      await step;
+    }),
+  );
+  if (commitError !== undefined) throw commitError;
+  return resultsSoFar(phase);
 }
 
 function maxTurnsExceeded(m: Member, maxTurns: number): MobRuntimeError {
@@ -160,54 +243,85 @@ function maxTurnsExceeded(m: Member, maxTurns: number): MobRuntimeError {
 }
 
 /**
- * Pins the run's messages in the history, records the trigger and emits `run_started` (and
- * `peer_content_ingested` per peer message).
+ * Commits the run's start, then pins its messages in the history, records the trigger and emits
+ * `run_started` (and `peer_content_ingested` per peer message). When the start cannot be committed
+ * the inbox items go back to the front of the inbox and the error is marked {@link runNotStarted}.
  */
-function startRun(host: AgentLoopHost, m: Member, items: Inbound[]): void {
-  const prompt = items.map(renderInbound).join('\n\n');
-  m.replyTo = undefined;
-  m.history.beginRun();
-  for (const item of items) {
-    m.history.push({ role: 'user', content: renderInbound(item) });
-    if (item.kind === 'peer') m.replyTo = item.from;
+async function startRun(host: AgentLoopHost, m: Member, items: Inbound[]): Promise<OpenRun> {
+  let started: Awaited<ReturnType<RunJournal['start']>>;
+  try {
+    started = await host.journal.start(m, items);
+  } catch (error) {
+    m.inbox.unshift(...items.filter((i) => i.seq !== undefined));
+    if (typeof error === 'object' && error !== null) notStarted.add(error);
+    throw error;
   }
-  host.emit(m, { type: 'run_started', sessionId: m.sessionId, prompt });
+  const { run, messages } = started;
+  m.replyTo = run.replyTo;
+  m.history.beginRun();
+  for (const msg of messages) if (msg.role === 'user') m.history.push({ role: 'user', content: msg.content });
+  host.emit(m, { type: 'run_started', sessionId: m.sessionId, prompt: run.prompt });
   for (const item of items) if (item.kind === 'peer') host.emit(m, { type: 'peer_content_ingested', peer: item.from });
+  return run;
 }
 
-/** Closes tool calls left open in the history, emits `run_failed` and returns the error the run fails with. */
-function failRun(host: AgentLoopHost, m: Member, signal: AbortSignal, error: unknown): unknown {
-  const last = m.history.last();
-  if (last?.role === 'assistant' && last.toolCalls.length > 0) {
-    m.history.push({
-      role: 'tool_results',
-      results: last.toolCalls.map((c) => ({
-        toolCallId: c.id,
-        name: c.name,
-        content: 'cancelled before the tool finished',
-        isError: true,
-      })),
-    });
-  }
-  const err = signal.aborted ? cancelled(m.id, signal.reason) : error;
-  let errorClass = 'internal';
-  if (isMobKitError(err)) {
-    if (err.code === 'MaxTurnsExceeded') errorClass = 'max_turns_exceeded';
-    else errorClass = err instanceof MobRuntimeError ? err.mobCode.toLowerCase() : err.code;
-  }
-  host.emit(m, { type: 'run_failed', sessionId: m.sessionId, errorClass, error: (err as Error).message });
-  return err;
+function errorClassOf(err: unknown): string {
+  if (!isMobKitError(err)) return 'internal';
+  if (err.code === 'MaxTurnsExceeded') return 'max_turns_exceeded';
+  return err instanceof MobRuntimeError ? err.mobCode.toLowerCase() : err.code;
 }
 
 /**
- * One agent run (Meerkat's loop): render the trigger, then LLM turns — each streamed with retry,
- * its tool calls run concurrently — until the model ends its turn. Cancellation (the member's
- * controller, or `externalSignal`) fails the run with `RunCancelled`.
+ * Closes tool calls left open (an error result for each call without one, committed with the end
+ * of the run), emits `run_failed` and returns the error the run fails with.
+ */
+async function failRun(
+  host: AgentLoopHost,
+  m: Member,
+  run: OpenRun,
+  phase: ToolPhase | undefined,
+  signal: AbortSignal,
+  error: unknown,
+): Promise<unknown> {
+  let closing: { index: number; results: ToolResult[] } | undefined;
+  if (phase && phase.done.size < phase.calls.length) {
+    const results = phase.calls.map(
+      (c) =>
+        phase.done.get(c.id) ?? {
+          toolCallId: c.id,
+          name: c.name,
+          content: 'cancelled before the tool finished',
+          isError: true,
+        },
+    );
+    closing = { index: phase.index, results };
+  }
+  const err = signal.aborted ? cancelled(m.id, signal.reason) : error;
+  const message = (err as Error).message ?? String(err);
+  try {
+    await host.journal.fail(m, run, message, closing);
+  } catch {
+    // The store refused the close too: the run record stays open and is continued after a restart.
+  }
+  if (closing) m.history.push({ role: 'tool_results', results: closing.results });
+  host.emit(m, { type: 'run_failed', sessionId: m.sessionId, errorClass: errorClassOf(err), error: message });
+  return err;
+}
+
+/** What starts a run: trigger items, or an interrupted run to continue (its history already loaded and pinned). */
+export type RunTrigger = { items: Inbound[] } | { resume: OpenRun };
+
+/**
+ * One agent run (Meerkat's loop): commit and render the trigger, then LLM turns — each streamed
+ * with retry, its tool calls run concurrently, every step committed as it completes — until the
+ * model ends its turn. Cancellation (the member's controller, or `externalSignal`) fails the run
+ * with `RunCancelled`. `{resume}` continues a run interrupted by a crash from its last committed
+ * step (a fresh turn budget).
  */
 export async function runAgent(
   host: AgentLoopHost,
   m: Member,
-  items: Inbound[],
+  trigger: RunTrigger,
   externalSignal?: AbortSignal,
 ): Promise<RunResult> {
   const controller = new AbortController();
@@ -216,11 +330,25 @@ export async function runAgent(
   externalSignal?.addEventListener('abort', onExternalAbort, { once: true });
   m.running = controller;
   const signal = controller.signal;
-  startRun(host, m, items);
+  let run: OpenRun;
+  try {
+    if ('items' in trigger) run = await startRun(host, m, trigger.items);
+    else {
+      run = trigger.resume;
+      m.openRun = run;
+      m.replyTo = run.replyTo;
+      host.emit(m, { type: 'run_started', sessionId: m.sessionId, prompt: run.prompt });
+    }
+  } catch (error) {
+    externalSignal?.removeEventListener('abort', onExternalAbort);
+    m.running = undefined;
+    throw error;
+  }
   let usage: Usage = zeroUsage();
   let text = '';
   let turns = 0;
   let toolCalls = 0;
+  let phase: ToolPhase | undefined;
   const maxTurns = m.profile.maxTurns ?? host.tuning.maxTurns ?? 16;
   try {
     for (;;) {
@@ -228,6 +356,7 @@ export async function runAgent(
       if (turns >= maxTurns) throw maxTurnsExceeded(m, maxTurns);
       turns++;
       host.emit(m, { type: 'turn_started', turnNumber: turns });
+      if (host.beforeTurn) await host.beforeTurn(m, run, signal);
       const request: LlmRequest = {
         model: m.profile.model,
         system: m.system,
@@ -243,24 +372,34 @@ export async function runAgent(
         host.emit(m, { type: 'text_complete', content: turn.text });
         text = turn.text;
       }
+      const final = turn.calls.length === 0;
+      const index = await host.journal.assistant(
+        m,
+        run,
+        { content: turn.text, toolCalls: turn.calls, usage: turn.usage },
+        final ? { text } : undefined,
+      );
       m.history.push({ role: 'assistant', content: turn.text, toolCalls: turn.calls });
       host.emit(m, {
         type: 'turn_completed',
         stopReason: turn.calls.length > 0 ? 'tool_use' : turn.stopReason,
         usage: turn.usage,
       });
-      if (turn.calls.length === 0) break;
+      if (final) break;
       toolCalls += turn.calls.length;
-      const results = await Promise.all(turn.calls.map((c) => runTool(host, m, c, signal)));
+      phase = { index: index + 1, calls: turn.calls, done: new Map() };
+      const results = await runTools(host, m, run, phase, signal);
+      phase = undefined;
       m.history.push({ role: 'tool_results', results });
     }
     host.emit(m, { type: 'run_completed', sessionId: m.sessionId, result: text, usage });
     return { sessionId: m.sessionId, text, usage, turns, toolCalls };
   } catch (error) {
-    throw failRun(host, m, signal, error);
+    throw await failRun(host, m, run, phase, signal, error);
   } finally {
     externalSignal?.removeEventListener('abort', onExternalAbort);
     m.running = undefined;
+    m.openRun = undefined;
     m.history.endRun();
   }
 }

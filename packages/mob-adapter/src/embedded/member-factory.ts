@@ -4,7 +4,7 @@ import { resolveLlmClient } from '../llm/resolve.js';
 import type { LlmClient } from '../llm/types.js';
 import type { SpawnMemberSpec } from '../types.js';
 import { type HistoryLimits, MemberHistory } from './history.js';
-import type { Member } from './member.js';
+import { type Member, emptyStats } from './member.js';
 import { profileSystemPrompt } from './prompt.js';
 import type { EmbeddedMobOptions, EmbeddedMobTuning } from './types.js';
 
@@ -24,8 +24,8 @@ export class MemberFactory {
     private readonly historyLimits: HistoryLimits,
   ) {}
 
-  /** A new active member of `profile` from `spec` (its session is `resumeSessionId`, or a fresh one). */
-  create(spec: SpawnMemberSpec, profile: Profile): Member {
+  /** A new active member of `profile` from `spec` (its session is `sessionId`, else `resumeSessionId`, else a fresh one). */
+  create(spec: SpawnMemberSpec, profile: Profile, sessionId?: string): Member {
     const llm = this.llmFor(profile);
     const base = this.systemPromptFor(profile);
     const extra = spec.additionalInstructions;
@@ -34,7 +34,7 @@ export class MemberFactory {
       id: spec.meerkatId,
       profile,
       spec,
-      sessionId: spec.resumeSessionId ?? randomUUID(),
+      sessionId: sessionId ?? spec.resumeSessionId ?? randomUUID(),
       runtimeMode: spec.runtimeMode ?? profile.runtimeMode,
       labels: spec.labels ?? {},
       state: 'active',
@@ -47,6 +47,9 @@ export class MemberFactory {
       replyTo: undefined,
       llm,
       retired: false,
+      stats: emptyStats(),
+      openRun: undefined,
+      resumeRun: undefined,
     };
   }
 

@@ -62,29 +62,49 @@ export class Roster {
   }
 
   /**
-   * Spawn-time wiring (Meerkat's `spawn_wiring_targets`): with `auto_wire_orchestrator` an
+   * Spawn-time wiring targets (Meerkat's `spawn_wiring_targets`): with `auto_wire_orchestrator` an
    * orchestrator is wired to every active non-orchestrator and any other member to the
    * orchestrators; each `role_wiring` edge wires the member to the active members of the other role.
+   * Nothing is linked yet (the mob commits the roster first, then calls {@link link}).
    */
-  wireAtSpawn(member: Member): void {
+  spawnTargets(member: Member): Member[] {
+    const out = new Set<Member>();
     const orch = this.definition.orchestrator;
     const profile = member.profile.name;
     if (this.definition.wiring.autoWireOrchestrator && orch !== undefined) {
       if (profile === orch) {
         for (const other of this.members.values())
-          if (other !== member && isActive(other) && other.profile.name !== orch) this.link(member, other);
+          if (other !== member && isActive(other) && other.profile.name !== orch) out.add(other);
       } else {
-        this.linkProfile(member, orch);
+        this.addProfile(out, orch);
       }
     }
     for (const edge of this.definition.wiring.roleWiring) {
-      if (edge.a === profile) this.linkProfile(member, edge.b);
-      if (edge.b === profile) this.linkProfile(member, edge.a);
+      if (edge.a === profile) this.addProfile(out, edge.b);
+      if (edge.b === profile) this.addProfile(out, edge.a);
+    }
+    out.delete(member);
+    return [...out].filter((m) => isActive(m));
+  }
+
+  private addProfile(out: Set<Member>, profile: string): void {
+    for (const id of this.byProfile.get(profile) ?? []) {
+      const m = this.members.get(id);
+      if (m) out.add(m);
     }
   }
 
-  private linkProfile(member: Member, profile: string): void {
-    for (const id of this.byProfile.get(profile) ?? []) this.link(member, this.members.get(id));
+  /** The active member whose current session is `sessionId`, if any. */
+  holderOf(sessionId: string): Member | undefined {
+    for (const m of this.members.values()) if (m.sessionId === sessionId && isActive(m)) return m;
+    return undefined;
+  }
+
+  /** Wiring links among active members (each undirected edge once). */
+  edgeCount(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (isActive(m)) for (const id of m.wired) if (m.id < id) n++;
+    return n;
   }
 
   /** Wires `a` and `b` (idempotent; only active members, never a member to itself). */

@@ -1,6 +1,7 @@
 import type { Profile } from '../definition.js';
 import type { ToolCall, ToolDef } from '../llm/types.js';
 import { type CommsHost, isCommsTool, runCommsTool } from './comms.js';
+import type { PeerEffect } from './journal.js';
 import type { Member } from './member.js';
 import { COMMS_TOOLS } from './prompt.js';
 import type { EmbeddedTool } from './types.js';
@@ -25,10 +26,13 @@ export class MemberTools {
     return tools;
   }
 
-  /** Runs `call` for member `m`; an unknown tool throws (an error result for the model). */
-  async execute(m: Member, call: ToolCall, signal: AbortSignal): Promise<unknown> {
+  /**
+   * Runs `call` for member `m`; an unknown tool throws (an error result for the model). A comms
+   * tool's peer deliveries are pushed to `effects` (committed with the result, then delivered).
+   */
+  async execute(m: Member, call: ToolCall, signal: AbortSignal, effects: PeerEffect[]): Promise<unknown> {
     if (m.profile.tools.comms && isCommsTool(call.name))
-      return runCommsTool(this.comms, m, call.name, (call.args ?? {}) as Record<string, unknown>);
+      return runCommsTool(this.comms, m, call.name, (call.args ?? {}) as Record<string, unknown>, effects);
     const tool = this.appTools.find(
       (t) => t.definition.name === call.name && (!t.profiles || t.profiles.includes(m.profile.name)),
     );

@@ -3,6 +3,7 @@ import type { MobDefinition, Profile } from '../definition.js';
 import type { ProviderEnv } from '../llm/resolve.js';
 import type { LlmClient, LlmMessage, ToolDef } from '../llm/types.js';
 import type { MobLogEvent } from '../shared/event-log.js';
+import type { MobMemberApi } from '../member-api.js';
 import type { MobRuntime } from '../types.js';
 
 /** What a tool sees when the embedded mob runs it. */
@@ -90,8 +91,11 @@ export interface EmbeddedMobOptions {
   historyRetention?: HistoryRetention;
 }
 
-/** The embedded mob: the {@link MobRuntime} port plus a few in-process extras. */
-export interface EmbeddedMob extends MobRuntime {
+/**
+ * The embedded mob: the {@link MobRuntime} port, the whole member API ({@link MobMemberApi}: every
+ * method is answered; `capabilities.persistent` is true with a store) and a few in-process extras.
+ */
+export interface EmbeddedMob extends MobRuntime, MobMemberApi {
   readonly kind: 'embedded';
   /** The definition the mob runs. */
   readonly definition: MobDefinition;
