@@ -13,7 +13,7 @@ export const TERMINAL_EVENT_TYPES: readonly string[] = [
 export const SESSION_HISTORY_PAGE_SIZE = 50;
 
 /** Agent events after which the console's history view reads what is new (`session_history.refresh_policy`). */
-export const SESSION_HISTORY_REFRESH_EVENTS: readonly string[] = ['run_completed', 'run_failed', 'compacted'];
+const SESSION_HISTORY_REFRESH_EVENTS: readonly string[] = ['run_completed', 'run_failed', 'compacted'];
 
 /** How the history view draws each message role of `mobkit/read_session_history` (Meerkat's serialization). */
 const SESSION_HISTORY_ROLES = {

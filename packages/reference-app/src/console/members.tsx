@@ -215,6 +215,13 @@ function EntryView(props: { entry: TranscriptEntry }) {
         #{e.index} · <strong data-testid="history-who">{who}</strong>
         {e.createdAt && <span title={e.createdAt}> · {timeOf(e.createdAt)}</span>}
         {e.kind === 'assistant' && e.stopReason && <span> · {e.stopReason}</span>}
+        {e.kind === 'assistant' && e.usage && (
+          <span data-testid="history-usage">
+            {' '}
+            · tokens {e.usage.input} in / {e.usage.output} out
+          </span>
+        )}
+        {e.kind === 'summary' && e.summaryOf !== undefined && <span> · stands for {e.summaryOf} earlier messages</span>}
       </div>
       {e.kind === 'assistant' ? (
         <div>

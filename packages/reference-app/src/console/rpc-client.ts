@@ -12,7 +12,7 @@ export interface RpcCall {
 }
 
 /** A JSON-RPC error answer (`code`, `message`, optional `data`). */
-export class RpcError extends Error {
+class RpcError extends Error {
   constructor(
     readonly code: number,
     message: string,

@@ -68,6 +68,7 @@ describe('toEntries', () => {
           { block_type: 'server_tool_content', data: { kind: { kind: 'web_search' }, content: {} } },
         ],
         stop_reason: 'tool_use',
+        usage: { input_tokens: 7, output_tokens: 3 },
       },
       { role: 'tool_results', results: [{ tool_use_id: 'call_1', content: 'lead-1', is_error: false }] },
       {
@@ -76,7 +77,7 @@ describe('toEntries', () => {
       },
       { role: 'user', content: 'hello from lead', render_metadata: { class: 'peer_message' }, peer: 'lead-1' },
       { role: 'user', content: 'mobkit marks the source', source: 'peer', peer: 'worker-2', index: 15 },
-      { role: 'user', content: 'earlier, briefly', transcript_role: 'compaction_summary' },
+      { role: 'user', content: 'earlier, briefly', transcript_role: 'compaction_summary', summary_of: 4 },
       { role: 'user', content: 'ctx', transcript_role: 'injected_context' },
       { role: 'system', content: 'be brief' },
       { role: 'system_notice', kind: 'comms', blocks: [{ type: 'comms', kind: 'message', summary: 'got one' }] },
@@ -105,6 +106,7 @@ describe('toEntries', () => {
       toolCalls: [{ id: 'call_1', name: 'peers', args: '{\n  "x": 1\n}' }],
       otherBlocks: ['server_tool_content'],
       stopReason: 'tool_use',
+      usage: { input: 7, output: 3 },
     });
     expect(entries[2]).toMatchObject({
       results: [{ toolUseId: 'call_1', toolName: 'peers', text: 'lead-1', isError: false }],
@@ -115,11 +117,16 @@ describe('toEntries', () => {
     });
     expect(entries[4]).toMatchObject({ text: 'hello from lead', peer: 'lead-1' });
     expect(entries[5]).toMatchObject({ text: 'mobkit marks the source', peer: 'worker-2' });
-    expect(entries[6]).toMatchObject({ text: 'earlier, briefly' });
+    expect(entries[6]).toMatchObject({ text: 'earlier, briefly', summaryOf: 4 });
     expect(entries[9]).toMatchObject({ noticeKind: 'comms', text: '[comms message] got one' });
     expect(entries[10]).toMatchObject({ text: 'legacy', toolCalls: [{ id: 'c9', name: 'old' }] });
     expect(entries[11]).toMatchObject({ role: 'mystery' });
     expect(entries[11]?.kind === 'unknown' && JSON.parse(entries[11].text)).toEqual({ role: 'mystery', n: 1 });
+  });
+
+  it("mobkit's resume notice is a notice", () => {
+    const [entry] = toEntries([{ role: 'user', content: "Mob 'm' resumed", source: 'resume', index: 3 }], 0);
+    expect(entry).toMatchObject({ index: 3, kind: 'notice', noticeKind: 'resume', text: "Mob 'm' resumed" });
   });
 
   it('keeps markup as text (the page renders it as text nodes)', () => {

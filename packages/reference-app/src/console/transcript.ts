@@ -22,7 +22,7 @@ export interface MemberStatusView {
 }
 
 /** One tool call of an assistant message. */
-export interface TranscriptToolCall {
+interface TranscriptToolCall {
   id: string;
   name: string;
   /** The arguments as indented JSON. */
@@ -30,7 +30,7 @@ export interface TranscriptToolCall {
 }
 
 /** One result of a `tool_results` message, with the name of the call it answers when that call is loaded. */
-export interface TranscriptToolResult {
+interface TranscriptToolResult {
   toolUseId: string;
   toolName: string | undefined;
   text: string;
@@ -50,7 +50,12 @@ export type TranscriptEntry = EntryBase &
   (
     | { kind: 'user'; text: string }
     | { kind: 'peer'; text: string; peer: string | undefined }
-    | { kind: 'summary'; text: string }
+    | {
+        kind: 'summary';
+        text: string;
+        /** How many messages before it the summary stands for (mobkit's `summary_of`). */
+        summaryOf: number | undefined;
+      }
     | { kind: 'context'; text: string }
     | {
         kind: 'assistant';
@@ -60,6 +65,8 @@ export type TranscriptEntry = EntryBase &
         /** Blocks the view has no drawing for (server tool content, images), by type. */
         otherBlocks: string[];
         stopReason: string | undefined;
+        /** The answer's tokens (mobkit's `usage`). */
+        usage: { input: number; output: number } | undefined;
       }
     | { kind: 'tool_results'; results: TranscriptToolResult[] }
     | { kind: 'system'; text: string }
@@ -74,7 +81,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** JSON text of a value for display (indented; a string stays as it is). */
-export function jsonText(value: unknown): string {
+function jsonText(value: unknown): string {
   if (typeof value === 'string') return value;
   try {
     return JSON.stringify(value, null, 2) ?? String(value);
@@ -125,7 +132,7 @@ export function parseMemberStatus(raw: unknown): MemberStatusView {
 }
 
 /** The tool names of the `tool_use` blocks in `messages`, by call id (to name results on a later page). */
-export function toolNamesById(messages: readonly unknown[]): Map<string, string> {
+function toolNamesById(messages: readonly unknown[]): Map<string, string> {
   const names = new Map<string, string>();
   for (const m of messages) {
     if (!isObj(m)) continue;
@@ -168,6 +175,7 @@ function assistantEntry(m: Obj, base: EntryBase): TranscriptEntry {
       toolCalls.push({ id: str(c.id) ?? '', name: str(c.name) ?? '?', args: jsonText(c.args ?? c.arguments ?? {}) });
     }
   }
+  const usage = isObj(m.usage) ? m.usage : undefined;
   return {
     ...base,
     kind: 'assistant',
@@ -176,6 +184,7 @@ function assistantEntry(m: Obj, base: EntryBase): TranscriptEntry {
     toolCalls,
     otherBlocks,
     stopReason: str(m.stop_reason),
+    usage: usage ? { input: num(usage.input_tokens) ?? 0, output: num(usage.output_tokens) ?? 0 } : undefined,
   };
 }
 
@@ -191,7 +200,7 @@ function noticeText(m: Obj): string {
 }
 
 /** One wire message (at session index `index`) as a transcript entry; `toolNames` names tool results. */
-export function toEntry(message: unknown, index: number, toolNames: ReadonlyMap<string, string>): TranscriptEntry {
+function toEntry(message: unknown, index: number, toolNames: ReadonlyMap<string, string>): TranscriptEntry {
   const m = isObj(message) ? message : {};
   // mobkit adds each message's `index`; without it the position in the page gives it.
   const base: EntryBase = { index: num(m.index) ?? index, createdAt: str(m.created_at) };
@@ -200,7 +209,10 @@ export function toEntry(message: unknown, index: number, toolNames: ReadonlyMap<
     case 'user': {
       const text = contentText(m.content);
       const transcriptRole = str(m.transcript_role);
-      if (transcriptRole === 'compaction_summary') return { ...base, kind: 'summary', text };
+      if (transcriptRole === 'compaction_summary')
+        return { ...base, kind: 'summary', text, summaryOf: num(m.summary_of) };
+      // mobkit's resume notice (sent to the orchestrator when the mob resumes).
+      if (m.source === 'resume') return { ...base, kind: 'notice', noticeKind: 'resume', text };
       if (transcriptRole === 'injected_context') return { ...base, kind: 'context', text };
       const meta = isObj(m.render_metadata) ? m.render_metadata : {};
       if (meta.class === 'peer_message' || m.source === 'peer')
