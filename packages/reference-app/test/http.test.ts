@@ -188,7 +188,7 @@ describe('console JSON contracts', () => {
       evaluate_method: 'mobkit/scheduling/evaluate',
       dispatch_method: 'mobkit/scheduling/dispatch',
     });
-    expect(body.session_history).toMatchObject({ source_method: 'mobkit/query_events', available: true });
+    expect(body.session_history).toMatchObject({ source_method: 'mobkit/read_session_history', available: true });
   });
 
   it('the agent snapshot is live: a member spawned now shows up, a retired one leaves', async () => {
