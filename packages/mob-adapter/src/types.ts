@@ -1,5 +1,6 @@
 import type { AgentEventPayload, ContentInput, RuntimeMode, SpawnSpec } from '@mobkit/core';
 import type { MobDefinition } from './definition.js';
+import type { MobMemberApi } from './member-api.js';
 import type { Usage } from './llm/types.js';
 
 export type { AgentEventPayload, AgentEventType, ContentBlock, ContentInput } from '@mobkit/core';
@@ -105,7 +106,7 @@ export interface RunTurnOptions {
  * The mob port: one running mob, embedded in process ({@link createEmbeddedMob}) or in an external
  * Meerkat `rkat-rpc` ({@link createRkatRpcMob}). Mirrors mobkit's `RealMobRuntime`.
  */
-export interface MobRuntime {
+export interface MobRuntime extends MobMemberApi {
   /** Which implementation this is. */
   readonly kind: 'embedded' | 'rkat-rpc';
   /** The mob id. */
