@@ -259,7 +259,8 @@ async function startRun(host: AgentLoopHost, m: Member, items: Inbound[]): Promi
   const { run, messages } = started;
   m.replyTo = run.replyTo;
   m.history.beginRun();
-  for (const msg of messages) if (msg.role === 'user') m.history.push({ role: 'user', content: msg.content });
+  for (const msg of messages)
+    if (msg.role === 'user') m.history.push({ role: 'user', content: msg.content }, msg.index);
   host.emit(m, { type: 'run_started', sessionId: m.sessionId, prompt: run.prompt });
   for (const item of items) if (item.kind === 'peer') host.emit(m, { type: 'peer_content_ingested', peer: item.from });
   return run;
@@ -303,7 +304,7 @@ async function failRun(
   } catch {
     // The store refused the close too: the run record stays open and is continued after a restart.
   }
-  if (closing) m.history.push({ role: 'tool_results', results: closing.results });
+  if (closing) m.history.push({ role: 'tool_results', results: closing.results }, closing.index);
   host.emit(m, { type: 'run_failed', sessionId: m.sessionId, errorClass: errorClassOf(err), error: message });
   return err;
 }
@@ -379,7 +380,7 @@ export async function runAgent(
         { content: turn.text, toolCalls: turn.calls, usage: turn.usage },
         final ? { text } : undefined,
       );
-      m.history.push({ role: 'assistant', content: turn.text, toolCalls: turn.calls });
+      m.history.push({ role: 'assistant', content: turn.text, toolCalls: turn.calls }, index);
       host.emit(m, {
         type: 'turn_completed',
         stopReason: turn.calls.length > 0 ? 'tool_use' : turn.stopReason,
@@ -389,8 +390,8 @@ export async function runAgent(
       toolCalls += turn.calls.length;
       phase = { index: index + 1, calls: turn.calls, done: new Map() };
       const results = await runTools(host, m, run, phase, signal);
+      m.history.push({ role: 'tool_results', results }, phase.index);
       phase = undefined;
-      m.history.push({ role: 'tool_results', results });
     }
     host.emit(m, { type: 'run_completed', sessionId: m.sessionId, result: text, usage });
     return { sessionId: m.sessionId, text, usage, turns, toolCalls };

@@ -27,6 +27,8 @@ function messageBytes(message: LlmMessage): number {
 export class MemberHistory {
   private items: LlmMessage[] = [];
   private sizes: number[] = [];
+  /** The session index each message was committed at (undefined: not known). */
+  private indexes: Array<number | undefined> = [];
   private totalBytes = 0;
   /** Index of the current run's first message, while a run is in progress. */
   private runStart: number | undefined;
@@ -53,10 +55,16 @@ export class MemberHistory {
     return this.items.slice();
   }
 
-  /** Appends `message`, then evicts what passes the bounds. */
-  push(message: LlmMessage): void {
+  /** The session index of the message at `position`, when known. */
+  indexAt(position: number): number | undefined {
+    return this.indexes[position];
+  }
+
+  /** Appends `message` (committed at session index `index`), then evicts what passes the bounds. */
+  push(message: LlmMessage, index?: number): void {
     const size = messageBytes(message);
     this.items.push(message);
+    this.indexes.push(index);
     this.sizes.push(size);
     this.totalBytes += size;
     this.trim();
@@ -73,9 +81,27 @@ export class MemberHistory {
     this.trim();
   }
 
+  /**
+   * Replaces the first `count` messages by `summary` (history compaction). The run in progress is
+   * never among them (the caller cuts before it).
+   */
+  compact(count: number, summary: LlmMessage, index?: number): void {
+    const n = Math.min(count, this.runStart ?? this.items.length);
+    if (n <= 0) return;
+    let removed = 0;
+    for (let i = 0; i < n; i++) removed += this.sizes[i] ?? 0;
+    const size = messageBytes(summary);
+    this.items.splice(0, n, summary);
+    this.sizes.splice(0, n, size);
+    this.indexes.splice(0, n, index);
+    this.totalBytes += size - removed;
+    if (this.runStart !== undefined) this.runStart -= n - 1;
+  }
+
   /** Drops everything (a retired member). */
   clear(): void {
     this.items = [];
+    this.indexes = [];
     this.sizes = [];
     this.totalBytes = 0;
     this.runStart = undefined;
@@ -98,6 +124,7 @@ export class MemberHistory {
     }
     if (drop === 0) return;
     this.items.splice(0, drop);
+    this.indexes.splice(0, drop);
     this.sizes.splice(0, drop);
     this.totalBytes = bytes;
     if (this.runStart !== undefined) this.runStart -= drop;

@@ -5,6 +5,7 @@ import type { ToolCall, ToolResult, Usage } from '../llm/types.js';
 import type { HandlingMode } from '../types.js';
 import { Batch, type Durable, type InboxRecord, NS, type RunRecord, type SessionRecord } from './durable.js';
 import { type Inbound, type Member, type MemberStats, type OpenRun, renderInbound } from './member.js';
+import type { StoredSummary } from './restore.js';
 import type { SessionLogs } from './sessions.js';
 
 /** A peer delivery a comms tool made: committed with the tool's result, then applied. */
@@ -139,6 +140,44 @@ export class RunJournal {
     this.host.sessions.put(m.sessionId, msg);
     m.stats = { ...stats, lastProgressAtMs: m.stats.lastProgressAtMs, lastProgressEvent: m.stats.lastProgressEvent };
     if (final) m.openRun = undefined;
+    return index;
+  }
+
+  /**
+   * Commits a compaction summary (a `system` session message standing for `summaryOf` messages the
+   * model saw, stored with `keptFrom`, the session index of the first message kept after it) and
+   * the summarisation's usage. Resolves with its index.
+   */
+  async summary(
+    m: Member,
+    run: OpenRun,
+    text: string,
+    summaryOf: number,
+    keptFrom: number | undefined,
+    usage: Usage,
+  ): Promise<number> {
+    const d = this.host.durable;
+    const s = this.session(m);
+    const index = s.count;
+    const msg: StoredSummary = {
+      index,
+      createdAtMs: this.host.clock.nowMs(),
+      runId: run.runId,
+      role: 'system',
+      content: text,
+      summaryOf,
+      keptFrom: keptFrom ?? index,
+    };
+    const stats: MemberStats = { ...m.stats, tokensUsed: m.stats.tokensUsed + usage.inputTokens + usage.outputTokens };
+    const batch = new Batch();
+    if (d.persistent) {
+      d.putMessage(batch, m.sessionId, msg);
+      d.putSession(batch, { ...s, count: index + 1 });
+      this.putStats(batch, m, stats);
+    }
+    if (d.persistent) await d.commit(batch);
+    this.host.sessions.put(m.sessionId, msg);
+    m.stats.tokensUsed = stats.tokensUsed;
     return index;
   }
 

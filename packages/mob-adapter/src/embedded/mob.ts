@@ -57,14 +57,23 @@ import {
   type Interrupted,
   type Member,
   type MemberStats,
+  type OpenRun,
   emptyStats,
   isActive,
   isReady,
   snapshotOf,
   withLock,
 } from './member.js';
+import { SUMMARY_PREFIX, compactForTurn } from './compaction.js';
 import { MemberFactory } from './member-factory.js';
-import { forkCopy, interruptedResult, loadHistory, requireForkContext, seedMessages } from './restore.js';
+import {
+  forkCopy,
+  interruptedResult,
+  loadHistory,
+  publicMessage,
+  requireForkContext,
+  seedMessages,
+} from './restore.js';
 import { Roster } from './roster.js';
 import { SessionLogs } from './sessions.js';
 import { MemberTools } from './tools.js';
@@ -421,7 +430,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     } else this.sessions.add(session, []);
     for (const msg of seeded) this.sessions.put(session.sessionId, msg);
     if (attached) loadHistory(member, tail, undefined);
-    for (const msg of seed ?? []) member.history.push(msg);
+    for (const [i, msg] of (seed ?? []).entries()) member.history.push(msg, seeded[i]?.index);
     this.roster.add(member);
     this.logEvent({
       type: 'member_spawned',
@@ -745,7 +754,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
         const { index, calls, done } = interrupted.tools;
         const results = calls.map((c) => done.find((r) => r.toolCallId === c.id) ?? interruptedResult(c));
         await this.journal.toolResults(m, run, index, results, []);
-        m.history.push({ role: 'tool_results', results });
+        m.history.push({ role: 'tool_results', results }, index);
         trigger = { resume: run };
       }
       await runAgent(this, m, trigger);
@@ -767,6 +776,38 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     if (this.durable.persistent) await this.durable.commit(batch);
     m.stats = stats;
     m.openRun = undefined;
+  }
+
+  // ---- compaction -------------------------------------------------------
+  /**
+   * History compaction before an LLM turn (a profile's `auto_compact_threshold`): the older turns
+   * are summarised by the member's model; the summary is committed (a `system` session message with
+   * `summaryOf`), replaces them in the model-visible history, and a `compacted` event is emitted.
+   * The session keeps every message.
+   */
+  async beforeTurn(m: Member, run: OpenRun, signal: AbortSignal): Promise<void> {
+    const threshold = m.profile.autoCompactThreshold;
+    if (threshold === undefined) return;
+    const result = await compactForTurn({
+      messages: m.history.messages(),
+      system: m.system,
+      threshold,
+      llm: m.llm,
+      model: m.profile.model,
+      signal,
+      caller: { memberId: m.id, profile: m.profile.name },
+    });
+    if (!result) return;
+    const n = result.summarizedMessages;
+    const index = await this.journal.summary(m, run, result.summary, n, m.history.indexAt(n), result.usage);
+    m.history.compact(n, { role: 'user', content: `${SUMMARY_PREFIX}\n${result.summary}` }, index);
+    this.emit(m, {
+      type: 'compacted',
+      sessionId: m.sessionId,
+      summarizedMessages: n,
+      tokensBefore: result.tokensBefore,
+      tokensAfter: result.tokensAfter,
+    });
   }
 
   // ---- retention ----------------------------------------------------------
@@ -895,7 +936,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     if (!s) throw sessionNotFound(sessionId);
     const start = Math.min(Math.max(offset, s.first), s.count);
     const want = limit === undefined ? undefined : Math.min(limit, s.count - start);
-    const messages = want === 0 ? [] : await this.sessions.read(s, start, want);
+    const messages = want === 0 ? [] : (await this.sessions.read(s, start, want)).map(publicMessage);
     return {
       sessionId,
       memberId: s.memberId,

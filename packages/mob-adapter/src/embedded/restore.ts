@@ -1,6 +1,7 @@
 import { invalidInput } from '../errors.js';
 import type { LlmMessage, ToolCall, ToolResult } from '../llm/types.js';
 import type { ForkContext, SessionMessage } from '../member-api.js';
+import { SUMMARY_PREFIX } from './compaction.js';
 import type { Interrupted, Member, OpenRun } from './member.js';
 
 /** The text a tool call gets when the process stopped while it was executing. */
@@ -22,15 +23,38 @@ function visible(message: SessionMessage): LlmMessage {
     case 'tool_results':
       return { role: 'tool_results', results: message.results };
     case 'system':
-      return { role: 'user', content: message.content };
+      return { role: 'user', content: `${SUMMARY_PREFIX}\n${message.content}` };
   }
 }
 
-/** Where the model-visible part of `tail` starts: the newest compaction summary, else the first user message. */
-function visibleStart(tail: readonly SessionMessage[]): number {
-  for (let i = tail.length - 1; i >= 0; i--) if (tail[i]?.role === 'system') return i;
+/**
+ * A committed compaction summary as stored: the session message plus `keptFrom`, the session index
+ * of the first message the model kept after it (the kept messages precede the summary in the
+ * session, since compaction happens inside a run).
+ */
+export type StoredSummary = Extract<SessionMessage, { role: 'system' }> & { keptFrom?: number };
+
+/** The message as `readSessionHistory` answers it (without the stored `keptFrom`). */
+export function publicMessage(message: SessionMessage): SessionMessage {
+  if (message.role !== 'system' || !('keptFrom' in message)) return message;
+  const { keptFrom: _kept, ...rest } = message as StoredSummary;
+  return rest;
+}
+
+/**
+ * The model-visible order of `tail`: from the newest compaction summary — the summary, then the
+ * messages it kept, then what came after it — else from the first user message.
+ */
+function visibleOrder(tail: readonly SessionMessage[]): SessionMessage[] {
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const s = tail[i] as StoredSummary;
+    if (s.role !== 'system' || s.keptFrom === undefined) continue;
+    const keptFrom = s.keptFrom;
+    const kept = tail.filter((m) => m.index >= keptFrom && m.index < s.index && m.role !== 'system');
+    return [s, ...kept, ...tail.slice(i + 1).filter((m) => m.role !== 'system')];
+  }
   const first = tail.findIndex((m) => m.role === 'user');
-  return first < 0 ? tail.length : first;
+  return first < 0 ? [] : tail.slice(first).filter((m) => m.role !== 'system');
 }
 
 /**
@@ -45,7 +69,7 @@ export function loadHistory(
   tail: readonly SessionMessage[],
   run: OpenRun | undefined,
 ): Interrupted | undefined {
-  const msgs = tail.slice(visibleStart(tail));
+  const msgs = visibleOrder(tail);
   let pinned = false;
   const pin = () => {
     if (run && !pinned) {
@@ -55,9 +79,9 @@ export function loadHistory(
   };
   for (let i = 0; i < msgs.length; i++) {
     const msg = msgs[i] as SessionMessage;
-    if (run && msg.index >= run.firstIndex) pin();
+    if (run && msg.role !== 'system' && msg.index >= run.firstIndex) pin();
     if (msg.role === 'tool_results') continue; // pushed with the assistant message it answers
-    m.history.push(visible(msg));
+    m.history.push(visible(msg), msg.index);
     if (msg.role !== 'assistant' || msg.toolCalls.length === 0) continue;
     const next = msgs[i + 1];
     const done = next?.role === 'tool_results' ? next.results : [];
@@ -66,10 +90,13 @@ export function loadHistory(
     if (!complete && isLast && run && msg.index >= run.firstIndex) {
       return { run, tools: { index: msg.index + 1, calls: msg.toolCalls, done: [...done] } };
     }
-    m.history.push({
-      role: 'tool_results',
-      results: msg.toolCalls.map((c) => done.find((r) => r.toolCallId === c.id) ?? interruptedResult(c)),
-    });
+    m.history.push(
+      {
+        role: 'tool_results',
+        results: msg.toolCalls.map((c) => done.find((r) => r.toolCallId === c.id) ?? interruptedResult(c)),
+      },
+      next?.role === 'tool_results' ? next.index : undefined,
+    );
   }
   if (!run) return undefined;
   pin();
