@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MobKitError, type MobKitStore } from '@mobkit/core';
 import { createMemoryStore, openSqliteStore } from '@mobkit/store';
-import { afterEach, describe, expect, it } from 'vitest';
+import { builtEntry } from '@mobkit/test-utils';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type EmbeddedMob,
   type EmbeddedTool,
@@ -88,6 +89,11 @@ function ready(child: ChildProcess): Promise<{ members: MemberSnapshot[]; sessio
 }
 
 describe('durable embedded mob', () => {
+  // the crash fixture imports the built dist: rebuild it when src/ is newer
+  beforeAll(() => {
+    builtEntry(PACKAGE_DIR);
+  }, 120_000);
+
   it('survives SIGKILL mid-turn: reports the interrupted runs, continues them without re-running tools, answers every accepted message once', async () => {
     const dir = tmp();
     const db = join(dir, 'store.db');
