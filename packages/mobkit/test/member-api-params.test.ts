@@ -1,7 +1,7 @@
 // The member API's params: every method validates its params by schema before anything runs
-// (-32602 naming the field), on a real UnifiedRuntime over the embedded mob; a mob without the
-// member API answers UnsupportedForMode (-32602); capabilities advertise every method.
-import { type EmbeddedMob, type MobRuntime, TestClient } from '@mobkit/mob-adapter';
+// (-32602 naming the field), on a real UnifiedRuntime over the embedded mob; capabilities advertise
+// every method (UnsupportedForMode where a mob cannot back one: member-api-rkat.test.ts).
+import { TestClient } from '@mobkit/mob-adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MemberApiHarness, startHarness } from './member-api-setup.js';
 
@@ -177,83 +177,9 @@ describe('member API params (-32602 naming the field, before anything runs)', ()
   it('capabilities list every member API method, and say which the mob answers and whether it is persistent', async () => {
     const caps = (await h.call('mobkit/capabilities')).result;
     for (const method of MEMBER_API) expect(caps.methods).toContain(method);
-    const mobCaps = (h.mob as EmbeddedMob & { capabilities?: { persistent: boolean; memberApi: string[] } })
-      .capabilities;
-    expect(caps.runtime_capabilities.member_api).toEqual(
-      [...(mobCaps?.memberApi ?? [])].map((m) => `mobkit/${m}`).sort(),
-    );
-    expect(caps.runtime_capabilities.persistent).toBe(mobCaps?.persistent ?? false);
-  });
-});
-
-/** The embedded mob with its member API hidden (as a mob implementation without it). */
-function withoutMemberApi(mob: EmbeddedMob): MobRuntime {
-  const hidden = new Set([
-    'capabilities',
-    'memberStatus',
-    'memberCurrentSessionId',
-    'memberSessionRef',
-    'readSessionHistory',
-    'collectCompleted',
-    'waitReady',
-    'forceCancelMember',
-    'spawnHelper',
-    'forkHelper',
-    'attachExistingSession',
-    'mobLabels',
-    'setMobLabels',
-    'deleteMobLabels',
-    'purgeMember',
-  ]);
-  return new Proxy(mob, {
-    get: (target, key, receiver) => {
-      if (typeof key === 'string' && hidden.has(key)) return undefined;
-      const value = Reflect.get(target, key, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-describe('a mob without the member API', () => {
-  let bare: MemberApiHarness;
-  beforeAll(async () => {
-    bare = await startHarness({ llm: new TestClient(), wrap: withoutMemberApi });
-    await bare.runtime.spawn({ profile: 'worker', meerkatId: 'w-1' });
-  });
-  afterAll(async () => {
-    await bare?.close();
-  });
-
-  it.each<[string, unknown, string]>([
-    ['mobkit/member_status', { member_id: 'w-1' }, 'memberStatus'],
-    ['mobkit/member_current_session_id', { member_id: 'w-1' }, 'memberCurrentSessionId'],
-    ['mobkit/member_session_ref', { member_id: 'w-1' }, 'memberSessionRef'],
-    ['mobkit/read_session_history', { session_id: 's', limit: 5 }, 'readSessionHistory'],
-    ['mobkit/collect_completed', undefined, 'collectCompleted'],
-    ['mobkit/wait_ready', { timeout_ms: 0 }, 'waitReady'],
-    ['mobkit/force_cancel_member', { member_id: 'w-1' }, 'forceCancelMember'],
-    ['mobkit/spawn_helper', { agent_identity: 'h-1', task: 'go' }, 'spawnHelper'],
-    ['mobkit/fork_helper', { source_member_id: 'w-1', agent_identity: 'h-1', task: 'go' }, 'forkHelper'],
-    [
-      'mobkit/attach_existing_session',
-      { role: 'worker', agent_identity: 'a-1', session_id: 's' },
-      'attachExistingSession',
-    ],
-    ['mobkit/mob_labels/get', undefined, 'mobLabels'],
-    ['mobkit/mob_labels/set', { labels: { a: 'b' } }, 'setMobLabels'],
-    ['mobkit/mob_labels/delete', undefined, 'deleteMobLabels'],
-    ['mobkit/purge_member', { member_id: 'w-1' }, 'purgeMember'],
-  ])('%s answers UnsupportedForMode (-32602) naming the missing %s', async (method, params, name) => {
-    const answer = await bare.call(method, params);
-    expect(answer.error).toMatchObject({ code: -32602, data: { code: 'UnsupportedForMode' } });
-    expect(answer.error?.message).toBe(
-      `the embedded mob does not implement ${name} (see runtime_capabilities.member_api of mobkit/capabilities)`,
-    );
-  });
-
-  it('capabilities: member_api is empty and persistent false; the member stays, its route and log untouched', async () => {
-    const caps = (await bare.call('mobkit/capabilities')).result;
-    expect(caps.runtime_capabilities).toMatchObject({ member_api: [], persistent: false });
-    expect((await bare.runtime.listMembers()).map((m) => [m.meerkatId, m.state])).toEqual([['w-1', 'active']]);
+    // The embedded mob answers the whole member API; it is persistent with a store (the harness gives it one).
+    expect(caps.runtime_capabilities.member_api).toEqual([...MEMBER_API].sort());
+    expect(caps.runtime_capabilities.member_api).toEqual(h.mob.capabilities.memberApi.map((m) => `mobkit/${m}`).sort());
+    expect(caps.runtime_capabilities.persistent).toBe(true);
   });
 });

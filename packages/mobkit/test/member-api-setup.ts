@@ -37,6 +37,8 @@ comms = true
 [profiles.helper]
 model = "gpt-5.2"
 external_addressable = true
+[profiles.helper.tools]
+comms = true
 `;
 
 const NO_MODULES: MobKitConfig = { modules: [], discovery: { namespace: 'member-api', modules: [] }, preSpawn: [] };

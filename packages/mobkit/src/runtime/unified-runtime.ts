@@ -37,7 +37,6 @@ import {
 } from '../delivery.js';
 import { SchedulingBridge, type RuntimeDispatchReport, type ScheduleInput } from '../scheduling.js';
 import { type RuntimeParts, UnifiedRuntimeBuilder } from './builder.js';
-import { requireMemberApi } from '../rpc/methods/member-api.js';
 import { MANAGED_ROUTE_PREFIX, reconcileManagedRoutes } from './managed-routes.js';
 import { type RuntimeErrorEvent, type RuntimeSettings, fireAndForget } from './settings.js';
 import type {
@@ -242,7 +241,7 @@ export class UnifiedRuntime {
    */
   async purgeMember(memberId: string, options: PurgeOptions = {}): Promise<RuntimePurgeReport> {
     this.assertAccepting('purgeMember');
-    const report = await requireMemberApi(this.mob, 'purgeMember')(memberId, options);
+    const report = await this.mob.purgeMember(memberId, options);
     const routeKey = `${MANAGED_ROUTE_PREFIX}${memberId}`;
     if (this.routing.routes.get(routeKey)) this.routing.routes.delete(routeKey);
     const flushed = await this.eventLog.flush(this.settings.drainTimeoutMs);

@@ -1,6 +1,6 @@
 import { MAX_SCHEDULES_PER_REQUEST, MOBKIT_CONTRACT_VERSION } from '@mobkit/core';
 import { NO_PARAMS, type RpcMethod, rpcMethod } from '../registry.js';
-import { memberApiRpcName, mobCapabilities } from './member-api.js';
+import { memberApiRpcName } from './member-api.js';
 
 /**
  * `mobkit/status` and `mobkit/capabilities`: what runs, and which methods it serves. Status also
@@ -25,7 +25,7 @@ export const coreMethods: readonly RpcMethod[] = [
     return status;
   }),
   rpcMethod('mobkit/capabilities', NO_PARAMS, (_params, { runtime, methods }) => {
-    const mob = mobCapabilities(runtime.mobHandle());
+    const mob = runtime.mobHandle().capabilities;
     return {
       contract_version: MOBKIT_CONTRACT_VERSION,
       runtime_type: 'unified',

@@ -1,13 +1,6 @@
 import { MobKitError, RuntimeModeSchema, parseRpcParams } from '@mobkit/core';
-import {
-  type HelperOptions,
-  type MemberApiMethod,
-  type MobCapabilities,
-  type MobMemberApi,
-  MobRuntimeError,
-} from '@mobkit/mob-adapter';
+import { type HelperOptions, type MemberApiMethod, MobRuntimeError } from '@mobkit/mob-adapter';
 import { z } from 'zod';
-import type { MobHandle } from '../../mob.js';
 import {
   completedMemberToWire,
   helperResultToWire,
@@ -24,40 +17,6 @@ export const DEFAULT_WAIT_READY_TIMEOUT_MS = 600_000;
 
 /** The largest `timeout_ms` a timer can hold (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
-
-/** The mob port's member API methods, by name. */
-type MemberApiFunction = Exclude<keyof MobMemberApi, 'capabilities'>;
-
-/**
- * The mob as the member API sees it. The ONE cast to `MobMemberApi`: `MobRuntime` does not extend it
- * yet (an adapter may lack a method). It goes away when `MobRuntime extends MobMemberApi`.
- */
-function memberApiOf(mob: MobHandle): MobHandle & Partial<MobMemberApi> {
-  return mob as MobHandle & Partial<MobMemberApi>;
-}
-
-/**
- * The mob's member API method `method`, bound to the mob; `UnsupportedForMode` (`-32602`) when this
- * mob implementation does not have it.
- */
-export function requireMemberApi<M extends MemberApiFunction>(mob: MobHandle, method: M): MobMemberApi[M] {
-  const api = memberApiOf(mob);
-  const fn = api[method];
-  if (typeof fn !== 'function') {
-    throw new MobRuntimeError(
-      'UNSUPPORTED_FOR_MODE',
-      `the ${mob.kind} mob does not implement ${method} (see runtime_capabilities.member_api of mobkit/capabilities)`,
-      { details: { method, mobKind: mob.kind } },
-    );
-  }
-  return (fn as (...args: unknown[]) => unknown).bind(api) as MobMemberApi[M];
-}
-
-/** What the mob offers beyond the core port (nothing persistent and no member API when it does not say). */
-export function mobCapabilities(mob: MobHandle): MobCapabilities {
-  const capabilities = memberApiOf(mob).capabilities;
-  return capabilities ?? { persistent: false, memberApi: [] };
-}
 
 /** The member API's RPC name (`mobkit/<name>`) for a {@link MemberApiMethod}. */
 export function memberApiRpcName(method: MemberApiMethod): string {
@@ -226,8 +185,8 @@ const identity = (p: { agent_identity?: string; meerkat_id?: string }): string =
  * The member API of MobKit 0.5+ with the original's snake_case shapes (the results are documented
  * on their encoders in `../member-wire.ts`): status, sessions and histories, completion and
  * readiness, cancel, helpers, attach, mob labels, and mobkit's `purge_member`. Each calls the mob
- * port's camelCase member API; `UnsupportedForMode` (`-32602`) when the mob implementation lacks a
- * method. Params: `member_id` everywhere; `read_session_history {session_id, offset?, limit?}`;
+ * port's camelCase member API (`MobMemberApi`); a method the mob implementation cannot back answers
+ * `UnsupportedForMode` (`-32602`), and `runtime_capabilities.member_api` says which it answers. Params: `member_id` everywhere; `read_session_history {session_id, offset?, limit?}`;
  * `wait_ready {timeout_ms? (default 10 min), member_ids?}`; `spawn_helper {agent_identity |
  * meerkat_id, task, result_label?, max_text_bytes?, options?: {role?, runtime_mode?, backend?,
  * labels?, timeout_ms?}}`; `fork_helper` adds `source_member_id` and `fork_context?`;
@@ -236,32 +195,29 @@ const identity = (p: { agent_identity?: string; meerkat_id?: string }): string =
  */
 export const memberApiMethods: readonly RpcMethod[] = [
   rpcMethod('mobkit/member_status', MemberIdParams, async ({ member_id }, { runtime }) =>
-    memberStatusToWire(await requireMemberApi(runtime.mobHandle(), 'memberStatus')(member_id)),
+    memberStatusToWire(await runtime.mobHandle().memberStatus(member_id)),
   ),
   rpcMethod('mobkit/member_current_session_id', MemberIdParams, async ({ member_id }, { runtime }) => ({
     member_id,
-    session_id: await requireMemberApi(runtime.mobHandle(), 'memberCurrentSessionId')(member_id),
+    session_id: await runtime.mobHandle().memberCurrentSessionId(member_id),
   })),
   rpcMethod('mobkit/member_session_ref', MemberIdParams, async ({ member_id }, { runtime }) => {
-    const ref = await requireMemberApi(runtime.mobHandle(), 'memberSessionRef')(member_id);
+    const ref = await runtime.mobHandle().memberSessionRef(member_id);
     return ref === undefined ? null : sessionRefToWire(ref);
   }),
   rpcMethod('mobkit/read_session_history', readSessionHistoryParams, async (p, { runtime }) =>
     sessionHistoryPageToWire(
-      await requireMemberApi(runtime.mobHandle(), 'readSessionHistory')(p.session_id, {
+      await runtime.mobHandle().readSessionHistory(p.session_id, {
         offset: p.offset,
         ...(p.limit === undefined ? {} : { limit: p.limit }),
       }),
     ),
   ),
   rpcMethod('mobkit/collect_completed', NO_PARAMS, async (_p, { runtime }) => ({
-    completed: (await requireMemberApi(runtime.mobHandle(), 'collectCompleted')()).map(completedMemberToWire),
+    completed: (await runtime.mobHandle().collectCompleted()).map(completedMemberToWire),
   })),
   rpcMethod('mobkit/wait_ready', WaitReadyParams, async (p, { runtime }) => {
-    const result = await requireMemberApi(
-      runtime.mobHandle(),
-      'waitReady',
-    )({
+    const result = await runtime.mobHandle().waitReady({
       timeoutMs: p.timeout_ms ?? DEFAULT_WAIT_READY_TIMEOUT_MS,
       ...(p.member_ids == null ? {} : { memberIds: p.member_ids }),
     });
@@ -269,32 +225,34 @@ export const memberApiMethods: readonly RpcMethod[] = [
   }),
   rpcMethod('mobkit/force_cancel_member', MemberIdParams, async ({ member_id }, { runtime }) => ({
     accepted: true,
-    was_running: await requireMemberApi(runtime.mobHandle(), 'forceCancelMember')(member_id),
+    was_running: await runtime.mobHandle().forceCancelMember(member_id),
   })),
   rpcMethod('mobkit/spawn_helper', SpawnHelperParams, async (p, { runtime }) => {
     const options = helperOptions(p);
-    return helperResultToWire(await requireMemberApi(runtime.mobHandle(), 'spawnHelper')(identity(p), p.task, options));
+    return helperResultToWire(await runtime.mobHandle().spawnHelper(identity(p), p.task, options));
   }),
   rpcMethod('mobkit/fork_helper', ForkHelperParams, async (p, { runtime }) => {
     const options = helperOptions(p);
-    const forkHelper = requireMemberApi(runtime.mobHandle(), 'forkHelper');
-    return helperResultToWire(
-      await forkHelper(p.source_member_id, identity(p), p.task, p.fork_context ?? { type: 'full_history' }, options),
-    );
+    const forked = await runtime
+      .mobHandle()
+      .forkHelper(p.source_member_id, identity(p), p.task, p.fork_context ?? { type: 'full_history' }, options);
+    return helperResultToWire(forked);
   }),
   rpcMethod('mobkit/attach_existing_session', AttachExistingSessionParams, async (p, { runtime }) => {
-    const attach = requireMemberApi(runtime.mobHandle(), 'attachExistingSession');
-    return memberSnapshotToWire(await attach((p.role ?? p.profile) as string, identity(p), p.session_id));
+    const snapshot = await runtime
+      .mobHandle()
+      .attachExistingSession((p.role ?? p.profile) as string, identity(p), p.session_id);
+    return memberSnapshotToWire(snapshot);
   }),
   rpcMethod('mobkit/mob_labels/get', NO_PARAMS, async (_p, { runtime }) => ({
-    labels: await requireMemberApi(runtime.mobHandle(), 'mobLabels')(),
+    labels: await runtime.mobHandle().mobLabels(),
   })),
   rpcMethod('mobkit/mob_labels/set', LabelsParams, async (p, { runtime }) => {
-    await requireMemberApi(runtime.mobHandle(), 'setMobLabels')(p.labels ?? {});
+    await runtime.mobHandle().setMobLabels(p.labels ?? {});
     return { accepted: true };
   }),
   rpcMethod('mobkit/mob_labels/delete', NO_PARAMS, async (_p, { runtime }) => {
-    await requireMemberApi(runtime.mobHandle(), 'deleteMobLabels')();
+    await runtime.mobHandle().deleteMobLabels();
     return { accepted: true };
   }),
   rpcMethod('mobkit/purge_member', PurgeMemberParams, async (p, { runtime }) => {
