@@ -248,6 +248,37 @@ describe('durable embedded mob', () => {
       await second.waitForIdle(5000);
     });
 
+    it('holds restored work until releaseRestoredWork with holdRestoredWork, then runs it', async () => {
+      const store = await make();
+      const first = await open(CRASH_TEAM, store, new ScriptedLlmClient({}));
+      await first.spawn({ profile: 'worker', meerkatId: 'w-1', runtimeMode: 'turn_driven' });
+      await first.sendMessage('w-1', 'queued before the restart');
+      await first.close();
+      const llm = new ScriptedLlmClient({ 'lead-1': [{ text: 'noted' }] });
+      const second = await open(CRASH_TEAM, store, llm);
+      await second.spawn({ profile: 'lead', meerkatId: 'lead-1' });
+      await second.close();
+
+      const llm3 = new ScriptedLlmClient({ 'lead-1': [{ text: 'resumed, noted' }] });
+      const third = await open(CRASH_TEAM, store, llm3, { holdRestoredWork: true });
+      const seen: string[] = [];
+      third.subscribe((e) => {
+        if (e.kind === 'agent') seen.push(`${e.memberId}:${e.event.type}`);
+      });
+      for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+      expect(llm3.requests).toHaveLength(0);
+      expect(seen).toEqual([]);
+      expect(await third.memberStatus('lead-1')).toMatchObject({ queuedMessages: 0, runState: 'idle' });
+      third.releaseRestoredWork();
+      third.releaseRestoredWork(); // idempotent
+      await third.waitForIdle(5000);
+      expect(llm3.requests.map((r) => r.key)).toEqual(['lead-1']);
+      expect(String(llm3.requests[0]?.request.messages.at(-1)?.content)).toContain(
+        "Mob 'crash-team' resumed with 2 active meerkats",
+      );
+      expect(seen).toContain('lead-1:run_completed');
+    });
+
     it('keeps the mob stopped across a restart, and several mobs apart in one store', async () => {
       const store = await make();
       const team = await open(fixtureDefinition('team.toml'), store, new ScriptedLlmClient());

@@ -110,7 +110,17 @@ export async function bootMob(spec: MobBootstrapSpec, store?: MobKitStore): Prom
     llm: spec.options.defaultLlmClient ?? new TestClient(),
     ...(store !== undefined && spec.storage.kind === 'runtime-store' ? { store } : {}),
     notifyOrchestratorOnResume: spec.options.notifyOrchestratorOnResume,
+    // The runtime subscribes (event log, modules) before restored work starts: see releaseRestoredWork.
+    holdRestoredWork: true,
   });
+}
+
+/**
+ * Starts the work a restored embedded mob holds (interrupted-run reports, continued runs, queued
+ * messages, the resume notice), once the runtime listens to the mob, so its event log records all of it.
+ */
+export function releaseRestoredWork(mob: MobHandle): void {
+  if ('releaseRestoredWork' in mob && typeof mob.releaseRestoredWork === 'function') mob.releaseRestoredWork();
 }
 
 /** Maps an agent event of the mob onto the merged stream's envelope (`source: agent`). */

@@ -112,9 +112,11 @@ function interruptedError(memberId: string, runId: string): string {
 /** `SessionNotFound` naming the session. */
 function sessionNotFound(sessionId: string): MobRuntimeError {
   return new MobRuntimeError(
-    'INVALID_INPUT',
+    'SESSION_NOT_FOUND',
     `session not found: ${sessionId} (not a session of this mob, or purged)`,
-    { code: 'SessionNotFound', details: { sessionId, field: 'session_id' } },
+    {
+      details: { sessionId, field: 'session_id' },
+    },
   );
 }
 
@@ -154,6 +156,9 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
   private readonly historyLimits: HistoryLimits;
   private readonly retention: HistoryRetention | undefined;
   private readonly notifyOnResume: boolean;
+  /** Resolves the hold on restored work (`holdRestoredWork`); undefined once released or when nothing is held. */
+  private releaseHold: (() => void) | undefined;
+  private readonly restoredWorkHeld: Promise<void>;
   private busy = 0;
   private idleWaiters: Array<() => void> = [];
   private readyWaiters = new Set<() => void>();
@@ -185,6 +190,11 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
       if (retention.maxAgeMs !== undefined || retention.maxMessages !== undefined) this.retention = { ...retention };
     }
     this.notifyOnResume = options.notifyOrchestratorOnResume ?? true;
+    this.restoredWorkHeld = options.holdRestoredWork
+      ? new Promise<void>((resolve) => {
+          this.releaseHold = resolve;
+        })
+      : Promise.resolve();
     this.durable = new Durable(options.store, definition.id);
     this.sessions = new SessionLogs(this.durable);
     this.journal = new RunJournal(this);
@@ -1294,12 +1304,18 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     // Hold every restored member's lock position now, so a run the host starts right away queues
     // behind the continuation; report and continue once the caller had a turn to subscribe.
     this.busy++;
-    const kicked = new Promise<void>((resolve) => setImmediate(resolve));
+    const kicked = this.restoredWorkHeld.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
     for (const m of restored) {
       if (!m.resumeRun) continue;
       void withLock(m, () => kicked);
     }
     void kicked.then(() => this.afterRestore(restored)).finally(() => this.busyDone());
+  }
+
+  releaseRestoredWork(): void {
+    const release = this.releaseHold;
+    this.releaseHold = undefined;
+    release?.();
   }
 
   /** After a restore: retention, the orchestrator's resume notice, then the continuations and queued work. */

@@ -89,6 +89,13 @@ export interface EmbeddedMobOptions {
   notifyOrchestratorOnResume?: boolean;
   /** History retention in the store (default off). */
   historyRetention?: HistoryRetention;
+  /**
+   * Hold the work a restore brings back (the `interrupted` reports, continued runs, queued messages,
+   * the resume notice) until {@link EmbeddedMob.releaseRestoredWork} is called, so a host that needs
+   * more set-up first (subscribing its event log, starting modules) misses none of it. Default false:
+   * that work starts on the tick after `createEmbeddedMob` resolves.
+   */
+  holdRestoredWork?: boolean;
 }
 
 /**
@@ -101,6 +108,8 @@ export interface EmbeddedMob extends MobRuntime, MobMemberApi {
   readonly definition: MobDefinition;
   /** The mob log after `afterCursor` (like `mob/events`). */
   events(afterCursor?: number, limit?: number): MobLogEvent[];
+  /** Starts the work held by `holdRestoredWork` (idempotent; a no-op when nothing is held). */
+  releaseRestoredWork(): void;
   /** The member's conversation history (a copy). */
   history(memberId: string): LlmMessage[];
 }

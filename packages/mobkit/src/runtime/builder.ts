@@ -19,6 +19,7 @@ import {
   type UnifiedRuntimeReconcileReport,
   bootMob,
   discoverySpecToSpawnSpec,
+  releaseRestoredWork,
 } from '../mob.js';
 import type { MobBootstrapSpec } from '../spec.js';
 import type { EventRetention } from '../event-log/retention.js';
@@ -224,6 +225,7 @@ export class UnifiedRuntimeBuilder {
       throw error;
     }
     const runtime = this.assemble({ settings, options, mob, modules, store });
+    releaseRestoredWork(mob);
     try {
       await runDiscovery(runtime, settings);
     } catch (error) {
