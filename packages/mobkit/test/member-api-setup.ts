@@ -17,7 +17,7 @@ import { UnifiedRuntime } from '../src/runtime/unified-runtime.js';
 import { MobBootstrapSpec } from '../src/spec.js';
 
 /** The member API test mob: an orchestrator `lead`, `worker`s, and a `helper` profile for helper runs. */
-export const MEMBER_API_MOB_TOML = `
+const MEMBER_API_MOB_TOML = `
 [mob]
 id = "member-api-mob"
 orchestrator = "lead"

@@ -52,7 +52,7 @@ export const memberSnapshotToWire: (snapshot: MemberSnapshotView) => z.input<typ
 // ---------------------------------------------------------------- the member API (MobKit 0.5+)
 
 /** Meerkat's `MemberProgressSnapshot` on the wire (`progress` of a member status). */
-export interface MemberProgressWire {
+interface MemberProgressWire {
   run_state: MemberRunState;
   /** Runs open on the member (0 or 1: a member runs one turn at a time). */
   in_flight_work: number;
@@ -145,7 +145,7 @@ export function sessionRefToWire(ref: SessionRef): SessionRefWire {
 }
 
 /** Meerkat's `AssistantBlock` (adjacently tagged), as far as the embedded mob writes them. */
-export type AssistantBlockWire =
+type AssistantBlockWire =
   | { block_type: 'text'; data: { text: string } }
   | { block_type: 'tool_use'; data: { id: string; name: string; args: unknown } };
 
@@ -158,7 +158,7 @@ export type AssistantBlockWire =
  * (the run that wrote it, Meerkat's `identity`), `peer` (a peer message's sender), `source: "resume"`
  * (the resume notice), `usage` (an answer's tokens) and `summary_of` (messages a summary replaces).
  */
-export type SessionMessageWire = { index: number; created_at: string; identity?: { run_id: string } } & (
+type SessionMessageWire = { index: number; created_at: string; identity?: { run_id: string } } & (
   | {
       role: 'user';
       content: string;
@@ -181,7 +181,7 @@ export type SessionMessageWire = { index: number; created_at: string; identity?:
 );
 
 /** One committed message on the wire ({@link SessionMessageWire}). */
-export function sessionMessageToWire(message: SessionMessage): SessionMessageWire {
+function sessionMessageToWire(message: SessionMessage): SessionMessageWire {
   const common = {
     index: message.index,
     created_at: new Date(message.createdAtMs).toISOString(),

@@ -13,7 +13,7 @@ import { nonBlank } from '../params.js';
 import { NO_PARAMS, type RpcMethod, type RpcParamsSpec, rpcMethod } from '../registry.js';
 
 /** The default of `mobkit/wait_ready`'s `timeout_ms`: 10 minutes (the original's `DEFAULT_WAIT_READY_TIMEOUT`). */
-export const DEFAULT_WAIT_READY_TIMEOUT_MS = 600_000;
+const DEFAULT_WAIT_READY_TIMEOUT_MS = 600_000;
 
 /** The largest `timeout_ms` a timer can hold (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
