@@ -9,7 +9,7 @@
  * package are re-exported.
  * @packageDocumentation
  */
-export { UnifiedRuntime } from './runtime/unified-runtime.js';
+export { UnifiedRuntime, type RuntimePurgeReport } from './runtime/unified-runtime.js';
 export { UnifiedRuntimeBuilder, type RuntimeParts } from './runtime/builder.js';
 export {
   DEFAULT_DRAIN_TIMEOUT_MS,

@@ -424,6 +424,13 @@ describe.each<StoreKind>(['memory', 'sqlite'])('the member API on the %s store',
     expect(after.map((e) => e.seq)).toEqual(entries.map((e) => e.seq));
     expect(JSON.stringify(after)).not.toContain('plum');
     expect(JSON.stringify(after)).not.toContain('secret reply');
+    for (const e of after) {
+      expect(e.id).toBe(`redacted-${e.seq}`);
+      expect(e.event).toMatchObject({ kind: 'agent', agent_id: 'w-1', redacted: true, reason: 'purged' });
+    }
+    const replay = await h.call('mobkit/events/subscribe', { scope: 'agent', agent_id: 'w-1' });
+    expect(replay.error).toBeUndefined();
+    expect(JSON.stringify(replay.result)).not.toContain('plum');
 
     expect(h.runtime.listRuntimeRoutes().map((r) => r.routeKey)).not.toContain('mob.member.w-1');
     expectError(await h.call('mobkit/member_status', { member_id: 'w-1' }), -32602, 'MemberNotFound');
@@ -435,6 +442,21 @@ describe.each<StoreKind>(['memory', 'sqlite'])('the member API on the %s store',
     expect((await h.call('mobkit/read_session_history', { session_id: w2Session })).result.message_count).toBe(2);
 
     expectError(await h.call('mobkit/purge_member', { member_id: 'nobody' }), -32602, 'MemberNotFound');
+  });
+
+  it('retire_member with purge: true retires, deletes the history and redacts the events; purge must be a boolean', async () => {
+    const h = await start(new ScriptedLlmClient({ 'w-1': [{ text: 'damson' }] }));
+    await turn(h, 'w-1', 'hi');
+    const sessionId = (await h.runtime.getMember('w-1'))?.sessionId as string;
+    expectError(await h.call('mobkit/retire_member', { member_id: 'w-1', purge: 'yes' }), -32602, 'RpcInvalidParams');
+    expect((await h.call('mobkit/member_status', { member_id: 'w-1' })).result.status).toBe('active');
+    const retired = await h.call('mobkit/retire_member', { member_id: 'w-1', purge: true });
+    expect(retired.result).toMatchObject({ accepted: true, purged: { sessions: 1, messages: 2, inbox_items: 0 } });
+    expect(retired.result.purged.events_redacted).toBeGreaterThan(0);
+    expect(await h.runtime.getMember('w-1')).toBeUndefined();
+    expectError(await h.call('mobkit/read_session_history', { session_id: sessionId }), -32602, 'SessionNotFound');
+    const events = (await h.call('mobkit/query_events', { member_id: 'w-1', limit: 1000 })).result as Json[];
+    expect(JSON.stringify(events)).not.toContain('damson');
   });
 
   it('purge_member with retire: false refuses an active member and changes nothing', async () => {

@@ -118,8 +118,32 @@ export function runtimeDraft(
   };
 }
 
-/** A log entry as a {@link PersistedEvent}. */
+/** Whether `data` is what `EventLogPort.redact` left of an entry (`{redacted: true, reason}`). */
+function isRedacted(data: StoreJson): data is { redacted: true; reason: StoreJson } {
+  return typeof data === 'object' && data !== null && !Array.isArray(data) && data.redacted === true;
+}
+
+/**
+ * A log entry as a {@link PersistedEvent}. A redacted entry (a purged member's) keeps its seq, time,
+ * member and type, with id `redacted-<seq>` and an event that says so instead of its payload:
+ * `{kind: "agent", agent_id, event_type, redacted: true, reason}`.
+ */
 export function persistedEvent(entry: EventLogEntry): PersistedEvent {
+  if (isRedacted(entry.data)) {
+    const base: { [key: string]: StoreJson } =
+      entry.kind === 'agent'
+        ? { kind: 'agent', agent_id: entry.memberId ?? '', event_type: entry.eventType }
+        : { kind: 'module', module: RUNTIME_MODULE, event_type: entry.eventType };
+    return {
+      id: `redacted-${entry.seq}`,
+      seq: entry.seq,
+      timestampMs: entry.timestampMs,
+      memberId: entry.memberId,
+      kind: entry.kind as EventLogKind,
+      eventType: entry.eventType,
+      event: { ...base, redacted: true, reason: entry.data.reason },
+    };
+  }
   const data = entry.data as unknown as LoggedEnvelope;
   return {
     id: data.event_id,

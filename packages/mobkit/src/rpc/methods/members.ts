@@ -14,6 +14,7 @@ const SpawnMemberParams = z.union([
   }),
 ]);
 const MemberIdParams = z.strictObject({ member_id: nonBlank('member_id') });
+const RetireMemberParams = z.strictObject({ member_id: nonBlank('member_id'), purge: z.boolean().optional() });
 const SendMessageParams = z
   .strictObject({
     member_id: nonBlank('member_id'),
@@ -101,7 +102,20 @@ export const memberMethods: readonly RpcMethod[] = [
   rpcMethod('mobkit/ensure_member', EnsureMemberParams, async (p, { runtime }) =>
     memberSnapshotToWire(await runtime.ensureMember(spawnSpecFromParams(p))),
   ),
-  rpcMethod('mobkit/retire_member', MemberIdParams, async ({ member_id }, { runtime }) => {
+  /** `{member_id, purge?}`: with `purge: true` the member's sessions and history are deleted and its events redacted too (as `mobkit/purge_member`). */
+  rpcMethod('mobkit/retire_member', RetireMemberParams, async ({ member_id, purge }, { runtime }) => {
+    if (purge === true) {
+      const report = await runtime.purgeMember(member_id);
+      return {
+        accepted: true,
+        purged: {
+          sessions: report.sessions,
+          messages: report.messages,
+          inbox_items: report.inboxItems,
+          events_redacted: report.eventsRedacted,
+        },
+      };
+    }
     await runtime.retireMember(member_id);
     return { accepted: true };
   }),
