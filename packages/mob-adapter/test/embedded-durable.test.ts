@@ -273,7 +273,7 @@ describe('durable embedded mob', () => {
       third.releaseRestoredWork(); // idempotent
       await third.waitForIdle(5000);
       expect(llm3.requests.map((r) => r.key)).toEqual(['lead-1']);
-      expect(String(llm3.requests[0]?.request.messages.at(-1)?.content)).toContain(
+      expect(JSON.stringify(llm3.requests[0]?.request.messages.at(-1))).toContain(
         "Mob 'crash-team' resumed with 2 active meerkats",
       );
       expect(seen).toContain('lead-1:run_completed');

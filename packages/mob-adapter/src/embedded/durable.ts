@@ -104,12 +104,12 @@ export class Batch {
 }
 
 /** `value` as plain JSON (undefined fields dropped). */
-export function toJson(value: unknown): StoreJson {
+function toJson(value: unknown): StoreJson {
   return JSON.parse(JSON.stringify(value ?? null)) as StoreJson;
 }
 
 /** A fixed-width decimal, so keys sort like the numbers. */
-export function pad(n: number): string {
+function pad(n: number): string {
   return n.toString().padStart(12, '0');
 }
 

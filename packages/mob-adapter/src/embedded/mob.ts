@@ -98,7 +98,7 @@ const MEMBER_API: readonly MemberApiMethod[] = Object.freeze([
 ]);
 
 /** How many retired members' final records are kept in memory (the store keeps all until purged). */
-export const FINAL_RECORDS_KEPT = 1000;
+const FINAL_RECORDS_KEPT = 1000;
 /** The default `waitReady` timeout (the original's 10 minutes). */
 const DEFAULT_WAIT_READY_MS = 10 * 60 * 1000;
 /** Records one retention or purge transaction deletes at most. */

@@ -5,7 +5,7 @@ import { SUMMARY_PREFIX } from './compaction.js';
 import type { Interrupted, Member, OpenRun } from './member.js';
 
 /** The text a tool call gets when the process stopped while it was executing. */
-export const INTERRUPTED_TOOL_RESULT =
+const INTERRUPTED_TOOL_RESULT =
   'interrupted: the process stopped while this tool call was executing; it was not re-executed';
 
 /** An interrupted result for `call`. */
