@@ -14,6 +14,7 @@ import type { PeerEffect, RunJournal } from './journal.js';
 import { type Inbound, type Member, type OpenRun, cancelled } from './member.js';
 import type { MemberTools } from './tools.js';
 import type { EmbeddedMobTuning } from './types.js';
+import { abortable } from './abortable.js';
 
 /** What the agent loop needs from its mob. */
 export interface AgentLoopHost {
@@ -52,28 +53,6 @@ interface TurnOutput {
 
 function addUsage(a: Usage, b: Usage): Usage {
   return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
-}
-
-/** Iterates `source`, but stops waiting as soon as `signal` aborts (even if the source ignores it). */
-async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new Error('aborted'));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-    if (signal.aborted) void Promise.resolve(iterator.return?.()).catch(() => undefined);
-  }
 }
 
 function isRetryableProviderFailure(error: unknown): boolean {

@@ -1,13 +1,7 @@
 import { isMobKitError } from '@mobkit/core';
 import { MobRuntimeError, invalidInput } from '../errors.js';
-import {
-  type LlmClient,
-  type LlmEvent,
-  type LlmMessage,
-  type LlmRequest,
-  type Usage,
-  zeroUsage,
-} from '../llm/types.js';
+import { type LlmClient, type LlmMessage, type LlmRequest, type Usage, zeroUsage } from '../llm/types.js';
+import { abortable } from './abortable.js';
 
 /**
  * The header of the user message that replaces the summarised turns: the model sees
@@ -166,28 +160,6 @@ function compactionFailed(error: unknown): MobRuntimeError {
   );
 }
 
-/** Iterates `source`, but stops waiting as soon as `signal` aborts (even if the source ignores it). */
-async function* untilAborted(source: AsyncIterable<LlmEvent>, signal: AbortSignal): AsyncIterable<LlmEvent> {
-  const iterator = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(compactionCancelled(signal));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-    if (signal.aborted) void Promise.resolve(iterator.return?.()).catch(() => undefined);
-  }
-}
-
 /**
  * History compaction before one LLM call (a profile's `auto_compact_threshold`). When
  * {@link estimateTokens} of `system` plus `messages` is over `threshold`, the older turns are
@@ -237,7 +209,7 @@ export async function compactForTurn(input: CompactionInput): Promise<Compaction
   let text = '';
   let usage = zeroUsage();
   try {
-    for await (const event of untilAborted(llm.stream(request, signal), signal)) {
+    for await (const event of abortable(llm.stream(request, signal), signal, () => compactionCancelled(signal))) {
       if (event.type === 'text_delta') text += event.delta;
       else if (event.type === 'usage')
         usage = {
