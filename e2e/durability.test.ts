@@ -1,28 +1,11 @@
-// The durability e2e of issue 16, with real processes: the reference app runs on its store (SQLite, then
-// PostgreSQL), takes a burst of `mobkit/delivery/send` with idempotency keys to a webhook sink on
-// loopback, is killed with SIGKILL mid-burst, restarts, and the same burst is sent again. The sink must
-// count 0 duplicates and 0 lost accepted sends. An SSE client that stopped reading before the kill
-// reconnects with its last `Last-Event-ID` and gets every agent event after it, gapless, including
-// the ones written before the restart. Runs the built app (apps/reference-app/dist/main.js).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  REPO_ROOT,
-  type SseEvent,
-  type SseStream,
-  type TestPostgres,
-  childEnv,
-  openSse,
-  postgresOrSkip,
-} from '@mobkit/test-utils';
+import { type SseEvent, type SseStream, type TestPostgres, openSse, postgresOrSkip } from '@mobkit/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { APP_CONFIG, killTree, poll, processTree, startApp } from './app-process.js';
 
-const APP_MAIN = join(REPO_ROOT, 'apps', 'reference-app', 'dist', 'main.js');
-const APP_CONFIG = join(REPO_ROOT, 'apps', 'reference-app', 'config');
 const BURST = 120;
 const CONCURRENCY = 12;
 const KILL_AFTER_ACKS = 40;
@@ -37,28 +20,6 @@ target_module = "delivery"
 retry_max = 0
 rate_limit_per_minute = 1000000
 `;
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** Polls an async `probe` every 100 ms until it gives a value, or throws after `timeoutMs`. */
-async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A webhook sink on loopback that counts every POST by its payload's `key` (the body is `{delivery_id, …, payload}`). */
 async function startSink(): Promise<{ url: string; counts: Map<string, number>; server: Server }> {
@@ -82,38 +43,6 @@ async function startSink(): Promise<{ url: string; counts: Map<string, number>; 
   return { url: `http://127.0.0.1:${port}/hook`, counts, server };
 }
 
-interface App {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-}
-
-async function startApp(configDir: string, env: Record<string, string>): Promise<App> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [APP_MAIN, '--config', configDir], {
-    cwd: REPO_ROOT,
-    env: childEnv({ PORT: String(port), LOG_FORMAT: 'json', MOBKIT_LLM: 'test', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let text = '';
-  child.stdout?.on('data', (c: Buffer) => (text += c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => (text += c.toString('utf8')));
-  const base = `http://127.0.0.1:${port}`;
-  await poll(
-    'the app to answer /healthz',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`the app exited early:\n${text}`);
-      return fetch(`${base}/healthz`).then(
-        (r) => (r.ok ? true : undefined),
-        () => undefined,
-      );
-    },
-    45_000,
-  );
-  return { child, base, output: () => text };
-}
-
 async function rpc(base: string, method: string, params: unknown): Promise<{ result?: unknown; error?: unknown }> {
   const res = await fetch(`${base}/rpc`, {
     method: 'POST',
@@ -121,34 +50,6 @@ async function rpc(base: string, method: string, params: unknown): Promise<{ res
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   });
   return (await res.json()) as { result?: unknown; error?: unknown };
-}
-
-/** Every process in the app's process tree (the app and its module children), by pid. */
-function processTree(root: number): number[] {
-  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
-  const children = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const [pid, ppid] = line.trim().split(/\s+/).map(Number) as [number, number];
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  const all: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.shift() as number;
-    all.push(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return all;
-}
-
-function killTree(pids: readonly number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
 }
 
 /** Sends the burst with `CONCURRENCY` senders; `onAck` sees each answered key. Stops quietly when the app dies. */
@@ -230,7 +131,7 @@ describe.each(targets)('durability on $name (SIGKILL mid-burst, restart, resend)
     const sink = await startSink();
     try {
       // ---- first run
-      let app = await startApp(configDir, env);
+      let app = await startApp(configDir, { MOBKIT_LLM: 'test', ...env });
       leftovers.push(...processTree(app.child.pid as number));
       const resolved = await rpc(app.base, 'mobkit/routing/resolve', { recipient: sink.url, channel: 'webhook' });
       expect(resolved.error).toBeUndefined();
@@ -281,7 +182,7 @@ describe.each(targets)('durability on $name (SIGKILL mid-burst, restart, resend)
       expect(firstRunAccepted.length).toBeGreaterThan(0);
 
       // ---- second run on the same store, the same burst again
-      app = await startApp(configDir, env);
+      app = await startApp(configDir, { MOBKIT_LLM: 'test', ...env });
       leftovers.push(...processTree(app.child.pid as number));
       const statuses = new Map<string, string | undefined>();
       await sendBurst(app.base, resolution, (key, record) => {

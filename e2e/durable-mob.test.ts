@@ -1,17 +1,4 @@
-// The durable mob e2e of issue 17, with real processes: the reference app runs a lead and two workers on
-// its store (SQLite, then PostgreSQL), every member through the real OpenAI-compatible client against a
-// loopback fake (OPENAI_BASE_URL) that scripts them: the lead hands each job to both workers with
-// send_message, the workers answer with reply_to_peer, the lead notes the results. After three rounds the
-// fake holds worker-1's next model call open (it is mid-turn), two host messages and a peer message wait
-// in its inbox, and the app is killed with SIGKILL. After a restart on the same store: the roster, labels,
-// wiring and session ids are what they were, every committed message is still in the histories, the
-// interrupted run is reported (`run_failed`, `error_class: "interrupted"`), and every accepted message —
-// host or peer — is answered exactly once: none lost, none answered twice, no peer send repeated.
-// Every message carries a token `[tok:<id>]`, so the check counts by token, not by timing.
-// Runs the built app (apps/reference-app/dist/main.js).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -19,16 +6,13 @@ import {
   type FakeOpenAiMessage,
   type FakeOpenAiReply,
   type FakeOpenAiRequest,
-  REPO_ROOT,
   type TestPostgres,
-  childEnv,
   postgresOrSkip,
   startFakeOpenAi,
 } from '@mobkit/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { APP_CONFIG, type App, killTree, poll, processTree, startApp } from './app-process.js';
 
-const APP_MAIN = join(REPO_ROOT, 'apps', 'reference-app', 'dist', 'main.js');
-const APP_CONFIG = join(REPO_ROOT, 'apps', 'reference-app', 'config');
 /** The lead's model in the test's copy of the config: an OpenAI one, so the lead also talks to the fake. */
 const LEAD_MODEL = 'gpt-4.1';
 const MEMBERS = ['lead', 'worker-1', 'worker-2'] as const;
@@ -134,66 +118,6 @@ function replyTokens(reply: FakeOpenAiReply | undefined): { answered: string[]; 
 
 // ---------------------------------------------------------------------------------------------- the app
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** Polls an async `probe` every 100 ms until it gives a value, or throws after `timeoutMs` with `detail()`. */
-async function poll<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  detail: () => string = () => '',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${detail()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-interface App {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-}
-
-async function startApp(configDir: string, env: Record<string, string>): Promise<App> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [APP_MAIN, '--config', configDir], {
-    cwd: REPO_ROOT,
-    env: childEnv({ PORT: String(port), LOG_FORMAT: 'json', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let text = '';
-  child.stdout?.on('data', (c: Buffer) => (text += c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => (text += c.toString('utf8')));
-  const base = `http://127.0.0.1:${port}`;
-  await poll(
-    'the app to answer /healthz',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`the app exited early:\n${text}`);
-      return fetch(`${base}/healthz`).then(
-        (r) => (r.ok ? true : undefined),
-        () => undefined,
-      );
-    },
-    45_000,
-    () => text,
-  );
-  return { child, base, output: () => text };
-}
-
 interface RpcError {
   code: number;
   message: string;
@@ -209,34 +133,6 @@ async function call<T>(base: string, method: string, params: unknown = {}): Prom
   const answer = (await res.json()) as { result?: T; error?: RpcError };
   if (answer.error) throw new Error(`${method} failed: ${answer.error.code} ${answer.error.message}`);
   return answer.result as T;
-}
-
-/** Every process in the app's process tree (the app and its module children), by pid. */
-function processTree(root: number): number[] {
-  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
-  const children = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const [pid, ppid] = line.trim().split(/\s+/).map(Number) as [number, number];
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  const all: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.shift() as number;
-    all.push(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return all;
-}
-
-function killTree(pids: readonly number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------- member API wire

@@ -22,21 +22,7 @@ import { fixtureDefinition, rejection } from './helpers.js';
 const FIXTURE = fileURLToPath(new URL('./fixtures/durable-crash.mjs', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
-const CRASH_TEAM = MobDefinition.fromToml(`
-[mob]
-id = "crash-team"
-orchestrator = "lead"
-[profiles.lead]
-model = "m"
-external_addressable = true
-tools = { comms = true }
-[profiles.worker]
-model = "m"
-external_addressable = true
-tools = { comms = true }
-[wiring]
-auto_wire_orchestrator = true
-`);
+const CRASH_TEAM = fixtureDefinition('crash-team.toml');
 
 const dirs: string[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
