@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { REPO_ROOT, childEnv } from '@mobkit/test-utils';
 
 /** The built app entry. */
-export const APP_MAIN = join(REPO_ROOT, 'apps', 'reference-app', 'dist', 'main.js');
+const APP_MAIN = join(REPO_ROOT, 'apps', 'reference-app', 'dist', 'main.js');
 /** The app's example config directory (copy it before changing it). */
 export const APP_CONFIG = join(REPO_ROOT, 'apps', 'reference-app', 'config');
 
