@@ -15,8 +15,30 @@ export type AgentEventPayload =
   | { type: 'turn_started'; turnNumber: number }
   | { type: 'text_delta'; delta: string }
   | { type: 'text_complete'; content: string }
-  | { type: 'tool_call_requested'; id: string; name: string; args: unknown }
-  | { type: 'tool_execution_completed'; id: string; name: string; result: string; isError: boolean; durationMs: number }
+  | {
+      /** The model asked for a tool. `id` is the original's name for `toolCallId` (both are sent). */
+      type: 'tool_call_requested';
+      id: string;
+      toolCallId?: string;
+      name: string;
+      args: unknown;
+      /** The MCP server the tool belongs to, if any. */
+      server?: string;
+      /** The supervised module the tool belongs to, if any. */
+      module?: string;
+    }
+  | {
+      /** A tool call finished (`isError` for an error result, which the run goes on with). */
+      type: 'tool_execution_completed';
+      id: string;
+      toolCallId?: string;
+      name: string;
+      result: string;
+      isError: boolean;
+      durationMs: number;
+      server?: string;
+      module?: string;
+    }
   | { type: 'turn_completed'; stopReason: StopReason; usage: TokenUsage }
   | { type: 'run_completed'; sessionId: string; result: string; usage: TokenUsage }
   | { type: 'run_failed'; sessionId: string; errorClass: string; error: string }
@@ -54,8 +76,24 @@ const VALUE_SHAPES = {
   turn_started: { turnNumber: count },
   text_delta: { delta: text },
   text_complete: { content: text },
-  tool_call_requested: { id: text, name: text, args: z.unknown() },
-  tool_execution_completed: { id: text, name: text, result: text, isError: z.boolean(), durationMs: count },
+  tool_call_requested: {
+    id: text,
+    toolCallId: text.optional(),
+    name: text,
+    args: z.unknown(),
+    server: text.optional(),
+    module: text.optional(),
+  },
+  tool_execution_completed: {
+    id: text,
+    toolCallId: text.optional(),
+    name: text,
+    result: text,
+    isError: z.boolean(),
+    durationMs: count,
+    server: text.optional(),
+    module: text.optional(),
+  },
   turn_completed: { stopReason: StopReasonValue, usage: UsageValue },
   run_completed: { sessionId: text, result: text, usage: UsageValue },
   run_failed: { sessionId: text, errorClass: text, error: text },
@@ -113,6 +151,13 @@ const num = (v: unknown): number => {
   const n = Number(v ?? 0);
   return Number.isFinite(n) ? n : 0;
 };
+/** A tool event's `server` / `module` (only the ones present, as strings). */
+const origin = (w: { server?: unknown; module?: unknown }): { server?: string; module?: string } => {
+  const out: { server?: string; module?: string } = {};
+  if (typeof w.server === 'string') out.server = w.server;
+  if (typeof w.module === 'string') out.module = w.module;
+  return out;
+};
 const usageFromWire = (u: z.output<typeof WireUsage>): TokenUsage => ({
   inputTokens: num(u?.input_tokens),
   outputTokens: num(u?.output_tokens),
@@ -144,22 +189,44 @@ const KnownAgentEventCodec = z.discriminatedUnion('type', [
   typeCodec('turn_started', { turn_number: loose }, (w) => ({ type: 'turn_started', turnNumber: num(w.turn_number) })),
   typeCodec('text_delta', { delta: loose }, (w) => ({ type: 'text_delta', delta: str(w.delta) })),
   typeCodec('text_complete', { content: loose }, (w) => ({ type: 'text_complete', content: str(w.content) })),
-  typeCodec('tool_call_requested', { id: loose, name: loose, args: loose }, (w) => ({
-    type: 'tool_call_requested',
-    id: str(w.id),
-    name: str(w.name),
-    args: w.args,
-  })),
+  typeCodec(
+    'tool_call_requested',
+    { id: loose, tool_call_id: loose, name: loose, args: loose, server: loose, module: loose },
+    (w) => {
+      const id = str(w.tool_call_id ?? w.id);
+      return {
+        type: 'tool_call_requested',
+        id,
+        ...(w.tool_call_id === undefined ? {} : { toolCallId: id }),
+        name: str(w.name),
+        args: w.args,
+        ...origin(w),
+      };
+    },
+  ),
   // Meerkat names the result `content`; our own wire (and older servers) `result`.
   typeCodec(
     'tool_execution_completed',
-    { id: loose, name: loose, content: loose, result: loose, is_error: loose, duration_ms: loose },
+    {
+      id: loose,
+      tool_call_id: loose,
+      name: loose,
+      content: loose,
+      result: loose,
+      is_error: loose,
+      duration_ms: loose,
+      server: loose,
+      module: loose,
+    },
     (w) => {
       const result = w.content ?? w.result;
+      const id = str(w.tool_call_id ?? w.id);
       return {
         type: 'tool_execution_completed',
-        id: str(w.id),
+        id,
+        ...(w.tool_call_id === undefined ? {} : { toolCallId: id }),
         name: str(w.name),
+        ...origin(w),
         result: typeof result === 'string' ? result : JSON.stringify(result ?? null),
         isError: w.is_error === true,
         durationMs: num(w.duration_ms),

@@ -27,9 +27,16 @@ export interface ToolResult {
   isError: boolean;
 }
 
-/** One message of a conversation history. */
+/**
+ * An image sent to a model: base64 `data` with its `mediaType` (`image/png`, …), or a `url` the
+ * provider fetches. On the wire (`send_message` content) it is `{type: "image", media_type, data}`
+ * or `{type: "image", url}`.
+ */
+export type LlmImage = { mediaType: string; data: string } | { url: string };
+
+/** One message of a conversation history (a user message may carry images after its text). */
 export type LlmMessage =
-  | { role: 'user'; content: string }
+  | { role: 'user'; content: string; images?: LlmImage[] }
   | { role: 'assistant'; content: string; toolCalls: ToolCall[] }
   | { role: 'tool_results'; results: ToolResult[] };
 
@@ -41,8 +48,30 @@ export interface LlmRequest {
   tools: ToolDef[];
   maxTokens: number;
   temperature?: number;
+  /** The profile's `provider_params` (each client maps them to its provider's fields). */
+  providerParams?: ProviderParams;
+  /**
+   * The profile's `output_schema`: the final answer must be JSON matching it. Clients with native
+   * structured output use it (OpenAI `response_format: json_schema`, Anthropic a forced answer tool);
+   * the mob validates the answer either way.
+   */
+  outputSchema?: Record<string, unknown>;
   /** Who is asking (member id and profile), so scripted clients can answer per member. */
   caller?: { memberId: string; profile: string };
+}
+
+/** Meerkat's strict `ProviderParamsOverride` (`provider_params`), camelCase. */
+export interface ProviderParams {
+  temperature?: number;
+  topP?: number;
+  /** Output token cap per call (wins over the profile's `max_tokens`). */
+  maxOutputTokens?: number;
+  /** Reasoning output: `emit` it, keep it `silent` (used, not shown), or `off`. */
+  reasoning?: 'emit' | 'silent' | 'off';
+  /** Token budget for extended thinking (Anthropic `thinking.budget_tokens`). */
+  thinkingBudgetTokens?: number;
+  /** A caller tag passed to the provider (OpenAI `user`, Anthropic `metadata.user_id`). */
+  providerTag?: string;
 }
 
 /** One streamed event from an LLM (a subset of Meerkat's `LlmEvent`). */
