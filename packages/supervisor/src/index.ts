@@ -13,10 +13,18 @@ export type {
   RouteModuleCallResult,
   ModuleStatus,
   ModuleEventListener,
+  ModuleToolsChangedListener,
 } from './module-runtime.js';
 export { CORE_MCP_MODULES } from './module-calls.js';
 export { execaSpawner, type ProcessSpawner, type SpawnedProcess, type SpawnSpec, type ExitInfo } from './spawner.js';
-export { parseToolJson, type McpToolResult, type McpOperation } from './mcp.js';
+export {
+  parseToolJson,
+  mcpToolErrorText,
+  type McpToolResult,
+  type McpOperation,
+  type ModuleToolInfo,
+  type McpCallToolOptions,
+} from './mcp.js';
 export { SupervisorError } from './errors.js';
 export {
   superviseStart,

@@ -42,6 +42,8 @@ export class ModuleLauncher {
     private readonly spawner: ProcessSpawner,
     private readonly options: LauncherOptions,
     private readonly log: EventLog,
+    /** Told the id of a module whose live instance's tool list changed (`notifications/tools/list_changed`). */
+    private readonly toolsChanged: (moduleId: string) => void = () => {},
   ) {}
 
   /** One start attempt: spawn, then the JSON-line ready line or the MCP `initialize` + `tools/list`; throws on failure. */
@@ -57,6 +59,10 @@ export class ModuleLauncher {
         throw error;
       }
       const instance: Instance = { proc, session, tools: [...session.tools], attempt, retired: false, invalidLines: 0 };
+      session.onToolsChanged = () => {
+        instance.tools = [...session.tools];
+        if (!instance.retired && slot.instance === instance) this.toolsChanged(slot.id);
+      };
       return { instance, event: this.log.mcpReadyEvent(slot.id, session.tools) };
     }
     const event = await readReadyLine(slot, proc, await proc.firstLine(timeoutMs), timeoutMs);

@@ -9,6 +9,7 @@ import type { StderrRing } from './stderr-ring.js';
 
 type SdkModules = {
   Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
+  ToolListChangedNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ToolListChangedNotificationSchema;
   ReadBuffer: typeof import('@modelcontextprotocol/sdk/shared/stdio.js').ReadBuffer;
   serializeMessage: typeof import('@modelcontextprotocol/sdk/shared/stdio.js').serializeMessage;
 };
@@ -18,8 +19,10 @@ function loadSdk(): Promise<SdkModules> {
   sdk ??= Promise.all([
     import('@modelcontextprotocol/sdk/client/index.js'),
     import('@modelcontextprotocol/sdk/shared/stdio.js'),
-  ]).then(([client, stdio]) => ({
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]).then(([client, stdio, types]) => ({
     Client: client.Client,
+    ToolListChangedNotificationSchema: types.ToolListChangedNotificationSchema,
     ReadBuffer: stdio.ReadBuffer,
     serializeMessage: stdio.serializeMessage,
   }));
@@ -129,19 +132,69 @@ async function settle(proc: ModuleProcess, error: unknown): Promise<void> {
   if (proc.exit !== undefined) await proc.drained(300);
 }
 
+/**
+ * One tool of a supervised MCP module, as its `tools/list` answered (the shape of
+ * `@mobkit/mob-adapter`'s `McpToolInfo`).
+ */
+export interface ModuleToolInfo {
+  /** The tool's name. */
+  name: string;
+  /** The tool's description (`''` when it gave none). */
+  description: string;
+  /** The input JSON Schema exactly as the module gave it. */
+  inputSchema: Record<string, unknown>;
+  /** True when the module marks it read-only (MCP `annotations.readOnlyHint === true`). */
+  readOnly: boolean;
+}
+
+/** Options of a tool call on a kept session. */
+export interface McpCallToolOptions {
+  /** Aborts the call: the SDK sends MCP `notifications/cancelled` and the call fails with `Aborted`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The tool's own error text when `error` is the `ToolCallFailed` of an MCP `isError` result
+ * (the tool ran and answered an error), else `undefined` (timeouts, dead modules, JSON-RPC errors…).
+ */
+export function mcpToolErrorText(error: unknown): string | undefined {
+  const e = error as { code?: unknown; details?: { toolError?: unknown } } | null;
+  if (e === null || typeof e !== 'object' || e.code !== 'ToolCallFailed') return undefined;
+  const text = e.details?.toolError;
+  return typeof text === 'string' ? text : undefined;
+}
+
+function sameTools(a: readonly ModuleToolInfo[], b: readonly ModuleToolInfo[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** One kept MCP client session with a module process. */
 export class McpSession {
+  /** Sorted tool names (kept in step with {@link toolInfos}). */
+  public tools: string[] = [];
+  /** The tools' infos, sorted by name. */
+  public toolInfos: ModuleToolInfo[] = [];
+  /**
+   * Called after the tool list was relisted because the module sent
+   * `notifications/tools/list_changed`, or a refresh found it changed.
+   */
+  public onToolsChanged: (() => void) | undefined;
+  private closed = false;
+  private relisting: Promise<void> | undefined;
+  private relistAgain = false;
+
   private constructor(
     private readonly client: Client,
     readonly moduleId: string,
     private readonly proc: ModuleProcess,
     private readonly ring: StderrRing,
-    public tools: string[],
+    private readonly timeoutMs: number,
   ) {}
 
   /**
    * Connects (`initialize`) and lists tools, each bounded by `timeoutMs`. Errors name the module and
-   * the operation: `Timeout`, `McpConnectionFailed`, `ToolListFailed`.
+   * the operation: `Timeout`, `McpConnectionFailed`, `ToolListFailed`. Afterwards a
+   * `notifications/tools/list_changed` from the module relists (bounded by `timeoutMs` too).
    */
   static async open(moduleId: string, proc: ModuleProcess, ring: StderrRing, timeoutMs: number): Promise<McpSession> {
     const mod = await loadSdk();
@@ -154,21 +207,36 @@ export class McpSession {
       await settle(proc, error);
       throw McpSession.fail(moduleId, 'connect', error, timeoutMs, proc, ring, 'McpConnectionFailed');
     }
-    const session = new McpSession(client, moduleId, proc, ring, []);
-    session.tools = await session.listTools(timeoutMs);
+    const session = new McpSession(client, moduleId, proc, ring, timeoutMs);
+    client.setNotificationHandler(mod.ToolListChangedNotificationSchema, () => session.listChanged());
+    await session.relist(timeoutMs);
     return session;
   }
 
-  /** Lists the module's tools (sorted names), following pagination. */
+  /** Lists the module's tools (sorted names), following pagination; a changed list calls {@link onToolsChanged}. */
   async listTools(timeoutMs: number): Promise<string[]> {
-    const names: string[] = [];
+    if (await this.relist(timeoutMs)) this.onToolsChanged?.();
+    return [...this.tools];
+  }
+
+  /** Relists into {@link tools} and {@link toolInfos}; true when the list changed. */
+  private async relist(timeoutMs: number): Promise<boolean> {
+    const infos = new Map<string, ModuleToolInfo>();
     try {
       let cursor: string | undefined;
       for (let page = 0; page < 100; page += 1) {
         const result = await this.client.listTools(cursor === undefined ? undefined : { cursor }, {
           timeout: timeoutMs,
         });
-        for (const tool of result.tools) names.push(tool.name);
+        for (const tool of result.tools) {
+          if (infos.has(tool.name)) continue;
+          infos.set(tool.name, {
+            name: tool.name,
+            description: tool.description ?? '',
+            inputSchema: tool.inputSchema as Record<string, unknown>,
+            readOnly: tool.annotations?.readOnlyHint === true,
+          });
+        }
         cursor = result.nextCursor;
         if (!cursor) break;
       }
@@ -176,19 +244,70 @@ export class McpSession {
       await settle(this.proc, error);
       throw McpSession.fail(this.moduleId, 'list_tools', error, timeoutMs, this.proc, this.ring, 'ToolListFailed');
     }
-    return [...new Set(names)].sort();
+    const sorted = [...infos.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const changed = !sameTools(sorted, this.toolInfos);
+    this.toolInfos = sorted;
+    this.tools = sorted.map((t) => t.name);
+    return changed;
   }
 
   /**
-   * Calls `tool` on the kept session. Fails with `Timeout` (operation `call_tool:<tool>`) or
-   * `ToolCallFailed` (transport errors, JSON-RPC errors and `isError` results).
+   * `notifications/tools/list_changed`: relists (one at a time; a burst of notifications coalesces
+   * into one more relist) and then calls {@link onToolsChanged}. A relist that fails (a dead or hung
+   * module) is dropped: the crash handling or the next call reports the module.
    */
-  async callTool(tool: string, args: Record<string, unknown>, timeoutMs: number): Promise<McpToolResult> {
+  private listChanged(): void {
+    if (this.closed) return;
+    if (this.relisting) {
+      this.relistAgain = true;
+      return;
+    }
+    this.relisting = (async () => {
+      do {
+        this.relistAgain = false;
+        try {
+          await this.relist(this.timeoutMs);
+        } catch {
+          return;
+        }
+        if (!this.closed) this.onToolsChanged?.();
+      } while (this.relistAgain && !this.closed);
+    })().finally(() => {
+      this.relisting = undefined;
+    });
+  }
+
+  /**
+   * Calls `tool` on the kept session. Fails with `Timeout` (operation `call_tool:<tool>`),
+   * `Aborted` (`options.signal` aborted; the module got `notifications/cancelled`) or
+   * `ToolCallFailed` (transport errors, JSON-RPC errors and `isError` results; for the last,
+   * `details.toolError` holds the tool's error text, see {@link mcpToolErrorText}).
+   */
+  async callTool(
+    tool: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+    options: McpCallToolOptions = {},
+  ): Promise<McpToolResult> {
     const operation: McpOperation = `call_tool:${tool}`;
+    const signal = options.signal;
     let result: Awaited<ReturnType<Client['callTool']>>;
     try {
-      result = await this.client.callTool({ name: tool, arguments: args }, undefined, { timeout: timeoutMs });
+      result = await this.client.callTool({ name: tool, arguments: args }, undefined, {
+        timeout: timeoutMs,
+        ...(signal ? { signal } : {}),
+      });
     } catch (error) {
+      if (signal?.aborted) {
+        throw moduleError(
+          'Aborted',
+          this.moduleId,
+          `MCP module "${this.moduleId}" tool "${tool}" (operation ${operation}) was cancelled; the module was sent notifications/cancelled`,
+          { tool, operation },
+          undefined,
+          error,
+        );
+      }
       await settle(this.proc, error);
       throw McpSession.fail(this.moduleId, operation, error, timeoutMs, this.proc, this.ring, 'ToolCallFailed', {
         tool,
@@ -233,6 +352,7 @@ export class McpSession {
 
   /** Closes the session (ends the module's stdin); never throws. */
   async close(): Promise<void> {
+    this.closed = true;
     try {
       await this.client.close();
     } catch {

@@ -1,9 +1,9 @@
 import type { EventEnvelope } from '@mobkit/core';
-import { SupervisorError } from './errors.js';
+import { SupervisorError, moduleError } from './errors.js';
 import type { ModuleLauncher } from './launcher.js';
-import type { McpSession, McpToolResult } from './mcp.js';
+import type { McpCallToolOptions, McpSession, McpToolResult, ModuleToolInfo } from './mcp.js';
 import type { RouteModuleCallRequest, RouteModuleCallResult } from './module-runtime.js';
-import { type ModuleTable, liveInstance } from './module-table.js';
+import { type Instance, type ModuleTable, liveInstance } from './module-table.js';
 
 /** Module ids whose core flows must go through MCP (spec §3.4). */
 export const CORE_MCP_MODULES: readonly string[] = Object.freeze(['router', 'delivery', 'memory', 'scheduling']);
@@ -20,9 +20,41 @@ function mcpRequired(moduleId: string, flow: string, message: string): Superviso
   });
 }
 
+/** The kept session of a loaded MCP module's live instance, else `ModuleNotConfigured`, `UnloadedModule`, `McpRequired` or `ModuleUnavailable`. */
+function liveSession(
+  host: CallHost,
+  moduleId: string,
+  flow: string,
+  what: string,
+): { session: McpSession; instance: Instance } {
+  const slot = host.table.loadedSlot(moduleId);
+  if (!slot.isMcp) {
+    throw mcpRequired(moduleId, flow, `module "${moduleId}" is a JSON-line module; ${what} needs an MCP module`);
+  }
+  const instance = liveInstance(slot);
+  return { session: instance.session as McpSession, instance }; // an MCP module's instance always holds its session
+}
+
+/**
+ * The tool infos of a loaded MCP module's running instance (kept up to date by
+ * `notifications/tools/list_changed`), sorted by name.
+ */
+export function moduleToolInfos(host: CallHost, moduleId: string): ModuleToolInfo[] {
+  if (typeof moduleId !== 'string' || moduleId.trim() === '') {
+    throw new SupervisorError(
+      'InvalidInput',
+      `module_id: expected a non-empty module id, got ${JSON.stringify(moduleId)}`,
+      { details: { field: 'module_id' } },
+    );
+  }
+  const { session } = liveSession(host, moduleId, 'list_tools', 'a tool list');
+  return session.toolInfos.map((t) => ({ ...t }));
+}
+
 /**
  * Calls MCP tool `tool` of a loaded module on its kept session. The tool list is refreshed once
- * before a tool is declared missing (`ToolNotFound`, listing the tools there are).
+ * before a tool is declared missing (`ToolNotFound`, listing the tools there are). An aborted
+ * `options.signal` fails the call with `Aborted` (the module is sent `notifications/cancelled`).
  */
 export async function callModuleTool(
   host: CallHost,
@@ -30,6 +62,7 @@ export async function callModuleTool(
   tool: string,
   args: Record<string, unknown>,
   timeoutMs: number,
+  options: McpCallToolOptions = {},
 ): Promise<McpToolResult> {
   if (typeof tool !== 'string' || tool.trim() === '') {
     throw new SupervisorError('InvalidInput', `tool: expected a non-empty tool name, got ${JSON.stringify(tool)}`, {
@@ -44,16 +77,25 @@ export async function callModuleTool(
       { details: { field: 'arguments', moduleId, tool } },
     );
   }
-  const slot = host.table.loadedSlot(moduleId);
-  if (!slot.isMcp) {
-    throw mcpRequired(
-      moduleId,
-      `call_tool:${tool}`,
-      `module "${moduleId}" is a JSON-line module; tool "${tool}" needs an MCP module`,
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new SupervisorError(
+      'InvalidInput',
+      `signal: expected an AbortSignal for tool "${tool}" of module "${moduleId}"`,
+      {
+        details: { field: 'signal', moduleId, tool },
+      },
     );
   }
-  const instance = liveInstance(slot);
-  const session = instance.session as McpSession; // an MCP module's instance always holds its session
+  const { session, instance } = liveSession(host, moduleId, `call_tool:${tool}`, `tool "${tool}"`);
+  if (signal?.aborted) {
+    throw moduleError(
+      'Aborted',
+      moduleId,
+      `MCP module "${moduleId}" tool "${tool}" (operation call_tool:${tool}) was cancelled before it was called`,
+      { tool, operation: `call_tool:${tool}` },
+    );
+  }
   if (!instance.tools.includes(tool)) {
     instance.tools = await session.listTools(timeoutMs);
     if (!instance.tools.includes(tool)) {
@@ -64,7 +106,7 @@ export async function callModuleTool(
       );
     }
   }
-  return session.callTool(tool, argsValue as Record<string, unknown>, timeoutMs);
+  return session.callTool(tool, argsValue as Record<string, unknown>, timeoutMs, signal ? { signal } : {});
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { EventEnvelope, LifecycleEvent, ModuleHealthState, ModuleHealthTransition } from '@mobkit/core';
-import type { McpToolResult } from './mcp.js';
+import type { McpCallToolOptions, McpToolResult, ModuleToolInfo } from './mcp.js';
 
 /** What {@link ModuleRuntime.shutdown} reports. */
 export interface ModuleShutdownReport {
@@ -43,6 +43,9 @@ export interface ModuleStatus {
   stderr: string[];
 }
 
+/** Receives the id of a module whose tool list changed (see {@link ModuleRuntime.onModuleToolsChanged}). */
+export type ModuleToolsChangedListener = (moduleId: string) => void;
+
 /** Receives live events (see {@link ModuleRuntime.subscribe}). */
 export type ModuleEventListener = (event: EventEnvelope) => void;
 
@@ -66,8 +69,30 @@ export interface ModuleRuntime {
   reconcileModules(ids: readonly string[], timeoutMs: number): Promise<number>;
   /** Starts module `moduleId`, or replaces its running instance. */
   spawnMember(moduleId: string, timeoutMs: number): Promise<void>;
-  /** Calls an MCP tool on the module's kept session. */
-  callTool(moduleId: string, tool: string, args: Record<string, unknown>, timeoutMs: number): Promise<McpToolResult>;
+  /**
+   * Calls an MCP tool on the module's kept session. `options.signal` cancels the call: the module
+   * is sent `notifications/cancelled` and the call fails with `Aborted`.
+   */
+  callTool(
+    moduleId: string,
+    tool: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+    options?: McpCallToolOptions,
+  ): Promise<McpToolResult>;
+  /**
+   * The tools of MCP module `moduleId`'s running instance (name, description, input schema,
+   * read-only hint), sorted by name, as last listed. Fails naming the module with
+   * `ModuleNotConfigured`, `UnloadedModule` (not running), `McpRequired` (a JSON-line module) or
+   * `ModuleUnavailable` (being restarted).
+   */
+  moduleTools(moduleId: string): Promise<ModuleToolInfo[]>;
+  /**
+   * Calls `listener(moduleId)` after an MCP module's tool list changed: the module sent
+   * `notifications/tools/list_changed` and was relisted, a refresh found new tools, or a restarted
+   * or replaced instance's session listed its tools. Returns the unsubscribe function.
+   */
+  onModuleToolsChanged(listener: ModuleToolsChangedListener): () => void;
   /** Routes a generic call to a module (spec §3.7). */
   routeModuleCall(request: RouteModuleCallRequest, timeoutMs: number): Promise<RouteModuleCallResult>;
   /** True when the module's pre-spawn env selects the MCP boundary. */

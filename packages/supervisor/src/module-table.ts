@@ -43,6 +43,8 @@ export interface Slot {
   restarts: number;
   /** Ready bound of the last start, reused by crash restarts. */
   timeoutMs: number;
+  /** Instances installed so far (a second one is a restart or replacement: its tools are announced). */
+  installs: number;
 }
 
 /** True when a pre-spawn env selects the MCP boundary (`MOBKIT_MODULE_BOUNDARY=mcp`, trimmed, any case; last one wins). */
@@ -157,6 +159,7 @@ export class ModuleTable {
       healthySince: 0,
       restarts: 0,
       timeoutMs: this.defaultTimeoutMs,
+      installs: 0,
     };
     this.slots.set(moduleId, slot);
     return slot;

@@ -13,13 +13,14 @@ import { SupervisorError, moduleError } from './errors.js';
 import { EventLog } from './event-log.js';
 import { givenUpError, whyGivenUp } from './failure-cause.js';
 import { ModuleLauncher } from './launcher.js';
-import type { McpToolResult } from './mcp.js';
-import { type CallHost, callModuleTool, routeModuleCall } from './module-calls.js';
+import type { McpCallToolOptions, McpToolResult, ModuleToolInfo } from './mcp.js';
+import { type CallHost, callModuleTool, moduleToolInfos, routeModuleCall } from './module-calls.js';
 import type {
   ModuleEventListener,
   ModuleRuntime,
   ModuleShutdownReport,
   ModuleStatus,
+  ModuleToolsChangedListener,
   RouteModuleCallRequest,
   RouteModuleCallResult,
 } from './module-runtime.js';
@@ -46,6 +47,7 @@ class ModuleRuntimeImpl implements ModuleRuntime {
   private shutdownPromise: Promise<ModuleShutdownReport> | undefined;
   private readonly options: SupervisorOptions;
   private readonly clock: Clock;
+  private readonly toolListeners = new Set<ModuleToolsChangedListener>();
 
   constructor(config: MobKitConfig, defaultTimeoutMs: number, start: StartModuleRuntimeOptions) {
     this.table = new ModuleTable(config, defaultTimeoutMs);
@@ -54,7 +56,9 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     this.clock = start.clock ?? systemClock;
     this.log = new EventLog(this.clock, this.options.maxMergedEvents);
     if (start.onEvent) this.log.subscribe(start.onEvent);
-    this.launcher = new ModuleLauncher(start.spawner ?? execaSpawner, this.options, this.log);
+    this.launcher = new ModuleLauncher(start.spawner ?? execaSpawner, this.options, this.log, (id) =>
+      this.toolsChanged(id),
+    );
     this.calls = { table: this.table, launcher: this.launcher };
     this.monitor = new ModuleMonitor({
       clock: this.clock,
@@ -140,6 +144,30 @@ class ModuleRuntimeImpl implements ModuleRuntime {
 
   subscribe(listener: ModuleEventListener): () => void {
     return this.log.subscribe(listener);
+  }
+
+  onModuleToolsChanged(listener: ModuleToolsChangedListener): () => void {
+    if (typeof listener !== 'function') {
+      throw new SupervisorError('InvalidInput', `listener: expected a function, got ${typeof listener}`, {
+        details: { field: 'listener' },
+      });
+    }
+    this.toolListeners.add(listener);
+    return () => {
+      this.toolListeners.delete(listener);
+    };
+  }
+
+  /** Tells every tools listener; a listener that throws does not stop the others or the supervisor. */
+  private toolsChanged(moduleId: string): void {
+    if (this.stopping) return;
+    for (const listener of [...this.toolListeners]) {
+      try {
+        listener(moduleId);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
   }
 
   ingestEvents(events: readonly EventEnvelope[]): void {
@@ -290,6 +318,8 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     this.startOrder.push(slot.id);
     this.monitor.watch(slot, instance);
     this.log.add(started.event);
+    slot.installs += 1;
+    if (slot.isMcp && slot.installs > 1) this.toolsChanged(slot.id); // a restarted or replaced instance listed its tools
   }
 
   private record(transition: ModuleHealthTransition, asEvent: boolean, extra?: Record<string, unknown>): void {
@@ -305,10 +335,16 @@ class ModuleRuntimeImpl implements ModuleRuntime {
     tool: string,
     args: Record<string, unknown>,
     timeoutMs: number,
+    options?: McpCallToolOptions,
   ): Promise<McpToolResult> {
     this.assertRunning();
     requireTimeout(timeoutMs);
-    return callModuleTool(this.calls, moduleId, tool, args, timeoutMs);
+    return callModuleTool(this.calls, moduleId, tool, args, timeoutMs, options ?? {});
+  }
+
+  async moduleTools(moduleId: string): Promise<ModuleToolInfo[]> {
+    this.assertRunning();
+    return moduleToolInfos(this.calls, moduleId);
   }
 
   async routeModuleCall(request: RouteModuleCallRequest, timeoutMs: number): Promise<RouteModuleCallResult> {
