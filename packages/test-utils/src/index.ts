@@ -155,3 +155,13 @@ export {
   type FakeOpenAiRequestState,
   type FakeOpenAiToolCall,
 } from './openai.js';
+export {
+  startFakeAnthropic,
+  type FakeAnthropic,
+  type FakeAnthropicBlock,
+  type FakeAnthropicCallSpec,
+  type FakeAnthropicMessage,
+  type FakeAnthropicOptions,
+  type FakeAnthropicReply,
+  type FakeAnthropicRequest,
+} from './anthropic.js';

@@ -2,7 +2,13 @@
 // tests and benches that run members through the real OpenAI-compatible client of @mobkit/mob-adapter:
 // answers are scripted by a function of the request, can be delayed or held open until released, and
 // every request is recorded. node:http only, so a bench can load it without the workspace's deps.
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  createServer,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A tool call in a chat message, as OpenAI sends it. */
@@ -15,8 +21,13 @@ export interface FakeOpenAiToolCall {
 /** A chat message of a request, as the client sent it (`system`, `user`, `assistant` or `tool`). */
 export interface FakeOpenAiMessage {
   role: string;
-  /** The text; null on an assistant message that only calls tools. */
+  /**
+   * The text; null on an assistant message that only calls tools. A message sent as content parts
+   * has the text of its `text` parts here (joined by blank lines) and its images in {@link images}.
+   */
   content: string | null;
+  /** The `image_url` URLs of a message sent as content parts (data URLs included), in order. */
+  images?: string[];
   /** An assistant message's tool calls. */
   tool_calls?: FakeOpenAiToolCall[];
   /** A `tool` message's call id. */
@@ -42,7 +53,9 @@ export interface FakeOpenAiRequest {
   readonly path: string;
   /** The `Authorization` header, if any. */
   readonly authorization: string | undefined;
-  /** The parsed JSON body (undefined when it was not JSON). */
+  /** Every request header, as node:http parsed them (lower-case names). */
+  readonly headers: IncomingHttpHeaders;
+  /** The full parsed JSON body, every field the client sent (undefined when it was not JSON). */
   readonly body: Record<string, unknown> | undefined;
   /** `body.model`. */
   readonly model: string;
@@ -134,6 +147,16 @@ function asMessages(value: unknown): FakeOpenAiMessage[] {
       role: typeof raw.role === 'string' ? raw.role : '',
       content: typeof raw.content === 'string' ? raw.content : null,
     };
+    if (Array.isArray(raw.content)) {
+      const parts = raw.content as Array<{ type?: unknown; text?: unknown; image_url?: { url?: unknown } }>;
+      message.content = parts
+        .filter((p) => p?.type === 'text' && typeof p.text === 'string')
+        .map((p) => p.text as string)
+        .join('\n\n');
+      message.images = parts
+        .filter((p) => p?.type === 'image_url' && typeof p.image_url?.url === 'string')
+        .map((p) => p.image_url?.url as string);
+    }
     if (Array.isArray(raw.tool_calls)) message.tool_calls = raw.tool_calls as FakeOpenAiToolCall[];
     if (typeof raw.tool_call_id === 'string') message.tool_call_id = raw.tool_call_id;
     return message;
@@ -272,6 +295,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions): Promise<FakeO
       method: req.method ?? '',
       path: (req.url ?? '').split('?')[0] as string,
       authorization: req.headers.authorization,
+      headers: req.headers,
       body,
       model: typeof body?.model === 'string' ? body.model : '',
       messages,
