@@ -1,6 +1,6 @@
 import { MobRuntimeError } from '../errors.js';
 import { parseSseJson, parseToolArgs, postSse } from './http.js';
-import type { LlmClient, LlmEvent, LlmRequest, StopReason } from './types.js';
+import type { LlmClient, LlmEvent, LlmMessage, LlmRequest, StopReason } from './types.js';
 
 /** Options of {@link OpenAiCompatibleClient}. */
 export interface OpenAiCompatibleClientOptions {
@@ -22,12 +22,39 @@ const FINISH: Record<string, StopReason> = {
   content_filter: 'content_filter',
 };
 
-/** Builds the chat-completions body for a request. */
+/** One user message's content: the plain text, or text then images as content parts when it has images. */
+function userContent(m: Extract<LlmMessage, { role: 'user' }>): string | unknown[] {
+  if (!m.images || m.images.length === 0) return m.content;
+  const parts: unknown[] = [];
+  if (m.content !== '') parts.push({ type: 'text', text: m.content });
+  for (const image of m.images) {
+    const url = 'url' in image ? image.url : `data:${image.mediaType};base64,${image.data}`;
+    parts.push({ type: 'image_url', image_url: { url } });
+  }
+  return parts;
+}
+
+/**
+ * Builds the chat-completions body for a request.
+ *
+ * - A user message with `images` is sent as content parts: its text, then one `image_url` part per
+ *   image (base64 images as a `data:<mediaType>;base64,…` URL, URL images as they are).
+ * - `max_tokens` is `providerParams.maxOutputTokens`, else `request.maxTokens` (`max_tokens` rather than
+ *   `max_completion_tokens`, which OpenAI-compatible servers such as vLLM and Ollama do not all accept).
+ * - `temperature` is `providerParams.temperature`, else `request.temperature`; `top_p` is
+ *   `providerParams.topP`; `user` is `providerParams.providerTag`.
+ * - `providerParams.reasoning` and `thinkingBudgetTokens` send nothing: chat completions never streams a
+ *   model's reasoning (so `emit` and `silent` behave alike), cannot turn reasoning `off`, and its only
+ *   knob, `reasoning_effort`, is not among the provider params.
+ * - `request.outputSchema` becomes `response_format: {type: 'json_schema', json_schema: {name: 'output',
+ *   schema, strict: false}}` (not strict, so schemas outside OpenAI's strict subset still work); the mob
+ *   validates the answer against the schema either way.
+ */
 export function openAiChatBody(request: LlmRequest): Record<string, unknown> {
   const messages: unknown[] = [];
   if (request.system) messages.push({ role: 'system', content: request.system });
   for (const m of request.messages) {
-    if (m.role === 'user') messages.push({ role: 'user', content: m.content });
+    if (m.role === 'user') messages.push({ role: 'user', content: userContent(m) });
     else if (m.role === 'assistant') {
       const msg: Record<string, unknown> = { role: 'assistant', content: m.content === '' ? null : m.content };
       if (m.toolCalls.length > 0) {
@@ -42,19 +69,29 @@ export function openAiChatBody(request: LlmRequest): Record<string, unknown> {
       for (const r of m.results) messages.push({ role: 'tool', tool_call_id: r.toolCallId, content: r.content });
     }
   }
+  const params = request.providerParams ?? {};
   const body: Record<string, unknown> = {
     model: request.model,
     messages,
     stream: true,
     stream_options: { include_usage: true },
-    max_tokens: request.maxTokens,
+    max_tokens: params.maxOutputTokens ?? request.maxTokens,
   };
-  if (request.temperature !== undefined) body.temperature = request.temperature;
+  const temperature = params.temperature ?? request.temperature;
+  if (temperature !== undefined) body.temperature = temperature;
+  if (params.topP !== undefined) body.top_p = params.topP;
+  if (params.providerTag !== undefined) body.user = params.providerTag;
   if (request.tools.length > 0) {
     body.tools = request.tools.map((t) => ({
       type: 'function',
       function: { name: t.name, description: t.description, parameters: t.inputSchema },
     }));
+  }
+  if (request.outputSchema !== undefined) {
+    body.response_format = {
+      type: 'json_schema',
+      json_schema: { name: 'output', schema: request.outputSchema, strict: false },
+    };
   }
   return body;
 }
