@@ -1,5 +1,6 @@
 import { closedObject } from '@mobkit/core';
 import { z } from 'zod';
+import { McpServerFieldsSchema } from './tools/mcp/config.js';
 
 /** LLM providers as named in a definition (`provider = "anthropic"`). */
 export const PROVIDERS = ['anthropic', 'openai', 'gemini', 'self_hosted', 'other'] as const;
@@ -21,9 +22,17 @@ const ToolsSchema = closedObject({
   schedule: z.boolean().optional(),
   image_generation: z.boolean().optional(),
   read_only: z.boolean().optional(),
-  mcp: z.array(z.string()).optional(),
-  mcp_servers: z.array(z.unknown()).optional(),
+  mcp: z.array(nonBlank).optional(),
+  mcp_servers: z.array(McpServerFieldsSchema).optional(),
+  modules: z.array(nonBlank).optional(),
   rust_bundles: z.array(z.string()).optional(),
+});
+
+/** `[budget]` and `[profiles.<name>.budget]`: limits a run (or a member's day) may not pass. */
+const BudgetSchema = closedObject({
+  max_tokens_per_run: positiveInt.optional(),
+  max_tokens_per_day: positiveInt.optional(),
+  max_tool_calls_per_run: positiveInt.optional(),
 });
 
 /** Meerkat's strict `ProviderParamsOverride`: provider-native knobs; unknown keys are refused. */
@@ -55,6 +64,7 @@ const ProfileSchema = closedObject({
   provider_params: ProviderParamsSchema.optional(),
   max_turns: positiveInt.optional(),
   max_tokens: positiveInt.optional(),
+  budget: BudgetSchema.optional(),
 });
 
 /** `[skills.<name>]`: `{source = "inline", content}` or `{source = "path", path}`. */
@@ -94,6 +104,7 @@ export const MobDefinitionSchema = closedObject({
     orchestrator: z.union([z.string(), closedObject({ profile: nonBlank })]).optional(),
   }),
   image_generation_provider: provider.optional(),
+  budget: BudgetSchema.optional(),
   profiles: z.record(z.string(), ProfileSchema).optional(),
   models: z.record(z.string(), ModelSchema).optional(),
   wiring: WiringSchema.optional(),
@@ -108,6 +119,8 @@ export const MobDefinitionSchema = closedObject({
   event_router: z.unknown().optional(),
 });
 
+/** A `budget` table as the schema reads it. */
+export type BudgetFields = z.output<typeof BudgetSchema>;
 /** A definition as the schema reads it (snake_case, as written). */
 export type MobDefinitionFields = z.output<typeof MobDefinitionSchema>;
 /** One profile as the schema reads it. */

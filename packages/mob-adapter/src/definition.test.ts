@@ -8,7 +8,7 @@ import { MobDefinition } from './definition.js';
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/mob');
 const read = (name: string) => readFileSync(join(fixtures, name), 'utf8');
 const PROFILE_KEYS =
-  'model, provider, self_hosted_server_id, image_generation_provider, auto_compact_threshold, resume_overrides, skills, tools, peer_description, external_addressable, backend, runtime_mode, max_inline_peer_notifications, output_schema, provider_params, max_turns, max_tokens';
+  'model, provider, self_hosted_server_id, image_generation_provider, auto_compact_threshold, resume_overrides, skills, tools, peer_description, external_addressable, backend, runtime_mode, max_inline_peer_notifications, output_schema, provider_params, max_turns, max_tokens, budget';
 
 function failure(fn: () => unknown): { code: string; message: string; details: Record<string, unknown> | undefined } {
   try {
@@ -116,13 +116,13 @@ describe('MobDefinition.fromToml', () => {
       {
         field: 'profiles.a.tools.teleport',
         message:
-          'profiles.a.tools.teleport: unknown key; allowed: builtins, shell, comms, memory, workgraph, mob, mob_tasks, schedule, image_generation, read_only, mcp, mcp_servers, rust_bundles',
+          'profiles.a.tools.teleport: unknown key; allowed: builtins, shell, comms, memory, workgraph, mob, mob_tasks, schedule, image_generation, read_only, mcp, mcp_servers, modules, rust_bundles',
       },
       { field: 'profiles.a.modle', message: `profiles.a.modle: unknown key; allowed: ${PROFILE_KEYS}` },
       {
         field: 'teams',
         message:
-          'teams: unknown key; allowed: mob, image_generation_provider, profiles, models, wiring, skills, mcp, backend, flows, topology, supervisor, limits, spawn_policy, event_router',
+          'teams: unknown key; allowed: mob, image_generation_provider, budget, profiles, models, wiring, skills, mcp, backend, flows, topology, supervisor, limits, spawn_policy, event_router',
       },
     ]);
   });
@@ -154,12 +154,12 @@ describe('MobDefinition.fromToml', () => {
       ),
     ).toMatchObject({
       message:
-        'invalid mob definition: profiles.a.tools.teleport: unknown key; allowed: builtins, shell, comms, memory, workgraph, mob, mob_tasks, schedule, image_generation, read_only, mcp, mcp_servers, rust_bundles',
+        'invalid mob definition: profiles.a.tools.teleport: unknown key; allowed: builtins, shell, comms, memory, workgraph, mob, mob_tasks, schedule, image_generation, read_only, mcp, mcp_servers, modules, rust_bundles',
       details: { field: 'profiles.a.tools.teleport' },
     });
     expect(failure(() => MobDefinition.fromToml('teams = 1\n[mob]\nid = "x"\n'))).toMatchObject({
       message:
-        'invalid mob definition: teams: unknown key; allowed: mob, image_generation_provider, profiles, models, wiring, skills, mcp, backend, flows, topology, supervisor, limits, spawn_policy, event_router',
+        'invalid mob definition: teams: unknown key; allowed: mob, image_generation_provider, budget, profiles, models, wiring, skills, mcp, backend, flows, topology, supervisor, limits, spawn_policy, event_router',
       details: { field: 'teams' },
     });
     expect(

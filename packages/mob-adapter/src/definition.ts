@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { type RuntimeMode, isMobKitError, parseTomlText, parseWithSchema } from '@mobkit/core';
 import {
+  type BudgetFields,
   type MobDefinitionFields,
   MobDefinitionSchema,
   type PROVIDERS,
   type ProfileFields,
 } from './definition-schema.js';
 import { MobRuntimeError } from './errors.js';
+import type { McpServerConfig } from './tools/mcp/config.js';
 
 export type { RuntimeMode };
 
@@ -39,6 +41,8 @@ function profileFrom(name: string, p: ProfileFields): Profile {
       imageGeneration: tools.image_generation ?? false,
       readOnly: tools.read_only ?? false,
       mcp: tools.mcp ?? [],
+      mcpServers: (tools.mcp_servers ?? []).map(mcpServerFrom),
+      modules: tools.modules ?? [],
     },
     peerDescription: p.peer_description ?? '',
     externalAddressable: p.external_addressable ?? false,
@@ -49,7 +53,27 @@ function profileFrom(name: string, p: ProfileFields): Profile {
     autoCompactThreshold: p.auto_compact_threshold,
     providerParams: p.provider_params,
     outputSchema: p.output_schema,
+    budget: budgetFrom(p.budget),
   };
+}
+
+function mcpServerFrom(f: NonNullable<NonNullable<ProfileFields['tools']>['mcp_servers']>[number]): McpServerConfig {
+  const out: McpServerConfig = { id: f.id };
+  if (f.command !== undefined) out.command = f.command;
+  if (f.args !== undefined) out.args = f.args;
+  if (f.env !== undefined) out.env = f.env;
+  if (f.cwd !== undefined) out.cwd = f.cwd;
+  if (f.url !== undefined) out.url = f.url;
+  if (f.headers !== undefined) out.headers = f.headers;
+  return out;
+}
+
+function budgetFrom(b: BudgetFields | undefined): Budget {
+  const out: Budget = {};
+  if (b?.max_tokens_per_run !== undefined) out.maxTokensPerRun = b.max_tokens_per_run;
+  if (b?.max_tokens_per_day !== undefined) out.maxTokensPerDay = b.max_tokens_per_day;
+  if (b?.max_tool_calls_per_run !== undefined) out.maxToolCallsPerRun = b.max_tool_calls_per_run;
+  return out;
 }
 
 interface ParsedDefinition {
@@ -59,6 +83,8 @@ interface ParsedDefinition {
   autoWireOrchestrator: boolean;
   roleWiring: Array<{ a: string; b: string }>;
   skills: Record<string, SkillSource>;
+  budget: Budget;
+  models: Record<string, Table>;
   raw: Table;
 }
 
@@ -85,6 +111,8 @@ function parseDefinition(raw: unknown): ParsedDefinition {
     autoWireOrchestrator: fields.wiring?.auto_wire_orchestrator ?? false,
     roleWiring: (fields.wiring?.role_wiring ?? []).map((e) => ({ a: e.a, b: e.b })),
     skills,
+    budget: budgetFrom(fields.budget),
+    models: (fields.models ?? {}) as Record<string, Table>,
     raw: raw as Table,
   };
 }
@@ -102,8 +130,26 @@ export interface ToolConfig {
   schedule: boolean;
   imageGeneration: boolean;
   readOnly: boolean;
-  /** Host MCP source ids the member may use. */
+  /** Ids of servers in the host file (`mcp.toml` beside the definition) the member may use. */
   mcp: string[];
+  /** MCP servers declared inline (`mcp_servers`). */
+  mcpServers: McpServerConfig[];
+  /** Supervised MCP modules whose tools the member may use (`modules`; the runtime provides them). */
+  modules: string[];
+}
+
+/**
+ * Limits a run or a member's day may not pass (`[budget]` for the mob, `[profiles.<name>.budget]`
+ * per profile, which wins field by field). A run that would pass one fails with
+ * `run_failed{error_class: "budget_exceeded"}` naming the limit.
+ */
+export interface Budget {
+  /** Tokens (input + output) one run may use. */
+  maxTokensPerRun?: number;
+  /** Tokens one member may use per UTC day. */
+  maxTokensPerDay?: number;
+  /** Tool calls one run may make. */
+  maxToolCallsPerRun?: number;
 }
 
 /** One `[profiles.<name>]` entry: the template members are spawned from. */
@@ -131,7 +177,10 @@ export interface Profile {
    */
   autoCompactThreshold: number | undefined;
   providerParams: Record<string, unknown> | undefined;
+  /** `output_schema`: the JSON Schema the run's final answer must match. */
   outputSchema: Record<string, unknown> | undefined;
+  /** The profile's own `[budget]` (the mob's fills the fields it leaves out: {@link MobDefinition.budgetFor}). */
+  budget: Budget;
 }
 
 /** A skill: inline text, or a file path (relative to the definition's base directory). */
@@ -172,8 +221,12 @@ export class MobDefinition {
   };
   /** Skills by name. */
   readonly skills: Readonly<Record<string, SkillSource>>;
-  /** Base directory for path skills. */
+  /** Base directory for path skills (and the `mcp.toml` host file). */
   readonly baseDir: string | undefined;
+  /** The mob-wide `[budget]`. */
+  readonly budget: Readonly<Budget>;
+  /** `[models.<id>]` tables as written (custom models; `vision = true` marks one that takes images). */
+  readonly models: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   private readonly raw: Record<string, unknown>;
   private readonly skillText = new Map<string, string>();
 
@@ -185,6 +238,13 @@ export class MobDefinition {
     this.wiring = Object.freeze({ autoWireOrchestrator: parsed.autoWireOrchestrator, roleWiring: parsed.roleWiring });
     this.skills = Object.freeze(parsed.skills);
     this.baseDir = options.baseDir;
+    this.budget = Object.freeze(parsed.budget);
+    this.models = Object.freeze(parsed.models);
+  }
+
+  /** The budget of `profile`'s members: its own fields, then the mob's. */
+  budgetFor(profile: Profile): Budget {
+    return { ...this.budget, ...profile.budget };
   }
 
   /**
@@ -272,7 +332,7 @@ export class MobDefinition {
    * mobkit 0.4 `mob_tasks` flag, `mcp_servers`/`rust_bundles` (Rust only) and the 0.4 `[mcp.*]` table.
    */
   toWire(): Record<string, unknown> {
-    const { mob: _mob, mcp: _mcp, ...rest } = this.raw;
+    const { mob: _mob, mcp: _mcp, budget: _budget, ...rest } = this.raw;
     const out: Record<string, unknown> = { id: this.id };
     if (this.orchestrator !== undefined) out.orchestrator = { profile: this.orchestrator };
     Object.assign(out, JSON.parse(JSON.stringify(rest)) as Record<string, unknown>);
@@ -280,11 +340,13 @@ export class MobDefinition {
     for (const profile of Object.values(profiles ?? {})) {
       delete profile.max_turns;
       delete profile.max_tokens;
+      delete profile.budget;
       const tools = profile.tools as Record<string, unknown> | undefined;
       if (tools) {
         delete tools.mob_tasks;
         delete tools.mcp_servers;
         delete tools.rust_bundles;
+        delete tools.modules;
       }
     }
     return out;
@@ -295,6 +357,7 @@ function validate(def: ParsedDefinition): DefinitionDiagnostic[] {
   const out: DefinitionDiagnostic[] = [];
   const err = (code: string, location: string, message: string) =>
     out.push({ code, location, message, severity: 'error' });
+  const servers = new Map<string, { profile: string; config: McpServerConfig }>();
   if (def.orchestrator !== undefined && !Object.hasOwn(def.profiles, def.orchestrator)) {
     err(
       'missing_orchestrator_profile',
@@ -310,6 +373,24 @@ function validate(def: ParsedDefinition): DefinitionDiagnostic[] {
     profile.skills.forEach((skill, i) => {
       if (!Object.hasOwn(def.skills, skill))
         err('missing_skill_ref', `profiles.${name}.skills[${i}]`, `skill '${skill}' is not defined under [skills]`);
+    });
+    const inline = new Set<string>();
+    profile.tools.mcpServers.forEach((server, i) => {
+      if (inline.has(server.id))
+        err(
+          'duplicate_mcp_server',
+          `profiles.${name}.tools.mcp_servers[${i}].id`,
+          `server '${server.id}' is declared twice`,
+        );
+      inline.add(server.id);
+      const first = servers.get(server.id);
+      if (first && JSON.stringify(first.config) !== JSON.stringify(server))
+        err(
+          'mcp_server_conflict',
+          `profiles.${name}.tools.mcp_servers[${i}]`,
+          `server '${server.id}' is declared differently in profiles.${first.profile}; a mob keeps one session per server id, so give them one definition or different ids`,
+        );
+      else if (!first) servers.set(server.id, { profile: name, config: server });
     });
     const t = profile.maxInlinePeerNotifications;
     if (t !== undefined && t < -1)

@@ -8,6 +8,7 @@
 export {
   MobDefinition,
   type Profile,
+  type Budget,
   type ToolConfig,
   type SkillSource,
   type ProviderName,
@@ -60,8 +61,9 @@ export {
   type CompletedMember,
   type PurgeOptions,
   type PurgeReport,
+  type BudgetStatus,
 } from './member-api.js';
-export { SpawnMemberSpec, sendMessageOnMob, contentText, type SpawnMemberSpecWire } from './spec.js';
+export { SpawnMemberSpec, sendMessageOnMob, contentText, contentImages, type SpawnMemberSpecWire } from './spec.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, contentBytes } from './message-size.js';
 export { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_MAX_MESSAGES } from './embedded/history.js';
 export { createEmbeddedMob } from './embedded/mob.js';
@@ -85,10 +87,43 @@ export type {
   ToolResult,
   Usage,
   StopReason,
+  LlmImage,
+  ProviderParams,
 } from './llm/types.js';
+export type {
+  ToolOrigin,
+  McpToolInfo,
+  McpToolHost,
+  McpCallOptions,
+  ToolOutput,
+  LocalTool,
+  LocalToolContext,
+} from './tools/types.js';
+export type { McpServerConfig } from './tools/mcp/config.js';
+export { McpHub, type McpHubOptions, type McpHubEvent } from './tools/mcp/hub.js';
+export { loadMcpHostFile } from './tools/mcp/host-file.js';
+export { MCP_HOST_FILE } from './embedded/tool-sources.js';
+export { createShellTool, scrubShellEnv, type ShellToolOptions, type ShellResult } from './tools/shell.js';
+export {
+  createBuiltinTools,
+  purgeMemberTasks,
+  TASK_NAMESPACES,
+  TASK_STATUSES,
+  type BuiltinToolsOptions,
+  type Task,
+  type TaskStatus,
+} from './tools/builtins.js';
+export { TASK_WORKFLOW_SKILL } from './tools/task-workflow.js';
+export { modelSupportsVision, VISION_MODELS, type VisionModelRule } from './llm/models.js';
 export { TestClient, ScriptedLlmClient, type ScriptedReply, type ScriptStep } from './llm/test-client.js';
 export { OpenAiCompatibleClient, openAiChatBody, type OpenAiCompatibleClientOptions } from './llm/openai.js';
-export { AnthropicClient, anthropicBody, type AnthropicClientOptions } from './llm/anthropic.js';
+export {
+  AnthropicClient,
+  anthropicBody,
+  STRUCTURED_OUTPUT_TOOL,
+  type AnthropicClientOptions,
+  type AnthropicBodyOptions,
+} from './llm/anthropic.js';
 export { resolveLlmClient, providerForProfile, type ProviderEnv } from './llm/resolve.js';
 export { parseSse, type SseEvent } from './llm/sse.js';
 export { createRkatRpcMob, agentEventFromWire, type RkatRpcMob, type RkatRpcMobOptions } from './rpc/mob.js';

@@ -1,5 +1,5 @@
 import type { RuntimeMode } from '@mobkit/core';
-import type { ToolCall, ToolResult, Usage } from './llm/types.js';
+import type { LlmImage, ToolCall, ToolResult, Usage } from './llm/types.js';
 import type { MemberSnapshot } from './types.js';
 
 /**
@@ -37,6 +37,21 @@ export interface MemberStatus {
   lastProgressEvent?: string;
   /** The opaque member ref (base64url-nopad of `{"m":<mob_id>,"a":<member_id>}`). */
   memberRef: string;
+  /** Tokens per model the member has used (embedded mob). */
+  usageByModel?: Record<string, { inputTokens: number; outputTokens: number }>;
+  /** What is left of the member's budget, for the limits its profile (or the mob) sets (embedded mob). */
+  budget?: BudgetStatus;
+}
+
+/** A member's budget: each limit set, with what is left of it. */
+export interface BudgetStatus {
+  maxTokensPerRun?: number;
+  maxToolCallsPerRun?: number;
+  maxTokensPerDay?: number;
+  /** Tokens used today (UTC). */
+  tokensUsedToday: number;
+  /** `maxTokensPerDay` less today's use (never below 0), when a daily limit is set. */
+  tokensLeftToday?: number;
 }
 
 /** A member's session, as `memberSessionRef` answers it. */
@@ -60,6 +75,8 @@ export type SessionMessage = {
   | {
       role: 'user';
       content: string;
+      /** Images sent with the message (after its text). */
+      images?: LlmImage[];
       /** `host` (a send, a prompt, an initial message, an injection), `peer` (a peer's message) or `resume` (a notice). */
       source: 'host' | 'peer' | 'resume';
       /** The sending peer, for `source: 'peer'`. */
@@ -158,6 +175,8 @@ export interface PurgeReport {
   messages: number;
   /** Queued inbox items dropped. */
   inboxItems: number;
+  /** Builtin tasks deleted (`task_*`; embedded mob). */
+  tasks?: number;
 }
 
 /** Member API methods, by their RPC names without the `mobkit/` prefix. */

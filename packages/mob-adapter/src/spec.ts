@@ -7,12 +7,52 @@ import {
   spawnSpecToWire,
 } from '@mobkit/core';
 import { MobRuntimeError, invalidInput, requireMemberId } from './errors.js';
+import type { LlmImage } from './llm/types.js';
 import type { ContentInput, MobRuntime, SpawnMemberSpec as SpawnMemberSpecType } from './types.js';
 
-/** Text of a content input (text blocks joined by newlines; other blocks become `[type]`). */
+/**
+ * Text of a content input: text blocks joined by newlines. Image blocks are left out (they reach
+ * the model as images: {@link contentImages}); any other block becomes `[type]`.
+ */
 export function contentText(content: ContentInput): string {
   if (typeof content === 'string') return content;
-  return content.map((b) => (b.type === 'text' && typeof b.text === 'string' ? b.text : `[${b.type}]`)).join('\n');
+  return content
+    .filter((b) => b.type !== 'image')
+    .map((b) => (b.type === 'text' && typeof b.text === 'string' ? b.text : `[${b.type}]`))
+    .join('\n');
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * The images of a content input, from its `{type: "image", media_type, data}` (base64) and
+ * `{type: "image", url}` blocks. A malformed image block is `InvalidInput` naming it
+ * (`content[1].media_type: …`).
+ */
+export function contentImages(content: ContentInput, field = 'content'): LlmImage[] {
+  if (typeof content === 'string') return [];
+  const out: LlmImage[] = [];
+  content.forEach((b, i) => {
+    if (b.type !== 'image') return;
+    const at = `${field}[${i}]`;
+    const block = b as Record<string, unknown>;
+    if (block.url !== undefined) {
+      if (typeof block.url !== 'string' || !/^(https?:|data:image\/)/.test(block.url))
+        throw invalidInput(`${at}.url`, 'must be an http(s) URL or a data:image/… URL');
+      out.push({ url: block.url });
+      return;
+    }
+    const mediaType = block.media_type;
+    if (typeof mediaType !== 'string' || !/^image\/[a-z0-9.+-]+$/i.test(mediaType))
+      throw invalidInput(
+        `${at}.media_type`,
+        'must be an image media type such as image/png (or give url instead of data)',
+      );
+    if (typeof block.data !== 'string' || block.data === '' || !BASE64.test(block.data))
+      throw invalidInput(`${at}.data`, 'must be the image as non-empty base64');
+    out.push({ mediaType, data: block.data });
+  });
+  return out;
 }
 
 /** Rejects missing or empty content with core's {@link ContentInputSchema} (`InvalidInput`, naming the field). */

@@ -282,7 +282,9 @@ describe('embedded agent loop', () => {
     });
     await mob.spawn({ profile: 'worker', meerkatId: 'w' });
     const result = await mob.runTurn('w', 'go');
-    expect(result.text).toBe('slow:true:tool slow timed out after 50 ms|boom:true:kaput|nope:true:unknown tool: nope');
+    expect(result.text).toBe(
+      "slow:true:tool slow timed out after 50 ms|boom:true:kaput|nope:true:unknown tool: nope (this member's tools: peers, send_message, reply_to_peer, slow, boom)",
+    );
     await mob.stop();
   });
 

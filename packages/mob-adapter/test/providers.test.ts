@@ -330,11 +330,18 @@ describe('embedded mob on real provider clients (loopback fakes)', () => {
     if (!leadReq) throw new Error('the Anthropic fake saw no request');
     expect(leadReq?.body.model).toBe('claude-sonnet-4-6');
     expect(String(leadReq?.body.system)).toContain('You lead the team');
+    // team.toml gives the lead comms and builtins: the comms tools, then task_* and datetime.
     expect((leadReq.body.tools as Array<{ name: string }>).map((t) => t.name)).toEqual([
       'peers',
       'send_message',
       'reply_to_peer',
+      'task_create',
+      'task_get',
+      'task_list',
+      'task_update',
+      'datetime',
     ]);
+    expect(String(leadReq.body.system)).toContain('task_create');
     expect(openai.requests.at(-1)?.body.model).toBe('gpt-5.2');
     await mob.stop();
   });

@@ -1,7 +1,7 @@
 import {
   type AgentDiscoverySpec,
   type EventEnvelope,
-  type MobKitError,
+  MobKitError,
   type MobKitStore,
   type SpawnSpec,
   type UnifiedEvent,
@@ -9,6 +9,7 @@ import {
   parseSpawnSpec,
 } from '@mobkit/core';
 import {
+  type McpToolHost,
   type MemberSnapshot,
   type MobEvent,
   type MobRuntime,
@@ -97,16 +98,42 @@ export interface UnifiedRuntimeShutdownReport {
 }
 
 /**
+ * The module ids the definition's profiles use as member tools (`tools.modules`), checked against
+ * the runtime's modules: an id that is not a configured module is `DefinitionError` naming the
+ * profile's field and the modules there are.
+ */
+export function memberToolModules(spec: MobBootstrapSpec, configured: readonly string[]): string[] {
+  if (spec.mob) return [];
+  const used = new Set<string>();
+  for (const profile of Object.values(spec.definition.profiles))
+    profile.tools.modules.forEach((id, i) => {
+      if (!configured.includes(id))
+        throw new MobKitError(
+          'DefinitionError',
+          `profiles.${profile.name}.tools.modules[${i}]: module '${id}' is not a configured module (configured: ${configured.join(', ') || 'none'}); add it under [modules] or remove it`,
+          { details: { field: `profiles.${profile.name}.tools.modules[${i}]`, module: id } },
+        );
+      used.add(id);
+    });
+  return [...used];
+}
+
+/**
  * The mob of a bootstrap spec: the one handed over with `MobBootstrapSpec.fromMob`, or a new
- * embedded mob of its definition kept in `store` (the runtime's store: roster, sessions, histories
+ * embedded mob of its definition kept in `store`, its `tools.modules` served by `moduleTools` (the runtime's store: roster, sessions, histories
  * and inboxes are durable when it is; a store that holds this mob's state is restored, not
  * re-spawned). `MobStorage.inMemory()` keeps the mob in memory whatever the store. Either way the
  * runtime owns what this returns and closes it at shutdown (or at once when the modules fail to
  * start); the store stays the runtime's.
  */
-export async function bootMob(spec: MobBootstrapSpec, store?: MobKitStore): Promise<MobHandle> {
+export async function bootMob(
+  spec: MobBootstrapSpec,
+  store?: MobKitStore,
+  moduleTools?: McpToolHost,
+): Promise<MobHandle> {
   if (spec.mob) return spec.mob;
   return createEmbeddedMob(spec.definition, {
+    ...(moduleTools ? { moduleTools } : {}),
     llm: spec.options.defaultLlmClient ?? new TestClient(),
     ...(store !== undefined && spec.storage.kind === 'runtime-store' ? { store } : {}),
     notifyOrchestratorOnResume: spec.options.notifyOrchestratorOnResume,

@@ -1,7 +1,9 @@
 import { type AgentEventPayload, type Clock, isMobKitError } from '@mobkit/core';
 import { MobRuntimeError } from '../errors.js';
+import type { Budget } from '../definition.js';
 import {
   type LlmRequest,
+  type ProviderParams,
   type StopReason,
   type ToolCall,
   type ToolResult,
@@ -12,7 +14,8 @@ import type { RunResult } from '../types.js';
 import { truncateUtf8 } from '../message-size.js';
 import type { PeerEffect, RunJournal } from './journal.js';
 import { type Inbound, type Member, type OpenRun, cancelled } from './member.js';
-import type { MemberTools } from './tools.js';
+import { compileSchema } from '../tools/schema.js';
+import { type MemberTools, type ToolSet, originFields } from './tools.js';
 import type { EmbeddedMobTuning } from './types.js';
 import { abortable } from './abortable.js';
 
@@ -33,6 +36,8 @@ export interface AgentLoopHost {
    * model-visible history.
    */
   beforeTurn?(member: Member, run: OpenRun, signal: AbortSignal): Promise<void>;
+  /** The limits of `member`'s runs and day (the profile's budget over the mob's). */
+  budgetFor(member: Member): Budget;
 }
 
 /** Errors of a run that failed before it started (its trigger was not committed; the inbox items are back). */
@@ -68,6 +73,7 @@ async function streamTurnWithRetry(
   host: AgentLoopHost,
   m: Member,
   request: LlmRequest,
+  toolset: ToolSet,
   signal: AbortSignal,
 ): Promise<TurnOutput> {
   const maxRetries = host.tuning.llmRetries ?? 2;
@@ -83,7 +89,14 @@ async function streamTurnWithRetry(
           host.emit(m, { type: 'text_delta', delta: ev.delta });
         } else if (ev.type === 'tool_call_complete') {
           turn.calls.push({ id: ev.id, name: ev.name, args: ev.args });
-          host.emit(m, { type: 'tool_call_requested', id: ev.id, name: ev.name, args: ev.args });
+          host.emit(m, {
+            type: 'tool_call_requested',
+            id: ev.id,
+            toolCallId: ev.id,
+            name: ev.name,
+            args: ev.args,
+            ...originFields(toolset.origin(ev.name)),
+          });
         } else if (ev.type === 'usage') {
           turn.usage = addUsage(turn.usage, ev.usage);
         } else if (ev.type === 'done') {
@@ -104,6 +117,7 @@ async function streamTurnWithRetry(
 async function runTool(
   host: AgentLoopHost,
   m: Member,
+  toolset: ToolSet,
   call: ToolCall,
   runSignal: AbortSignal,
   effects: PeerEffect[],
@@ -133,9 +147,13 @@ async function runTool(
   let content: string;
   let isError = false;
   try {
-    const work = Promise.resolve().then(() => host.tools.execute(m, call, controller.signal, effects));
-    const value = await Promise.race([work, failed]);
-    content = truncateUtf8(typeof value === 'string' ? value : JSON.stringify(value ?? null), host.maxMessageBytes);
+    const work = Promise.resolve().then(() => toolset.execute(m, call, controller.signal, effects, timeoutMs));
+    const output = await Promise.race([work, failed]);
+    content = truncateUtf8(output.content, host.maxMessageBytes);
+    if (output.isError) {
+      isError = true;
+      effects.length = 0;
+    }
   } catch (error) {
     isError = true;
     content = (error as Error).message ?? String(error);
@@ -176,6 +194,7 @@ async function runTools(
   host: AgentLoopHost,
   m: Member,
   run: OpenRun,
+  toolset: ToolSet,
   phase: ToolPhase,
   signal: AbortSignal,
 ): Promise<ToolResult[]> {
@@ -184,7 +203,7 @@ async function runTools(
   await Promise.all(
     phase.calls.map(async (call) => {
       const effects: PeerEffect[] = [];
-      const { result, durationMs } = await runTool(host, m, call, signal, effects);
+      const { result, durationMs } = await runTool(host, m, toolset, call, signal, effects);
       const step = chain.then(async () => {
         if (commitError !== undefined) return;
         phase.done.set(call.id, result);
@@ -199,10 +218,12 @@ async function runTools(
         host.emit(m, {
           type: 'tool_execution_completed',
           id: call.id,
+          toolCallId: call.id,
           name: call.name,
           result: result.content,
           isError: result.isError,
           durationMs,
+          ...originFields(toolset.origin(call.name)),
         });
       });
       chain = step;
@@ -211,6 +232,149 @@ async function runTools(
   );
   if (commitError !== undefined) throw commitError;
   return resultsSoFar(phase);
+}
+
+/** The profile's `provider_params` in the clients' camelCase. */
+function providerParams(raw: Record<string, unknown> | undefined): ProviderParams | undefined {
+  if (!raw) return undefined;
+  const out: ProviderParams = {};
+  if (typeof raw.temperature === 'number') out.temperature = raw.temperature;
+  if (typeof raw.top_p === 'number') out.topP = raw.top_p;
+  if (typeof raw.max_output_tokens === 'number') out.maxOutputTokens = raw.max_output_tokens;
+  if (raw.reasoning === 'emit' || raw.reasoning === 'silent' || raw.reasoning === 'off') out.reasoning = raw.reasoning;
+  if (typeof raw.thinking_budget_tokens === 'number') out.thinkingBudgetTokens = raw.thinking_budget_tokens;
+  if (typeof raw.provider_tag === 'string') out.providerTag = raw.provider_tag;
+  return out;
+}
+
+function buildRequest(host: AgentLoopHost, m: Member, toolset: ToolSet): LlmRequest {
+  const request: LlmRequest = {
+    model: m.profile.model,
+    system: m.system,
+    messages: m.history.messages(),
+    tools: toolset.definitions,
+    maxTokens: m.profile.maxTokens ?? host.tuning.maxTokens ?? 4096,
+    caller: { memberId: m.id, profile: m.profile.name },
+  };
+  const params = providerParams(m.profile.providerParams);
+  if (params) request.providerParams = params;
+  if (m.profile.outputSchema) request.outputSchema = m.profile.outputSchema;
+  return request;
+}
+
+function budgetExceeded(m: Member, limit: string, value: number, used: number, message: string): MobRuntimeError {
+  return new MobRuntimeError('INTERNAL', `member ${m.id}: budget exceeded: ${message}`, {
+    code: 'BudgetExceeded',
+    details: { memberId: m.id, limit, value, used },
+  });
+}
+
+/** Fails before a turn when the run or the member's day has used its tokens up. */
+function checkTokenBudget(host: AgentLoopHost, m: Member, budget: Budget, usage: Usage): void {
+  const run = usage.inputTokens + usage.outputTokens;
+  if (budget.maxTokensPerRun !== undefined && run >= budget.maxTokensPerRun)
+    throw budgetExceeded(
+      m,
+      'max_tokens_per_run',
+      budget.maxTokensPerRun,
+      run,
+      `the run used ${run} of its ${budget.maxTokensPerRun} tokens (max_tokens_per_run)`,
+    );
+  const day = dayTokens(host, m);
+  if (budget.maxTokensPerDay !== undefined && day >= budget.maxTokensPerDay)
+    throw budgetExceeded(
+      m,
+      'max_tokens_per_day',
+      budget.maxTokensPerDay,
+      day,
+      `the member used ${day} of its ${budget.maxTokensPerDay} tokens today (max_tokens_per_day, UTC)`,
+    );
+}
+
+/** After a turn: the budget error when the run or the day passed its token limit (the turn counted first). */
+function tokenBudgetPassed(
+  host: AgentLoopHost,
+  m: Member,
+  budget: Budget,
+  usage: Usage,
+  turn: Usage,
+): MobRuntimeError | undefined {
+  const run = usage.inputTokens + usage.outputTokens;
+  if (budget.maxTokensPerRun !== undefined && run > budget.maxTokensPerRun)
+    return budgetExceeded(
+      m,
+      'max_tokens_per_run',
+      budget.maxTokensPerRun,
+      run,
+      `the run used ${run} tokens, over its ${budget.maxTokensPerRun} (max_tokens_per_run)`,
+    );
+  const day = dayTokens(host, m) + turn.inputTokens + turn.outputTokens;
+  if (budget.maxTokensPerDay !== undefined && day > budget.maxTokensPerDay)
+    return budgetExceeded(
+      m,
+      'max_tokens_per_day',
+      budget.maxTokensPerDay,
+      day,
+      `the member used ${day} tokens today, over its ${budget.maxTokensPerDay} (max_tokens_per_day, UTC)`,
+    );
+  return undefined;
+}
+
+function toolCallBudgetExceeded(m: Member, limit: number, made: number, asked: number): MobRuntimeError {
+  return budgetExceeded(
+    m,
+    'max_tool_calls_per_run',
+    limit,
+    made + asked,
+    `the model asked for ${asked} more tool calls after ${made}; the run may make ${limit} (max_tool_calls_per_run)`,
+  );
+}
+
+/** The member's tokens of the current UTC day (from its stats). */
+function dayTokens(host: AgentLoopHost, m: Member): number {
+  const today = utcDay(host.clock.nowMs());
+  return m.stats.day?.date === today ? m.stats.day.tokens : 0;
+}
+
+/** `YYYY-MM-DD` (UTC) of `ms`. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The JSON of an answer: the text, or the body of one fenced code block. */
+function answerJson(text: string): unknown {
+  const trimmed = text.trim();
+  const fenced = /^```(?:json)?\s*\n([\s\S]*?)\n?```$/.exec(trimmed);
+  return JSON.parse(fenced ? (fenced[1] as string) : trimmed);
+}
+
+/** Why `text` does not answer `schema` (undefined when it does). */
+async function answerProblem(schema: Record<string, unknown>, text: string): Promise<string | undefined> {
+  let value: unknown;
+  try {
+    value = answerJson(text);
+  } catch (error) {
+    return `the answer is not JSON (${(error as Error).message})`;
+  }
+  const check = await compileSchema(schema);
+  if (check === null) return undefined;
+  return check(value);
+}
+
+function correctionNote(schema: Record<string, unknown>, problem: string): string {
+  return [
+    `Your answer does not match the required output schema: ${problem}.`,
+    'Answer again with only a JSON value that matches this JSON Schema (no prose, no code fence):',
+    JSON.stringify(schema),
+  ].join('\n');
+}
+
+function outputSchemaMismatch(m: Member, problem: string): MobRuntimeError {
+  return new MobRuntimeError(
+    'INTERNAL',
+    `member ${m.id}: the answer does not match the profile's output_schema after one correction: ${problem}`,
+    { code: 'OutputSchemaMismatch', details: { memberId: m.id, profile: m.profile.name, problem } },
+  );
 }
 
 function maxTurnsExceeded(m: Member, maxTurns: number): MobRuntimeError {
@@ -239,7 +403,13 @@ async function startRun(host: AgentLoopHost, m: Member, items: Inbound[]): Promi
   m.replyTo = run.replyTo;
   m.history.beginRun();
   for (const msg of messages)
-    if (msg.role === 'user') m.history.push({ role: 'user', content: msg.content }, msg.index);
+    if (msg.role === 'user')
+      m.history.push(
+        msg.images
+          ? { role: 'user', content: msg.content, images: msg.images }
+          : { role: 'user', content: msg.content },
+        msg.index,
+      );
   host.emit(m, { type: 'run_started', sessionId: m.sessionId, prompt: run.prompt });
   for (const item of items) if (item.kind === 'peer') host.emit(m, { type: 'peer_content_ingested', peer: item.from });
   return run;
@@ -248,7 +418,15 @@ async function startRun(host: AgentLoopHost, m: Member, items: Inbound[]): Promi
 function errorClassOf(err: unknown): string {
   if (!isMobKitError(err)) return 'internal';
   if (err.code === 'MaxTurnsExceeded') return 'max_turns_exceeded';
+  if (err.code === 'BudgetExceeded') return 'budget_exceeded';
+  if (err.code === 'OutputSchemaMismatch') return 'output_schema';
   return err instanceof MobRuntimeError ? err.mobCode.toLowerCase() : err.code;
+}
+
+/** The error result of a call the run ended without (cancelled, or never run because of a budget). */
+function closingText(error: unknown): string {
+  if (isMobKitError(error) && error.code === 'BudgetExceeded') return `not run: ${error.message}`;
+  return 'cancelled before the tool finished';
 }
 
 /**
@@ -270,7 +448,7 @@ async function failRun(
         phase.done.get(c.id) ?? {
           toolCallId: c.id,
           name: c.name,
-          content: 'cancelled before the tool finished',
+          content: closingText(error),
           isError: true,
         },
     );
@@ -329,30 +507,34 @@ export async function runAgent(
   let turns = 0;
   let toolCalls = 0;
   let phase: ToolPhase | undefined;
+  let corrected = false;
   const maxTurns = m.profile.maxTurns ?? host.tuning.maxTurns ?? 16;
+  const budget = host.budgetFor(m);
+  const outputSchema = m.profile.outputSchema;
   try {
     for (;;) {
       if (signal.aborted) throw cancelled(m.id, signal.reason);
       if (turns >= maxTurns) throw maxTurnsExceeded(m, maxTurns);
+      checkTokenBudget(host, m, budget, usage);
       turns++;
       host.emit(m, { type: 'turn_started', turnNumber: turns });
       if (host.beforeTurn) await host.beforeTurn(m, run, signal);
-      const request: LlmRequest = {
-        model: m.profile.model,
-        system: m.system,
-        messages: m.history.messages(),
-        tools: host.tools.definitionsFor(m.profile),
-        maxTokens: m.profile.maxTokens ?? host.tuning.maxTokens ?? 4096,
-        caller: { memberId: m.id, profile: m.profile.name },
-      };
-      const turn = await streamTurnWithRetry(host, m, request, signal);
+      const toolset = await host.tools.forProfile(m.profile);
+      const request = buildRequest(host, m, toolset);
+      const turn = await streamTurnWithRetry(host, m, request, toolset, signal);
       if (signal.aborted) throw cancelled(m.id, signal.reason);
       usage = addUsage(usage, turn.usage);
       if (turn.text !== '') {
         host.emit(m, { type: 'text_complete', content: turn.text });
         text = turn.text;
       }
-      const final = turn.calls.length === 0;
+      let final = turn.calls.length === 0;
+      const overBudget = tokenBudgetPassed(host, m, budget, usage, turn.usage);
+      const toolBudget =
+        budget.maxToolCallsPerRun !== undefined && toolCalls + turn.calls.length > budget.maxToolCallsPerRun;
+      let schemaProblem: string | undefined;
+      if (final && outputSchema && !overBudget) schemaProblem = await answerProblem(outputSchema, turn.text);
+      if (overBudget || schemaProblem !== undefined) final = false;
       const index = await host.journal.assistant(
         m,
         run,
@@ -366,9 +548,23 @@ export async function runAgent(
         usage: turn.usage,
       });
       if (final) break;
-      toolCalls += turn.calls.length;
+      if (overBudget) {
+        if (turn.calls.length > 0) phase = { index: index + 1, calls: turn.calls, done: new Map() };
+        throw overBudget;
+      }
+      if (schemaProblem !== undefined) {
+        if (corrected) throw outputSchemaMismatch(m, schemaProblem);
+        corrected = true;
+        const note = correctionNote(outputSchema as Record<string, unknown>, schemaProblem);
+        const noteIndex = await host.journal.note(m, run, note);
+        m.history.push({ role: 'user', content: note }, noteIndex);
+        continue;
+      }
       phase = { index: index + 1, calls: turn.calls, done: new Map() };
-      const results = await runTools(host, m, run, phase, signal);
+      if (toolBudget)
+        throw toolCallBudgetExceeded(m, budget.maxToolCallsPerRun as number, toolCalls, turn.calls.length);
+      toolCalls += turn.calls.length;
+      const results = await runTools(host, m, run, toolset, phase, signal);
       m.history.push({ role: 'tool_results', results }, phase.index);
       phase = undefined;
     }

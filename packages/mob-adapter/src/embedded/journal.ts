@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '@mobkit/core';
 import type { SessionMessage } from '../member-api.js';
 import type { ToolCall, ToolResult, Usage } from '../llm/types.js';
+import { contentImages } from '../spec.js';
 import type { HandlingMode } from '../types.js';
 import { Batch, type Durable, type InboxRecord, NS, type RunRecord, type SessionRecord } from './durable.js';
 import { type Inbound, type Member, type MemberStats, type OpenRun, renderInbound } from './member.js';
@@ -40,7 +41,8 @@ export function inboxRecord(memberId: string, item: Inbound): InboxRecord {
 function triggerMessage(item: Inbound, index: number, createdAtMs: number, runId: string): SessionMessage {
   const base = { index, createdAtMs, runId, role: 'user' as const, content: renderInbound(item) };
   if (item.kind === 'peer') return { ...base, source: 'peer', peer: item.from };
-  return { ...base, source: item.source === 'resume' ? 'resume' : 'host' };
+  const images = contentImages(item.content);
+  return { ...base, ...(images.length > 0 ? { images } : {}), source: item.source === 'resume' ? 'resume' : 'host' };
 }
 
 /**
@@ -63,6 +65,51 @@ export class RunJournal {
       this.host.sessions.add(s);
     }
     return s;
+  }
+
+  /** `stats` with `usage` of `model` counted (total, today's, per model). */
+  private counted(stats: MemberStats, model: string, usage: Usage): MemberStats {
+    const tokens = usage.inputTokens + usage.outputTokens;
+    const date = new Date(this.host.clock.nowMs()).toISOString().slice(0, 10);
+    const prior = stats.byModel?.[model] ?? { inputTokens: 0, outputTokens: 0 };
+    return {
+      ...stats,
+      tokensUsed: stats.tokensUsed + tokens,
+      day: { date, tokens: (stats.day?.date === date ? stats.day.tokens : 0) + tokens },
+      byModel: {
+        ...stats.byModel,
+        [model]: {
+          inputTokens: prior.inputTokens + usage.inputTokens,
+          outputTokens: prior.outputTokens + usage.outputTokens,
+        },
+      },
+    };
+  }
+
+  /**
+   * Commits a user message the mob adds inside a run (the output-schema correction request).
+   * Resolves with its index.
+   */
+  async note(m: Member, run: OpenRun, content: string): Promise<number> {
+    const d = this.host.durable;
+    const s = this.session(m);
+    const index = s.count;
+    const msg: SessionMessage = {
+      index,
+      createdAtMs: this.host.clock.nowMs(),
+      runId: run.runId,
+      role: 'user',
+      content,
+      source: 'host',
+    };
+    const batch = new Batch();
+    if (d.persistent) {
+      d.putMessage(batch, m.sessionId, msg);
+      d.putSession(batch, { ...s, count: index + 1 });
+    }
+    if (d.persistent) await d.commit(batch);
+    this.host.sessions.put(m.sessionId, msg);
+    return index;
   }
 
   private putStats(batch: Batch, m: Member, stats: MemberStats): void {
@@ -121,10 +168,7 @@ export class RunJournal {
       toolCalls: turn.toolCalls,
       usage: turn.usage,
     };
-    const stats: MemberStats = {
-      ...m.stats,
-      tokensUsed: m.stats.tokensUsed + turn.usage.inputTokens + turn.usage.outputTokens,
-    };
+    const stats = this.counted(m.stats, m.profile.model, turn.usage);
     if (final) {
       stats.outputPreview = final.text.slice(0, OUTPUT_PREVIEW_CHARS);
       stats.error = undefined;
@@ -168,7 +212,7 @@ export class RunJournal {
       summaryOf,
       keptFrom: keptFrom ?? index,
     };
-    const stats: MemberStats = { ...m.stats, tokensUsed: m.stats.tokensUsed + usage.inputTokens + usage.outputTokens };
+    const stats = this.counted(m.stats, m.profile.model, usage);
     const batch = new Batch();
     if (d.persistent) {
       d.putMessage(batch, m.sessionId, msg);
@@ -178,6 +222,8 @@ export class RunJournal {
     if (d.persistent) await d.commit(batch);
     this.host.sessions.put(m.sessionId, msg);
     m.stats.tokensUsed = stats.tokensUsed;
+    m.stats.day = stats.day;
+    m.stats.byModel = stats.byModel;
     return index;
   }
 

@@ -39,6 +39,10 @@ export interface Interrupted {
 /** What the member API reports about a member's work (durable with a store). */
 export interface MemberStats {
   tokensUsed: number;
+  /** Tokens of the current UTC day (`max_tokens_per_day`). */
+  day?: { date: string; tokens: number };
+  /** Usage per model. */
+  byModel?: Record<string, { inputTokens: number; outputTokens: number }>;
   outputPreview: string | undefined;
   error: string | undefined;
   lastProgressAtMs: number | undefined;

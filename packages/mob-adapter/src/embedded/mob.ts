@@ -1,5 +1,5 @@
 import { type AgentEventPayload, type Clock, systemClock } from '@mobkit/core';
-import type { MobDefinition } from '../definition.js';
+import type { Budget, MobDefinition, Profile } from '../definition.js';
 import { MobRuntimeError, invalidInput, memberNotFound, notExternallyAddressable, requireMemberId } from '../errors.js';
 import type { LlmMessage } from '../llm/types.js';
 import {
@@ -22,7 +22,8 @@ import {
 import { DEFAULT_MAX_MESSAGE_BYTES, positiveLimit, requireMessageSize, truncateUtf8 } from '../message-size.js';
 import { CursorLog, EventFanout, type MobLogEvent } from '../shared/event-log.js';
 import { applyReconcile, byMemberId, planReconcile, spawnAll, withLabel } from '../shared/roster.js';
-import { normalizeSpawnSpec, requireContent } from '../spec.js';
+import { contentImages, normalizeSpawnSpec, requireContent } from '../spec.js';
+import { modelSupportsVision } from '../llm/models.js';
 import type {
   ContentInput,
   HandlingMode,
@@ -38,7 +39,7 @@ import type {
   SpawnMemberSpec,
   SubscribeOptions,
 } from '../types.js';
-import { type AgentLoopHost, type RunTrigger, runAgent, runNotStarted } from './agent-loop.js';
+import { type AgentLoopHost, type RunTrigger, runAgent, runNotStarted, utcDay } from './agent-loop.js';
 import {
   Batch,
   Durable,
@@ -76,7 +77,9 @@ import {
 } from './restore.js';
 import { Roster } from './roster.js';
 import { SessionLogs } from './sessions.js';
-import { MemberTools } from './tools.js';
+import type { MemberTools } from './tools.js';
+import { memberTools } from './tool-sources.js';
+import type { McpHub } from '../tools/mcp/hub.js';
 import type { EmbeddedMob, EmbeddedMobOptions, EmbeddedMobTuning, HistoryRetention } from './types.js';
 
 /** Every member API method; the embedded mob answers all of them. */
@@ -143,6 +146,9 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
   readonly clock: Clock;
   readonly tuning: EmbeddedMobTuning;
   readonly tools: MemberTools;
+  /** The mob's MCP servers' sessions (closed with the mob). */
+  private readonly hub: McpHub | undefined;
+  private readonly purgeTasks: (memberId: string) => Promise<number>;
   readonly maxMessageBytes: number;
   readonly durable: Durable;
   readonly sessions: SessionLogs;
@@ -202,10 +208,16 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     this.members = new MemberFactory(definition, options.llm, this.tuning, this.historyLimits);
     this.log = new CursorLog(this.tuning.eventLogLimit ?? 10_000);
     this.roster = new Roster(definition, (event) => this.logEvent(event));
-    this.tools = new MemberTools(
+    const built = memberTools(
+      definition,
+      options,
       { mobId: this.mobId, maxMessageBytes: this.maxMessageBytes, member: (id) => this.roster.get(id) },
-      this.tuning.tools ?? [],
+      this.clock,
+      options.store,
     );
+    this.tools = built.tools;
+    this.hub = built.hub;
+    this.purgeTasks = built.purgeTasks;
   }
 
   /** Starts the mob: restores it from the store when the store holds it, else starts empty (and records it). */
@@ -220,6 +232,10 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     }
     this.state = 'Running';
     this.logEvent({ type: 'mob_created' });
+  }
+
+  budgetFor(m: Member): Budget {
+    return this.definition.budgetFor(m.profile);
   }
 
   nextSeq(): number {
@@ -296,6 +312,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
 
   async close(): Promise<void> {
     await this.halt();
+    await this.hub?.close();
     this.fanout.clear();
     this.closed = true;
     this.wakeReadyWaiters();
@@ -615,8 +632,29 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     this.requireRunning('send a message');
     const m = this.roster.active(memberId);
     if (!m.profile.externalAddressable) throw notExternallyAddressable(m.id, m.profile.name);
+    this.requireVision(m, content, 'content');
     await this.accept(m, { kind: 'external', content }, options.handlingMode ?? 'queue');
     return m.sessionId;
+  }
+
+  /**
+   * Refuses `content` with images (`VisionUnsupported`, naming the member and model) when the
+   * member's model does not take images (`[models.<id>] vision = true` marks a custom one that does);
+   * a malformed image block is `InvalidInput` naming it.
+   */
+  private requireVision(m: Member, content: ContentInput, field: string): void {
+    if (contentImages(content, field).length === 0) return;
+    const custom = this.definition.models[m.profile.model];
+    const override = typeof custom?.vision === 'boolean' ? { vision: custom.vision } : undefined;
+    if (modelSupportsVision(m.llm.provider, m.profile.model, override)) return;
+    throw new MobRuntimeError(
+      'INVALID_INPUT',
+      `member ${m.id}: model ${m.profile.model} (${m.llm.provider}) does not take images; send text only, or give profile '${m.profile.name}' a model with vision (a custom one: [models.${m.profile.model}] vision = true)`,
+      {
+        code: 'VisionUnsupported',
+        details: { memberId: m.id, model: m.profile.model, provider: m.llm.provider, field },
+      },
+    );
   }
 
   /** Makes `item` durable in `m`'s inbox, then queues it (resolves once the write committed). */
@@ -655,6 +693,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     requireMessageSize(prompt, this.maxMessageBytes, { memberId, field: 'prompt' });
     this.requireRunning('run a turn');
     const m = this.roster.active(memberId);
+    this.requireVision(m, prompt, 'prompt');
     this.busy++;
     let rewake = true;
     try {
@@ -875,7 +914,22 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
       ...(m.stats.lastProgressAtMs !== undefined ? { lastProgressAtMs: m.stats.lastProgressAtMs } : {}),
       ...(m.stats.lastProgressEvent !== undefined ? { lastProgressEvent: m.stats.lastProgressEvent } : {}),
       memberRef: memberRef(this.mobId, m.id),
+      ...this.usageStatus(m.profile, m.stats),
     };
+  }
+
+  /** Usage per model and what is left of the budget (only the parts that exist). */
+  private usageStatus(profile: Profile, stats: MemberStats): Pick<MemberStatus, 'usageByModel' | 'budget'> {
+    const out: Pick<MemberStatus, 'usageByModel' | 'budget'> = {};
+    if (stats.byModel && Object.keys(stats.byModel).length > 0) out.usageByModel = { ...stats.byModel };
+    const budget = this.definition.budgetFor(profile);
+    if (Object.keys(budget).length > 0) {
+      const today = utcDay(this.clock.nowMs());
+      const used = stats.day?.date === today ? stats.day.tokens : 0;
+      out.budget = { ...budget, tokensUsedToday: used };
+      if (budget.maxTokensPerDay !== undefined) out.budget.tokensLeftToday = Math.max(0, budget.maxTokensPerDay - used);
+    }
+    return out;
   }
 
   private finalStatus(f: FinalRecord): MemberStatus {
@@ -1157,7 +1211,8 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
         if (d.persistent) await d.commit(batch);
       }
       this.finals.delete(memberId);
-      return { memberId, sessions: sessions.size, messages, inboxItems };
+      const tasks = await this.purgeTasks(memberId);
+      return { memberId, sessions: sessions.size, messages, inboxItems, ...(tasks > 0 ? { tasks } : {}) };
     });
   }
 

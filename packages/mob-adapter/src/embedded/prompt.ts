@@ -1,5 +1,6 @@
 import type { MobDefinition, Profile } from '../definition.js';
 import type { ToolDef } from '../llm/types.js';
+import { TASK_WORKFLOW_SKILL } from '../tools/task-workflow.js';
 
 /** A short paraphrase of Meerkat's built-in `mob-communication` skill. */
 export const MOB_COMMUNICATION_INSTRUCTION = [
@@ -9,12 +10,13 @@ export const MOB_COMMUNICATION_INSTRUCTION = [
   'Peer messages reach you as "Peer message from <id>:" followed by the text. Keep messages short and specific.',
 ].join('\n');
 
-/** The system prompt shared by every member of a profile: skills, then the comms instruction. */
+/** The system prompt shared by every member of a profile: skills, the comms instruction, then (with builtins) the task-workflow skill. */
 export function profileSystemPrompt(definition: MobDefinition, profile: Profile, memberHeader = true): string {
   const parts: string[] = [];
   if (memberHeader) parts.push(`You are a member of mob '${definition.id}' with role '${profile.name}'.`);
   for (const skill of profile.skills) parts.push(definition.skillContent(skill).trim());
   if (profile.tools.comms) parts.push(MOB_COMMUNICATION_INSTRUCTION);
+  if (profile.tools.builtins) parts.push(TASK_WORKFLOW_SKILL);
   return parts.filter((p) => p !== '').join('\n\n');
 }
 

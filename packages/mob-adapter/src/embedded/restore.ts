@@ -17,7 +17,9 @@ export function interruptedResult(call: ToolCall): ToolResult {
 function visible(message: SessionMessage): LlmMessage {
   switch (message.role) {
     case 'user':
-      return { role: 'user', content: message.content };
+      return message.images
+        ? { role: 'user', content: message.content, images: message.images }
+        : { role: 'user', content: message.content };
     case 'assistant':
       return { role: 'assistant', content: message.content, toolCalls: message.toolCalls };
     case 'tool_results':

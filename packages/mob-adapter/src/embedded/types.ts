@@ -5,6 +5,8 @@ import type { LlmClient, LlmMessage, ToolDef } from '../llm/types.js';
 import type { MobLogEvent } from '../shared/event-log.js';
 import type { MobMemberApi } from '../member-api.js';
 import type { MobRuntime } from '../types.js';
+import type { ShellToolOptions } from '../tools/shell.js';
+import type { McpToolHost } from '../tools/types.js';
 
 /** What a tool sees when the embedded mob runs it. */
 export interface ToolContext {
@@ -20,6 +22,8 @@ export interface EmbeddedTool {
   definition: ToolDef;
   /** Profiles that get the tool (default: all). */
   profiles?: string[];
+  /** Whether the tool only reads: profiles with `read_only = true` are offered only such tools. Default false. */
+  readOnly?: boolean;
   /** Runs the tool; a string result is passed as is, anything else as JSON. Throwing makes an error result. */
   execute(args: unknown, context: ToolContext): Promise<unknown> | unknown;
 }
@@ -56,6 +60,12 @@ export interface EmbeddedMobTuning {
   eventLogLimit?: number;
   /** Extra tools for members. */
   tools?: EmbeddedTool[];
+  /**
+   * The `shell` tool of profiles with `shell = true`: `root` (default the definition's directory;
+   * relative to it) is where commands run — a `cwd` outside it is refused — plus the timeout, output
+   * cap and environment rules of {@link ShellToolOptions}.
+   */
+  shell?: Partial<ShellToolOptions>;
   /** `fetch` for the real provider clients. */
   fetch?: typeof fetch;
   /** Retries of a retryable provider failure that happened before any output (default 2). */
@@ -96,6 +106,16 @@ export interface EmbeddedMobOptions {
    * that work starts on the tick after `createEmbeddedMob` resolves.
    */
   holdRestoredWork?: boolean;
+  /**
+   * The host file of MCP servers that `tools.mcp = ["<id>"]` names (Meerkat's `.rkat/mcp.toml`
+   * format: `[[servers]] name = …`). Default: `mcp.toml` in the definition's directory.
+   */
+  mcpHostFile?: string;
+  /**
+   * The supervised MCP modules behind `tools.modules = ["<module_id>"]`: mobkit's runtime passes its
+   * supervisor's kept sessions. A profile that lists modules without it fails the mob's creation.
+   */
+  moduleTools?: McpToolHost;
 }
 
 /**

@@ -156,12 +156,15 @@ type AssistantBlockWire =
  * results are `tool_results`; a compaction summary is `user` with `transcript_role:
  * "compaction_summary"`. mobkit adds `index` (the message's place in the session), `identity.run_id`
  * (the run that wrote it, Meerkat's `identity`), `peer` (a peer message's sender), `source: "resume"`
- * (the resume notice), `usage` (an answer's tokens) and `summary_of` (messages a summary replaces).
+ * (the resume notice), `usage` (an answer's tokens), `summary_of` (messages a summary replaces) and
+ * `images` (the image blocks a message was sent with).
  */
 type SessionMessageWire = { index: number; created_at: string; identity?: { run_id: string } } & (
   | {
       role: 'user';
       content: string;
+      /** Images sent with the message, as the `send_message` content blocks that carried them. */
+      images?: Array<{ type: 'image'; media_type: string; data: string } | { type: 'image'; url: string }>;
       render_metadata?: { class: 'user_prompt' | 'peer_message' };
       source?: 'resume';
       peer?: string;
@@ -192,6 +195,15 @@ function sessionMessageToWire(message: SessionMessage): SessionMessageWire {
       return {
         role: 'user',
         content: message.content,
+        ...(message.images
+          ? {
+              images: message.images.map((img) =>
+                'url' in img
+                  ? { type: 'image' as const, url: img.url }
+                  : { type: 'image' as const, media_type: img.mediaType, data: img.data },
+              ),
+            }
+          : {}),
         render_metadata: { class: message.source === 'peer' ? 'peer_message' : 'user_prompt' },
         ...(message.source === 'resume' ? { source: 'resume' as const } : {}),
         ...(message.peer === undefined ? {} : { peer: message.peer }),

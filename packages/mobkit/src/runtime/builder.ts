@@ -18,6 +18,7 @@ import {
   type MobHandle,
   type UnifiedRuntimeReconcileReport,
   bootMob,
+  memberToolModules,
   discoverySpecToSpawnSpec,
   releaseRestoredWork,
 } from '../mob.js';
@@ -32,6 +33,8 @@ import {
 } from './settings.js';
 import { type OpenedStore, openChosenStore } from './store-choice.js';
 import type { UnifiedRuntime } from './unified-runtime.js';
+import { DeferredToolHost } from './deferred-tools.js';
+import { createModuleToolHost } from './module-tools.js';
 
 /** What a started runtime is made of, handed by the builder to the runtime it assembles. */
 export interface RuntimeParts {
@@ -209,11 +212,17 @@ export class UnifiedRuntimeBuilder {
     const settings: RuntimeSettings = { ...this.state };
     const { mobSpec, moduleConfig, timeoutMs } = requiredSettings(settings);
     const options: RuntimeOptions = { ...defaultRuntimeOptions(), ...settings.runtimeOptions };
+    const toolModules = memberToolModules(
+      mobSpec,
+      moduleConfig.modules.map((m) => m.id),
+    );
     const store = await openChosenStore(settings.store, settings.eventRetention);
+    // The mob boots before the modules: its module tools wait for the supervisor's sessions.
+    const moduleTools = toolModules.length > 0 ? new DeferredToolHost() : undefined;
     let mob: MobHandle;
     let modules: ModuleRuntime;
     try {
-      mob = await bootMob(mobSpec, store.store);
+      mob = await bootMob(mobSpec, store.store, moduleTools);
       modules = await startModulesOrRollBack(mob, moduleConfig, {
         timeoutMs,
         options,
@@ -221,9 +230,11 @@ export class UnifiedRuntimeBuilder {
         ...(settings.onModuleEvent ? { onEvent: settings.onModuleEvent } : {}),
       });
     } catch (error) {
+      moduleTools?.fail(error);
       if (store.owned) await store.store.close().catch(() => undefined);
       throw error;
     }
+    moduleTools?.bind(createModuleToolHost(modules));
     const runtime = this.assemble({ settings, options, mob, modules, store });
     releaseRestoredWork(mob);
     try {

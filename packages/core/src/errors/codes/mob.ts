@@ -56,6 +56,21 @@ export const mobErrorCodes = {
     summary: 'the agent run was cancelled (AbortSignal, cancel, retire or stop)',
   },
   MaxTurnsExceeded: { rpc: -32011, http: 422, summary: 'the agent run hit its max-turns guard before ending its turn' },
+  BudgetExceeded: {
+    rpc: -32011,
+    http: 429,
+    summary: 'the run would pass a budget limit (tokens per run or per day, tool calls per run)',
+  },
+  OutputSchemaMismatch: {
+    rpc: -32011,
+    http: 422,
+    summary: "the run's final answer did not match the profile's output_schema, also after one correction",
+  },
+  VisionUnsupported: {
+    rpc: -32602,
+    http: 400,
+    summary: "a message carries images but the member's model does not take images",
+  },
   ProviderError: {
     rpc: -32010,
     http: 502,

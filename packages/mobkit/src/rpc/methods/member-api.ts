@@ -262,6 +262,7 @@ export const memberApiMethods: readonly RpcMethod[] = [
       sessions: report.sessions,
       messages: report.messages,
       inbox_items: report.inboxItems,
+      ...(report.tasks === undefined ? {} : { tasks: report.tasks }),
       events_redacted: report.eventsRedacted,
     };
   }),

@@ -1,4 +1,4 @@
-import { MobKitError, parseRpcParams } from '@mobkit/core';
+import { type ContentInput, MobKitError, parseRpcParams } from '@mobkit/core';
 import { z } from 'zod';
 import { spawnSpecFromParams } from '../../mob.js';
 import { memberSnapshotToWire } from '../member-wire.js';
@@ -52,14 +52,14 @@ const spawnMemberParams = {
   },
 };
 
-/** The text of `message`, or of `content` (a string, or the `text` blocks joined by newlines). */
-function messageText(p: z.output<typeof SendMessageParams>): string {
+/**
+ * What `send_message` sends: `message` (text), or `content` as given — a string, or content blocks
+ * (`{type: "text", text}`, `{type: "image", media_type, data}` …) that reach the member whole, so its
+ * model gets the images in its provider's own format.
+ */
+function messageContent(p: z.output<typeof SendMessageParams>): ContentInput {
   if (p.message !== undefined) return p.message;
-  if (typeof p.content === 'string') return p.content;
-  return (p.content ?? [])
-    .filter((b) => b.type === 'text' && typeof b.text === 'string')
-    .map((b) => b.text as string)
-    .join('\n');
+  return p.content as ContentInput;
 }
 
 /** The roster methods: spawn (a member or a module), send, list, get, find, ensure, retire, respawn. */
@@ -76,7 +76,7 @@ export const memberMethods: readonly RpcMethod[] = [
   }),
   rpcMethod('mobkit/send_message', SendMessageParams, async (p, { runtime }) => {
     try {
-      const sessionId = await runtime.sendMessage(p.member_id, messageText(p));
+      const sessionId = await runtime.sendMessage(p.member_id, messageContent(p));
       return { accepted: true, member_id: p.member_id, session_id: sessionId };
     } catch (error) {
       if (error instanceof MobKitError) {
@@ -112,6 +112,7 @@ export const memberMethods: readonly RpcMethod[] = [
           sessions: report.sessions,
           messages: report.messages,
           inbox_items: report.inboxItems,
+          ...(report.tasks === undefined ? {} : { tasks: report.tasks }),
           events_redacted: report.eventsRedacted,
         },
       };
