@@ -231,6 +231,25 @@ describe('McpHub over stdio', () => {
     expect(spawned(log).slice(0, 2).some(alive)).toBe(false);
   });
 
+  it('after a restart the tool list is relisted; listeners hear that runtime-registered tools are gone', async () => {
+    const log = join(tempDir(), 'spawns');
+    const { hub: h } = hub([stdio('fs', log)]);
+    const changed: string[] = [];
+    h.onToolsChanged((id) => changed.push(id));
+    await h.listTools('fs');
+    await call(h, 'fs', 'register_tool', { name: 'temp' });
+    await waitFor('the list_changed listener', () => changed.length === 1, 10_000);
+    expect((await h.listTools('fs')).map((t) => t.name)).toContain('temp');
+    await errorOf(call(h, 'fs', 'crash'));
+    expect(await call(h, 'fs', 'echo', { text: 'up' })).toEqual({ content: 'up', isError: false });
+    await waitFor('the listener after the restart', () => changed.length === 2, 10_000);
+    expect(changed).toEqual(['fs', 'fs']);
+    const names = (await h.listTools('fs')).map((t) => t.name);
+    expect(names).not.toContain('temp');
+    expect(names).toContain('echo');
+    expect(spawned(log)).toHaveLength(2);
+  });
+
   it('a call to a tool that never answers fails with a timeout naming the server; the timeout cancels the request', async () => {
     const log = join(tempDir(), 'spawns');
     const { hub: h } = hub([stdio('fs', log)]);

@@ -120,6 +120,8 @@ interface ServerState {
   generation: number;
   relisting?: Promise<void>;
   relistAgain: boolean;
+  /** A `list_changed` arrived that listeners have not been told about yet. */
+  relistForce: boolean;
   attempt: number;
 }
 
@@ -224,6 +226,7 @@ export class McpHub implements McpToolHost {
         live: new Set(),
         generation: 0,
         relistAgain: false,
+        relistForce: false,
         attempt: 0,
       });
     }
@@ -443,7 +446,9 @@ export class McpHub implements McpToolHost {
         this.emit({ type: 'error', server: config.id, message: messageOf(error), error });
     };
     client.onclose = () => this.sessionEnded(state, session);
-    client.setNotificationHandler(sdk.ToolListChangedNotificationSchema, () => this.toolsChanged(state, session));
+    client.setNotificationHandler(sdk.ToolListChangedNotificationSchema, () => {
+      if (state.session === session) this.toolsChanged(state, true);
+    });
     state.live.add(session);
     try {
       await client.connect(transport, { timeout: this.connectTimeoutMs });
@@ -461,6 +466,9 @@ export class McpHub implements McpToolHost {
     state.session = session;
     const pid = session.child?.pid;
     this.emit({ type: 'connected', server: config.id, transport: config.kind, ...(pid === undefined ? {} : { pid }) });
+    // A new session after a restart or reconnect may serve other tools than the cached list (tools
+    // registered at runtime are gone): relist, and tell listeners when it differs.
+    if (state.tools !== undefined) this.toolsChanged(state, false);
     return session;
   }
 
@@ -578,9 +586,8 @@ export class McpHub implements McpToolHost {
     const restart = this.sleep(delayMs).then(() => this.open(state));
     state.connecting = restart;
     restart.then(
-      (session) => {
+      () => {
         if (state.connecting === restart) state.connecting = undefined;
-        if (state.tools !== undefined) this.toolsChanged(state, session, true);
       },
       (error: unknown) => {
         if (state.connecting === restart) state.connecting = undefined;
@@ -660,47 +667,64 @@ export class McpHub implements McpToolHost {
   }
 
   /**
-   * Relists after `list_changed` (or after a restart when `onlyIfDifferent`), then tells listeners.
-   * Notifications arriving during a relist cause one more relist.
+   * Relists on the current session, then tells listeners: after `list_changed` (`changed`), or after
+   * a new session opened (only when its list differs from the cached one). A trigger arriving during
+   * a relist causes one more relist; a relist cut short by the session ending is redone by the next
+   * session.
    */
-  private toolsChanged(state: ServerState, session: Session, onlyIfDifferent = false): void {
-    if (!onlyIfDifferent) state.generation += 1;
+  private toolsChanged(state: ServerState, changed: boolean): void {
+    if (changed) {
+      state.generation += 1;
+      state.relistForce = true;
+    }
     if (state.relisting) {
       state.relistAgain = true;
       return;
     }
     const id = state.config.id;
     const previous = state.tools;
-    state.relisting = (async () => {
-      let tools: McpToolInfo[];
-      do {
-        state.relistAgain = false;
-        tools = await this.fetchTools(state, session);
-        if (session.ended) return;
-      } while (state.relistAgain);
-      state.tools = tools;
-      if (onlyIfDifferent && sameTools(previous, tools)) return;
-      this.emit({ type: 'tools_changed', server: id, tools: tools.map((t) => t.name) });
-      for (const listener of [...this.listeners]) {
-        try {
-          listener(id);
-        } catch (error) {
-          this.emit({
-            type: 'error',
-            server: id,
-            message: `a tools-changed listener threw: ${messageOf(error)}`,
-            error,
-          });
+    const run = async (): Promise<void> => {
+      try {
+        for (;;) {
+          state.relistAgain = false;
+          const session = state.session;
+          if (!session || session.ended) return;
+          let tools: McpToolInfo[] | undefined;
+          try {
+            tools = await this.fetchTools(state, session);
+          } catch (error) {
+            if (!session.ended) throw error;
+          }
+          if (state.relistAgain) continue;
+          if (tools === undefined) return;
+          state.tools = tools;
+          const force = state.relistForce;
+          state.relistForce = false;
+          if (!force && sameTools(previous, tools)) return;
+          this.emit({ type: 'tools_changed', server: id, tools: tools.map((t) => t.name) });
+          for (const listener of [...this.listeners]) {
+            try {
+              listener(id);
+            } catch (error) {
+              this.emit({
+                type: 'error',
+                server: id,
+                message: `a tools-changed listener threw: ${messageOf(error)}`,
+                error,
+              });
+            }
+          }
+          return;
         }
-      }
-    })()
-      .catch((error: unknown) => {
+      } catch (error) {
         if (!this.closed)
           this.emit({ type: 'error', server: id, message: `tools/list refresh failed: ${messageOf(error)}`, error });
-      })
-      .finally(() => {
+      } finally {
         state.relisting = undefined;
-      });
+      }
+    };
+    // Started after the assignment, so the finally above always clears it.
+    state.relisting = Promise.resolve().then(run);
   }
 
   /** Closes a session and makes sure its child process is gone. */
