@@ -100,7 +100,7 @@ export type {
   LocalToolContext,
 } from './tools/types.js';
 export type { McpServerConfig } from './tools/mcp/config.js';
-export { McpHub, type McpHubOptions, type McpHubEvent } from './tools/mcp/hub.js';
+export { McpHub, type McpHubOptions, type McpHubEvent, type McpTransportKind } from './tools/mcp/hub.js';
 export { loadMcpHostFile } from './tools/mcp/host-file.js';
 export { MCP_HOST_FILE } from './embedded/tool-sources.js';
 export { createShellTool, scrubShellEnv, type ShellToolOptions, type ShellResult } from './tools/shell.js';

@@ -49,6 +49,7 @@ export {
 } from './event-log/writer.js';
 export type { PersistedEventListener } from './event-log/runtime-log.js';
 export { MANAGED_ROUTE_PREFIX } from './runtime/managed-routes.js';
+export { createModuleToolHost, type ModuleToolSource } from './runtime/module-tools.js';
 export type {
   RuntimeMobStatus,
   RuntimeMemberSnapshot,

@@ -1,5 +1,6 @@
 import { wireCodec, wireEncoder } from '@mobkit/core';
 import type {
+  BudgetStatus,
   CompletedMember,
   HelperResult,
   MemberRunState,
@@ -82,6 +83,10 @@ export interface MemberStatusWire {
   queued_messages: number;
   progress: MemberProgressWire;
   member_ref: string;
+  /** Tokens per model (`{input_tokens, output_tokens}`), embedded mob. */
+  usage_by_model?: Record<string, { input_tokens: number; output_tokens: number }>;
+  /** The budget's limits and what is left today, when the profile or mob sets one. */
+  budget?: BudgetStatusWire;
 }
 
 /** The wire progress event of a status: a run open advances, a finished run became idle, no progress is unchanged. */
@@ -116,7 +121,38 @@ export function memberStatusToWire(status: MemberStatus): MemberStatusWire {
       health: progressHealth(status),
     },
     member_ref: status.memberRef,
+    ...(status.usageByModel === undefined
+      ? {}
+      : {
+          usage_by_model: Object.fromEntries(
+            Object.entries(status.usageByModel).map(([model, u]) => [
+              model,
+              { input_tokens: u.inputTokens, output_tokens: u.outputTokens },
+            ]),
+          ),
+        }),
+    ...(status.budget === undefined ? {} : { budget: budgetToWire(status.budget) }),
   };
+}
+
+/** A member's budget on the wire: the limits set and what is left today. */
+function budgetToWire(b: BudgetStatus): BudgetStatusWire {
+  return {
+    ...(b.maxTokensPerRun === undefined ? {} : { max_tokens_per_run: b.maxTokensPerRun }),
+    ...(b.maxToolCallsPerRun === undefined ? {} : { max_tool_calls_per_run: b.maxToolCallsPerRun }),
+    ...(b.maxTokensPerDay === undefined ? {} : { max_tokens_per_day: b.maxTokensPerDay }),
+    tokens_used_today: b.tokensUsedToday,
+    ...(b.tokensLeftToday === undefined ? {} : { tokens_left_today: b.tokensLeftToday }),
+  };
+}
+
+/** {@link BudgetStatus} on the wire. */
+export interface BudgetStatusWire {
+  max_tokens_per_run?: number;
+  max_tool_calls_per_run?: number;
+  max_tokens_per_day?: number;
+  tokens_used_today: number;
+  tokens_left_today?: number;
 }
 
 /** A member with its status on the wire (an entry of `collect_completed` and `wait_ready`). */
