@@ -102,7 +102,7 @@ export function memberTools(
   }
   const sources: MemberToolSources = { comms, appTools: tuning.tools ?? [] };
   if (modules) sources.modules = modules;
-  const hub = servers.length > 0 ? new McpHub(servers, { env: tuning.env ?? process.env }) : undefined;
+  const hub = servers.length > 0 ? new McpHub(servers, { ...options.mcp, env: tuning.env ?? process.env }) : undefined;
   if (hub) sources.mcp = hub;
   const taskOptions: BuiltinToolsOptions = { mobId: definition.id, ...(store ? { store } : {}), clock };
   const builtins = profiles.some((p) => p.tools.builtins);

@@ -7,6 +7,7 @@ import type { MobMemberApi } from '../member-api.js';
 import type { MobRuntime } from '../types.js';
 import type { ShellToolOptions } from '../tools/shell.js';
 import type { McpToolHost } from '../tools/types.js';
+import type { McpHubOptions } from '../tools/mcp/hub.js';
 
 /** What a tool sees when the embedded mob runs it. */
 export interface ToolContext {
@@ -111,6 +112,11 @@ export interface EmbeddedMobOptions {
    * format: `[[servers]] name = …`). Default: `mcp.toml` in the definition's directory.
    */
   mcpHostFile?: string;
+  /**
+   * Tuning of the mob's MCP sessions: connect timeout, restart backoff, and `onEvent` (connected,
+   * exited with the stderr tail, restarting, tools changed, errors) for logs. `env` is the tuning's `env`.
+   */
+  mcp?: Omit<McpHubOptions, 'env'>;
   /**
    * The supervised MCP modules behind `tools.modules = ["<module_id>"]`: mobkit's runtime passes its
    * supervisor's kept sessions. A profile that lists modules without it fails the mob's creation.
