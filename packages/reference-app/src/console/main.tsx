@@ -94,6 +94,28 @@ async function getJson<T>(path: string, token: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/**
+ * A tool event's summary: the tool's `name`; for `tool_execution_completed` its `duration_ms` and
+ * `error` when `is_error`; then the MCP `server` or supervised `module` it belongs to, when given
+ * (`toolbox.lookup · 12 ms · error · crm`).
+ */
+function summarizeTool(
+  type: 'tool_call_requested' | 'tool_execution_completed',
+  payload: Record<string, unknown>,
+): string {
+  const text = (k: string) =>
+    typeof payload[k] === 'string' && payload[k] !== '' ? (payload[k] as string) : undefined;
+  const parts = [text('name') ?? ''];
+  if (type === 'tool_execution_completed') {
+    const ms = payload.duration_ms;
+    if (typeof ms === 'number' && Number.isFinite(ms)) parts.push(`${ms} ms`);
+    if (payload.is_error === true) parts.push('error');
+  }
+  const origin = text('server') ?? text('module');
+  if (origin !== undefined) parts.push(origin);
+  return parts.join(' · ');
+}
+
 /** A one-line summary of an agent event payload. */
 function summarize(type: string, payload: Record<string, unknown>): string {
   const pick = (k: string) => (typeof payload[k] === 'string' ? (payload[k] as string) : '');
@@ -110,7 +132,7 @@ function summarize(type: string, payload: Record<string, unknown>): string {
       return `${pick('error_class')}: ${pick('error')}`;
     case 'tool_call_requested':
     case 'tool_execution_completed':
-      return pick('name');
+      return summarizeTool(type, payload);
     case 'peer_content_ingested':
       return `from ${pick('peer')}`;
     default:
