@@ -7,8 +7,8 @@
 // Exits 0 when every scenario produced figures (whether or not targets were met), 1 when one could not run.
 //   --quick   shorter measuring windows (under two minutes on 2 cores)
 //   --build   run `nx run-many -t build` first even when every dist exists (it always runs when one is missing)
-//   --only=a,b  run only these groups (supervisor, delivery, durable, roster, durable-mob, scheduling, http, sse,
-//               store, auth)
+//   --only=a,b  run only these groups (supervisor, delivery, durable, roster, durable-mob, member-tools, scheduling,
+//               http, sse, store, auth)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, release, arch } from 'node:os';
@@ -88,6 +88,9 @@ const GROUPS = [
   // The durable embedded mob: restoring 1,000 members with histories against spawning them fresh, and one turn
   // against a loopback OpenAI-compatible server, durable on SQLite against in memory.
   { id: 'durable-mob', script: 'bench/durable-mob.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 180 : 420 },
+  // Member tools: a member's stdio MCP tool call against the same call through the SDK's Client, and 50 members of
+  // one profile sharing one server process.
+  { id: 'member-tools', script: 'bench/member-tools.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 60 : 180 },
   { id: 'scheduling', script: 'packages/scheduling/bench/evaluate.mjs', args: [], timeoutS: 90 },
   { id: 'http', script: 'bench/http.mjs', args: quick ? ['--quick'] : [], timeoutS: quick ? 120 : 300 },
   // SSE fan-out through the log-backed surface (a memory store behind it) against a bare Express SSE route.
