@@ -102,7 +102,8 @@ export type {
 export type { McpServerConfig } from './tools/mcp/config.js';
 export { McpHub, type McpHubOptions, type McpHubEvent, type McpTransportKind } from './tools/mcp/hub.js';
 export { loadMcpHostFile } from './tools/mcp/host-file.js';
-export { MCP_HOST_FILE } from './embedded/tool-sources.js';
+export { MCP_HOST_FILE, resolveMcpServers } from './embedded/tool-sources.js';
+export type { ToolsUnavailableNotice } from './embedded/tools.js';
 export { createShellTool, scrubShellEnv, type ShellToolOptions, type ShellResult } from './tools/shell.js';
 export {
   createBuiltinTools,

@@ -441,7 +441,7 @@ describe('images reach the model', () => {
   // without vision; a malformed image block is accepted, then throws in journal.ts triggerMessage
   // (contentImages) each time the member tries to start a run, so the member is wedged: every later
   // message queues and no run ever starts.
-  it.fails('BUG: spawn does not vision-check an initial_message with images', async () => {
+  it('BUG: spawn does not vision-check an initial_message with images', async () => {
     const s = await setup();
     const spawned = s.mob.spawn({ profile: 'local', meerkatId: 'l-1', initialMessage: blocks });
     expect(await rejection(spawned)).toMatchObject({
@@ -450,7 +450,7 @@ describe('images reach the model', () => {
     });
   });
 
-  it.fails('BUG: spawn accepts a malformed image block in initial_message, and the member never runs', async () => {
+  it('BUG: spawn accepts a malformed image block in initial_message, and the member never runs', async () => {
     const s = await setup();
     const spawned = s.mob.spawn({
       profile: 'oa_plain',

@@ -11,6 +11,7 @@ import {
 import {
   type McpToolHost,
   type MemberSnapshot,
+  type ToolsUnavailableNotice,
   type MobEvent,
   type MobRuntime,
   type ReconcileReport,
@@ -120,7 +121,8 @@ export function memberToolModules(spec: MobBootstrapSpec, configured: readonly s
 
 /**
  * The mob of a bootstrap spec: the one handed over with `MobBootstrapSpec.fromMob`, or a new
- * embedded mob of its definition kept in `store`, its `tools.modules` served by `moduleTools` (the runtime's store: roster, sessions, histories
+ * embedded mob of its definition kept in `store`, its `tools.modules` served by `tools.moduleTools` and
+ * tool listing failures told to `tools.onToolsUnavailable` (the runtime's store: roster, sessions, histories
  * and inboxes are durable when it is; a store that holds this mob's state is restored, not
  * re-spawned). `MobStorage.inMemory()` keeps the mob in memory whatever the store. Either way the
  * runtime owns what this returns and closes it at shutdown (or at once when the modules fail to
@@ -129,11 +131,15 @@ export function memberToolModules(spec: MobBootstrapSpec, configured: readonly s
 export async function bootMob(
   spec: MobBootstrapSpec,
   store?: MobKitStore,
-  moduleTools?: McpToolHost,
+  tools: {
+    moduleTools?: McpToolHost;
+    onToolsUnavailable?: (notice: ToolsUnavailableNotice) => void;
+  } = {},
 ): Promise<MobHandle> {
   if (spec.mob) return spec.mob;
   return createEmbeddedMob(spec.definition, {
-    ...(moduleTools ? { moduleTools } : {}),
+    ...(tools.moduleTools ? { moduleTools: tools.moduleTools } : {}),
+    ...(tools.onToolsUnavailable ? { onToolsUnavailable: tools.onToolsUnavailable } : {}),
     llm: spec.options.defaultLlmClient ?? new TestClient(),
     ...(store !== undefined && spec.storage.kind === 'runtime-store' ? { store } : {}),
     notifyOrchestratorOnResume: spec.options.notifyOrchestratorOnResume,

@@ -353,7 +353,7 @@ describe("members use a supervised MCP module's tools through the UnifiedRuntime
     expect(fixture.log()).toEqual([]);
   }, 30_000);
 
-  it('a module that dies at start-up is not loaded: its member tools are left out, never respawned, no process left', async () => {
+  it('a module that dies at start-up is not loaded: its member tools are left out (told once as a runtime event), never respawned, no process left', async () => {
     const fixture = toolboxFixture({ MOBKIT_PHASE_C_EXIT_ON: 'initialize' });
     const llm = new ScriptedLlmClient({
       'w-1': [
@@ -375,6 +375,18 @@ describe("members use a supervised MCP module's tools through the UnifiedRuntime
     expect(result?.content).toContain('unknown tool: toolbox.lookup');
     // Listing the member's tools did not start the module again.
     expect(fixture.log().filter((l) => l === 'toolbox:exit:initialize')).toHaveLength(attempts);
+    // The operator is told, once, which profile went without which module's tools, and why.
+    await turn(runtime, 'w-1', 'worker', 'again');
+    const notices = runtime
+      .moduleEvents()
+      .filter((e) => e.event.kind === 'module' && e.event.eventType === 'member_tools.unavailable');
+    expect(notices).toHaveLength(1);
+    expect(notices[0]?.event).toMatchObject({
+      kind: 'module',
+      module: 'runtime',
+      payload: { profile: 'worker', module: 'toolbox' },
+    });
+    expect(String((notices[0]?.event as { payload: { error: string } }).payload.error)).toContain('toolbox');
     expect(processesTagged(fixture.tag)).toEqual([]);
   }, 30_000);
 });

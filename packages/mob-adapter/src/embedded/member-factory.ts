@@ -53,7 +53,8 @@ export class MemberFactory {
     };
   }
 
-  private llmFor(profile: Profile): LlmClient {
+  /** The LLM client members of `profile` share (made on first use; a missing key fails here). */
+  llmFor(profile: Profile): LlmClient {
     const cached = this.llmByProfile.get(profile.name);
     if (cached) return cached;
     let client: LlmClient;

@@ -384,8 +384,10 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
         { details: { profile: profile.name, memberId: id, field: `profiles.${profile.name}.tools.comms` } },
       );
     }
-    if (spec.initialMessage !== undefined)
+    if (spec.initialMessage !== undefined) {
       requireMessageSize(spec.initialMessage, this.maxMessageBytes, { memberId: id, field: 'initial_message' });
+      this.requireVision(id, profile, this.members.llmFor(profile).provider, spec.initialMessage, 'initial_message');
+    }
     this.spawning.add(id);
     try {
       return await this.serial(() => this.spawnCommitted(spec, profile, restoreWires, seed));
@@ -632,7 +634,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     this.requireRunning('send a message');
     const m = this.roster.active(memberId);
     if (!m.profile.externalAddressable) throw notExternallyAddressable(m.id, m.profile.name);
-    this.requireVision(m, content, 'content');
+    this.requireVision(m.id, m.profile, m.llm.provider, content, 'content');
     await this.accept(m, { kind: 'external', content }, options.handlingMode ?? 'queue');
     return m.sessionId;
   }
@@ -642,18 +644,21 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
    * member's model does not take images (`[models.<id>] vision = true` marks a custom one that does);
    * a malformed image block is `InvalidInput` naming it.
    */
-  private requireVision(m: Member, content: ContentInput, field: string): void {
+  private requireVision(
+    memberId: string,
+    profile: Profile,
+    provider: string,
+    content: ContentInput,
+    field: string,
+  ): void {
     if (contentImages(content, field).length === 0) return;
-    const custom = this.definition.models[m.profile.model];
+    const custom = this.definition.models[profile.model];
     const override = typeof custom?.vision === 'boolean' ? { vision: custom.vision } : undefined;
-    if (modelSupportsVision(m.llm.provider, m.profile.model, override)) return;
+    if (modelSupportsVision(provider, profile.model, override)) return;
     throw new MobRuntimeError(
       'INVALID_INPUT',
-      `member ${m.id}: model ${m.profile.model} (${m.llm.provider}) does not take images; send text only, or give profile '${m.profile.name}' a model with vision (a custom one: [models.${m.profile.model}] vision = true)`,
-      {
-        code: 'VisionUnsupported',
-        details: { memberId: m.id, model: m.profile.model, provider: m.llm.provider, field },
-      },
+      `member ${memberId}: model ${profile.model} (${provider}) does not take images; send text only, or give profile '${profile.name}' a model with vision (a custom one: [models.${profile.model}] vision = true)`,
+      { code: 'VisionUnsupported', details: { memberId, model: profile.model, provider, field } },
     );
   }
 
@@ -693,7 +698,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     requireMessageSize(prompt, this.maxMessageBytes, { memberId, field: 'prompt' });
     this.requireRunning('run a turn');
     const m = this.roster.active(memberId);
-    this.requireVision(m, prompt, 'prompt');
+    this.requireVision(m.id, m.profile, m.llm.provider, prompt, 'prompt');
     this.busy++;
     let rewake = true;
     try {
@@ -1103,6 +1108,7 @@ class EmbeddedMobImpl implements EmbeddedMob, AgentLoopHost {
     requireMemberId(memberId, 'agent_identity');
     requireContent(task, 'task');
     requireMessageSize(task, this.maxMessageBytes, { memberId, field: 'task' });
+    contentImages(task, 'task'); // a malformed image block is refused before anything is spawned
     optionalPositive(options.maxTextBytes, 'options.max_text_bytes');
     optionalPositive(options.timeoutMs, 'options.timeout_ms');
   }

@@ -23,11 +23,16 @@ function definitionError(field: string, message: string, details: Record<string,
 }
 
 /**
- * The MCP servers the mob's profiles use: the inline `mcp_servers` and the ids of `mcp` looked up in
- * the host file. An id the host file does not define (or a missing host file) fails with the id and
- * the file named; an id defined inline and in the host file differently fails too.
+ * The MCP servers a definition's profiles use: the inline `mcp_servers` and the ids of `mcp` looked
+ * up in the host file (default `mcp.toml` in the definition's `baseDir`, else the current directory).
+ * An id the host file does not define (or a missing host file) is `DefinitionError` naming the
+ * field, the id and the file; an id defined inline and in the host file differently fails too.
+ * `createEmbeddedMob` runs it; `mobkit validate` too.
  */
-function mcpServers(definition: MobDefinition, hostFile: string): McpServerConfig[] {
+export function resolveMcpServers(
+  definition: MobDefinition,
+  hostFile = join(definition.baseDir ?? process.cwd(), MCP_HOST_FILE),
+): McpServerConfig[] {
   const byId = new Map<string, McpServerConfig>();
   const profiles = Object.values(definition.profiles);
   for (const p of profiles) for (const s of p.tools.mcpServers) byId.set(s.id, s);
@@ -89,7 +94,7 @@ export function memberTools(
   const profiles = Object.values(definition.profiles);
   const base = definition.baseDir ?? process.cwd();
   const hostFile = options.mcpHostFile ? resolve(options.mcpHostFile) : join(base, MCP_HOST_FILE);
-  const servers = mcpServers(definition, hostFile);
+  const servers = resolveMcpServers(definition, hostFile);
   let modules: McpToolHost | undefined;
   for (const p of profiles) {
     if (p.tools.modules.length === 0) continue;
@@ -101,6 +106,7 @@ export function memberTools(
     modules = options.moduleTools;
   }
   const sources: MemberToolSources = { comms, appTools: tuning.tools ?? [] };
+  if (options.onToolsUnavailable) sources.onUnavailable = options.onToolsUnavailable;
   if (modules) sources.modules = modules;
   const hub = servers.length > 0 ? new McpHub(servers, { ...options.mcp, env: tuning.env ?? process.env }) : undefined;
   if (hub) sources.mcp = hub;

@@ -21,6 +21,22 @@ export interface MemberToolSources {
   mcp?: McpToolHost;
   /** The runtime's supervised MCP modules (`modules`). */
   modules?: McpToolHost;
+  /** Told when a server's or module's tools cannot be listed (once per failure, until it lists again). */
+  onUnavailable?: (notice: ToolsUnavailableNotice) => void;
+}
+
+/**
+ * A server's or module's tools could not be listed for a profile's members: that turn goes on
+ * without them, and the next turn lists again.
+ */
+export interface ToolsUnavailableNotice {
+  profile: string;
+  /** The MCP server, for the mob's own servers. */
+  server?: string;
+  /** The supervised module, for `modules`. */
+  module?: string;
+  /** Why (the listing's error message). */
+  error: string;
 }
 
 /** What a call of one tool runs. */
@@ -105,10 +121,12 @@ function remoteRunner(r: Remote, displayName: string): Runner {
  * A server's or module's tool keeps its own name unless another tool the profile is offered has the
  * same name: then each such tool is offered as `<server>__<tool>`. A server's tool list is read once
  * and read again after it says it changed (`notifications/tools/list_changed`); a server that cannot
- * be listed is left out of that turn and tried again on the next.
+ * be listed is left out of that turn (`onUnavailable` is told) and tried again on the next.
  */
 export class MemberTools {
   private readonly cache = new Map<string, Promise<ToolSet>>();
+  /** The last listing failure told per profile and source (so a source down for many turns is told once). */
+  private readonly told = new Map<string, string>();
 
   constructor(private readonly sources: MemberToolSources) {
     const invalidate = () => this.cache.clear();
@@ -193,10 +211,18 @@ export class MemberTools {
       const lists = await Promise.allSettled(ids.map((id) => host.listTools(id)));
       lists.forEach((list, i) => {
         const id = ids[i] as string;
+        const o = origin(id);
+        const key = `${profile.name}\u0000${o.kind}\u0000${id}`;
         if (list.status === 'rejected') {
           partial = true;
+          const error = (list.reason as Error)?.message ?? String(list.reason);
+          if (this.told.get(key) !== error) {
+            this.told.set(key, error);
+            this.sources.onUnavailable?.({ profile: profile.name, ...originFields(o), error });
+          }
           return;
         }
+        this.told.delete(key);
         for (const info of list.value)
           if (!onlyReadOnly || info.readOnly) remotes.push({ host, id, origin: origin(id), info });
       });

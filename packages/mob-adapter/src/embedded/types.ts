@@ -8,6 +8,7 @@ import type { MobRuntime } from '../types.js';
 import type { ShellToolOptions } from '../tools/shell.js';
 import type { McpToolHost } from '../tools/types.js';
 import type { McpHubOptions } from '../tools/mcp/hub.js';
+import type { ToolsUnavailableNotice } from './tools.js';
 
 /** What a tool sees when the embedded mob runs it. */
 export interface ToolContext {
@@ -117,6 +118,12 @@ export interface EmbeddedMobOptions {
    * exited with the stderr tail, restarting, tools changed, errors) for logs. `env` is the tuning's `env`.
    */
   mcp?: Omit<McpHubOptions, 'env'>;
+  /**
+   * Told when an MCP server's or module's tools cannot be listed for a profile (its members' turns go
+   * on without them and list again next turn); once per failure until the source lists again.
+   * mobkit's runtime records it as a `runtime/member_tools.unavailable` event.
+   */
+  onToolsUnavailable?: (notice: ToolsUnavailableNotice) => void;
   /**
    * The supervised MCP modules behind `tools.modules = ["<module_id>"]`: mobkit's runtime passes its
    * supervisor's kept sessions. A profile that lists modules without it fails the mob's creation.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { isMobKitError, parseTomlText, toMobKitError } from '@mobkit/core';
-import { MobDefinition } from '@mobkit/mob-adapter';
+import { MobDefinition, resolveMcpServers } from '@mobkit/mob-adapter';
 import { parseDeliveryConfig } from '@mobkit/delivery';
 import { parseRoutingConfig } from '@mobkit/routing';
 import { parseSchedulesToml, parseSchedulingModuleConfig } from '@mobkit/scheduling';
@@ -157,7 +157,8 @@ export function validateConfigText(file: string, text: string, kind?: ConfigFile
  * `auth`, `trusted_oidc`, `bigquery`); `schedules.toml`: the schedules and `[runtime_injection]`.
  */
 const CHECKS: Record<ConfigFileKind, ReadonlyArray<(file: string, text: string) => unknown>> = {
-  mob: [(_file, text) => MobDefinition.fromToml(text)],
+  // The definition, then its `tools.mcp` ids against the host file `mcp.toml` beside it.
+  mob: [(file, text) => resolveMcpServers(MobDefinition.fromToml(text, { baseDir: dirname(file) }))],
   mobkit: [(file, text) => checkMobkitToml(text, file)],
   schedules: [
     (_file, text) => parseSchedulesToml(text),

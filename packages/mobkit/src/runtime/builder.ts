@@ -11,6 +11,7 @@ import {
   systemClock,
   toMobKitError,
 } from '@mobkit/core';
+import type { ToolsUnavailableNotice } from '@mobkit/mob-adapter';
 import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
 import {
   type DiscoveredMember,
@@ -219,10 +220,17 @@ export class UnifiedRuntimeBuilder {
     const store = await openChosenStore(settings.store, settings.eventRetention);
     // The mob boots before the modules: its module tools wait for the supervisor's sessions.
     const moduleTools = toolModules.length > 0 ? new DeferredToolHost() : undefined;
+    // Tool listing failures go to the runtime's event log; those before it exists wait for it.
+    const toolNotices: { sink?: (notice: ToolsUnavailableNotice) => void; early: ToolsUnavailableNotice[] } = {
+      early: [],
+    };
     let mob: MobHandle;
     let modules: ModuleRuntime;
     try {
-      mob = await bootMob(mobSpec, store.store, moduleTools);
+      mob = await bootMob(mobSpec, store.store, {
+        ...(moduleTools ? { moduleTools } : {}),
+        onToolsUnavailable: (notice) => (toolNotices.sink ? toolNotices.sink(notice) : toolNotices.early.push(notice)),
+      });
       modules = await startModulesOrRollBack(mob, moduleConfig, {
         timeoutMs,
         options,
@@ -236,6 +244,8 @@ export class UnifiedRuntimeBuilder {
     }
     moduleTools?.bind(createModuleToolHost(modules));
     const runtime = this.assemble({ settings, options, mob, modules, store });
+    toolNotices.sink = (notice) => runtime.recordMemberToolsUnavailable(notice);
+    for (const notice of toolNotices.early.splice(0)) runtime.recordMemberToolsUnavailable(notice);
     releaseRestoredWork(mob);
     try {
       await runDiscovery(runtime, settings);

@@ -10,7 +10,7 @@ import {
   type UnifiedEvent,
   toMobKitError,
 } from '@mobkit/core';
-import type { PurgeOptions, PurgeReport } from '@mobkit/mob-adapter';
+import type { PurgeOptions, PurgeReport, ToolsUnavailableNotice } from '@mobkit/mob-adapter';
 import type { ModuleRuntime } from '@mobkit/supervisor';
 import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, RoutingService } from '@mobkit/routing';
 import type { PersistedEvent } from '../event-log/entries.js';
@@ -334,6 +334,34 @@ export class UnifiedRuntime {
   /** The merged stream (agent and module events, in `(timestamp_ms, event_id, source)` order; bounded). */
   moduleEvents(): EventEnvelope<UnifiedEvent>[] {
     return this.hub.events();
+  }
+
+  private toolNotices = 0;
+
+  /**
+   * @internal Records that a profile's members could not list an MCP server's or module's tools (the
+   * embedded mob's `onToolsUnavailable`): a `runtime/member_tools.unavailable` event with `profile`,
+   * `server` or `module`, and `error`, in the merged stream and the event log.
+   */
+  recordMemberToolsUnavailable(notice: ToolsUnavailableNotice): void {
+    this.toolNotices += 1;
+    const now = this.settings.clock.nowMs();
+    this.hub.publish({
+      eventId: `evt-member-tools-${String(this.toolNotices).padStart(8, '0')}`,
+      source: 'module',
+      timestampMs: Math.max(now, this.hub.latestTimestampMs() ?? now),
+      event: {
+        kind: 'module',
+        module: 'runtime',
+        eventType: 'member_tools.unavailable',
+        payload: {
+          profile: notice.profile,
+          ...(notice.server === undefined ? {} : { server: notice.server }),
+          ...(notice.module === undefined ? {} : { module: notice.module }),
+          error: notice.error,
+        },
+      },
+    });
   }
 
   /**
