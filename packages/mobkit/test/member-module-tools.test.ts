@@ -386,7 +386,8 @@ describe("members use a supervised MCP module's tools through the UnifiedRuntime
       module: 'runtime',
       payload: { profile: 'worker', module: 'toolbox' },
     });
-    expect(String((notices[0]?.event as { payload: { error: string } }).payload.error)).toContain('toolbox');
+    const payload = (notices[0]?.event as { payload?: { error?: string } } | undefined)?.payload;
+    expect(String(payload?.error)).toContain('toolbox');
     expect(processesTagged(fixture.tag)).toEqual([]);
   }, 30_000);
 });
