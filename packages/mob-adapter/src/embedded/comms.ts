@@ -10,14 +10,6 @@ export interface CommsHost {
   member(id: string): Member | undefined;
 }
 
-/** Names of the comms tools (see `COMMS_TOOLS`). */
-const COMMS_TOOL_NAMES: ReadonlySet<string> = new Set(['peers', 'send_message', 'reply_to_peer']);
-
-/** Whether `name` is one of the comms tools. */
-export function isCommsTool(name: string): boolean {
-  return COMMS_TOOL_NAMES.has(name);
-}
-
 function sendPeer(
   host: CommsHost,
   from: Member,

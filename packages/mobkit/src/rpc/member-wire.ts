@@ -147,7 +147,7 @@ function budgetToWire(b: BudgetStatus): BudgetStatusWire {
 }
 
 /** {@link BudgetStatus} on the wire. */
-export interface BudgetStatusWire {
+interface BudgetStatusWire {
   max_tokens_per_run?: number;
   max_tool_calls_per_run?: number;
   max_tokens_per_day?: number;
