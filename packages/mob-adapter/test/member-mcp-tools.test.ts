@@ -592,7 +592,7 @@ describe('embedded mob members with MCP tools', () => {
   // is missing every time; with one page, most times; with a 300 ms call beside register_tool in the
   // same turn, the next turn does offer it). Expected: the turn after the call that changed the list
   // offers the new tool.
-  it.fails('after register_tool (notifications/tools/list_changed) the next turn offers the new tool', async () => {
+  it('after register_tool (notifications/tools/list_changed) the next turn offers the new tool', async () => {
     // One tool per tools/list page: the relist takes a dozen round trips, so the race above is lost every time.
     const fs = stdioServer('fs', tempDir(), { MCP_TOOLS_PAGE_SIZE: '1' });
     const llm = new ScriptedLlmClient({

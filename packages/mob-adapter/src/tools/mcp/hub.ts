@@ -667,8 +667,9 @@ export class McpHub implements McpToolHost {
   }
 
   /**
-   * Relists on the current session, then tells listeners: after `list_changed` (`changed`), or after
-   * a new session opened (only when its list differs from the cached one). A trigger arriving during
+   * Relists on the current session and tells listeners: after `list_changed` (`changed`) at once, with
+   * the relist pending (so caches drop before the next turn, and a `listTools` waits for the new list),
+   * or after a new session opened, once relisted, when its list differs from the cached one. A trigger arriving during
    * a relist causes one more relist; a relist cut short by the session ending is redone by the next
    * session.
    */
@@ -677,11 +678,13 @@ export class McpHub implements McpToolHost {
       state.generation += 1;
       state.relistForce = true;
     }
+    const id = state.config.id;
     if (state.relisting) {
       state.relistAgain = true;
+      // A server's own notice is told at once: the caches drop now, and a listing waits for the relist.
+      if (changed) this.tellListeners(id);
       return;
     }
-    const id = state.config.id;
     const previous = state.tools;
     const run = async (): Promise<void> => {
       try {
@@ -702,18 +705,8 @@ export class McpHub implements McpToolHost {
           state.relistForce = false;
           if (!force && sameTools(previous, tools)) return;
           this.emit({ type: 'tools_changed', server: id, tools: tools.map((t) => t.name) });
-          for (const listener of [...this.listeners]) {
-            try {
-              listener(id);
-            } catch (error) {
-              this.emit({
-                type: 'error',
-                server: id,
-                message: `a tools-changed listener threw: ${messageOf(error)}`,
-                error,
-              });
-            }
-          }
+          // After list_changed the listeners were told when the notice came (their listing waited for this).
+          if (!force) this.tellListeners(id);
           return;
         }
       } catch (error) {
@@ -725,6 +718,19 @@ export class McpHub implements McpToolHost {
     };
     // Started after the assignment, so the finally above always clears it.
     state.relisting = Promise.resolve().then(run);
+    // Told at once, after the relist is pending, so a listing they start waits for it.
+    if (changed) this.tellListeners(id);
+  }
+
+  /** Calls every tools-changed listener with `id`; a listener that throws is reported, not rethrown. */
+  private tellListeners(id: string): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(id);
+      } catch (error) {
+        this.emit({ type: 'error', server: id, message: `a tools-changed listener threw: ${messageOf(error)}`, error });
+      }
+    }
   }
 
   /** Closes a session and makes sure its child process is gone. */
