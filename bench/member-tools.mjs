@@ -112,7 +112,8 @@ const rssMb = (pid) => {
 async function openMob(id, members) {
   const spawnLog = join(dir, `${id}.spawns`);
   const llm = new ScriptedLlmClient();
-  const mob = await createEmbeddedMob(definitionFor(id, spawnLog), { llm });
+  // Memory bounds past the run's length, so the untimed check below sees every tool result in the history.
+  const mob = await createEmbeddedMob(definitionFor(id, spawnLog), { llm, options: { historyMaxMessages: 100_000 } });
   const ids = Array.from({ length: members }, (_, i) => `m-${i}`);
   await mob.spawnMany(ids.map((m) => SpawnMemberSpec.fromWire('caller', m, null)));
   const started = new Map();

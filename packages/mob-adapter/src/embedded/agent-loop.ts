@@ -1,4 +1,4 @@
-import { type AgentEventPayload, type Clock, isMobKitError } from '@mobkit/core';
+import { type AgentEventPayload, type Clock, isMobKitError, systemClock } from '@mobkit/core';
 import { MobRuntimeError } from '../errors.js';
 import type { Budget } from '../definition.js';
 import {
@@ -113,6 +113,23 @@ async function streamTurnWithRetry(
   }
 }
 
+/** The reason a tool's timeout wait is cancelled with (one shared object: no error built per call). */
+const TIMER_CANCELLED = Object.freeze({ reason: 'the tool call finished first' });
+
+/**
+ * Calls `fire` after `ms` on `clock`; resolves the function that cancels it. On the system clock this
+ * is a plain timer; any other clock (a `ManualClock`) is waited through its `sleep`.
+ */
+function startTimer(clock: Clock, ms: number, fire: () => void): () => void {
+  if (clock === systemClock) {
+    const timer = setTimeout(fire, ms);
+    return () => clearTimeout(timer);
+  }
+  const cancel = new AbortController();
+  clock.sleep(ms, cancel.signal).then(fire, () => undefined);
+  return () => cancel.abort(TIMER_CANCELLED);
+}
+
 /** Runs one tool call with the tool timeout; a failure, timeout or cancellation becomes an error result. */
 async function runTool(
   host: AgentLoopHost,
@@ -125,7 +142,6 @@ async function runTool(
   const startedReal = performance.now();
   const timeoutMs = host.tuning.toolTimeoutMs ?? 60_000;
   const controller = new AbortController();
-  const timer = new AbortController();
   let fail!: (error: Error) => void;
   const failed = new Promise<never>((_, reject) => {
     fail = reject;
@@ -137,13 +153,10 @@ async function runTool(
   };
   if (runSignal.aborted) onAbort();
   else runSignal.addEventListener('abort', onAbort, { once: true });
-  host.clock.sleep(timeoutMs, timer.signal).then(
-    () => {
-      fail(new Error(`tool ${call.name} timed out after ${timeoutMs} ms`));
-      controller.abort(new Error('tool timed out'));
-    },
-    () => undefined, // the call finished first
-  );
+  const cancelTimer = startTimer(host.clock, timeoutMs, () => {
+    fail(new Error(`tool ${call.name} timed out after ${timeoutMs} ms`));
+    controller.abort(new Error('tool timed out'));
+  });
   let content: string;
   let isError = false;
   try {
@@ -159,7 +172,7 @@ async function runTool(
     content = (error as Error).message ?? String(error);
     effects.length = 0; // a failed or cancelled call delivers nothing
   } finally {
-    timer.abort();
+    cancelTimer();
     runSignal.removeEventListener('abort', onAbort);
   }
   return {

@@ -89,6 +89,9 @@ function argsObject(name: string, args: unknown): Record<string, unknown> {
   return args as Record<string, unknown>;
 }
 
+/** How much later than the member loop's tool timeout a server's or module's own call bound fires. */
+const HOST_TIMEOUT_SLACK_MS = 250;
+
 /** A remote (MCP) tool before naming: its source and its info. */
 interface Remote {
   host: McpToolHost;
@@ -107,7 +110,9 @@ function remoteRunner(r: Remote, displayName: string): Runner {
       throw new Error(
         `invalid arguments for tool ${displayName}: ${problem}; the input schema is ${JSON.stringify(r.info.inputSchema)}`,
       );
-    return r.host.callTool(r.id, r.info.name, input, { signal, timeoutMs });
+    // The member loop times the call out (and aborts `signal`, which sends notifications/cancelled); the
+    // host's own bound is a little later, so a timed-out call always reads "tool … timed out after …".
+    return r.host.callTool(r.id, r.info.name, input, { signal, timeoutMs: timeoutMs + HOST_TIMEOUT_SLACK_MS });
   };
 }
 

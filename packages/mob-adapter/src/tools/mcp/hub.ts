@@ -264,7 +264,9 @@ export class McpHub implements McpToolHost {
     const { signal, timeoutMs } = options;
     const operation = `tools/call ${tool}`;
     const started = Date.now();
-    const session = await this.bounded(state, this.ensureSession(state), operation, signal, timeoutMs);
+    // A live session is used at once; only a connect or restart in progress is waited for (bounded).
+    const live = !this.closed && state.session && !state.session.ended ? state.session : undefined;
+    const session = live ?? (await this.bounded(state, this.ensureSession(state), operation, signal, timeoutMs));
     const remaining = Math.max(1, timeoutMs - (Date.now() - started));
     // The SDK never removes its abort listener, so it gets a per-call signal, not the run's long-lived one.
     const call = new AbortController();
