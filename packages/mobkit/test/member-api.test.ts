@@ -67,6 +67,8 @@ describe.each<StoreKind>(['memory', 'sqlite'])('the member API on the %s store',
         health: 'healthy',
       },
       member_ref: memberRef(MOB_ID, 'w-1'),
+      // The turn's 10 + 5 tokens, per model (no budget is set, so no budget field).
+      usage_by_model: { 'gpt-5.2': { input_tokens: 10, output_tokens: 5 } },
     });
     expect(status.result.progress.last_progress_at_ms).toBeGreaterThan(0);
     expect('error' in status.result).toBe(false);
