@@ -381,7 +381,8 @@ function rowsFor(id, { data, error }) {
     durableMobRows(m, error);
   } else if (id === 'member-tools') {
     // bench/member-tools.mjs reports its rows in this table's shape.
-    for (const r of data?.rows ?? []) row(r.scenario, r.mobkit, r.baseline, r.ratio, r.target, r.pass, r.note, r.numbers);
+    for (const r of data?.rows ?? [])
+      row(r.scenario, r.mobkit, r.baseline, r.ratio, r.target, r.pass, r.note, r.numbers);
     if (!data?.rows?.length) failedRow('member tool call, stdio MCP echo', '≤ 1.2×', error ?? 'no figures');
   } else if (id === 'scheduling') {
     if (m?.medians) {
