@@ -160,8 +160,8 @@ async function runTool(
   let content: string;
   let isError = false;
   try {
-    const work = Promise.resolve().then(() => toolset.execute(m, call, controller.signal, effects, timeoutMs));
-    const output = await Promise.race([work, failed]);
+    // execute() reports every failure as a rejection (never a synchronous throw).
+    const output = await Promise.race([toolset.execute(m, call, controller.signal, effects, timeoutMs), failed]);
     content = truncateUtf8(output.content, host.maxMessageBytes);
     if (output.isError) {
       isError = true;

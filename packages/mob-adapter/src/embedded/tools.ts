@@ -101,18 +101,32 @@ interface Remote {
 }
 
 function remoteRunner(r: Remote, displayName: string): Runner {
-  const check = compileSchema(r.info.inputSchema);
-  return async (_m, args, signal, _effects, timeoutMs) => {
-    const input = argsObject(displayName, args);
-    const validate = await check;
+  // The checker is compiled once per listed tool; calls after that run it synchronously.
+  let validate: ((value: unknown) => string | undefined) | null | undefined;
+  const compiling = compileSchema(r.info.inputSchema).then((v) => {
+    validate = v;
+  });
+  const call = (input: Record<string, unknown>, signal: AbortSignal, timeoutMs: number): Promise<ToolOutput> => {
     const problem = validate?.(input);
     if (problem !== undefined)
-      throw new Error(
-        `invalid arguments for tool ${displayName}: ${problem}; the input schema is ${JSON.stringify(r.info.inputSchema)}`,
+      return Promise.reject(
+        new Error(
+          `invalid arguments for tool ${displayName}: ${problem}; the input schema is ${JSON.stringify(r.info.inputSchema)}`,
+        ),
       );
     // The member loop times the call out (and aborts `signal`, which sends notifications/cancelled); the
     // host's own bound is a little later, so a timed-out call always reads "tool … timed out after …".
     return r.host.callTool(r.id, r.info.name, input, { signal, timeoutMs: timeoutMs + HOST_TIMEOUT_SLACK_MS });
+  };
+  return (_m, args, signal, _effects, timeoutMs) => {
+    let input: Record<string, unknown>;
+    try {
+      input = argsObject(displayName, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (validate === undefined) return compiling.then(() => call(input, signal, timeoutMs));
+    return call(input, signal, timeoutMs);
   };
 }
 
