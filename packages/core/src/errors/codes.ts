@@ -1,6 +1,8 @@
 import { authErrorCodes } from './codes/auth.js';
 import { coreErrorCodes } from './codes/core.js';
 import { deliveryErrorCodes } from './codes/delivery.js';
+import { gatingErrorCodes } from './codes/gating.js';
+import { memoryErrorCodes } from './codes/memory.js';
 import { mobErrorCodes } from './codes/mob.js';
 import { routingErrorCodes } from './codes/routing.js';
 import { runtimeErrorCodes } from './codes/runtime.js';
@@ -26,6 +28,8 @@ export const ERROR_CODES = Object.freeze({
   ...authErrorCodes,
   ...runtimeErrorCodes,
   ...storeErrorCodes,
+  ...gatingErrorCodes,
+  ...memoryErrorCodes,
 });
 
 /** Every error code MobKit raises. */
@@ -47,4 +51,6 @@ export const ERROR_CODE_SECTIONS: Readonly<Record<string, Readonly<Record<string
   auth: authErrorCodes,
   runtime: runtimeErrorCodes,
   store: storeErrorCodes,
+  gating: gatingErrorCodes,
+  memory: memoryErrorCodes,
 });
