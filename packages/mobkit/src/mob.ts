@@ -9,6 +9,7 @@ import {
   parseSpawnSpec,
 } from '@mobkit/core';
 import {
+  type McpHubEvent,
   type McpToolHost,
   type MemberSnapshot,
   type ToolsUnavailableNotice,
@@ -122,7 +123,8 @@ export function memberToolModules(spec: MobBootstrapSpec, configured: readonly s
 /**
  * The mob of a bootstrap spec: the one handed over with `MobBootstrapSpec.fromMob`, or a new
  * embedded mob of its definition kept in `store`, its `tools.modules` served by `tools.moduleTools` and
- * tool listing failures told to `tools.onToolsUnavailable` (the runtime's store: roster, sessions, histories
+ * tool listing failures told to `tools.onToolsUnavailable` and its MCP servers' lifecycle to
+ * `tools.onMcpEvent` (the runtime's store: roster, sessions, histories
  * and inboxes are durable when it is; a store that holds this mob's state is restored, not
  * re-spawned). `MobStorage.inMemory()` keeps the mob in memory whatever the store. Either way the
  * runtime owns what this returns and closes it at shutdown (or at once when the modules fail to
@@ -134,12 +136,14 @@ export async function bootMob(
   tools: {
     moduleTools?: McpToolHost;
     onToolsUnavailable?: (notice: ToolsUnavailableNotice) => void;
+    onMcpEvent?: (event: McpHubEvent) => void;
   } = {},
 ): Promise<MobHandle> {
   if (spec.mob) return spec.mob;
   return createEmbeddedMob(spec.definition, {
     ...(tools.moduleTools ? { moduleTools: tools.moduleTools } : {}),
     ...(tools.onToolsUnavailable ? { onToolsUnavailable: tools.onToolsUnavailable } : {}),
+    ...(tools.onMcpEvent ? { mcp: { onEvent: tools.onMcpEvent } } : {}),
     llm: spec.options.defaultLlmClient ?? new TestClient(),
     ...(store !== undefined && spec.storage.kind === 'runtime-store' ? { store } : {}),
     notifyOrchestratorOnResume: spec.options.notifyOrchestratorOnResume,

@@ -11,7 +11,6 @@ import {
   systemClock,
   toMobKitError,
 } from '@mobkit/core';
-import type { ToolsUnavailableNotice } from '@mobkit/mob-adapter';
 import { type ModuleRuntime, startModuleRuntime } from '@mobkit/supervisor';
 import {
   type DiscoveredMember,
@@ -221,15 +220,16 @@ export class UnifiedRuntimeBuilder {
     // The mob boots before the modules: its module tools wait for the supervisor's sessions.
     const moduleTools = toolModules.length > 0 ? new DeferredToolHost() : undefined;
     // Tool listing failures go to the runtime's event log; those before it exists wait for it.
-    const toolNotices: { sink?: (notice: ToolsUnavailableNotice) => void; early: ToolsUnavailableNotice[] } = {
-      early: [],
-    };
+    const toolNotices: { runtime?: UnifiedRuntime; early: Array<(runtime: UnifiedRuntime) => void> } = { early: [] };
+    const toRuntime = (record: (runtime: UnifiedRuntime) => void) =>
+      toolNotices.runtime ? record(toolNotices.runtime) : toolNotices.early.push(record);
     let mob: MobHandle;
     let modules: ModuleRuntime;
     try {
       mob = await bootMob(mobSpec, store.store, {
         ...(moduleTools ? { moduleTools } : {}),
-        onToolsUnavailable: (notice) => (toolNotices.sink ? toolNotices.sink(notice) : toolNotices.early.push(notice)),
+        onToolsUnavailable: (notice) => toRuntime((r) => r.recordMemberToolsUnavailable(notice)),
+        onMcpEvent: (event) => toRuntime((r) => r.recordMcpServerEvent(event)),
       });
       modules = await startModulesOrRollBack(mob, moduleConfig, {
         timeoutMs,
@@ -244,8 +244,8 @@ export class UnifiedRuntimeBuilder {
     }
     moduleTools?.bind(createModuleToolHost(modules));
     const runtime = this.assemble({ settings, options, mob, modules, store });
-    toolNotices.sink = (notice) => runtime.recordMemberToolsUnavailable(notice);
-    for (const notice of toolNotices.early.splice(0)) runtime.recordMemberToolsUnavailable(notice);
+    toolNotices.runtime = runtime;
+    for (const record of toolNotices.early.splice(0)) record(runtime);
     releaseRestoredWork(mob);
     try {
       await runDiscovery(runtime, settings);

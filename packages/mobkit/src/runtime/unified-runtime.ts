@@ -9,8 +9,9 @@ import {
   type StoreInfo,
   type UnifiedEvent,
   toMobKitError,
+  type StoreJson,
 } from '@mobkit/core';
-import type { PurgeOptions, PurgeReport, ToolsUnavailableNotice } from '@mobkit/mob-adapter';
+import type { McpHubEvent, PurgeOptions, PurgeReport, ToolsUnavailableNotice } from '@mobkit/mob-adapter';
 import type { ModuleRuntime } from '@mobkit/supervisor';
 import { type RoutingResolution, type RoutingResolveRequest, type RuntimeRoute, RoutingService } from '@mobkit/routing';
 import type { PersistedEvent } from '../event-log/entries.js';
@@ -344,23 +345,37 @@ export class UnifiedRuntime {
    * `server` or `module`, and `error`, in the merged stream and the event log.
    */
   recordMemberToolsUnavailable(notice: ToolsUnavailableNotice): void {
+    this.recordToolsEvent('member_tools.unavailable', {
+      profile: notice.profile,
+      ...(notice.server === undefined ? {} : { server: notice.server }),
+      ...(notice.module === undefined ? {} : { module: notice.module }),
+      error: notice.error,
+    });
+  }
+
+  /**
+   * @internal Records a lifecycle event of the mob's own MCP servers (`McpHub`'s `onEvent`) as
+   * `runtime/mcp_server.<type>`: `connected` (transport, pid), `exited` (code, signal, stderr tail),
+   * `restarting` (attempt, delay), `tools_changed` (tool names), `error` (message).
+   */
+  recordMcpServerEvent(event: McpHubEvent): void {
+    const { type, server, ...rest } = event;
+    const payload: { [key: string]: StoreJson } = { server };
+    for (const [key, value] of Object.entries(rest)) {
+      if (key === 'error' || value === undefined) continue; // the message says it; the object may not be JSON
+      payload[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value as StoreJson;
+    }
+    this.recordToolsEvent(`mcp_server.${type}`, payload);
+  }
+
+  private recordToolsEvent(eventType: string, payload: { [key: string]: StoreJson }): void {
     this.toolNotices += 1;
     const now = this.settings.clock.nowMs();
     this.hub.publish({
       eventId: `evt-member-tools-${String(this.toolNotices).padStart(8, '0')}`,
       source: 'module',
       timestampMs: Math.max(now, this.hub.latestTimestampMs() ?? now),
-      event: {
-        kind: 'module',
-        module: 'runtime',
-        eventType: 'member_tools.unavailable',
-        payload: {
-          profile: notice.profile,
-          ...(notice.server === undefined ? {} : { server: notice.server }),
-          ...(notice.module === undefined ? {} : { module: notice.module }),
-          error: notice.error,
-        },
-      },
+      event: { kind: 'module', module: 'runtime', eventType, payload },
     });
   }
 
