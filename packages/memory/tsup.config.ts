@@ -1,0 +1,3 @@
+import { libraryTsup } from '../../tsup.library.js';
+
+export default libraryTsup(['src/index.ts']);
