@@ -128,7 +128,6 @@ async function backendCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (error) {
     if (error instanceof StaleSlot) throw error;
-    if (error instanceof MobKitError && error.details?.memoryValidation === true) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new MobKitError('MemoryBackendUnavailable', `Memory backend unavailable: ${what} failed: ${message}`, {
       cause: error,

@@ -228,6 +228,24 @@ describe.each<Backend>(['volatile', 'memory-store', 'sqlite', ...(pgServer ? (['
       );
       expect(stale.details).toMatchObject({ field: 'expected_version', expected: 1, actual: 2 });
 
+      // Read-modify-write with retries: 50 writers on one slot, every one lands exactly once.
+      const retried = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          for (;;) {
+            const version = await memory.slotVersion({ entity: 'rmw', topic: 'count' });
+            try {
+              return await memory.index({ entity: 'rmw', topic: 'count', fact: `r${i}`, expected_version: version });
+            } catch (error) {
+              if (!isMobKitError(error, 'VersionConflict')) throw error;
+            }
+          }
+        }),
+      );
+      const rmw = (await memory.query({ entity: 'rmw' })).assertions;
+      expect(rmw.map((a) => a.fact).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`).sort());
+      expect(rmw.map((a) => a.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(new Set(retried.map((r) => r.assertion_id)).size).toBe(50);
+
       const free = await Promise.all(
         Array.from({ length: 50 }, (_, i) => memory.index({ entity: 'many', topic: 't', fact: `w${i}` })),
       );
