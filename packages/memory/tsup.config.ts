@@ -1,3 +1,0 @@
-import { libraryTsup } from '../../tsup.library.js';
-
-export default libraryTsup(['src/index.ts']);
